@@ -1,0 +1,62 @@
+# Everything a fresh machine needs is installed by these targets themselves.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE := node_modules/.bin/node
+NPM_STAMP := node_modules/.package-lock.stamp
+CLUSTER_DIR ?= $(CURDIR)/.cluster
+
+.PHONY: help deps build lint typecheck unit integration test control-plane prometheus \
+        cluster-up cluster-down demo bench run install deploy clean
+
+help:
+	@echo "make demo        start a local control plane and run the demo"
+	@echo "make test        install, build, lint, unit and integration tests"
+	@echo "make cluster-up  start a local control plane in the background (prints KUBECONFIG=...)"
+	@echo "make cluster-down stop it"
+	@echo "make bench       run the benchmarks"
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(NPM_STAMP)
+
+build: deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+typecheck: deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+
+lint: deps typecheck
+	$(NODE) node_modules/eslint/bin/eslint.js .
+
+unit: deps
+	$(NODE) node_modules/vitest/vitest.mjs run --project unit
+
+# Go-built etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok,
+# cached under ~/.cache/switchboard; skipped when KUBECONFIG or KUBEBUILDER_ASSETS is given.
+control-plane:
+	@if [[ -z "$${KUBECONFIG_FOR_TESTS:-}" && -z "$${KUBEBUILDER_ASSETS:-}" ]]; then hack/build-control-plane.sh >/dev/null; fi
+
+prometheus:
+	@command -v prometheus >/dev/null || hack/install-prometheus.sh
+
+integration: deps control-plane prometheus
+	$(NODE) node_modules/vitest/vitest.mjs run --project integration
+
+test: deps lint build unit integration
+
+cluster-up: deps control-plane
+	@$(NODE) test/harness/cli.ts up --dir $(CLUSTER_DIR)
+
+cluster-down: deps
+	@$(NODE) test/harness/cli.ts down --dir $(CLUSTER_DIR)
+
+demo: deps build control-plane prometheus
+	$(NODE) hack/demo.ts
+
+bench: deps
+	$(NODE) bench/run.ts $(BENCH)
+
+clean:
+	rm -rf dist coverage .cluster

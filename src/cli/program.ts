@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+function packageVersion(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
+/** Builds the `switchboard` command tree; also installed as `kubectl-switchboard`. */
+export function buildProgram(): Command {
+  const program = new Command('switchboard')
+    .description('Istio sidecar injection and canary rollouts for Kubernetes')
+    .version(packageVersion(), '-v, --version')
+    .showHelpAfterError();
+  return program;
+}
