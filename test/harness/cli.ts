@@ -1,0 +1,119 @@
+// `make cluster-up` / `make cluster-down`, and the supervisor that vitest's global setup starts.
+//   up    --dir D   start a control plane in the background (idempotent); last line: KUBECONFIG=<path>
+//   down  --dir D   stop it and remove its data (idempotent)
+//   serve --dir D [--parent-pid P]   run it in the foreground until SIGTERM/SIGINT or until P exits
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startControlPlane } from './control-plane.ts';
+import { sleep } from './processes.ts';
+
+interface ReadyFile { kubeconfig: string; logDir: string; apiServerUrl: string; pid: number }
+
+const args = process.argv.slice(2);
+const command = args[0];
+const flag = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
+const stateDir = resolve(flag('dir') ?? '.cluster');
+const readyPath = join(stateDir, 'ready.json');
+const pidPath = join(stateDir, 'supervisor.pid');
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function readReady(): ReadyFile | undefined {
+  try {
+    const ready = JSON.parse(readFileSync(readyPath, 'utf8')) as ReadyFile;
+    return alive(ready.pid) ? ready : undefined;
+  } catch { return undefined; }
+}
+
+async function serve(): Promise<void> {
+  const parentPid = flag('parent-pid') ? Number(flag('parent-pid')) : undefined;
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(pidPath, String(process.pid));
+  const logDir = join(stateDir, 'logs');
+  const cluster = await startControlPlane({ logDir, progress: (m) => console.error(`[cluster] ${m}`) });
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.error('[cluster] stopping');
+    await cluster.stop();
+    rmSync(readyPath, { force: true });
+    rmSync(join(stateDir, 'kubeconfig'), { force: true });
+    rmSync(pidPath, { force: true });
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
+  const kubeconfig = join(stateDir, 'kubeconfig');
+  copyFileSync(cluster.kubeconfigPath, kubeconfig);
+  const ready: ReadyFile = { kubeconfig, logDir, apiServerUrl: cluster.apiServerUrl, pid: process.pid };
+  writeFileSync(readyPath, JSON.stringify(ready));
+  console.error(`[cluster] ready: KUBECONFIG=${kubeconfig}`);
+  // The test runner may die without tearing us down (SIGKILL, crash): never outlive it.
+  for (;;) {
+    await sleep(1_000);
+    if (parentPid !== undefined && !alive(parentPid)) await shutdown();
+  }
+}
+
+/** Starts `serve` in its own process group and waits until it is ready. */
+export async function startInBackground(dir: string, parentPid?: number): Promise<ReadyFile> {
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, 'supervisor.log');
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, 'serve', '--dir', dir,
+    ...(parentPid ? ['--parent-pid', String(parentPid)] : [])], { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  child.unref();
+  const ready = join(dir, 'ready.json');
+  for (;;) {
+    if (existsSync(ready)) return JSON.parse(readFileSync(ready, 'utf8')) as ReadyFile;
+    if (child.exitCode !== null) throw new Error(`the local control plane failed to start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    await sleep(300);
+  }
+}
+
+/** Stops the supervisor and every process in its group. */
+export async function stopInBackground(dir: string): Promise<boolean> {
+  const pidFile = join(dir, 'supervisor.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (alive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+  }
+  // Whatever survived the supervisor (it was SIGKILLed, say) is still in its process group.
+  try { process.kill(-pid, 'SIGKILL'); } catch { /* group already gone */ }
+  rmSync(pidFile, { force: true });
+  rmSync(join(dir, 'ready.json'), { force: true });
+  return true;
+}
+
+async function main(): Promise<void> {
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'up': {
+      const running = readReady();
+      const ready = running ?? await startInBackground(stateDir);
+      console.log(running ? 'a local control plane is already running' : `logs: ${ready.logDir}`);
+      console.log(`KUBECONFIG=${ready.kubeconfig}`);
+      return;
+    }
+    case 'down':
+      console.log(await stopInBackground(stateDir) ? 'local control plane stopped' : 'no local control plane was running');
+      return;
+    default:
+      console.error('usage: cli.ts up|down|serve --dir DIR');
+      process.exitCode = 2;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,50 @@
+// vitest global setup for integration tests: one control plane for the whole run.
+// Choices, in order: USE_EXISTING_CLUSTER=true with KUBECONFIG (any cluster you point it at);
+// SWITCHBOARD_TEST_CLUSTER=k3s where a Docker engine exists (testcontainers' K3s module);
+// otherwise the local Go-built control plane (KUBEBUILDER_ASSETS may supply prebuilt binaries).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { PROJECT_ROOT } from './binaries.ts';
+import { startInBackground, stopInBackground } from './cli.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    clusterLogDir: string;
+    clusterKind: 'local' | 'existing' | 'k3s';
+  }
+}
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.USE_EXISTING_CLUSTER === 'true') {
+    const kubeconfig = process.env.KUBECONFIG;
+    if (!kubeconfig) throw new Error('USE_EXISTING_CLUSTER=true needs KUBECONFIG to point at the cluster to test against');
+    project.provide('kubeconfig', kubeconfig);
+    project.provide('clusterLogDir', '(existing cluster: see its own logs)');
+    project.provide('clusterKind', 'existing');
+    return undefined;
+  }
+  if (process.env.SWITCHBOARD_TEST_CLUSTER === 'k3s') return startK3s(project);
+
+  const stateDir = join(PROJECT_ROOT, '.cluster-test');
+  await stopInBackground(stateDir); // a previous run that was killed hard
+  const ready = await startInBackground(stateDir, process.pid);
+  project.provide('kubeconfig', ready.kubeconfig);
+  project.provide('clusterLogDir', ready.logDir);
+  project.provide('clusterKind', 'local');
+  return async () => { await stopInBackground(stateDir); };
+}
+
+async function startK3s(project: TestProject): Promise<() => Promise<void>> {
+  const { K3sContainer } = await import('@testcontainers/k3s');
+  const container = await new K3sContainer(process.env.K3S_IMAGE ?? 'rancher/k3s:v1.34.2-k3s1').start();
+  const dir = join(PROJECT_ROOT, '.cluster-test');
+  mkdirSync(dir, { recursive: true });
+  const kubeconfig = join(dir, 'k3s-kubeconfig');
+  writeFileSync(kubeconfig, container.getKubeConfig(), { mode: 0o600 });
+  project.provide('kubeconfig', kubeconfig);
+  project.provide('clusterLogDir', '(k3s container: docker logs)');
+  project.provide('clusterKind', 'k3s');
+  return async () => { await container.stop(); };
+}

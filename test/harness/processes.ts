@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts a program with stdout and stderr going to `<logDir>/<name>.log`. */
+export function startProcess(name: string, command: string, args: string[], logDir: string): ManagedProcess {
+  const logFile = join(logDir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
+    child.on('error', () => resolve(-1));
+  });
+  return { name, child, logFile, exited };
+}
+
+export async function stopProcess(process: ManagedProcess, graceMs = 5_000): Promise<void> {
+  if (process.child.exitCode !== null || process.child.signalCode !== null) return;
+  process.child.kill('SIGTERM');
+  const timer = setTimeout(() => process.child.kill('SIGKILL'), graceMs);
+  await process.exited;
+  clearTimeout(timer);
+}
+
+export function tailOf(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns true; fails early when a watched process dies, naming its log. */
+export async function waitFor(what: string, check: () => Promise<boolean>, options: {
+  timeoutMs: number;
+  intervalMs?: number;
+  watch?: ManagedProcess[];
+}): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    for (const p of options.watch ?? []) {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) {
+        throw new Error(`${p.name} exited while waiting for ${what}; its log (${p.logFile}) ends with:\n${tailOf(p.logFile)}`);
+      }
+    }
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      const logs = (options.watch ?? []).map((p) => p.logFile).join(', ');
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${logs ? `; see ${logs}` : ''}`);
+    }
+    await sleep(options.intervalMs ?? 250);
+  }
+}

@@ -1,0 +1,87 @@
+// What every integration test needs: a client for the cluster that global setup started,
+// throwaway namespaces, and polling that names what it waited for.
+import {
+  AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, ApiextensionsV1Api, type KubeConfig, type KubernetesObject,
+} from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { inject } from 'vitest';
+import { loadKubeConfig } from '../../../src/kube/config.ts';
+
+export interface TestCluster {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+  objects: KubernetesObjectApi;
+  apiextensions: ApiextensionsV1Api;
+  logDir: string;
+}
+
+export function testCluster(): TestCluster {
+  const kubeConfig = loadKubeConfig(inject('kubeconfig'));
+  return {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    objects: KubernetesObjectApi.makeApiClient(kubeConfig),
+    apiextensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
+    logDir: inject('clusterLogDir'),
+  };
+}
+
+let namespaceCounter = 0;
+export async function createNamespace(cluster: TestCluster, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${namespaceCounter++}`.slice(0, 63);
+  await cluster.core.createNamespace({ body: { metadata: { name, labels } } });
+  return name;
+}
+
+export async function deleteNamespace(cluster: TestCluster, name: string): Promise<void> {
+  await cluster.core.deleteNamespace({ name }).catch(() => undefined);
+}
+
+export function readYamlDocuments(path: string): KubernetesObject[] {
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((d) => d.toJSON() as KubernetesObject | null)
+    .filter((d): d is KubernetesObject => d !== null);
+}
+
+/** Creates or updates CRDs from files and waits until the API server serves them. */
+export async function installCrds(cluster: TestCluster, files: string[]): Promise<void> {
+  for (const file of files) {
+    for (const crd of readYamlDocuments(file)) {
+      const name = crd.metadata!.name!;
+      const existing = await cluster.apiextensions.readCustomResourceDefinition({ name }).catch(() => undefined);
+      if (existing) {
+        crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
+        await cluster.objects.replace(crd);
+      } else {
+        await cluster.objects.create(crd);
+      }
+      await eventually(`CRD ${name} Established`, async () => {
+        const current = await cluster.apiextensions.readCustomResourceDefinition({ name });
+        return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      });
+    }
+  }
+}
+
+/** Polls until `check` holds; the error says what never happened and where the cluster logs are. */
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      throw new Error(`never observed: ${what}${cause} (control plane logs: ${inject('clusterLogDir')})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
