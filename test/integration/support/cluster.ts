@@ -85,3 +85,17 @@ export async function eventually(what: string, check: () => Promise<boolean>, ti
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** kubectl against the test cluster; resolves with stdout and stderr (warnings), rejects with stderr. */
+export async function kubectl(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
+  const { execFile } = await import('node:child_process');
+  const { resolveBinaries } = await import('../../harness/binaries.ts');
+  const binary = process.env.KUBECTL ?? resolveBinaries().paths.kubectl;
+  return new Promise((resolve, reject) => {
+    const child = execFile(binary, [`--kubeconfig=${inject('kubeconfig')}`, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || error.message}`));
+      else resolve({ stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}

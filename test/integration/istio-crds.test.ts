@@ -1,0 +1,95 @@
+// The project's Istio CRDs make the test API server treat manifests as an Istio cluster would:
+// what the article's YAML says correctly round-trips; what it gets wrong is caught.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace, installCrds, kubectl, readYamlDocuments, testCluster } from './support/cluster.ts';
+
+const cluster = testCluster();
+const crdDir = join(import.meta.dirname, '..', '..', 'crds', 'istio');
+const seedDir = join(import.meta.dirname, '..', 'fixtures', 'seed');
+let namespace: string;
+
+type IstioObject = KubernetesObject & { spec: Record<string, unknown> };
+
+beforeAll(async () => {
+  await installCrds(cluster, readdirSync(crdDir).map((f) => join(crdDir, f)));
+  namespace = await createNamespace(cluster, 'istio-crds');
+});
+afterAll(async () => { await deleteNamespace(cluster, namespace); });
+
+function seedObject(file: string, kind: string): IstioObject {
+  const found = readYamlDocuments(join(seedDir, file)).find((d) => d.kind === kind);
+  if (!found) throw new Error(`${file} has no ${kind}`);
+  return { ...found, metadata: { ...found.metadata, namespace } } as IstioObject;
+}
+
+async function roundTrip(object: IstioObject): Promise<IstioObject> {
+  await cluster.objects.create(object);
+  return cluster.objects.read({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata!.name!, namespace } }) as Promise<IstioObject>;
+}
+
+describe('Istio CRDs on the real API server', () => {
+  it('returns a VirtualService with weighted subsets, retries and a fault block unchanged', async () => {
+    const virtualService: IstioObject = {
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace },
+      spec: {
+        hosts: ['reviews'],
+        http: [{
+          name: 'canary-split',
+          match: [{ headers: { 'x-beta-user': { exact: 'true' } }, uri: { prefix: '/api' } }],
+          route: [
+            { destination: { host: 'reviews', subset: 'stable', port: { number: 9080 } }, weight: 90 },
+            { destination: { host: 'reviews', subset: 'canary', port: { number: 9080 } }, weight: 10 },
+          ],
+          retries: { attempts: 3, perTryTimeout: '2s', retryOn: 'gateway-error,connect-failure,retriable-4xx' },
+          fault: { delay: { percentage: { value: 10.5 }, fixedDelay: '50ms' }, abort: { percentage: { value: 1 }, httpStatus: 503 } },
+          timeout: '10s',
+        }],
+      },
+    };
+    const stored = await roundTrip(virtualService);
+    expect(stored.spec).toEqual(virtualService.spec);
+  });
+
+  it('round-trips the article VirtualService, PeerAuthentication and AuthorizationPolicy unchanged', async () => {
+    for (const [file, kind] of [
+      ['payment-traffic-policy.yaml', 'VirtualService'],
+      ['mtls-and-authz-policy.yaml', 'PeerAuthentication'],
+      ['mtls-and-authz-policy.yaml', 'AuthorizationPolicy'],
+    ] as const) {
+      const object = seedObject(file, kind);
+      const stored = await roundTrip(object);
+      expect(stored.spec, `${kind} from ${file}`).toEqual(object.spec);
+    }
+  });
+
+  it('refuses the article DestinationRule under strict field validation, naming the fields Istio does not have', async () => {
+    const destinationRule = seedObject('payment-traffic-policy.yaml', 'DestinationRule');
+    const error = await kubectl(['create', '--validate=strict', '-f', '-'], stringify(destinationRule)).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toContain('unknown field "spec.trafficPolicy.connectionPool.http.pendingRequests"');
+    expect(error?.message).toContain('unknown field "spec.trafficPolicy.connectionPool.http.requestsPerConnection"');
+  });
+
+  it('warns about and drops those fields by default, keeping everything the article got right', async () => {
+    const destinationRule = seedObject('payment-traffic-policy.yaml', 'DestinationRule');
+    const { stderr } = await kubectl(['create', '-f', '-'], stringify(destinationRule));
+    expect(stderr).toContain('unknown field "spec.trafficPolicy.connectionPool.http.pendingRequests"');
+    const stored = await cluster.objects.read({ apiVersion: destinationRule.apiVersion, kind: 'DestinationRule', metadata: { name: destinationRule.metadata!.name!, namespace } }) as IstioObject;
+    const http = (stored.spec.trafficPolicy as { connectionPool: { http: Record<string, unknown> } }).connectionPool.http;
+    expect(http).toEqual({ http2MaxRequests: 1000 });
+    expect(stored.spec.subsets).toEqual(destinationRule.spec.subsets);
+    expect((stored.spec.trafficPolicy as Record<string, unknown>).outlierDetection)
+      .toEqual((destinationRule.spec.trafficPolicy as Record<string, unknown>).outlierDetection);
+  });
+
+  it('refuses a VirtualService whose weight is not an integer', async () => {
+    const bad: IstioObject = {
+      apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'bad-weight', namespace },
+      spec: { hosts: ['x'], http: [{ route: [{ destination: { host: 'x' }, weight: 'ninety' }] }] },
+    };
+    await expect(cluster.objects.create(bad)).rejects.toThrow(/weight/);
+  });
+});
