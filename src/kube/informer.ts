@@ -1,0 +1,58 @@
+// client-node's informer stops for good on any watch error other than 410 and timeouts
+// (the API server restarting, a network blip). This wrapper restarts it with backoff, so a
+// controller or the webhook's namespace cache never goes silently stale.
+import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache } from '@kubernetes/client-node';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+export interface ResilientInformer<T extends KubernetesObject> {
+  cache: ObjectCache<T>;
+  /** Resolves once the first list has filled the cache. */
+  synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface InformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  path: string;
+  list: ListPromise<T>;
+  labelSelector?: string;
+  onEvent?: (event: InformerEvent, object: T) => void;
+  onError?: (error: unknown, retryInMs: number) => void;
+  maxBackoffMs?: number;
+}
+
+export function startInformer<T extends KubernetesObject>(options: InformerOptions<T>): ResilientInformer<T> {
+  const informer = makeInformer<T>(options.kubeConfig, options.path, options.list, options.labelSelector);
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  let backoffMs = 500;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  for (const event of ['add', 'update', 'delete'] as const) {
+    informer.on(event, (object) => options.onEvent?.(event, object));
+  }
+  informer.on('connect', () => { backoffMs = 500; });
+  let markSynced: () => void = () => {};
+  const synced = new Promise<void>((resolve) => { markSynced = resolve; });
+  const start = () => informer.start().then(markSynced, (error: unknown) => scheduleRestart(error));
+  const scheduleRestart = (error: unknown) => {
+    if (stopped || retryTimer) return;
+    options.onError?.(error, backoffMs);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (!stopped) void start();
+    }, backoffMs);
+    backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+  };
+  informer.on('error', scheduleRestart);
+  void start();
+  return {
+    cache: informer,
+    synced,
+    stop: async () => {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      await informer.stop();
+    },
+  };
+}
