@@ -48,18 +48,16 @@ export function readYamlDocuments(path: string): KubernetesObject[] {
     .filter((d): d is KubernetesObject => d !== null);
 }
 
-/** Creates or updates CRDs from files and waits until the API server serves them. */
+/**
+ * Creates or updates CRDs from files and waits until the API server serves them. Goes through
+ * kubectl: client-node's typed serializer silently drops `x-kubernetes-*` keys written in their
+ * YAML spelling, which would install the CRDs without their CEL rules.
+ */
 export async function installCrds(cluster: TestCluster, files: string[]): Promise<void> {
   for (const file of files) {
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
     for (const crd of readYamlDocuments(file)) {
       const name = crd.metadata!.name!;
-      const existing = await cluster.apiextensions.readCustomResourceDefinition({ name }).catch(() => undefined);
-      if (existing) {
-        crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
-        await cluster.objects.replace(crd);
-      } else {
-        await cluster.objects.create(crd);
-      }
       await eventually(`CRD ${name} Established`, async () => {
         const current = await cluster.apiextensions.readCustomResourceDefinition({ name });
         return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
