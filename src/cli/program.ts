@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerInjectCommand } from './inject-command.ts';
 
 function packageVersion(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
     .description('Istio sidecar injection and canary rollouts for Kubernetes')
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError();
+  registerInjectCommand(program);
   return program;
 }

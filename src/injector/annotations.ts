@@ -1,0 +1,180 @@
+// Per-pod sidecar annotations: validated, then combined with the injector config into the settings
+// one injection uses. Each resource annotation overrides only its own field; Istio drops the other
+// three when any is set, which is a long-standing complaint (istio/istio#16126).
+import { parse as parseYaml } from 'yaml';
+import type { InjectorConfig } from './config.ts';
+import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { parseQuantity, quantityExpectation } from './quantity.ts';
+import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
+import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
+
+export interface ProxyResourceRequirements {
+  requests: { cpu?: string; memory?: string };
+  limits: { cpu?: string; memory?: string };
+}
+
+export interface SidecarSettings {
+  resources: ProxyResourceRequirements;
+  traffic: TrafficSettings;
+  interceptionMode: InterceptionMode;
+  nativeSidecar: boolean;
+  holdApplicationUntilProxyStarts: boolean;
+  prometheusMerge: boolean;
+  /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
+  proxyConfig: Record<string, unknown>;
+}
+
+/** The proxy's resources in Kubernetes' shape, leaving out an empty requests or limits map. */
+export function proxyResourceRequirements(settings: SidecarSettings): { requests?: Record<string, string>; limits?: Record<string, string> } {
+  const { requests, limits } = settings.resources;
+  return {
+    ...(Object.keys(requests).length > 0 ? { requests: { ...requests } } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits: { ...limits } } : {}),
+  };
+}
+
+export interface ResolvedSidecarSettings {
+  settings: SidecarSettings;
+  refusals: Refusal[];
+}
+
+type ResourceKind = 'requests' | 'limits';
+type ResourceName = 'cpu' | 'memory';
+
+const resourceAnnotations: ReadonlyArray<{ key: string; kind: ResourceKind; resource: ResourceName }> = [
+  { key: annotationKeys.proxyCpu, kind: 'requests', resource: 'cpu' },
+  { key: annotationKeys.proxyMemory, kind: 'requests', resource: 'memory' },
+  { key: annotationKeys.proxyCpuLimit, kind: 'limits', resource: 'cpu' },
+  { key: annotationKeys.proxyMemoryLimit, kind: 'limits', resource: 'memory' },
+];
+
+const trafficAnnotationKeys: Record<TrafficField, string> = {
+  includeOutboundIPRanges: annotationKeys.includeOutboundIPRanges,
+  excludeOutboundIPRanges: annotationKeys.excludeOutboundIPRanges,
+  includeInboundPorts: annotationKeys.includeInboundPorts,
+  excludeInboundPorts: annotationKeys.excludeInboundPorts,
+  includeOutboundPorts: annotationKeys.includeOutboundPorts,
+  excludeOutboundPorts: annotationKeys.excludeOutboundPorts,
+};
+
+export function resolveSidecarSettings(annotations: Record<string, string> | undefined, config: InjectorConfig): ResolvedSidecarSettings {
+  const present = annotations ?? {};
+  const refusals: Refusal[] = [];
+  const read = <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
+    if (!Object.hasOwn(present, key)) return undefined;
+    const text = present[key] ?? '';
+    const value = convert(text);
+    if (value === undefined) refusals.push(invalidAnnotation(key, text, expected));
+    return value;
+  };
+
+  const resources = resolveResources(config, read);
+  const traffic = { ...config.traffic };
+  for (const field of trafficFields) {
+    const key = trafficAnnotationKeys[field];
+    if (!Object.hasOwn(present, key)) continue;
+    const text = present[key] ?? '';
+    const check = checkTrafficValue(field, text);
+    if (check.ok) traffic[field] = check.value;
+    else refusals.push(invalidAnnotation(key, text, check.expected));
+  }
+  const interceptionMode = read(annotationKeys.interceptionMode, `one of ${interceptionModes.join(', ')}`, (text) =>
+    (interceptionModes as readonly string[]).includes(text) ? (text as InterceptionMode) : undefined,
+  );
+  const nativeSidecar = read(annotationKeys.nativeSidecar, '"true" or "false"', parseStrictBoolean);
+  const prometheusMerge = read(annotationKeys.mergeMetrics, '"true" or "false"', parseGoBoolean);
+  const podProxyConfig = read(annotationKeys.proxyConfig, 'ProxyConfig as a YAML or JSON mapping, e.g. {"holdApplicationUntilProxyStarts": true}', parseProxyConfig);
+  const hold = podProxyConfig?.holdApplicationUntilProxyStarts;
+  if (hold !== undefined && typeof hold !== 'boolean') {
+    refusals.push(invalidAnnotation(annotationKeys.proxyConfig, present[annotationKeys.proxyConfig] ?? '', 'holdApplicationUntilProxyStarts to be true or false'));
+  }
+  refusals.push(...requestsAboveLimits(resources));
+
+  return {
+    settings: {
+      resources: resources.requirements,
+      traffic,
+      interceptionMode: interceptionMode ?? config.interceptionMode,
+      nativeSidecar: nativeSidecar ?? config.nativeSidecars,
+      holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
+      prometheusMerge: prometheusMerge ?? config.prometheusMerge,
+      proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
+    },
+    refusals,
+  };
+}
+
+type AnnotationReader = <T>(key: string, expected: string, convert: (text: string) => T | undefined) => T | undefined;
+
+interface ResolvedResources {
+  requirements: ProxyResourceRequirements;
+  /** Which annotation set each field, for messages that point at the right one. */
+  setBy: Partial<Record<`${ResourceKind}.${ResourceName}`, string>>;
+}
+
+function resolveResources(config: InjectorConfig, read: AnnotationReader): ResolvedResources {
+  const requirements: ProxyResourceRequirements = { requests: {}, limits: {} };
+  const setBy: ResolvedResources['setBy'] = {};
+  for (const { key, kind, resource } of resourceAnnotations) {
+    const configured = config.resources[kind][resource];
+    const annotated = read(key, quantityExpectation, (text) => (parseQuantity(text) === undefined ? undefined : text));
+    if (annotated !== undefined) setBy[`${kind}.${resource}`] = key;
+    const value = annotated ?? configured;
+    if (value !== '') requirements[kind][resource] = value;
+  }
+  return { requirements, setBy };
+}
+
+function requestsAboveLimits(resources: ResolvedResources): Refusal[] {
+  const refusals: Refusal[] = [];
+  for (const resource of ['cpu', 'memory'] as const) {
+    const request = resources.requirements.requests[resource];
+    const limit = resources.requirements.limits[resource];
+    if (request === undefined || limit === undefined) continue;
+    if ((parseQuantity(request) ?? 0) <= (parseQuantity(limit) ?? Infinity)) continue;
+    const requestKey = resources.setBy[`requests.${resource}`];
+    const limitKey = resources.setBy[`limits.${resource}`];
+    const requestSource = requestKey ?? `the injector config's resources.requests.${resource}`;
+    const limitSource = limitKey ?? `the injector config's resources.limits.${resource}`;
+    const requestAnnotation = resource === 'cpu' ? annotationKeys.proxyCpu : annotationKeys.proxyMemory;
+    const limitAnnotation = resource === 'cpu' ? annotationKeys.proxyCpuLimit : annotationKeys.proxyMemoryLimit;
+    const blamed = requestKey ?? limitKey ?? requestAnnotation;
+    refusals.push({
+      code: refusalCodes.proxyRequestAboveLimit,
+      field: annotationField(blamed),
+      message:
+        `the proxy's ${resource} request ${JSON.stringify(request)} (from ${requestSource}) is more than its ${resource} limit ` +
+        `${JSON.stringify(limit)} (from ${limitSource}), which Kubernetes rejects; ` +
+        `set ${limitAnnotation} to at least the request, or lower ${requestAnnotation}`,
+    });
+  }
+  return refusals;
+}
+
+function invalidAnnotation(key: string, value: string, expected: string): Refusal {
+  return {
+    code: refusalCodes.invalidAnnotation,
+    field: annotationField(key),
+    message: `annotation ${key} is ${JSON.stringify(value)}; expected ${expected}`,
+  };
+}
+
+function parseStrictBoolean(text: string): boolean | undefined {
+  return text === 'true' ? true : text === 'false' ? false : undefined;
+}
+
+/** strconv.ParseBool, which Istio uses for prometheus.istio.io/merge-metrics. */
+export function parseGoBoolean(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+function parseProxyConfig(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = parseYaml(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,228 @@
+// The injector's configuration: what Istio keeps in its sidecar-injector values and mesh config,
+// reduced to the knobs this injector honours. Read from a YAML file or a ConfigMap holding one.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { parseQuantity, quantityExpectation } from './quantity.ts';
+import { checkTrafficValue, trafficExpectation, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
+import {
+  InjectorConfigError,
+  isDnsLabel,
+  isPlainObject,
+  mismatch,
+  readBoolean,
+  readInteger,
+  readMapping,
+  readOneOf,
+  readSection,
+  readString,
+  readStringList,
+  type FieldReader,
+  type ReadContext,
+} from './config-schema.ts';
+
+export { InjectorConfigError };
+
+/** CPU and memory quantities; '' leaves that field out of the proxy's resources. */
+export interface ResourceQuantities {
+  cpu: string;
+  memory: string;
+}
+
+export interface ProxyResources {
+  requests: ResourceQuantities;
+  limits: ResourceQuantities;
+}
+
+export interface ReadinessProbeTimings {
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+}
+
+export interface StartupProbeSettings {
+  enabled: boolean;
+  failureThreshold: number;
+}
+
+export interface InjectorConfig {
+  /** Control-plane revision served by this injector; '' = none configured (any istio.io/rev matches). */
+  revision: string;
+  hub: string;
+  tag: string;
+  /** Image name under hub:tag, or a full reference when it contains '/'. */
+  proxyImage: string;
+  /** '' leaves imagePullPolicy unset (Kubernetes' default). */
+  imagePullPolicy: '' | 'Always' | 'IfNotPresent' | 'Never';
+  imagePullSecrets: string[];
+  resources: ProxyResources;
+  excludedNamespaces: string[];
+  /** Proxy as an init container with restartPolicy Always (Kubernetes 1.29+ sidecars). */
+  nativeSidecars: boolean;
+  /** Proxy first, app containers held by a postStart `pilot-agent wait` until the proxy is ready. */
+  holdApplicationUntilProxyStarts: boolean;
+  /** Point prometheus.io annotations at the agent, which merges app and Envoy metrics. */
+  prometheusMerge: boolean;
+  interceptionMode: InterceptionMode;
+  traffic: TrafficSettings;
+  istioNamespace: string;
+  /** '' = istiod[-revision].<istioNamespace>.svc:15012 */
+  caAddress: string;
+  clusterId: string;
+  clusterDomain: string;
+  meshId: string;
+  trustDomain: string;
+  proxyLogLevel: string;
+  proxyComponentLogLevel: string;
+  agentLogLevel: string;
+  readinessProbe: ReadinessProbeTimings;
+  startupProbe: StartupProbeSettings;
+  /** Audience of the projected service-account token the proxy presents to istiod. */
+  tokenAudience: string;
+  /** Mesh-wide ProxyConfig defaults, merged with proxy.istio.io/config into PROXY_CONFIG. */
+  proxyConfig: Record<string, unknown>;
+}
+
+export function defaultInjectorConfig(): InjectorConfig {
+  return {
+    revision: '',
+    hub: 'docker.io/istio',
+    tag: '1.27.1',
+    proxyImage: 'proxyv2',
+    imagePullPolicy: '',
+    imagePullSecrets: [],
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+    nativeSidecars: false,
+    holdApplicationUntilProxyStarts: false,
+    prometheusMerge: true,
+    interceptionMode: 'REDIRECT',
+    traffic: {
+      includeOutboundIPRanges: '*',
+      excludeOutboundIPRanges: '',
+      includeInboundPorts: '*',
+      excludeInboundPorts: '',
+      includeOutboundPorts: '',
+      excludeOutboundPorts: '',
+    },
+    istioNamespace: 'istio-system',
+    caAddress: '',
+    clusterId: 'Kubernetes',
+    clusterDomain: 'cluster.local',
+    meshId: 'cluster.local',
+    trustDomain: 'cluster.local',
+    proxyLogLevel: 'warning',
+    proxyComponentLogLevel: 'misc:error',
+    agentLogLevel: 'default:info',
+    // Istio's defaults since 1.20, when the startup probe took over the aggressive polling.
+    readinessProbe: { initialDelaySeconds: 0, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
+    startupProbe: { enabled: true, failureThreshold: 600 },
+    tokenAudience: 'istio-ca',
+    proxyConfig: {},
+  };
+}
+
+/** Parses a config file's text (or a ConfigMap's YAML holding it under data["config.yaml"] or data.config). */
+export function parseInjectorConfig(yamlText: string, sourceName: string): InjectorConfig {
+  const raw = parseYaml(yamlText, sourceName);
+  if (isPlainObject(raw) && raw.kind === 'ConfigMap') return parseConfigMap(raw, sourceName);
+  const config = configReader({ source: sourceName })(raw, '', defaultInjectorConfig());
+  checkRequestsWithinLimits(config.resources, sourceName);
+  return config;
+}
+
+export function loadInjectorConfigFile(path: string): InjectorConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InjectorConfigError(path, '', `cannot read the injector config: ${(error as Error).message}`);
+  }
+  return parseInjectorConfig(text, path);
+}
+
+function parseYaml(text: string, source: string): unknown {
+  const document = parseDocument(text);
+  const [firstError] = document.errors;
+  if (firstError) throw new InjectorConfigError(source, '', `not valid YAML: ${firstError.message}`);
+  return document.toJS() as unknown;
+}
+
+function parseConfigMap(configMap: Record<string, unknown>, source: string): InjectorConfig {
+  const data = configMap.data;
+  const key = isPlainObject(data) ? ['config.yaml', 'config'].find((candidate) => Object.hasOwn(data, candidate)) : undefined;
+  if (!isPlainObject(data) || key === undefined) {
+    throw new InjectorConfigError(source, 'data', 'this ConfigMap has no "config.yaml" or "config" key; put the injector config (YAML) under one of them');
+  }
+  const text = data[key];
+  if (typeof text !== 'string') throw mismatch({ source }, `data["${key}"]`, text, 'the injector config as a YAML string');
+  return parseInjectorConfig(text, `${source} (data["${key}"])`);
+}
+
+function configReader(context: ReadContext): FieldReader<InjectorConfig> {
+  const nonEmpty = (expected: string) => readString(context, expected, (text) => text.trim() !== '');
+  const anyString = readString(context, 'a string', () => true);
+  const quantity = readString(context, `${quantityExpectation}, or "" for none`, (text) => text === '' || parseQuantity(text) !== undefined);
+  const quantities = readSection<ResourceQuantities>(context, { cpu: quantity, memory: quantity });
+  const trafficReaders = Object.fromEntries(trafficFields.map((field) => [field, trafficReader(context, field)]));
+  return readSection<InjectorConfig>(context, {
+    revision: readString(context, 'a DNS label such as "canary", or "" for none', (text) => text === '' || isDnsLabel(text)),
+    hub: nonEmpty('an image registry such as "docker.io/istio"'),
+    tag: nonEmpty('an image tag such as "1.27.1"'),
+    proxyImage: nonEmpty('an image name such as "proxyv2" or a full image reference'),
+    imagePullPolicy: readOneOf(context, ['', 'Always', 'IfNotPresent', 'Never'] as const),
+    imagePullSecrets: readStringList(context, 'secret names', isDnsSubdomain),
+    resources: readSection<ProxyResources>(context, { requests: quantities, limits: quantities }),
+    excludedNamespaces: readStringList(context, 'namespace names', isDnsLabel),
+    nativeSidecars: readBoolean(context),
+    holdApplicationUntilProxyStarts: readBoolean(context),
+    prometheusMerge: readBoolean(context),
+    interceptionMode: readOneOf(context, interceptionModes),
+    traffic: readSection<TrafficSettings>(context, trafficReaders as { [K in TrafficField]: FieldReader<string> }),
+    istioNamespace: readString(context, 'a namespace name', isDnsLabel),
+    caAddress: anyString,
+    clusterId: nonEmpty('a cluster name such as "Kubernetes"'),
+    clusterDomain: nonEmpty('a DNS domain such as "cluster.local"'),
+    meshId: nonEmpty('a mesh ID such as "cluster.local"'),
+    trustDomain: nonEmpty('a trust domain such as "cluster.local"'),
+    proxyLogLevel: nonEmpty('an Envoy log level such as "warning"'),
+    proxyComponentLogLevel: nonEmpty('component log levels such as "misc:error"'),
+    agentLogLevel: nonEmpty('scoped log levels such as "default:info"'),
+    readinessProbe: readSection<ReadinessProbeTimings>(context, {
+      initialDelaySeconds: readInteger(context, 0),
+      periodSeconds: readInteger(context, 1),
+      timeoutSeconds: readInteger(context, 1),
+      failureThreshold: readInteger(context, 1),
+    }),
+    startupProbe: readSection<StartupProbeSettings>(context, { enabled: readBoolean(context), failureThreshold: readInteger(context, 1) }),
+    tokenAudience: nonEmpty('a token audience such as "istio-ca"'),
+    proxyConfig: readMapping(context),
+  });
+}
+
+function trafficReader(context: ReadContext, field: TrafficField): FieldReader<string> {
+  return (value, path) => {
+    const check = typeof value === 'string' ? checkTrafficValue(field, value) : undefined;
+    if (!check?.ok) throw mismatch(context, path, value, `${trafficExpectation(field)}, or ""`);
+    return check.value;
+  };
+}
+
+function checkRequestsWithinLimits(resources: ProxyResources, source: string): void {
+  for (const resource of ['cpu', 'memory'] as const) {
+    const request = parseQuantity(resources.requests[resource]);
+    const limit = parseQuantity(resources.limits[resource]);
+    if (request !== undefined && limit !== undefined && request > limit) {
+      throw new InjectorConfigError(
+        source,
+        `resources.requests.${resource}`,
+        `got ${JSON.stringify(resources.requests[resource])}, more than resources.limits.${resource} ${JSON.stringify(resources.limits[resource])}; expected a request no larger than the limit`,
+      );
+    }
+  }
+}
+
+function isDnsSubdomain(text: string): boolean {
+  return text.length <= 253 && text.split('.').every(isDnsLabel);
+}

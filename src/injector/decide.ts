@@ -1,0 +1,102 @@
+// Whether a pod gets a sidecar, in the order of precedence Istio documents
+// (https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy):
+// a disabled label on either the pod or the namespace wins, then an enabled one; revisions select by
+// istio.io/rev unless istio-injection is set, which takes precedence over it.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { InjectorConfig } from './config.ts';
+import { annotationKeys, labelKeys } from './istio-constants.ts';
+import { isAlreadyInjected } from './pod-shape.ts';
+
+export interface InjectionContext {
+  /** The request's namespace; pods created by controllers often lack metadata.namespace. */
+  namespace: string;
+  /** The namespace's labels, or undefined when unknown (then the webhook's namespaceSelector has already chosen). */
+  namespaceLabels: Record<string, string> | undefined;
+  /** The webhook's own namespace, never injected so that the injector can always start. */
+  webhookNamespace?: string;
+  /** `switchboard inject`: like `istioctl kube-inject`, ignore namespace labels. */
+  offline?: boolean;
+}
+
+export type DecisionCode =
+  | 'already-injected'
+  | 'host-network'
+  | 'excluded-namespace'
+  | 'webhook-namespace'
+  | 'pod-opt-out'
+  | 'pod-opt-in'
+  | 'offline'
+  | 'namespace-labels-unknown'
+  | 'namespace-disabled'
+  | 'namespace-enabled'
+  | 'namespace-revision'
+  | 'other-revision'
+  | 'not-selected';
+
+export interface InjectionDecision {
+  inject: boolean;
+  /** A stable code for the rule that decided, fit for a metric label. */
+  code: DecisionCode;
+  /** The same in words, naming the label, annotation or namespace concerned. */
+  reason: string;
+  /** The pod already carries a sidecar: nothing to inject, but the UID/GID policy still applies. */
+  alreadyInjected: boolean;
+}
+
+type PodSelector = { choice: 'in' | 'out' | 'unset'; source: string };
+
+const skip = (code: DecisionCode, reason: string): InjectionDecision => ({ inject: false, code, reason, alreadyInjected: false });
+const inject = (code: DecisionCode, reason: string): InjectionDecision => ({ inject: true, code, reason, alreadyInjected: false });
+
+export function decideInjection(pod: V1Pod, context: InjectionContext, config: InjectorConfig): InjectionDecision {
+  if (isAlreadyInjected(pod)) {
+    return { inject: false, code: 'already-injected', reason: 'already injected: the pod has the sidecar.istio.io/status annotation or an istio-proxy container', alreadyInjected: true };
+  }
+  // The iptables rules would rewrite the node's own network namespace.
+  if (pod.spec?.hostNetwork === true) return skip('host-network', 'hostNetwork pods are never injected: istio-init would redirect the node\'s traffic');
+  const namespace = context.namespace || pod.metadata?.namespace || '';
+  if (config.excludedNamespaces.includes(namespace)) return skip('excluded-namespace', `namespace ${namespace} is excluded from injection by the injector config`);
+  if (context.webhookNamespace !== undefined && namespace === context.webhookNamespace) {
+    return skip('webhook-namespace', `namespace ${namespace} runs the injector itself and is never injected`);
+  }
+  const selector = podSelector(pod);
+  if (selector.choice === 'out') return skip('pod-opt-out', `${selector.source} opts the pod out`);
+  if (context.offline) return inject('offline', 'offline injection ignores namespace labels, like istioctl kube-inject');
+  return decideByNamespace(selector, context.namespaceLabels, namespace, config);
+}
+
+function decideByNamespace(
+  selector: PodSelector,
+  labels: Record<string, string> | undefined,
+  namespace: string,
+  config: InjectorConfig,
+): InjectionDecision {
+  if (labels === undefined) {
+    // Istio itself never reads namespace labels: the MutatingWebhookConfiguration's selectors do.
+    return inject('namespace-labels-unknown', 'namespace labels unknown: the webhook\'s namespaceSelector has selected this pod');
+  }
+  const injectionLabel = labels[labelKeys.namespaceInjection];
+  const revisionLabel = labels[labelKeys.revision];
+  if (injectionLabel === 'disabled') return skip('namespace-disabled', `namespace ${namespace} has istio-injection=disabled`);
+  const servedRevision = config.revision;
+  if (injectionLabel !== 'enabled' && revisionLabel !== undefined && servedRevision !== '' && revisionLabel !== servedRevision) {
+    return skip('other-revision', `namespace ${namespace} selects revision ${revisionLabel} with istio.io/rev; this injector serves revision ${servedRevision}`);
+  }
+  if (selector.choice === 'in') return inject('pod-opt-in', `${selector.source} opts the pod in`);
+  if (injectionLabel === 'enabled') return inject('namespace-enabled', `namespace ${namespace} has istio-injection=enabled`);
+  if (revisionLabel !== undefined) return inject('namespace-revision', `namespace ${namespace} has istio.io/rev=${revisionLabel}`);
+  return skip('not-selected', `neither namespace ${namespace} (istio-injection=enabled or istio.io/rev) nor the pod (label sidecar.istio.io/inject=true) enables injection`);
+}
+
+/** The label wins over the deprecated annotation; values are read the way Istio's injectRequired reads them. */
+function podSelector(pod: V1Pod): PodSelector {
+  const label = pod.metadata?.labels?.[labelKeys.inject];
+  const annotation = pod.metadata?.annotations?.[annotationKeys.inject];
+  const [value, source] =
+    label !== undefined ? [label, `pod label ${labelKeys.inject}="${label}"`] : [annotation, `pod annotation ${annotationKeys.inject}="${annotation}"`];
+  if (value === undefined || value === '') return { choice: 'unset', source: '' };
+  const enabled = ['y', 'yes', 'true', 'on'].includes(value.toLowerCase());
+  // Istio treats any other non-empty value as an opt-out; say so, since "enabled" is a common slip.
+  if (!enabled && value.toLowerCase() !== 'false') return { choice: 'out', source: `${source} (not true/yes/on/y, so read as false as Istio does)` };
+  return { choice: enabled ? 'in' : 'out', source };
+}

@@ -1,0 +1,94 @@
+// injectPod: the pure transformation from an application pod to a pod with Istio's sidecar, matching
+// what Istio's injection template and post-processing (pkg/kube/inject) produce.
+import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
+import type { InjectorConfig } from './config.ts';
+import { isAlreadyInjected, podShapeProblem } from './pod-shape.ts';
+import { injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
+import { mergePrometheusAnnotations, type PrometheusMergeResult } from './prometheus-merge.ts';
+import { buildProxyContainer } from './proxy-container.ts';
+import { buildInitContainer } from './proxy-init.ts';
+import { proxyPodVolumes } from './proxy-volumes.ts';
+import { InjectionRefusedError } from './refusals.ts';
+import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
+
+export interface InjectOptions {
+  /** The admission request's namespace, used when the pod has no metadata.namespace. */
+  namespace?: string;
+  /** The workload owning the pod; derived from its ownerReferences when absent. */
+  workload?: WorkloadIdentity;
+  /** Settings already resolved from the pod's annotations (and found valid). */
+  settings?: SidecarSettings;
+}
+
+/**
+ * Returns a new pod with istio-init, istio-proxy, their volumes, labels and annotations; the input is
+ * never modified. An already injected pod comes back unchanged. Throws InjectionRefusedError when the
+ * pod's sidecar annotations are invalid and no settings were given.
+ */
+export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOptions = {}): V1Pod {
+  const shapeProblem = podShapeProblem(pod);
+  if (shapeProblem) throw new TypeError(`cannot inject this pod: ${shapeProblem}`);
+  const injected = structuredClone(pod);
+  if (isAlreadyInjected(pod)) return injected;
+  const settings = options.settings ?? resolvedOrThrow(pod, config);
+  const workload = options.workload ?? workloadOfPod(pod, options.namespace ?? '');
+  const spec = injected.spec as V1PodSpec;
+  const metadata = (injected.metadata ??= {});
+
+  const merged: PrometheusMergeResult = settings.prometheusMerge
+    ? mergePrometheusAnnotations(metadata.annotations ?? {})
+    : { annotations: metadata.annotations ?? {} };
+  const proxy = buildProxyContainer(pod, settings, config, workload);
+  if (merged.scrapeEnv) (proxy.env as V1EnvVar[]).push(merged.scrapeEnv);
+  const iptables = settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config)];
+  placeContainers(spec, iptables, proxy, settings);
+
+  const volumes = proxyPodVolumes(config);
+  spec.volumes = [...(spec.volumes ?? []), ...volumes];
+  const pullSecrets = addImagePullSecrets(spec, config.imagePullSecrets);
+
+  const status = sidecarStatus(
+    {
+      initContainers: settings.nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
+      containers: settings.nativeSidecar ? [] : [proxy.name],
+      volumes: volumes.map(nameOf),
+      imagePullSecrets: pullSecrets,
+    },
+    config,
+  );
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload);
+  metadata.annotations = injectedAnnotations(merged.annotations, injected, status, config);
+  return injected;
+}
+
+function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {
+  const { settings, refusals } = resolveSidecarSettings(pod.metadata?.annotations, config);
+  if (refusals.length > 0) throw new InjectionRefusedError(refusals);
+  return settings;
+}
+
+/**
+ * istio-init runs before the app's init containers so that their traffic is already intercepted. A
+ * native sidecar proxy follows it, so later init containers have a working network. Otherwise the
+ * proxy is the last container (kubectl exec/logs keep defaulting to the app), or the first when the
+ * app must wait for it: the kubelet starts containers in order and waits on the postStart hook.
+ */
+function placeContainers(spec: V1PodSpec, iptables: V1Container[], proxy: V1Container, settings: SidecarSettings): void {
+  const initContainers = [...iptables, ...(settings.nativeSidecar ? [proxy] : []), ...(spec.initContainers ?? [])];
+  if (initContainers.length > 0 || spec.initContainers !== undefined) spec.initContainers = initContainers;
+  if (settings.nativeSidecar) return;
+  spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...spec.containers] : [...spec.containers, proxy];
+}
+
+function addImagePullSecrets(spec: V1PodSpec, secretNames: string[]): string[] {
+  if (secretNames.length === 0) return [];
+  const present = new Set((spec.imagePullSecrets ?? []).map((reference) => reference.name));
+  const added = secretNames.filter((name) => !present.has(name));
+  if (added.length > 0) spec.imagePullSecrets = [...(spec.imagePullSecrets ?? []), ...added.map((name) => ({ name }))];
+  return secretNames;
+}
+
+function nameOf(item: { name?: string }): string {
+  return item.name ?? '';
+}

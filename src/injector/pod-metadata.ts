@@ -1,0 +1,54 @@
+// Labels and annotations an injected pod carries, as Istio's template sets them.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { InjectorConfig } from './config.ts';
+import { annotationKeys, labelKeys, proxyContainerName } from './istio-constants.ts';
+import type { WorkloadIdentity } from './workload-identity.ts';
+
+function firstNonEmpty(...candidates: Array<string | undefined>): string {
+  return candidates.find((candidate) => candidate !== undefined && candidate !== '') ?? '';
+}
+
+/** The label value limit is 63 characters; Istio truncates then trims a dangling '-'. */
+function asLabelValue(text: string): string {
+  const truncated = text.slice(0, 63);
+  return truncated.endsWith('-') ? truncated.slice(0, -1) : truncated;
+}
+
+export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity): Record<string, string> {
+  return {
+    ...labels,
+    [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio'),
+    [labelKeys.canonicalName]: asLabelValue(
+      firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name),
+    ),
+    [labelKeys.canonicalRevision]: firstNonEmpty(labels[labelKeys.canonicalRevision], labels['app.kubernetes.io/version'], labels.version, 'latest'),
+  };
+}
+
+export function revisionName(config: InjectorConfig): string {
+  return config.revision === '' ? 'default' : config.revision;
+}
+
+/** The sidecar.istio.io/status value, field for field as Istio's SidecarInjectionStatus marshals it. */
+export function sidecarStatus(injected: { initContainers: string[]; containers: string[]; volumes: string[]; imagePullSecrets: string[] }, config: InjectorConfig): string {
+  const listOrNull = (names: string[]) => (names.length > 0 ? names : null);
+  return JSON.stringify({
+    initContainers: listOrNull(injected.initContainers),
+    containers: listOrNull(injected.containers),
+    volumes: listOrNull(injected.volumes),
+    imagePullSecrets: listOrNull(injected.imagePullSecrets),
+    revision: revisionName(config),
+  });
+}
+
+/** Adds istio.io/rev, kubectl's default containers (the first app container) and the status. */
+export function injectedAnnotations(annotations: Record<string, string>, pod: V1Pod, status: string, config: InjectorConfig): Record<string, string> {
+  const firstApp = (pod.spec?.containers ?? []).find((container) => container.name !== proxyContainerName)?.name;
+  const result: Record<string, string> = { ...annotations, [annotationKeys.revision]: revisionName(config) };
+  if (firstApp !== undefined) {
+    result[annotationKeys.defaultLogsContainer] ??= firstApp;
+    result[annotationKeys.defaultContainer] ??= firstApp;
+  }
+  result[annotationKeys.status] = status;
+  return result;
+}

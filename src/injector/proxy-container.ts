@@ -1,0 +1,76 @@
+// istio-proxy: pilot-agent and Envoy, running as the proxy UID/GID with a read-only root filesystem.
+import type { V1Container, V1Lifecycle, V1Pod, V1Probe, V1SecurityContext } from '@kubernetes/client-node';
+import { proxyResourceRequirements, type SidecarSettings } from './annotations.ts';
+import type { InjectorConfig } from './config.ts';
+import { envoyPrometheusPort, healthPort, proxyContainerName, proxyGid, proxyUid, statusPort } from './istio-constants.ts';
+import { proxyEnvironment } from './proxy-env.ts';
+import { proxyImageReference } from './proxy-init.ts';
+import { proxyVolumeMounts } from './proxy-volumes.ts';
+import type { WorkloadIdentity } from './workload-identity.ts';
+
+export function buildProxyContainer(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1Container {
+  const lifecycle = proxyLifecycle(settings);
+  // A native sidecar needs a startup probe: Kubernetes starts the next container once it passes.
+  const withStartupProbe = config.startupProbe.enabled || settings.nativeSidecar;
+  return {
+    name: proxyContainerName,
+    image: proxyImageReference(config),
+    ...(settings.nativeSidecar ? { restartPolicy: 'Always' } : {}),
+    ports: [{ containerPort: envoyPrometheusPort, protocol: 'TCP', name: 'http-envoy-prom' }],
+    args: [
+      'proxy',
+      'sidecar',
+      '--domain',
+      `$(POD_NAMESPACE).svc.${config.clusterDomain}`,
+      `--proxyLogLevel=${config.proxyLogLevel}`,
+      `--proxyComponentLogLevel=${config.proxyComponentLogLevel}`,
+      `--log_output_level=${config.agentLogLevel}`,
+    ],
+    ...(lifecycle ? { lifecycle } : {}),
+    env: proxyEnvironment(pod, settings, config, workload),
+    ...(config.imagePullPolicy === '' ? {} : { imagePullPolicy: config.imagePullPolicy }),
+    ...(withStartupProbe ? { startupProbe: startupProbe(config) } : {}),
+    readinessProbe: readinessProbe(config),
+    securityContext: proxySecurityContext(settings),
+    resources: proxyResourceRequirements(settings),
+    volumeMounts: proxyVolumeMounts(config),
+  };
+}
+
+function proxyLifecycle(settings: SidecarSettings): V1Lifecycle | undefined {
+  // Native sidecars are already started first and stopped last by the kubelet; they only need to drain.
+  if (settings.nativeSidecar) {
+    return { preStop: { exec: { command: ['pilot-agent', 'request', `--debug-port=${statusPort}`, 'POST', 'drain'] } } };
+  }
+  // The kubelet starts the next container only when this postStart hook returns, i.e. when Envoy is ready.
+  if (settings.holdApplicationUntilProxyStarts) return { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
+  return undefined;
+}
+
+function startupProbe(config: InjectorConfig): V1Probe {
+  return {
+    httpGet: { path: '/healthz/ready', port: healthPort },
+    initialDelaySeconds: 0,
+    periodSeconds: 1,
+    timeoutSeconds: 3,
+    failureThreshold: config.startupProbe.failureThreshold,
+  };
+}
+
+function readinessProbe(config: InjectorConfig): V1Probe {
+  return { httpGet: { path: '/healthz/ready', port: healthPort }, ...config.readinessProbe };
+}
+
+function proxySecurityContext(settings: SidecarSettings): V1SecurityContext {
+  // TPROXY needs NET_ADMIN and root to set the transparent socket option; Istio does the same.
+  const tproxy = settings.interceptionMode === 'TPROXY';
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: tproxy ? { add: ['NET_ADMIN'], drop: ['ALL'] } : { drop: ['ALL'] },
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    runAsGroup: proxyGid,
+    runAsNonRoot: !tproxy,
+    runAsUser: tproxy ? 0 : proxyUid,
+  };
+}

@@ -1,0 +1,60 @@
+// The environment pilot-agent reads at start: how to reach istiod, who the pod is (downward API),
+// and metadata istiod uses to build this proxy's configuration.
+import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { SidecarSettings } from './annotations.ts';
+import type { InjectorConfig } from './config.ts';
+import { proxyContainerName } from './istio-constants.ts';
+import { workloadOwnerUri, type WorkloadIdentity } from './workload-identity.ts';
+
+const fieldRef = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource } } });
+const value = (name: string, text: string): V1EnvVar => ({ name, value: text });
+
+/** istiod's secure port for this revision: the xDS server and, unless configured otherwise, the CA. */
+export function istiodAddress(config: InjectorConfig): string {
+  const istiod = config.revision === '' || config.revision === 'default' ? 'istiod' : `istiod-${config.revision}`;
+  return `${istiod}.${config.istioNamespace}.svc:15012`;
+}
+
+function proxyConfigJson(settings: SidecarSettings, config: InjectorConfig): string {
+  const hold = settings.holdApplicationUntilProxyStarts ? { holdApplicationUntilProxyStarts: true } : {};
+  return JSON.stringify({ discoveryAddress: istiodAddress(config), ...settings.proxyConfig, ...hold });
+}
+
+export function appContainers(pod: V1Pod): V1Container[] {
+  return (pod.spec?.containers ?? []).filter((container) => container.name !== proxyContainerName);
+}
+
+export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1EnvVar[] {
+  const apps = appContainers(pod);
+  return [
+    value('JWT_POLICY', 'third-party-jwt'),
+    value('PILOT_CERT_PROVIDER', 'istiod'),
+    value('CA_ADDR', config.caAddress || istiodAddress(config)),
+    fieldRef('POD_NAME', 'metadata.name'),
+    fieldRef('POD_NAMESPACE', 'metadata.namespace'),
+    fieldRef('INSTANCE_IP', 'status.podIP'),
+    fieldRef('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
+    fieldRef('HOST_IP', 'status.hostIP'),
+    resourceRef('ISTIO_CPU_LIMIT', 'limits.cpu'),
+    value('PROXY_CONFIG', proxyConfigJson(settings, config)),
+    value('ISTIO_META_POD_PORTS', JSON.stringify(apps.flatMap((container) => (container.ports ?? []).map(portMetadata)))),
+    value('ISTIO_META_APP_CONTAINERS', apps.map((container) => container.name).join(',')),
+    // The Go runtime in pilot-agent sizes its heap and threads from the container's limits.
+    resourceRef('GOMEMLIMIT', 'limits.memory'),
+    resourceRef('GOMAXPROCS', 'limits.cpu'),
+    value('ISTIO_META_CLUSTER_ID', config.clusterId),
+    fieldRef('ISTIO_META_NODE_NAME', 'spec.nodeName'),
+    value('ISTIO_META_INTERCEPTION_MODE', settings.interceptionMode),
+    value('ISTIO_META_WORKLOAD_NAME', pod.metadata?.labels?.['service.istio.io/workload-name'] ?? workload.name),
+    value('ISTIO_META_OWNER', workloadOwnerUri(workload)),
+    value('ISTIO_META_MESH_ID', config.meshId),
+    value('TRUST_DOMAIN', config.trustDomain),
+  ];
+}
+
+/** The port in Go's field order, as Istio's structToJSON writes it. */
+function portMetadata(port: V1ContainerPort): Partial<V1ContainerPort> {
+  const { name, hostPort, containerPort, protocol, hostIP } = port;
+  return Object.fromEntries(Object.entries({ name, hostPort, containerPort, protocol, hostIP }).filter(([, field]) => field !== undefined && field !== null));
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { defaultInjectorConfig, type InjectorConfig } from '../../../src/injector/config.ts';
+import { decideInjection, type InjectionContext } from '../../../src/injector/decide.ts';
+import { appContainer, pod, type PodShape } from './pods.ts';
+
+interface DecisionCase {
+  name: string;
+  pod: PodShape;
+  context?: Partial<InjectionContext>;
+  config?: Partial<InjectorConfig>;
+  inject: boolean;
+  code: string;
+  reasonIncludes?: string;
+}
+
+const enabled = { 'istio-injection': 'enabled' };
+const optOutLabel = { 'sidecar.istio.io/inject': 'false' };
+const optInLabel = { 'sidecar.istio.io/inject': 'true' };
+
+const cases: DecisionCase[] = [
+  { name: 'namespace istio-injection=enabled injects', pod: {}, inject: true, code: 'namespace-enabled' },
+  { name: 'no namespace label and no pod label skips', pod: {}, context: { namespaceLabels: {} }, inject: false, code: 'not-selected' },
+  { name: 'namespace istio-injection=disabled skips', pod: {}, context: { namespaceLabels: { 'istio-injection': 'disabled' } }, inject: false, code: 'namespace-disabled' },
+  { name: 'namespace disabled wins over pod opt-in', pod: { labels: optInLabel }, context: { namespaceLabels: { 'istio-injection': 'disabled' } }, inject: false, code: 'namespace-disabled' },
+  { name: 'pod label false wins over namespace enabled', pod: { labels: optOutLabel }, inject: false, code: 'pod-opt-out' },
+  { name: 'pod label true opts in without namespace label', pod: { labels: optInLabel }, context: { namespaceLabels: {} }, inject: true, code: 'pod-opt-in' },
+  { name: 'pod label values are read like Istio (yes)', pod: { labels: { 'sidecar.istio.io/inject': 'Yes' } }, context: { namespaceLabels: {} }, inject: true, code: 'pod-opt-in' },
+  {
+    name: 'an unrecognised pod label value opts out, as in Istio',
+    pod: { labels: { 'sidecar.istio.io/inject': 'enabled' } },
+    inject: false,
+    code: 'pod-opt-out',
+    reasonIncludes: 'read as false',
+  },
+  { name: 'an empty pod label is unset', pod: { labels: { 'sidecar.istio.io/inject': '' } }, inject: true, code: 'namespace-enabled' },
+  { name: 'deprecated annotation false opts out', pod: { annotations: optOutLabel }, inject: false, code: 'pod-opt-out', reasonIncludes: 'annotation' },
+  { name: 'deprecated annotation true opts in', pod: { annotations: optInLabel }, context: { namespaceLabels: {} }, inject: true, code: 'pod-opt-in' },
+  { name: 'the label wins over the annotation (label true)', pod: { labels: optInLabel, annotations: optOutLabel }, context: { namespaceLabels: {} }, inject: true, code: 'pod-opt-in' },
+  { name: 'the label wins over the annotation (label false)', pod: { labels: optOutLabel, annotations: optInLabel }, inject: false, code: 'pod-opt-out' },
+  { name: 'istio.io/rev with no revision configured matches any', pod: {}, context: { namespaceLabels: { 'istio.io/rev': 'canary' } }, inject: true, code: 'namespace-revision' },
+  { name: 'istio.io/rev matching the configured revision', pod: {}, context: { namespaceLabels: { 'istio.io/rev': 'canary' } }, config: { revision: 'canary' }, inject: true, code: 'namespace-revision' },
+  { name: 'istio.io/rev of another revision', pod: {}, context: { namespaceLabels: { 'istio.io/rev': 'stable' } }, config: { revision: 'canary' }, inject: false, code: 'other-revision' },
+  { name: 'another revision ignores a pod opt-in', pod: { labels: optInLabel }, context: { namespaceLabels: { 'istio.io/rev': 'stable' } }, config: { revision: 'canary' }, inject: false, code: 'other-revision' },
+  {
+    name: 'istio-injection takes precedence over istio.io/rev',
+    pod: {},
+    context: { namespaceLabels: { 'istio-injection': 'enabled', 'istio.io/rev': 'stable' } },
+    config: { revision: 'canary' },
+    inject: true,
+    code: 'namespace-enabled',
+  },
+  { name: 'hostNetwork is never injected, even opted in', pod: { hostNetwork: true, labels: optInLabel }, inject: false, code: 'host-network' },
+  { name: 'kube-system is never injected', pod: { labels: optInLabel }, context: { namespace: 'kube-system' }, inject: false, code: 'excluded-namespace' },
+  { name: 'kube-node-lease is never injected', pod: {}, context: { namespace: 'kube-node-lease' }, inject: false, code: 'excluded-namespace' },
+  { name: 'configured excluded namespaces', pod: {}, context: { namespace: 'legacy' }, config: { excludedNamespaces: ['legacy'] }, inject: false, code: 'excluded-namespace' },
+  { name: 'the pod namespace counts when the request has none', pod: { namespace: 'kube-public' }, context: { namespace: '' }, inject: false, code: 'excluded-namespace' },
+  { name: "the webhook's own namespace is never injected", pod: { labels: optInLabel }, context: { namespace: 'switchboard-system', webhookNamespace: 'switchboard-system' }, inject: false, code: 'webhook-namespace' },
+  { name: 'status annotation means already injected', pod: { annotations: { 'sidecar.istio.io/status': '{}' } }, inject: false, code: 'already-injected' },
+  { name: 'an istio-proxy container means already injected', pod: { containers: [appContainer(), appContainer('istio-proxy')] }, inject: false, code: 'already-injected' },
+  { name: 'a native istio-proxy means already injected', pod: { initContainers: [appContainer('istio-proxy')] }, inject: false, code: 'already-injected' },
+  { name: 'unknown namespace labels trust the webhook selector', pod: {}, context: { namespaceLabels: undefined }, inject: true, code: 'namespace-labels-unknown' },
+  { name: 'unknown namespace labels still honour the opt-out', pod: { labels: optOutLabel }, context: { namespaceLabels: undefined }, inject: false, code: 'pod-opt-out' },
+  { name: 'offline ignores namespace labels', pod: {}, context: { offline: true, namespaceLabels: { 'istio-injection': 'disabled' } }, inject: true, code: 'offline' },
+  { name: 'offline honours the opt-out', pod: { labels: optOutLabel }, context: { offline: true }, inject: false, code: 'pod-opt-out' },
+  { name: 'offline honours hostNetwork', pod: { hostNetwork: true }, context: { offline: true }, inject: false, code: 'host-network' },
+];
+
+describe('decideInjection', () => {
+  it.each(cases)('$name', ({ pod: shape, context, config, inject, code, reasonIncludes }) => {
+    const fullContext: InjectionContext = { namespace: 'production', namespaceLabels: enabled, ...context };
+    const decision = decideInjection(pod(shape), fullContext, { ...defaultInjectorConfig(), ...config });
+    expect(decision.inject).toBe(inject);
+    expect(decision.code).toBe(code);
+    expect(decision.alreadyInjected).toBe(code === 'already-injected');
+    expect(decision.reason.length).toBeGreaterThan(10);
+    if (reasonIncludes) expect(decision.reason).toContain(reasonIncludes);
+  });
+});
