@@ -1,0 +1,49 @@
+// One admission request, start to finish, for both endpoints. No HTTP here: the server hands us
+// the parsed body; we hand back the AdmissionReview to send.
+import { admitPod, validatePod, type PodAdmissionInput, type PodAdmissionResult } from '../injector/admit.ts';
+import type { InjectorConfig } from '../injector/config.ts';
+import type { NamespaceLabelSource } from '../kube/namespace-labels.ts';
+import type { WebhookMetrics } from '../observability/metrics.ts';
+import { allowResponse, responseFor, type AdmissionRequestView, type AdmissionReviewResponse } from './admission-review.ts';
+
+export type Endpoint = 'inject' | 'validate';
+
+export interface ReviewContext {
+  config: InjectorConfig;
+  namespaces: NamespaceLabelSource;
+  metrics: WebhookMetrics;
+  webhookNamespace?: string;
+}
+
+export async function reviewAdmission(endpoint: Endpoint, request: AdmissionRequestView, context: ReviewContext): Promise<AdmissionReviewResponse> {
+  // The webhook configurations only send pods; anything else is allowed untouched rather than
+  // refused, so a too-broad rule written by hand cannot take a cluster's writes down.
+  if (request.kind.kind !== 'Pod' || !request.object || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+    context.metrics.requests.inc({ endpoint, outcome: 'ignored' });
+    return allowResponse(request.uid);
+  }
+  const input: PodAdmissionInput = {
+    pod: request.object,
+    namespace: request.namespace,
+    namespaceLabels: await context.namespaces.labelsOf(request.namespace),
+    operation: request.operation,
+    subResource: request.subResource,
+    ...(request.oldObject ? { oldPod: request.oldObject } : {}),
+    ...(context.webhookNamespace ? { webhookNamespace: context.webhookNamespace } : {}),
+  };
+  const result = endpoint === 'inject' ? admitPod(input, context.config) : validatePod(input, context.config);
+  record(endpoint, result, context.metrics);
+  return responseFor(request.uid, result);
+}
+
+function record(endpoint: Endpoint, result: PodAdmissionResult, metrics: WebhookMetrics): void {
+  if (!result.allowed) {
+    metrics.requests.inc({ endpoint, outcome: 'refused' });
+    metrics.refusals.inc({ endpoint, reason: result.reason });
+    return;
+  }
+  metrics.requests.inc({ endpoint, outcome: 'allowed' });
+  if (endpoint !== 'inject') return;
+  if (result.injected) metrics.injections.inc();
+  else metrics.skips.inc({ reason: result.skipCode ?? 'not-selected' });
+}
