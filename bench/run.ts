@@ -1,0 +1,16 @@
+// npm run bench [-- NAME ...]: runs the named benchmarks (all when none is named); each prints tables.
+const benches: Record<string, () => Promise<void>> = {
+  webhook: async () => (await import('./webhook.ts')).runWebhookBench(),
+  inject: async () => (await import('./inject.ts')).runInjectBench(),
+};
+
+const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = requested.filter((name) => !benches[name]);
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+for (const name of requested.length > 0 ? requested : Object.keys(benches)) {
+  console.log(`\n## ${name}\n`);
+  await benches[name]!();
+}

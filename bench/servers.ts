@@ -1,0 +1,27 @@
+// Child process for the webhook bench: serves either the real webhook or a bare fastify HTTPS echo
+// of the same body, on a loopback port it prints. Separate processes keep the load generator off
+// the server's event loop.
+import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { defaultInjectorConfig } from '../src/injector/config.ts';
+import { staticNamespaceLabels } from '../src/kube/namespace-labels.ts';
+import { createWebhookMetrics } from '../src/observability/metrics.ts';
+import { ADMISSION_BODY_LIMIT, createWebhookServer } from '../src/webhook/server.ts';
+
+const [kind, certFile, keyFile] = process.argv.slice(2) as [string, string, string];
+let port: number;
+if (kind === 'webhook') {
+  const server = createWebhookServer({
+    config: defaultInjectorConfig(), namespaces: staticNamespaceLabels({ production: { 'istio-injection': 'enabled' } }),
+    metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }), tls: { certFile, keyFile },
+  });
+  port = await server.listen('127.0.0.1', 0);
+} else {
+  const app = Fastify({ bodyLimit: ADMISSION_BODY_LIMIT, https: { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' } });
+  app.post('/inject', async (request) => request.body);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+}
+process.stdout.write(`${port}\n`);

@@ -1,0 +1,124 @@
+// Plays the mesh's data plane for tests and the demo: reads the VirtualService weights from the
+// API server, "sends" requests to the stable and canary workloads in that proportion, fails a
+// chosen share of the canary's, and exports what Istio's sidecars would: istio_requests_total and
+// istio_request_duration_milliseconds with reporter="destination" and Istio's label names.
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import { Counter, Histogram, Registry } from 'prom-client';
+
+// Istio's default buckets for istio_request_duration_milliseconds.
+const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+
+export interface TrafficBehaviour {
+  errorRate: number;
+  latencyMs: number;
+}
+
+export interface TrafficSimulatorOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  virtualService: string;
+  host: string;
+  /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
+  workloads: Record<string, string>;
+  requestsPerSecond: number;
+  behaviour: Record<string, TrafficBehaviour>;
+}
+
+export class TrafficSimulator {
+  readonly registry = new Registry();
+  private readonly requests: Counter<string>;
+  private readonly duration: Histogram<string>;
+  private weights: Record<string, number> = {};
+  private server: Server | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly options: TrafficSimulatorOptions;
+
+  constructor(options: TrafficSimulatorOptions) {
+    this.options = options;
+    const labelNames = ['reporter', 'source_workload', 'source_workload_namespace', 'destination_workload', 'destination_workload_namespace',
+      'destination_service', 'destination_service_name', 'destination_version', 'response_code', 'request_protocol'];
+    this.requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by the destination proxy', labelNames, registers: [this.registry] });
+    this.duration = new Histogram({
+      name: 'istio_request_duration_milliseconds', help: 'Request duration at the destination proxy', labelNames, buckets: ISTIO_DURATION_BUCKETS, registers: [this.registry],
+    });
+  }
+
+  setBehaviour(subset: string, behaviour: Partial<TrafficBehaviour>): void {
+    this.options.behaviour[subset] = { ...this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 }, ...behaviour };
+  }
+
+  currentWeights(): Record<string, number> {
+    return { ...this.weights };
+  }
+
+  /** Starts serving /metrics on 127.0.0.1 and generating traffic; returns the scrape target host:port. */
+  async start(): Promise<string> {
+    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const readWeights = async () => {
+      try {
+        const vs = await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: this.options.namespace, plural: 'virtualservices', name: this.options.virtualService }) as VirtualServiceView;
+        this.weights = weightsFor(vs, this.options.host);
+      } catch {
+        this.weights = {};
+      }
+    };
+    await readWeights();
+    const tickMs = 100;
+    this.timers.push(setInterval(() => void readWeights(), 250), setInterval(() => this.tick(tickMs), tickMs));
+    this.server = createServer((req, res) => {
+      void this.registry.metrics().then((body) => {
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    return `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private tick(tickMs: number): void {
+    const total = Object.values(this.weights).reduce((a, b) => a + b, 0);
+    if (total <= 0) return;
+    const count = Math.round((this.options.requestsPerSecond * tickMs) / 1000);
+    for (let i = 0; i < count; i++) {
+      let pick = Math.random() * total;
+      const subset = Object.keys(this.weights).find((s) => (pick -= this.weights[s]!) < 0);
+      if (!subset) continue;
+      const workload = this.options.workloads[subset];
+      if (!workload) continue;
+      const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
+      const failed = Math.random() < behaviour.errorRate;
+      const labels = {
+        reporter: 'destination', source_workload: 'checkout', source_workload_namespace: this.options.namespace,
+        destination_workload: workload, destination_workload_namespace: this.options.namespace,
+        destination_service: `${this.options.host}.${this.options.namespace}.svc.cluster.local`, destination_service_name: this.options.host,
+        destination_version: subset, response_code: failed ? '503' : '200', request_protocol: 'http',
+      };
+      this.requests.inc(labels);
+      this.duration.observe(labels, behaviour.latencyMs * (0.5 + Math.random()));
+    }
+  }
+}
+
+interface VirtualServiceView {
+  spec?: { http?: { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] };
+}
+
+/** The weights of the last http route that sends to the host: the catch-all after header matches. */
+function weightsFor(vs: VirtualServiceView, host: string): Record<string, number> {
+  const routes = (vs.spec?.http ?? []).filter((r) => (r.route ?? []).some((d) => d.destination?.host === host));
+  const route = routes.at(-1)?.route ?? [];
+  const weights: Record<string, number> = {};
+  for (const destination of route) {
+    const subset = destination.destination?.subset ?? 'default';
+    weights[subset] = (weights[subset] ?? 0) + (destination.weight ?? (route.length === 1 ? 100 : 0));
+  }
+  return weights;
+}
