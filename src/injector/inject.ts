@@ -29,8 +29,11 @@ export interface InjectOptions {
 export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOptions = {}): V1Pod {
   const shapeProblem = podShapeProblem(pod);
   if (shapeProblem) throw new TypeError(`cannot inject this pod: ${shapeProblem}`);
-  const injected = structuredClone(pod);
-  if (isAlreadyInjected(pod)) return injected;
+  if (isAlreadyInjected(pod)) return structuredClone(pod);
+  // Only the pod, its metadata and spec are copied: every change below replaces a whole field
+  // (an array, the labels, the annotations), so untouched subtrees can be shared with the input.
+  // Sharing is what makes the diff cheap: identical references compare equal at once.
+  const injected: V1Pod = { ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as V1PodSpec) } };
   const settings = options.settings ?? resolvedOrThrow(pod, config);
   const workload = options.workload ?? workloadOfPod(pod, options.namespace ?? '');
   const spec = injected.spec as V1PodSpec;
