@@ -1,0 +1,53 @@
+// Shapes shared by the analysis plan (pure, built by queries.ts), its execution (run.ts) and the
+// rollout core that records its outcome.
+import type { CheckVerdict, MetricResult } from '../rollout/types.ts';
+
+export type { CheckVerdict, MetricResult };
+
+/** What one query returned: a number (maybe NaN or ±Inf), undefined for an empty result, or an Error. */
+export type QueryOutcome = number | undefined | Error;
+
+/** A metric judged against fixed limits: value <= max and value >= min pass. */
+export interface ThresholdCheck {
+  kind: 'threshold';
+  name: string;
+  query: string;
+  max?: number;
+  min?: number;
+  /** Printed after values in messages: "%", "ms" or "". */
+  unit: string;
+}
+
+/** Canary judged against stable: canary - stable <= maxIncrease passes. */
+export interface ComparisonCheck {
+  kind: 'comparison';
+  name: string;
+  canaryQuery: string;
+  stableQuery: string;
+  maxIncrease: number;
+  unit: string;
+}
+
+export type PlannedCheck = ThresholdCheck | ComparisonCheck;
+
+/** One analysis round, fully rendered: the rollout core builds it, run.ts executes it. */
+export interface AnalysisPlan {
+  namespace: string;
+  rolloutName: string;
+  /** Echoed into the round so that a result is never credited to another revision or step. */
+  canaryRevision: string;
+  stepIndex: number;
+  minRequests: number;
+  /** Canary requests in the window; fewer than minRequests makes every check inconclusive. */
+  requestCountQuery: string;
+  checks: PlannedCheck[];
+}
+
+export interface AnalysisRound {
+  canaryRevision: string;
+  stepIndex: number;
+  /** When the queries were evaluated (RFC 3339); the window ends here. */
+  at: string;
+  verdict: CheckVerdict;
+  checks: MetricResult[];
+}

@@ -1,0 +1,95 @@
+// What decide() asks the I/O shell to do next: exactly one write, or nothing until a time or an
+// event. Every variant carries an Event-style reason (CamelCase) and a message for people.
+//
+// How the shell applies them:
+// - patches are RFC 6902 JSON patches (`application/json-patch+json`); a failed `test` (422) or a
+//   conflict (409) means "re-read and decide again", never "retry the same patch";
+// - updateStatus replaces the status subresource of the observed object, sending its
+//   resourceVersion, so a decision taken on stale data fails with 409 instead of landing;
+// - after any write, observe again and call decide again; runAnalysis: run the plan with
+//   analysis/run.ts and pass the round in ObservedState.analysis to the next decide.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Operation } from 'rfc6902';
+import type { AnalysisPlan } from '../analysis/types.ts';
+import type { Condition, RolloutStatus, Track } from './types.ts';
+
+interface Described {
+  /** CamelCase, suitable as a Kubernetes Event reason. */
+  reason: string;
+  message: string;
+}
+
+export interface AddFinalizerAction extends Described {
+  kind: 'addFinalizer';
+  patch: Operation[];
+}
+
+export interface RemoveFinalizerAction extends Described {
+  kind: 'removeFinalizer';
+  patch: Operation[];
+}
+
+export interface CreateDeploymentAction extends Described {
+  kind: 'createDeployment';
+  track: Track;
+  deployment: V1Deployment;
+}
+
+export interface UpdateDeploymentAction extends Described {
+  kind: 'updateDeployment';
+  track: Track;
+  name: string;
+  replicas: number;
+  /** Set when the pod template changes too. */
+  revision?: string;
+  patch: Operation[];
+}
+
+export interface EnsureSubsetsAction extends Described {
+  kind: 'ensureSubsets';
+  destinationRule: string;
+  patch: Operation[];
+}
+
+export interface SetWeightsAction extends Described {
+  kind: 'setWeights';
+  virtualService: string;
+  canaryWeight: number;
+  patch: Operation[];
+}
+
+export interface RunAnalysisAction extends Described {
+  kind: 'runAnalysis';
+  plan: AnalysisPlan;
+}
+
+export interface UpdateStatusAction extends Described {
+  kind: 'updateStatus';
+  status: RolloutStatus;
+}
+
+/** Nothing to write: decide again at `until` (when set) or on the next event. */
+export interface WaitAction extends Described {
+  kind: 'wait';
+  until?: Date;
+}
+
+/** Blocked on something a person must fix; the condition (already in status) says what. */
+export interface StopAction extends Described {
+  kind: 'stop';
+  condition: Condition;
+}
+
+export type Action =
+  | AddFinalizerAction
+  | RemoveFinalizerAction
+  | CreateDeploymentAction
+  | UpdateDeploymentAction
+  | EnsureSubsetsAction
+  | SetWeightsAction
+  | RunAnalysisAction
+  | UpdateStatusAction
+  | WaitAction
+  | StopAction;
+
+export type ActionKind = Action['kind'];

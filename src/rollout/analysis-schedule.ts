@@ -1,0 +1,86 @@
+// When analysis runs, which round counts, and when a step may advance. All of it reads
+// timestamps from status, so a restarted controller keeps the same schedule.
+import { buildAnalysisPlan } from '../analysis/queries.ts';
+import type { AnalysisPlan, AnalysisRound } from '../analysis/types.ts';
+import type { UpdateStatusAction } from './actions.ts';
+import { deploymentName } from './deployments.ts';
+import { addMilliseconds, parseDuration } from './durations.ts';
+import { timestamp, type DecideContext } from './state.ts';
+import { creditRound, rollbackStatus, updateStatus } from './transitions.ts';
+
+/**
+ * The next round is due one interval after the latest of: the last round, the step's start, the
+ * last weight change. So each round's window (= interval) covers traffic of the current step at
+ * its current weight only. undefined: no analysis for this step (none configured, or no traffic).
+ */
+export function nextAnalysisAt(ctx: DecideContext, canaryWeight: number): Date | undefined {
+  const { analysis } = ctx.spec;
+  if (analysis === undefined || canaryWeight === 0) return undefined;
+  const interval = parseDuration(analysis.interval) ?? 60_000;
+  const { status } = ctx;
+  const origins = [status.analysis?.lastRunAt, status.stepStartedAt, status.weightChangedAt]
+    .map(timestamp)
+    .filter((time): time is number => time !== undefined);
+  const origin = origins.length === 0 ? ctx.now.getTime() - interval : Math.max(...origins);
+  return addMilliseconds(new Date(origin), interval);
+}
+
+/**
+ * A step that sends traffic to the canary may only complete when analysis vouches for it: a
+ * round that passed since the step started, and no later round that did not pass. An
+ * inconclusive or errored round never opens the gate, so Prometheus being down never promotes.
+ */
+export function analysisGateOpen(ctx: DecideContext, canaryWeight: number): boolean {
+  if (ctx.spec.analysis === undefined || canaryWeight === 0) return true;
+  const analysis = ctx.status.analysis;
+  const passedAt = timestamp(analysis?.lastPassedAt);
+  const startedAt = timestamp(ctx.status.stepStartedAt) ?? Number.POSITIVE_INFINITY;
+  return passedAt !== undefined && passedAt > startedAt && analysis?.lastPassedAt === analysis?.lastRunAt;
+}
+
+/** The observed round if it was planned for this revision and step and is newer than the last one credited. */
+export function freshRound(ctx: DecideContext, stepIndex: number): AnalysisRound | undefined {
+  const round = ctx.observed.analysis;
+  if (round === undefined || round.canaryRevision !== ctx.status.canaryRevision || round.stepIndex !== stepIndex) return undefined;
+  const at = timestamp(round.at);
+  const lastRunAt = timestamp(ctx.status.analysis?.lastRunAt);
+  const startedAt = timestamp(ctx.status.stepStartedAt);
+  if (at === undefined || (lastRunAt !== undefined && at <= lastRunAt) || (startedAt !== undefined && at < startedAt)) return undefined;
+  return round;
+}
+
+/** Credits the round; the failed round that exceeds failureLimit rolls back in the same write. */
+export function creditRoundAction(ctx: DecideContext, round: AnalysisRound): UpdateStatusAction {
+  const analysis = creditRound(ctx.status.analysis, round);
+  const failureLimit = ctx.spec.analysis?.failureLimit ?? 0;
+  const findings = round.checks.filter((check) => check.verdict !== 'pass').map((check) => check.message).join('; ');
+  if (round.verdict === 'fail' && analysis.failedChecks > failureLimit) {
+    const message =
+      `analysis failed ${analysis.failedChecks} time(s), more than failureLimit ${failureLimit}: ${findings}; ` +
+      `all traffic goes back to stable and the canary is scaled to zero`;
+    return updateStatus('AnalysisFailed', message, { ...rollbackStatus(ctx, 'AnalysisFailed', message), analysis });
+  }
+  const reason = { pass: 'AnalysisPassed', fail: 'AnalysisCheckFailed', inconclusive: 'AnalysisInconclusive', error: 'AnalysisError' }[round.verdict];
+  const summary =
+    round.verdict === 'pass'
+      ? round.checks.map((check) => check.message).join('; ')
+      : round.verdict === 'fail'
+        ? `failed check ${analysis.failedChecks} of at most ${failureLimit} tolerated: ${findings}`
+        : `${findings} (never counts as a pass)`;
+  return updateStatus(reason, `analysis: ${summary}`, { ...ctx.status, analysis, observedGeneration: ctx.rollout.metadata.generation });
+}
+
+export function analysisPlanFor(ctx: DecideContext, stepIndex: number): AnalysisPlan | undefined {
+  const { analysis } = ctx.spec;
+  const { name, namespace } = ctx.rollout.metadata;
+  if (analysis === undefined) return undefined;
+  return buildAnalysisPlan({
+    namespace,
+    rolloutName: name,
+    canaryWorkload: deploymentName(name, 'canary'),
+    stableWorkload: deploymentName(name, 'stable'),
+    canaryRevision: ctx.status.canaryRevision ?? ctx.revision,
+    stepIndex,
+    analysis,
+  });
+}

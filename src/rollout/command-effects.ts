@@ -1,0 +1,67 @@
+// What a pending command (commands.ts) does in the state the Rollout is in. The effect and the
+// acknowledgement go into one status write, so a command acts exactly once; a command that does
+// not apply is acknowledged too, with a status message saying why nothing happened.
+import type { UpdateStatusAction } from './actions.ts';
+import type { PendingCommand } from './commands.ts';
+import { isIndefinitePause, type DecideContext, type RolloutState } from './state.ts';
+import { promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
+import type { RolloutStatus } from './types.ts';
+
+const COMMAND_WORDS: Record<PendingCommand['command'], string> = {
+  abort: 'abort',
+  retry: 'retry',
+  promote: 'promote',
+  promoteFull: 'promote --full',
+};
+
+type Effect = { reason: string; message: string; status: RolloutStatus };
+
+function ignored(ctx: DecideContext, pending: PendingCommand, why: string): Effect {
+  const message = `${COMMAND_WORDS[pending.command]} ignored: ${why}`;
+  return { reason: 'CommandIgnored', message, status: { ...ctx.status, message } };
+}
+
+function abort(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
+  if (state.kind !== 'progressing' && state.kind !== 'start') {
+    const why = state.kind === 'promoting' ? 'promotion is already under way; change spec.template back to undo it' : 'no rollout in progress';
+    return ignored(ctx, pending, why);
+  }
+  const message = 'aborted by the user; all traffic goes back to stable and the canary is scaled to zero';
+  const status = state.kind === 'start' ? { ...startRolloutStatus(ctx, message) } : ctx.status;
+  return { reason: 'Aborted', message, status: rollbackStatus({ ...ctx, status }, 'Aborted', message) };
+}
+
+function retry(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
+  if (state.kind !== 'rolledBack') return ignored(ctx, pending, 'only a rolled back or aborted rollout can be retried');
+  const message = `retrying revision ${ctx.revision} from step 1`;
+  return { reason: 'Retried', message, status: startRolloutStatus(ctx, message) };
+}
+
+function promoteFull(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
+  if (state.kind === 'steady' || state.kind === 'firstDeploy' || state.kind === 'end') {
+    return ignored(ctx, pending, `revision ${ctx.revision} is already what stable runs`);
+  }
+  if (state.kind === 'promoting') return ignored(ctx, pending, 'promotion is already under way');
+  const message = `promote --full: revision ${ctx.revision} becomes stable now, skipping the remaining steps and analysis`;
+  return { reason: 'PromotedFull', message, status: promoteFullStatus(ctx, message) };
+}
+
+function promote(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
+  if (state.kind !== 'progressing') return ignored(ctx, pending, 'no rollout step is in progress');
+  const step = ctx.spec.steps[state.stepIndex];
+  if (step?.pause === undefined) {
+    return ignored(ctx, pending, `step ${state.stepIndex + 1} is setWeight, not a pause; it completes by itself (use promote --full to skip all steps)`);
+  }
+  const kind = isIndefinitePause(step) ? 'indefinite pause' : `pause ${step.pause.duration}`;
+  const message = `promote: step ${state.stepIndex + 1} (${kind}) released; it completes once any analysis it needs has passed`;
+  return { reason: 'Promoted', message, status: { ...ctx.status, pauseReleasedStepIndex: state.stepIndex, message } };
+}
+
+const EFFECTS = { abort, retry, promoteFull, promote };
+
+export function applyCommand(ctx: DecideContext, state: RolloutState, pending: PendingCommand): UpdateStatusAction {
+  const effect = EFFECTS[pending.command](ctx, state, pending);
+  const acknowledgedCommands = { ...ctx.status.acknowledgedCommands, [pending.command]: pending.token };
+  const status = { ...effect.status, acknowledgedCommands, observedGeneration: ctx.rollout.metadata.generation };
+  return updateStatus(effect.reason, effect.message, status);
+}

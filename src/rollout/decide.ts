@@ -1,0 +1,100 @@
+// decide(observed, now) → the next action: the pure heart of the Rollout controller. Level-based
+// (controller-runtime's contract): it is handed what the cluster looks like, never an event, and
+// gives the same answer whatever happened before. Precedence, first match wins:
+//   1. deletion: restore 100% stable, release the finalizer
+//   2. the finalizer is added before anything else is written
+//   3. an invalid spec stops everything (status says why)
+//   4. a pending command (annotation) is applied and acknowledged in one status write
+//   5. VirtualService / DestinationRule missing or unusable: stop, touch nothing
+//   6. DestinationRule subsets added or repaired before any weight moves
+//   7. the state's own branch (converge.ts, progressing.ts)
+import type { Action } from './actions.ts';
+import { applyCommand } from './command-effects.ts';
+import { pendingCommand } from './commands.ts';
+import { CONDITION } from './conditions.ts';
+import { decideEnd, decideFirstDeploy, decidePromoting, decideRolledBack, decideStart, decideSteady } from './converge.ts';
+import { resolveSpec } from './defaults.ts';
+import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finalize.ts';
+import { hold, stopWith } from './hold.ts';
+import type { ObservedState } from './observed.ts';
+import { decideProgressing } from './progressing.ts';
+import { templateRevision } from './revision.ts';
+import { resolveRouting } from './routing.ts';
+import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
+import { validateRollout } from './validate.ts';
+
+export type { Action } from './actions.ts';
+export type { ObservedState } from './observed.ts';
+
+function context(observed: ObservedState, now: Date): DecideContext {
+  const { rollout } = observed;
+  const spec = resolveSpec(rollout);
+  return {
+    observed,
+    rollout,
+    spec,
+    status: rollout.status ?? {},
+    now,
+    revision: templateRevision(spec.template),
+    stableRevision: stableRevisionOf(observed),
+  };
+}
+
+function invalidHold(ctx: DecideContext, problems: string[]): Action {
+  const message = `invalid spec, nothing is changed until it is fixed: ${problems.join('; ')}`;
+  const condition = { type: CONDITION.specValid, status: 'False' as const, reason: 'InvalidSpec', message };
+  return hold(ctx, { phase: 'Invalid', message, conditions: [condition] }, stopWith(condition, ctx));
+}
+
+function decideState(ctx: RoutedContext, state: RolloutState): Action {
+  switch (state.kind) {
+    case 'firstDeploy':
+      return decideFirstDeploy(ctx);
+    case 'steady':
+      return decideSteady(ctx);
+    case 'start':
+      return decideStart(ctx, state.restart);
+    case 'end':
+      return decideEnd(ctx);
+    case 'progressing':
+      return decideProgressing(ctx, state.stepIndex);
+    case 'promoting':
+      return decidePromoting(ctx);
+    case 'rolledBack':
+      return decideRolledBack(ctx, state.rollback);
+  }
+}
+
+/**
+ * The next action for a Rollout. Pure: everything it needs is in `observed` (from the cluster
+ * and status) and `now`; calling it again on the same input gives the same action.
+ */
+export function decide(observed: ObservedState, now: Date): Action {
+  const ctx = context(observed, now);
+  if (isDeleting(ctx.rollout)) return decideDeletion(ctx);
+  if (!hasFinalizer(ctx.rollout)) return addFinalizer(ctx.rollout);
+  const problems = validateRollout(ctx.rollout, ctx.spec);
+  if (problems.length > 0) return invalidHold(ctx, problems);
+
+  const state = classify(ctx);
+  const command = pendingCommand(ctx.rollout);
+  if (command !== undefined) return applyCommand(ctx, state, command);
+
+  const routing = resolveRouting(ctx);
+  if (!routing.ok) {
+    const { condition } = routing;
+    return hold(ctx, { phase: 'Degraded', message: condition.message, conditions: [condition] }, stopWith(condition, ctx));
+  }
+  if (routing.subsetPatch.length > 0) {
+    const name = ctx.spec.trafficRouting.destinationRule.name;
+    const { stableSubset, canarySubset } = ctx.spec.trafficRouting.destinationRule;
+    return {
+      kind: 'ensureSubsets',
+      reason: 'SubsetsRepaired',
+      message: `DestinationRule ${name}: adding or repairing subsets ${stableSubset} and ${canarySubset} before any weight moves`,
+      destinationRule: name,
+      patch: routing.subsetPatch,
+    };
+  }
+  return decideState(routing.routed, state);
+}

@@ -1,0 +1,42 @@
+// Everything decide() looks at, gathered by the I/O shell from its informer caches. Absent
+// objects are undefined (not errors): each absence is a state decide knows how to handle.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { AnalysisRound } from '../analysis/types.ts';
+import { deploymentName } from './deployments.ts';
+import type { DestinationRule, Rollout, VirtualService } from './types.ts';
+
+export interface ObservedState {
+  rollout: Rollout;
+  /** <name>-stable and <name>-canary in the Rollout's namespace, with their status. */
+  stableDeployment?: V1Deployment;
+  canaryDeployment?: V1Deployment;
+  /** spec.trafficRouting.virtualService.name and .destinationRule.name, raw. */
+  virtualService?: VirtualService;
+  destinationRule?: DestinationRule;
+  /**
+   * The latest round the shell ran for this Rollout (kept in memory only). decide credits it at
+   * most once, and only to the revision and step it was planned for, so passing the same round
+   * again, or an old one after a restart, is harmless.
+   */
+  analysis?: AnalysisRound;
+}
+
+/** Names of the objects the shell must observe for a Rollout (all in its namespace). */
+export interface ObservedNames {
+  namespace: string;
+  stableDeployment: string;
+  canaryDeployment: string;
+  virtualService: string;
+  destinationRule: string;
+}
+
+export function observedNames(rollout: Rollout): ObservedNames {
+  const { name, namespace } = rollout.metadata;
+  return {
+    namespace,
+    stableDeployment: deploymentName(name, 'stable'),
+    canaryDeployment: deploymentName(name, 'canary'),
+    virtualService: rollout.spec.trafficRouting.virtualService.name,
+    destinationRule: rollout.spec.trafficRouting.destinationRule.name,
+  };
+}

@@ -1,0 +1,142 @@
+// A rollout at step N, as an ordered list of small checks: credit analysis, stable in place,
+// canary at the right revision and size, canary pods ready (or the deadline rolls back), weight
+// at the step's target, analysis when due, then the step completes or the Rollout waits.
+import type { Action } from './actions.ts';
+import { analysisGateOpen, analysisPlanFor, creditRoundAction, freshRound, nextAnalysisAt } from './analysis-schedule.ts';
+import { CONDITION } from './conditions.ts';
+import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplicas } from './deployments.ts';
+import { addMilliseconds } from './durations.ts';
+import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
+import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
+import { advanceStepStatus, rollbackStatus, updateStatus } from './transitions.ts';
+import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
+
+export function stableMissingHold(ctx: RoutedContext): Action {
+  const name = deploymentName(ctx.rollout.metadata.name, 'stable');
+  const condition = {
+    type: CONDITION.progressing,
+    status: 'False' as const,
+    reason: 'StableDeploymentMissing',
+    message:
+      `Deployment ${name} was deleted during a rollout and its template is not kept anywhere else: ` +
+      `recreate it, or run \`switchboard promote --full ${ctx.rollout.metadata.name}\` to make the current template stable without analysis`,
+  };
+  return hold(ctx, { phase: 'Degraded', message: condition.message, conditions: [...baseConditions(ctx), condition] }, stopWith(condition, ctx));
+}
+
+function progressView(ctx: RoutedContext, phase: 'Progressing' | 'Paused', reason: string, message: string, extra: Partial<HoldView> = {}): HoldView {
+  const condition = { type: CONDITION.progressing, status: 'True' as const, reason, message };
+  return { phase, message, conditions: [...baseConditions(ctx), condition], ...extra };
+}
+
+/** Canary pods not ready: wait, but no longer than progressDeadlineSeconds, then roll back. */
+function waitForCanaryPods(ctx: RoutedContext, stepIndex: number): Action | undefined {
+  const canary = ctx.observed.canaryDeployment;
+  if (canary === undefined) return undefined;
+  const { ready, available, desired } = deploymentReadiness(canary);
+  if (ready) return undefined;
+  const deadlineMs = ctx.spec.progressDeadlineSeconds * 1000;
+  const since = timestamp(ctx.status.waitingForPodsSince);
+  const name = deploymentName(ctx.rollout.metadata.name, 'canary');
+  if (since !== undefined && ctx.now.getTime() >= since + deadlineMs) {
+    const message =
+      `Deployment ${name} had ${available}/${desired} pods available after progressDeadlineSeconds ` +
+      `(${ctx.spec.progressDeadlineSeconds}); all traffic goes back to stable and the canary is scaled to zero`;
+    return updateStatus('ProgressDeadlineExceeded', message, rollbackStatus(ctx, 'ProgressDeadlineExceeded', message));
+  }
+  const deadline = addMilliseconds(since === undefined ? ctx.now : new Date(since), deadlineMs);
+  const message = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}: waiting for Deployment ${name}: ${available}/${desired} pods available (rollback at ${deadline.toISOString()} if not all are)`;
+  return hold(ctx, progressView(ctx, 'Progressing', 'WaitingForCanaryPods', message, { waitingForPods: true }), waitUntil('WaitingForCanaryPods', message, deadline));
+}
+
+/** Canary Deployment exists at the rollout's revision with enough pods for the weight it will take. */
+function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undefined {
+  const revision = ctx.status.canaryRevision ?? ctx.revision;
+  const replicas = canaryReplicas(ctx.spec.replicas, Math.max(targetWeight, ctx.canaryWeight ?? 0));
+  const canary = ctx.observed.canaryDeployment;
+  if (canary === undefined) return createDeployment(ctx, 'canary', revision, replicas, 'CreatingCanary');
+  if (deploymentRevision(canary) !== revision) {
+    // Never let traffic reach pods being replaced by an untested revision: weight 0 first.
+    if (ctx.canaryWeight !== 0) return setWeights(ctx, 0, 'CanaryRevisionChanged', `canary moves to revision ${revision}`);
+    return retemplateDeployment(ctx, canary, 'canary', revision, replicas, 'UpdatingCanary');
+  }
+  if (desiredReplicas(canary) !== replicas) return scaleDeployment(ctx, canary, 'canary', replicas, 'ScalingCanary');
+  return undefined;
+}
+
+/** How step N is doing on its own terms: setWeight is done once its weight is set; a pause needs its time or a promote. */
+function stepProgress(ctx: RoutedContext, stepIndex: number): { done: boolean; until?: Date; waitingForPromote: boolean } {
+  const step = ctx.spec.steps[stepIndex];
+  if (step?.pause === undefined) return { done: true, waitingForPromote: false };
+  if (ctx.status.pauseReleasedStepIndex === stepIndex) return { done: true, waitingForPromote: false };
+  if (isIndefinitePause(step)) return { done: false, waitingForPromote: true };
+  const startedAt = timestamp(ctx.status.stepStartedAt) ?? ctx.now.getTime();
+  const until = addMilliseconds(new Date(startedAt), pauseDuration(step) ?? 0);
+  return { done: ctx.now >= until, until, waitingForPromote: false };
+}
+
+function earliest(...dates: (Date | undefined)[]): Date | undefined {
+  const times = dates.filter((date): date is Date => date !== undefined).map((date) => date.getTime());
+  return times.length === 0 ? undefined : new Date(Math.min(...times));
+}
+
+export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action {
+  const round = freshRound(ctx, stepIndex);
+  if (round !== undefined) return creditRoundAction(ctx, round);
+  if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
+  const targetWeight = weightAtStep(ctx.spec.steps, stepIndex);
+  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight) ?? waitForCanaryPods(ctx, stepIndex);
+  if (write !== undefined) return write;
+
+  const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;
+  const { paused } = ctx.spec;
+  if (ctx.canaryWeight !== targetWeight) {
+    if (!paused) return setWeights(ctx, targetWeight, 'WeightChanged', label);
+    const message = `${label}: paused (spec.paused) before moving the canary weight to ${targetWeight}%; resume to continue`;
+    return hold(ctx, progressView(ctx, 'Paused', 'RolloutPaused', message, { paused: true }), waitUntil('RolloutPaused', message));
+  }
+  if (ctx.status.canaryWeight !== targetWeight) {
+    // Record when the weight changed before scheduling analysis on it.
+    // The canary pods are ready here, so a pending pods deadline is over too.
+    const { waitingForPodsSince: _done, ...kept } = ctx.status;
+    const status = { ...kept, canaryWeight: targetWeight, weightChangedAt: ctx.now.toISOString() };
+    return updateStatus('WeightChanged', `${label}: canary weight is ${targetWeight}%`, status);
+  }
+
+  const analysisAt = nextAnalysisAt(ctx, targetWeight);
+  if (analysisAt !== undefined && ctx.now >= analysisAt) {
+    const plan = analysisPlanFor(ctx, stepIndex);
+    if (plan !== undefined) return { kind: 'runAnalysis', reason: 'AnalysisDue', message: `${label}: analysing the canary at ${targetWeight}%`, plan };
+  }
+
+  const progress = stepProgress(ctx, stepIndex);
+  const gateOpen = analysisGateOpen(ctx, targetWeight);
+  if (progress.done && gateOpen && !paused) {
+    const next = stepIndex + 1;
+    const message = next >= ctx.spec.steps.length ? `${label} complete: promoting` : `${label} complete: on to step ${stepLabel(next, ctx.spec.steps.length)}`;
+    return updateStatus('StepCompleted', message, advanceStepStatus(ctx, next, message));
+  }
+  return holdStep(ctx, label, targetWeight, progress, gateOpen, analysisAt);
+}
+
+function holdStep(
+  ctx: RoutedContext,
+  label: string,
+  weight: number,
+  progress: ReturnType<typeof stepProgress>,
+  gateOpen: boolean,
+  analysisAt: Date | undefined,
+): Action {
+  const name = ctx.rollout.metadata.name;
+  const nextCheck = analysisAt === undefined ? '' : ` (next analysis at ${analysisAt.toISOString()})`;
+  let reason: string;
+  let detail: string;
+  if (ctx.spec.paused) [reason, detail] = ['RolloutPaused', `paused (spec.paused); \`switchboard resume ${name}\` continues`];
+  else if (progress.waitingForPromote) [reason, detail] = ['WaitingForPromotion', `paused until \`switchboard promote ${name}\``];
+  else if (!progress.done) [reason, detail] = ['Pausing', `pausing until ${progress.until?.toISOString()}`];
+  else [reason, detail] = ['WaitingForAnalysis', gateOpen ? 'waiting' : 'waiting for a passing analysis round since the step started'];
+  const message = `${label} at ${weight}% canary: ${detail}${nextCheck}`;
+  const phase = ctx.spec.paused || progress.waitingForPromote ? 'Paused' : 'Progressing';
+  const view = progressView(ctx, phase, reason, message, { paused: phase === 'Paused' });
+  return hold(ctx, view, waitUntil(reason, message, earliest(analysisAt, progress.done ? undefined : progress.until)));
+}

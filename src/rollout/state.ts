@@ -1,0 +1,100 @@
+// Where a Rollout stands, derived only from its status and the cluster (never from memory and
+// never from status.phase, which is for display): this is what lets a controller killed at any
+// instant resume exactly where it was.
+import { parseDuration } from './durations.ts';
+import type { ResolvedSpec } from './defaults.ts';
+import { deploymentRevision } from './deployments.ts';
+import type { ObservedState } from './observed.ts';
+import type { ManagedRoute } from './weights.ts';
+import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, VirtualService } from './types.ts';
+
+export interface DecideContext {
+  observed: ObservedState;
+  rollout: Rollout;
+  spec: ResolvedSpec;
+  status: RolloutStatus;
+  now: Date;
+  /** Revision of spec.template: what should end up stable. */
+  revision: string;
+  /** Revision the stable Deployment runs (its annotation), undefined when it does not exist. */
+  stableRevision: string | undefined;
+}
+
+/** A context whose VirtualService and DestinationRule were found usable. */
+export interface RoutedContext extends DecideContext {
+  virtualService: VirtualService;
+  routes: ManagedRoute[];
+  /** The weight all managed routes agree on; undefined when they disagree (a write will fix that). */
+  canaryWeight: number | undefined;
+}
+
+export type RolloutState =
+  /** No stable Deployment and no stable revision ever recorded: create stable, no canary. */
+  | { kind: 'firstDeploy' }
+  /** The template is what stable runs and no rollout is recorded. */
+  | { kind: 'steady' }
+  /** The template differs from stable (or from the rollout recorded): record a rollout from step 0. */
+  | { kind: 'start'; restart: boolean }
+  /** A rollout is recorded but the template went back to what stable runs. */
+  | { kind: 'end' }
+  | { kind: 'progressing'; stepIndex: number }
+  /** Every step done (or promote --full): stable takes the canary's template. */
+  | { kind: 'promoting' }
+  | { kind: 'rolledBack'; rollback: RollbackRecord };
+
+export function classify(ctx: DecideContext): RolloutState {
+  const { status, revision, stableRevision, spec } = ctx;
+  const { canaryRevision } = status;
+  if (canaryRevision !== undefined) {
+    if (revision !== canaryRevision) return revision === stableRevision ? { kind: 'end' } : { kind: 'start', restart: true };
+    if (status.rollback !== undefined) return { kind: 'rolledBack', rollback: status.rollback };
+    const stepIndex = status.currentStepIndex ?? 0;
+    return stepIndex >= spec.steps.length ? { kind: 'promoting' } : { kind: 'progressing', stepIndex };
+  }
+  if (ctx.observed.stableDeployment === undefined) {
+    const known = status.stableRevision;
+    // A stable Deployment deleted by hand is recreated only with the template it ran; any
+    // other template goes through a rollout (which stops and says so, as stable is missing).
+    return known === undefined || known === revision ? { kind: 'firstDeploy' } : { kind: 'start', restart: false };
+  }
+  return stableRevision === revision ? { kind: 'steady' } : { kind: 'start', restart: false };
+}
+
+export function stableRevisionOf(observed: ObservedState): string | undefined {
+  return deploymentRevision(observed.stableDeployment);
+}
+
+/** The canary weight a step aims at: that of the last setWeight at or before it (0 before any). */
+export function weightAtStep(steps: readonly RolloutStep[], stepIndex: number): number {
+  for (let index = Math.min(stepIndex, steps.length - 1); index >= 0; index -= 1) {
+    const weight = steps[index]?.setWeight;
+    if (weight !== undefined) return weight;
+  }
+  return 0;
+}
+
+/** Enough canary pods for its share of the stable replica count, at least one to take traffic. */
+export function canaryReplicas(replicas: number, canaryWeight: number): number {
+  if (replicas === 0) return 0;
+  return Math.max(1, Math.ceil((replicas * canaryWeight) / 100));
+}
+
+/** "3/5": the step in progress, 1-based, as the printer column shows it. */
+export function stepLabel(stepIndex: number, stepCount: number): string {
+  return `${Math.min(stepIndex + 1, stepCount)}/${stepCount}`;
+}
+
+export function pauseDuration(step: RolloutStep | undefined): number | undefined {
+  const duration = step?.pause?.duration;
+  return duration === undefined ? undefined : parseDuration(duration);
+}
+
+export function isIndefinitePause(step: RolloutStep | undefined): boolean {
+  return step?.pause !== undefined && step.pause.duration === undefined;
+}
+
+export function timestamp(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? undefined : time;
+}

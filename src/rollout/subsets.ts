@@ -1,0 +1,52 @@
+// The DestinationRule half of "DestinationRule before VirtualService": the stable and canary
+// subsets must exist and select exactly the pods of each track before any weight points at them
+// (Istio answers 503 for a subset that does not exist). The patch adds or repairs only those two
+// subsets; other subsets, and the trafficPolicy of ours, are kept.
+import type { Operation } from 'rfc6902';
+import type { ResolvedTrafficRouting } from './defaults.ts';
+import type { DestinationRule, DestinationRuleSubset, Track } from './types.ts';
+import { TRACK_LABEL } from './types.ts';
+
+export interface DesiredSubset {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export function desiredSubsets(routing: ResolvedTrafficRouting, selector: Record<string, string>): DesiredSubset[] {
+  const subset = (name: string, track: Track): DesiredSubset => ({ name, labels: { ...selector, [TRACK_LABEL]: track } });
+  return [subset(routing.destinationRule.stableSubset, 'stable'), subset(routing.destinationRule.canarySubset, 'canary')];
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  const entries = Object.entries(a ?? {});
+  return entries.length === Object.keys(b).length && entries.every(([key, value]) => b[key] === value);
+}
+
+/** Ops that add missing subsets and replace wrong labels; [] when the DestinationRule is already right. */
+export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRouting, selector: Record<string, string>): Operation[] {
+  const wanted = desiredSubsets(routing, selector);
+  const existing: DestinationRuleSubset[] | undefined = dr.spec?.subsets;
+  if (existing === undefined) {
+    // Nothing to test field by field: an `add` would replace subsets someone wrote meanwhile,
+    // so guard the whole object's version instead.
+    const version = dr.metadata.resourceVersion;
+    const guard: Operation[] = version === undefined ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
+    return [...guard, { op: 'add', path: '/spec/subsets', value: wanted }];
+  }
+  const repairs: Operation[] = [];
+  const missing: DesiredSubset[] = [];
+  for (const subset of wanted) {
+    const index = existing.findIndex((candidate) => candidate.name === subset.name);
+    const current = existing[index];
+    if (current === undefined) missing.push(subset);
+    else if (!sameLabels(current.labels, subset.labels)) {
+      repairs.push(
+        { op: 'test', path: `/spec/subsets/${index}/name`, value: subset.name },
+        { op: 'add', path: `/spec/subsets/${index}/labels`, value: subset.labels },
+      );
+    }
+  }
+  const appends = missing.map((value): Operation => ({ op: 'add', path: '/spec/subsets/-', value }));
+  const listGuard: Operation[] = missing.length === 0 ? [] : [{ op: 'test', path: '/spec/subsets', value: existing }];
+  return [...listGuard, ...repairs, ...appends];
+}

@@ -1,0 +1,250 @@
+// TypeScript mirror of crds/switchboard.dev_rollouts.yaml (switchboard.dev/v1alpha1 Rollout).
+// Fields the CRD defaults are optional here: the pure core applies the same defaults itself
+// (defaults.ts) so that it behaves the same on objects that never went through the API server.
+import type { V1PodSpec } from '@kubernetes/client-node';
+
+export const ROLLOUT_GROUP = 'switchboard.dev';
+export const ROLLOUT_VERSION = 'v1alpha1';
+export const ROLLOUT_API_VERSION = `${ROLLOUT_GROUP}/${ROLLOUT_VERSION}`;
+export const ROLLOUT_KIND = 'Rollout';
+export const ROLLOUT_PLURAL = 'rollouts';
+
+/** Held on every Rollout so that deleting it first sends all traffic back to stable. */
+export const TRAFFIC_RESTORE_FINALIZER = 'switchboard.dev/traffic-restore';
+/** Pod and Deployment label that the DestinationRule subsets select on. */
+export const TRACK_LABEL = 'switchboard.dev/track';
+/** Deployment label naming the owning Rollout (for informer label selectors). */
+export const ROLLOUT_LABEL = 'switchboard.dev/rollout';
+/** Deployment annotation: revision (templateRevision) of the pod template it runs. */
+export const REVISION_ANNOTATION = 'switchboard.dev/revision';
+
+export type Track = 'stable' | 'canary';
+
+export interface RolloutMetadata {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  /** A string from raw JSON; client-node's typed decoders produce a Date. */
+  deletionTimestamp?: string | Date;
+  creationTimestamp?: string | Date;
+}
+
+export interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: V1PodSpec;
+}
+
+export interface VirtualServiceRef {
+  name: string;
+  /** Names of the http routes to manage; empty: every http route that sends to both subsets. */
+  routes?: string[];
+}
+
+export interface DestinationRuleRef {
+  name: string;
+  stableSubset?: string;
+  canarySubset?: string;
+}
+
+export interface TrafficRouting {
+  /** Destination host as written in the VirtualService (short name or FQDN). */
+  host: string;
+  virtualService: VirtualServiceRef;
+  destinationRule: DestinationRuleRef;
+}
+
+export interface SetWeightStep {
+  setWeight: number;
+  pause?: never;
+}
+
+export interface PauseStep {
+  /** No duration: wait until promoted. */
+  pause: { duration?: string };
+  setWeight?: never;
+}
+
+export type RolloutStep = SetWeightStep | PauseStep;
+
+/**
+ * One metric. The name selects the kind: `error-rate` and `latency-p99` are built-in Istio
+ * queries; any other name is custom PromQL with `max` and/or `min`.
+ */
+export interface AnalysisMetric {
+  name: string;
+  maxErrorRatePercent?: number;
+  maxLatencyMs?: number;
+  query?: string;
+  max?: number;
+  min?: number;
+}
+
+export interface AnalysisSpec {
+  interval?: string;
+  failureLimit?: number;
+  minRequests?: number;
+  /** Percentage points by which the canary's error rate may exceed stable's. */
+  maxErrorRateIncrease?: number;
+  metrics: AnalysisMetric[];
+}
+
+export interface RolloutSpec {
+  replicas?: number;
+  selector: { matchLabels: Record<string, string> };
+  template: PodTemplate;
+  trafficRouting: TrafficRouting;
+  steps: RolloutStep[];
+  analysis?: AnalysisSpec;
+  progressDeadlineSeconds?: number;
+  paused?: boolean;
+}
+
+export const ROLLOUT_PHASES = [
+  'Healthy',
+  'Progressing',
+  'Paused',
+  'Promoting',
+  'RolledBack',
+  'Aborted',
+  'Invalid',
+  'Degraded',
+] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+
+/** metav1.Condition, timestamps as RFC 3339 strings. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type CheckVerdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+export interface MetricResult {
+  name: string;
+  verdict: CheckVerdict;
+  /** Omitted when the query gave no finite number (empty, NaN, ±Inf, error): see message. */
+  value?: number;
+  limit?: number;
+  at: string;
+  message: string;
+}
+
+export interface AnalysisStatus {
+  passedChecks: number;
+  failedChecks: number;
+  inconclusiveChecks: number;
+  /** Rounds in which Prometheus could not answer: never a pass, never a failure. */
+  erroredChecks: number;
+  lastRunAt?: string;
+  lastPassedAt?: string;
+  last?: MetricResult[];
+}
+
+export type RollbackReason = 'AnalysisFailed' | 'ProgressDeadlineExceeded' | 'Aborted';
+
+export interface RollbackRecord {
+  reason: RollbackReason;
+  message: string;
+  at: string;
+  /** The canary revision that was rolled back. */
+  revision: string;
+}
+
+/** Last token of each command annotation that the controller has acted on (see commands.ts). */
+export interface AcknowledgedCommands {
+  promote?: string;
+  promoteFull?: string;
+  abort?: string;
+  retry?: string;
+}
+
+export interface RolloutStatus {
+  /** For display; decisions never read it (they read the fields below). */
+  phase?: RolloutPhase;
+  message?: string;
+  observedGeneration?: number;
+  stableRevision?: string;
+  /** Set while a rollout of this revision is in progress or rolled back. */
+  canaryRevision?: string;
+  /** Index into spec.steps; steps.length means every step is done: promotion. */
+  currentStepIndex?: number;
+  /** "3/5", for the printer column. */
+  step?: string;
+  canaryWeight?: number;
+  weightChangedAt?: string;
+  stepStartedAt?: string;
+  pauseStartedAt?: string;
+  waitingForPodsSince?: string;
+  /** The pause step that `promote` released. */
+  pauseReleasedStepIndex?: number;
+  analysis?: AnalysisStatus;
+  rollback?: RollbackRecord;
+  acknowledgedCommands?: AcknowledgedCommands;
+  conditions?: Condition[];
+}
+
+export interface Rollout {
+  apiVersion?: string;
+  kind?: string;
+  metadata: RolloutMetadata;
+  spec: RolloutSpec;
+  status?: RolloutStatus;
+}
+
+// Istio objects are observed raw: only the fields Switchboard reads are typed, the rest is
+// carried through untouched (patches address fields by JSON pointer, never rewrite objects).
+
+export interface IstioDestination {
+  host: string;
+  subset?: string;
+  port?: { number?: number };
+  [field: string]: unknown;
+}
+
+export interface HttpRouteDestination {
+  destination: IstioDestination;
+  weight?: number;
+  [field: string]: unknown;
+}
+
+export interface HttpRoute {
+  name?: string;
+  route?: HttpRouteDestination[];
+  [field: string]: unknown;
+}
+
+export interface IstioObjectMeta {
+  name: string;
+  namespace?: string;
+  resourceVersion?: string;
+  [field: string]: unknown;
+}
+
+export interface VirtualService {
+  apiVersion?: string;
+  kind?: string;
+  metadata: IstioObjectMeta;
+  spec: { hosts?: string[]; http?: HttpRoute[]; [field: string]: unknown };
+}
+
+export interface DestinationRuleSubset {
+  name: string;
+  labels?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface DestinationRule {
+  apiVersion?: string;
+  kind?: string;
+  metadata: IstioObjectMeta;
+  spec: { host?: string; subsets?: DestinationRuleSubset[]; [field: string]: unknown };
+}

@@ -1,0 +1,79 @@
+// Builders for the cluster writes decide() returns, so that each branch reads as a list of
+// "if the cluster is not like this yet, make it so" steps.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction } from './actions.ts';
+import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments.ts';
+import type { DecideContext, RoutedContext } from './state.ts';
+import type { Track } from './types.ts';
+import { buildWeightPatch } from './weights.ts';
+
+export function setWeights(ctx: RoutedContext, canaryWeight: number, reason: string, why: string): SetWeightsAction {
+  const name = ctx.virtualService.metadata.name;
+  return {
+    kind: 'setWeights',
+    reason,
+    message: `${why}: VirtualService ${name} sends ${100 - canaryWeight}% to stable and ${canaryWeight}% to canary`,
+    virtualService: name,
+    canaryWeight,
+    patch: buildWeightPatch(ctx.routes, ctx.spec.trafficRouting, canaryWeight),
+  };
+}
+
+export function createDeployment(ctx: DecideContext, track: Track, revision: string, replicas: number, reason: string): CreateDeploymentAction {
+  const deployment = buildDeployment(ctx.rollout, ctx.spec, track, revision, replicas);
+  return {
+    kind: 'createDeployment',
+    reason,
+    message: `creating Deployment ${deployment.metadata?.name} with revision ${revision} and ${replicas} replicas`,
+    track,
+    deployment,
+  };
+}
+
+export function scaleDeployment(ctx: DecideContext, deployment: V1Deployment, track: Track, replicas: number, reason: string): UpdateDeploymentAction {
+  const name = deploymentName(ctx.rollout.metadata.name, track);
+  return {
+    kind: 'updateDeployment',
+    reason,
+    message: `scaling Deployment ${name} from ${desiredReplicas(deployment)} to ${replicas} replicas`,
+    track,
+    name,
+    replicas,
+    patch: replicasPatch(deployment, replicas),
+  };
+}
+
+export function retemplateDeployment(
+  ctx: DecideContext,
+  deployment: V1Deployment,
+  track: Track,
+  revision: string,
+  replicas: number,
+  reason: string,
+): UpdateDeploymentAction {
+  const name = deploymentName(ctx.rollout.metadata.name, track);
+  return {
+    kind: 'updateDeployment',
+    reason,
+    message: `updating Deployment ${name} to revision ${revision} with ${replicas} replicas`,
+    track,
+    name,
+    replicas,
+    revision,
+    patch: templatePatch(deployment, ctx.spec, track, revision, replicas),
+  };
+}
+
+/** Stable runs spec.replicas whatever happens to the canary; a change of spec.replicas alone is no rollout. */
+export function stableReplicasFix(ctx: DecideContext): UpdateDeploymentAction | undefined {
+  const stable = ctx.observed.stableDeployment;
+  if (stable === undefined || desiredReplicas(stable) === ctx.spec.replicas) return undefined;
+  return scaleDeployment(ctx, stable, 'stable', ctx.spec.replicas, 'ScalingStable');
+}
+
+/** The canary at zero pods once it takes no traffic (kept, not deleted: the next rollout reuses it). */
+export function canaryScaleDown(ctx: DecideContext, reason: string): UpdateDeploymentAction | undefined {
+  const canary = ctx.observed.canaryDeployment;
+  if (canary === undefined || desiredReplicas(canary) === 0) return undefined;
+  return scaleDeployment(ctx, canary, 'canary', 0, reason);
+}

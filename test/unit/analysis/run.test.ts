@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricsProvider } from '../../../src/analysis/provider.ts';
+import { runAnalysis } from '../../../src/analysis/run.ts';
+import type { AnalysisPlan } from '../../../src/analysis/types.ts';
+
+const plan: AnalysisPlan = {
+  namespace: 'production',
+  rolloutName: 'payment-service',
+  canaryRevision: 'abc',
+  stepIndex: 1,
+  minRequests: 20,
+  requestCountQuery: 'requests',
+  checks: [
+    { kind: 'threshold', name: 'error-rate', query: 'errors', max: 1, unit: '%' },
+    { kind: 'threshold', name: 'latency-p99', query: 'latency', max: 500, unit: 'ms' },
+    { kind: 'comparison', name: 'error-rate-increase', canaryQuery: 'errors', stableQuery: 'stable-errors', maxIncrease: 1, unit: '%' },
+  ],
+};
+
+function provider(answers: Record<string, number | undefined | Error>): MetricsProvider & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async query(promql) {
+      asked.push(promql);
+      const answer = answers[promql];
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    async isOnline() {
+      return true;
+    },
+  };
+}
+
+const clock = () => new Date('2025-01-01T00:02:00.000Z');
+
+describe('analysis round', () => {
+  it('a healthy canary passes every check; the round is stamped with revision, step and time', async () => {
+    const metrics = provider({ requests: 300, errors: 0.2, latency: 120, 'stable-errors': 0.1 });
+    const round = await runAnalysis(metrics, plan, clock);
+    expect(round).toMatchObject({ canaryRevision: 'abc', stepIndex: 1, at: '2025-01-01T00:02:00.000Z', verdict: 'pass' });
+    expect(round.checks.map((check) => check.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(metrics.asked.sort()).toEqual(['errors', 'errors', 'latency', 'requests', 'stable-errors']);
+  });
+
+  it('one failing metric fails the round', async () => {
+    const round = await runAnalysis(provider({ requests: 300, errors: 0.2, latency: 900, 'stable-errors': 0.1 }), plan, clock);
+    expect(round.verdict).toBe('fail');
+    expect(round.checks[1]).toMatchObject({ name: 'latency-p99', verdict: 'fail', value: 900, limit: 500 });
+  });
+
+  it('Prometheus failing never throws and never passes', async () => {
+    const down = new Error('cannot reach Prometheus at http://prometheus:9090: ECONNREFUSED');
+    const round = await runAnalysis(provider({ requests: down, errors: down, latency: down, 'stable-errors': down }), plan, clock);
+    expect(round.verdict).toBe('error');
+    expect(round.checks.every((check) => check.verdict === 'error')).toBe(true);
+  });
+
+  it('a provider throwing a non-Error is still an error check', async () => {
+    const odd: MetricsProvider = { query: () => Promise.reject('boom'), isOnline: async () => false };
+    expect((await runAnalysis(odd, plan, clock)).verdict).toBe('error');
+  });
+
+  it('too little traffic makes the round inconclusive', async () => {
+    const round = await runAnalysis(provider({ requests: 5, errors: 0, latency: 10, 'stable-errors': 0 }), plan, clock);
+    expect(round.verdict).toBe('inconclusive');
+  });
+});

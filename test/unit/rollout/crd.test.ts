@@ -1,0 +1,88 @@
+// The CRD and the TypeScript core must agree: defaults, enums, patterns, status fields, and the
+// documented commands. (Its CEL rules are exercised against a real API server by integration tests.)
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { COMMAND_ANNOTATIONS } from '../../../src/rollout/commands.ts';
+import * as defaults from '../../../src/rollout/defaults.ts';
+import { DURATION_PATTERN } from '../../../src/rollout/durations.ts';
+import { ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
+
+const path = new URL('../../../crds/switchboard.dev_rollouts.yaml', import.meta.url);
+const text = readFileSync(path, 'utf8');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a schema document
+const crd = parse(text) as any;
+const version = crd.spec.versions[0];
+const schema = version.schema.openAPIV3Schema;
+const spec = schema.properties.spec.properties;
+const status = schema.properties.status.properties;
+
+describe('Rollout CRD', () => {
+  it('names, scope and version', () => {
+    expect(crd.metadata.name).toBe('rollouts.switchboard.dev');
+    expect(crd.spec.names).toMatchObject({ kind: 'Rollout', plural: 'rollouts', singular: 'rollout', categories: ['switchboard', 'all'] });
+    expect(crd.spec.names.shortNames).toContain('sbro');
+    expect(crd.spec.names.shortNames).not.toContain('ro');
+    expect(version).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
+  });
+
+  it('printer columns show phase, weight, step, revisions and age', () => {
+    expect(version.additionalPrinterColumns.map((column: { name: string; jsonPath: string }) => `${column.name}=${column.jsonPath}`)).toEqual([
+      'Phase=.status.phase',
+      'Weight=.status.canaryWeight',
+      'Step=.status.step',
+      'Stable=.status.stableRevision',
+      'Canary=.status.canaryRevision',
+      'Age=.metadata.creationTimestamp',
+    ]);
+  });
+
+  it('defaults match the ones the pure core applies', () => {
+    expect(spec.replicas.default).toBe(defaults.DEFAULT_REPLICAS);
+    expect(spec.progressDeadlineSeconds.default).toBe(defaults.DEFAULT_PROGRESS_DEADLINE_SECONDS);
+    expect(spec.paused.default).toBe(false);
+    const rule = spec.trafficRouting.properties.destinationRule.properties;
+    expect([rule.stableSubset.default, rule.canarySubset.default]).toEqual([defaults.DEFAULT_STABLE_SUBSET, defaults.DEFAULT_CANARY_SUBSET]);
+    const analysis = spec.analysis.properties;
+    expect(analysis.interval.default).toBe(defaults.DEFAULT_ANALYSIS_INTERVAL);
+    expect(analysis.failureLimit.default).toBe(defaults.DEFAULT_FAILURE_LIMIT);
+    expect(analysis.minRequests.default).toBe(defaults.DEFAULT_MIN_REQUESTS);
+  });
+
+  it('durations use the same pattern as the core parser', () => {
+    expect(spec.steps.items.properties.pause.properties.duration.pattern).toBe(DURATION_PATTERN.source);
+    expect(spec.analysis.properties.interval.pattern).toBe(DURATION_PATTERN.source);
+  });
+
+  it('phase enum is the TypeScript list', () => {
+    expect(status.phase.enum).toEqual([...ROLLOUT_PHASES]);
+  });
+
+  it('every status field the core writes is in the schema (else the API server prunes it)', () => {
+    const fields: Record<keyof RolloutStatus, true> = {
+      phase: true,
+      message: true,
+      observedGeneration: true,
+      stableRevision: true,
+      canaryRevision: true,
+      currentStepIndex: true,
+      step: true,
+      canaryWeight: true,
+      weightChangedAt: true,
+      stepStartedAt: true,
+      pauseStartedAt: true,
+      waitingForPodsSince: true,
+      pauseReleasedStepIndex: true,
+      analysis: true,
+      rollback: true,
+      acknowledgedCommands: true,
+      conditions: true,
+    };
+    expect(Object.keys(status).sort()).toEqual(Object.keys(fields).sort());
+  });
+
+  it('documents every command annotation', () => {
+    for (const annotation of Object.values(COMMAND_ANNOTATIONS)) expect(text).toContain(annotation);
+    expect(Object.keys(status.acknowledgedCommands.properties).sort()).toEqual(Object.keys(COMMAND_ANNOTATIONS).sort());
+  });
+});

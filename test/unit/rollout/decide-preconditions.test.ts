@@ -1,0 +1,226 @@
+// decide(): deletion, finalizer, invalid spec, missing or unusable traffic objects, subsets first,
+// and the steady states around a rollout (first deployment, healthy, start).
+import { describe, expect } from 'vitest';
+import { TRAFFIC_RESTORE_FINALIZER } from '../../../src/rollout/types.ts';
+import { as, runDecideTable, type DecideCase } from './decide-table.ts';
+import {
+  REV_A,
+  REV_B,
+  TEMPLATE_A,
+  at,
+  deployment,
+  iso,
+  observed,
+  rollout,
+  rolloutStatus,
+  seedDestinationRule,
+  seedVirtualService,
+} from './fixtures.ts';
+
+const deleting = (vsWeight: number | undefined) => ({
+  ...observed({ virtualService: vsWeight === undefined ? undefined : seedVirtualService(vsWeight) }),
+  rollout: rollout({ metadata: { deletionTimestamp: iso(0), finalizers: ['other', TRAFFIC_RESTORE_FINALIZER] }, status: rolloutStatus() }),
+});
+
+/** A healthy Rollout running REV_A, nothing in progress. */
+const steady = (fields: Parameters<typeof observed>[0] = {}) =>
+  observed({ spec: { template: TEMPLATE_A }, status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined, ...fields });
+
+describe('decide: deletion and finalizer', () => {
+  runDecideTable([
+    {
+      name: 'deleting mid-canary sends 100% to stable first',
+      observed: deleting(5),
+      now: at(1),
+      expected: { kind: 'setWeights', reason: 'RestoringStableBeforeDeletion', canaryWeight: 0 },
+    },
+    {
+      name: 'deleting with all traffic on stable releases the finalizer, guarded by its index',
+      observed: deleting(0),
+      now: at(1),
+      expected: {
+        kind: 'removeFinalizer',
+        patch: [
+          { op: 'test', path: '/metadata/finalizers/1', value: TRAFFIC_RESTORE_FINALIZER },
+          { op: 'remove', path: '/metadata/finalizers/1' },
+        ],
+      },
+    },
+    { name: 'deleting with the VirtualService gone releases the finalizer', observed: deleting(undefined), now: at(1), expected: { kind: 'removeFinalizer' } },
+    {
+      name: 'deleting after the finalizer is gone waits',
+      observed: { ...deleting(5), rollout: rollout({ metadata: { deletionTimestamp: iso(0), finalizers: [] } }) },
+      now: at(1),
+      expected: { kind: 'wait', reason: 'Deleting' },
+    },
+    {
+      name: 'a Rollout without the finalizer gets it before any other write',
+      observed: { ...observed(), rollout: rollout({ metadata: { finalizers: undefined } }) },
+      now: at(1),
+      expected: { kind: 'addFinalizer', patch: [{ op: 'add', path: '/metadata/finalizers', value: [TRAFFIC_RESTORE_FINALIZER] }] },
+    },
+    {
+      name: 'the finalizer is appended to other finalizers behind a test of the list',
+      observed: { ...observed(), rollout: rollout({ metadata: { finalizers: ['other'] } }) },
+      now: at(1),
+      expected: {
+        kind: 'addFinalizer',
+        patch: [
+          { op: 'test', path: '/metadata/finalizers', value: ['other'] },
+          { op: 'add', path: '/metadata/finalizers/-', value: TRAFFIC_RESTORE_FINALIZER },
+        ],
+      },
+    },
+  ]);
+});
+
+describe('decide: invalid spec and missing traffic objects stop without touching anything', () => {
+  const invalidSelector = observed({ spec: { selector: { matchLabels: { app: 'other' } } } });
+  const unknownVariable = observed({
+    spec: { analysis: { metrics: [{ name: 'saturation', query: 'max(cpu{pod=~"{{ pod }}"})', max: 0.9 }] } },
+  });
+  runDecideTable([
+    {
+      name: 'a selector missing from the template labels makes the Rollout Invalid',
+      observed: invalidSelector,
+      now: at(1),
+      expected: { kind: 'updateStatus', status: { phase: 'Invalid', conditions: [{ type: 'SpecValid', status: 'False', reason: 'InvalidSpec' }] } },
+    },
+    {
+      name: 'an Invalid Rollout already reported stops',
+      observed: invalidSelector,
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { type: 'SpecValid', status: 'False' } },
+    },
+    {
+      name: 'an unknown custom query variable makes the Rollout Invalid with the variable named',
+      observed: unknownVariable,
+      now: at(1),
+      expected: { kind: 'updateStatus', status: { phase: 'Invalid' } },
+      check: (action) => expect(as(action, 'updateStatus').status.message).toContain('unknown template variable {{ pod }}'),
+    },
+    {
+      name: 'a missing VirtualService is reported in a condition',
+      observed: observed({ virtualService: undefined }),
+      now: at(1),
+      expected: {
+        kind: 'updateStatus',
+        status: { phase: 'Degraded', conditions: [{ type: 'TrafficRoutingReady', status: 'False', reason: 'VirtualServiceNotFound' }] },
+      },
+    },
+    {
+      name: 'a missing VirtualService already reported stops',
+      observed: observed({ virtualService: undefined }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { reason: 'VirtualServiceNotFound' } },
+    },
+    {
+      name: 'a missing DestinationRule stops even the first deployment',
+      observed: observed({ destinationRule: undefined, stableDeployment: undefined, canaryDeployment: undefined, status: {} }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { reason: 'DestinationRuleNotFound' } },
+    },
+    {
+      name: 'a DestinationRule for another host stops',
+      observed: observed({ destinationRule: { ...seedDestinationRule(), spec: { host: 'ledger', subsets: [] } } }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { reason: 'DestinationRuleHostMismatch' } },
+    },
+    {
+      name: 'a VirtualService with no route to both subsets stops',
+      observed: observed({ virtualService: { ...seedVirtualService(), spec: { http: [{ route: [{ destination: { host: 'payment-service', subset: 'stable' } }] }] } } }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { reason: 'NoManagedRoutes' } },
+    },
+    {
+      name: 'subsets are repaired before anything else, even the first deployment',
+      observed: observed({ destinationRule: seedDestinationRule(), stableDeployment: undefined, canaryDeployment: undefined, status: {} }),
+      now: at(1),
+      expected: { kind: 'ensureSubsets', destinationRule: 'payment-service-destination' },
+    },
+    {
+      name: 'stable deleted during a rollout stops with a way out',
+      observed: observed({ stableDeployment: undefined }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { type: 'Progressing', status: 'False', reason: 'StableDeploymentMissing' } },
+      check: (action) => expect(action.message).toContain('switchboard promote --full payment-service'),
+    },
+  ]);
+});
+
+describe('decide: first deployment and steady state', () => {
+  const cases: DecideCase[] = [
+    {
+      name: 'the first Rollout creates stable at full replicas and no canary',
+      observed: steady({ stableDeployment: undefined, status: {} }),
+      now: at(1),
+      expected: { kind: 'createDeployment', track: 'stable', deployment: { metadata: { name: 'payment-service-stable' }, spec: { replicas: 4 } } },
+    },
+    {
+      name: 'a stable Deployment deleted by hand is recreated with the template it ran',
+      observed: steady({ stableDeployment: undefined }),
+      now: at(1),
+      expected: { kind: 'createDeployment', track: 'stable' },
+    },
+    {
+      name: 'steady with canary traffic left in the VirtualService sends it back to stable',
+      observed: steady({ virtualService: seedVirtualService(5) }),
+      now: at(1),
+      expected: { kind: 'setWeights', canaryWeight: 0, reason: 'RestoringStable' },
+    },
+    {
+      name: 'steady while stable pods start shows Progressing',
+      observed: steady({ stableDeployment: deployment('stable', { revision: REV_A, replicas: 4, available: 1 }) }),
+      now: at(1),
+      expected: { kind: 'updateStatus', status: { phase: 'Progressing', stableRevision: REV_A } },
+    },
+    {
+      name: 'steady and available shows Healthy once, then waits without writing',
+      observed: steady(),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'wait', reason: 'Healthy' },
+      check: (action) => expect(action).not.toHaveProperty('until'),
+    },
+    {
+      name: 'a new spec.replicas scales stable (no rollout)',
+      observed: steady({ spec: { template: TEMPLATE_A, replicas: 6 } }),
+      now: at(1),
+      expected: { kind: 'updateDeployment', track: 'stable', replicas: 6 },
+    },
+    {
+      name: 'a canary left with pods and no rollout is scaled to zero',
+      observed: steady({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }) }),
+      now: at(1),
+      expected: { kind: 'updateDeployment', track: 'canary', replicas: 0 },
+    },
+    {
+      name: 'a new template starts a rollout at step 1 in status first',
+      observed: observed({ status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined }),
+      now: at(5),
+      expected: {
+        kind: 'updateStatus',
+        reason: 'RolloutStarted',
+        status: { phase: 'Progressing', canaryRevision: REV_B, currentStepIndex: 0, step: '1/5', stepStartedAt: iso(5) },
+      },
+    },
+    {
+      name: 'never promotes twice: once promoted, the revision is simply steady',
+      observed: observed({
+        status: { phase: 'Healthy', stableRevision: REV_B },
+        stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }),
+        canaryDeployment: deployment('canary', { revision: REV_B, replicas: 0 }),
+      }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'wait', reason: 'Healthy' },
+    },
+  ];
+  runDecideTable(cases);
+});

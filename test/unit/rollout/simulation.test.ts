@@ -1,0 +1,140 @@
+// Whole rollouts through decide() against a fake cluster (simulation.ts): the order of writes,
+// and that a controller that dies, forgets or reads stale data at any point still promotes
+// exactly once and never without a passing analysis for each step that sends canary traffic.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PROMOTE_ANNOTATION } from '../../../src/rollout/commands.ts';
+import type { Rollout } from '../../../src/rollout/types.ts';
+import { weightAtStep } from '../../../src/rollout/state.ts';
+import { REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, T0, rollout, seedDestinationRule, seedVirtualService } from './fixtures.ts';
+import { Simulation, fakeProvider, splitWeights, type Fault } from './simulation.ts';
+
+const STEPS: Rollout['spec']['steps'] = [{ setWeight: 5 }, { pause: { duration: '2m' } }, { setWeight: 25 }, { setWeight: 50 }];
+
+function newSimulation(canaryErrorRate: number | Error, steps = STEPS): Simulation {
+  const initial = rollout({ spec: { template: TEMPLATE_A, steps }, metadata: { finalizers: undefined } });
+  return new Simulation({
+    now: T0,
+    rollout: initial,
+    virtualService: seedVirtualService(5),
+    destinationRule: seedDestinationRule(),
+    provider: fakeProvider(canaryErrorRate),
+  });
+}
+
+const healthyAt = (revision: string) => (sim: Simulation) =>
+  sim.rollout.status?.phase === 'Healthy' && sim.rollout.status.stableRevision === revision && sim.rollout.status.canaryRevision === undefined;
+
+async function deployed(canaryErrorRate: number | Error, steps = STEPS): Promise<Simulation> {
+  const sim = newSimulation(canaryErrorRate, steps);
+  await sim.runUntil(healthyAt(REV_A));
+  expect(healthyAt(REV_A)(sim)).toBe(true);
+  sim.editSpec({ template: TEMPLATE_B });
+  return sim;
+}
+
+/** Every step completion that sent traffic to the canary had a pass since the step started. */
+function expectAnalysisBeforeEachStep(sim: Simulation): void {
+  for (const { action, before } of sim.applied) {
+    if (action.kind !== 'updateStatus' || action.reason !== 'StepCompleted') continue;
+    const stepIndex = before?.currentStepIndex ?? 0;
+    if (weightAtStep(STEPS, stepIndex) === 0) continue;
+    expect(Date.parse(before?.analysis?.lastPassedAt ?? '')).toBeGreaterThan(Date.parse(before?.stepStartedAt ?? ''));
+  }
+}
+
+describe('simulated rollouts', () => {
+  it('first deployment: finalizer, subsets repaired, stable created, stray canary weight removed', async () => {
+    const sim = newSimulation(0.1);
+    await sim.runUntil(healthyAt(REV_A));
+    expect(sim.appliedKinds().filter((kind) => kind !== 'wait' && kind !== 'updateStatus')).toEqual([
+      'addFinalizer',
+      'ensureSubsets',
+      'createDeployment',
+      'setWeights(0)',
+    ]);
+    expect(sim.destinationRule?.spec.subsets?.map((subset) => subset.labels)).toEqual([
+      { app: 'payment-service', 'switchboard.dev/track': 'stable' },
+      { app: 'payment-service', 'switchboard.dev/track': 'canary' },
+    ]);
+  });
+
+  it('a healthy canary walks every step with analysis and is promoted once', async () => {
+    const sim = await deployed(0.1);
+    const start = sim.applied.length;
+    await sim.runUntil(healthyAt(REV_B));
+    expect(healthyAt(REV_B)(sim)).toBe(true);
+    const weights = sim.appliedKinds().slice(start).filter((kind) => kind.startsWith('setWeights'));
+    expect(weights).toEqual(['setWeights(5)', 'setWeights(25)', 'setWeights(50)', 'setWeights(0)']);
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+    expect(sim.canary?.spec?.replicas).toBe(0);
+    expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_B);
+    expect(sim.applied.filter(({ action }) => action.kind === 'updateStatus' && action.reason === 'Promoted')).toHaveLength(1);
+    expectAnalysisBeforeEachStep(sim);
+    // The first route (beta users pinned to canary, with its fault) was never touched.
+    expect(sim.virtualService?.spec.http?.[0]).toEqual(seedVirtualService().spec.http?.[0]);
+  });
+
+  it('a failing canary is rolled back after failureLimit + 1 failed rounds', async () => {
+    const sim = await deployed(7);
+    await sim.runUntil((s) => s.rollout.status?.phase === 'RolledBack' && s.canary?.spec?.replicas === 0);
+    expect(sim.rollout.status?.rollback?.reason).toBe('AnalysisFailed');
+    expect(sim.rollout.status?.analysis?.failedChecks).toBe(2);
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+    expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_A);
+  });
+
+  it('Prometheus unreachable for an hour never promotes and never rolls back', async () => {
+    const sim = await deployed(new Error('connect ECONNREFUSED 127.0.0.1:9090'));
+    await sim.runUntil((s) => s.now.getTime() > T0.getTime() + 3_600_000);
+    expect(sim.rollout.status?.currentStepIndex).toBe(0);
+    expect(sim.rollout.status?.rollback).toBeUndefined();
+    expect(sim.rollout.status?.analysis?.erroredChecks).toBeGreaterThan(10);
+    expect(splitWeights(sim.virtualService)).toEqual([95, 5]);
+  });
+
+  it('canary pods that never become ready roll back at the progress deadline', async () => {
+    const sim = await deployed(0.1);
+    sim.canaryPodsReady = false;
+    await sim.runUntil((s) => s.rollout.status?.rollback !== undefined);
+    expect(sim.rollout.status?.rollback?.reason).toBe('ProgressDeadlineExceeded');
+    expect(sim.appliedKinds()).not.toContain('setWeights(5)');
+  });
+
+  it('an indefinite pause waits for promote, then finishes', async () => {
+    const steps: Rollout['spec']['steps'] = [{ setWeight: 10 }, { pause: {} }];
+    const sim = await deployed(0.1, steps);
+    await sim.runUntil((s) => s.rollout.status?.phase === 'Paused' && s.rollout.status.analysis?.lastPassedAt !== undefined, 200);
+    const pausedAt = sim.now;
+    await sim.runUntil((s) => s.now.getTime() > pausedAt.getTime() + 600_000);
+    expect(sim.rollout.status?.currentStepIndex).toBe(1);
+    sim.annotate(PROMOTE_ANNOTATION, 'token-1');
+    await sim.runUntil(healthyAt(REV_B));
+    expect(healthyAt(REV_B)(sim)).toBe(true);
+    expect(sim.rollout.status?.acknowledgedCommands?.promote).toBe('token-1');
+  });
+
+  it('deleting the Rollout mid-canary restores 100% stable before the finalizer goes', async () => {
+    const sim = await deployed(0.1);
+    await sim.runUntil((s) => splitWeights(s.virtualService)[1] === 25);
+    sim.delete();
+    await sim.runUntil((s) => (s.rollout.metadata.finalizers ?? []).length === 0);
+    expect(sim.appliedKinds().slice(-2)).toEqual(['setWeights(0)', 'removeFinalizer']);
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+  });
+
+  it('a controller that crashes, forgets or reads stale data at any point still promotes exactly once', async () => {
+    const fault = fc.constantFrom<Fault>('none', 'none', 'none', 'crash', 'forget', 'stale');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fault, { minLength: 50, maxLength: 300 }), async (faults) => {
+        const sim = await deployed(0.1);
+        await sim.runUntil(healthyAt(REV_B), 800, faults);
+        expect(healthyAt(REV_B)(sim)).toBe(true);
+        expect(sim.applied.filter(({ action }) => action.kind === 'updateStatus' && action.reason === 'Promoted')).toHaveLength(1);
+        expectAnalysisBeforeEachStep(sim);
+        expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
