@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInjectCommand } from './inject-command.ts';
+import { registerRunCommand } from './run-command.ts';
 
 function packageVersion(): string {
   const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError();
   registerInjectCommand(program);
+  registerRunCommand(program);
   return program;
 }

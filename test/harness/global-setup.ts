@@ -27,7 +27,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   if (process.env.SWITCHBOARD_TEST_CLUSTER === 'k3s') return startK3s(project);
 
-  const stateDir = join(PROJECT_ROOT, '.cluster-test');
+  // A separate directory lets two runs (say, two checkouts) each have their own control plane.
+  const stateDir = process.env.SWITCHBOARD_TEST_CLUSTER_DIR ?? join(PROJECT_ROOT, '.cluster-test');
   await stopInBackground(stateDir); // a previous run that was killed hard
   const ready = await startInBackground(stateDir, process.pid);
   project.provide('kubeconfig', ready.kubeconfig);

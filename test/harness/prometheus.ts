@@ -11,6 +11,8 @@ import { startProcess, stopProcess, waitFor } from './processes.ts';
 export interface RunningPrometheus {
   url: string;
   logFile: string;
+  /** Adds a scrape target while running (file-based discovery, picked up within a second or two). */
+  addTarget(target: string): void;
   stop(): Promise<void>;
 }
 
@@ -30,8 +32,11 @@ export async function startPrometheus(options: { targets: string[]; logDir: stri
   const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
   writeFileSync(join(dir, 'prometheus.yml'), stringify({
     global: { scrape_interval: interval, evaluation_interval: interval },
-    scrape_configs: [{ job_name: 'mesh', static_configs: [{ targets: options.targets }] }],
+    scrape_configs: [{ job_name: 'mesh', file_sd_configs: [{ files: [join(dir, 'targets.json')], refresh_interval: '1s' }] }],
   }));
+  const targets = [...options.targets];
+  const writeTargets = () => writeFileSync(join(dir, 'targets.json'), JSON.stringify([{ targets }]));
+  writeTargets();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const process = startProcess('prometheus', prometheusBinary(), [
@@ -48,5 +53,5 @@ export async function startPrometheus(options: { targets: string[]; logDir: stri
     await stop();
     throw error;
   }
-  return { url, logFile: process.logFile, stop };
+  return { url, logFile: process.logFile, stop, addTarget: (target) => { targets.push(target); writeTargets(); } };
 }

@@ -1,0 +1,17 @@
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Rollout } from '../rollout/types.ts';
+
+/** A core/v1 Event on the Rollout, so `kubectl describe rollout` tells its story. */
+export async function recordEvent(core: CoreV1Api, rollout: Rollout, reason: string, message: string, now: Date): Promise<void> {
+  const { namespace, name, uid, resourceVersion } = rollout.metadata;
+  await core.createNamespacedEvent({
+    namespace,
+    body: {
+      metadata: { generateName: `${name}.`, namespace },
+      involvedObject: { apiVersion: rollout.apiVersion, kind: rollout.kind, name, namespace, uid, resourceVersion },
+      reason, message: message.slice(0, 1024), type: reason.match(/Fail|RolledBack|Abort|Missing|Invalid|Degraded/) ? 'Warning' : 'Normal',
+      source: { component: 'switchboard-controller' },
+      firstTimestamp: now, lastTimestamp: now, count: 1,
+    },
+  });
+}

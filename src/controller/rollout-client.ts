@@ -1,0 +1,77 @@
+// The API calls the rollout controller makes, in one place: reads for observe, one write per action.
+import {
+  AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
+} from '@kubernetes/client-node';
+import type { Operation } from 'rfc6902';
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
+
+const ISTIO_GROUP = 'networking.istio.io';
+// v1 is served by every Istio since 1.22; v1beta1 objects are the same objects under another version.
+const ISTIO_VERSION = 'v1';
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+export const statusCodeOf = (error: unknown): number | undefined => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+};
+
+async function orUndefinedOn404<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if (statusCodeOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+export class RolloutClient {
+  readonly custom: CustomObjectsApi;
+  readonly apps: AppsV1Api;
+  readonly core: CoreV1Api;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  readRollout(namespace: string, name: string): Promise<Rollout | undefined> {
+    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name }) as Promise<Rollout>);
+  }
+
+  readDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    return orUndefinedOn404(this.apps.readNamespacedDeployment({ namespace, name }));
+  }
+
+  readVirtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
+    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name }) as Promise<VirtualService>);
+  }
+
+  readDestinationRule(namespace: string, name: string): Promise<DestinationRule | undefined> {
+    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
+  }
+
+  async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch);
+  }
+
+  /** Replaces status with the observed resourceVersion: a decision made on stale data gets a 409. */
+  async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<void> {
+    const { namespace, name } = rollout.metadata;
+    await this.custom.replaceNamespacedCustomObjectStatus({
+      group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: { ...rollout, status },
+    });
+  }
+
+  async createDeployment(deployment: V1Deployment): Promise<void> {
+    await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment });
+  }
+
+  async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<void> {
+    await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch);
+  }
+
+  async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch);
+  }
+}

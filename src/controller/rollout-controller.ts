@@ -1,0 +1,205 @@
+// The rollout controller's reconcile loop: informers turn cluster changes into Rollout keys, the
+// work queue hands one key to one worker at a time, and each reconcile is observe → decide → act.
+import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { runAnalysis } from '../analysis/run.ts';
+import type { MetricsProvider } from '../analysis/provider.ts';
+import type { AnalysisRound } from '../analysis/types.ts';
+import { startInformer, type ResilientInformer } from '../kube/informer.ts';
+import { decide, type Action } from '../rollout/decide.ts';
+import { observedNames, type ObservedState } from '../rollout/observed.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
+import { recordEvent } from './events.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { RolloutClient, statusCodeOf } from './rollout-client.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface RolloutControllerOptions {
+  kubeConfig: KubeConfig;
+  metricsProvider: MetricsProvider;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  workers?: number;
+  /** Injected by tests that need to control time; the wall clock otherwise. */
+  clock?: () => Date;
+}
+
+export class RolloutController {
+  private readonly client: RolloutClient;
+  private readonly queue = new WorkQueue();
+  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
+  /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
+  private readonly analysisRounds = new Map<string, AnalysisRound>();
+  private readonly options: RolloutControllerOptions;
+  private readonly clock: () => Date;
+  private running = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(options: RolloutControllerOptions) {
+    this.options = options;
+    this.client = new RolloutClient(options.kubeConfig);
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Starts watching; reconciling starts with run(), so that standby replicas keep warm caches. */
+  async startInformers(): Promise<void> {
+    const { kubeConfig, logger } = this.options;
+    const onError = (what: string) => (error: unknown, retryInMs: number) => logger.warn({ err: error, retryInMs }, `${what} watch failed; restarting`);
+    const rollouts = startInformer<KubernetesObject>({
+      kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`,
+      list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL }) as never,
+      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
+      onError: onError('Rollout'),
+    });
+    const deployments = startInformer<KubernetesObject>({
+      kubeConfig, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
+      list: () => this.client.apps.listDeploymentForAllNamespaces({ labelSelector: ROLLOUT_LABEL }) as never,
+      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.labels?.[ROLLOUT_LABEL]),
+      onError: onError('Deployment'),
+    });
+    this.informers.push(rollouts, deployments);
+    for (const plural of ['virtualservices', 'destinationrules'] as const) {
+      this.informers.push(startInformer<KubernetesObject>({
+        kubeConfig, path: `/apis/networking.istio.io/v1/${plural}`,
+        list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
+        // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
+        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
+        onError: onError(plural),
+      }));
+    }
+    await Promise.all(this.informers.map((i) => i.synced));
+  }
+
+  run(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const rollout of this.informers[0]?.cache.list() ?? []) this.enqueue(rollout.metadata?.namespace, rollout.metadata?.name);
+    this.workers = Array.from({ length: this.options.workers ?? 2 }, () => this.work());
+  }
+
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  private enqueue(namespace: string | undefined, name: string | undefined): void {
+    if (this.running && namespace && name) this.queue.add(`${namespace}/${name}`);
+  }
+
+  private enqueueReferencing(rollouts: ResilientInformer<KubernetesObject>, plural: 'virtualservices' | 'destinationrules', object: KubernetesObject): void {
+    const namespace = object.metadata?.namespace;
+    for (const candidate of rollouts.cache.list(namespace) as unknown as Rollout[]) {
+      const routing = candidate.spec?.trafficRouting;
+      const referenced = plural === 'virtualservices' ? routing?.virtualService?.name : routing?.destinationRule?.name;
+      if (referenced === object.metadata?.name) this.enqueue(namespace, candidate.metadata.name);
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const stopTimer = this.options.metrics.reconcileDuration.startTimer();
+      try {
+        const requeueAfterMs = await this.reconcile(key);
+        this.queue.forget(key);
+        if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
+        this.options.metrics.reconciles.inc({ result: 'success' });
+      } catch (error) {
+        const code = statusCodeOf(error);
+        // 409 and 422 (a failed `test`) mean we acted on stale data: look again at once, no backoff.
+        if (code === 409 || code === 422) {
+          this.options.logger.debug({ key, code }, 'stale write; observing again');
+          this.queue.addAfter(key, 50);
+          this.options.metrics.reconciles.inc({ result: 'conflict' });
+        } else {
+          const retryInMs = this.queue.addRateLimited(key);
+          this.options.logger.warn({ key, err: error, retryInMs }, 'reconcile failed');
+          this.options.metrics.reconciles.inc({ result: 'error' });
+        }
+      } finally {
+        stopTimer();
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** One pass for one Rollout; returns when to look again (undefined: on the next event). */
+  async reconcile(key: string): Promise<number | undefined> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const observed = await this.observe(namespace, name);
+    if (!observed) {
+      this.analysisRounds.delete(key);
+      return undefined;
+    }
+    const now = this.clock();
+    const action = decide(observed, now);
+    this.options.metrics.actions.inc({ kind: action.kind });
+    return this.act(key, observed, action, now);
+  }
+
+  private async observe(namespace: string, name: string): Promise<ObservedState | undefined> {
+    // Live reads rather than informer caches: each write is followed by a decision, and a cache
+    // that has not caught up with our own last write would only produce a conflicting write.
+    const rollout = await this.client.readRollout(namespace, name);
+    if (!rollout) return undefined;
+    const names = observedNames(rollout);
+    const [stableDeployment, canaryDeployment, virtualService, destinationRule] = await Promise.all([
+      this.client.readDeployment(namespace, names.stableDeployment),
+      this.client.readDeployment(namespace, names.canaryDeployment),
+      this.client.readVirtualService(namespace, names.virtualService),
+      this.client.readDestinationRule(namespace, names.destinationRule),
+    ]);
+    const analysis = this.analysisRounds.get(`${namespace}/${name}`);
+    return { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, ...(analysis ? { analysis } : {}) };
+  }
+
+  private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
+    const { rollout } = observed;
+    const { namespace, name } = rollout.metadata;
+    const log = this.options.logger.child({ rollout: key, action: action.kind });
+    switch (action.kind) {
+      case 'wait':
+        return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
+      case 'stop':
+        return undefined;
+      case 'runAnalysis': {
+        const round = await runAnalysis(this.options.metricsProvider, action.plan, this.clock);
+        this.analysisRounds.set(key, round);
+        log.info({ verdict: round.verdict, checks: round.checks.map((c) => ({ name: c.name, verdict: c.verdict, value: c.value })) }, action.message);
+        return 0;
+      }
+      case 'updateStatus':
+        await this.client.replaceRolloutStatus(rollout, action.status);
+        break;
+      case 'addFinalizer':
+      case 'removeFinalizer':
+        await this.client.patchRollout(namespace, name, action.patch);
+        break;
+      case 'createDeployment':
+        await this.client.createDeployment(action.deployment);
+        break;
+      case 'updateDeployment':
+        await this.client.patchDeployment(namespace, action.name, action.patch);
+        break;
+      case 'ensureSubsets':
+        await this.client.patchIstio('destinationrules', namespace, action.destinationRule, action.patch);
+        break;
+      case 'setWeights':
+        await this.client.patchIstio('virtualservices', namespace, action.virtualService, action.patch);
+        this.options.metrics.canaryWeight.set({ namespace, rollout: name }, action.canaryWeight);
+        break;
+    }
+    log.info(action.message);
+    if (action.kind !== 'updateStatus' || transitionWorthAnEvent(observed, action.status.phase)) {
+      await recordEvent(this.client.core, rollout, action.reason, action.message, now).catch((error: unknown) => log.debug({ err: error }, 'event not recorded'));
+    }
+    // Decide again right away on fresh reads: the next step may already be possible.
+    return 0;
+  }
+}
+
+function transitionWorthAnEvent(observed: ObservedState, nextPhase: string | undefined): boolean {
+  return nextPhase !== undefined && nextPhase !== observed.rollout.status?.phase;
+}
