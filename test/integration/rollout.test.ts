@@ -1,0 +1,237 @@
+// Canary releases end to end: the controller process, the real API server, a real Prometheus
+// scraping Istio-shaped series from a simulator that follows the VirtualService weights.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningPrometheus } from '../harness/prometheus.ts';
+import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
+import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
+import { deployPaymentsRouting, paymentsRollout, startController, startMeshPrometheus, startTraffic, type ControllerProcess } from './support/rollout-env.ts';
+
+const cluster = testCluster();
+let prometheus: RunningPrometheus;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
+  prometheus = await startMeshPrometheus();
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await prometheus?.stop();
+});
+
+interface RolloutView {
+  metadata: { name: string; namespace: string; resourceVersion: string };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string; canaryWeight?: number; currentStepIndex?: number; stableRevision?: string; canaryRevision?: string; message?: string;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    analysis?: { failedChecks: number; passedChecks: number; inconclusiveChecks: number; erroredChecks: number };
+    rollback?: { reason: string; message: string; at: string };
+  };
+}
+interface RouteView { route: { destination: { subset: string }; weight?: number }[] }
+
+const group = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
+const readRollout = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ ...group, namespace, name: 'payments' }) as Promise<RolloutView>;
+const readVirtualService = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as Promise<{ metadata: { resourceVersion: string }; spec: { http: RouteView[] } }>;
+const readDestinationRule = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name: 'payments-destination' }) as Promise<{ metadata: { resourceVersion: string }; spec: { subsets: { name: string; labels: Record<string, string> }[] } }>;
+
+function canaryWeightOf(route: RouteView | undefined): number {
+  return route?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
+}
+
+/** Records every distinct canary weight of the split route, in order, until stopped. */
+function watchWeights(namespace: string): { seen: number[]; stop: () => void } {
+  const seen: number[] = [];
+  const timer = setInterval(() => {
+    void readVirtualService(namespace).then((vs) => {
+      const weight = canaryWeightOf(vs.spec.http[1]);
+      if (seen.at(-1) !== weight) seen.push(weight);
+    }, () => undefined);
+  }, 100);
+  return { seen, stop: () => clearInterval(timer) };
+}
+
+async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
+  const namespace = await createNamespace(cluster, prefix);
+  await deployPaymentsRouting(cluster, namespace, options);
+  const simulator: TrafficSimulator = await startTraffic(cluster, prometheus, namespace, { errorRate: options.canaryErrorRate ?? 0 });
+  const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus.url, prefix)];
+  cleanups.push(async () => {
+    for (const c of controllers) await c.kill('SIGKILL');
+    await simulator.stop();
+    await deleteNamespace(cluster, namespace);
+  });
+  return { namespace, simulator, controllers };
+}
+
+async function createRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Promise<void> {
+  await cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, image, overrides) });
+}
+
+async function changeImage(namespace: string, image: string): Promise<void> {
+  const rollout = await readRollout(namespace);
+  const template = rollout.spec.template as { spec: { containers: { image: string }[] } };
+  template.spec.containers[0]!.image = image;
+  await cluster.custom.replaceNamespacedCustomObject({ ...group, namespace, name: 'payments', body: rollout });
+}
+
+async function waitForPhase(namespace: string, phase: string, timeoutMs = 90_000): Promise<RolloutView> {
+  let last: RolloutView | undefined;
+  await eventually(`rollout ${namespace}/payments in phase ${phase}`, async () => {
+    last = await readRollout(namespace);
+    return last.status?.phase === phase;
+  }, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}; last status: ${JSON.stringify(last?.status)}`);
+  });
+  return last!;
+}
+
+async function deploymentImage(namespace: string, name: string): Promise<{ image?: string; replicas?: number }> {
+  const deployment = await cluster.apps.readNamespacedDeployment({ namespace, name });
+  return { image: deployment.spec?.template.spec?.containers[0]?.image, replicas: deployment.spec?.replicas };
+}
+
+async function settleFirstDeploy(namespace: string): Promise<void> {
+  await createRollout(namespace, 'payments:1.0');
+  await waitForPhase(namespace, 'Healthy');
+}
+
+describe('canary rollouts', () => {
+  it('walks a healthy canary through every step and promotes it', async () => {
+    const { namespace } = await scenario('healthy', { withCanarySubset: true });
+    await settleFirstDeploy(namespace);
+    expect(await deploymentImage(namespace, 'payments-stable')).toEqual({ image: 'payments:1.0', replicas: 2 });
+    const weights = watchWeights(namespace);
+    await changeImage(namespace, 'payments:1.1');
+    const done = await waitForPhase(namespace, 'Healthy', 120_000).then(async () => {
+      // Healthy again only after promotion: wait for the new revision to be the stable one.
+      let rollout = await readRollout(namespace);
+      await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
+      rollout = await waitForPhase(namespace, 'Healthy', 60_000);
+      return rollout;
+    });
+    weights.stop();
+    expect(weights.seen).toEqual([0, 20, 50, 0]);
+    expect(done.status?.canaryWeight ?? 0).toBe(0);
+    expect(await deploymentImage(namespace, 'payments-canary')).toMatchObject({ replicas: 0 });
+    const vs = await readVirtualService(namespace);
+    expect(vs.spec.http[1]!.route.map((d) => d.weight)).toEqual([100, 0]);
+    expect(vs.spec.http[0]!.route).toEqual([{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }]);
+  });
+
+  it('rolls a failing canary back within one analysis interval of the failure limit', async () => {
+    const { namespace } = await scenario('failing', { withCanarySubset: true, canaryErrorRate: 0.5 });
+    await settleFirstDeploy(namespace);
+    await changeImage(namespace, 'payments:2.0-broken');
+    const rolledBack = await waitForPhase(namespace, 'RolledBack', 120_000);
+    expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
+    expect(rolledBack.status?.analysis?.failedChecks).toBeGreaterThanOrEqual(2);
+    // The round that reached failureLimit + 1 is the one that rolled back: no further interval waited.
+    const { at } = rolledBack.status!.rollback!;
+    const lastRunAt = (rolledBack.status!.analysis as { lastRunAt?: string }).lastRunAt!;
+    expect(Date.parse(at) - Date.parse(lastRunAt)).toBeLessThanOrEqual(5_000);
+    expect(rolledBack.status?.message ?? '').toMatch(/error-rate/);
+    const vs = await readVirtualService(namespace);
+    expect(canaryWeightOf(vs.spec.http[1])).toBe(0);
+    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0);
+    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+  });
+
+  it('never promotes while Prometheus is unreachable', async () => {
+    const { namespace } = await scenario('no-prometheus', { withCanarySubset: true, prometheusUrl: 'http://127.0.0.1:9' });
+    await settleFirstDeploy(namespace);
+    await changeImage(namespace, 'payments:1.1');
+    await eventually('an analysis round that errored', async () => ((await readRollout(namespace)).status?.analysis?.erroredChecks ?? 0) > 0, 60_000);
+    // Three more intervals: long enough for a healthy canary to have gone through two steps.
+    await new Promise((r) => setTimeout(r, 15_000));
+    const rollout = await readRollout(namespace);
+    expect(rollout.status?.phase).not.toBe('Healthy');
+    expect(rollout.status?.canaryWeight).toBeLessThanOrEqual(20);
+    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+  });
+
+  it('adds the canary subset to the DestinationRule before the first weight change', async () => {
+    const { namespace } = await scenario('subsets', { withCanarySubset: false });
+    const history: string[] = [];
+    const timer = setInterval(() => {
+      void Promise.all([readDestinationRule(namespace), readVirtualService(namespace)]).then(([dr, vs]) => {
+        const entry = `subset canary ${dr.spec.subsets.some((s) => s.name === 'canary') ? 'present' : 'absent'}, weight ${canaryWeightOf(vs.spec.http[1])}`;
+        if (history.at(-1) !== entry) history.push(entry);
+      }, () => undefined);
+    }, 50);
+    await eventually('history recording', async () => history.length > 0);
+    await settleFirstDeploy(namespace);
+    await changeImage(namespace, 'payments:1.1');
+    await eventually('canary weight 20', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 20, 60_000);
+    clearInterval(timer);
+    expect(history[0]).toBe('subset canary absent, weight 0');
+    expect(history.indexOf('subset canary present, weight 0')).toBeGreaterThan(0);
+    expect(history.indexOf('subset canary present, weight 20')).toBeGreaterThan(history.indexOf('subset canary present, weight 0'));
+    expect(history).not.toContain('subset canary absent, weight 20');
+    const canary = (await readDestinationRule(namespace)).spec.subsets.find((s) => s.name === 'canary');
+    expect(canary?.labels).toEqual({ app: 'payments', 'switchboard.dev/track': 'canary' });
+  });
+
+  it('leaves the VirtualService untouched and says why when the DestinationRule is missing', async () => {
+    const { namespace } = await scenario('no-dr', { withDestinationRule: false });
+    const before = (await readVirtualService(namespace)).metadata.resourceVersion;
+    await createRollout(namespace, 'payments:1.0');
+    let rollout: RolloutView | undefined;
+    await eventually('a condition naming the missing DestinationRule', async () => {
+      rollout = await readRollout(namespace);
+      return (rollout.status?.conditions ?? []).some((c) => c.status !== 'True' && /payments-destination/.test(c.message)) || /payments-destination/.test(rollout.status?.message ?? '');
+    }, 60_000);
+    expect((await readVirtualService(namespace)).metadata.resourceVersion).toBe(before);
+    expect(rollout?.status?.phase).toBe('Degraded');
+  });
+
+  it('finishes correctly after the controller is killed mid-rollout', async () => {
+    const { namespace, controllers } = await scenario('restart', { withCanarySubset: true });
+    await settleFirstDeploy(namespace);
+    const weights = watchWeights(namespace);
+    await changeImage(namespace, 'payments:1.1');
+    await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 60_000);
+    await controllers[0]!.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 3_000));
+    controllers.push(startController(prometheus.url, 'restart-second'));
+    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
+    const done = await waitForPhase(namespace, 'Healthy', 60_000);
+    weights.stop();
+    expect(weights.seen).toEqual([0, 20, 50, 0]);
+    const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Rollout' });
+    const count = (reason: string) => events.items.filter((e) => e.reason === reason).length;
+    const story = events.items.map((e) => `${e.lastTimestamp?.toISOString()} ${e.reason}: ${e.message}`).sort().join('\n');
+    expect(count('PromotingStable'), story).toBe(1);
+    expect(count('Promoted'), story).toBe(1);
+    // Created once, re-templated once by the one promotion: a second promotion would show here.
+    expect((await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' })).metadata?.generation).toBe(2);
+    expect(done.status?.stableRevision).toBeDefined();
+  });
+
+  it('sends all traffic back to stable when the Rollout is deleted mid-canary', async () => {
+    const { namespace } = await scenario('delete', { withCanarySubset: true });
+    await settleFirstDeploy(namespace);
+    await changeImage(namespace, 'payments:1.1');
+    await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 60_000);
+    await cluster.custom.deleteNamespacedCustomObject({ ...group, namespace, name: 'payments' });
+    await eventually('Rollout gone', async () => readRollout(namespace).then(() => false, () => true), 60_000);
+    const vs = await readVirtualService(namespace);
+    expect(vs.spec.http[1]!.route.map((d) => [d.destination.subset, d.weight])).toEqual([['stable', 100], ['canary', 0]]);
+  });
+
+  it('has the API server refuse an invalid Rollout with a message a person understands', async () => {
+    const namespace = await createNamespace(cluster, 'invalid');
+    cleanups.push(() => deleteNamespace(cluster, namespace));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ steps: [{ setWeight: 150 }] }, /setWeight.*(less than or equal to 100|100)/],
+      [{ steps: [{ setWeight: 10, pause: {} }] }, /exactly one of setWeight or pause/],
+      [{ analysis: { interval: '1s', metrics: [{ name: 'error-rate', maxErrorRatePercent: 1 }] } }, /at least 5s/],
+      [{ trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, destinationRule: { name: 'dr', stableSubset: 'x', canarySubset: 'x' } } }, /two different subsets/],
+    ];
+    for (const [overrides, message] of cases) {
+      await expect(cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', overrides) }))
+        .rejects.toThrow(message);
+    }
+  });
+});

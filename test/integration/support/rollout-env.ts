@@ -1,0 +1,101 @@
+// The rollout tests' world: a real Prometheus scraping one traffic simulator per test namespace,
+// and the controller as its own process (`switchboard run --no-webhook`) so that it can be killed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import { PROJECT_ROOT } from '../../harness/binaries.ts';
+import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
+import { TrafficSimulator, type TrafficBehaviour } from '../../harness/traffic-simulator.ts';
+import { kubectl, type TestCluster } from './cluster.ts';
+
+export interface ControllerProcess {
+  child: ChildProcess;
+  logFile: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+let controllerCount = 0;
+export function startController(prometheusUrl: string, name = 'controller'): ControllerProcess {
+  const logFile = join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'node'), [
+    join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`,
+    `--prometheus-url=${prometheusUrl}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
+  ], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child, logFile,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export async function startMeshPrometheus(): Promise<RunningPrometheus> {
+  return startPrometheus({ targets: [], logDir: inject('clusterLogDir') });
+}
+
+export interface PaymentsApp {
+  namespace: string;
+  simulator: TrafficSimulator;
+}
+
+/** The article's payment service: Service, DestinationRule (stable subset only) and a 100/0 VirtualService. */
+export async function deployPaymentsRouting(cluster: TestCluster, namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean } = {}): Promise<void> {
+  const subsets = [{ name: 'stable', labels: { app: 'payments', 'switchboard.dev/track': 'stable' } }];
+  if (options.withCanarySubset) subsets.push({ name: 'canary', labels: { app: 'payments', 'switchboard.dev/track': 'canary' } });
+  const documents: object[] = [
+    {
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'payments-routing', namespace },
+      spec: {
+        hosts: ['payments'],
+        http: [
+          { match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }] },
+          {
+            route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }, { destination: { host: 'payments', subset: 'canary' }, weight: 0 }],
+            retries: { attempts: 3, perTryTimeout: '2s', retryOn: 'gateway-error,connect-failure,retriable-4xx' },
+            timeout: '10s',
+          },
+        ],
+      },
+    },
+  ];
+  if (options.withDestinationRule !== false) {
+    documents.unshift({
+      apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'payments-destination', namespace },
+      spec: { host: 'payments', trafficPolicy: { connectionPool: { http: { http2MaxRequests: 1000 } } }, subsets },
+    });
+  }
+  await kubectl(['apply', '-f', '-'], documents.map((d) => stringify(d)).join('---\n'));
+  void cluster;
+}
+
+export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {}): Promise<TrafficSimulator> {
+  const simulator = new TrafficSimulator({
+    kubeConfig: cluster.kubeConfig, namespace, virtualService: 'payments-routing', host: 'payments',
+    workloads: { stable: 'payments-stable', canary: 'payments-canary' }, requestsPerSecond: 100,
+    behaviour: { stable: { errorRate: 0.001, latencyMs: 20 }, canary: { errorRate: 0, latencyMs: 25, ...canary } },
+  });
+  prometheus.addTarget(await simulator.start());
+  return simulator;
+}
+
+export function paymentsRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', metadata: { name: 'payments', namespace },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'payments' } },
+      template: { metadata: { labels: { app: 'payments' } }, spec: { containers: [{ name: 'payments', image, ports: [{ containerPort: 8080 }] }] } },
+      trafficRouting: { host: 'payments', virtualService: { name: 'payments-routing' }, destinationRule: { name: 'payments-destination' } },
+      steps: [{ setWeight: 20 }, { pause: { duration: '5s' } }, { setWeight: 50 }, { pause: { duration: '5s' } }],
+      analysis: { interval: '5s', failureLimit: 1, minRequests: 10, metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }, { name: 'latency-p99', maxLatencyMs: 500 }] },
+      progressDeadlineSeconds: 120,
+      ...overrides,
+    },
+  };
+}
