@@ -1,0 +1,136 @@
+// make demo: the whole story on a local control plane, start to finish, in about two minutes.
+//   1. a real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes)
+//   2. `switchboard run`: the injector webhook and the rollout controller, as the cluster sees them
+//   3. a Rollout of the article's payment service: injected pods, a refused UID-1337 pod,
+//      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus.
+// Everything started here is stopped at the end (pass --keep to leave it running).
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadKubeConfig } from '../src/kube/config.ts';
+import { PROJECT_ROOT, resolveBinaries } from '../test/harness/binaries.ts';
+import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
+import { startInBackground, stopInBackground } from '../test/harness/cli.ts';
+import { freePort } from '../test/harness/ports.ts';
+import { startPrometheus } from '../test/harness/prometheus.ts';
+import { sleep } from '../test/harness/processes.ts';
+import { TrafficSimulator } from '../test/harness/traffic-simulator.ts';
+
+const keep = process.argv.includes('--keep');
+const clusterDir = join(PROJECT_ROOT, '.cluster');
+const say = (text: string) => console.log(`\n\x1b[1m==> ${text}\x1b[0m`);
+
+const cluster = await startInBackground(clusterDir);
+const kubectlBinary = resolveBinaries().paths.kubectl;
+const kubectl = (args: string[], input?: string, allowFailure = false): string => {
+  try {
+    return execFileSync(kubectlBinary, [`--kubeconfig=${cluster.kubeconfig}`, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    if (!allowFailure) throw error;
+    return (error as { stderr?: string }).stderr ?? String(error);
+  }
+};
+const show = (args: string[]) => console.log(kubectl(args).trimEnd());
+say(`control plane ready: KUBECONFIG=${cluster.kubeconfig}`);
+show(['get', 'nodes']);
+
+say('installing the Rollout CRD and the Istio CRDs');
+kubectl(['apply', '--server-side', '-f', 'crds/switchboard.dev_rollouts.yaml', '-f', 'crds/istio/']);
+kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+
+const certDir = join(PROJECT_ROOT, 'webhook-certs');
+mkdirSync(certDir, { recursive: true });
+const ca = createCertificateAuthority(join(certDir, 'ca'), 'switchboard-demo-ca');
+const serving = issueCertificate(ca, 'serving', { commonName: 'switchboard-webhook', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+copyFileSync(serving.certFile, join(certDir, 'tls.crt'));
+copyFileSync(serving.keyFile, join(certDir, 'tls.key'));
+
+// The traffic simulator's target is added once it listens.
+const prometheus = await startPrometheus({ targets: [], logDir: cluster.logDir });
+const webhookPort = await freePort();
+const managerLog = join(cluster.logDir, 'switchboard.log');
+const logFd = openSync(managerLog, 'a');
+const manager = spawn(process.execPath, [join(PROJECT_ROOT, 'src/cli/main.ts'), 'run', `--kubeconfig=${cluster.kubeconfig}`,
+  `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
+  `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], { stdio: ['ignore', logFd, logFd] });
+closeSync(logFd);
+say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
+await sleep(1500);
+
+const caBundle = execFileSync('base64', ['-w0', ca.certFile], { encoding: 'utf8' });
+const webhookCommon = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
+  namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] } };
+kubectl(['apply', '-f', '-'], [
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
+    webhooks: [{ ...webhookCommon, name: 'inject.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/inject`, caBundle },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] }] },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
+    webhooks: [{ ...webhookCommon, name: 'validate.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/validate`, caBundle },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] }] }] },
+].map((d) => stringify(d)).join('---\n'));
+
+say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service');
+kubectl(['create', 'namespace', 'production'], undefined, true);
+kubectl(['label', 'namespace', 'production', 'istio-injection=enabled', '--overwrite']);
+kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml']);
+show(['get', 'virtualservices,destinationrules', '-n', 'production']);
+
+const simulator = new TrafficSimulator({
+  kubeConfig: loadKubeConfig(cluster.kubeconfig), namespace: 'production', virtualService: 'payment-service-routing', host: 'payment-service',
+  workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' }, requestsPerSecond: 200,
+  behaviour: { stable: { errorRate: 0.002, latencyMs: 30 }, canary: { errorRate: 0.002, latencyMs: 35 } },
+});
+prometheus.addTarget(await simulator.start());
+
+const rolloutPhase = () => kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
+async function follow(until: (phase: string) => boolean, timeoutMs: number): Promise<void> {
+  let last = '';
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const line = rolloutPhase();
+    if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
+    last = line;
+    if (until(line.split(' ')[0] ?? '')) return;
+    await sleep(500);
+  }
+  throw new Error(`the rollout did not get there in ${timeoutMs / 1000}s; see ${managerLog}`);
+}
+
+try {
+  say('Rollout payment-service v1: the first revision becomes stable');
+  kubectl(['apply', '-n', 'production', '-f', 'hack/demo/rollout.yaml']);
+  await follow((phase) => phase === 'Healthy', 60_000);
+  show(['get', 'pods', '-n', 'production', '-o', 'custom-columns=POD:.metadata.name,CONTAINERS:.spec.containers[*].name,INIT:.spec.initContainers[*].name,READY:.status.containerStatuses[*].ready']);
+  console.log(kubectl(['get', 'pods', '-n', 'production', '-o', 'jsonpath={.items[0].spec.containers[?(@.name=="istio-proxy")].resources}']));
+
+  say('a pod that runs as UID 1337 (the proxy\'s) is refused by the API server');
+  console.log(kubectl(['run', 'sneaky', '-n', 'production', '--image=busybox', '--overrides={"spec":{"containers":[{"name":"sneaky","image":"busybox","securityContext":{"runAsUser":1337}}]}}'], undefined, true).trimEnd());
+
+  say('v2: a healthy canary walks 10% → 30% → 60% with Prometheus analysis at each step, then is promoted');
+  kubectl(['patch', 'rollout', 'payment-service', '-n', 'production', '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"payments:2.0"}]']);
+  await sleep(1000);
+  await follow((phase) => phase === 'Healthy', 120_000);
+  show(['get', 'rollouts', '-n', 'production']);
+
+  say('v3: a canary that fails 25% of its requests is rolled back');
+  simulator.setBehaviour('canary', { errorRate: 0.25 });
+  kubectl(['patch', 'rollout', 'payment-service', '-n', 'production', '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"payments:3.0"}]']);
+  await follow((phase) => phase === 'RolledBack', 120_000);
+  show(['get', 'rollouts', '-n', 'production']);
+  console.log(kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.rollback.message}']));
+  say('the VirtualService after the rollback (retries and the beta-user route untouched)');
+  console.log(kubectl(['get', 'virtualservice', 'payment-service-routing', '-n', 'production', '-o', 'yaml']).split('\nspec:\n')[1]);
+  say('events');
+  show(['get', 'events', '-n', 'production', '--field-selector', 'involvedObject.kind=Rollout', '--sort-by=.lastTimestamp', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message']);
+} finally {
+  if (keep) {
+    say(`left running: KUBECONFIG=${cluster.kubeconfig} (make cluster-down stops the control plane)`);
+  } else {
+    manager.kill('SIGTERM');
+    await simulator.stop();
+    await prometheus.stop();
+    await stopInBackground(clusterDir);
+    say('demo finished; everything it started is stopped');
+  }
+}
