@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.ts')).runWebhookBench(),
   inject: async () => (await import('./inject.ts')).runInjectBench(),
+  decide: async () => (await import('./decide.ts')).runDecideBench(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
