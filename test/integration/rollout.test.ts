@@ -1,6 +1,6 @@
 // Canary releases end to end: the controller process, the real API server, a real Prometheus
 // scraping Istio-shaped series from a simulator that follows the VirtualService weights.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
@@ -14,10 +14,12 @@ beforeAll(async () => {
   await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
   prometheus = await startMeshPrometheus();
 });
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  await prometheus?.stop();
+// Each test's controller must be gone before the next test starts: controllers watch every
+// namespace, so one left running would act on the next test's Rollout too.
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
+afterAll(async () => { await prometheus?.stop(); });
 
 interface RolloutView {
   metadata: { name: string; namespace: string; resourceVersion: string };
