@@ -25,3 +25,5 @@ if (kind === 'webhook') {
   port = typeof address === 'object' && address ? address.port : 0;
 }
 process.stdout.write(`${port}\n`);
+// Exit through process.exit so that --cpu-prof and friends write their files when the bench stops us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
