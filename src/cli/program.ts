@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInjectCommand } from './inject-command.ts';
+import { registerRolloutCommands } from './rollout-commands.ts';
 import { registerRunCommand } from './run-command.ts';
 
 function packageVersion(): string {
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInjectCommand(program);
   registerRunCommand(program);
+  registerRolloutCommands(program);
   return program;
 }

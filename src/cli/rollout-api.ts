@@ -1,0 +1,148 @@
+// The API calls the rollout commands make: connection (kubeconfig, context, namespace), reads of
+// Rollouts and their Deployments, and the two kinds of patch. Every failure becomes a CliError.
+import {
+  CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
+} from '@kubernetes/client-node';
+import type { Operation } from 'rfc6902';
+import { loadKubeConfig } from '../kube/config.ts';
+import type { RolloutMergePatch } from '../rollout/commands.ts';
+import { deploymentName } from '../rollout/deployments.ts';
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../rollout/types.ts';
+import { apiError, CLI_ERROR, CliError, describeApiFailure } from './rollout-errors.ts';
+
+/** The flags every rollout command takes. */
+export interface TargetOptions {
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface RolloutList {
+  items: Rollout[];
+}
+
+export interface TrackDeployments {
+  stable: V1Deployment | undefined;
+  canary: V1Deployment | undefined;
+}
+
+const ROLLOUT_RESOURCE = `${ROLLOUT_PLURAL}.${ROLLOUT_GROUP}`;
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** Like kubectl: --namespace, else the context's namespace, else "default". */
+export function resolveNamespace(kubeConfig: KubeConfig, flag: string | undefined): string {
+  if (flag !== undefined && flag !== '') return flag;
+  return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default';
+}
+
+function loadTargetKubeConfig(options: TargetOptions): KubeConfig {
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(options.kubeconfig);
+  } catch (error) {
+    const where = options.kubeconfig ?? 'KUBECONFIG, ~/.kube/config or the in-cluster service account';
+    throw new CliError(CLI_ERROR.kubeconfig, `cannot load a kubeconfig from ${where}: ${(error as Error).message}`);
+  }
+  if (options.context !== undefined) {
+    const names = kubeConfig.getContexts().map((context) => context.name);
+    if (!names.includes(options.context)) {
+      throw new CliError(CLI_ERROR.kubeconfig, `context "${options.context}" is not in the kubeconfig; its contexts are: ${names.join(', ') || '(none)'}`);
+    }
+    kubeConfig.setCurrentContext(options.context);
+  }
+  return kubeConfig;
+}
+
+export class RolloutApi {
+  readonly namespace: string;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig, namespace: string) {
+    this.namespace = namespace;
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  static connect(options: TargetOptions): RolloutApi {
+    const kubeConfig = loadTargetKubeConfig(options);
+    return new RolloutApi(kubeConfig, resolveNamespace(kubeConfig, options.namespace));
+  }
+
+  private rolloutsPath() {
+    return { group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace: this.namespace, plural: ROLLOUT_PLURAL };
+  }
+
+  private rolloutPath(name: string) {
+    return { ...this.rolloutsPath(), name };
+  }
+
+  private failure(error: unknown, action: string, verb: string, resource = ROLLOUT_RESOURCE): CliError {
+    return apiError(error, { action, namespace: this.namespace, verb, resource });
+  }
+
+  private notFound(name: string): CliError {
+    return new CliError(CLI_ERROR.notFound, `rollout "${name}" not found in namespace "${this.namespace}"; list the rollouts there with: switchboard get -n ${this.namespace}`);
+  }
+
+  private isMissingObject(error: unknown): boolean {
+    const failure = describeApiFailure(error);
+    return failure.status === 404 && failure.missingName !== undefined;
+  }
+
+  async readRollout(name: string): Promise<Rollout> {
+    try {
+      return (await this.custom.getNamespacedCustomObject(this.rolloutPath(name))) as Rollout;
+    } catch (error) {
+      if (this.isMissingObject(error)) throw this.notFound(name);
+      throw this.failure(error, `reading rollout "${name}" in namespace "${this.namespace}"`, 'get');
+    }
+  }
+
+  async listRollouts(allNamespaces: boolean): Promise<RolloutList> {
+    try {
+      const { group, version, plural } = this.rolloutsPath();
+      return (await (allNamespaces
+        ? this.custom.listClusterCustomObject({ group, version, plural })
+        : this.custom.listNamespacedCustomObject(this.rolloutsPath()))) as RolloutList;
+    } catch (error) {
+      throw this.failure(error, allNamespaces ? 'listing rollouts in all namespaces' : `listing rollouts in namespace "${this.namespace}"`, 'list');
+    }
+  }
+
+  /**
+   * Read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
+   * deserializer drops fields its models do not know, and undo must copy the template whole.
+   */
+  async readDeployment(rolloutName: string, track: Track): Promise<V1Deployment | undefined> {
+    const name = deploymentName(rolloutName, track);
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace: this.namespace, plural: 'deployments', name })) as V1Deployment;
+    } catch (error) {
+      if (this.isMissingObject(error)) return undefined;
+      throw this.failure(error, `reading Deployment "${name}" in namespace "${this.namespace}"`, 'get', 'deployments.apps');
+    }
+  }
+
+  async readDeployments(rolloutName: string): Promise<TrackDeployments> {
+    const [stable, canary] = await Promise.all([this.readDeployment(rolloutName, 'stable'), this.readDeployment(rolloutName, 'canary')]);
+    return { stable, canary };
+  }
+
+  /** The command patches of commands.ts, sent as `kubectl patch --type merge` sends them. */
+  async mergePatchRollout(name: string, patch: RolloutMergePatch): Promise<Rollout> {
+    return this.patchRollout(name, patch, mergePatch);
+  }
+
+  async jsonPatchRollout(name: string, patch: Operation[]): Promise<Rollout> {
+    return this.patchRollout(name, patch, jsonPatch);
+  }
+
+  private async patchRollout(name: string, body: unknown, contentType: typeof mergePatch): Promise<Rollout> {
+    try {
+      return (await this.custom.patchNamespacedCustomObject({ ...this.rolloutPath(name), body }, contentType)) as Rollout;
+    } catch (error) {
+      if (this.isMissingObject(error)) throw this.notFound(name);
+      throw this.failure(error, `patching rollout "${name}" in namespace "${this.namespace}"`, 'patch');
+    }
+  }
+}

@@ -1,0 +1,158 @@
+// `switchboard get|status|promote|abort|retry|pause|resume|undo ROLLOUT`: the rollout operations,
+// also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-format.ts,
+// patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts.
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { commandToken } from '../rollout/commands.ts';
+import { parseDuration } from '../rollout/durations.ts';
+import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, type RolloutAction } from './rollout-actions.ts';
+import { RolloutApi, type TargetOptions } from './rollout-api.ts';
+import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { formatRolloutStatus, formatRolloutTable } from './rollout-format.ts';
+import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';
+import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
+
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processOutput: CliOutput = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+type OutputFormat = 'json' | 'yaml';
+interface ViewOptions extends TargetOptions { output?: string }
+interface GetOptions extends ViewOptions { allNamespaces?: boolean }
+interface StatusOptions extends ViewOptions { watch?: boolean; timeout?: string }
+interface ActionOptions extends TargetOptions { printKubectl?: boolean; full?: boolean }
+
+function withTarget(command: Command): Command {
+  return command
+    .option('-n, --namespace <namespace>', 'namespace of the rollout (default: the kubeconfig context\'s, else "default")')
+    .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'kubeconfig context to use (default: the current context)');
+}
+
+function outputFormat(text: string | undefined): OutputFormat | undefined {
+  if (text === undefined || text === 'json' || text === 'yaml') return text;
+  throw new CliError(CLI_ERROR.usage, `-o ${text} is not an output format; use -o json or -o yaml, or leave -o out for the readable view`);
+}
+
+function printObject(object: unknown, format: OutputFormat): string {
+  return format === 'json' ? `${JSON.stringify(object, null, 2)}\n` : stringify(object);
+}
+
+async function readSnapshot(api: RolloutApi, name: string): Promise<RolloutSnapshot> {
+  const rollout = await api.readRollout(name);
+  return { rollout, deployments: await api.readDeployments(name) };
+}
+
+function renderSnapshot(snapshot: RolloutSnapshot, format: OutputFormat | undefined, now: Date): string {
+  return format === undefined ? formatRolloutStatus(snapshot.rollout, snapshot.deployments, now) : printObject(snapshot.rollout, format);
+}
+
+async function watchStatus(
+  api: RolloutApi, name: string, options: { format: OutputFormat | undefined; timeout: string | undefined; timeoutMs: number | undefined },
+  output: CliOutput, clock: () => Date,
+): Promise<void> {
+  let shown = 0;
+  const outcome = await watchRollout({
+    read: () => readSnapshot(api, name),
+    show: (snapshot) => output.stdout(`${shown++ === 0 ? '' : '\n'}${renderSnapshot(snapshot, options.format, clock())}`),
+    sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
+    now: () => clock().getTime(),
+    readFailed: (error) => {
+      if (!(error instanceof CliError) || error.code !== CLI_ERROR.api) return false;
+      output.stderr(`warning: ${error.message}; still watching\n`);
+      return true;
+    },
+  }, options.timeoutMs);
+  const failure = watchFailure(outcome, name, api.namespace, options.timeout);
+  if (failure !== undefined) throw failure;
+}
+
+/** The commands named after their action (promote is apart: --full picks promoteFull). */
+const ACTION_COMMANDS: { action: RolloutAction; description: string }[] = [
+  { action: 'abort', description: 'roll the rollout in progress back: all traffic to stable, canary scaled to zero' },
+  { action: 'retry', description: 'restart a rolled back or aborted rollout from the first step' },
+  { action: 'pause', description: 'hold the rollout at its current step (spec.paused=true)' },
+  { action: 'resume', description: 'continue a paused rollout (spec.paused=false)' },
+];
+
+export function registerRolloutCommands(program: Command, output: CliOutput = processOutput, clock: () => Date = () => new Date()): void {
+  withTarget(program.command('get [rollout]'))
+    .description('show a rollout, or without a name list the rollouts like `kubectl get rollouts`')
+    .option('-o, --output <format>', 'json or yaml: print the object (or the list) itself')
+    .option('-A, --all-namespaces', 'list the rollouts of every namespace')
+    .action(async (name: string | undefined, options: GetOptions) => {
+      const format = outputFormat(options.output);
+      const api = RolloutApi.connect(options);
+      if (name !== undefined) {
+        output.stdout(renderSnapshot(await readSnapshot(api, name), format, clock()));
+        return;
+      }
+      const list = await api.listRollouts(options.allNamespaces === true);
+      if (format !== undefined) output.stdout(printObject(list, format));
+      else if (list.items.length === 0) output.stderr(options.allNamespaces ? 'No rollouts found.\n' : `No rollouts found in namespace "${api.namespace}".\n`);
+      else output.stdout(formatRolloutTable(list.items, clock(), options.allNamespaces === true));
+    });
+
+  withTarget(program.command('status <rollout>'))
+    .description('show where a rollout stands; with --watch, wait until it is Healthy (exit 0) or RolledBack, Aborted or Invalid (exit 1)')
+    .option('-o, --output <format>', 'json or yaml: print the object itself')
+    .option('-w, --watch', 'poll every 2s and print each change until the rollout settles')
+    .option('--timeout <duration>', 'give up waiting after this long, e.g. 10m or 1h30m (exit 1); implies --watch')
+    .action(async (name: string, options: StatusOptions) => {
+      const format = outputFormat(options.output);
+      const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+      if (options.timeout !== undefined && (timeoutMs === undefined || timeoutMs === 0)) {
+        throw new CliError(CLI_ERROR.usage, `--timeout ${options.timeout} is not a duration; write e.g. 90s, 10m or 1h30m`);
+      }
+      const api = RolloutApi.connect(options);
+      if (options.watch !== true && timeoutMs === undefined) {
+        output.stdout(renderSnapshot(await readSnapshot(api, name), format, clock()));
+        return;
+      }
+      await watchStatus(api, name, { format, timeout: options.timeout, timeoutMs }, output, clock);
+    });
+
+  const runAction = async (name: string, action: RolloutAction, options: ActionOptions): Promise<void> => {
+    if (options.printKubectl === true) {
+      output.stdout(`${kubectlEquivalent(action, name, options)}\n`);
+      return;
+    }
+    const api = RolloutApi.connect(options);
+    await api.mergePatchRollout(name, ROLLOUT_ACTIONS[action].patch(commandToken(clock())));
+    output.stdout(requestedLine(action, name, api.namespace));
+  };
+
+  withTarget(program.command('promote <rollout>'))
+    .description('release the current pause step; with --full, skip every remaining step and analysis and promote now')
+    .option('--full', 'promote the canary to stable now, skipping the remaining steps and analysis')
+    .option('--print-kubectl', 'print the equivalent kubectl command instead of running it')
+    .action((name: string, options: ActionOptions) => runAction(name, options.full === true ? 'promoteFull' : 'promote', options));
+
+  for (const { action, description } of ACTION_COMMANDS) {
+    withTarget(program.command(`${action} <rollout>`))
+      .description(description)
+      .option('--print-kubectl', 'print the equivalent kubectl command instead of running it')
+      .action((name: string, options: ActionOptions) => runAction(name, action, options));
+  }
+
+  withTarget(program.command('undo <rollout>'))
+    .description('set spec.template back to what the stable Deployment runs, which rolls back to it')
+    .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
+    .action(async (name: string, options: ActionOptions) => {
+      const api = RolloutApi.connect(options);
+      const rollout = await api.readRollout(name);
+      const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
+      if (options.printKubectl === true) {
+        output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
+        return;
+      }
+      await applyUndo(api, rollout, plan);
+      output.stdout(undoLine(rollout, plan));
+    });
+}

@@ -1,0 +1,164 @@
+// The readable views of `switchboard get|status`: pure functions of the objects and the time,
+// so that every line is table-tested without a cluster.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../rollout/commands.ts';
+import { deploymentName, deploymentRevision, desiredReplicas } from '../rollout/deployments.ts';
+import { parseDuration } from '../rollout/durations.ts';
+import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../rollout/types.ts';
+import type { TrackDeployments } from './rollout-api.ts';
+import { age, formatColumns, formatNumber, humanDuration } from './rollout-table.ts';
+
+const LABEL_WIDTH = 16;
+const COMMAND_WORDS: Record<RolloutCommand, string> = { promote: 'promote', promoteFull: 'promote --full', abort: 'abort', retry: 'retry' };
+
+function field(label: string, value: string): string {
+  return `${`${label}:`.padEnd(LABEL_WIDTH)}${value}`;
+}
+
+/** `kubectl get rollouts` with the CRD's printer columns; a NAMESPACE column for --all-namespaces. */
+export function formatRolloutTable(rollouts: readonly Rollout[], now: Date, withNamespace = false): string {
+  const header = ['NAME', 'PHASE', 'WEIGHT', 'STEP', 'STABLE', 'CANARY', 'AGE'];
+  const rows = rollouts.map((rollout) => {
+    const { status } = rollout;
+    return [
+      rollout.metadata.name,
+      status?.phase ?? '',
+      status?.canaryWeight === undefined ? '' : String(status.canaryWeight),
+      status?.step ?? '',
+      status?.stableRevision ?? '',
+      status?.canaryRevision ?? '',
+      age(rollout.metadata.creationTimestamp, now) ?? '<unknown>',
+    ];
+  });
+  const table = withNamespace
+    ? [['NAMESPACE', ...header], ...rows.map((row, index) => [rollouts[index]?.metadata.namespace ?? '', ...row])]
+    : [header, ...rows];
+  return `${formatColumns(table)}\n`;
+}
+
+/** Where the pause of the step in progress stands: "1m30s left" or "released by promote". */
+function pauseProgress(rollout: Rollout, step: RolloutStep, stepIndex: number, now: Date): string | undefined {
+  if (step.pause === undefined) return undefined;
+  const { status } = rollout;
+  if (status?.pauseReleasedStepIndex === stepIndex) return 'released by promote';
+  if (step.pause.duration === undefined) return undefined;
+  const started = status?.pauseStartedAt === undefined ? Number.NaN : Date.parse(status.pauseStartedAt);
+  const duration = parseDuration(step.pause.duration);
+  if (Number.isNaN(started) || duration === undefined) return undefined;
+  return `${humanDuration(Math.max(0, started + duration - now.getTime()))} left`;
+}
+
+function describeStep(step: RolloutStep): string {
+  if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  return step.pause?.duration === undefined ? 'pause until promoted' : `pause ${step.pause.duration}`;
+}
+
+/** The step list with "=>" at the step in progress (none when no rollout is recorded). */
+export function formatSteps(rollout: Rollout, now: Date): string[] {
+  const current = rollout.status?.canaryRevision === undefined ? undefined : rollout.status.currentStepIndex;
+  return rollout.spec.steps.map((step, index) => {
+    const marker = index === current ? '=>' : '  ';
+    const progress = index === current ? pauseProgress(rollout, step, index, now) : undefined;
+    return `  ${marker} ${index + 1}. ${describeStep(step)}${progress === undefined ? '' : ` (${progress})`}`;
+  });
+}
+
+function stepField(rollout: Rollout): string {
+  const { status, spec } = rollout;
+  if (status?.canaryRevision === undefined || status.currentStepIndex === undefined) return `- (no rollout in progress; ${spec.steps.length} steps)`;
+  if (status.currentStepIndex >= spec.steps.length) return `${spec.steps.length}/${spec.steps.length}, all steps done`;
+  return `${status.currentStepIndex + 1}/${spec.steps.length}`;
+}
+
+function deploymentRow(rolloutName: string, track: Track, deployment: V1Deployment | undefined): string[] {
+  const name = deploymentName(rolloutName, track);
+  if (deployment === undefined) return [name, 'not found', ''];
+  const ready = deployment.status?.readyReplicas ?? 0;
+  const revision = deploymentRevision(deployment);
+  return [name, `${ready}/${desiredReplicas(deployment)} ready`, revision === undefined ? '' : `revision ${revision}`];
+}
+
+function analysisCounts(analysis: AnalysisStatus, spec: AnalysisSpec | undefined): string {
+  const tolerated = spec?.failureLimit ?? 0;
+  return `${analysis.passedChecks} passed, ${analysis.failedChecks} failed (tolerated: ${tolerated}), ` +
+    `${analysis.inconclusiveChecks} inconclusive, ${analysis.erroredChecks} errored`;
+}
+
+function formatAnalysis(rollout: Rollout, now: Date): string[] {
+  const spec = rollout.spec.analysis;
+  const analysis = rollout.status?.analysis;
+  if (analysis === undefined) {
+    return spec === undefined ? [field('Analysis', 'none configured')] : [field('Analysis', `not run yet (metrics: ${spec.metrics.map((m) => m.name).join(', ')})`)];
+  }
+  const lastRun = age(analysis.lastRunAt, now);
+  const lines = [field('Analysis', `${analysisCounts(analysis, spec)}${lastRun === undefined ? '' : `; last run ${lastRun} ago`}`)];
+  const results = analysis.last ?? [];
+  if (results.length > 0) {
+    const rows = results.map((result) => [result.name, formatNumber(result.value), formatNumber(result.limit), result.verdict, result.message]);
+    lines.push(formatColumns([['METRIC', 'VALUE', 'LIMIT', 'VERDICT', 'MESSAGE'], ...rows], '  '));
+  }
+  return lines;
+}
+
+function formatConditions(rollout: Rollout, now: Date): string[] {
+  const conditions = rollout.status?.conditions ?? [];
+  if (conditions.length === 0) return [field('Conditions', 'none')];
+  const rows = conditions.map((c) => [c.type, c.status, c.reason, age(c.lastTransitionTime, now) ?? '', c.message]);
+  return ['Conditions:', formatColumns([['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], ...rows], '  ')];
+}
+
+/** Every command whose annotation the controller has not acknowledged yet, in the order it handles them. */
+export function pendingCommands(rollout: Rollout): { command: RolloutCommand; token: string }[] {
+  const annotations = rollout.metadata.annotations ?? {};
+  const acknowledged = rollout.status?.acknowledgedCommands ?? {};
+  const order: RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote'];
+  return order.flatMap((command) => {
+    const token = annotations[COMMAND_ANNOTATIONS[command]];
+    return token === undefined || token === '' || token === acknowledged[command] ? [] : [{ command, token }];
+  });
+}
+
+function formatPending(rollout: Rollout): string {
+  const pending = pendingCommands(rollout);
+  if (pending.length === 0) return field('Pending', 'none');
+  const listed = pending.map(({ command, token }) => `${COMMAND_WORDS[command]} (token ${token})`).join(', ');
+  return field('Pending', `${listed}: not yet acknowledged by the controller`);
+}
+
+/** Status written before the controller saw the latest spec describes an older generation. */
+function generationNote(rollout: Rollout): string[] {
+  const generation = rollout.metadata.generation;
+  const observed = rollout.status?.observedGeneration;
+  if (generation === undefined || (observed !== undefined && observed >= generation)) return [];
+  const seen = observed === undefined ? 'no status written yet' : `status is of generation ${observed}`;
+  return [field('Note', `${seen}; the controller has not acted on generation ${generation} yet`)];
+}
+
+/** `switchboard status NAME`: everything a person needs to decide to promote, wait or abort. */
+export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployments, now: Date): string {
+  const { metadata, spec, status } = rollout;
+  const lines = [
+    field('Name', metadata.name),
+    field('Namespace', metadata.namespace),
+    field('Phase', status?.phase ?? 'Unknown (the controller has not written a status)'),
+    ...(status?.message ? [field('Message', status.message)] : []),
+    ...generationNote(rollout),
+    ...(spec.paused === true ? [field('Paused', `yes (spec.paused); continue with: switchboard resume ${metadata.name} -n ${metadata.namespace}`)] : []),
+    field('Canary weight', status?.canaryWeight === undefined ? '-' : `${status.canaryWeight}%`),
+    field('Step', stepField(rollout)),
+    'Steps:',
+    ...formatSteps(rollout, now),
+    field('Stable', status?.stableRevision ?? '-'),
+    field('Canary', status?.canaryRevision ?? '-'),
+    'Deployments:',
+    formatColumns([deploymentRow(metadata.name, 'stable', deployments.stable), deploymentRow(metadata.name, 'canary', deployments.canary)], '  '),
+    ...formatAnalysis(rollout, now),
+  ];
+  const rollback = status?.rollback;
+  if (rollback !== undefined) {
+    const when = age(rollback.at, now);
+    lines.push(field('Rolled back', `${rollback.reason}${when === undefined ? '' : ` ${when} ago`}, revision ${rollback.revision}: ${rollback.message}`));
+  }
+  lines.push(...formatConditions(rollout, now), formatPending(rollout));
+  return `${lines.join('\n')}\n`;
+}

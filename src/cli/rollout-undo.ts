@@ -1,0 +1,102 @@
+// `switchboard undo`: put back in spec.template what the stable Deployment runs. Changing the
+// template is the one way to start (or end) a rollout, so undo is a template change like any
+// other, and the controller handles it with its usual safety (steps, analysis, deadlines).
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Operation } from 'rfc6902';
+import { deploymentName, deploymentRevision } from '../rollout/deployments.ts';
+import { canonicalJson, templateRevision } from '../rollout/revision.ts';
+import { TRACK_LABEL, type PodTemplate, type Rollout } from '../rollout/types.ts';
+import type { RolloutApi } from './rollout-api.ts';
+import { CLI_ERROR, CliError } from './rollout-errors.ts';
+
+export interface UndoPlan {
+  template: PodTemplate;
+  /** templateRevision of the restored template: what the controller will call it. */
+  revision: string;
+  /** The revision annotation of the stable Deployment. */
+  stableRevision: string | undefined;
+  patch: Operation[];
+}
+
+/**
+ * The template a stable Deployment runs, as a Rollout's spec.template: without the track label
+ * (the controller adds it, and the CRD refuses it in a template), and with only the metadata the
+ * CRD keeps (labels and annotations; anything else would be pruned on write anyway).
+ */
+export function stableTemplate(deployment: V1Deployment): PodTemplate | undefined {
+  const template = deployment.spec?.template;
+  if (template?.spec === undefined) return undefined;
+  const { [TRACK_LABEL]: _track, ...labels } = template.metadata?.labels ?? {};
+  const annotations = template.metadata?.annotations;
+  return {
+    metadata: { labels, ...(annotations === undefined ? {} : { annotations }) },
+    spec: template.spec,
+  };
+}
+
+/**
+ * The JSON patch: `replace` because a merge patch would merge maps and keep labels, annotations
+ * and pod fields that only the newer template has. The `test` makes the patch fail rather than
+ * overwrite a template someone changed after undo read it.
+ */
+export function undoPatch(current: PodTemplate, restored: PodTemplate): Operation[] {
+  return [
+    { op: 'test', path: '/spec/template', value: current },
+    { op: 'replace', path: '/spec/template', value: restored },
+  ];
+}
+
+export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): UndoPlan {
+  const { name, namespace } = rollout.metadata;
+  const stableName = deploymentName(name, 'stable');
+  const template = stable === undefined ? undefined : stableTemplate(stable);
+  if (stable === undefined || template === undefined) {
+    throw new CliError(
+      CLI_ERROR.noStable,
+      `rollout "${name}" in namespace "${namespace}" has no stable Deployment "${stableName}" to go back to ` +
+        `(undo copies its pod template); set spec.template by hand instead: kubectl edit rollouts.switchboard.dev ${name} -n ${namespace}`,
+    );
+  }
+  const stableRevision = deploymentRevision(stable);
+  const current = rollout.spec.template;
+  if (templateRevision(current) === stableRevision || canonicalJson(current) === canonicalJson(template)) {
+    throw new CliError(
+      CLI_ERROR.nothingToUndo,
+      `rollout "${name}" in namespace "${namespace}": spec.template already is what ${stableName} runs` +
+        `${stableRevision === undefined ? '' : ` (revision ${stableRevision})`}; nothing to undo`,
+    );
+  }
+  return { template, revision: templateRevision(template), stableRevision, patch: undoPatch(current, template) };
+}
+
+/**
+ * Sends the plan's patch. A failed `test` comes back as a bare 422 "the server rejected our
+ * request" with no details, the same answer as other malformed patches, so the template is read
+ * again to tell a concurrent change (run undo again) from a real error.
+ */
+export async function applyUndo(api: Pick<RolloutApi, 'jsonPatchRollout' | 'readRollout'>, rollout: Rollout, plan: UndoPlan): Promise<void> {
+  const { name, namespace } = rollout.metadata;
+  try {
+    await api.jsonPatchRollout(name, plan.patch);
+  } catch (error) {
+    const now = await api.readRollout(name).catch(() => undefined);
+    if (now !== undefined && canonicalJson(now.spec.template) !== canonicalJson(rollout.spec.template)) {
+      throw new CliError(CLI_ERROR.conflict, `rollout "${name}" in namespace "${namespace}": spec.template changed while undo ran; nothing was written, run undo again`);
+    }
+    throw error;
+  }
+}
+
+/** The line printed after undo: what the controller will do with the restored template. */
+export function undoLine(rollout: Rollout, plan: UndoPlan): string {
+  const { name, namespace } = rollout.metadata;
+  const stableName = deploymentName(name, 'stable');
+  const what = `rollout "${name}" in namespace "${namespace}": undo requested: spec.template set to the template ${stableName} runs`;
+  // The API server fills in pod defaults (imagePullPolicy, terminationMessagePath, ...) when it
+  // stores a Deployment, so its template rarely hashes to the revision it was created from.
+  const next = plan.revision === plan.stableRevision
+    ? `; it is revision ${plan.revision}, so the controller ends the rollout in progress and stable stays as it is`
+    : `; the controller rolls it out as revision ${plan.revision} through the steps like any new template ` +
+      `(same pods as stable${plan.stableRevision === undefined ? '' : ` revision ${plan.stableRevision}`}; the API server's defaults change the hash)`;
+  return `${what}${next}\n`;
+}
