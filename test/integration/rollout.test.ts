@@ -56,7 +56,7 @@ function watchWeights(namespace: string): { seen: number[]; stop: () => void } {
 
 async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
   const namespace = await createNamespace(cluster, prefix);
-  await deployPaymentsRouting(cluster, namespace, options);
+  await deployPaymentsRouting(namespace, options);
   const simulator: TrafficSimulator = await startTraffic(cluster, prometheus, namespace, { errorRate: options.canaryErrorRate ?? 0 });
   const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus.url, prefix)];
   cleanups.push(async () => {

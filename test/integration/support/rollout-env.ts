@@ -39,13 +39,8 @@ export async function startMeshPrometheus(): Promise<RunningPrometheus> {
   return startPrometheus({ targets: [], logDir: inject('clusterLogDir') });
 }
 
-export interface PaymentsApp {
-  namespace: string;
-  simulator: TrafficSimulator;
-}
-
 /** The article's payment service: Service, DestinationRule (stable subset only) and a 100/0 VirtualService. */
-export async function deployPaymentsRouting(cluster: TestCluster, namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean } = {}): Promise<void> {
+export async function deployPaymentsRouting(namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean } = {}): Promise<void> {
   const subsets = [{ name: 'stable', labels: { app: 'payments', 'switchboard.dev/track': 'stable' } }];
   if (options.withCanarySubset) subsets.push({ name: 'canary', labels: { app: 'payments', 'switchboard.dev/track': 'canary' } });
   const documents: object[] = [
@@ -71,7 +66,6 @@ export async function deployPaymentsRouting(cluster: TestCluster, namespace: str
     });
   }
   await kubectl(['apply', '-f', '-'], documents.map((d) => stringify(d)).join('---\n'));
-  void cluster;
 }
 
 export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {}): Promise<TrafficSimulator> {
