@@ -5,7 +5,7 @@ NODE := node_modules/.bin/node
 NPM_STAMP := node_modules/.package-lock.stamp
 CLUSTER_DIR ?= $(CURDIR)/.cluster
 
-.PHONY: help deps build lint typecheck unit integration test control-plane prometheus \
+.PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
         cluster-up cluster-down demo bench run install deploy clean
 
 help:
@@ -43,18 +43,22 @@ control-plane:
 prometheus:
 	@command -v prometheus >/dev/null || hack/install-prometheus.sh
 
-integration: deps control-plane prometheus
+# Certificates for the local control plane and the webhook are made with openssl.
+openssl:
+	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
+
+integration: deps openssl control-plane prometheus
 	$(NODE) node_modules/vitest/vitest.mjs run --project integration
 
 test: deps lint build unit integration
 
-cluster-up: deps control-plane
+cluster-up: deps openssl control-plane
 	@$(NODE) test/harness/cli.ts up --dir $(CLUSTER_DIR)
 
 cluster-down: deps
 	@$(NODE) test/harness/cli.ts down --dir $(CLUSTER_DIR)
 
-demo: deps build control-plane prometheus
+demo: deps build openssl control-plane prometheus
 	$(NODE) hack/demo.ts
 
 bench: deps

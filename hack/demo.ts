@@ -5,13 +5,13 @@
 //      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus.
 // Everything started here is stopped at the end (pass --keep to leave it running).
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadKubeConfig } from '../src/kube/config.ts';
 import { PROJECT_ROOT, resolveBinaries } from '../test/harness/binaries.ts';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
-import { startInBackground, stopInBackground } from '../test/harness/cli.ts';
+import { discoveryCacheDir, startInBackground, stopInBackground } from '../test/harness/cli.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { startPrometheus } from '../test/harness/prometheus.ts';
 import { sleep } from '../test/harness/processes.ts';
@@ -22,82 +22,106 @@ const clusterDir = join(PROJECT_ROOT, '.cluster');
 const say = (text: string) => console.log(`\n\x1b[1m==> ${text}\x1b[0m`);
 
 const cluster = await startInBackground(clusterDir);
-const kubectlBinary = resolveBinaries().paths.kubectl;
-const kubectl = (args: string[], input?: string, allowFailure = false): string => {
-  try {
-    return execFileSync(kubectlBinary, [`--kubeconfig=${cluster.kubeconfig}`, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (error) {
-    if (!allowFailure) throw error;
-    return (error as { stderr?: string }).stderr ?? String(error);
-  }
-};
-const show = (args: string[]) => console.log(kubectl(args).trimEnd());
-say(`control plane ready: KUBECONFIG=${cluster.kubeconfig}`);
-show(['get', 'nodes']);
-
-say('installing the Rollout CRD and the Istio CRDs');
-kubectl(['apply', '--server-side', '-f', 'crds/switchboard.dev_rollouts.yaml', '-f', 'crds/istio/']);
-kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-
-const certDir = join(PROJECT_ROOT, 'webhook-certs');
-mkdirSync(certDir, { recursive: true });
-const ca = createCertificateAuthority(join(certDir, 'ca'), 'switchboard-demo-ca');
-const serving = issueCertificate(ca, 'serving', { commonName: 'switchboard-webhook', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
-copyFileSync(serving.certFile, join(certDir, 'tls.crt'));
-copyFileSync(serving.keyFile, join(certDir, 'tls.key'));
-
-// The traffic simulator's target is added once it listens.
-const prometheus = await startPrometheus({ targets: [], logDir: cluster.logDir });
-const webhookPort = await freePort();
-const managerLog = join(cluster.logDir, 'switchboard.log');
-const logFd = openSync(managerLog, 'a');
-const manager = spawn(process.execPath, [join(PROJECT_ROOT, 'src/cli/main.ts'), 'run', `--kubeconfig=${cluster.kubeconfig}`,
-  `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
-  `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], { stdio: ['ignore', logFd, logFd] });
-closeSync(logFd);
-say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
-await sleep(1500);
-
-const caBundle = execFileSync('base64', ['-w0', ca.certFile], { encoding: 'utf8' });
-const webhookCommon = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
-  namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] } };
-kubectl(['apply', '-f', '-'], [
-  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
-    webhooks: [{ ...webhookCommon, name: 'inject.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/inject`, caBundle },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] }] },
-  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
-    webhooks: [{ ...webhookCommon, name: 'validate.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/validate`, caBundle },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] }] }] },
-].map((d) => stringify(d)).join('---\n'));
-
-say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service');
-kubectl(['create', 'namespace', 'production'], undefined, true);
-kubectl(['label', 'namespace', 'production', 'istio-injection=enabled', '--overwrite']);
-kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml']);
-show(['get', 'virtualservices,destinationrules', '-n', 'production']);
-
-const simulator = new TrafficSimulator({
-  kubeConfig: loadKubeConfig(cluster.kubeconfig), namespace: 'production', virtualService: 'payment-service-routing', host: 'payment-service',
-  workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' }, requestsPerSecond: 200,
-  behaviour: { stable: { errorRate: 0.002, latencyMs: 30 }, canary: { errorRate: 0.002, latencyMs: 35 } },
-});
-prometheus.addTarget(await simulator.start());
-
-const rolloutPhase = () => kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
-async function follow(until: (phase: string) => boolean, timeoutMs: number): Promise<void> {
-  let last = '';
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const line = rolloutPhase();
-    if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
-    last = line;
-    if (until(line.split(' ')[0] ?? '')) return;
-    await sleep(500);
-  }
-  throw new Error(`the rollout did not get there in ${timeoutMs / 1000}s; see ${managerLog}`);
+// Stopped in reverse order at the end, also when a step fails.
+const cleanups: (() => Promise<void> | void)[] = [() => stopInBackground(clusterDir).then(() => undefined)];
+let cleaningUp: Promise<void> | undefined;
+const cleanUp = () => (cleaningUp ??= (async () => {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+})());
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 }
-
+// Piped into `head`, stdout closes early: that must not skip the clean-up.
+process.stdout.on('error', () => undefined);
 try {
+  const kubectlBinary = resolveBinaries().paths.kubectl;
+  const kubectl = (args: string[], input?: string, allowFailure = false): string => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return execFileSync(kubectlBinary, [`--kubeconfig=${cluster.kubeconfig}`, `--cache-dir=${discoveryCacheDir(clusterDir)}`, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (error) {
+        const stderr = (error as { stderr?: string }).stderr ?? String(error);
+        // The API server's discovery can trail a CRD's Established condition by a moment.
+        if (stderr.includes("doesn't have a resource type") && attempt < 20) {
+          execFileSync('sleep', ['0.5']);
+          continue;
+        }
+        if (!allowFailure) throw error;
+        return stderr;
+      }
+    }
+  };
+  const show = (args: string[]) => console.log(kubectl(args).trimEnd());
+  say(`control plane ready: KUBECONFIG=${cluster.kubeconfig}`);
+  show(['get', 'nodes']);
+
+  say('installing the Rollout CRD and the Istio CRDs');
+  kubectl(['apply', '--server-side', '-f', 'crds/switchboard.dev_rollouts.yaml', '-f', 'crds/istio/']);
+  kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  // kubectl cached discovery before these CRDs existed; make it look again.
+  rmSync(discoveryCacheDir(clusterDir), { recursive: true, force: true });
+
+  const certDir = join(PROJECT_ROOT, 'webhook-certs');
+  mkdirSync(certDir, { recursive: true });
+  const ca = createCertificateAuthority(join(certDir, 'ca'), 'switchboard-demo-ca');
+  const serving = issueCertificate(ca, 'serving', { commonName: 'switchboard-webhook', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  copyFileSync(serving.certFile, join(certDir, 'tls.crt'));
+  copyFileSync(serving.keyFile, join(certDir, 'tls.key'));
+
+  // The traffic simulator's target is added once it listens.
+  const prometheus = await startPrometheus({ targets: [], logDir: cluster.logDir });
+  cleanups.push(() => prometheus.stop());
+  const webhookPort = await freePort();
+  const managerLog = join(cluster.logDir, 'switchboard.log');
+  const logFd = openSync(managerLog, 'a');
+  const manager = spawn(process.execPath, [join(PROJECT_ROOT, 'src/cli/main.ts'), 'run', `--kubeconfig=${cluster.kubeconfig}`,
+    `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
+    `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  cleanups.push(() => { manager.kill('SIGTERM'); });
+  say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
+  await sleep(1500);
+
+  const caBundle = execFileSync('base64', ['-w0', ca.certFile], { encoding: 'utf8' });
+  const webhookCommon = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
+    namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] } };
+  kubectl(['apply', '-f', '-'], [
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
+      webhooks: [{ ...webhookCommon, name: 'inject.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/inject`, caBundle },
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] }] },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
+      webhooks: [{ ...webhookCommon, name: 'validate.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/validate`, caBundle },
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] }] }] },
+  ].map((d) => stringify(d)).join('---\n'));
+
+  say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service');
+  kubectl(['create', 'namespace', 'production'], undefined, true);
+  kubectl(['label', 'namespace', 'production', 'istio-injection=enabled', '--overwrite']);
+  kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml']);
+  show(['get', 'virtualservices,destinationrules', '-n', 'production']);
+
+  const simulator = new TrafficSimulator({
+    kubeConfig: loadKubeConfig(cluster.kubeconfig), namespace: 'production', virtualService: 'payment-service-routing', host: 'payment-service',
+    workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' }, requestsPerSecond: 200,
+    behaviour: { stable: { errorRate: 0.002, latencyMs: 30 }, canary: { errorRate: 0.002, latencyMs: 35 } },
+  });
+  prometheus.addTarget(await simulator.start());
+  cleanups.push(() => simulator.stop());
+
+  const rolloutPhase = () => kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
+  async function follow(until: (phase: string) => boolean, timeoutMs: number): Promise<void> {
+    let last = '';
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const line = rolloutPhase();
+      if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
+      last = line;
+      if (until(line.split(' ')[0] ?? '')) return;
+      await sleep(500);
+    }
+    throw new Error(`the rollout did not get there in ${timeoutMs / 1000}s; see ${managerLog}`);
+  }
+
   say('Rollout payment-service v1: the first revision becomes stable');
   kubectl(['apply', '-n', 'production', '-f', 'hack/demo/rollout.yaml']);
   await follow((phase) => phase === 'Healthy', 60_000);
@@ -127,10 +151,7 @@ try {
   if (keep) {
     say(`left running: KUBECONFIG=${cluster.kubeconfig} (make cluster-down stops the control plane)`);
   } else {
-    manager.kill('SIGTERM');
-    await simulator.stop();
-    await prometheus.stop();
-    await stopInBackground(clusterDir);
+    await cleanUp();
     say('demo finished; everything it started is stopped');
   }
 }

@@ -17,13 +17,18 @@ const stateDir = resolve(flag('dir') ?? '.cluster');
 const readyPath = join(stateDir, 'ready.json');
 const pidPath = join(stateDir, 'supervisor.pid');
 
+/** kubectl's --cache-dir for this cluster: see serve(). */
+export function discoveryCacheDir(stateDir: string): string {
+  return join(stateDir, 'kube-cache');
+}
+
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-function readReady(): ReadyFile | undefined {
+function readReady(dir: string): ReadyFile | undefined {
   try {
-    const ready = JSON.parse(readFileSync(readyPath, 'utf8')) as ReadyFile;
+    const ready = JSON.parse(readFileSync(join(dir, 'ready.json'), 'utf8')) as ReadyFile;
     return alive(ready.pid) ? ready : undefined;
   } catch { return undefined; }
 }
@@ -33,6 +38,9 @@ async function serve(): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(pidPath, String(process.pid));
   const logDir = join(stateDir, 'logs');
+  // kubectl caches discovery per host:port; a new cluster on a port an old one used must not
+  // inherit the old one's list of resources (its CRDs, or lack of them).
+  rmSync(discoveryCacheDir(stateDir), { recursive: true, force: true });
   const cluster = await startControlPlane({ logDir, progress: (m) => console.error(`[cluster] ${m}`) });
   let stopping = false;
   const shutdown = async () => {
@@ -58,8 +66,15 @@ async function serve(): Promise<void> {
   }
 }
 
-/** Starts `serve` in its own process group and waits until it is ready. */
+/**
+ * Starts `serve` in its own process group and waits until it is ready. A control plane already
+ * running for this directory is reused, never started twice: two supervisors would fight over
+ * the same ready and pid files, and the older one would be left running unseen.
+ */
 export async function startInBackground(dir: string, parentPid?: number): Promise<ReadyFile> {
+  const running = readReady(dir);
+  if (running) return running;
+  await stopInBackground(dir); // a supervisor that died before it was ready
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'supervisor.log');
   const fd = openSync(logFile, 'w');
@@ -67,9 +82,9 @@ export async function startInBackground(dir: string, parentPid?: number): Promis
     ...(parentPid ? ['--parent-pid', String(parentPid)] : [])], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   child.unref();
-  const ready = join(dir, 'ready.json');
   for (;;) {
-    if (existsSync(ready)) return JSON.parse(readFileSync(ready, 'utf8')) as ReadyFile;
+    const ready = readReady(dir);
+    if (ready) return ready;
     if (child.exitCode !== null) throw new Error(`the local control plane failed to start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
     await sleep(300);
   }
@@ -96,7 +111,7 @@ async function main(): Promise<void> {
     case 'serve':
       return serve();
     case 'up': {
-      const running = readReady();
+      const running = readReady(stateDir);
       const ready = running ?? await startInBackground(stateDir);
       console.log(running ? 'a local control plane is already running' : `logs: ${ready.logDir}`);
       console.log(`KUBECONFIG=${ready.kubeconfig}`);

@@ -104,7 +104,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     ], options.logDir));
 
     const kubectl = async (args: string[], input?: string): Promise<string> => {
-      const child = execFileAsync(binaries.paths.kubectl, [`--kubeconfig=${kubeconfigPath}`, ...args], { maxBuffer: 64 << 20 });
+      const child = execFileAsync(binaries.paths.kubectl, [`--kubeconfig=${kubeconfigPath}`, `--cache-dir=${join(workDir, 'kube-cache')}`, ...args], { maxBuffer: 64 << 20 });
       if (input !== undefined) { child.child.stdin?.end(input); }
       return (await child).stdout;
     };

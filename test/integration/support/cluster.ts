@@ -3,7 +3,8 @@
 import {
   AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, ApiextensionsV1Api, type KubeConfig, type KubernetesObject,
 } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { inject } from 'vitest';
 import { loadKubeConfig } from '../../../src/kube/config.ts';
@@ -64,6 +65,12 @@ export async function installCrds(cluster: TestCluster, files: string[]): Promis
       });
     }
   }
+  // kubectl cached discovery before these CRDs existed; make it look again.
+  rmSync(kubectlCacheDir(), { recursive: true, force: true });
+}
+
+function kubectlCacheDir(): string {
+  return join(dirname(inject('kubeconfig')), 'kube-cache');
 }
 
 /** Polls until `check` holds; the error says what never happened and where the cluster logs are. */
@@ -90,7 +97,7 @@ export async function kubectl(args: string[], input?: string): Promise<{ stdout:
   const { resolveBinaries } = await import('../../harness/binaries.ts');
   const binary = process.env.KUBECTL ?? resolveBinaries().paths.kubectl;
   return new Promise((resolve, reject) => {
-    const child = execFile(binary, [`--kubeconfig=${inject('kubeconfig')}`, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    const child = execFile(binary, [`--kubeconfig=${inject('kubeconfig')}`, `--cache-dir=${kubectlCacheDir()}`, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve({ stdout, stderr });
     });

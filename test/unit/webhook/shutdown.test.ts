@@ -26,7 +26,7 @@ describe('graceful shutdown', () => {
     release();
     const response = await inFlight;
     expect(response.status).toBe(200);
-    expect((await response.json()).response).toMatchObject({ uid: 'in-flight', allowed: true, patchType: 'JSONPatch' });
+    expect(((await response.json()) as { response: unknown }).response).toMatchObject({ uid: 'in-flight', allowed: true, patchType: 'JSONPatch' });
     await closed;
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
