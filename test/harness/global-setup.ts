@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { PROJECT_ROOT } from './binaries.ts';
 import { startInBackground, stopInBackground } from './cli.ts';
+import { killRememberedProcesses } from './processes.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,12 +30,20 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   // A separate directory lets two runs (say, two checkouts) each have their own control plane.
   const stateDir = process.env.SWITCHBOARD_TEST_CLUSTER_DIR ?? join(PROJECT_ROOT, '.cluster-test');
-  await stopInBackground(stateDir); // a previous run that was killed hard
+  const registry = join(stateDir, 'test-processes.pids');
+  // A previous run that was killed hard: its control plane, and what its tests started.
+  await stopInBackground(stateDir);
+  killRememberedProcesses(registry);
   const ready = await startInBackground(stateDir, process.pid);
+  // Set after the supervisor started: it watches its own processes, and tests' workers inherit this.
+  process.env.SWITCHBOARD_PID_REGISTRY = registry;
   project.provide('kubeconfig', ready.kubeconfig);
   project.provide('clusterLogDir', ready.logDir);
   project.provide('clusterKind', 'local');
-  return async () => { await stopInBackground(stateDir); };
+  return async () => {
+    killRememberedProcesses(registry);
+    await stopInBackground(stateDir);
+  };
 }
 
 async function startK3s(project: TestProject): Promise<() => Promise<void>> {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ManagedProcess {
@@ -15,6 +15,7 @@ export function startProcess(name: string, command: string, args: string[], logD
   const fd = openSync(logFile, 'a');
   const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
+  rememberProcess(child.pid);
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
     child.on('error', () => resolve(-1));
@@ -62,4 +63,33 @@ export async function waitFor(what: string, check: () => Promise<boolean>, optio
     }
     await sleep(options.intervalMs ?? 250);
   }
+}
+
+/**
+ * Test runs note the processes their tests start (Prometheus, controllers) in the file named by
+ * SWITCHBOARD_PID_REGISTRY, so that a run killed too hard to clean up is cleaned up by the next.
+ */
+export function rememberProcess(pid: number | undefined): void {
+  const registry = process.env.SWITCHBOARD_PID_REGISTRY;
+  if (registry && pid) appendFileSync(registry, `${pid}\n`);
+}
+
+/** Likewise for a temp dir that only its owner's clean-up would remove. */
+export function rememberDirectory(path: string): void {
+  const registry = process.env.SWITCHBOARD_PID_REGISTRY;
+  if (registry) appendFileSync(registry, `dir:${path}\n`);
+}
+
+export function killRememberedProcesses(registry: string): void {
+  let entries: string[] = [];
+  try {
+    entries = readFileSync(registry, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return;
+  }
+  for (const entry of entries.filter((e) => !e.startsWith('dir:'))) {
+    try { process.kill(Number(entry), 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const entry of entries.filter((e) => e.startsWith('dir:'))) rmSync(entry.slice(4), { recursive: true, force: true });
+  rmSync(registry, { force: true });
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from './ports.ts';
-import { startProcess, stopProcess, waitFor } from './processes.ts';
+import { rememberDirectory, startProcess, stopProcess, waitFor } from './processes.ts';
 
 export interface RunningPrometheus {
   url: string;
@@ -28,6 +28,7 @@ export function prometheusBinary(): string {
 
 export async function startPrometheus(options: { targets: string[]; logDir: string; scrapeIntervalSeconds?: number }): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-prometheus-'));
+  rememberDirectory(dir);
   mkdirSync(options.logDir, { recursive: true });
   const interval = `${options.scrapeIntervalSeconds ?? 1}s`;
   writeFileSync(join(dir, 'prometheus.yml'), stringify({

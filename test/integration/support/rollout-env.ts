@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../harness/binaries.ts';
+import { rememberProcess } from '../../harness/processes.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import { TrafficSimulator, type TrafficBehaviour } from '../../harness/traffic-simulator.ts';
 import { kubectl, type TestCluster } from './cluster.ts';
@@ -25,6 +26,7 @@ export function startController(prometheusUrl: string, name = 'controller'): Con
     `--prometheus-url=${prometheusUrl}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
   ], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
+  rememberProcess(child.pid);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child, logFile,
