@@ -71,7 +71,17 @@ export async function waitFor(what: string, check: () => Promise<boolean>, optio
  */
 export function rememberProcess(pid: number | undefined): void {
   const registry = process.env.SWITCHBOARD_PID_REGISTRY;
-  if (registry && pid) appendFileSync(registry, `${pid}\n`);
+  if (registry && pid) appendFileSync(registry, `${pid} ${startTimeOf(pid)}\n`);
+}
+
+/** The kernel's start time of a process (Linux): a pid reused by another program won't match it. */
+function startTimeOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** Likewise for a temp dir that only its owner's clean-up would remove. */
@@ -88,7 +98,9 @@ export function killRememberedProcesses(registry: string): void {
     return;
   }
   for (const entry of entries.filter((e) => !e.startsWith('dir:'))) {
-    try { process.kill(Number(entry), 'SIGKILL'); } catch { /* already gone */ }
+    const [pid, started] = entry.split(' ');
+    if (!started || startTimeOf(Number(pid)) !== started) continue;
+    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
   }
   for (const entry of entries.filter((e) => e.startsWith('dir:'))) rmSync(entry.slice(4), { recursive: true, force: true });
   rmSync(registry, { force: true });
