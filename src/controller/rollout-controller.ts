@@ -1,6 +1,7 @@
 // The rollout controller's reconcile loop: informers turn cluster changes into Rollout keys, the
 // work queue hands one key to one worker at a time, and each reconcile is observe → decide → act.
 import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
@@ -171,6 +172,11 @@ export class RolloutController {
         return 0;
       }
       case 'updateStatus':
+        // An identical status is a no-op for the API server and would bring us straight back here.
+        if (isDeepStrictEqual(JSON.parse(JSON.stringify(action.status)), rollout.status)) {
+          log.warn('decided a status that is already stored; waiting for the next event');
+          return undefined;
+        }
         await this.client.replaceRolloutStatus(rollout, action.status);
         break;
       case 'addFinalizer':

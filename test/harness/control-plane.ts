@@ -78,6 +78,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       `--service-account-signing-key-file=${serviceAccount.privateKeyFile}`,
       '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true',
       '--profiling=false', '--enable-priority-and-fairness=false', '--v=1',
+      // kwok is the kubelet here: no taint for a node that has not reported yet (see the controller manager).
+      '--disable-admission-plugins=TaintNodesByCondition',
     ], options.logDir);
     processes.push(apiserver);
 
@@ -91,7 +93,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--secure-port=0',
       `--service-account-private-key-file=${serviceAccount.privateKeyFile}`, `--root-ca-file=${ca.certFile}`,
       '--use-service-account-credentials=false', '--concurrent-deployment-syncs=10', '--concurrent-replicaset-syncs=10',
-      '--controllers=*,-nodeipam,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-cloud-node-lifecycle,-ttl',
+      // No node lifecycle controller: when a loaded machine delays kwok's lease renewal it would mark
+      // the node NotReady and its pods unready, and kwok never makes those pods Ready again.
+      '--controllers=*,-nodeipam,-nodelifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-cloud-node-lifecycle,-ttl',
     ], options.logDir));
     processes.push(startProcess('kube-scheduler', binaries.paths['kube-scheduler'], [
       `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--secure-port=0',
@@ -112,7 +116,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await kubectl(['apply', '-f', '-'], fakeNodes(nodeCount));
     progress(`waiting for ${nodeCount} kwok node(s) to be Ready and the default service account`);
     await waitFor('kwok nodes Ready and untainted', async () => {
-      // The NodeTaint admission plugin marks new nodes not-ready; the node lifecycle controller lifts it.
       const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: NodeStatusView[] };
       return nodes.items.filter((n) => (n.spec?.taints ?? []).length === 0
         && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= nodeCount;
