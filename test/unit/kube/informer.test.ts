@@ -1,0 +1,73 @@
+// client-node's informer stops for good after most watch errors; ours must start it again.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+type Handler = (argument?: unknown) => void;
+
+class FakeInformer {
+  handlers = new Map<string, Handler[]>();
+  starts = 0;
+  failFirstStarts: number;
+  constructor(failFirstStarts: number) { this.failFirstStarts = failFirstStarts; }
+  on(event: string, handler: Handler) { this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]); }
+  emit(event: string, argument?: unknown) { for (const handler of this.handlers.get(event) ?? []) handler(argument); }
+  async start() {
+    this.starts += 1;
+    if (this.starts <= this.failFirstStarts) throw new Error(`connection refused (start ${this.starts})`);
+    this.emit('connect');
+  }
+  async stop() {}
+  get() { return undefined; }
+  list() { return []; }
+}
+
+let fake: FakeInformer;
+vi.mock('@kubernetes/client-node', () => ({ makeInformer: () => fake }));
+const { startInformer } = await import('../../../src/kube/informer.ts');
+
+afterEach(() => { vi.useRealTimers(); });
+
+describe('startInformer', () => {
+  it('retries a failed first list with growing backoff, then reports synced', async () => {
+    vi.useFakeTimers();
+    fake = new FakeInformer(2);
+    const retries: number[] = [];
+    const informer = startInformer<KubernetesObject>({
+      kubeConfig: {} as KubeConfig, path: '/api/v1/namespaces', list: async () => ({ items: [] }) as never,
+      onError: (_error, retryInMs) => retries.push(retryInMs),
+    });
+    let synced = false;
+    void informer.synced.then(() => { synced = true; });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(fake.starts).toBe(3);
+    expect(retries).toEqual([500, 1_000]);
+    expect(synced).toBe(true);
+    await informer.stop();
+  });
+
+  it('starts the watch again after it dies with an error, and stops for good on stop()', async () => {
+    vi.useFakeTimers();
+    fake = new FakeInformer(0);
+    const informer = startInformer<KubernetesObject>({ kubeConfig: {} as KubeConfig, path: '/apis/apps/v1/deployments', list: async () => ({ items: [] }) as never });
+    await informer.synced;
+    fake.emit('error', new Error('watch closed: 500'));
+    await vi.advanceTimersByTimeAsync(600);
+    expect(fake.starts).toBe(2);
+    await informer.stop();
+    fake.emit('error', new Error('after stop'));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fake.starts).toBe(2);
+  });
+
+  it('passes add, update and delete events on', async () => {
+    fake = new FakeInformer(0);
+    const seen: string[] = [];
+    const informer = startInformer<KubernetesObject>({
+      kubeConfig: {} as KubeConfig, path: '/x', list: async () => ({ items: [] }) as never,
+      onEvent: (event, object) => seen.push(`${event} ${object.metadata?.name}`),
+    });
+    for (const event of ['add', 'update', 'delete']) fake.emit(event, { metadata: { name: 'payments' } });
+    expect(seen).toEqual(['add payments', 'update payments', 'delete payments']);
+    await informer.stop();
+  });
+});
