@@ -8,6 +8,9 @@ import { defaultInjectorConfig } from '../src/injector/config.ts';
 import { staticNamespaceLabels } from '../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../src/observability/metrics.ts';
 import { ADMISSION_BODY_LIMIT, createWebhookServer } from '../src/webhook/server.ts';
+import { admitPod } from '../src/injector/admit.ts';
+import { responseFor } from '../src/webhook/admission-review.ts';
+import { typicalPod } from './pods.ts';
 
 const [kind, certFile, keyFile] = process.argv.slice(2) as [string, string, string];
 let port: number;
@@ -19,7 +22,10 @@ if (kind === 'webhook') {
   port = await server.listen('127.0.0.1', 0);
 } else {
   const app = Fastify({ bodyLimit: ADMISSION_BODY_LIMIT, https: { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' } });
-  app.post('/inject', async (request) => request.body);
+  // 'echo' returns the request; 'sized-echo' returns a stored copy of the webhook's answer to the
+  // same review: the difference between the two is the cost of the bigger response alone.
+  const storedAnswer = kind === 'sized-echo' ? webhookAnswer() : undefined;
+  app.post('/inject', async (request) => storedAnswer ?? request.body);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   port = typeof address === 'object' && address ? address.port : 0;
@@ -27,3 +33,8 @@ if (kind === 'webhook') {
 process.stdout.write(`${port}\n`);
 // Exit through process.exit so that --cpu-prof and friends write their files when the bench stops us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
+
+function webhookAnswer(): object {
+  const result = admitPod({ pod: typicalPod(), namespace: 'production', namespaceLabels: { 'istio-injection': 'enabled' }, operation: 'CREATE', subResource: '' }, defaultInjectorConfig());
+  return responseFor('705ab4f5-6393-11e8-b7cc-42010a800002', result);
+}

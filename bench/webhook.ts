@@ -12,7 +12,7 @@ import { printTable } from './table.ts';
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-async function startServer(kind: 'webhook' | 'echo', certFile: string, keyFile: string): Promise<{ port: number; child: ChildProcess }> {
+async function startServer(kind: 'webhook' | 'echo' | 'sized-echo', certFile: string, keyFile: string): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'servers.ts'), kind, certFile, keyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
@@ -35,7 +35,11 @@ export async function runWebhookBench(): Promise<void> {
   const ca = createCertificateAuthority(dir, 'bench-ca');
   const serving = issueCertificate(ca, 'serving', { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
   const body = JSON.stringify(admissionReview(typicalPod()));
-  const servers = { webhook: await startServer('webhook', serving.certFile, serving.keyFile), echo: await startServer('echo', serving.certFile, serving.keyFile) };
+  const servers = {
+    webhook: await startServer('webhook', serving.certFile, serving.keyFile),
+    echo: await startServer('echo', serving.certFile, serving.keyFile),
+    'echo of the webhook-sized answer': await startServer('sized-echo', serving.certFile, serving.keyFile),
+  };
   try {
     const rows: Record<string, string | number>[] = [];
     const results: Record<string, autocannon.Result> = {};
@@ -48,7 +52,9 @@ export async function runWebhookBench(): Promise<void> {
     }
     printTable(rows);
     const ratio = results.webhook!.requests.average / results.echo!.requests.average;
+    const sizedRatio = results.webhook!.requests.average / results['echo of the webhook-sized answer']!.requests.average;
     console.log(`\nwebhook throughput / echo throughput: ${(ratio * 100).toFixed(1)}% (body ${body.length} bytes, ${DURATION_SECONDS}s per run)`);
+    console.log(`webhook throughput / throughput of an echo answering with the webhook's response: ${(sizedRatio * 100).toFixed(1)}%`);
   } finally {
     for (const server of Object.values(servers)) server.child.kill();
     rmSync(dir, { recursive: true, force: true });
