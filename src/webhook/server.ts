@@ -1,6 +1,6 @@
 // The injector's HTTPS front: fastify, AdmissionReview v1, health, metrics, certificate reload
 // and a graceful stop that lets in-flight reviews finish.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from './admission-review.ts';
 import { loadCertificatePair, watchCertificatePair } from './certificates.ts';
@@ -24,9 +24,9 @@ export interface WebhookServer {
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
   const pair = options.tls ? loadCertificatePair(options.tls.certFile, options.tls.keyFile) : undefined;
   const app = Fastify({
-    loggerInstance: options.logger,
-    // Every pod creation is a request: per-request logs would drown the refusals worth reading.
-    logController: new LogController({ disableRequestLogging: true }),
+    // No fastify logger: it would make a child logger for every request (every pod creation in
+    // the cluster) only to log nothing; refusals and errors go to options.logger directly.
+    logger: false,
     bodyLimit: ADMISSION_BODY_LIMIT,
     return503OnClosing: true,
     ...(pair ? { https: { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' as const } } : {}),
