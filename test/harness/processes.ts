@@ -43,23 +43,33 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` until it returns true; fails early when a watched process dies, naming its log. */
+/**
+ * Polls `check` until it returns true; fails early when a watched process dies, naming its log.
+ * The timeout error names what never happened, the last error `check` threw, and `logs`.
+ */
 export async function waitFor(what: string, check: () => Promise<boolean>, options: {
   timeoutMs: number;
   intervalMs?: number;
   watch?: ManagedProcess[];
+  logs?: string;
 }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown;
   for (;;) {
     for (const p of options.watch ?? []) {
       if (p.child.exitCode !== null || p.child.signalCode !== null) {
         throw new Error(`${p.name} exited while waiting for ${what}; its log (${p.logFile}) ends with:\n${tailOf(p.logFile)}`);
       }
     }
-    if (await check().catch(() => false)) return;
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
     if (Date.now() > deadline) {
-      const logs = (options.watch ?? []).map((p) => p.logFile).join(', ');
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${logs ? `; see ${logs}` : ''}`);
+      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      const logs = options.logs ?? (options.watch ?? []).map((p) => p.logFile).join(', ');
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${cause}${logs ? `; see ${logs}` : ''}`);
     }
     await sleep(options.intervalMs ?? 250);
   }

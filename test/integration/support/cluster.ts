@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { inject } from 'vitest';
 import { loadKubeConfig } from '../../../src/kube/config.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 export interface TestCluster {
   kubeConfig: KubeConfig;
@@ -74,21 +75,8 @@ function kubectlCacheDir(): string {
 }
 
 /** Polls until `check` holds; the error says what never happened and where the cluster logs are. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new Error(`never observed: ${what}${cause} (control plane logs: ${inject('clusterLogDir')})`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+export function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
+  return waitFor(what, check, { timeoutMs, intervalMs, logs: `the control plane logs in ${inject('clusterLogDir')}` });
 }
 
 /** kubectl against the test cluster; resolves with stdout and stderr (warnings), rejects with stderr. */
