@@ -64,7 +64,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`, '--unsafe-no-fsync', '--log-level=warn',
     ], options.logDir);
     processes.push(etcd);
-    await waitFor('etcd health', () => httpOk(`${etcdUrl}/health`), { timeoutMs: 30_000, watch: [etcd] });
+    await waitFor('etcd health', () => answersOk(`${etcdUrl}/health`), { timeoutMs: 30_000, watch: [etcd] });
 
     const apiServerUrl = `https://127.0.0.1:${apiPort}`;
     progress(`starting kube-apiserver on ${apiServerUrl}`);
@@ -86,7 +86,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const kubeconfigPath = join(workDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, apiServerUrl, ca.certFile, admin.certFile, admin.keyFile);
     const tls = { ca: readFileSync(ca.certFile), cert: readFileSync(admin.certFile), key: readFileSync(admin.keyFile) };
-    await waitFor('kube-apiserver /readyz', () => httpsOk(`${apiServerUrl}/readyz`, tls), { timeoutMs: 120_000, intervalMs: 500, watch: [apiserver] });
+    await waitFor('kube-apiserver /readyz', () => answersOk(`${apiServerUrl}/readyz`, tls), { timeoutMs: 120_000, intervalMs: 500, watch: [apiserver] });
 
     progress('starting kube-controller-manager, kube-scheduler and kwok');
     processes.push(startProcess('kube-controller-manager', binaries.paths['kube-controller-manager'], [
@@ -158,18 +158,11 @@ function fakeNodes(count: number): string {
   })).join('---\n');
 }
 
-function httpOk(url: string): Promise<boolean> {
+/** True when GET url answers 200; for https, with the given CA and client certificate. */
+function answersOk(url: string, tls?: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<boolean> {
+  const send = tls ? request : httpRequest;
   return new Promise((resolve) => {
-    const req = httpRequest(url, { timeout: 2_000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
-    req.end();
-  });
-}
-
-function httpsOk(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { ...tls, timeout: 2_000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+    const req = send(url, { ...tls, timeout: 2_000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
     req.on('error', () => resolve(false));
     req.on('timeout', () => { req.destroy(); resolve(false); });
     req.end();
