@@ -1,6 +1,7 @@
 // Every failure the rollout commands report, with a stable code that scripts can match on.
 // The code leads the message ("SB_CLI_NOT_FOUND: rollout ..."): main.ts prints the message
 // as is and exits 1, so the code is what a wrapper script greps for.
+import { httpStatusOf } from '../kube/api-errors.ts';
 
 export const CLI_ERROR = {
   /** The Rollout does not exist in the namespace. */
@@ -52,7 +53,7 @@ interface ApiFailure {
  * transport error. Its own message holds the whole body and headers, too long to show a person.
  */
 export function describeApiFailure(error: unknown): ApiFailure {
-  const status = typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : undefined;
+  const status = httpStatusOf(error);
   const body = parseBody((error as { body?: unknown }).body);
   const statusMessage = typeof body?.message === 'string' ? body.message : undefined;
   const transportMessage = error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);

@@ -3,6 +3,7 @@
 // for longer than the renew deadline. Writes carry resourceVersion, so two candidates never both win.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { httpStatusOf, orUndefinedIfNotFound } from '../kube/api-errors.ts';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -22,8 +23,6 @@ export interface LeaderElector {
   /** Gives the lease up so that another replica takes over at once. */
   stop(): Promise<void>;
 }
-
-const statusCode = (error: unknown): number | undefined => (error as { code?: number }).code;
 
 export function startLeaderElection(options: LeaderElectionOptions): LeaderElector {
   const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
@@ -50,10 +49,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
 
   const tryAcquireOrRenew = async (): Promise<boolean> => {
     const now = new Date();
-    const current = await api.readNamespacedLease({ name, namespace }).catch((error: unknown) => {
-      if (statusCode(error) === 404) return undefined;
-      throw error;
-    });
+    const current = await orUndefinedIfNotFound(api.readNamespacedLease({ name, namespace }));
     if (!current) {
       await api.createNamespacedLease({ namespace, body: desired(undefined, now) });
       return true;
@@ -79,7 +75,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       if (!held && leader) stepDown('another replica holds the lease');
     } catch (error) {
       if (leader && Date.now() - lastRenew > renewDeadlineMs) stepDown(`could not renew the lease: ${(error as Error).message}`);
-      else if (statusCode(error) !== 409) options.logger.warn({ err: error }, 'leader election attempt failed');
+      else if (httpStatusOf(error) !== 409) options.logger.warn({ err: error }, 'leader election attempt failed');
     }
     if (!stopped) timer = setTimeout(() => void tick(), retryPeriodMs);
   };

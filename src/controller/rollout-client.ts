@@ -3,26 +3,13 @@ import {
   AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
+import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
 // v1 is served by every Istio since 1.22; v1beta1 objects are the same objects under another version.
 const ISTIO_VERSION = 'v1';
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-
-export const statusCodeOf = (error: unknown): number | undefined => {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-};
-
-async function orUndefinedOn404<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (error) {
-    if (statusCodeOf(error) === 404) return undefined;
-    throw error;
-  }
-}
 
 export class RolloutClient {
   readonly custom: CustomObjectsApi;
@@ -36,19 +23,19 @@ export class RolloutClient {
   }
 
   readRollout(namespace: string, name: string): Promise<Rollout | undefined> {
-    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name }) as Promise<Rollout>);
+    return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name }) as Promise<Rollout>);
   }
 
   readDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
-    return orUndefinedOn404(this.apps.readNamespacedDeployment({ namespace, name }));
+    return orUndefinedIfNotFound(this.apps.readNamespacedDeployment({ namespace, name }));
   }
 
   readVirtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
-    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name }) as Promise<VirtualService>);
+    return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name }) as Promise<VirtualService>);
   }
 
   readDestinationRule(namespace: string, name: string): Promise<DestinationRule | undefined> {
-    return orUndefinedOn404(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
+    return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
   }
 
   async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<void> {

@@ -6,13 +6,14 @@ import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
+import { httpStatusOf } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
 import { observedNames, type ObservedState } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
 import { recordEvent } from './events.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { RolloutClient, statusCodeOf } from './rollout-client.ts';
+import { RolloutClient } from './rollout-client.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface RolloutControllerOptions {
@@ -108,7 +109,7 @@ export class RolloutController {
         if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
         this.options.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
-        const code = statusCodeOf(error);
+        const code = httpStatusOf(error);
         // 409 and 422 (a failed `test`) mean we acted on stale data: look again at once, no backoff.
         if (code === 409 || code === 422) {
           this.options.logger.debug({ key, code }, 'stale write; observing again');
