@@ -16,6 +16,7 @@ import { freePort } from '../test/harness/ports.ts';
 import { startPrometheus } from '../test/harness/prometheus.ts';
 import { sleep } from '../test/harness/processes.ts';
 import { TrafficSimulator } from '../test/harness/traffic-simulator.ts';
+import { webhookConfigurations } from '../test/harness/webhook-registration.ts';
 
 const keep = process.argv.includes('--keep');
 const clusterDir = join(PROJECT_ROOT, '.cluster');
@@ -82,17 +83,11 @@ try {
   say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
   await sleep(1500);
 
-  const caBundle = execFileSync('base64', ['-w0', ca.certFile], { encoding: 'utf8' });
-  const webhookCommon = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
-    namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] } };
-  kubectl(['apply', '-f', '-'], [
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
-      webhooks: [{ ...webhookCommon, name: 'inject.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/inject`, caBundle },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] }] },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'switchboard-demo' },
-      webhooks: [{ ...webhookCommon, name: 'validate.switchboard.dev', clientConfig: { url: `https://127.0.0.1:${webhookPort}/validate`, caBundle },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'] }] }] },
-  ].map((d) => stringify(d)).join('---\n'));
+  const { mutating, validating } = webhookConfigurations({
+    name: 'switchboard-demo', url: `https://127.0.0.1:${webhookPort}`, caFile: ca.certFile,
+    namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] },
+  });
+  kubectl(['apply', '-f', '-'], [mutating, validating].map((d) => stringify(d)).join('---\n'));
 
   say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service');
   kubectl(['create', 'namespace', 'production'], undefined, true);

@@ -13,8 +13,8 @@ import { watchNamespaceLabels } from '../../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../../src/observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../harness/certs.ts';
+import { webhookConfigurations } from '../harness/webhook-registration.ts';
 import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
-import { webhookConfigurations } from './support/webhook-registration.ts';
 
 const cluster = testCluster();
 const runLabel = `injector-${process.pid}`;
@@ -39,7 +39,10 @@ beforeAll(async () => {
     tls: { certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key'), reloadIntervalMs: 200 },
   });
   port = await server.listen('127.0.0.1', 0);
-  const { mutating, validating } = webhookConfigurations({ name: runLabel, url: `https://127.0.0.1:${port}`, caFile: ca.certFile, testLabel: runLabel });
+  const { mutating, validating } = webhookConfigurations({
+    name: runLabel, url: `https://127.0.0.1:${port}`, caFile: ca.certFile,
+    namespaceSelector: { matchExpressions: [{ key: runLabel, operator: 'Exists' }] },
+  });
   await cluster.objects.create(mutating);
   await cluster.objects.create(validating);
   meshNamespace = await createNamespace(cluster, 'mesh', { 'istio-injection': 'enabled', [runLabel]: 'yes' });

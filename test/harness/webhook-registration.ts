@@ -1,18 +1,22 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 
+export interface LabelSelector {
+  matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
 /**
  * Webhook configurations shaped like the ones in config/webhook, but pointed at a URL on
- * 127.0.0.1 and limited to namespaces carrying this test run's label, so that other suites'
- * pods never depend on this server.
+ * 127.0.0.1 (the API server calls a webhook running outside the cluster) and limited to the
+ * namespaces the selector picks: a test picks its own, so other suites' pods never depend on it.
  */
-export function webhookConfigurations(options: { name: string; url: string; caFile: string; testLabel: string }): {
+export function webhookConfigurations(options: { name: string; url: string; caFile: string; namespaceSelector: LabelSelector }): {
   mutating: KubernetesObject; validating: KubernetesObject;
 } {
   const caBundle = readFileSync(options.caFile).toString('base64');
   const common = {
     admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
-    namespaceSelector: { matchExpressions: [{ key: options.testLabel, operator: 'Exists' }] },
+    namespaceSelector: options.namespaceSelector,
   };
   return {
     mutating: {
