@@ -1,7 +1,7 @@
 // Time and memory to run the admission core on pods that have made injectors slow.
 import { admitPod } from '../src/injector/admit.ts';
 import { defaultInjectorConfig } from '../src/injector/config.ts';
-import { largePod, manyEnvPod, typicalPod } from './pods.ts';
+import { admissionInput, largePod, manyEnvPod, typicalPod } from './pods.ts';
 import { percentile, printTable, timeRuns } from './table.ts';
 
 export async function runInjectBench(): Promise<void> {
@@ -12,7 +12,7 @@ export async function runInjectBench(): Promise<void> {
     { name: '1,500 env vars', pod: manyEnvPod(), iterations: 200 },
   ];
   const rows = cases.map(({ name, pod, iterations }) => {
-    const input = { pod, namespace: 'production', namespaceLabels: { 'istio-injection': 'enabled' }, operation: 'CREATE' as const, subResource: '' };
+    const input = admissionInput(pod);
     const result = admitPod(input, config);
     if (!result.allowed || !result.injected) throw new Error(`${name} was not injected: ${JSON.stringify(result)}`);
     global.gc?.();

@@ -1,5 +1,6 @@
 // Pods of the shapes that have made injectors slow: a typical one, a 64 KB one, 1,500 env vars.
 import type { V1Pod } from '@kubernetes/client-node';
+import type { PodAdmissionInput } from '../src/injector/admit.ts';
 
 export function typicalPod(): V1Pod {
   return {
@@ -41,4 +42,9 @@ export function admissionReview(pod: V1Pod, namespace = 'production'): object {
       namespace, operation: 'CREATE', object: pod, userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' }, dryRun: false,
     },
   };
+}
+
+/** What the webhook hands the injector for a pod created in an injection-enabled namespace. */
+export function admissionInput(pod: V1Pod, namespace = 'production'): PodAdmissionInput {
+  return { pod, namespace, namespaceLabels: { 'istio-injection': 'enabled' }, operation: 'CREATE', subResource: '' };
 }

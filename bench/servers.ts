@@ -10,7 +10,7 @@ import { createWebhookMetrics } from '../src/observability/metrics.ts';
 import { ADMISSION_BODY_LIMIT, createWebhookServer } from '../src/webhook/server.ts';
 import { admitPod } from '../src/injector/admit.ts';
 import { responseFor } from '../src/webhook/admission-review.ts';
-import { typicalPod } from './pods.ts';
+import { admissionInput, typicalPod } from './pods.ts';
 
 const [kind, certFile, keyFile] = process.argv.slice(2) as [string, string, string];
 let port: number;
@@ -35,6 +35,6 @@ process.stdout.write(`${port}\n`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
 
 function webhookAnswer(): object {
-  const result = admitPod({ pod: typicalPod(), namespace: 'production', namespaceLabels: { 'istio-injection': 'enabled' }, operation: 'CREATE', subResource: '' }, defaultInjectorConfig());
+  const result = admitPod(admissionInput(typicalPod()), defaultInjectorConfig());
   return responseFor('705ab4f5-6393-11e8-b7cc-42010a800002', result);
 }
