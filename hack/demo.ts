@@ -4,8 +4,8 @@
 //   3. a Rollout of the article's payment service: injected pods, a refused UID-1337 pod,
 //      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus.
 // Everything started here is stopped at the end (pass --keep to leave it running).
-import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadKubeConfig } from '../src/kube/config.ts';
@@ -17,6 +17,7 @@ import { startPrometheus } from '../test/harness/prometheus.ts';
 import { sleep } from '../test/harness/processes.ts';
 import { TrafficSimulator } from '../test/harness/traffic-simulator.ts';
 import { webhookConfigurations } from '../test/harness/webhook-registration.ts';
+import { startManagerProcess } from '../test/harness/manager-process.ts';
 
 const keep = process.argv.includes('--keep');
 const clusterDir = join(PROJECT_ROOT, '.cluster');
@@ -74,12 +75,10 @@ try {
   cleanups.push(() => prometheus.stop());
   const webhookPort = await freePort();
   const managerLog = join(cluster.logDir, 'switchboard.log');
-  const logFd = openSync(managerLog, 'a');
-  const manager = spawn(process.execPath, [join(PROJECT_ROOT, 'src/cli/main.ts'), 'run', `--kubeconfig=${cluster.kubeconfig}`,
+  const manager = startManagerProcess([`--kubeconfig=${cluster.kubeconfig}`,
     `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
-    `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  cleanups.push(() => { manager.kill('SIGTERM'); });
+    `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], managerLog);
+  cleanups.push(() => manager.kill());
   say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
   await sleep(1500);
 

@@ -1,40 +1,21 @@
 // The rollout tests' world: a real Prometheus scraping one traffic simulator per test namespace,
 // and the controller as its own process (`switchboard run --no-webhook`) so that it can be killed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
-import { PROJECT_ROOT } from '../../harness/binaries.ts';
-import { rememberProcess } from '../../harness/processes.ts';
+import { startManagerProcess, type ManagerProcess } from '../../harness/manager-process.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import { TrafficSimulator, type TrafficBehaviour } from '../../harness/traffic-simulator.ts';
 import { kubectl, type TestCluster } from './cluster.ts';
 
-export interface ControllerProcess {
-  child: ChildProcess;
-  logFile: string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
+export type ControllerProcess = ManagerProcess;
 
 let controllerCount = 0;
 export function startController(prometheusUrl: string, name = 'controller'): ControllerProcess {
-  const logFile = join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`);
-  const fd = openSync(logFile, 'a');
-  const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'node'), [
-    join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`,
-    `--prometheus-url=${prometheusUrl}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
-  ], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  rememberProcess(child.pid);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child, logFile,
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
+  return startManagerProcess([
+    '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`,
+    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
+  ], join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`));
 }
 
 export async function startMeshPrometheus(): Promise<RunningPrometheus> {

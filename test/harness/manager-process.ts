@@ -1,0 +1,29 @@
+// `switchboard run` as its own process, the way a cluster runs it: tests kill it to prove that
+// state lives in the cluster, the demo runs it next to the local control plane.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './binaries.ts';
+import { rememberProcess } from './processes.ts';
+
+export interface ManagerProcess {
+  child: ChildProcess;
+  logFile: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `switchboard run ARGS` on the project's Node, logging to `logFile`. */
+export function startManagerProcess(args: string[], logFile: string): ManagerProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  rememberProcess(child.pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child, logFile,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
