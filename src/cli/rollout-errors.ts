@@ -10,6 +10,8 @@ export const CLI_ERROR = {
   crdMissing: 'SB_CLI_CRD_MISSING',
   /** undo: there is no <name>-stable Deployment to go back to. */
   noStable: 'SB_CLI_NO_STABLE',
+  /** undo: the Rollout has no spec.template of its own (spec.workloadRef). */
+  noTemplate: 'SB_CLI_NO_TEMPLATE',
   /** undo: spec.template already is what the stable Deployment runs. */
   nothingToUndo: 'SB_CLI_NOTHING_TO_UNDO',
   /** The object changed between read and write (the guarded patch's test failed). */

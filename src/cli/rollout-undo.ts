@@ -59,6 +59,14 @@ export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): Un
   }
   const stableRevision = deploymentRevision(stable);
   const current = rollout.spec.template;
+  if (current === undefined) {
+    const ref = rollout.spec.workloadRef?.name ?? '?';
+    throw new CliError(
+      CLI_ERROR.noTemplate,
+      `rollout "${name}" in namespace "${namespace}" takes its template from Deployment "${ref}" (spec.workloadRef); ` +
+        `undo that Deployment instead: kubectl rollout undo deployment/${ref} -n ${namespace}`,
+    );
+  }
   if (templateRevision(current) === stableRevision || canonicalJson(current) === canonicalJson(template)) {
     throw new CliError(
       CLI_ERROR.nothingToUndo,

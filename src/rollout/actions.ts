@@ -45,6 +45,22 @@ export interface UpdateDeploymentAction extends Described {
   patch: Operation[];
 }
 
+/** Makes an ownerless Deployment of ours (left by an earlier Rollout of this name) ours again. */
+export interface AdoptDeploymentAction extends Described {
+  kind: 'adoptDeployment';
+  track: Track;
+  name: string;
+  patch: Operation[];
+}
+
+/** Leaves a Deployment behind on deletion: its owner reference to the Rollout is removed. */
+export interface OrphanDeploymentAction extends Described {
+  kind: 'orphanDeployment';
+  track: Track;
+  name: string;
+  patch: Operation[];
+}
+
 export interface EnsureSubsetsAction extends Described {
   kind: 'ensureSubsets';
   destinationRule: string;
@@ -66,6 +82,8 @@ export interface RunAnalysisAction extends Described {
 export interface UpdateStatusAction extends Described {
   kind: 'updateStatus';
   status: RolloutStatus;
+  /** Bookkeeping only: no Event is recorded for it. */
+  silent?: boolean;
 }
 
 /** Nothing to write: decide again at `until` (when set) or on the next event. */
@@ -85,6 +103,8 @@ export type Action =
   | RemoveFinalizerAction
   | CreateDeploymentAction
   | UpdateDeploymentAction
+  | AdoptDeploymentAction
+  | OrphanDeploymentAction
   | EnsureSubsetsAction
   | SetWeightsAction
   | RunAnalysisAction

@@ -49,25 +49,46 @@ export function freshRound(ctx: DecideContext, stepIndex: number): AnalysisRound
   return round;
 }
 
-/** Credits the round; the failed round that exceeds failureLimit rolls back in the same write. */
+/**
+ * Credits the round. The failed round that exceeds failureLimit rolls back in the same write. An
+ * analysis that cannot conclude must end too: an errored round past consecutiveErrorLimit in a
+ * row counts as a failed check (Prometheus down for that long is not a canary to keep), and an
+ * inconclusive round past inconclusiveLimit in a row holds the rollout for a person to decide.
+ */
 export function creditRoundAction(ctx: DecideContext, round: AnalysisRound): UpdateStatusAction {
-  const analysis = creditRound(ctx.status.analysis, round);
-  const failureLimit = ctx.spec.analysis?.failureLimit ?? 0;
+  const limits = ctx.spec.analysis;
+  const failureLimit = limits?.failureLimit ?? 0;
+  const credited = creditRound(ctx.status.analysis, round);
   const findings = round.checks.filter((check) => check.verdict !== 'pass').map((check) => check.message).join('; ');
-  if (round.verdict === 'fail' && analysis.failedChecks > failureLimit) {
+  const consecutiveErrors = credited.consecutiveErrors ?? 0;
+  const errorsPastLimit = round.verdict === 'error' && limits !== undefined && consecutiveErrors > limits.consecutiveErrorLimit;
+  const analysis = errorsPastLimit ? { ...credited, failedChecks: credited.failedChecks + 1 } : credited;
+  const failed = round.verdict === 'fail' || errorsPastLimit;
+  const why = errorsPastLimit
+    ? `Prometheus gave no answer ${consecutiveErrors} rounds in a row, more than consecutiveErrorLimit ${limits.consecutiveErrorLimit} (${findings})`
+    : findings;
+  if (failed && analysis.failedChecks > failureLimit) {
     const message =
-      `analysis failed ${analysis.failedChecks} time(s), more than failureLimit ${failureLimit}: ${findings}; ` +
+      `analysis failed ${analysis.failedChecks} time(s), more than failureLimit ${failureLimit}: ${why}; ` +
       `all traffic goes back to stable and the canary is scaled to zero`;
     return updateStatus('AnalysisFailed', message, { ...rollbackStatus(ctx, 'AnalysisFailed', message), analysis });
   }
-  const reason = { pass: 'AnalysisPassed', fail: 'AnalysisCheckFailed', inconclusive: 'AnalysisInconclusive', error: 'AnalysisError' }[round.verdict];
+  const status = { ...ctx.status, analysis, observedGeneration: ctx.rollout.metadata.generation };
+  const consecutiveInconclusive = analysis.consecutiveInconclusive ?? 0;
+  if (round.verdict === 'inconclusive' && limits !== undefined && consecutiveInconclusive > limits.inconclusiveLimit) {
+    const message =
+      `analysis inconclusive ${consecutiveInconclusive} rounds in a row, more than inconclusiveLimit ${limits.inconclusiveLimit}: ${findings}; ` +
+      `the rollout holds at its weight until promote or abort`;
+    return updateStatus('Inconclusive', message, { ...status, phase: 'Inconclusive', message, inconclusiveStepIndex: round.stepIndex });
+  }
+  const reason = failed ? 'AnalysisCheckFailed' : { pass: 'AnalysisPassed', fail: 'AnalysisCheckFailed', inconclusive: 'AnalysisInconclusive', error: 'AnalysisError' }[round.verdict];
   const summary =
     round.verdict === 'pass'
       ? round.checks.map((check) => check.message).join('; ')
-      : round.verdict === 'fail'
-        ? `failed check ${analysis.failedChecks} of at most ${failureLimit} tolerated: ${findings}`
+      : failed
+        ? `failed check ${analysis.failedChecks} of at most ${failureLimit} tolerated: ${why}`
         : `${findings} (never counts as a pass)`;
-  return updateStatus(reason, `analysis: ${summary}`, { ...ctx.status, analysis, observedGeneration: ctx.rollout.metadata.generation });
+  return updateStatus(reason, `analysis: ${summary}`, status);
 }
 
 export function analysisPlanFor(ctx: DecideContext, stepIndex: number): AnalysisPlan | undefined {

@@ -3,8 +3,8 @@
 // not apply is acknowledged too, with a status message saying why nothing happened.
 import type { UpdateStatusAction } from './actions.ts';
 import type { PendingCommand } from './commands.ts';
-import { isIndefinitePause, type DecideContext, type RolloutState } from './state.ts';
-import { promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
+import { isIndefinitePause, stepLabel, type DecideContext, type RolloutState } from './state.ts';
+import { advanceStepStatus, emptyAnalysisStatus, promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
 import type { RolloutStatus } from './types.ts';
 
 const COMMAND_WORDS: Record<PendingCommand['command'], string> = {
@@ -48,6 +48,13 @@ function promoteFull(ctx: DecideContext, state: RolloutState, pending: PendingCo
 
 function promote(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
   if (state.kind !== 'progressing') return ignored(ctx, pending, 'no rollout step is in progress');
+  if (ctx.status.inconclusiveStepIndex === state.stepIndex) {
+    // The person vouches for the canary where analysis could not: the step completes.
+    const next = state.stepIndex + 1;
+    const message = `promote: inconclusive analysis at step ${state.stepIndex + 1} overridden; ${next >= ctx.spec.steps.length ? 'promoting' : `on to step ${stepLabel(next, ctx.spec.steps.length)}`}`;
+    const status = advanceStepStatus(ctx, next, message);
+    return { reason: 'Promoted', message, status: { ...status, analysis: { ...(status.analysis ?? emptyAnalysisStatus()), consecutiveInconclusive: 0 } } };
+  }
   const step = ctx.spec.steps[state.stepIndex];
   if (step?.pause === undefined) {
     return ignored(ctx, pending, `step ${state.stepIndex + 1} is setWeight, not a pause; it completes by itself (use promote --full to skip all steps)`);
@@ -59,9 +66,17 @@ function promote(ctx: DecideContext, state: RolloutState, pending: PendingComman
 
 const EFFECTS = { abort, retry, promoteFull, promote };
 
-export function applyCommand(ctx: DecideContext, state: RolloutState, pending: PendingCommand): UpdateStatusAction {
-  const effect = EFFECTS[pending.command](ctx, state, pending);
+function acknowledge(ctx: DecideContext, pending: PendingCommand, effect: Effect): UpdateStatusAction {
   const acknowledgedCommands = { ...ctx.status.acknowledgedCommands, [pending.command]: pending.token };
   const status = { ...effect.status, acknowledgedCommands, observedGeneration: ctx.rollout.metadata.generation };
   return updateStatus(effect.reason, effect.message, status);
+}
+
+export function applyCommand(ctx: DecideContext, state: RolloutState, pending: PendingCommand): UpdateStatusAction {
+  return acknowledge(ctx, pending, EFFECTS[pending.command](ctx, state, pending));
+}
+
+/** Acknowledges the command without acting on it; the status message says why. */
+export function ignoreCommand(ctx: DecideContext, pending: PendingCommand, why: string): UpdateStatusAction {
+  return acknowledge(ctx, pending, ignored(ctx, pending, why));
 }

@@ -1,35 +1,41 @@
 // decide(observed, now) → the next action: the pure heart of the Rollout controller. Level-based
 // (controller-runtime's contract): it is handed what the cluster looks like, never an event, and
 // gives the same answer whatever happened before. Precedence, first match wins:
-//   1. deletion: restore 100% stable, release the finalizer
+//   1. deletion: restore 100% stable, let proxies catch up, leave stable behind, release the finalizer
 //   2. the finalizer is added before anything else is written
-//   3. an invalid spec stops everything (status says why)
-//   4. a pending command (annotation) is applied and acknowledged in one status write
-//   5. VirtualService / DestinationRule missing or unusable: stop, touch nothing
-//   6. DestinationRule subsets added or repaired before any weight moves
-//   7. the state's own branch (converge.ts, progressing.ts)
+//   3. spec.workloadRef's Deployment missing: stop, touch nothing
+//   4. an invalid spec stops everything but abort and a rollback's return to stable (status says why)
+//   5. a pending command (annotation) is applied and acknowledged in one status write
+//   6. a <name>-stable/-canary Deployment that is not ours: stop (ours left ownerless: adopt it)
+//   7. a write the API server refused as invalid: report it, until the spec changes
+//   8. VirtualService / DestinationRule missing or unusable: stop, touch nothing
+//   9. DestinationRule subsets added or repaired before any weight moves
+//  10. the state's own branch (converge.ts, progressing.ts)
 import type { Action } from './actions.ts';
-import { applyCommand } from './command-effects.ts';
-import { pendingCommand } from './commands.ts';
+import { applyCommand, ignoreCommand } from './command-effects.ts';
+import { pendingCommand, type PendingCommand } from './commands.ts';
 import { CONDITION } from './conditions.ts';
 import { decideEnd, decideFirstDeploy, decidePromoting, decideRolledBack, decideStart, decideSteady } from './converge.ts';
 import { resolveSpec } from './defaults.ts';
 import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finalize.ts';
 import { hold, stopWith } from './hold.ts';
 import type { ObservedState } from './observed.ts';
+import { decideOwnership } from './ownership.ts';
 import { decideProgressing } from './progressing.ts';
+import { refusedWriteHold } from './refused-writes.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
 import { validateRollout } from './validate.ts';
+import { workloadMissingHold, workloadTemplate } from './workload-ref.ts';
 
 export type { Action } from './actions.ts';
 export type { ObservedState } from './observed.ts';
 
 function context(observed: ObservedState, now: Date): DecideContext {
   const { rollout } = observed;
-  const spec = resolveSpec(rollout);
-  return {
+  const spec = resolveSpec(rollout, workloadTemplate(observed.workload));
+  const partial = {
     observed,
     rollout,
     spec,
@@ -37,13 +43,30 @@ function context(observed: ObservedState, now: Date): DecideContext {
     now,
     revision: templateRevision(spec.template),
     stableRevision: stableRevisionOf(observed),
+    problems: [],
   };
+  return { ...partial, problems: validateRollout(rollout, spec) };
 }
 
-function invalidHold(ctx: DecideContext, problems: string[]): Action {
-  const message = `invalid spec, nothing is changed until it is fixed: ${problems.join('; ')}`;
+function invalidHold(ctx: DecideContext): Action {
+  const message = `invalid spec, nothing is changed until it is fixed: ${ctx.problems.join('; ')}`;
   const condition = { type: CONDITION.specValid, status: 'False' as const, reason: 'InvalidSpec', message };
   return hold(ctx, { phase: 'Invalid', message, conditions: [condition] }, stopWith(condition, ctx));
+}
+
+/**
+ * An invalid spec moves nothing forward, but a person must still be able to get traffic off a
+ * canary: abort is applied, and a recorded rollback (abort included) sends traffic back to
+ * stable and scales the canary down, as long as the routing can still be read.
+ */
+function decideInvalid(ctx: DecideContext, state: RolloutState, command: PendingCommand | undefined): Action {
+  if (command?.command === 'abort') return applyCommand(ctx, state, command);
+  if (command !== undefined) return ignoreCommand(ctx, command, 'the spec is invalid; fix it first (abort still works)');
+  if (state.kind === 'rolledBack') {
+    const routing = resolveRouting(ctx);
+    if (routing.ok && routing.subsetPatch.length === 0) return decideRolledBack(routing.routed, state.rollback);
+  }
+  return invalidHold(ctx);
 }
 
 function decideState(ctx: RoutedContext, state: RolloutState): Action {
@@ -73,12 +96,15 @@ export function decide(observed: ObservedState, now: Date): Action {
   const ctx = context(observed, now);
   if (isDeleting(ctx.rollout)) return decideDeletion(ctx);
   if (!hasFinalizer(ctx.rollout)) return addFinalizer(ctx.rollout);
-  const problems = validateRollout(ctx.rollout, ctx.spec);
-  if (problems.length > 0) return invalidHold(ctx, problems);
+  const missingWorkload = workloadMissingHold(ctx);
+  if (missingWorkload !== undefined) return missingWorkload;
 
   const state = classify(ctx);
   const command = pendingCommand(ctx.rollout);
+  if (ctx.problems.length > 0) return decideInvalid(ctx, state, command);
   if (command !== undefined) return applyCommand(ctx, state, command);
+  const ownership = decideOwnership(ctx) ?? refusedWriteHold(ctx);
+  if (ownership !== undefined) return ownership;
 
   const routing = resolveRouting(ctx);
   if (!routing.ok) {

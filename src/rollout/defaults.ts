@@ -1,6 +1,6 @@
 // The CRD's defaults, applied again in the pure core: objects built in tests, or stored before a
 // default existed, behave exactly like objects that went through the API server.
-import type { AnalysisSpec, Rollout, RolloutSpec, TrafficRouting } from './types.ts';
+import type { AnalysisSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, TrafficRouting } from './types.ts';
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_STABLE_SUBSET = 'stable';
@@ -9,6 +9,11 @@ export const DEFAULT_ANALYSIS_INTERVAL = '1m';
 export const DEFAULT_FAILURE_LIMIT = 0;
 export const DEFAULT_MIN_REQUESTS = 20;
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
+export const DEFAULT_INCONCLUSIVE_LIMIT = 3;
+/** Istio's proxies see an endpoint or weight change within seconds; 30 s covers a slow istiod push too. */
+export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
+export const DEFAULT_DELETION_POLICY: DeletionPolicy = 'KeepStable';
 /** Below this an analysis window holds too few scrapes to say anything. */
 export const MIN_ANALYSIS_INTERVAL_MS = 5_000;
 
@@ -18,12 +23,16 @@ export interface ResolvedTrafficRouting {
   destinationRule: { name: string; stableSubset: string; canarySubset: string };
 }
 
-export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease'>> &
-  Pick<AnalysisSpec, 'maxErrorRateIncrease'>;
+export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>> &
+  Pick<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>;
 
-export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'analysis'> {
+export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'analysis' | 'template'> {
+  /** spec.template, or the template of the workloadRef Deployment. */
+  template: PodTemplate;
   replicas: number;
   progressDeadlineSeconds: number;
+  scaleDownDelaySeconds: number;
+  deletionPolicy: DeletionPolicy;
   paused: boolean;
   trafficRouting: ResolvedTrafficRouting;
   analysis: ResolvedAnalysis | undefined;
@@ -47,17 +56,27 @@ export function resolveAnalysis(analysis: AnalysisSpec | undefined): ResolvedAna
     interval: analysis.interval ?? DEFAULT_ANALYSIS_INTERVAL,
     failureLimit: analysis.failureLimit ?? DEFAULT_FAILURE_LIMIT,
     minRequests: analysis.minRequests ?? DEFAULT_MIN_REQUESTS,
+    consecutiveErrorLimit: analysis.consecutiveErrorLimit ?? DEFAULT_CONSECUTIVE_ERROR_LIMIT,
+    inconclusiveLimit: analysis.inconclusiveLimit ?? DEFAULT_INCONCLUSIVE_LIMIT,
     maxErrorRateIncrease: analysis.maxErrorRateIncrease,
+    prometheus: analysis.prometheus,
     metrics: analysis.metrics,
   };
 }
 
-export function resolveSpec(rollout: Rollout): ResolvedSpec {
+/** Stands in for a workloadRef template that could not be read; decide() stops before using it. */
+export const NO_TEMPLATE: PodTemplate = { metadata: { labels: {} }, spec: { containers: [] } };
+
+/** The spec with every default applied; `workloadTemplate` is the template of spec.workloadRef's Deployment. */
+export function resolveSpec(rollout: Rollout, workloadTemplate?: PodTemplate): ResolvedSpec {
   const { spec } = rollout;
   return {
     ...spec,
+    template: spec.template ?? workloadTemplate ?? NO_TEMPLATE,
     replicas: spec.replicas ?? DEFAULT_REPLICAS,
     progressDeadlineSeconds: spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    scaleDownDelaySeconds: spec.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+    deletionPolicy: spec.deletionPolicy ?? DEFAULT_DELETION_POLICY,
     paused: spec.paused ?? false,
     steps: spec.steps ?? [],
     trafficRouting: resolveTrafficRouting(spec.trafficRouting),

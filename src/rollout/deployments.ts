@@ -1,12 +1,18 @@
 // The two Deployments a Rollout owns, <name>-stable and <name>-canary: how they are built, how
 // they are changed, and when they count as ready.
-import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from './defaults.ts';
 import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type Rollout, type Track } from './types.ts';
 
 export function deploymentName(rolloutName: string, track: Track): string {
   return `${rolloutName}-${track}`;
+}
+
+/** What makes a Deployment this Rollout's: garbage collected with it, and never touched by anyone else's rollout. */
+export function controllerReference(rollout: Rollout): V1OwnerReference {
+  const { name, uid } = rollout.metadata;
+  return { apiVersion: ROLLOUT_API_VERSION, kind: ROLLOUT_KIND, name, uid: uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
 /** Selector of a track's pods: the Rollout's selector plus the track label (what the subsets select too). */
@@ -22,6 +28,11 @@ export function desiredReplicas(deployment: V1Deployment): number {
   return deployment.spec?.replicas ?? 1;
 }
 
+/** Pods the Deployment has now (status.replicas), 0 when it does not exist. */
+export function deploymentReplicaCount(deployment: V1Deployment | undefined): number {
+  return deployment?.status?.replicas ?? 0;
+}
+
 /** The pod template a track runs: the Rollout's template plus the track label. */
 function trackTemplate(spec: ResolvedSpec, track: Track): V1PodTemplateSpec {
   const { template } = spec;
@@ -29,7 +40,7 @@ function trackTemplate(spec: ResolvedSpec, track: Track): V1PodTemplateSpec {
 }
 
 export function buildDeployment(rollout: Rollout, spec: ResolvedSpec, track: Track, revision: string, replicas: number): V1Deployment {
-  const { name, namespace, uid } = rollout.metadata;
+  const { name, namespace } = rollout.metadata;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -38,9 +49,7 @@ export function buildDeployment(rollout: Rollout, spec: ResolvedSpec, track: Tra
       namespace,
       labels: { [ROLLOUT_LABEL]: name, [TRACK_LABEL]: track },
       annotations: { [REVISION_ANNOTATION]: revision },
-      ownerReferences: [
-        { apiVersion: ROLLOUT_API_VERSION, kind: ROLLOUT_KIND, name, uid: uid ?? '', controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [controllerReference(rollout)],
     },
     spec: {
       replicas,

@@ -4,9 +4,10 @@
 // messages), so an idle Rollout costs no writes.
 import type { StopAction, UpdateStatusAction, WaitAction } from './actions.ts';
 import { CONDITION, setConditions, type ConditionUpdate } from './conditions.ts';
-import { deploymentReadiness } from './deployments.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments.ts';
 import { canonicalJson } from './revision.ts';
 import { stepLabel, type DecideContext, type RoutedContext } from './state.ts';
+import { scaleStatus } from './transitions.ts';
 import type { Condition, RolloutPhase, RolloutStatus } from './types.ts';
 
 export interface HoldView {
@@ -31,14 +32,18 @@ function mergeConditions(ctx: DecideContext, updates: readonly ConditionUpdate[]
 
 export function viewStatus(ctx: DecideContext, view: HoldView): RolloutStatus {
   const { status, now } = ctx;
-  const { waitingForPodsSince: _waiting, pauseStartedAt: _paused, step: _step, ...kept } = status;
+  const { waitingForPodsSince: _waiting, pauseStartedAt: _paused, step: _step, canaryScaleDownAt, ...kept } = status;
   const next: RolloutStatus = {
     ...kept,
     phase: view.phase,
     message: view.message,
     observedGeneration: ctx.rollout.metadata.generation,
     conditions: mergeConditions(ctx, view.conditions),
+    ...scaleStatus(ctx),
   };
+  // A scale-down delay is over once the canary has no pods left to keep.
+  const canary = ctx.observed.canaryDeployment;
+  if (canaryScaleDownAt !== undefined && canary !== undefined && desiredReplicas(canary) > 0) next.canaryScaleDownAt = canaryScaleDownAt;
   const stableRevision = ctx.stableRevision ?? status.stableRevision;
   if (stableRevision !== undefined) next.stableRevision = stableRevision;
   if (status.currentStepIndex !== undefined) next.step = stepLabel(status.currentStepIndex, ctx.spec.steps.length);
@@ -79,7 +84,9 @@ export function stopWith(condition: ConditionUpdate, ctx: DecideContext): StopAc
 /** Conditions every view of a usable Rollout shows: valid spec, routing found, stable availability, last analysis. */
 export function baseConditions(ctx: DecideContext): ConditionUpdate[] {
   const updates: ConditionUpdate[] = [
-    { type: CONDITION.specValid, status: 'True', reason: 'Valid', message: 'the spec is valid' },
+    ctx.problems.length === 0
+      ? { type: CONDITION.specValid, status: 'True', reason: 'Valid', message: 'the spec is valid' }
+      : { type: CONDITION.specValid, status: 'False', reason: 'InvalidSpec', message: ctx.problems.join('; ') },
     { type: CONDITION.trafficRoutingReady, status: 'True', reason: 'RoutesFound', message: 'VirtualService routes and DestinationRule subsets are in place' },
   ];
   const stable = ctx.observed.stableDeployment;

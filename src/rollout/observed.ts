@@ -19,6 +19,25 @@ export interface ObservedState {
    * again, or an old one after a restart, is harmless.
    */
   analysis?: AnalysisRound;
+  /** spec.workloadRef's Deployment, when the Rollout takes its template from one. */
+  workload?: V1Deployment;
+  /** The last write the API server refused as invalid for this Rollout (kept in memory by the shell). */
+  refusedWrite?: RefusedWrite;
+}
+
+/**
+ * A write the API server refused as invalid (422 naming a field, 400, or an admission webhook's
+ * denial), as opposed to a stale read: retrying it unchanged cannot succeed, so decide() reports
+ * it and waits for the spec to change (or retries rarely, for refusals from outside the spec).
+ */
+export interface RefusedWrite {
+  /** The action that was refused, e.g. "createDeployment payments-canary". */
+  what: string;
+  /** The API server's own message, which names the field. */
+  message: string;
+  at: string;
+  /** metadata.generation of the Rollout the write was decided from. */
+  generation: number | undefined;
 }
 
 /** Names of the objects the shell must observe for a Rollout (all in its namespace). */
@@ -28,6 +47,8 @@ export interface ObservedNames {
   canaryDeployment: string;
   virtualService: string;
   destinationRule: string;
+  /** spec.workloadRef's Deployment, if any. */
+  workload: string | undefined;
 }
 
 export function observedNames(rollout: Rollout): ObservedNames {
@@ -38,5 +59,6 @@ export function observedNames(rollout: Rollout): ObservedNames {
     canaryDeployment: deploymentName(name, 'canary'),
     virtualService: rollout.spec.trafficRouting.virtualService.name,
     destinationRule: rollout.spec.trafficRouting.destinationRule.name,
+    workload: rollout.spec.workloadRef?.name,
   };
 }

@@ -7,8 +7,9 @@ import { CONDITION } from './conditions.ts';
 import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplicas } from './deployments.ts';
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
+import { stepsHash } from './revision.ts';
 import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
-import { advanceStepStatus, rollbackStatus, updateStatus } from './transitions.ts';
+import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
 
 export function stableMissingHold(ctx: RoutedContext): Action {
@@ -80,12 +81,42 @@ function earliest(...dates: (Date | undefined)[]): Date | undefined {
   return times.length === 0 ? undefined : new Date(Math.min(...times));
 }
 
+/**
+ * status.currentStepIndex points into the steps of status.stepsHash. Steps edited since then
+ * (cut from five to two at step four, say) would otherwise skip gates and analysis: start the new
+ * steps from the first, keeping the canary's weight until one of them sets another.
+ */
+function stepsEdited(ctx: RoutedContext): Action | undefined {
+  const hash = stepsHash(ctx.spec.steps);
+  const recorded = ctx.status.stepsHash;
+  if (recorded === hash) return undefined;
+  if (recorded === undefined) return recordStatus('StepsRecorded', 'recording the steps this rollout walks', { ...ctx.status, stepsHash: hash });
+  const heldWeight = ctx.canaryWeight ?? ctx.status.canaryWeight ?? 0;
+  const message =
+    `spec.steps changed during the rollout (at step ${(ctx.status.currentStepIndex ?? 0) + 1}): restarting from step 1 of the ` +
+    `${ctx.spec.steps.length} new steps; the canary keeps ${heldWeight}% until a step sets another weight`;
+  return updateStatus('StepsChanged', message, restartStepsStatus(ctx, heldWeight, message));
+}
+
+/** Analysis stayed inconclusive past inconclusiveLimit at this step: held, weight and all, until promote or abort. */
+function inconclusiveHold(ctx: RoutedContext, stepIndex: number): Action | undefined {
+  if (ctx.status.inconclusiveStepIndex !== stepIndex) return undefined;
+  const { name } = ctx.rollout.metadata;
+  const message =
+    `step ${stepLabel(stepIndex, ctx.spec.steps.length)}: analysis stayed inconclusive (${ctx.status.analysis?.consecutiveInconclusive ?? 0} rounds in a row); ` +
+    `the canary keeps ${ctx.canaryWeight ?? 0}% of the traffic. Check its metrics, then run \`switchboard promote ${name}\` to go on or \`switchboard abort ${name}\` to roll back`;
+  const condition = { type: CONDITION.progressing, status: 'Unknown' as const, reason: 'Inconclusive', message };
+  return hold(ctx, { phase: 'Inconclusive', message, conditions: [...baseConditions(ctx), condition], paused: true }, waitUntil('Inconclusive', message));
+}
+
 export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action {
+  const edited = stepsEdited(ctx);
+  if (edited !== undefined) return edited;
   const round = freshRound(ctx, stepIndex);
   if (round !== undefined) return creditRoundAction(ctx, round);
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
-  const targetWeight = weightAtStep(ctx.spec.steps, stepIndex);
-  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight) ?? waitForCanaryPods(ctx, stepIndex);
+  const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
+  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
   if (write !== undefined) return write;
 
   const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;
@@ -98,7 +129,8 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   if (ctx.status.canaryWeight !== targetWeight) {
     // Record when the weight changed before scheduling analysis on it.
     // The canary pods are ready here, so a pending pods deadline is over too.
-    const { waitingForPodsSince: _done, ...kept } = ctx.status;
+    // A scale-down delay from an earlier time without traffic is void now that the canary takes some.
+    const { waitingForPodsSince: _done, canaryScaleDownAt: _void, ...kept } = ctx.status;
     const status = { ...kept, canaryWeight: targetWeight, weightChangedAt: ctx.now.toISOString() };
     return updateStatus('WeightChanged', `${label}: canary weight is ${targetWeight}%`, status);
   }

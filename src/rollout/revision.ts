@@ -2,7 +2,7 @@
 // Stable across processes and key order, so a restarted controller computes the same value and
 // recognises the rollout it was running.
 import { createHash } from 'node:crypto';
-import type { PodTemplate } from './types.ts';
+import type { PodTemplate, RolloutStep } from './types.ts';
 
 export const REVISION_LENGTH = 10;
 
@@ -26,4 +26,9 @@ export function canonicalJson(value: unknown): string {
 /** First 10 hex digits of sha256(canonical JSON of the template). */
 export function templateRevision(template: PodTemplate): string {
   return createHash('sha256').update(canonicalJson(template)).digest('hex').slice(0, REVISION_LENGTH);
+}
+
+/** The steps a status.currentStepIndex refers to: an edit of spec.steps mid-rollout changes it. */
+export function stepsHash(steps: readonly RolloutStep[]): string {
+  return createHash('sha256').update(canonicalJson(steps)).digest('hex').slice(0, REVISION_LENGTH);
 }

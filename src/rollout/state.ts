@@ -18,6 +18,8 @@ export interface DecideContext {
   revision: string;
   /** Revision the stable Deployment runs (its annotation), undefined when it does not exist. */
   stableRevision: string | undefined;
+  /** What is wrong with the spec (validate.ts); only commands and traffic restoration act while any remain. */
+  problems: string[];
 }
 
 /** A context whose VirtualService and DestinationRule were found usable. */
@@ -64,13 +66,16 @@ export function stableRevisionOf(observed: ObservedState): string | undefined {
   return deploymentRevision(observed.stableDeployment);
 }
 
-/** The canary weight a step aims at: that of the last setWeight at or before it (0 before any). */
-export function weightAtStep(steps: readonly RolloutStep[], stepIndex: number): number {
+/**
+ * The canary weight a step aims at: that of the last setWeight at or before it. Before any, the
+ * weight held when the steps were edited mid-rollout (status.heldWeight), else 0.
+ */
+export function weightAtStep(steps: readonly RolloutStep[], stepIndex: number, heldWeight = 0): number {
   for (let index = Math.min(stepIndex, steps.length - 1); index >= 0; index -= 1) {
     const weight = steps[index]?.setWeight;
     if (weight !== undefined) return weight;
   }
-  return 0;
+  return heldWeight;
 }
 
 /** Enough canary pods for its share of the stable replica count, at least one to take traffic. */

@@ -3,6 +3,8 @@
 // that dies after the write finds the decision in status; one that dies before it decides again.
 import type { AnalysisRound } from '../analysis/types.ts';
 import type { UpdateStatusAction } from './actions.ts';
+import { deploymentReplicaCount } from './deployments.ts';
+import { stepsHash } from './revision.ts';
 import type { AnalysisStatus, RollbackReason, RolloutStatus } from './types.ts';
 import { stepLabel, type DecideContext } from './state.ts';
 
@@ -12,6 +14,11 @@ export function emptyAnalysisStatus(): AnalysisStatus {
 
 export function updateStatus(reason: string, message: string, status: RolloutStatus): UpdateStatusAction {
   return { kind: 'updateStatus', reason, message, status };
+}
+
+/** A status write that only keeps books (no decision a person needs to hear of): no Event. */
+export function recordStatus(reason: string, message: string, status: RolloutStatus): UpdateStatusAction {
+  return { kind: 'updateStatus', reason, message, status, silent: true };
 }
 
 /** Fields that belong to one rollout and must not leak into the next. */
@@ -25,13 +32,26 @@ function withoutRolloutFields(status: RolloutStatus): RolloutStatus {
     waitingForPodsSince: _waitingForPodsSince,
     pauseReleasedStepIndex: _pauseReleasedStepIndex,
     rollback: _rollback,
+    stepsHash: _stepsHash,
+    heldWeight: _heldWeight,
+    inconclusiveStepIndex: _inconclusiveStepIndex,
+    canaryScaleDownAt: _canaryScaleDownAt,
     ...kept
   } = status;
   return kept;
 }
 
-function base(ctx: DecideContext): RolloutStatus {
-  return { ...ctx.status, observedGeneration: ctx.rollout.metadata.generation };
+/** What the scale subresource reads: every pod of both tracks, and the Rollout's selector. */
+export function scaleStatus(ctx: DecideContext): Pick<RolloutStatus, 'replicas' | 'selector'> {
+  const { stableDeployment, canaryDeployment } = ctx.observed;
+  const selector = Object.entries(ctx.spec.selector?.matchLabels ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  return { replicas: deploymentReplicaCount(stableDeployment) + deploymentReplicaCount(canaryDeployment), selector };
+}
+
+export function base(ctx: DecideContext): RolloutStatus {
+  return { ...ctx.status, observedGeneration: ctx.rollout.metadata.generation, ...scaleStatus(ctx) };
 }
 
 /** A rollout of the current template from the first step, with fresh analysis counts. */
@@ -44,13 +64,37 @@ export function startRolloutStatus(ctx: DecideContext, message: string): Rollout
     currentStepIndex: 0,
     step: stepLabel(0, ctx.spec.steps.length),
     stepStartedAt: ctx.now.toISOString(),
+    stepsHash: stepsHash(ctx.spec.steps),
     analysis: emptyAnalysisStatus(),
+  };
+}
+
+/**
+ * spec.steps changed mid-rollout: the step index meant another list, so the new steps start from
+ * the first, and the weight the canary has now is kept until one of them sets another.
+ */
+export function restartStepsStatus(ctx: DecideContext, heldWeight: number, message: string): RolloutStatus {
+  const { steps } = ctx.spec;
+  const {
+    pauseReleasedStepIndex: _released, pauseStartedAt: _pause, waitingForPodsSince: _waiting, inconclusiveStepIndex: _inconclusive, ...kept
+  } = base(ctx);
+  return {
+    ...kept,
+    phase: 'Progressing',
+    message,
+    currentStepIndex: 0,
+    step: stepLabel(0, steps.length),
+    stepStartedAt: ctx.now.toISOString(),
+    stepsHash: stepsHash(steps),
+    heldWeight,
   };
 }
 
 export function advanceStepStatus(ctx: DecideContext, nextIndex: number, message: string): RolloutStatus {
   const { steps } = ctx.spec;
-  const { pauseReleasedStepIndex: _released, pauseStartedAt: _pause, waitingForPodsSince: _waiting, ...kept } = base(ctx);
+  const {
+    pauseReleasedStepIndex: _released, pauseStartedAt: _pause, waitingForPodsSince: _waiting, inconclusiveStepIndex: _inconclusive, ...kept
+  } = base(ctx);
   return {
     ...kept,
     phase: nextIndex >= steps.length ? 'Promoting' : 'Progressing',
@@ -72,13 +116,16 @@ export function promoteFullStatus(ctx: DecideContext, message: string): RolloutS
     currentStepIndex: steps,
     step: stepLabel(steps, steps),
     stepStartedAt: ctx.now.toISOString(),
+    stepsHash: stepsHash(ctx.spec.steps),
     analysis: ctx.status.analysis ?? emptyAnalysisStatus(),
   };
 }
 
 export function rollbackStatus(ctx: DecideContext, reason: RollbackReason, message: string): RolloutStatus {
   const revision = ctx.status.canaryRevision ?? ctx.revision;
-  const { pauseStartedAt: _pause, waitingForPodsSince: _waiting, pauseReleasedStepIndex: _released, ...kept } = base(ctx);
+  const {
+    pauseStartedAt: _pause, waitingForPodsSince: _waiting, pauseReleasedStepIndex: _released, inconclusiveStepIndex: _inconclusive, ...kept
+  } = base(ctx);
   return {
     ...kept,
     phase: reason === 'Aborted' ? 'Aborted' : 'RolledBack',
@@ -114,6 +161,8 @@ export function creditRound(analysis: AnalysisStatus | undefined, round: Analysi
     failedChecks: counts.failedChecks + (verdict === 'fail' ? 1 : 0),
     inconclusiveChecks: counts.inconclusiveChecks + (verdict === 'inconclusive' ? 1 : 0),
     erroredChecks: counts.erroredChecks + (verdict === 'error' ? 1 : 0),
+    consecutiveErrors: verdict === 'error' ? (counts.consecutiveErrors ?? 0) + 1 : 0,
+    consecutiveInconclusive: verdict === 'inconclusive' ? (counts.consecutiveInconclusive ?? 0) + 1 : 0,
     lastRunAt: round.at,
     ...(verdict === 'pass' ? { lastPassedAt: round.at } : counts.lastPassedAt === undefined ? {} : { lastPassedAt: counts.lastPassedAt }),
     last: round.checks,

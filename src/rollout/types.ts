@@ -88,19 +88,41 @@ export interface AnalysisSpec {
   interval?: string;
   failureLimit?: number;
   minRequests?: number;
+  /** Errored rounds in a row tolerated; each one past it counts as a failed check. */
+  consecutiveErrorLimit?: number;
+  /** Inconclusive rounds in a row tolerated; one more pauses the rollout in phase Inconclusive. */
+  inconclusiveLimit?: number;
+  /** Another Prometheus than the controller's --prometheus-url for this Rollout. */
+  prometheus?: { address: string };
   /** Percentage points by which the canary's error rate may exceed stable's. */
   maxErrorRateIncrease?: number;
   metrics: AnalysisMetric[];
 }
 
+/** An existing Deployment whose pod template the Rollout runs (and which it scales down once it has taken over). */
+export interface WorkloadRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+/** What deleting the Rollout leaves behind, once all traffic is back on stable. */
+export const DELETION_POLICIES = ['KeepStable', 'DeleteAll'] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+
 export interface RolloutSpec {
   replicas?: number;
   selector: { matchLabels: Record<string, string> };
-  template: PodTemplate;
+  /** Exactly one of template and workloadRef. */
+  template?: PodTemplate;
+  workloadRef?: WorkloadRef;
   trafficRouting: TrafficRouting;
   steps: RolloutStep[];
   analysis?: AnalysisSpec;
   progressDeadlineSeconds?: number;
+  /** How long canary pods keep running after traffic left them, so every proxy has seen the change. */
+  scaleDownDelaySeconds?: number;
+  deletionPolicy?: DeletionPolicy;
   paused?: boolean;
 }
 
@@ -111,6 +133,7 @@ export const ROLLOUT_PHASES = [
   'Promoting',
   'RolledBack',
   'Aborted',
+  'Inconclusive',
   'Invalid',
   'Degraded',
 ] as const;
@@ -142,8 +165,12 @@ export interface AnalysisStatus {
   passedChecks: number;
   failedChecks: number;
   inconclusiveChecks: number;
-  /** Rounds in which Prometheus could not answer: never a pass, never a failure. */
+  /** Rounds in which Prometheus could not answer: never a pass; past consecutiveErrorLimit in a row, a failure. */
   erroredChecks: number;
+  /** Errored rounds since the last round that was not an error. */
+  consecutiveErrors?: number;
+  /** Inconclusive rounds since the last round that was not inconclusive. */
+  consecutiveInconclusive?: number;
   lastRunAt?: string;
   lastPassedAt?: string;
   last?: MetricResult[];
@@ -186,6 +213,22 @@ export interface RolloutStatus {
   waitingForPodsSince?: string;
   /** The pause step that `promote` released. */
   pauseReleasedStepIndex?: number;
+  /** Hash of spec.steps the step index refers to: an edit of the steps mid-rollout restarts them. */
+  stepsHash?: string;
+  /**
+   * The canary weight when the steps were edited mid-rollout: the new steps before their first
+   * setWeight keep it, instead of dropping the canary to 0.
+   */
+  heldWeight?: number;
+  /** Set when analysis stayed inconclusive past inconclusiveLimit at this step: held until promote or abort. */
+  inconclusiveStepIndex?: number;
+  /** Traffic left the canary: its pods may be scaled down or re-templated from this time on. */
+  canaryScaleDownAt?: string;
+  /** The workloadRef Deployment may be scaled down from this time on (stable took its traffic). */
+  workloadScaleDownAt?: string;
+  /** Pods of both tracks, and the selector, for the scale subresource (HPA, kubectl scale). */
+  replicas?: number;
+  selector?: string;
   analysis?: AnalysisStatus;
   rollback?: RollbackRecord;
   acknowledgedCommands?: AcknowledgedCommands;

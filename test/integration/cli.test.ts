@@ -195,12 +195,12 @@ describe('switchboard undo', () => {
     const stored = (await cluster.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'deployments', name: 'shop-stable' })) as V1Deployment;
     const printed = await inNamespace('undo', 'shop', '--print-kubectl');
     expect(printed.stdout).toMatch(/^kubectl patch rollouts\.switchboard\.dev shop .*--type json -p '\[\{"op":"test","path":"\/spec\/template"/);
-    expect((await readRollout('shop')).spec.template.metadata.labels).toHaveProperty('canary');
+    expect((await readRollout('shop')).spec.template!.metadata.labels).toHaveProperty('canary');
 
     const { code, stdout } = await inNamespace('undo', 'shop');
     expect(code).toBe(0);
     expect(stdout).toContain('undo requested: spec.template set to the template shop-stable runs');
-    const restored = (await readRollout('shop')).spec.template;
+    const restored = (await readRollout('shop')).spec.template!;
     expect(restored).toEqual(stableTemplate(stored));
     expect(restored.metadata).toEqual({ labels: { app: 'web' }, annotations: { team: 'payments' } });
     expect(restored.spec.containers[0]?.image).toBe('nginx:1.26');
@@ -220,7 +220,7 @@ describe('switchboard undo', () => {
     const error = await applyUndo(api, read, plan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).code).toBe(CLI_ERROR.conflict);
-    expect((await readRollout('race')).spec.template.spec.containers[0]?.image).toBe('nginx:1.29');
+    expect((await readRollout('race')).spec.template!.spec.containers[0]?.image).toBe('nginx:1.29');
   });
 });
 

@@ -54,7 +54,7 @@ describe('analysis plan', () => {
     stableWorkload: 'payment-service-stable',
     canaryRevision: 'abc',
     stepIndex: 2,
-    analysis: { interval: '1m', failureLimit: 0, minRequests: 20, metrics: [], ...analysis },
+    analysis: { interval: '1m', failureLimit: 0, minRequests: 20, consecutiveErrorLimit: 4, inconclusiveLimit: 3, metrics: [], ...analysis },
   });
 
   it('renders built-in and custom metrics with their limits, stamped with revision and step', () => {

@@ -3,9 +3,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
-import { templateRevision } from '../../../src/rollout/revision.ts';
+import { stepsHash, templateRevision } from '../../../src/rollout/revision.ts';
 import {
   REVISION_ANNOTATION,
+  ROLLOUT_LABEL,
+  TRACK_LABEL,
   TRAFFIC_RESTORE_FINALIZER,
   type DestinationRule,
   type PodTemplate,
@@ -93,9 +95,11 @@ export function deployment(track: Track, shape: DeploymentShape): V1Deployment {
       namespace: 'production',
       uid: shape.uid ?? `${track}-uid`,
       generation: 3,
+      labels: { [ROLLOUT_LABEL]: 'payment-service', [TRACK_LABEL]: track },
       annotations: { [REVISION_ANNOTATION]: shape.revision },
+      ownerReferences: [{ apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', name: 'payment-service', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
     },
-    spec: { replicas: shape.replicas, selector: { matchLabels: { app: 'payment-service' } }, template: { metadata: {} } },
+    spec: { replicas: shape.replicas, selector: { matchLabels: { app: 'payment-service', [TRACK_LABEL]: track } }, template: { metadata: {} } },
     status: { observedGeneration: 3, replicas: shape.replicas, updatedReplicas: available, readyReplicas: available, availableReplicas: available },
   };
 }
@@ -184,8 +188,13 @@ export function round(verdict: AnalysisRound['verdict'], atSeconds: number, fiel
 /** A cluster mid-rollout of REV_B over stable REV_A, everything in place, unless overridden. */
 export function observed(fields: Partial<ObservedState> & { status?: RolloutStatus; spec?: Partial<Rollout['spec']> } = {}): ObservedState {
   const { status, spec, ...rest } = fields;
+  const built = rollout({ ...(spec === undefined ? {} : { spec }), status: status ?? rolloutStatus() });
+  // Status as the controller wrote it: for the steps the spec has now, unless a test says otherwise.
+  if (built.status !== undefined && built.status.canaryRevision !== undefined && !('stepsHash' in built.status)) {
+    built.status = { ...built.status, stepsHash: stepsHash(built.spec.steps) };
+  }
   return {
-    rollout: rollout({ ...(spec === undefined ? {} : { spec }), status: status ?? rolloutStatus() }),
+    rollout: built,
     stableDeployment: deployment('stable', { revision: REV_A, replicas: 4 }),
     canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }),
     virtualService: seedVirtualService(0),

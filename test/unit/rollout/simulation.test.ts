@@ -11,22 +11,22 @@ import { Simulation, fakeProvider, splitWeights, type Fault } from './simulation
 
 const STEPS: Rollout['spec']['steps'] = [{ setWeight: 5 }, { pause: { duration: '2m' } }, { setWeight: 25 }, { setWeight: 50 }];
 
-function newSimulation(canaryErrorRate: number | Error, steps = STEPS): Simulation {
+function newSimulation(canaryErrorRate: number | Error, steps = STEPS, requests?: number): Simulation {
   const initial = rollout({ spec: { template: TEMPLATE_A, steps }, metadata: { finalizers: undefined } });
   return new Simulation({
     now: T0,
     rollout: initial,
     virtualService: seedVirtualService(5),
     destinationRule: seedDestinationRule(),
-    provider: fakeProvider(canaryErrorRate),
+    provider: fakeProvider(canaryErrorRate, requests),
   });
 }
 
 const healthyAt = (revision: string) => (sim: Simulation) =>
   sim.rollout.status?.phase === 'Healthy' && sim.rollout.status.stableRevision === revision && sim.rollout.status.canaryRevision === undefined;
 
-async function deployed(canaryErrorRate: number | Error, steps = STEPS): Promise<Simulation> {
-  const sim = newSimulation(canaryErrorRate, steps);
+async function deployed(canaryErrorRate: number | Error, steps = STEPS, requests?: number): Promise<Simulation> {
+  const sim = newSimulation(canaryErrorRate, steps, requests);
   await sim.runUntil(healthyAt(REV_A));
   expect(healthyAt(REV_A)(sim)).toBe(true);
   sim.editSpec({ template: TEMPLATE_B });
@@ -84,13 +84,30 @@ describe('simulated rollouts', () => {
     expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_A);
   });
 
-  it('Prometheus unreachable for an hour never promotes and never rolls back', async () => {
+  it('Prometheus unreachable never promotes; errors past consecutiveErrorLimit count as failures and roll back', async () => {
     const sim = await deployed(new Error('connect ECONNREFUSED 127.0.0.1:9090'));
-    await sim.runUntil((s) => s.now.getTime() > T0.getTime() + 3_600_000);
+    await sim.runUntil((s) => s.rollout.status?.rollback !== undefined || s.now.getTime() > T0.getTime() + 3_600_000);
     expect(sim.rollout.status?.currentStepIndex).toBe(0);
-    expect(sim.rollout.status?.rollback).toBeUndefined();
-    expect(sim.rollout.status?.analysis?.erroredChecks).toBeGreaterThan(10);
+    expect(sim.rollout.status?.rollback?.reason).toBe('AnalysisFailed');
+    expect(sim.rollout.status?.rollback?.message).toMatch(/Prometheus gave no answer 6 rounds in a row, more than consecutiveErrorLimit 4/);
+    // Errors 5 and 6 in a row each count as a failed check: failureLimit 1 is exceeded at the sixth.
+    expect(sim.rollout.status?.analysis).toMatchObject({ erroredChecks: 6, failedChecks: 2, consecutiveErrors: 6, passedChecks: 0 });
+    expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_A);
+  });
+
+  it('too little traffic holds the rollout as Inconclusive at its weight after inconclusiveLimit, until promote', async () => {
+    const sim = await deployed(0.1, STEPS, 5);
+    await sim.runUntil((s) => s.rollout.status?.phase === 'Inconclusive');
+    expect(sim.rollout.status).toMatchObject({ currentStepIndex: 0, inconclusiveStepIndex: 0, analysis: { consecutiveInconclusive: 4, passedChecks: 0 } });
     expect(splitWeights(sim.virtualService)).toEqual([95, 5]);
+    const heldAt = sim.now;
+    await sim.runUntil((s) => s.now.getTime() > heldAt.getTime() + 600_000);
+    expect(sim.rollout.status?.phase).toBe('Inconclusive');
+    expect(sim.rollout.status?.analysis?.inconclusiveChecks).toBe(4);
+    sim.annotate(PROMOTE_ANNOTATION, 'token-1');
+    await sim.runUntil((s) => s.rollout.status?.currentStepIndex === 1);
+    expect(sim.rollout.status?.inconclusiveStepIndex).toBeUndefined();
+    expect(sim.rollout.status?.analysis?.consecutiveInconclusive).toBe(0);
   });
 
   it('canary pods that never become ready roll back at the progress deadline', async () => {
@@ -136,5 +153,5 @@ describe('simulated rollouts', () => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, 60_000);
 });

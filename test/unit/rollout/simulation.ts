@@ -106,7 +106,9 @@ export class Simulation {
         this.#setDeployment(action.track, created);
         return true;
       }
-      case 'updateDeployment': {
+      case 'updateDeployment':
+      case 'adoptDeployment':
+      case 'orphanDeployment': {
         const current = action.track === 'stable' ? this.stable : this.canary;
         const next = current === undefined ? undefined : patched(current, action.patch);
         if (next === undefined) return false;
