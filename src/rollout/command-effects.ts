@@ -22,7 +22,7 @@ function ignored(ctx: DecideContext, pending: PendingCommand, why: string): Effe
 }
 
 function abort(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
-  if (state.kind !== 'progressing' && state.kind !== 'start') {
+  if (state.kind !== 'progressing' && state.kind !== 'start' && state.kind !== 'stepsChanged') {
     const why = state.kind === 'promoting' ? 'promotion is already under way; change spec.template back to undo it' : 'no rollout in progress';
     return ignored(ctx, pending, why);
   }

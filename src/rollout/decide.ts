@@ -21,11 +21,12 @@ import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finali
 import { hold, stopWith } from './hold.ts';
 import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './ownership.ts';
-import { decideProgressing } from './progressing.ts';
+import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold } from './refused-writes.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
+import { scaleStatus } from './transitions.ts';
 import { validateRollout } from './validate.ts';
 import { workloadMissingHold, workloadTemplate } from './workload-ref.ts';
 
@@ -81,6 +82,8 @@ function decideState(ctx: RoutedContext, state: RolloutState): Action {
       return decideEnd(ctx);
     case 'progressing':
       return decideProgressing(ctx, state.stepIndex);
+    case 'stepsChanged':
+      return decideStepsChanged(ctx);
     case 'promoting':
       return decidePromoting(ctx);
     case 'rolledBack':
@@ -94,6 +97,12 @@ function decideState(ctx: RoutedContext, state: RolloutState): Action {
  */
 export function decide(observed: ObservedState, now: Date): Action {
   const ctx = context(observed, now);
+  const action = decideFor(ctx);
+  // Every status write carries what the scale subresource reads (HPAs, kubectl scale).
+  return action.kind === 'updateStatus' ? { ...action, status: { ...action.status, ...scaleStatus(ctx) } } : action;
+}
+
+function decideFor(ctx: DecideContext): Action {
   if (isDeleting(ctx.rollout)) return decideDeletion(ctx);
   if (!hasFinalizer(ctx.rollout)) return addFinalizer(ctx.rollout);
   const missingWorkload = workloadMissingHold(ctx);

@@ -1,7 +1,14 @@
 // The traffic-restore finalizer: a Rollout deleted mid-canary first sends 100% to stable, so no
-// weight is left pointing at canary pods that garbage collection is about to remove.
+// weight is left pointing at canary pods that garbage collection is about to remove; then the
+// canary's pods get scaleDownDelaySeconds for every proxy to see that; then, with the default
+// deletionPolicy KeepStable, the stable Deployment is left behind without an owner, so the
+// routes that send to the stable subset keep finding pods (and a new Rollout of the same name
+// adopts it). DeleteAll lets garbage collection take both Deployments.
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import type { Action, AddFinalizerAction, RemoveFinalizerAction } from './actions.ts';
+import type { Action, AddFinalizerAction, OrphanDeploymentAction, RemoveFinalizerAction } from './actions.ts';
+import { deploymentName, desiredReplicas } from './deployments.ts';
+import { scaleDownDelay } from './scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from './types.ts';
 import { observedCanaryWeight, resolveManagedRoutes } from './weights.ts';
@@ -40,9 +47,31 @@ function removeFinalizer(rollout: Rollout): RemoveFinalizerAction {
   };
 }
 
+function ownReferenceIndex(deployment: V1Deployment | undefined, rollout: Rollout): number {
+  return (deployment?.metadata?.ownerReferences ?? []).findIndex((reference) => reference.uid === rollout.metadata.uid);
+}
+
+function orphanStable(ctx: DecideContext, stable: V1Deployment, index: number): OrphanDeploymentAction {
+  const name = deploymentName(ctx.rollout.metadata.name, 'stable');
+  return {
+    kind: 'orphanDeployment',
+    reason: 'StableKept',
+    message: `deletionPolicy KeepStable: Deployment ${name} stays, without an owner, so the stable subset keeps its pods; a new Rollout named ${ctx.rollout.metadata.name} adopts it`,
+    track: 'stable',
+    name,
+    patch: [
+      { op: 'test', path: '/metadata/uid', value: stable.metadata?.uid },
+      { op: 'test', path: `/metadata/ownerReferences/${index}/uid`, value: ctx.rollout.metadata.uid },
+      { op: 'remove', path: `/metadata/ownerReferences/${index}` },
+    ],
+  };
+}
+
 /**
- * Deletion: weights to 100% stable when the VirtualService still sends anything to canary, then
- * release the finalizer. A VirtualService that is gone or has no managed route needs nothing.
+ * Deletion, in the order that keeps traffic safe: weights to 100% stable when the VirtualService
+ * still sends anything to canary (a VirtualService that is gone or has no managed route needs
+ * nothing), the scale-down delay for the canary's pods, stable left behind (KeepStable), then the
+ * finalizer released.
  */
 export function decideDeletion(ctx: DecideContext): Action {
   const { rollout } = ctx;
@@ -55,5 +84,12 @@ export function decideDeletion(ctx: DecideContext): Action {
       return setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');
     }
   }
+  const { canaryDeployment: canary, stableDeployment: stable } = ctx.observed;
+  if (canary !== undefined && desiredReplicas(canary) > 0 && ownReferenceIndex(canary, rollout) >= 0) {
+    const delay = scaleDownDelay(ctx, 'the canary is deleted with the Rollout');
+    if (delay !== undefined) return delay;
+  }
+  const index = ownReferenceIndex(stable, rollout);
+  if (ctx.spec.deletionPolicy === 'KeepStable' && stable !== undefined && index >= 0) return orphanStable(ctx, stable, index);
   return removeFinalizer(rollout);
 }

@@ -8,6 +8,7 @@ import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplica
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
 import { stepsHash } from './revision.ts';
+import { scaleDownDelay } from './scale-down.ts';
 import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
@@ -59,7 +60,8 @@ function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undef
   if (deploymentRevision(canary) !== revision) {
     // Never let traffic reach pods being replaced by an untested revision: weight 0 first.
     if (ctx.canaryWeight !== 0) return setWeights(ctx, 0, 'CanaryRevisionChanged', `canary moves to revision ${revision}`);
-    return retemplateDeployment(ctx, canary, 'canary', revision, replicas, 'UpdatingCanary');
+    const delay = desiredReplicas(canary) > 0 ? scaleDownDelay(ctx, `the canary is replaced by revision ${revision}`) : undefined;
+    return delay ?? retemplateDeployment(ctx, canary, 'canary', revision, replicas, 'UpdatingCanary');
   }
   if (desiredReplicas(canary) !== replicas) return scaleDeployment(ctx, canary, 'canary', replicas, 'ScalingCanary');
   return undefined;
@@ -86,11 +88,7 @@ function earliest(...dates: (Date | undefined)[]): Date | undefined {
  * (cut from five to two at step four, say) would otherwise skip gates and analysis: start the new
  * steps from the first, keeping the canary's weight until one of them sets another.
  */
-function stepsEdited(ctx: RoutedContext): Action | undefined {
-  const hash = stepsHash(ctx.spec.steps);
-  const recorded = ctx.status.stepsHash;
-  if (recorded === hash) return undefined;
-  if (recorded === undefined) return recordStatus('StepsRecorded', 'recording the steps this rollout walks', { ...ctx.status, stepsHash: hash });
+export function decideStepsChanged(ctx: RoutedContext): Action {
   const heldWeight = ctx.canaryWeight ?? ctx.status.canaryWeight ?? 0;
   const message =
     `spec.steps changed during the rollout (at step ${(ctx.status.currentStepIndex ?? 0) + 1}): restarting from step 1 of the ` +
@@ -110,8 +108,10 @@ function inconclusiveHold(ctx: RoutedContext, stepIndex: number): Action | undef
 }
 
 export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action {
-  const edited = stepsEdited(ctx);
-  if (edited !== undefined) return edited;
+  if (ctx.status.stepsHash === undefined) {
+    // Recorded by a controller from before steps were hashed: note them now, nothing to restart.
+    return recordStatus('StepsRecorded', 'recording the steps this rollout walks', { ...ctx.status, stepsHash: stepsHash(ctx.spec.steps) });
+  }
   const round = freshRound(ctx, stepIndex);
   if (round !== undefined) return creditRoundAction(ctx, round);
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);

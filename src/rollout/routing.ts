@@ -5,7 +5,9 @@ import type { Operation } from 'rfc6902';
 import { CONDITION, type ConditionUpdate } from './conditions.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { buildSubsetPatch } from './subsets.ts';
-import { hostMatches, observedCanaryWeight, resolveManagedRoutes } from './weights.ts';
+import type { ResolvedTrafficRouting } from './defaults.ts';
+import type { VirtualService } from './types.ts';
+import { hostMatches, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =
   | { ok: true; routed: RoutedContext; subsetPatch: Operation[] }
@@ -40,6 +42,33 @@ export function resolveRouting(ctx: DecideContext): RoutingResolution {
   }
   const resolution = resolveManagedRoutes(virtualService, routing, namespace);
   if (!resolution.ok) return problem(resolution.reason, resolution.message);
+  const pinned = canaryPinnedRoute(virtualService, resolution.routes, routing, namespace);
+  if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
   const routed: RoutedContext = { ...ctx, virtualService, routes: resolution.routes, canaryWeight: observedCanaryWeight(resolution.routes) };
   return { ok: true, routed, subsetPatch: buildSubsetPatch(destinationRule, routing, ctx.spec.selector.matchLabels) };
+}
+
+/**
+ * A route this Rollout does not manage but that sends traffic to the canary subset (the article's
+ * "beta users go to canary" route) points at zero pods whenever no rollout runs: a 503 for those
+ * users between rollouts, with nothing in any log. Such a VirtualService is refused rather than
+ * rewritten: the controller never changes the destinations of routes it does not own.
+ */
+function canaryPinnedRoute(vs: VirtualService, managed: readonly ManagedRoute[], routing: ResolvedTrafficRouting, namespace: string): string | undefined {
+  const managedIndexes = new Set(managed.map((route) => route.index));
+  const { canarySubset, stableSubset } = routing.destinationRule;
+  for (const [index, route] of (vs.spec?.http ?? []).entries()) {
+    if (managedIndexes.has(index)) continue;
+    const destinations = route.route ?? [];
+    const toCanary = destinations.find((entry) => hostMatches(entry.destination?.host, routing.host, namespace) && entry.destination.subset === canarySubset);
+    if (toCanary === undefined) continue;
+    const weight = toCanary.weight ?? (destinations.length === 1 ? 100 : 0);
+    if (weight === 0) continue;
+    const label = route.name === undefined ? `http route #${index}` : `http route "${route.name}" (#${index})`;
+    return (
+      `VirtualService ${vs.metadata.name}: ${label} sends ${weight}% to subset ${canarySubset}, which has no pods outside a rollout, so its requests would fail with 503; ` +
+      `send that route to subset ${stableSubset} (or to both, and name it in spec.trafficRouting.virtualService.routes so that its weights move with the rollout)`
+    );
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@ import { parseDuration } from './durations.ts';
 import type { ResolvedSpec } from './defaults.ts';
 import { deploymentRevision } from './deployments.ts';
 import type { ObservedState } from './observed.ts';
+import { stepsHash } from './revision.ts';
 import type { ManagedRoute } from './weights.ts';
 import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, VirtualService } from './types.ts';
 
@@ -40,6 +41,8 @@ export type RolloutState =
   /** A rollout is recorded but the template went back to what stable runs. */
   | { kind: 'end' }
   | { kind: 'progressing'; stepIndex: number }
+  /** spec.steps no longer are the steps status.currentStepIndex counts in: restart them. */
+  | { kind: 'stepsChanged' }
   /** Every step done (or promote --full): stable takes the canary's template. */
   | { kind: 'promoting' }
   | { kind: 'rolledBack'; rollback: RollbackRecord };
@@ -50,6 +53,8 @@ export function classify(ctx: DecideContext): RolloutState {
   if (canaryRevision !== undefined) {
     if (revision !== canaryRevision) return revision === stableRevision ? { kind: 'end' } : { kind: 'start', restart: true };
     if (status.rollback !== undefined) return { kind: 'rolledBack', rollback: status.rollback };
+    if (status.promotionStartedAt !== undefined) return { kind: 'promoting' };
+    if (status.stepsHash !== undefined && status.stepsHash !== stepsHash(spec.steps)) return { kind: 'stepsChanged' };
     const stepIndex = status.currentStepIndex ?? 0;
     return stepIndex >= spec.steps.length ? { kind: 'promoting' } : { kind: 'progressing', stepIndex };
   }

@@ -36,6 +36,7 @@ function withoutRolloutFields(status: RolloutStatus): RolloutStatus {
     heldWeight: _heldWeight,
     inconclusiveStepIndex: _inconclusiveStepIndex,
     canaryScaleDownAt: _canaryScaleDownAt,
+    promotionStartedAt: _promotionStartedAt,
     ...kept
   } = status;
   return kept;
@@ -50,8 +51,8 @@ export function scaleStatus(ctx: DecideContext): Pick<RolloutStatus, 'replicas' 
   return { replicas: deploymentReplicaCount(stableDeployment) + deploymentReplicaCount(canaryDeployment), selector };
 }
 
-export function base(ctx: DecideContext): RolloutStatus {
-  return { ...ctx.status, observedGeneration: ctx.rollout.metadata.generation, ...scaleStatus(ctx) };
+function base(ctx: DecideContext): RolloutStatus {
+  return { ...ctx.status, observedGeneration: ctx.rollout.metadata.generation };
 }
 
 /** A rollout of the current template from the first step, with fresh analysis counts. */
@@ -95,13 +96,15 @@ export function advanceStepStatus(ctx: DecideContext, nextIndex: number, message
   const {
     pauseReleasedStepIndex: _released, pauseStartedAt: _pause, waitingForPodsSince: _waiting, inconclusiveStepIndex: _inconclusive, ...kept
   } = base(ctx);
+  const promoting = nextIndex >= steps.length;
   return {
     ...kept,
-    phase: nextIndex >= steps.length ? 'Promoting' : 'Progressing',
+    phase: promoting ? 'Promoting' : 'Progressing',
     message,
     currentStepIndex: nextIndex,
     step: stepLabel(nextIndex, steps.length),
     stepStartedAt: ctx.now.toISOString(),
+    ...(promoting ? { promotionStartedAt: ctx.now.toISOString() } : {}),
   };
 }
 
@@ -117,6 +120,7 @@ export function promoteFullStatus(ctx: DecideContext, message: string): RolloutS
     step: stepLabel(steps, steps),
     stepStartedAt: ctx.now.toISOString(),
     stepsHash: stepsHash(ctx.spec.steps),
+    promotionStartedAt: ctx.now.toISOString(),
     analysis: ctx.status.analysis ?? emptyAnalysisStatus(),
   };
 }

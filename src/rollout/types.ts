@@ -213,6 +213,8 @@ export interface RolloutStatus {
   waitingForPodsSince?: string;
   /** The pause step that `promote` released. */
   pauseReleasedStepIndex?: number;
+  /** Every step completed (or promote --full): stable takes the canary's template, whatever the steps become. */
+  promotionStartedAt?: string;
   /** Hash of spec.steps the step index refers to: an edit of the steps mid-rollout restarts them. */
   stepsHash?: string;
   /**

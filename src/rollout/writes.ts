@@ -1,7 +1,8 @@
 // Builders for the cluster writes decide() returns, so that each branch reads as a list of
 // "if the cluster is not like this yet, make it so" steps.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction } from './actions.ts';
+import type { Action, CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction } from './actions.ts';
+import { scaleDownDelay } from './scale-down.ts';
 import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
@@ -71,9 +72,12 @@ export function stableReplicasFix(ctx: DecideContext): UpdateDeploymentAction | 
   return scaleDeployment(ctx, stable, 'stable', ctx.spec.replicas, 'ScalingStable');
 }
 
-/** The canary at zero pods once it takes no traffic (kept, not deleted: the next rollout reuses it). */
-export function canaryScaleDown(ctx: DecideContext, reason: string): UpdateDeploymentAction | undefined {
+/**
+ * The canary at zero pods once it takes no traffic and scaleDownDelaySeconds has passed (kept,
+ * not deleted: the next rollout reuses it). Call only once the canary's weight is 0.
+ */
+export function canaryScaleDown(ctx: DecideContext, reason: string): Action | undefined {
   const canary = ctx.observed.canaryDeployment;
   if (canary === undefined || desiredReplicas(canary) === 0) return undefined;
-  return scaleDeployment(ctx, canary, 'canary', 0, reason);
+  return scaleDownDelay(ctx, 'the canary is scaled down') ?? scaleDeployment(ctx, canary, 'canary', 0, reason);
 }

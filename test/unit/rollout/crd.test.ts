@@ -74,6 +74,7 @@ describe('Rollout CRD', () => {
       waitingForPodsSince: true,
       pauseReleasedStepIndex: true,
       stepsHash: true,
+      promotionStartedAt: true,
       heldWeight: true,
       inconclusiveStepIndex: true,
       canaryScaleDownAt: true,

@@ -36,6 +36,12 @@ describe('decide: canary Deployment and pods', () => {
       expected: { kind: 'updateDeployment', track: 'canary', revision: REV_B, replicas: 1 },
     },
     {
+      name: 'a canary with pods at another revision and no traffic is replaced only after the scale-down delay',
+      observed: observed({ canaryDeployment: deployment('canary', { revision: REV_A, replicas: 1 }), status: rolloutStatus({ canaryScaleDownAt: iso(31) }) }),
+      now: at(20),
+      expected: { kind: 'wait', reason: 'WaitingForScaleDownDelay', until: at(31) },
+    },
+    {
       name: 'a canary at another revision that takes traffic is first taken out of the VirtualService',
       observed: observed({ canaryDeployment: deployment('canary', { revision: REV_A, replicas: 1 }), virtualService: seedVirtualService(5) }),
       now: at(1),

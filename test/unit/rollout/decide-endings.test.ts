@@ -55,9 +55,21 @@ describe('decide: promotion', () => {
       expected: { kind: 'setWeights', canaryWeight: 0, reason: 'PromotionTrafficShifted' },
     },
     {
-      name: 'then the canary is scaled to zero',
+      name: 'then the scale-down delay starts, so proxies stop sending to the canary before its pods go',
       observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }),
       now: at(521),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', silent: true, status: { canaryScaleDownAt: iso(551) } },
+    },
+    {
+      name: 'during the delay the canary keeps its pods (a restarted controller reads the same timestamp)',
+      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }, { canaryScaleDownAt: iso(551) }),
+      now: at(540),
+      expected: { kind: 'wait', reason: 'WaitingForScaleDownDelay', until: at(551) },
+    },
+    {
+      name: 'then the canary is scaled to zero',
+      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }, { canaryScaleDownAt: iso(551) }),
+      now: at(551),
       expected: { kind: 'updateDeployment', track: 'canary', replicas: 0 },
     },
     {
@@ -87,8 +99,20 @@ describe('decide: rollback', () => {
       expected: { kind: 'setWeights', canaryWeight: 0, reason: 'RollingBack' },
     },
     {
-      name: 'rolled back: then the canary goes to zero pods',
+      name: 'rolled back: the canary keeps its pods for scaleDownDelaySeconds after its traffic left',
       observed: rolledBack({ virtualService: seedVirtualService(0) }),
+      now: at(132),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { canaryScaleDownAt: iso(162) } },
+    },
+    {
+      name: 'rolled back: then the canary goes to zero pods',
+      observed: rolledBack({ virtualService: seedVirtualService(0), status: rolloutStatus({ phase: 'RolledBack', canaryWeight: 25, rollback, canaryScaleDownAt: iso(162) }) }),
+      now: at(162),
+      expected: { kind: 'updateDeployment', track: 'canary', replicas: 0, reason: 'RollingBack' },
+    },
+    {
+      name: 'rolled back with scaleDownDelaySeconds 0: the canary goes at once',
+      observed: rolledBack({ virtualService: seedVirtualService(0), spec: { scaleDownDelaySeconds: 0 } }),
       now: at(132),
       expected: { kind: 'updateDeployment', track: 'canary', replicas: 0, reason: 'RollingBack' },
     },

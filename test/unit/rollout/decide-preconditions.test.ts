@@ -1,7 +1,8 @@
 // decide(): deletion, finalizer, invalid spec, missing or unusable traffic objects, subsets first,
 // and the steady states around a rollout (first deployment, healthy, start).
+import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect } from 'vitest';
-import { TRAFFIC_RESTORE_FINALIZER } from '../../../src/rollout/types.ts';
+import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from '../../../src/rollout/types.ts';
 import { as, runDecideTable, type DecideCase } from './decide-table.ts';
 import {
   REV_A,
@@ -13,14 +14,20 @@ import {
   observed,
   rollout,
   rolloutStatus,
+  canaryPinnedVirtualService,
   seedDestinationRule,
   seedVirtualService,
 } from './fixtures.ts';
 
-const deleting = (vsWeight: number | undefined) => ({
-  ...observed({ virtualService: vsWeight === undefined ? undefined : seedVirtualService(vsWeight) }),
-  rollout: rollout({ metadata: { deletionTimestamp: iso(0), finalizers: ['other', TRAFFIC_RESTORE_FINALIZER] }, status: rolloutStatus() }),
+/** Deleted mid-canary; by default the canary has no pods left and stable was already left behind. */
+const deleting = (vsWeight: number | undefined, fields: Parameters<typeof observed>[0] = {}, spec: Partial<Rollout['spec']> = {}) => ({
+  ...observed({ virtualService: vsWeight === undefined ? undefined : seedVirtualService(vsWeight), canaryDeployment: deployment('canary', { revision: REV_B, replicas: 0 }), stableDeployment: orphaned(deployment('stable', { revision: REV_A, replicas: 4 })), ...fields }),
+  rollout: rollout({ spec, metadata: { deletionTimestamp: iso(0), finalizers: ['other', TRAFFIC_RESTORE_FINALIZER] }, status: rolloutStatus({ ...fields.status }) }),
 });
+
+function orphaned(deployment: V1Deployment): V1Deployment {
+  return { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [] } };
+}
 
 /** A healthy Rollout running REV_A, nothing in progress. */
 const steady = (fields: Parameters<typeof observed>[0] = {}) =>
@@ -47,6 +54,38 @@ describe('decide: deletion and finalizer', () => {
       },
     },
     { name: 'deleting with the VirtualService gone releases the finalizer', observed: deleting(undefined), now: at(1), expected: { kind: 'removeFinalizer' } },
+    {
+      name: 'deleting with canary pods left: they keep running for the scale-down delay after traffic left them',
+      observed: deleting(0, { canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }) }),
+      now: at(1),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { canaryScaleDownAt: iso(31) } },
+    },
+    {
+      name: 'deleting during the scale-down delay waits for it (the timestamp survives a restart)',
+      observed: deleting(0, { canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }), status: { canaryScaleDownAt: iso(31) } }),
+      now: at(10),
+      expected: { kind: 'wait', reason: 'WaitingForScaleDownDelay', until: at(31) },
+    },
+    {
+      name: 'deleting with deletionPolicy KeepStable (default): the stable Deployment is left behind without its owner reference',
+      observed: deleting(0, { stableDeployment: deployment('stable', { revision: REV_A, replicas: 4 }) }),
+      now: at(1),
+      expected: {
+        kind: 'orphanDeployment',
+        name: 'payment-service-stable',
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: 'stable-uid' },
+          { op: 'test', path: '/metadata/ownerReferences/0/uid', value: 'uid-1' },
+          { op: 'remove', path: '/metadata/ownerReferences/0' },
+        ],
+      },
+    },
+    {
+      name: 'deleting with deletionPolicy DeleteAll: stable goes with the Rollout',
+      observed: deleting(0, { stableDeployment: deployment('stable', { revision: REV_A, replicas: 4 }) }, { deletionPolicy: 'DeleteAll' }),
+      now: at(1),
+      expected: { kind: 'removeFinalizer' },
+    },
     {
       name: 'deleting after the finalizer is gone waits',
       observed: { ...deleting(5), rollout: rollout({ metadata: { deletionTimestamp: iso(0), finalizers: [] } }) },
@@ -138,6 +177,23 @@ describe('decide: invalid spec and missing traffic objects stop without touching
       expected: { kind: 'stop', condition: { reason: 'NoManagedRoutes' } },
     },
     {
+      name: "a route outside the managed ones pinned to the canary subset (the article's beta route) is refused: 503 between rollouts",
+      observed: observed({ virtualService: canaryPinnedVirtualService(0), stableDeployment: undefined, canaryDeployment: undefined, status: {} }),
+      now: at(1),
+      settle: true,
+      expected: { kind: 'stop', condition: { type: 'TrafficRoutingReady', status: 'False', reason: 'CanaryPinnedRoute' } },
+      check: (action) => expect(action.message).toMatch(/http route #0 sends 100% to subset canary, which has no pods outside a rollout/),
+    },
+    {
+      name: 'a beta route that sends to both subsets (canary 0) is managed like the others, not refused',
+      observed: observed({ virtualService: { ...seedVirtualService(), spec: { http: [
+        { match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'payment-service', subset: 'canary' }, weight: 0 }, { destination: { host: 'payment-service', subset: 'stable' }, weight: 100 }] },
+        ...(seedVirtualService().spec.http ?? []).slice(1),
+      ] } } }),
+      now: at(1),
+      expected: { kind: 'setWeights', canaryWeight: 5 },
+    },
+    {
       name: 'subsets are repaired before anything else, even the first deployment',
       observed: observed({ destinationRule: seedDestinationRule(), stableDeployment: undefined, canaryDeployment: undefined, status: {} }),
       now: at(1),
@@ -195,9 +251,15 @@ describe('decide: first deployment and steady state', () => {
       expected: { kind: 'updateDeployment', track: 'stable', replicas: 6 },
     },
     {
-      name: 'a canary left with pods and no rollout is scaled to zero',
+      name: 'a canary left with pods and no rollout is scaled to zero, after the scale-down delay',
       observed: steady({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }) }),
       now: at(1),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { canaryScaleDownAt: iso(31) } },
+    },
+    {
+      name: 'a canary left with pods and no rollout is scaled to zero once the delay is over',
+      observed: steady({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }), status: { stableRevision: REV_A, phase: 'Healthy', canaryScaleDownAt: iso(31) } }),
+      now: at(31),
       expected: { kind: 'updateDeployment', track: 'canary', replicas: 0 },
     },
     {

@@ -104,7 +104,11 @@ export function deployment(track: Track, shape: DeploymentShape): V1Deployment {
   };
 }
 
-/** The seed article's VirtualService: route 0 pins beta users to canary (fault, match), route 1 splits 95/5 with retries. */
+/**
+ * The seed article's VirtualService: route 0 matches beta users (fault, match), route 1 splits
+ * 95/5 with retries. The article pins beta users to canary; here they go to stable, since a route
+ * pinned to the canary subset is refused (canaryPinnedVirtualService has the article's version).
+ */
 export function seedVirtualService(canaryWeight = 5): VirtualService {
   return {
     apiVersion: 'networking.istio.io/v1beta1',
@@ -115,7 +119,7 @@ export function seedVirtualService(canaryWeight = 5): VirtualService {
       http: [
         {
           match: [{ headers: { 'x-beta-user': { exact: 'true' } } }],
-          route: [{ destination: { host: 'payment-service', subset: 'canary' }, weight: 100 }],
+          route: [{ destination: { host: 'payment-service', subset: 'stable' }, weight: 100 }],
           fault: { delay: { percentage: { value: 10.0 }, fixedDelay: '50ms' } },
         },
         {
@@ -128,6 +132,14 @@ export function seedVirtualService(canaryWeight = 5): VirtualService {
       ],
     },
   };
+}
+
+/** The article's own VirtualService: beta users are sent to the canary subset. */
+export function canaryPinnedVirtualService(canaryWeight = 5): VirtualService {
+  const vs = seedVirtualService(canaryWeight);
+  const beta = vs.spec.http?.[0];
+  if (beta !== undefined) beta.route = [{ destination: { host: 'payment-service', subset: 'canary' }, weight: 100 }];
+  return vs;
 }
 
 /** The seed article's DestinationRule: subsets select version=v1/v2, which the Rollout's pods do not carry. */

@@ -136,8 +136,11 @@ describe('simulated rollouts', () => {
     await sim.runUntil((s) => splitWeights(s.virtualService)[1] === 25);
     sim.delete();
     await sim.runUntil((s) => (s.rollout.metadata.finalizers ?? []).length === 0);
-    expect(sim.appliedKinds().slice(-2)).toEqual(['setWeights(0)', 'removeFinalizer']);
+    const writes = sim.appliedKinds().filter((kind) => kind !== 'wait');
+    expect(writes.slice(writes.lastIndexOf('setWeights(0)'))).toEqual(['setWeights(0)', 'updateStatus', 'orphanDeployment', 'removeFinalizer']);
     expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+    // KeepStable: the stable Deployment outlives the Rollout, without an owner.
+    expect(sim.stable?.metadata?.ownerReferences).toEqual([]);
   });
 
   it('a controller that crashes, forgets or reads stale data at any point still promotes exactly once', async () => {

@@ -153,9 +153,11 @@ export class Simulation {
     else this.canary = deployment;
   }
 
+  /** Garbage collection removes what the Rollout still owns. */
   #garbageCollect(): void {
-    this.stable = undefined;
-    this.canary = undefined;
+    const owned = (deployment: V1Deployment | undefined) => (deployment?.metadata?.ownerReferences ?? []).some((ref) => ref.uid === this.rollout.metadata.uid);
+    if (owned(this.stable)) this.stable = undefined;
+    if (owned(this.canary)) this.canary = undefined;
   }
 
   /** kubectl delete: the API server sets deletionTimestamp while finalizers remain. */
