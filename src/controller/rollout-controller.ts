@@ -6,11 +6,12 @@ import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
-import { httpStatusOf } from '../kube/api-errors.ts';
+import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
-import { observedNames, type ObservedState } from '../rollout/observed.ts';
+import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
+import { AnalysisRunner } from './analysis-runner.ts';
 import { recordEvent } from './events.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
@@ -22,6 +23,8 @@ export interface RolloutControllerOptions {
   logger: Logger;
   metrics: ControllerMetrics;
   workers?: number;
+  /** Analysis rounds running at once, across all Rollouts (they never block the workers). */
+  analysisConcurrency?: number;
   /** Injected by tests that need to control time; the wall clock otherwise. */
   clock?: () => Date;
 }
@@ -32,6 +35,9 @@ export class RolloutController {
   private readonly informers: ResilientInformer<KubernetesObject>[] = [];
   /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
   private readonly analysisRounds = new Map<string, AnalysisRound>();
+  private readonly analysisRunner: AnalysisRunner;
+  /** The last write refused as invalid per Rollout; decide() reports it until the spec changes. */
+  private readonly refusedWrites = new Map<string, RefusedWrite>();
   private readonly options: RolloutControllerOptions;
   private readonly clock: () => Date;
   private running = false;
@@ -41,6 +47,7 @@ export class RolloutController {
     this.options = options;
     this.client = new RolloutClient(options.kubeConfig);
     this.clock = options.clock ?? (() => new Date());
+    this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
   }
 
   /** Starts watching; reconciling starts with run(), so that standby replicas keep warm caches. */
@@ -110,8 +117,13 @@ export class RolloutController {
         this.options.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
         const code = httpStatusOf(error);
-        // 409 and 422 (a failed `test`) mean we acted on stale data: look again at once, no backoff.
-        if (code === 409 || code === 422) {
+        if (error instanceof RefusedWriteError) {
+          // Reported by the next decide(); the backoff keeps a spec that stays invalid from looping.
+          const retryInMs = this.queue.addRateLimited(key);
+          this.options.logger.warn({ key, refused: error.refused, retryInMs }, 'write refused by the API server');
+          this.options.metrics.reconciles.inc({ result: 'refused' });
+        } else if (code === 409 || code === 422 || code === 404) {
+          // A conflict, a failed `test` or an object gone since the read: we acted on stale data.
           this.options.logger.debug({ key, code }, 'stale write; observing again');
           this.queue.addAfter(key, 50);
           this.options.metrics.reconciles.inc({ result: 'conflict' });
@@ -133,12 +145,26 @@ export class RolloutController {
     const observed = await this.observe(namespace, name);
     if (!observed) {
       this.analysisRounds.delete(key);
+      this.refusedWrites.delete(key);
       return undefined;
     }
     const now = this.clock();
     const action = decide(observed, now);
     this.options.metrics.actions.inc({ kind: action.kind });
-    return this.act(key, observed, action, now);
+    try {
+      return await this.act(key, observed, action, now);
+    } catch (error) {
+      if (!isRefusedWrite(error)) throw error;
+      const status = apiStatusOf(error);
+      const refused: RefusedWrite = {
+        what: describeWrite(action),
+        message: status?.message ?? String(error),
+        at: now.toISOString(),
+        generation: observed.rollout.metadata.generation,
+      };
+      this.refusedWrites.set(key, refused);
+      throw new RefusedWriteError(refused);
+    }
   }
 
   private async observe(namespace: string, name: string): Promise<ObservedState | undefined> {
@@ -147,14 +173,20 @@ export class RolloutController {
     const rollout = await this.client.readRollout(namespace, name);
     if (!rollout) return undefined;
     const names = observedNames(rollout);
-    const [stableDeployment, canaryDeployment, virtualService, destinationRule] = await Promise.all([
+    const [stableDeployment, canaryDeployment, virtualService, destinationRule, workload] = await Promise.all([
       this.client.readDeployment(namespace, names.stableDeployment),
       this.client.readDeployment(namespace, names.canaryDeployment),
       this.client.readVirtualService(namespace, names.virtualService),
       this.client.readDestinationRule(namespace, names.destinationRule),
+      names.workload === undefined ? undefined : this.client.readDeployment(namespace, names.workload),
     ]);
-    const analysis = this.analysisRounds.get(`${namespace}/${name}`);
-    return { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, ...(analysis ? { analysis } : {}) };
+    const key = `${namespace}/${name}`;
+    const analysis = this.analysisRounds.get(key);
+    const refusedWrite = this.refusedWrites.get(key);
+    return {
+      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
+      ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
+    };
   }
 
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
@@ -167,10 +199,18 @@ export class RolloutController {
       case 'stop':
         return undefined;
       case 'runAnalysis': {
-        const round = await runAnalysis(this.options.metricsProvider, action.plan, this.clock);
-        this.analysisRounds.set(key, round);
-        log.info({ verdict: round.verdict, checks: round.checks.map((c) => ({ name: c.name, verdict: c.verdict, value: c.value })) }, action.message);
-        return 0;
+        this.analysisRunner.start(
+          key,
+          () => runAnalysis(this.options.metricsProvider, action.plan, this.clock),
+          (round) => {
+            this.analysisRounds.set(key, round);
+            log.info({ verdict: round.verdict, checks: round.checks.map((c) => ({ name: c.name, verdict: c.verdict, value: c.value })) }, action.message);
+            this.enqueue(namespace, name);
+          },
+          (error) => log.warn({ err: error }, 'analysis round failed to run'),
+        );
+        // Looked at again when the round is done (or by any event meanwhile).
+        return undefined;
       }
       case 'updateStatus':
         // An identical status is a no-op for the API server and would bring us straight back here.
@@ -188,6 +228,8 @@ export class RolloutController {
         await this.client.createDeployment(action.deployment);
         break;
       case 'updateDeployment':
+      case 'adoptDeployment':
+      case 'orphanDeployment':
         await this.client.patchDeployment(namespace, action.name, action.patch);
         break;
       case 'ensureSubsets':
@@ -199,7 +241,9 @@ export class RolloutController {
         break;
     }
     log.info(action.message);
-    if (action.kind !== 'updateStatus' || transitionWorthAnEvent(observed, action.status.phase)) {
+    // A write that landed clears an earlier refusal: whatever was refused is no longer what we write.
+    if (action.kind !== 'updateStatus') this.refusedWrites.delete(key);
+    if (worthAnEvent(observed, action)) {
       await recordEvent(this.client.core, rollout, action.reason, action.message, now).catch((error: unknown) => log.debug({ err: error }, 'event not recorded'));
     }
     // Decide again right away on fresh reads: the next step may already be possible.
@@ -207,6 +251,35 @@ export class RolloutController {
   }
 }
 
-function transitionWorthAnEvent(observed: ObservedState, nextPhase: string | undefined): boolean {
-  return nextPhase !== undefined && nextPhase !== observed.rollout.status?.phase;
+/** Every decision is an Event; a status write that only refreshes the view is one only when the phase changes. */
+function worthAnEvent(observed: ObservedState, action: Action): boolean {
+  if (action.kind !== 'updateStatus') return true;
+  if (action.silent === true) return false;
+  if (action.reason !== 'StatusChanged') return true;
+  return action.status.phase !== undefined && action.status.phase !== observed.rollout.status?.phase;
+}
+
+function describeWrite(action: Action): string {
+  switch (action.kind) {
+    case 'createDeployment':
+      return `the creation of Deployment ${action.deployment.metadata?.name}`;
+    case 'updateDeployment':
+    case 'adoptDeployment':
+    case 'orphanDeployment':
+      return `a change to Deployment ${action.name}`;
+    case 'ensureSubsets':
+      return `a change to DestinationRule ${action.destinationRule}`;
+    case 'setWeights':
+      return `a weight change in VirtualService ${action.virtualService}`;
+    default:
+      return `a ${action.kind} write to the Rollout`;
+  }
+}
+
+class RefusedWriteError extends Error {
+  readonly refused: RefusedWrite;
+  constructor(refused: RefusedWrite) {
+    super(`${refused.what} refused: ${refused.message}`);
+    this.refused = refused;
+  }
 }

@@ -2,6 +2,12 @@
 // a key is never processed by two workers at once, failures are retried with per-key
 // exponential backoff, and timers ("look again at T") are delayed adds.
 
+/**
+ * setTimeout takes at most 2^31-1 ms (about 24.8 days) and fires at once for anything longer:
+ * a `pause: 720h` would end immediately. Longer waits are armed in slices of this length.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface WorkQueueOptions {
   baseRetryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -51,10 +57,15 @@ export class WorkQueue {
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
+    this.arm(key, at);
+  }
+
+  private arm(key: string, at: number): void {
     const timer = setTimeout(() => {
+      if (Date.now() < at) return this.arm(key, at);
       this.timers.delete(key);
       this.add(key);
-    }, delayMs);
+    }, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
     timer.unref();
     this.timers.set(key, { at, timer });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { WorkQueue } from '../../../src/controller/work-queue.ts';
+import { MAX_TIMER_MS, WorkQueue } from '../../../src/controller/work-queue.ts';
 
 describe('WorkQueue', () => {
   it('keeps one entry per key however often it is added', async () => {
@@ -54,6 +54,24 @@ describe('WorkQueue', () => {
       queue.done('ns/a');
       vi.advanceTimersByTime(10_000);
       expect(queue.length).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a wait longer than setTimeout can hold (pause: 720h) is re-armed, never fired early', () => {
+    vi.useFakeTimers();
+    try {
+      const queue = new WorkQueue();
+      const thirtyDays = 30 * 24 * 3_600_000;
+      queue.addAfter('ns/long', thirtyDays);
+      vi.advanceTimersByTime(MAX_TIMER_MS + 1);
+      expect(queue.length).toBe(0);
+      vi.advanceTimersByTime(thirtyDays - MAX_TIMER_MS - 2);
+      expect(queue.length).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(queue.length).toBe(1);
+      queue.shutDown();
     } finally {
       vi.useRealTimers();
     }
