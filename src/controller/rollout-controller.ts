@@ -230,6 +230,7 @@ export class RolloutController {
       case 'updateDeployment':
       case 'adoptDeployment':
       case 'orphanDeployment':
+      case 'updateWorkload':
         await this.client.patchDeployment(namespace, action.name, action.patch);
         break;
       case 'ensureSubsets':
@@ -266,6 +267,7 @@ function describeWrite(action: Action): string {
     case 'updateDeployment':
     case 'adoptDeployment':
     case 'orphanDeployment':
+    case 'updateWorkload':
       return `a change to Deployment ${action.name}`;
     case 'ensureSubsets':
       return `a change to DestinationRule ${action.destinationRule}`;

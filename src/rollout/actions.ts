@@ -61,6 +61,13 @@ export interface OrphanDeploymentAction extends Described {
   patch: Operation[];
 }
 
+/** A write to the workloadRef Deployment (a label, or its scale-down after takeover). */
+export interface UpdateWorkloadAction extends Described {
+  kind: 'updateWorkload';
+  name: string;
+  patch: Operation[];
+}
+
 export interface EnsureSubsetsAction extends Described {
   kind: 'ensureSubsets';
   destinationRule: string;
@@ -105,6 +112,7 @@ export type Action =
   | UpdateDeploymentAction
   | AdoptDeploymentAction
   | OrphanDeploymentAction
+  | UpdateWorkloadAction
   | EnsureSubsetsAction
   | SetWeightsAction
   | RunAnalysisAction

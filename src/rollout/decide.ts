@@ -18,7 +18,7 @@ import { CONDITION } from './conditions.ts';
 import { decideEnd, decideFirstDeploy, decidePromoting, decideRolledBack, decideStart, decideSteady } from './converge.ts';
 import { resolveSpec } from './defaults.ts';
 import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finalize.ts';
-import { hold, stopWith } from './hold.ts';
+import { hold, stopWith, waitUntil } from './hold.ts';
 import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './ownership.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
@@ -28,7 +28,7 @@ import { resolveRouting } from './routing.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
 import { scaleStatus } from './transitions.ts';
 import { validateRollout } from './validate.ts';
-import { workloadMissingHold, workloadTemplate } from './workload-ref.ts';
+import { workloadMissingHold, workloadTakeover, workloadTemplate } from './workload-ref.ts';
 
 export type { Action } from './actions.ts';
 export type { ObservedState } from './observed.ts';
@@ -131,5 +131,14 @@ function decideFor(ctx: DecideContext): Action {
       patch: routing.subsetPatch,
     };
   }
-  return decideState(routing.routed, state);
+  const takeover = workloadTakeover(routing.routed, routing.pendingSubsets);
+  if (takeover.action !== undefined) return takeover.action;
+  const action = decideState(routing.routed, state);
+  if (action.kind === 'setWeights' && action.canaryWeight > 0 && routing.pendingSubsets.includes('canary')) {
+    // The canary subset still selects other pods: no weight may move to it before it is re-pointed.
+    return waitUntil('WaitingForCanarySubset', `the ${ctx.spec.trafficRouting.destinationRule.canarySubset} subset is re-pointed once the canary pods are available; no weight moves before`);
+  }
+  const wakeAt = takeover.wakeAt;
+  if (wakeAt !== undefined && action.kind === 'wait' && (action.until === undefined || action.until > wakeAt)) return { ...action, until: wakeAt };
+  return action;
 }

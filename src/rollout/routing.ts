@@ -4,13 +4,14 @@
 import type { Operation } from 'rfc6902';
 import { CONDITION, type ConditionUpdate } from './conditions.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
-import { buildSubsetPatch } from './subsets.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments.ts';
+import { planSubsets } from './subsets.ts';
 import type { ResolvedTrafficRouting } from './defaults.ts';
-import type { VirtualService } from './types.ts';
+import type { Track, VirtualService } from './types.ts';
 import { hostMatches, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =
-  | { ok: true; routed: RoutedContext; subsetPatch: Operation[] }
+  | { ok: true; routed: RoutedContext; subsetPatch: Operation[]; pendingSubsets: Track[] }
   | { ok: false; condition: ConditionUpdate };
 
 function problem(reason: string, message: string): RoutingResolution {
@@ -45,7 +46,29 @@ export function resolveRouting(ctx: DecideContext): RoutingResolution {
   const pinned = canaryPinnedRoute(virtualService, resolution.routes, routing, namespace);
   if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
   const routed: RoutedContext = { ...ctx, virtualService, routes: resolution.routes, canaryWeight: observedCanaryWeight(resolution.routes) };
-  return { ok: true, routed, subsetPatch: buildSubsetPatch(destinationRule, routing, ctx.spec.selector.matchLabels) };
+  const mayRepoint = (track: Track) => trackAvailable(ctx, track) || subsetWeight(virtualService, routing, namespace, track) === 0;
+  const plan = planSubsets(destinationRule, routing, ctx.spec.selector.matchLabels, mayRepoint);
+  return { ok: true, routed, subsetPatch: plan.patch, pendingSubsets: plan.pending };
+}
+
+/** Our Deployment of the track exists, is ours and has every pod available: a subset may select it. */
+function trackAvailable(ctx: DecideContext, track: Track): boolean {
+  const deployment = track === 'stable' ? ctx.observed.stableDeployment : ctx.observed.canaryDeployment;
+  return deployment !== undefined && desiredReplicas(deployment) > 0 && deploymentReadiness(deployment).ready;
+}
+
+/** The weight any http route of the VirtualService sends to the track's subset (a lone destination without weight takes 100). */
+function subsetWeight(vs: VirtualService, routing: ResolvedTrafficRouting, namespace: string, track: Track): number {
+  const subset = track === 'stable' ? routing.destinationRule.stableSubset : routing.destinationRule.canarySubset;
+  let total = 0;
+  for (const route of vs.spec?.http ?? []) {
+    const destinations = route.route ?? [];
+    for (const entry of destinations) {
+      if (!hostMatches(entry.destination?.host, routing.host, namespace) || entry.destination.subset !== subset) continue;
+      total += entry.weight ?? (destinations.length === 1 ? 100 : 0);
+    }
+  }
+  return total;
 }
 
 /**

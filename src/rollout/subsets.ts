@@ -22,8 +22,25 @@ function sameLabels(a: Record<string, string> | undefined, b: Record<string, str
   return entries.length === Object.keys(b).length && entries.every(([key, value]) => b[key] === value);
 }
 
-/** Ops that add missing subsets and replace wrong labels; [] when the DestinationRule is already right. */
-export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRouting, selector: Record<string, string>): Operation[] {
+export interface SubsetPlan {
+  /** Ops that add missing subsets and re-point those that may be re-pointed now; [] when nothing to write. */
+  patch: Operation[];
+  /** Tracks whose subset selects other pods and must wait for this track's pods before it is re-pointed. */
+  pending: Track[];
+}
+
+/**
+ * Adds missing subsets (a missing subset selects nothing, so adding one cannot take pods away)
+ * and re-points subsets whose labels are not the track's, but only where `mayRepoint(track)`:
+ * a subset of a live service (say `version: v1`) that takes traffic is moved to the track label
+ * only once the pods it will then select are available, so it never selects zero ready pods.
+ */
+export function planSubsets(
+  dr: DestinationRule,
+  routing: ResolvedTrafficRouting,
+  selector: Record<string, string>,
+  mayRepoint: (track: Track) => boolean = () => true,
+): SubsetPlan {
   const wanted = desiredSubsets(routing, selector);
   const existing: DestinationRuleSubset[] | undefined = dr.spec?.subsets;
   if (existing === undefined) {
@@ -31,15 +48,21 @@ export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRo
     // so guard the whole object's version instead.
     const version = dr.metadata.resourceVersion;
     const guard: Operation[] = version === undefined ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: version }];
-    return [...guard, { op: 'add', path: '/spec/subsets', value: wanted }];
+    return { patch: [...guard, { op: 'add', path: '/spec/subsets', value: wanted }], pending: [] };
   }
   const repairs: Operation[] = [];
   const missing: DesiredSubset[] = [];
-  for (const subset of wanted) {
+  const pending: Track[] = [];
+  for (const [position, subset] of wanted.entries()) {
+    const track: Track = position === 0 ? 'stable' : 'canary';
     const index = existing.findIndex((candidate) => candidate.name === subset.name);
     const current = existing[index];
     if (current === undefined) missing.push(subset);
     else if (!sameLabels(current.labels, subset.labels)) {
+      if (!mayRepoint(track)) {
+        pending.push(track);
+        continue;
+      }
       repairs.push(
         { op: 'test', path: `/spec/subsets/${index}/name`, value: subset.name },
         { op: 'add', path: `/spec/subsets/${index}/labels`, value: subset.labels },
@@ -48,5 +71,10 @@ export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRo
   }
   const appends = missing.map((value): Operation => ({ op: 'add', path: '/spec/subsets/-', value }));
   const listGuard: Operation[] = missing.length === 0 ? [] : [{ op: 'test', path: '/spec/subsets', value: existing }];
-  return [...listGuard, ...repairs, ...appends];
+  return { patch: [...listGuard, ...repairs, ...appends], pending };
+}
+
+/** Ops that add missing subsets and replace wrong labels; [] when the DestinationRule is already right. */
+export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRouting, selector: Record<string, string>): Operation[] {
+  return planSubsets(dr, routing, selector).patch;
 }

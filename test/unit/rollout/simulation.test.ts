@@ -44,14 +44,15 @@ function expectAnalysisBeforeEachStep(sim: Simulation): void {
 }
 
 describe('simulated rollouts', () => {
-  it('first deployment: finalizer, subsets repaired, stable created, stray canary weight removed', async () => {
+  it('taking over a live service: stable created, its subset re-pointed only once its pods are available, then the canary subset once it takes no traffic', async () => {
     const sim = newSimulation(0.1);
     await sim.runUntil(healthyAt(REV_A));
     expect(sim.appliedKinds().filter((kind) => kind !== 'wait' && kind !== 'updateStatus')).toEqual([
       'addFinalizer',
-      'ensureSubsets',
       'createDeployment',
+      'ensureSubsets',
       'setWeights(0)',
+      'ensureSubsets',
     ]);
     expect(sim.destinationRule?.spec.subsets?.map((subset) => subset.labels)).toEqual([
       { app: 'payment-service', 'switchboard.dev/track': 'stable' },

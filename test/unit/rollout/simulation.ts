@@ -116,6 +116,8 @@ export class Simulation {
         this.#setDeployment(action.track, next);
         return true;
       }
+      case 'updateWorkload':
+        return true;
       case 'ensureSubsets': {
         const next = this.destinationRule === undefined ? undefined : patched(this.destinationRule, action.patch);
         if (next === undefined) return false;
