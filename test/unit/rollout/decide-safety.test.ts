@@ -7,7 +7,9 @@ import type { ObservedState } from '../../../src/rollout/observed.ts';
 import { stepsHash } from '../../../src/rollout/revision.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
 import { as, runDecideTable } from './decide-table.ts';
-import { REV_A, REV_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedVirtualService } from './fixtures.ts';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { RolloutStatus } from '../../../src/rollout/types.ts';
+import { REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 
 const STEPS = rollout().spec.steps;
 
@@ -225,6 +227,78 @@ describe('decide: status for the scale subresource, and workloadRef', () => {
       settle: true,
       expected: { kind: 'stop', condition: { reason: 'WorkloadNotFound' } },
       check: (action) => expect(action.message).toContain('Deployment payments-v1 named in spec.workloadRef was not found'),
+    },
+  ]);
+});
+
+describe('decide: taking over a live service', () => {
+  const ref = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments-v1' };
+  const workload = (replicas: number, labelled = true): V1Deployment => ({
+    apiVersion: 'apps/v1', kind: 'Deployment',
+    metadata: { name: 'payments-v1', namespace: 'production', uid: 'w-uid', ...(labelled ? { labels: { 'switchboard.dev/rollout': 'payment-service' } } : {}) },
+    spec: { replicas, selector: { matchLabels: { app: 'payment-service' } }, template: TEMPLATE_A as never },
+  });
+  const takingOver = (fields: Parameters<typeof observed>[0] = {}, status: RolloutStatus = { stableRevision: REV_A, phase: 'Healthy' }): ObservedState => {
+    const base = observed({ virtualService: seedVirtualService(0), canaryDeployment: undefined, workload: workload(3), ...fields });
+    return { ...base, rollout: rollout({ spec: { template: undefined, workloadRef: ref }, status }) };
+  };
+  runDecideTable([
+    {
+      name: 'the stable subset of a live service (version: v1) keeps its pods until our stable pods are available',
+      observed: takingOver({ destinationRule: seedDestinationRule(), stableDeployment: deployment('stable', { revision: REV_A, replicas: 4, available: 2 }) }),
+      now: at(1),
+      // Only the canary subset, which takes no traffic, is re-pointed now.
+      expected: {
+        kind: 'ensureSubsets',
+        patch: [
+          { op: 'test', path: '/spec/subsets/1/name', value: 'canary' },
+          { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
+        ],
+      },
+    },
+    {
+      name: 'once our stable pods are available the stable subset is re-pointed to them',
+      observed: takingOver({ destinationRule: seedDestinationRule() }),
+      now: at(1),
+      expected: { kind: 'ensureSubsets', patch: expect.arrayContaining([{ op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'stable' } }]) },
+    },
+    {
+      name: 'the workloadRef Deployment is labelled so that its template changes reach the controller',
+      observed: takingOver({ workload: workload(3, false) }),
+      now: at(1),
+      expected: { kind: 'updateWorkload', reason: 'WorkloadReferenced', name: 'payments-v1' },
+    },
+    {
+      name: 'with stable available and selected, the workloadRef Deployment is scaled down after the delay starts',
+      observed: takingOver(),
+      now: at(1),
+      expected: { kind: 'updateStatus', reason: 'WorkloadScaleDownScheduled', status: { workloadScaleDownAt: iso(31) } },
+    },
+    {
+      name: 'during that delay the Rollout waits, and wakes when it is over',
+      observed: takingOver({}, { stableRevision: REV_A, phase: 'Healthy', workloadScaleDownAt: iso(31) }),
+      now: at(10),
+      settle: true,
+      expected: { kind: 'wait', until: at(31) },
+    },
+    {
+      name: 'then the workloadRef Deployment goes to zero, guarded by its uid and replicas',
+      observed: takingOver({}, { stableRevision: REV_A, phase: 'Healthy', workloadScaleDownAt: iso(31) }),
+      now: at(31),
+      expected: {
+        kind: 'updateWorkload', reason: 'WorkloadScaledDown',
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: 'w-uid' },
+          { op: 'test', path: '/spec/replicas', value: 3 },
+          { op: 'replace', path: '/spec/replicas', value: 0 },
+        ],
+      },
+    },
+    {
+      name: "a change of the workloadRef Deployment's template starts a rollout",
+      observed: takingOver({ workload: { ...workload(0), spec: { replicas: 0, selector: { matchLabels: { app: 'payment-service' } }, template: TEMPLATE_B as never } } }),
+      now: at(40),
+      expected: { kind: 'updateStatus', reason: 'RolloutStarted', status: { canaryRevision: REV_B } },
     },
   ]);
 });
