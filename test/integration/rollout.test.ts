@@ -2,9 +2,9 @@
 // scraping Istio-shaped series from a simulator that follows the VirtualService weights.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
-import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startController, startMeshPrometheus, startTraffic, type ControllerProcess } from './support/rollout-env.ts';
+import { paymentsRollout, startController, startMeshPrometheus } from './support/rollout-env.ts';
+import { ROLLOUTS, canaryWeightOf, rolloutScenarios, type RolloutView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
 let prometheus: RunningPrometheus;
@@ -21,83 +21,9 @@ afterEach(async () => {
 });
 afterAll(async () => { await prometheus?.stop(); });
 
-interface RolloutView {
-  metadata: { name: string; namespace: string; resourceVersion: string };
-  spec: Record<string, unknown>;
-  status?: {
-    phase?: string; canaryWeight?: number; currentStepIndex?: number; stableRevision?: string; canaryRevision?: string; message?: string;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
-    analysis?: { failedChecks: number; passedChecks: number; inconclusiveChecks: number; erroredChecks: number };
-    rollback?: { reason: string; message: string; at: string };
-  };
-}
-interface RouteView { route: { destination: { subset: string }; weight?: number }[] }
-
-const group = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
-const readRollout = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ ...group, namespace, name: 'payments' }) as Promise<RolloutView>;
-const readVirtualService = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as Promise<{ metadata: { resourceVersion: string }; spec: { http: RouteView[] } }>;
-const readDestinationRule = async (namespace: string) => cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name: 'payments-destination' }) as Promise<{ metadata: { resourceVersion: string }; spec: { subsets: { name: string; labels: Record<string, string> }[] } }>;
-
-function canaryWeightOf(route: RouteView | undefined): number {
-  return route?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
-}
-
-/** Records every distinct canary weight of the split route, in order, until stopped. */
-function watchWeights(namespace: string): { seen: number[]; stop: () => void } {
-  const seen: number[] = [];
-  const timer = setInterval(() => {
-    void readVirtualService(namespace).then((vs) => {
-      const weight = canaryWeightOf(vs.spec.http[1]);
-      if (seen.at(-1) !== weight) seen.push(weight);
-    }, () => undefined);
-  }, 100);
-  return { seen, stop: () => clearInterval(timer) };
-}
-
-async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
-  const namespace = await createNamespace(cluster, prefix);
-  await deployPaymentsRouting(namespace, options);
-  const simulator: TrafficSimulator = await startTraffic(cluster, prometheus, namespace, { errorRate: options.canaryErrorRate ?? 0 });
-  const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus.url, prefix)];
-  cleanups.push(async () => {
-    for (const c of controllers) await c.kill('SIGKILL');
-    await simulator.stop();
-    await deleteNamespace(cluster, namespace);
-  });
-  return { namespace, simulator, controllers };
-}
-
-async function createRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Promise<void> {
-  await cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, image, overrides) });
-}
-
-async function changeImage(namespace: string, image: string): Promise<void> {
-  const rollout = await readRollout(namespace);
-  const template = rollout.spec.template as { spec: { containers: { image: string }[] } };
-  template.spec.containers[0]!.image = image;
-  await cluster.custom.replaceNamespacedCustomObject({ ...group, namespace, name: 'payments', body: rollout });
-}
-
-async function waitForPhase(namespace: string, phase: string, timeoutMs = 90_000): Promise<RolloutView> {
-  let last: RolloutView | undefined;
-  await eventually(`rollout ${namespace}/payments in phase ${phase}`, async () => {
-    last = await readRollout(namespace);
-    return last.status?.phase === phase;
-  }, timeoutMs).catch((error: Error) => {
-    throw new Error(`${error.message}; last status: ${JSON.stringify(last?.status)}`);
-  });
-  return last!;
-}
-
-async function deploymentImage(namespace: string, name: string): Promise<{ image?: string; replicas?: number }> {
-  const deployment = await cluster.apps.readNamespacedDeployment({ namespace, name });
-  return { image: deployment.spec?.template.spec?.containers[0]?.image, replicas: deployment.spec?.replicas };
-}
-
-async function settleFirstDeploy(namespace: string): Promise<void> {
-  await createRollout(namespace, 'payments:1.0');
-  await waitForPhase(namespace, 'Healthy');
-}
+const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy } =
+  rolloutScenarios(cluster, () => prometheus, cleanups);
+const group = ROLLOUTS;
 
 describe('canary rollouts', () => {
   it('walks a healthy canary through every step and promotes it', async () => {

@@ -72,6 +72,8 @@ export function paymentsRollout(namespace: string, image: string, overrides: Rec
       steps: [{ setWeight: 20 }, { pause: { duration: '5s' } }, { setWeight: 50 }, { pause: { duration: '5s' } }],
       analysis: { interval: '5s', failureLimit: 1, minRequests: 10, metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }, { name: 'latency-p99', maxLatencyMs: 500 }] },
       progressDeadlineSeconds: 120,
+      // Short, so that tests see the delay without waiting the default 30 s at every promotion.
+      scaleDownDelaySeconds: 2,
       ...overrides,
     },
   };

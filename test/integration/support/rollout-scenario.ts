@@ -1,0 +1,99 @@
+// One rollout scenario per test: its own namespace, routing, traffic simulator and controller
+// process, plus the reads and waits the rollout tests share.
+import type { RunningPrometheus } from '../../harness/prometheus.ts';
+import type { TrafficSimulator } from '../../harness/traffic-simulator.ts';
+import { createNamespace, deleteNamespace, eventually, type TestCluster } from './cluster.ts';
+import { deployPaymentsRouting, paymentsRollout, startController, startTraffic, type ControllerProcess } from './rollout-env.ts';
+
+export interface RolloutView {
+  metadata: { name: string; namespace: string; resourceVersion: string; generation?: number; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string; canaryWeight?: number; currentStepIndex?: number; stableRevision?: string; canaryRevision?: string; message?: string; step?: string;
+    replicas?: number; selector?: string; canaryScaleDownAt?: string;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    analysis?: { failedChecks: number; passedChecks: number; inconclusiveChecks: number; erroredChecks: number; lastRunAt?: string };
+    rollback?: { reason: string; message: string; at: string };
+  };
+}
+export interface RouteView { match?: unknown; route: { destination: { subset: string }; weight?: number }[] }
+
+export const ROLLOUTS = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
+
+export function rolloutScenarios(cluster: TestCluster, prometheus: () => RunningPrometheus, cleanups: (() => Promise<void>)[]) {
+  const readRollout = async (namespace: string, name = 'payments') => cluster.custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace, name }) as Promise<RolloutView>;
+  const readVirtualService = async (namespace: string) =>
+    cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as Promise<{ metadata: { resourceVersion: string }; spec: { http: RouteView[] } }>;
+  const readDestinationRule = async (namespace: string) =>
+    cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name: 'payments-destination' }) as Promise<{ metadata: { resourceVersion: string }; spec: { subsets: { name: string; labels: Record<string, string> }[] } }>;
+
+  /** Records every distinct canary weight of the split route, in order, until stopped. */
+  function watchWeights(namespace: string): { seen: number[]; stop: () => void } {
+    const seen: number[] = [];
+    const timer = setInterval(() => {
+      void readVirtualService(namespace).then((vs) => {
+        const weight = canaryWeightOf(vs.spec.http[1]);
+        if (seen.at(-1) !== weight) seen.push(weight);
+      }, () => undefined);
+    }, 100);
+    return { seen, stop: () => clearInterval(timer) };
+  }
+
+  async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
+    const namespace = await createNamespace(cluster, prefix);
+    await deployPaymentsRouting(namespace, options);
+    const simulator: TrafficSimulator = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0 });
+    const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix)];
+    cleanups.push(async () => {
+      for (const c of controllers) await c.kill('SIGKILL');
+      await simulator.stop();
+      await deleteNamespace(cluster, namespace);
+    });
+    return { namespace, simulator, controllers };
+  }
+
+  async function createRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Promise<void> {
+    await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: paymentsRollout(namespace, image, overrides) });
+  }
+
+  async function changeImage(namespace: string, image: string): Promise<void> {
+    const rollout = await readRollout(namespace);
+    const template = rollout.spec.template as { spec: { containers: { image: string }[] } };
+    template.spec.containers[0]!.image = image;
+    await cluster.custom.replaceNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments', body: rollout });
+  }
+
+  async function waitForPhase(namespace: string, phase: string, timeoutMs = 90_000): Promise<RolloutView> {
+    let last: RolloutView | undefined;
+    await eventually(`rollout ${namespace}/payments in phase ${phase}`, async () => {
+      last = await readRollout(namespace);
+      return last.status?.phase === phase;
+    }, timeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message}; last status: ${JSON.stringify(last?.status)}`);
+    });
+    return last!;
+  }
+
+  async function deploymentImage(namespace: string, name: string): Promise<{ image?: string; replicas?: number }> {
+    const deployment = await cluster.apps.readNamespacedDeployment({ namespace, name });
+    return { image: deployment.spec?.template.spec?.containers[0]?.image, replicas: deployment.spec?.replicas };
+  }
+
+  async function settleFirstDeploy(namespace: string, overrides: Record<string, unknown> = {}): Promise<void> {
+    await createRollout(namespace, 'payments:1.0', overrides);
+    await waitForPhase(namespace, 'Healthy');
+  }
+
+  async function eventReasons(namespace: string): Promise<{ reason: string; type: string; message: string }[]> {
+    const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Rollout' });
+    return events.items
+      .sort((a, b) => (a.lastTimestamp?.getTime() ?? 0) - (b.lastTimestamp?.getTime() ?? 0))
+      .map((e) => ({ reason: e.reason ?? '', type: e.type ?? '', message: e.message ?? '' }));
+  }
+
+  return { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons };
+}
+
+export function canaryWeightOf(route: RouteView | undefined): number {
+  return route?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0;
+}
