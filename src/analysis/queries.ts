@@ -4,6 +4,7 @@
 // exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
 import type { AnalysisMetric } from '../rollout/types.ts';
+import { prometheusAddressProblem } from './prometheus-address.ts';
 import type { AnalysisPlan, ComparisonCheck, PlannedCheck, ThresholdCheck } from './types.ts';
 
 export const ERROR_RATE_METRIC = 'error-rate';
@@ -160,6 +161,10 @@ function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables
 /** Renders every query of one round. Throws AnalysisConfigError for a spec it cannot render. */
 export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
   const { analysis, namespace } = input;
+  if (input.prometheusAddress !== undefined) {
+    const problem = prometheusAddressProblem(input.prometheusAddress);
+    if (problem !== undefined) throw new AnalysisConfigError(`spec.analysis.prometheus.address: ${problem}`);
+  }
   const service = input.serviceHost === undefined ? {} : { serviceHost: input.serviceHost };
   const canary: WorkloadWindow = { namespace, workload: input.canaryWorkload, window: analysis.interval, ...service };
   const stable: WorkloadWindow = { namespace, workload: input.stableWorkload, window: analysis.interval, ...service };
