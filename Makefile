@@ -6,6 +6,7 @@ NPM_STAMP := node_modules/.package-lock.stamp
 CLUSTER_DIR ?= $(CURDIR)/.cluster
 
 .PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
+        istio-api \
         cluster-up cluster-down demo bench run install deploy clean
 
 help:
@@ -40,6 +41,10 @@ unit: deps
 control-plane:
 	@if [[ -z "$${KUBECONFIG_FOR_TESTS:-}" && -z "$${KUBEBUILDER_ASSETS:-}" ]]; then hack/build-control-plane.sh >/dev/null; fi
 
+# Istio's CRDs for the integration tests: istio.io/api from the Go module proxy, pinned and cached.
+istio-api:
+	@hack/fetch-istio-api.sh >/dev/null
+
 prometheus:
 	@command -v prometheus >/dev/null || hack/install-prometheus.sh
 
@@ -47,7 +52,7 @@ prometheus:
 openssl:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 
-integration: deps openssl control-plane prometheus
+integration: deps openssl control-plane prometheus istio-api
 	$(NODE) node_modules/vitest/vitest.mjs run --project integration
 
 test: deps lint build unit integration

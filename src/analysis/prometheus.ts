@@ -3,7 +3,7 @@
 // errors that say what failed (network, timeout, HTTP status, Prometheus's own errorType).
 import type { MetricsProvider } from './provider.ts';
 
-export type PrometheusErrorKind = 'network' | 'timeout' | 'http' | 'prometheus' | 'response';
+export type PrometheusErrorKind = 'network' | 'timeout' | 'http' | 'prometheus' | 'response' | 'credentials';
 
 export class PrometheusError extends Error {
   override readonly name = 'PrometheusError';
@@ -22,7 +22,9 @@ export interface PrometheusOptions {
   url: string;
   timeoutMs?: number;
   headers?: Record<string, string>;
-  /** Injected in tests; the global fetch otherwise. */
+  /** The Authorization header for each request (read from files: see prometheus-access.ts); may throw. */
+  authorization?: () => string | undefined;
+  /** Injected in tests, or fetchTrustingCaFile for a private CA; the global fetch otherwise. */
   fetch?: typeof fetch;
 }
 
@@ -62,21 +64,24 @@ export class PrometheusClient implements MetricsProvider {
   readonly #url: string;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
+  readonly #authorization: (() => string | undefined) | undefined;
   readonly #fetch: typeof fetch;
 
   constructor(options: PrometheusOptions) {
     this.#url = options.url.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PROMETHEUS_TIMEOUT_MS;
     this.#headers = options.headers ?? {};
+    this.#authorization = options.authorization;
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
   async query(promql: string): Promise<number | undefined> {
     const endpoint = `${this.#url}/api/v1/query?${new URLSearchParams({ query: promql })}`;
+    const authorization = this.#authorizationHeader();
     let response: Response;
     try {
       response = await this.#fetch(endpoint, {
-        headers: { accept: 'application/json', ...this.#headers },
+        headers: { accept: 'application/json', ...this.#headers, ...(authorization === undefined ? {} : { authorization }) },
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
@@ -106,6 +111,14 @@ export class PrometheusClient implements MetricsProvider {
       return (await this.query('vector(1)')) === 1;
     } catch {
       return false;
+    }
+  }
+
+  #authorizationHeader(): string | undefined {
+    try {
+      return this.#authorization?.();
+    } catch (error) {
+      throw new PrometheusError('credentials', `no credentials for Prometheus at ${this.#url}: ${(error as Error).message}`);
     }
   }
 

@@ -1,9 +1,10 @@
 // PromQL for the analysis: built-in Istio queries and templated custom queries.
 // Istio's standard metrics carry destination_workload = the Deployment's name, which is why the
 // controller runs the canary as its own Deployment (<name>-canary): the canary's series are
-// exact. reporter="destination" counts each request once, at the server-side proxy.
+// exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
 import type { AnalysisMetric } from '../rollout/types.ts';
+import { prometheusAddressProblem } from './prometheus-address.ts';
 import type { AnalysisPlan, ComparisonCheck, PlannedCheck, ThresholdCheck } from './types.ts';
 
 export const ERROR_RATE_METRIC = 'error-rate';
@@ -23,31 +24,79 @@ export interface WorkloadWindow {
   workload: string;
   /** PromQL range, e.g. "1m": the analysis interval, so consecutive rounds do not overlap. */
   window: string;
+  /**
+   * The routed host as the VirtualService names it (short name, name.namespace or FQDN). With it,
+   * failures the callers' proxies could not attribute to any workload (no healthy upstream: no pod
+   * was chosen, so destination_workload is "unknown") count against this workload too.
+   */
+  serviceHost?: string;
 }
 
-function istioLabels({ namespace, workload }: WorkloadWindow, extra = ''): string {
-  return `{reporter="destination",destination_workload_namespace="${namespace}",destination_workload="${workload}"${extra}}`;
+type Reporter = 'source' | 'destination';
+
+/**
+ * A failed request: a 5xx, a response code 0 (the connection was reset or closed before any
+ * response), or a gRPC call whose HTTP status looks fine but whose grpc-status is not OK. The
+ * two matchers are disjoint (by response_code), so their union counts each series once.
+ */
+const FAILED = ['response_code=~"0|5.."', 'response_code!~"0|5..",grpc_response_status!~"|0"'] as const;
+
+function workloadSelector({ namespace, workload }: WorkloadWindow, reporter: Reporter, extra = ''): string {
+  return `{reporter="${reporter}",destination_workload_namespace="${namespace}",destination_workload="${workload}"${extra ? `,${extra}` : ''}}`;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
+}
+
+/** destination_service (always the FQDN in Istio's metrics) matcher for the routed host. */
+export function destinationServiceMatcher(host: string, namespace: string): string {
+  const parts = host.split('.');
+  if (parts.length > 2) return `destination_service="${host}"`;
+  // A short name is resolved in the rollout's namespace; the cluster domain is not known here.
+  const qualified = parts.length === 1 ? `${host}.${namespace}` : host;
+  return `destination_service=~"${escapeRegex(`${qualified}.svc.`)}.+"`;
+}
+
+function unattributedSelector(target: WorkloadWindow & { serviceHost: string }, extra: string): string {
+  return `{reporter="source",destination_workload="unknown",${destinationServiceMatcher(target.serviceHost, target.namespace)},${extra}}`;
+}
+
+/** `fn`(istio_requests_total[window]) summed over the series this reporter attributes to the target. */
+function summed(target: WorkloadWindow, reporter: Reporter, fn: 'rate' | 'increase', failedOnly: boolean): string {
+  const term = (selector: string) => `${fn}(istio_requests_total${selector}[${target.window}])`;
+  const terms = failedOnly ? FAILED.map((failed) => term(workloadSelector(target, reporter, failed))) : [term(workloadSelector(target, reporter))];
+  // Only the caller's proxy reports a request that found no pod to go to.
+  if (reporter === 'source' && target.serviceHost !== undefined) {
+    terms.push(term(unattributedSelector({ ...target, serviceHost: target.serviceHost }, FAILED[0])));
+  }
+  return `sum(${terms.join(' or ')})`;
+}
+
+/** Gives each reporter's single unlabelled sample a label of its own, so that `or` keeps both. */
+function perReporter(query: (reporter: Reporter) => string): string {
+  const labelled = (['source', 'destination'] as const).map((reporter) => `label_replace(${query(reporter)}, "reporter", "${reporter}", "", "")`);
+  return `max(${labelled.join(' or ')})`;
 }
 
 /**
- * 5xx share in percent. The numerator falls back to 0 (`or vector(0)`) because a workload that
- * never answered 5xx has no 5xx series at all, and an empty numerator would make the healthiest
- * canary's result empty, i.e. never a pass. The denominator has no fallback: no traffic stays
- * empty (0/0 would be NaN): inconclusive either way, as it must be.
+ * Failed share in percent, the worse of the two views: what the callers' proxies saw (which
+ * includes requests that never reached the canary) and what the canary's own proxy saw (which
+ * includes callers outside the mesh). The numerator falls back to 0 (`or vector(0)`) because a
+ * healthy workload has no failure series at all; the denominator has no fallback: no traffic in a
+ * view leaves that view empty, and with both empty the result is empty: inconclusive, as it must be.
  */
 export function errorRateQuery(target: WorkloadWindow): string {
-  const errors = `sum(rate(istio_requests_total${istioLabels(target, ',response_code=~"5.."')}[${target.window}]))`;
-  const all = `sum(rate(istio_requests_total${istioLabels(target)}[${target.window}]))`;
-  return `100 * (${errors} or vector(0)) / ${all}`;
+  return perReporter((reporter) => `100 * (${summed(target, reporter, 'rate', true)} or vector(0)) / ${summed(target, reporter, 'rate', false)}`);
 }
 
-/** Requests in the window: the evidence behind the other checks (minRequests). */
+/** Requests in the window, the larger of the two views: the evidence behind the other checks (minRequests). */
 export function requestCountQuery(target: WorkloadWindow): string {
-  return `sum(increase(istio_requests_total${istioLabels(target)}[${target.window}]))`;
+  return perReporter((reporter) => summed(target, reporter, 'increase', false));
 }
 
 export function latencyP99Query(target: WorkloadWindow): string {
-  return `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket${istioLabels(target)}[${target.window}])))`;
+  return `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket${workloadSelector(target, 'destination')}[${target.window}])))`;
 }
 
 export interface TemplateVariables {
@@ -87,6 +136,10 @@ export interface PlanInput {
   canaryRevision: string;
   stepIndex: number;
   analysis: ResolvedAnalysis;
+  /** spec.trafficRouting.host: lets the error rate count failures that never reached a pod. */
+  serviceHost?: string;
+  /** spec.analysis.prometheus.address: this Rollout's own Prometheus instead of the manager's. */
+  prometheusAddress?: string;
 }
 
 function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables): ThresholdCheck {
@@ -108,8 +161,13 @@ function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables
 /** Renders every query of one round. Throws AnalysisConfigError for a spec it cannot render. */
 export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
   const { analysis, namespace } = input;
-  const canary = { namespace, workload: input.canaryWorkload, window: analysis.interval };
-  const stable = { namespace, workload: input.stableWorkload, window: analysis.interval };
+  if (input.prometheusAddress !== undefined) {
+    const problem = prometheusAddressProblem(input.prometheusAddress);
+    if (problem !== undefined) throw new AnalysisConfigError(`spec.analysis.prometheus.address: ${problem}`);
+  }
+  const service = input.serviceHost === undefined ? {} : { serviceHost: input.serviceHost };
+  const canary: WorkloadWindow = { namespace, workload: input.canaryWorkload, window: analysis.interval, ...service };
+  const stable: WorkloadWindow = { namespace, workload: input.stableWorkload, window: analysis.interval, ...service };
   const variables: TemplateVariables = {
     namespace,
     name: input.rolloutName,
@@ -137,5 +195,6 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     minRequests: analysis.minRequests,
     requestCountQuery: requestCountQuery(canary),
     checks,
+    ...(input.prometheusAddress === undefined ? {} : { prometheusAddress: input.prometheusAddress }),
   };
 }

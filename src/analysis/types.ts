@@ -41,6 +41,8 @@ export interface AnalysisPlan {
   /** Canary requests in the window; fewer than minRequests makes every check inconclusive. */
   requestCountQuery: string;
   checks: PlannedCheck[];
+  /** Where to run the queries when not the manager's --prometheus-url (ProviderRegistry.forAddress). */
+  prometheusAddress?: string;
 }
 
 export interface AnalysisRound {

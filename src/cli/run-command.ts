@@ -4,17 +4,17 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { PrometheusClient } from '../analysis/prometheus.ts';
 import { startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
+import { addPrometheusOptions, buildPrometheusProviders, type PrometheusCliOptions } from './prometheus-options.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
-export interface RunOptions {
+export interface RunOptions extends PrometheusCliOptions {
   kubeconfig?: string;
   webhook: boolean;
   controller: boolean;
@@ -27,7 +27,6 @@ export interface RunOptions {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
-  prometheusUrl: string;
   logLevel: string;
 }
 
@@ -38,7 +37,7 @@ function splitAddress(address: string): { host: string; port: number } {
 }
 
 export function registerRunCommand(program: Command): void {
-  program.command('run')
+  addPrometheusOptions(program.command('run'))
     .description('run the injector webhook and the rollout controller')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--no-webhook', 'do not serve the injector webhook')
@@ -52,7 +51,6 @@ export function registerRunCommand(program: Command): void {
     .option('--leader-elect', 'elect a leader on a Lease so that only one replica acts', false)
     .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'switchboard-system')
     .option('--leader-election-id <name>', 'name of the Lease', 'switchboard-controller')
-    .option('--prometheus-url <url>', 'Prometheus for canary analysis', 'http://127.0.0.1:9090')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: RunOptions) => {
       const stop = await startManager(options, pino({ level: options.logLevel }));
@@ -63,6 +61,7 @@ export function registerRunCommand(program: Command): void {
 /** Starts what the options ask for; resolves with a function that stops it all gracefully. */
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
   const stops: (() => Promise<void>)[] = [];
   let controllerReady = !options.controller;
 
@@ -85,7 +84,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
-      metricsProvider: new PrometheusClient({ url: options.prometheusUrl }),
+      metricsProvider: prometheus.forAddress(undefined),
     });
     await controller.startInformers();
     let elector: LeaderElector | undefined;

@@ -1,14 +1,137 @@
+// The controller's Prometheus metrics. Per-Rollout series go through RolloutMetrics, which knows
+// every series it wrote for each Rollout, so that a phase change leaves exactly one info series
+// and a deleted Rollout leaves none (stale series would keep alerts firing for objects that are gone).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { httpStatusOf } from '../kube/api-errors.ts';
+import type { CheckVerdict, RolloutPhase } from '../rollout/types.ts';
+
+const VERDICTS: readonly CheckVerdict[] = ['pass', 'fail', 'inconclusive', 'error'];
+
+/**
+ * Why a reconcile failed, as a bounded label value. stale-patch (a JSON-patch `test` that no longer
+ * holds) and analysis-config cannot be told from an HTTP status: the caller names them.
+ */
+export type ReconcileErrorReason =
+  | 'conflict' | 'stale-patch' | 'invalid' | 'forbidden' | 'not-found' | 'throttled' | 'api-server' | 'unreachable' | 'analysis-config' | 'other';
+
+/** The reason for an error thrown by the API client: by HTTP status, or unreachable when there is none. */
+export function reconcileErrorReason(error: unknown): ReconcileErrorReason {
+  const status = httpStatusOf(error);
+  if (status === undefined) return isTransportError(error) ? 'unreachable' : 'other';
+  if (status === 409) return 'conflict';
+  if (status === 422 || status === 400) return 'invalid';
+  if (status === 401 || status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 429) return 'throttled';
+  if (status >= 500) return 'api-server';
+  return 'other';
+}
+
+/** A system error (ECONNREFUSED, ETIMEDOUT, ...) on the error or, as fetch reports it, on its cause; or a timeout. */
+function isTransportError(error: unknown): boolean {
+  const systemCode = (value: unknown) => typeof (value as { code?: unknown } | null)?.code === 'string' && /^E[A-Z]+$/.test((value as { code: string }).code);
+  if (!(error instanceof Error)) return false;
+  return systemCode(error) || systemCode(error.cause) || error.name === 'TimeoutError' || error.name === 'AbortError';
+}
+
+interface Written {
+  phase?: RolloutPhase;
+  weight: boolean;
+  verdicts: boolean;
+  reasons: Set<ReconcileErrorReason>;
+}
+
+export class RolloutMetrics {
+  readonly #info: Gauge<'namespace' | 'name' | 'phase'>;
+  readonly #canaryWeight: Gauge<'namespace' | 'name'>;
+  readonly #analysisRounds: Counter<'namespace' | 'name' | 'verdict'>;
+  readonly #reconcileErrors: Counter<'namespace' | 'name' | 'reason'>;
+  readonly #written = new Map<string, Written>();
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#info = new Gauge({
+      name: 'switchboard_rollout_info', help: 'One series per Rollout, value 1, labelled with its current phase', labelNames: ['namespace', 'name', 'phase'], registers,
+    });
+    this.#canaryWeight = new Gauge({
+      name: 'switchboard_rollout_canary_weight', help: 'Percent of traffic the canary receives, as last written to the VirtualService', labelNames: ['namespace', 'name'], registers,
+    });
+    this.#analysisRounds = new Counter({
+      name: 'switchboard_rollout_analysis_rounds_total', help: 'Analysis rounds by verdict (pass, fail, inconclusive, error)', labelNames: ['namespace', 'name', 'verdict'], registers,
+    });
+    this.#reconcileErrors = new Counter({
+      name: 'switchboard_rollout_reconcile_errors_total', help: 'Failed reconciles by reason', labelNames: ['namespace', 'name', 'reason'], registers,
+    });
+  }
+
+  /** The Rollout's phase as just observed or written: its info series moves to the new phase. */
+  setPhase(namespace: string, name: string, phase: RolloutPhase): void {
+    const written = this.#entry(namespace, name);
+    if (written.phase !== undefined && written.phase !== phase) this.#info.remove({ namespace, name, phase: written.phase });
+    written.phase = phase;
+    this.#info.set({ namespace, name, phase }, 1);
+  }
+
+  setCanaryWeight(namespace: string, name: string, weight: number): void {
+    this.#entry(namespace, name).weight = true;
+    this.#canaryWeight.set({ namespace, name }, weight);
+  }
+
+  countAnalysisRound(namespace: string, name: string, verdict: CheckVerdict): void {
+    const written = this.#entry(namespace, name);
+    if (!written.verdicts) {
+      // Every verdict starts at 0, so that increase() sees the first failure instead of a series appearing.
+      for (const each of VERDICTS) this.#analysisRounds.inc({ namespace, name, verdict: each }, 0);
+      written.verdicts = true;
+    }
+    this.#analysisRounds.inc({ namespace, name, verdict });
+  }
+
+  countReconcileError(namespace: string, name: string, reason: ReconcileErrorReason): void {
+    this.#entry(namespace, name).reasons.add(reason);
+    this.#reconcileErrors.inc({ namespace, name, reason });
+  }
+
+  /** Removes every series of a Rollout that is gone. */
+  forget(namespace: string, name: string): void {
+    const written = this.#written.get(key(namespace, name));
+    if (written === undefined) return;
+    if (written.phase !== undefined) this.#info.remove({ namespace, name, phase: written.phase });
+    if (written.weight) this.#canaryWeight.remove({ namespace, name });
+    if (written.verdicts) for (const verdict of VERDICTS) this.#analysisRounds.remove({ namespace, name, verdict });
+    for (const reason of written.reasons) this.#reconcileErrors.remove({ namespace, name, reason });
+    this.#written.delete(key(namespace, name));
+  }
+
+  #entry(namespace: string, name: string): Written {
+    const id = key(namespace, name);
+    let written = this.#written.get(id);
+    if (written === undefined) {
+      written = { weight: false, verdicts: false, reasons: new Set() };
+      this.#written.set(id, written);
+    }
+    return written;
+  }
+}
+
+function key(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
 
 export function createControllerMetrics(registry = new Registry()) {
+  const rollouts = new RolloutMetrics(registry);
   return {
     registry,
+    rollouts,
     reconciles: new Counter({ name: 'switchboard_rollout_reconciles_total', help: 'Reconciles by result', labelNames: ['result'] as const, registers: [registry] }),
     actions: new Counter({ name: 'switchboard_rollout_actions_total', help: 'Actions decided, by kind', labelNames: ['kind'] as const, registers: [registry] }),
     reconcileDuration: new Histogram({
       name: 'switchboard_rollout_reconcile_duration_seconds', help: 'Time for one reconcile', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
     }),
-    canaryWeight: new Gauge({ name: 'switchboard_rollout_canary_weight', help: 'Canary weight last written', labelNames: ['namespace', 'rollout'] as const, registers: [registry] }),
+    /** @deprecated the reconcile loop's former call; use rollouts.setCanaryWeight(namespace, name, weight). */
+    canaryWeight: {
+      set: (labels: { namespace: string; rollout: string }, weight: number): void => rollouts.setCanaryWeight(labels.namespace, labels.rollout, weight),
+    },
   };
 }
 

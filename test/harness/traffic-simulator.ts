@@ -1,7 +1,8 @@
 // Plays the mesh's data plane for tests and the demo: reads the VirtualService weights from the
 // API server, "sends" requests to the stable and canary workloads in that proportion, fails a
-// chosen share of the canary's, and exports what Istio's sidecars would: istio_requests_total and
-// istio_request_duration_milliseconds with reporter="destination" and Istio's label names.
+// chosen share of the canary's, and exports what Istio's sidecars would: istio_requests_total from
+// the caller's proxy (reporter="source") and the workload's (reporter="destination"), and
+// istio_request_duration_milliseconds from the workload's, with Istio's label names.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -9,9 +10,30 @@ import { Counter, Histogram, Registry } from 'prom-client';
 // Istio's default buckets for istio_request_duration_milliseconds.
 const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
+/**
+ * How a failed request fails, and so which proxies report it:
+ * - http-503: the workload answers 503 (both proxies report it);
+ * - reset: the connection to the workload is reset before any response (response code 0, only
+ *   the caller's proxy reports it);
+ * - grpc: HTTP 200 with grpc-status 14 UNAVAILABLE (both report it);
+ * - no-healthy-upstream: the caller's proxy finds no ready pod in the subset (503, flag UH; only it
+ *   reports it, and it cannot name a destination workload).
+ */
+export type FailureMode = 'http-503' | 'reset' | 'grpc' | 'no-healthy-upstream';
+
+const OUTCOME_LABELS: Record<FailureMode | 'none', { response_code: string; response_flags: string; request_protocol: string; grpc_response_status: string }> = {
+  none: { response_code: '200', response_flags: '-', request_protocol: 'http', grpc_response_status: '' },
+  'http-503': { response_code: '503', response_flags: '-', request_protocol: 'http', grpc_response_status: '' },
+  reset: { response_code: '0', response_flags: 'UC', request_protocol: 'http', grpc_response_status: '' },
+  grpc: { response_code: '200', response_flags: '-', request_protocol: 'grpc', grpc_response_status: '14' },
+  'no-healthy-upstream': { response_code: '503', response_flags: 'UH', request_protocol: 'http', grpc_response_status: '' },
+};
+
 export interface TrafficBehaviour {
   errorRate: number;
   latencyMs: number;
+  /** http-503 when not given. */
+  failure?: FailureMode;
 }
 
 export interface TrafficSimulatorOptions {
@@ -37,8 +59,8 @@ export class TrafficSimulator {
   constructor(options: TrafficSimulatorOptions) {
     this.options = options;
     const labelNames = ['reporter', 'source_workload', 'source_workload_namespace', 'destination_workload', 'destination_workload_namespace',
-      'destination_service', 'destination_service_name', 'destination_version', 'response_code', 'request_protocol'];
-    this.requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by the destination proxy', labelNames, registers: [this.registry] });
+      'destination_service', 'destination_service_name', 'destination_version', 'response_code', 'request_protocol', 'response_flags', 'grpc_response_status'];
+    this.requests = new Counter({ name: 'istio_requests_total', help: 'Requests seen by the source and destination proxies', labelNames, registers: [this.registry] });
     this.duration = new Histogram({
       name: 'istio_request_duration_milliseconds', help: 'Request duration at the destination proxy', labelNames, buckets: ISTIO_DURATION_BUCKETS, registers: [this.registry],
     });
@@ -95,15 +117,24 @@ export class TrafficSimulator {
       if (!workload) continue;
       const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
       const failed = Math.random() < behaviour.errorRate;
-      const labels = {
-        reporter: 'destination', source_workload: 'checkout', source_workload_namespace: this.options.namespace,
-        destination_workload: workload, destination_workload_namespace: this.options.namespace,
-        destination_service: `${this.options.host}.${this.options.namespace}.svc.cluster.local`, destination_service_name: this.options.host,
-        destination_version: subset, response_code: failed ? '503' : '200', request_protocol: 'http',
-      };
-      this.requests.inc(labels);
-      this.duration.observe(labels, behaviour.latencyMs * (0.5 + Math.random()));
+      this.record(subset, workload, failed ? behaviour.failure ?? 'http-503' : undefined, behaviour.latencyMs);
     }
+  }
+
+  private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number): void {
+    const { namespace, host } = this.options;
+    const reachedNoPod = failure === 'no-healthy-upstream';
+    const labels = {
+      source_workload: 'checkout', source_workload_namespace: namespace,
+      destination_workload: reachedNoPod ? 'unknown' : workload, destination_workload_namespace: reachedNoPod ? 'unknown' : namespace,
+      destination_service: `${host}.${namespace}.svc.cluster.local`, destination_service_name: host,
+      destination_version: reachedNoPod ? 'unknown' : subset,
+      ...OUTCOME_LABELS[failure ?? 'none'],
+    };
+    this.requests.inc({ ...labels, reporter: 'source' });
+    if (failure === 'reset' || reachedNoPod) return;
+    this.requests.inc({ ...labels, reporter: 'destination' });
+    this.duration.observe({ ...labels, reporter: 'destination' }, latencyMs * (0.5 + Math.random()));
   }
 }
 

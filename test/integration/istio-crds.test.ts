@@ -1,21 +1,28 @@
-// The project's Istio CRDs make the test API server treat manifests as an Istio cluster would:
-// what the article's YAML says correctly round-trips; what it gets wrong is caught.
+// Istio's own networking.istio.io and security.istio.io CRDs, from istio.io/api at the pinned
+// version, make the test API server treat manifests as an Istio cluster would: what the article's
+// YAML says correctly round-trips; what it gets wrong is caught. The shipped copies in crds/istio/
+// must be exactly the module's.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SHIPPED_ISTIO_CRD_DIR, istioApiCrdBundle, istioCrdManifest, pinnedIstioApiVersion, renderShippedCopies,
+} from '../harness/istio-api.ts';
 import { createNamespace, deleteNamespace, installCrds, kubectl, readYamlDocuments, testCluster } from './support/cluster.ts';
 
 const cluster = testCluster();
-const crdDir = join(import.meta.dirname, '..', '..', 'crds', 'istio');
 const seedDir = join(import.meta.dirname, '..', 'fixtures', 'seed');
 let namespace: string;
+let installed: string[];
 
 type IstioObject = KubernetesObject & { spec: Record<string, unknown> };
 
 beforeAll(async () => {
-  await installCrds(cluster, readdirSync(crdDir).map((f) => join(crdDir, f)));
+  const manifest = istioCrdManifest();
+  installed = manifest.names;
+  await installCrds(cluster, [manifest.path]);
   namespace = await createNamespace(cluster, 'istio-crds');
 });
 afterAll(async () => { await deleteNamespace(cluster, namespace); });
@@ -31,7 +38,32 @@ async function roundTrip(object: IstioObject): Promise<IstioObject> {
   return cluster.objects.read({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata!.name!, namespace } }) as Promise<IstioObject>;
 }
 
+describe('crds/istio/, the shipped copies', () => {
+  it('are exactly what hack/update-istio-crds.ts cuts from the pinned istio.io/api', () => {
+    const version = pinnedIstioApiVersion();
+    const wanted = renderShippedCopies(istioApiCrdBundle(), version);
+    const committed = readdirSync(SHIPPED_ISTIO_CRD_DIR).filter((file) => file.endsWith('.yaml')).sort();
+    expect(committed).toEqual([...wanted.keys()].sort());
+    for (const [file, content] of wanted) {
+      expect(readFileSync(join(SHIPPED_ISTIO_CRD_DIR, file), 'utf8') === content,
+        `crds/istio/${file} differs from istio.io/api@${version}: run node_modules/.bin/node hack/update-istio-crds.ts`).toBe(true);
+    }
+  });
+});
+
 describe('Istio CRDs on the real API server', () => {
+  it('serves every networking.istio.io and security.istio.io kind of the module', async () => {
+    expect(installed).toEqual(expect.arrayContaining([
+      'virtualservices.networking.istio.io', 'destinationrules.networking.istio.io', 'gateways.networking.istio.io',
+      'serviceentries.networking.istio.io', 'sidecars.networking.istio.io', 'envoyfilters.networking.istio.io',
+      'workloadentries.networking.istio.io', 'workloadgroups.networking.istio.io',
+      'authorizationpolicies.security.istio.io', 'peerauthentications.security.istio.io', 'requestauthentications.security.istio.io',
+    ]));
+    expect(installed.every((name) => name.endsWith('.networking.istio.io') || name.endsWith('.security.istio.io'))).toBe(true);
+    const { stdout } = await kubectl(['api-resources', '--api-group=networking.istio.io', '-o', 'name']);
+    expect(stdout.split('\n').filter(Boolean).sort()).toEqual(installed.filter((name) => name.endsWith('.networking.istio.io')).sort());
+  });
+
   it('returns a VirtualService with weighted subsets, retries and a fault block unchanged', async () => {
     const virtualService: IstioObject = {
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AnalysisConfigError,
   buildAnalysisPlan,
+  destinationServiceMatcher,
   errorRateQuery,
   latencyP99Query,
   renderQueryTemplate,
@@ -10,22 +11,48 @@ import {
 } from '../../../src/analysis/queries.ts';
 
 const canary = { namespace: 'production', workload: 'payment-service-canary', window: '1m' };
-const labels = '{reporter="destination",destination_workload_namespace="production",destination_workload="payment-service-canary"';
+const at = (reporter: string) => `reporter="${reporter}",destination_workload_namespace="production",destination_workload="payment-service-canary"`;
+const requests = (reporter: string, extra = '') => `istio_requests_total{${at(reporter)}${extra}}[1m]`;
+const failed = (reporter: string) =>
+  `rate(${requests(reporter, ',response_code=~"0|5.."')}) or rate(${requests(reporter, ',response_code!~"0|5..",grpc_response_status!~"|0"')})`;
+const unattributed = 'istio_requests_total{reporter="source",destination_workload="unknown",' +
+  'destination_service=~"payment-service\\\\.production\\\\.svc\\\\..+",response_code=~"0|5.."}[1m]';
+const worseOf = (source: string, destination: string) =>
+  `max(label_replace(${source}, "reporter", "source", "", "") or label_replace(${destination}, "reporter", "destination", "", ""))`;
 
 describe('built-in Istio queries', () => {
-  it('error rate: 5xx share in percent, numerator 0 when there are no 5xx series', () => {
-    expect(errorRateQuery(canary)).toBe(
-      `100 * (sum(rate(istio_requests_total${labels},response_code=~"5.."}[1m])) or vector(0)) / sum(rate(istio_requests_total${labels}}[1m]))`,
+  it('error rate: 5xx, response code 0 and gRPC errors over all requests, the worse of the callers\' and the canary\'s view', () => {
+    expect(errorRateQuery(canary)).toBe(worseOf(
+      `100 * (sum(${failed('source')}) or vector(0)) / sum(rate(${requests('source')}))`,
+      `100 * (sum(${failed('destination')}) or vector(0)) / sum(rate(${requests('destination')}))`,
+    ));
+  });
+
+  it('error rate with the routed host: the callers\' failures that reached no pod count as failed requests', () => {
+    expect(errorRateQuery({ ...canary, serviceHost: 'payment-service' })).toBe(worseOf(
+      `100 * (sum(${failed('source')} or rate(${unattributed})) or vector(0)) / sum(rate(${requests('source')}) or rate(${unattributed}))`,
+      `100 * (sum(${failed('destination')}) or vector(0)) / sum(rate(${requests('destination')}))`,
+    ));
+  });
+
+  it('request count: requests in the window, the larger view, including requests that reached no pod', () => {
+    expect(requestCountQuery(canary)).toBe(worseOf(`sum(increase(${requests('source')}))`, `sum(increase(${requests('destination')}))`));
+    expect(requestCountQuery({ ...canary, serviceHost: 'payment-service' })).toBe(
+      worseOf(`sum(increase(${requests('source')}) or increase(${unattributed}))`, `sum(increase(${requests('destination')}))`),
     );
   });
 
-  it('request count: requests in the window', () => {
-    expect(requestCountQuery(canary)).toBe(`sum(increase(istio_requests_total${labels}}[1m]))`);
+  it.each([
+    ['payment-service', 'destination_service=~"payment-service\\\\.production\\\\.svc\\\\..+"'],
+    ['payment-service.billing', 'destination_service=~"payment-service\\\\.billing\\\\.svc\\\\..+"'],
+    ['payment-service.production.svc.cluster.local', 'destination_service="payment-service.production.svc.cluster.local"'],
+  ])('routed host %s is matched on destination_service as %s', (host, matcher) => {
+    expect(destinationServiceMatcher(host, 'production')).toBe(matcher);
   });
 
-  it('p99 latency from the duration histogram', () => {
+  it('p99 latency from the duration histogram, at the canary\'s proxy', () => {
     expect(latencyP99Query(canary)).toBe(
-      `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket${labels}}[1m])))`,
+      `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${at('destination')}}[1m])))`,
     );
   });
 });
@@ -85,6 +112,21 @@ describe('analysis plan', () => {
       maxIncrease: 0.5,
       unit: '%',
     });
+  });
+
+  it('the routed host reaches the canary and stable error rates; a Prometheus address override is carried in the plan', () => {
+    const plan = buildAnalysisPlan({
+      ...input({ metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }], maxErrorRateIncrease: 0.5 }),
+      serviceHost: 'payment-service', prometheusAddress: 'https://prometheus.billing:9090',
+    });
+    const withHost = { ...canary, serviceHost: 'payment-service' };
+    expect(plan.requestCountQuery).toBe(requestCountQuery(withHost));
+    expect(plan.checks[0]).toMatchObject({ query: errorRateQuery(withHost) });
+    expect(plan.checks[1]).toMatchObject({
+      canaryQuery: errorRateQuery(withHost), stableQuery: errorRateQuery({ ...withHost, workload: 'payment-service-stable' }),
+    });
+    expect(plan.prometheusAddress).toBe('https://prometheus.billing:9090');
+    expect(buildAnalysisPlan(input({ metrics: [] }))).not.toHaveProperty('prometheusAddress');
   });
 
   it('a custom metric without limits is refused', () => {

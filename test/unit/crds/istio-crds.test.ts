@@ -1,6 +1,7 @@
-// Sanity checks for the stand-in Istio CRDs under crds/istio/ and for how the seed fixtures (YAML
-// taken verbatim from an article) fit them. The CRDs are also applied to a real kube-apiserver by
-// the integration tests; these checks catch the mistakes that are cheap to catch without one.
+// What Switchboard relies on in the Istio CRDs shipped under crds/istio/ (cut from istio.io/api by
+// hack/update-istio-crds.ts), and how the seed fixtures (YAML taken verbatim from an article) fit
+// them. test/integration/istio-crds.test.ts checks that the copies equal the pinned module's and
+// applies Istio's CRDs to a real kube-apiserver; these checks need neither.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +119,7 @@ describe('Istio CRDs in crds/istio', () => {
 
     it('serves the expected versions with exactly one storage version, v1', () => {
       const { versions } = crd.spec;
-      expect(versions.map((v) => v.name)).toEqual([...want.versions]);
+      expect(versions.map((v) => v.name).sort()).toEqual([...want.versions].sort());
       expect(versions.every((v) => v.served)).toBe(true);
       expect(versions.filter((v) => v.storage).map((v) => v.name)).toEqual(['v1']);
     });
@@ -143,12 +144,6 @@ describe('Istio CRDs in crds/istio', () => {
 
     it('does not preserve unknown fields anywhere under spec', () => {
       expect(preservedPaths(openApi(crd).properties?.spec as Schema)).toEqual([]);
-    });
-
-    it('keeps descriptions short', () => {
-      for (const [path, node] of schemaNodes(openApi(crd))) {
-        expect(node.description?.length ?? 0, path).toBeLessThanOrEqual(200);
-      }
     });
 
     it('models durations as strings and validates them with CEL', () => {
@@ -240,8 +235,8 @@ describe('Istio CRDs in crds/istio', () => {
         'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
         'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks',
       ]));
-      expect(Object.keys(at('AuthorizationPolicy', 'rules[].to[].operation').properties ?? {})).toEqual(
-        ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'],
+      expect(Object.keys(at('AuthorizationPolicy', 'rules[].to[].operation').properties ?? {}).sort()).toEqual(
+        ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'].sort(),
       );
       // Istio's operation ports are strings, not integers.
       expect(at('AuthorizationPolicy', 'rules[].to[].operation.ports[]').type).toBe('string');

@@ -1,0 +1,60 @@
+// `switchboard run`'s Prometheus flags, and the providers they describe: the manager's Prometheus
+// and, through the same registry, those that Rollouts name in spec.analysis.prometheus.address,
+// all with the same credentials and CA.
+import type { Command } from 'commander';
+import { PrometheusClient } from '../analysis/prometheus.ts';
+import { accessProblems, authorizationHeader, fetchTrustingCaFile, type PrometheusAccess } from '../analysis/prometheus-access.ts';
+import { prometheusAddressProblem } from '../analysis/prometheus-address.ts';
+import { ProviderRegistry } from '../analysis/provider-registry.ts';
+
+export interface PrometheusCliOptions {
+  prometheusUrl: string;
+  prometheusBearerTokenFile?: string;
+  prometheusUsername?: string;
+  prometheusPasswordFile?: string;
+  prometheusCaFile?: string;
+}
+
+export function addPrometheusOptions(command: Command): Command {
+  return command
+    .option('--prometheus-url <url>', 'Prometheus for canary analysis (a Rollout may name its own)', 'http://127.0.0.1:9090')
+    .option('--prometheus-bearer-token-file <path>', 'send "Authorization: Bearer" with the token in this file (read for every request)')
+    .option('--prometheus-username <name>', 'basic auth username (with --prometheus-password-file)')
+    .option('--prometheus-password-file <path>', 'basic auth password file (read for every request)')
+    .option('--prometheus-ca-file <path>', 'PEM CA bundle trusted for https Prometheus URLs (read for every request)');
+}
+
+/** The access settings the flags describe; throws one error naming every flag that is wrong. */
+export function prometheusAccess(options: PrometheusCliOptions): PrometheusAccess {
+  const problems: string[] = [];
+  const urlProblem = prometheusAddressProblem(options.prometheusUrl);
+  if (urlProblem !== undefined) problems.push(`--prometheus-url ${urlProblem}`);
+  const { prometheusUsername: username, prometheusPasswordFile: passwordFile } = options;
+  if ((username === undefined) !== (passwordFile === undefined)) {
+    problems.push('--prometheus-username and --prometheus-password-file go together: give both for basic auth, or neither');
+  }
+  const access: PrometheusAccess = {
+    ...(options.prometheusBearerTokenFile === undefined ? {} : { bearerTokenFile: options.prometheusBearerTokenFile }),
+    ...(username === undefined || passwordFile === undefined ? {} : { basicAuth: { username, passwordFile } }),
+    ...(options.prometheusCaFile === undefined ? {} : { caFile: options.prometheusCaFile }),
+  };
+  problems.push(...accessProblems(access));
+  if (problems.length > 0) throw new Error(`Prometheus access: ${problems.join('; ')}`);
+  return access;
+}
+
+/** Providers for the manager's Prometheus and every per-Rollout address, from the parsed flags. */
+export function buildPrometheusProviders(options: PrometheusCliOptions): ProviderRegistry {
+  const access = prometheusAccess(options);
+  const hasCredentials = access.bearerTokenFile !== undefined || access.basicAuth !== undefined;
+  // One fetch, so that every provider shares one connection pool.
+  const fetch = access.caFile === undefined ? undefined : fetchTrustingCaFile(access.caFile);
+  return new ProviderRegistry({
+    defaultUrl: options.prometheusUrl,
+    create: (url) => new PrometheusClient({
+      url,
+      ...(hasCredentials ? { authorization: () => authorizationHeader(access) } : {}),
+      ...(fetch === undefined ? {} : { fetch }),
+    }),
+  });
+}
