@@ -77,7 +77,7 @@ try {
   const managerLog = join(cluster.logDir, 'switchboard.log');
   const manager = startManagerProcess([`--kubeconfig=${cluster.kubeconfig}`,
     `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
-    `--prometheus-url=${prometheus.url}`, '--metrics-bind-address=0', '--health-probe-bind-address=0'], managerLog);
+    `--prometheus-url=${prometheus.url}`, '--prometheus-scrape-interval=1s', '--metrics-bind-address=0', '--health-probe-bind-address=0'], managerLog);
   cleanups.push(() => manager.kill());
   say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
   await sleep(1500);

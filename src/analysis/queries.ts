@@ -4,6 +4,7 @@
 // exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
 import type { AnalysisMetric } from '../rollout/types.ts';
+import { parseDuration } from '../rollout/durations.ts';
 import { prometheusAddressProblem } from './prometheus-address.ts';
 import type { AnalysisPlan, ComparisonCheck, PlannedCheck, ThresholdCheck } from './types.ts';
 
@@ -140,6 +141,19 @@ export interface PlanInput {
   serviceHost?: string;
   /** spec.analysis.prometheus.address: this Rollout's own Prometheus instead of the manager's. */
   prometheusAddress?: string;
+  /**
+   * The shortest range a rate() may use: four scrape intervals of the Prometheus asked (so a
+   * window always holds enough samples). An interval shorter than this widens the range vector
+   * instead of giving rate() one sample or none, which reads as "no traffic" for ever.
+   */
+  minWindowMs?: number;
+}
+
+/** The range vector of every query: the interval, widened to minWindowMs when shorter. */
+function queryWindow(interval: string, minWindowMs: number | undefined): string {
+  const intervalMs = parseDuration(interval);
+  if (minWindowMs === undefined || intervalMs === undefined || intervalMs >= minWindowMs) return interval;
+  return `${Math.ceil(minWindowMs / 1000)}s`;
 }
 
 function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables): ThresholdCheck {
@@ -166,14 +180,15 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     if (problem !== undefined) throw new AnalysisConfigError(`spec.analysis.prometheus.address: ${problem}`);
   }
   const service = input.serviceHost === undefined ? {} : { serviceHost: input.serviceHost };
-  const canary: WorkloadWindow = { namespace, workload: input.canaryWorkload, window: analysis.interval, ...service };
-  const stable: WorkloadWindow = { namespace, workload: input.stableWorkload, window: analysis.interval, ...service };
+  const window = queryWindow(analysis.interval, input.minWindowMs);
+  const canary: WorkloadWindow = { namespace, workload: input.canaryWorkload, window, ...service };
+  const stable: WorkloadWindow = { namespace, workload: input.stableWorkload, window, ...service };
   const variables: TemplateVariables = {
     namespace,
     name: input.rolloutName,
     canary: input.canaryWorkload,
     stable: input.stableWorkload,
-    interval: analysis.interval,
+    interval: window,
   };
   const checks: PlannedCheck[] = analysis.metrics.map((metric) => plannedMetric(metric, canary, variables));
   if (analysis.maxErrorRateIncrease !== undefined) {

@@ -6,6 +6,7 @@ import { PrometheusClient } from '../analysis/prometheus.ts';
 import { accessProblems, authorizationHeader, fetchTrustingCaFile, type PrometheusAccess } from '../analysis/prometheus-access.ts';
 import { prometheusAddressProblem } from '../analysis/prometheus-address.ts';
 import { ProviderRegistry } from '../analysis/provider-registry.ts';
+import { parseDuration } from '../rollout/durations.ts';
 
 export interface PrometheusCliOptions {
   prometheusUrl: string;
@@ -15,13 +16,35 @@ export interface PrometheusCliOptions {
   prometheusCaFile?: string;
 }
 
+/** How the controller runs analysis rounds (beside the access flags above). */
+export interface AnalysisCliOptions {
+  prometheusScrapeInterval: string;
+  analysisConcurrency: string;
+}
+
 export function addPrometheusOptions(command: Command): Command {
   return command
     .option('--prometheus-url <url>', 'Prometheus for canary analysis (a Rollout may name its own)', 'http://127.0.0.1:9090')
     .option('--prometheus-bearer-token-file <path>', 'send "Authorization: Bearer" with the token in this file (read for every request)')
     .option('--prometheus-username <name>', 'basic auth username (with --prometheus-password-file)')
     .option('--prometheus-password-file <path>', 'basic auth password file (read for every request)')
-    .option('--prometheus-ca-file <path>', 'PEM CA bundle trusted for https Prometheus URLs (read for every request)');
+    .option('--prometheus-ca-file <path>', 'PEM CA bundle trusted for https Prometheus URLs (read for every request)')
+    .option('--prometheus-scrape-interval <duration>', "Prometheus' scrape interval: query ranges are at least four of it, however short analysis.interval is", '15s')
+    .option('--analysis-concurrency <n>', 'analysis rounds run at once across all Rollouts (never on the reconcile workers)', '8');
+}
+
+/** --prometheus-scrape-interval in milliseconds; throws naming the flag when it is no duration. */
+export function scrapeIntervalMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms === 0) throw new Error(`--prometheus-scrape-interval "${text}" is not a duration such as 15s or 1m`);
+  return ms;
+}
+
+/** --analysis-concurrency as a whole number of at least 1; throws naming the flag otherwise. */
+export function analysisConcurrency(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--analysis-concurrency "${text}" must be a whole number of at least 1`);
+  return value;
 }
 
 /** The access settings the flags describe; throws one error naming every flag that is wrong. */

@@ -10,11 +10,11 @@ import { RolloutController } from '../controller/rollout-controller.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
-import { addPrometheusOptions, buildPrometheusProviders, type PrometheusCliOptions } from './prometheus-options.ts';
+import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
-export interface RunOptions extends PrometheusCliOptions {
+export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions {
   kubeconfig?: string;
   webhook: boolean;
   controller: boolean;
@@ -84,7 +84,9 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
-      metricsProvider: prometheus.forAddress(undefined),
+      metricsProviders: prometheus,
+      minAnalysisWindowMs: 4 * scrapeIntervalMs(options.prometheusScrapeInterval),
+      analysisConcurrency: analysisConcurrency(options.analysisConcurrency),
     });
     await controller.startInformers();
     let elector: LeaderElector | undefined;

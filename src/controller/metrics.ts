@@ -128,10 +128,6 @@ export function createControllerMetrics(registry = new Registry()) {
     reconcileDuration: new Histogram({
       name: 'switchboard_rollout_reconcile_duration_seconds', help: 'Time for one reconcile', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
     }),
-    /** @deprecated the reconcile loop's former call; use rollouts.setCanaryWeight(namespace, name, weight). */
-    canaryWeight: {
-      set: (labels: { namespace: string; rollout: string }, weight: number): void => rollouts.setCanaryWeight(labels.namespace, labels.rollout, weight),
-    },
   };
 }
 

@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
+import { AnalysisConfigError } from '../analysis/queries.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
@@ -13,13 +14,16 @@ import { observedNames, type ObservedState, type RefusedWrite } from '../rollout
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { recordEvent } from './events.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
-  metricsProvider: MetricsProvider;
+  /** The Prometheus of an analysis plan: the manager's own, or the one a Rollout names. */
+  metricsProviders: { forAddress(address?: string): MetricsProvider };
+  /** Shortest range vector of analysis queries: four scrape intervals of the Prometheus asked. */
+  minAnalysisWindowMs?: number;
   logger: Logger;
   metrics: ControllerMetrics;
   workers?: number;
@@ -117,6 +121,8 @@ export class RolloutController {
         this.options.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
         const code = httpStatusOf(error);
+        const [namespace = '', name = ''] = key.split('/');
+        this.options.metrics.rollouts.countReconcileError(namespace, name, error instanceof RefusedWriteError ? 'invalid' : code === 422 ? 'stale-patch' : reconcileErrorReason(error));
         if (error instanceof RefusedWriteError) {
           // Reported by the next decide(); the backoff keeps a spec that stays invalid from looping.
           const retryInMs = this.queue.addRateLimited(key);
@@ -146,8 +152,11 @@ export class RolloutController {
     if (!observed) {
       this.analysisRounds.delete(key);
       this.refusedWrites.delete(key);
+      this.options.metrics.rollouts.forget(namespace, name);
       return undefined;
     }
+    const phase = observed.rollout.status?.phase;
+    if (phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, phase);
     const now = this.clock();
     const action = decide(observed, now);
     this.options.metrics.actions.inc({ kind: action.kind });
@@ -186,6 +195,7 @@ export class RolloutController {
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
+      ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
     };
   }
 
@@ -201,13 +211,17 @@ export class RolloutController {
       case 'runAnalysis': {
         this.analysisRunner.start(
           key,
-          () => runAnalysis(this.options.metricsProvider, action.plan, this.clock),
+          async () => runAnalysis(this.options.metricsProviders.forAddress(action.plan.prometheusAddress), action.plan, this.clock),
           (round) => {
             this.analysisRounds.set(key, round);
+            this.options.metrics.rollouts.countAnalysisRound(namespace, name, round.verdict);
             log.info({ verdict: round.verdict, checks: round.checks.map((c) => ({ name: c.name, verdict: c.verdict, value: c.value })) }, action.message);
             this.enqueue(namespace, name);
           },
-          (error) => log.warn({ err: error }, 'analysis round failed to run'),
+          (error) => {
+            log.warn({ err: error }, 'analysis round failed to run');
+            if (error instanceof AnalysisConfigError) this.options.metrics.rollouts.countReconcileError(namespace, name, 'analysis-config');
+          },
         );
         // Looked at again when the round is done (or by any event meanwhile).
         return undefined;
@@ -219,6 +233,7 @@ export class RolloutController {
           return undefined;
         }
         await this.client.replaceRolloutStatus(rollout, action.status);
+        if (action.status.phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, action.status.phase);
         break;
       case 'addFinalizer':
       case 'removeFinalizer':
@@ -238,7 +253,7 @@ export class RolloutController {
         break;
       case 'setWeights':
         await this.client.patchIstio('virtualservices', namespace, action.virtualService, action.patch);
-        this.options.metrics.canaryWeight.set({ namespace, rollout: name }, action.canaryWeight);
+        this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
     log.info(action.message);

@@ -78,7 +78,7 @@ export function creditRoundAction(ctx: DecideContext, round: AnalysisRound): Upd
   if (round.verdict === 'inconclusive' && limits !== undefined && consecutiveInconclusive > limits.inconclusiveLimit) {
     const message =
       `analysis inconclusive ${consecutiveInconclusive} rounds in a row, more than inconclusiveLimit ${limits.inconclusiveLimit}: ${findings}; ` +
-      `the rollout holds at its weight until promote or abort`;
+      `the canary keeps its weight: run \`switchboard promote ${ctx.rollout.metadata.name}\` to go on or \`switchboard abort ${ctx.rollout.metadata.name}\` to roll back`;
     return updateStatus('Inconclusive', message, { ...status, phase: 'Inconclusive', message, inconclusiveStepIndex: round.stepIndex });
   }
   const reason = failed ? 'AnalysisCheckFailed' : { pass: 'AnalysisPassed', fail: 'AnalysisCheckFailed', inconclusive: 'AnalysisInconclusive', error: 'AnalysisError' }[round.verdict];
@@ -103,5 +103,8 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
     canaryRevision: ctx.status.canaryRevision ?? ctx.revision,
     stepIndex,
     analysis,
+    serviceHost: ctx.spec.trafficRouting.host,
+    ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
+    ...(ctx.observed.minAnalysisWindowMs === undefined ? {} : { minWindowMs: ctx.observed.minAnalysisWindowMs }),
   });
 }

@@ -23,6 +23,8 @@ export interface ObservedState {
   workload?: V1Deployment;
   /** The last write the API server refused as invalid for this Rollout (kept in memory by the shell). */
   refusedWrite?: RefusedWrite;
+  /** The controller's setting: the shortest range vector for analysis queries (4 scrape intervals). */
+  minAnalysisWindowMs?: number;
 }
 
 /**

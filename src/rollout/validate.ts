@@ -71,6 +71,7 @@ function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
       canaryRevision: '',
       stepIndex: 0,
       analysis,
+      ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
     });
   } catch (error) {
     if (!(error instanceof AnalysisConfigError)) throw error;

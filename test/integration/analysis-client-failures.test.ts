@@ -57,7 +57,7 @@ async function concludedRound(namespace: string): Promise<AnalysisRound> {
     namespace, rolloutName: 'payments', canaryWorkload: 'payments-canary', stableWorkload: 'payments-stable',
     canaryRevision: 'r1', stepIndex: 0, serviceHost: 'payments',
     // Enough requests that a random 30% share lands well inside the bounds asserted below.
-    analysis: { interval: '30s', failureLimit: 0, minRequests: 300, maxErrorRateIncrease: 5, metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }] },
+    analysis: { interval: '30s', failureLimit: 0, minRequests: 300, consecutiveErrorLimit: 4, inconclusiveLimit: 3, maxErrorRateIncrease: 5, metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }] },
   });
   let round: AnalysisRound | undefined;
   await eventually(`a conclusive analysis round in ${namespace}`, async () => {

@@ -13,7 +13,7 @@ export type ControllerProcess = ManagerProcess;
 let controllerCount = 0;
 export function startController(prometheusUrl: string, name = 'controller'): ControllerProcess {
   return startManagerProcess([
-    '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`,
+    '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`, '--prometheus-scrape-interval=1s',
     '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
   ], join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`));
 }

@@ -77,10 +77,11 @@ describe('switchboard run --prometheus-* flags', () => {
     const command = addPrometheusOptions(new Command('run')).exitOverride();
     command.parse(['--prometheus-url', 'https://prometheus.monitoring:9090', '--prometheus-bearer-token-file', '/var/run/token',
       '--prometheus-ca-file', '/etc/ca.pem'], { from: 'user' });
+    const defaults = { prometheusScrapeInterval: '15s', analysisConcurrency: '8' };
     expect(command.opts()).toEqual({
-      prometheusUrl: 'https://prometheus.monitoring:9090', prometheusBearerTokenFile: '/var/run/token', prometheusCaFile: '/etc/ca.pem',
+      prometheusUrl: 'https://prometheus.monitoring:9090', prometheusBearerTokenFile: '/var/run/token', prometheusCaFile: '/etc/ca.pem', ...defaults,
     });
-    expect(addPrometheusOptions(new Command('run')).parse([], { from: 'user' }).opts()).toEqual({ prometheusUrl: 'http://127.0.0.1:9090' });
+    expect(addPrometheusOptions(new Command('run')).parse([], { from: 'user' }).opts()).toEqual({ prometheusUrl: 'http://127.0.0.1:9090', ...defaults });
   });
 
   it.each<[string, Partial<PrometheusCliOptions>, RegExp]>([

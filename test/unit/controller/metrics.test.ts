@@ -60,9 +60,9 @@ describe('RolloutMetrics', () => {
       .toEqual(['switchboard_rollout_analysis_rounds_total{namespace="production",name="payments",verdict="pass"} 1']);
   });
 
-  it('the former canaryWeight.set call writes the same series', async () => {
-    const { registry, canaryWeight } = createControllerMetrics(new Registry());
-    canaryWeight.set({ namespace: 'production', rollout: 'payments' }, 60);
+  it('the controller metrics carry the per-Rollout series in the same registry', async () => {
+    const { registry, rollouts } = createControllerMetrics(new Registry());
+    rollouts.setCanaryWeight('production', 'payments', 60);
     expect(await samples(registry)).toEqual(['switchboard_rollout_canary_weight{namespace="production",name="payments"} 60']);
   });
 });

@@ -65,9 +65,18 @@ describe('decide: weights and analysis', () => {
       check: (action) =>
         expect(as(action, 'runAnalysis').plan.checks[0]).toMatchObject({
           name: 'error-rate',
-          query: errorRateQuery({ namespace: 'production', workload: 'payment-service-canary', window: '1m' }),
+          query: errorRateQuery({ namespace: 'production', workload: 'payment-service-canary', window: '1m', serviceHost: 'payment-service' }),
           max: 1,
         }),
+    },
+    {
+      name: 'an interval shorter than four scrape intervals widens the query range instead of leaving rate() without samples',
+      observed: { ...atStep0(), minAnalysisWindowMs: 120_000 },
+      now: at(70),
+      expected: { kind: 'runAnalysis' },
+      check: (action) => expect(as(action, 'runAnalysis').plan.checks[0]).toMatchObject({
+        query: errorRateQuery({ namespace: 'production', workload: 'payment-service-canary', window: '120s', serviceHost: 'payment-service' }),
+      }),
     },
     {
       name: 'a passing round is credited once, with its time',

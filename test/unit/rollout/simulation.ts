@@ -202,7 +202,7 @@ export function fakeProvider(canaryErrorRate: number | Error, requests = 500): M
     async query(promql) {
       queries.push(promql);
       if (canaryErrorRate instanceof Error) throw canaryErrorRate;
-      if (promql.startsWith('sum(increase(')) return requests;
+      if (promql.includes('increase(istio_requests_total')) return requests;
       return promql.includes('payment-service-canary') ? canaryErrorRate : 0.1;
     },
     async isOnline() {
