@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { PrometheusClient } from '../analysis/prometheus.ts';
 import { accessProblems, authorizationHeader, fetchTrustingCaFile, type PrometheusAccess } from '../analysis/prometheus-access.ts';
-import { prometheusAddressProblem } from '../analysis/prometheus-address.ts';
+import { normalizeAddress, prometheusAddressProblem } from '../analysis/prometheus-address.ts';
 import { ProviderRegistry } from '../analysis/provider-registry.ts';
 import { parseDuration } from '../rollout/durations.ts';
 
@@ -14,6 +14,8 @@ export interface PrometheusCliOptions {
   prometheusUsername?: string;
   prometheusPasswordFile?: string;
   prometheusCaFile?: string;
+  /** Send the credentials to the addresses Rollouts name too, not only to --prometheus-url. */
+  prometheusShareCredentials?: boolean;
 }
 
 /** How the controller runs analysis rounds (beside the access flags above). */
@@ -29,6 +31,7 @@ export function addPrometheusOptions(command: Command): Command {
     .option('--prometheus-username <name>', 'basic auth username (with --prometheus-password-file)')
     .option('--prometheus-password-file <path>', 'basic auth password file (read for every request)')
     .option('--prometheus-ca-file <path>', 'PEM CA bundle trusted for https Prometheus URLs (read for every request)')
+    .option('--prometheus-share-credentials', 'also send the token or password to the Prometheus a Rollout names in spec.analysis.prometheus.address (off: only to --prometheus-url)')
     .option('--prometheus-scrape-interval <duration>', "Prometheus' scrape interval: query ranges are at least four of it, however short analysis.interval is", '15s')
     .option('--analysis-concurrency <n>', 'analysis rounds run at once across all Rollouts (never on the reconcile workers)', '8');
 }
@@ -72,11 +75,14 @@ export function buildPrometheusProviders(options: PrometheusCliOptions): Provide
   const hasCredentials = access.bearerTokenFile !== undefined || access.basicAuth !== undefined;
   // One fetch, so that every provider shares one connection pool.
   const fetch = access.caFile === undefined ? undefined : fetchTrustingCaFile(access.caFile);
+  const defaultUrl = normalizeAddress(options.prometheusUrl);
+  // Anyone who may edit a Rollout chooses its address: credentials go there only when asked for.
+  const sendCredentials = (url: string) => hasCredentials && (url === defaultUrl || options.prometheusShareCredentials === true);
   return new ProviderRegistry({
-    defaultUrl: options.prometheusUrl,
+    defaultUrl,
     create: (url) => new PrometheusClient({
       url,
-      ...(hasCredentials ? { authorization: () => authorizationHeader(access) } : {}),
+      ...(sendCredentials(url) ? { authorization: () => authorizationHeader(access) } : {}),
       ...(fetch === undefined ? {} : { fetch }),
     }),
   });

@@ -175,15 +175,22 @@ describe('https with --prometheus-ca-file', () => {
 });
 
 describe('per-Rollout Prometheus addresses', () => {
-  it('the manager\'s own for no address or the same one; one cached provider per other address, with the same credentials', async () => {
+  it('the manager\'s own for no address or the same one; one cached provider per other address, which gets no credentials by default', async () => {
     const providers = buildPrometheusProviders({ prometheusUrl: plain.url, prometheusBearerTokenFile: file('token-shared', 'shared') });
     expect(providers.forAddress(undefined)).toBe(providers.forAddress(`${plain.url}/`));
     const override = providers.forAddress(other.url);
     expect(providers.forAddress(`${other.url}/`)).toBe(override);
     expect(providers.cachedCount).toBe(1);
     await override.query('up');
-    expect(other.seen).toEqual([{ path: '/api/v1/query?query=up', authorization: 'Bearer shared' }]);
+    // Whoever edits a Rollout picks that address: the manager's token must not go there unasked.
+    expect(other.seen).toEqual([{ path: '/api/v1/query?query=up' }]);
     expect(plain.seen).toEqual([]);
+  });
+
+  it('--prometheus-share-credentials sends the same credentials to Rollout-named addresses', async () => {
+    const providers = buildPrometheusProviders({ prometheusUrl: plain.url, prometheusBearerTokenFile: file('token-shared', 'shared'), prometheusShareCredentials: true });
+    await providers.forAddress(other.url).query('up');
+    expect(other.seen.at(-1)).toEqual({ path: '/api/v1/query?query=up', authorization: 'Bearer shared' });
   });
 
   it('an address that is not an http(s) base URL is a config error naming the field', () => {
