@@ -23,12 +23,14 @@ let namespace: string;
 
 interface CliRun { code: number; stdout: string; stderr: string }
 
-/** The CLI as a user runs it: exit code, stdout and stderr, never a rejection. */
-function switchboard(args: string[], kubeconfig = inject('kubeconfig')): Promise<CliRun> {
+/** The CLI as a user runs it: exit code, stdout and stderr, never a rejection. `onStdout` sees output as it comes. */
+function switchboard(args: string[], kubeconfig = inject('kubeconfig'), onStdout?: (soFar: string) => void): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), ...args, '--kubeconfig', kubeconfig], (error, stdout, stderr) => {
+    const child = execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), ...args, '--kubeconfig', kubeconfig], (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
     });
+    let soFar = '';
+    child.stdout?.on('data', (chunk: Buffer | string) => { soFar += String(chunk); onStdout?.(soFar); });
   });
 }
 const inNamespace = (...args: string[]) => switchboard([...args, '-n', namespace]);
@@ -227,8 +229,13 @@ describe('switchboard undo', () => {
 describe('switchboard status --watch', () => {
   it('exits 0 once the rollout is Healthy, printing each change on the way', async () => {
     await writeStatus('web', { ...PROGRESSING, phase: 'Progressing' });
-    const watching = inNamespace('status', 'web', '--watch', '--timeout', '1m');
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // The next status is written only once the CLI has shown this one, however slow its start.
+    let shown!: () => void;
+    const progressingShown = new Promise<void>((resolve) => { shown = resolve; });
+    const watching = switchboard(['status', 'web', '--watch', '--timeout', '1m', '-n', namespace], inject('kubeconfig'), (soFar) => {
+      if (soFar.includes('Phase:          Progressing')) shown();
+    });
+    await progressingShown;
     await writeStatus('web', { phase: 'Healthy', message: 'revision bbbbbbbbbb promoted', stableRevision: 'bbbbbbbbbb', canaryWeight: 0 });
     const { code, stdout } = await watching;
     expect(code).toBe(0);
