@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAnalyzeCommand } from './analyze-command.ts';
 import { registerInjectCommand } from './inject-command.ts';
 import { registerRolloutCommands } from './rollout-commands.ts';
 import { registerRunCommand } from './run-command.ts';
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerInjectCommand(program);
   registerRunCommand(program);
   registerRolloutCommands(program);
+  registerAnalyzeCommand(program);
   return program;
 }
