@@ -11,8 +11,6 @@ const KNOWN_ALIASES: Readonly<Record<string, readonly string[]>> = {
   maxRequests: ['http2MaxRequests'],
   requestsPerConnection: ['maxRequestsPerConnection'],
   maxRequestsPerConnections: ['maxRequestsPerConnection'],
-  // Istio renamed consecutiveErrors (gateway errors only) and later removed it.
-  consecutiveErrors: ['consecutiveGatewayErrors', 'consecutive5xxErrors'],
   ejectionTime: ['baseEjectionTime'],
   retryTimeout: ['perTryTimeout'],
   attempt: ['attempts'],
