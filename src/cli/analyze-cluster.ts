@@ -28,6 +28,7 @@ const CUSTOM_RESOURCES: readonly CustomResource[] = [
   { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural: 'destinationrules', kind: 'DestinationRule' },
   { group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural: 'peerauthentications', kind: 'PeerAuthentication' },
   { group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural: 'authorizationpolicies', kind: 'AuthorizationPolicy' },
+  { group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural: 'requestauthentications', kind: 'RequestAuthentication' },
   { group: ROLLOUT_GROUP, versions: [ROLLOUT_VERSION], plural: ROLLOUT_PLURAL, kind: ROLLOUT_KIND },
 ];
 

@@ -24,6 +24,14 @@ const families: Family[] = [
     ],
   },
   {
+    name: 'traffic-policy', codes: ['SB0305', 'SB0306'],
+    positive: ['SB0305 DestinationRule shop/payments', 'SB0305 DestinationRule shop/payments', 'SB0306 DestinationRule shop/payments'],
+  },
+  {
+    name: 'injection-settings', codes: ['SB0602', 'SB0603'],
+    positive: ['SB0603 ConfigMap istio-system/istio-sidecar-injector', 'SB0602 Job shop/migrate', 'SB0602 Pod shop/debug'],
+  },
+  {
     name: 'retries', codes: ['SB0401', 'SB0402', 'SB0403'],
     positive: ['SB0401 VirtualService shop/inventory', 'SB0401 VirtualService shop/inventory', 'SB0402 VirtualService shop/inventory', 'SB0403 VirtualService shop/inventory'],
   },
@@ -36,8 +44,8 @@ const families: Family[] = [
     positive: ['SB0601 Deployment shop/exporter', 'SB0601 Pod shop/debug', 'SB0601 Rollout shop/cart', 'SB0601 StatefulSet shop/cache'],
   },
   {
-    name: 'authorization', codes: ['SB0701', 'SB0702'],
-    positive: ['SB0701 AuthorizationPolicy shop/allow-nothing', 'SB0702 AuthorizationPolicy shop/deny-nothing'],
+    name: 'authorization', codes: ['SB0701', 'SB0702', 'SB0703'],
+    positive: ['SB0701 AuthorizationPolicy shop/allow-nothing', 'SB0703 AuthorizationPolicy shop/processors-only', 'SB0702 AuthorizationPolicy shop/deny-nothing'],
   },
   {
     name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805'],
