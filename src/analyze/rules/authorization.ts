@@ -25,9 +25,9 @@ function jwtFindings(objects: ObjectSet, context: AnalysisContext): Finding[] {
     const conditions = jwtConditions(policy);
     if (conditions.length === 0 || authenticated.has(policy.metadata.namespace) || authenticated.has(context.meshRootNamespace)) return [];
     const action = typeof policy.spec?.action === 'string' ? policy.spec.action : 'ALLOW';
-    const effect = action === 'ALLOW' ? 'so these rules match no request and, the workloads having an ALLOW policy, every request to them is denied' : 'so these rules match no request';
+    const effect = action === 'ALLOW' ? 'these rules match no request and, since an ALLOW policy selects the workloads, every request to them is denied' : 'these rules match no request';
     return [finding(JWT_WITHOUT_REQUEST_AUTHENTICATION, policy,
-      `${[...new Set(conditions)].join(', ')} only match requests whose JWT a RequestAuthentication validated, and no RequestAuthentication is in namespace ${policy.metadata.namespace} or ${context.meshRootNamespace}: ${effect}; ` +
+      `${[...new Set(conditions)].join(', ')} only match requests whose JWT a RequestAuthentication validated, and there is no RequestAuthentication in namespace ${policy.metadata.namespace} or ${context.meshRootNamespace}: ${effect}; ` +
       'add a RequestAuthentication for the JWT issuer, or drop the JWT conditions if callers authenticate with mTLS only')];
   });
 }
