@@ -16,9 +16,11 @@ let namespace: string;
 
 interface CliRun { code: number; stdout: string; stderr: string }
 
+/** The CLI as a user runs it; the kubeconfig comes from KUBECONFIG, so that args end as given (completion reads the last word). */
 function switchboard(args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), ...args, '--kubeconfig', inject('kubeconfig')], (error, stdout, stderr) => {
+    const env = { ...process.env, KUBECONFIG: inject('kubeconfig') };
+    execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), ...args], { env }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
     });
   });
@@ -131,5 +133,29 @@ describe('switchboard analyze --cluster', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: SB_CLI_API: listing namespaces, pods and services in namespace "no-such-namespace-here" failed \(HTTP 404/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+// The rollout verbs added with analyze, on the Rollout this file creates.
+describe('switchboard set image and completion against the cluster', () => {
+  const readImage = async () => {
+    const rollout = await cluster.custom.getNamespacedCustomObject({ group: 'switchboard.dev', version: 'v1alpha1', namespace, plural: 'rollouts', name: 'api' }) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    return rollout.spec.template.spec.containers[0]?.image;
+  };
+
+  it('set image patches the template\'s image, and refuses an unknown container with the names there are', async () => {
+    const changed = await switchboard(['set', 'image', 'api', 'api=api:3', '-n', namespace]);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toBe(`rollout "api" in namespace "${namespace}": image updated: container "api" api:2 -> api:3; the controller rolls the new template out through the steps (see: switchboard status api -n ${namespace})\n`);
+    expect(await readImage()).toBe('api:3');
+    const refused = await switchboard(['set', 'image', 'api', 'web=api:4', '-n', namespace]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`error: SB_CLI_USAGE: rollout "api" in namespace "${namespace}" has no container "web" in spec.template; its containers are: api\n`);
+    expect(await readImage()).toBe('api:3');
+  });
+
+  it('completes rollout names from the namespace on the command line', async () => {
+    const run = await switchboard(['complete', '--', 'promote', '-n', namespace, '']);
+    expect(run.stdout).toBe('api\tRollout\n:4\n');
   });
 });
