@@ -1,6 +1,6 @@
 // The CRDs' x-kubernetes-validations rules, evaluated the way kube-apiserver evaluates them, so
 // that analyze refuses what the API server would refuse, in the CRD's own words.
-import { evaluate } from '@marcbachmann/cel-js';
+import { parse } from '@marcbachmann/cel-js';
 import type { CelRule } from './schema.ts';
 
 /** CEL has distinct int and double types: YAML integers are ints, as the API server reads them. */
@@ -11,6 +11,24 @@ function celValue(value: unknown): unknown {
   return value;
 }
 
+type CompiledRule = (variables: { self: unknown }) => unknown;
+
+/** The same few rules recur on every object of a kind (150 duration checks per DestinationRule): parse each once. */
+const compiled = new Map<string, CompiledRule | undefined>();
+
+function compile(expression: string): CompiledRule | undefined {
+  if (!compiled.has(expression)) {
+    let rule: CompiledRule | undefined;
+    try {
+      rule = parse(expression) as CompiledRule;
+    } catch {
+      rule = undefined;
+    }
+    compiled.set(expression, rule);
+  }
+  return compiled.get(expression);
+}
+
 /**
  * The rule's message when the value breaks it; undefined when it holds, and also when it cannot
  * be judged here: transition rules (oldSelf) need the stored object, and an expression this
@@ -18,9 +36,11 @@ function celValue(value: unknown): unknown {
  */
 export function evaluateCelRule(rule: CelRule, value: unknown): string | undefined {
   if (/\boldSelf\b/.test(rule.rule)) return undefined;
+  const compiledRule = compile(rule.rule);
+  if (compiledRule === undefined) return undefined;
   let holds: unknown;
   try {
-    holds = evaluate(rule.rule, { self: celValue(value) });
+    holds = compiledRule({ self: celValue(value) });
   } catch {
     return undefined;
   }

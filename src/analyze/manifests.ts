@@ -57,7 +57,9 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
     if (error !== undefined) {
       const [position] = error.linePos ?? [];
       const where = position === undefined ? `${file}:${lineOf(error.pos[0])}` : `${file}:${position.line}:${position.col}`;
-      findings.push(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${error.message.split('\n')[0]}; analyze skips this document, fix the YAML`));
+      // The parser's first line ends with its own " at line L, column C:" before a code excerpt.
+      const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      findings.push(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${reason}; analyze skips this document, fix the YAML`));
       continue;
     }
     const contents = document.contents;

@@ -76,3 +76,20 @@ describe('the analyze command', () => {
     expect(JSON.parse(stdout.join('')).map((item: { code: string }) => item.code)).toEqual(['SB0101', 'SB0102']);
   });
 });
+
+describe('switchboard analyze -f - (a process reading standard input)', () => {
+  it('reads manifests from stdin and names them <stdin> in messages', async () => {
+    const { execFile } = await import('node:child_process');
+    const input = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n';
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), 'analyze', '-f', '-'], (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr });
+      });
+      child.stdin?.end(input);
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Error \[SB0001\] <stdin>:\d+:\d+: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]; analyze skips/);
+    expect(run.stdout).toMatch(/\n0 objects analyzed: 1 error, 0 warnings, 0 info\.\n$/);
+  });
+});
