@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { analyzeObjects, ruleCatalog } from '../analyze/analyze.ts';
 import { failsAt, SEVERITIES, type Finding, type Severity } from '../analyze/finding.ts';
-import { loadIstioSchemaCatalog } from '../analyze/istio-schemas.ts';
+import { DEFAULT_ISTIO_CRD_DIR, loadIstioSchemaCatalog, type SchemaCatalog } from '../analyze/istio-schemas.ts';
 import { LOADER_DEFINITIONS, type LoadedObject } from '../analyze/manifests.ts';
 import { mergeObjects } from '../analyze/merge.ts';
 import { objectKey, objectSet, type MeshObject } from '../analyze/objects.ts';
@@ -61,6 +61,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   const format = choice<OutputFormat>('-o', options.output, OUTPUT_FORMATS, 'human');
   const failOn = choice<Severity>('--fail-on', options.failOn, SEVERITIES, 'error');
   const meshRootNamespace = options.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
+  const schemas = loadSchemas(options.istioCrds);
   const notes: string[] = [];
   let clusterObjects: MeshObject[] = [];
   let defaultNamespace = options.namespace ?? 'default';
@@ -74,7 +75,6 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   }
   const files = await readManifestInputs(options.filename, defaultNamespace);
   const objects = mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object));
-  const schemas = loadIstioSchemaCatalog(options.istioCrds);
   const findings = [...files.findings, ...analyzeObjects(objectSet(objects, options.cluster === true), { schemas, meshRootNamespace })];
   const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), loaded.source]));
   return {
@@ -84,6 +84,15 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
     failed: failsAt(findings, failOn),
     notes,
   };
+}
+
+function loadSchemas(dir: string | undefined): SchemaCatalog {
+  try {
+    return loadIstioSchemaCatalog(dir);
+  } catch (error) {
+    const where = dir === undefined ? `the Istio CRDs shipped with switchboard (${DEFAULT_ISTIO_CRD_DIR})` : `--istio-crds ${dir}`;
+    throw new CliError(CLI_ERROR.usage, `cannot read ${where}: ${(error as Error).message}; give a directory of Istio CRD YAML files`);
+  }
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -100,6 +109,7 @@ export function registerAnalyzeCommand(program: Command, output: CliOutput = { s
     .option('-o, --output <format>', 'human (default), json or yaml')
     .option('--fail-on <severity>', 'exit 1 when a finding is at least this severe: error (default), warning or info')
     .option('--mesh-root-namespace <namespace>', `Istio's root namespace, where a PeerAuthentication without selector is mesh-wide (default: ${DEFAULT_MESH_ROOT_NAMESPACE})`)
+    .option('--istio-crds <dir>', 'judge Istio objects against the CRDs in this directory, e.g. those of the Istio version you run (default: the ones shipped in crds/istio/)')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'kubeconfig context to use (default: the current context)')
     .action(async (options: AnalyzeOptions) => {

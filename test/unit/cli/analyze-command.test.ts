@@ -44,6 +44,15 @@ describe('runAnalyze on files', () => {
     expect(run.text).toMatch(/code: SB0001\n {2}severity: error\n {2}kind: ""\n {2}namespace: ""\n {2}name: ""\n {2}message: .*broken\.yaml:\d+:\d+: not valid YAML/);
   });
 
+  it('judges against the CRDs of --istio-crds: without them, Istio kinds are not judged by schema', async () => {
+    const empty = join(scratch, 'no-crds');
+    mkdirSync(empty, { recursive: true });
+    const seedDestinationRule = join(root, 'test/fixtures/seed/payment-traffic-policy.yaml');
+    const codes = async (istioCrds?: string) => JSON.parse((await runAnalyze({ filename: [seedDestinationRule], output: 'json', istioCrds })).text).map((item: { code: string }) => item.code);
+    expect(await codes()).toContain('SB0301');
+    expect(await codes(empty)).not.toContain('SB0301');
+  });
+
   it('uses -n as the namespace of objects that name none', async () => {
     const run = await runAnalyze({ filename: [fixture('authorization.positive.yaml')], namespace: 'elsewhere', output: 'json' });
     expect(JSON.parse(run.text).map((item: { namespace: string }) => item.namespace)).toEqual(['shop', 'shop', 'shop']);
@@ -56,6 +65,7 @@ describe('runAnalyze on files', () => {
     [{ filename: ['x'], output: 'table' }, /-o table is not valid; use one of: human, json, yaml/],
     [{ filename: ['x'], failOn: 'fatal' }, /--fail-on fatal is not valid; use one of: error, warning, info/],
     [{ filename: ['/no/such/path'] }, /-f \/no\/such\/path: no such file or directory/],
+    [{ filename: ['x'], istioCrds: '/no/such/crds' }, /cannot read --istio-crds \/no\/such\/crds: .*; give a directory of Istio CRD YAML files/],
   ])('refuses bad usage with a clear message: %j', async (options, message) => {
     await expect(runAnalyze(options)).rejects.toThrow(message);
   });
@@ -78,7 +88,8 @@ describe('the analyze command', () => {
 });
 
 describe('switchboard analyze -f - (a process reading standard input)', () => {
-  it('reads manifests from stdin and names them <stdin> in messages', async () => {
+  // A child process starts Node and compiles the CLI: on a busy machine that takes seconds.
+  it('reads manifests from stdin and names them <stdin> in messages', { timeout: 60_000 }, async () => {
     const { execFile } = await import('node:child_process');
     const input = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n';
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
