@@ -48,8 +48,11 @@ export const mtlsRule: Rule = {
           : 'no PeerAuthentication sets a mode, so Istio\'s default PERMISSIVE applies';
       const refusedHere = refused.filter((policy) => policy.metadata.namespace === namespace.metadata.name).map((policy) => policy.metadata.name);
       const note = refusedHere.length === 0 ? '' : ` (PeerAuthentication ${refusedHere.join(', ')} would set it, but the API server refuses it: see its SB03xx finding)`;
+      const consequence = namespaceMode === 'DISABLE'
+        ? 'mTLS is off, so traffic to these workloads is plain text and their callers unauthenticated'
+        : 'sidecars accept plain text, so any pod without a proxy can call these workloads unencrypted and unauthenticated';
       findings.push(finding(NAMESPACE_MTLS_NOT_STRICT, namespace,
-        `injection is enabled but the effective mTLS mode is ${namespaceMode ?? 'PERMISSIVE'}: ${source}${note}; sidecars accept plain text, so any pod without a proxy can call these workloads unencrypted and unauthenticated; ` +
+        `injection is enabled but the effective mTLS mode is ${namespaceMode ?? 'PERMISSIVE'}: ${source}${note}; ${consequence}; ` +
         `once every workload has a sidecar, apply a PeerAuthentication with mtls.mode STRICT and no selector in namespace ${namespace.metadata.name}`));
     }
 
@@ -58,7 +61,7 @@ export const mtlsRule: Rule = {
       const workloadMode = mode(policy.spec?.mtls);
       if (workloadMode === 'PERMISSIVE' || workloadMode === 'DISABLE') {
         findings.push(finding(WORKLOAD_MTLS_NOT_STRICT, policy,
-          `sets mtls.mode ${workloadMode} for the workloads it selects in an injection-enabled namespace: they accept plain text; set STRICT once their callers have sidecars`));
+          `sets mtls.mode ${workloadMode} for the workloads it selects in an injection-enabled namespace: they ${workloadMode === 'DISABLE' ? 'take plain text only' : 'accept plain text'}; set STRICT once their callers have sidecars`));
       }
     }
 
