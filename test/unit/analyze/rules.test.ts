@@ -20,7 +20,7 @@ const families: Family[] = [
       'SB0304 AuthorizationPolicy shop/deny-admin',
       ...Array(4).fill('SB0301 DestinationRule shop/payments'), 'SB0302 DestinationRule shop/payments',
       'SB0303 PeerAuthentication shop/default',
-      'SB0301 VirtualService shop/payments', 'SB0302 VirtualService shop/payments',
+      'SB0301 VirtualService shop/payments', 'SB0302 VirtualService shop/payments', 'SB0303 VirtualService shop/payments',
     ],
   },
   {
@@ -98,7 +98,10 @@ describe('messages say what happens and what to do', () => {
       expect.stringMatching(/^spec\.trafficPolicy\.loadBalancer\.simple is "FASTEST", not one of .*"LEAST_REQUEST"/),
       expect.stringMatching(/^spec\.http\[0\]\.route\[0\]\.weight must be an integer, not string "ninety"/),
     ]);
-    expect(messages('schema', 'SB0303')).toEqual([expect.stringMatching(/^spec: portLevelMtls requires selector/)]);
+    expect(messages('schema', 'SB0303')).toEqual([
+      expect.stringMatching(/^spec: portLevelMtls requires selector/),
+      expect.stringMatching(/^spec\.http\[0\]\.timeout: .*1ms/),
+    ]);
     expect(messages('schema', 'SB0304')).toEqual([expect.stringMatching(/security\.istio\.io\/v2 .*served versions: v1, v1beta1$/)]);
   });
 
