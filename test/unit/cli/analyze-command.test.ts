@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerAnalyzeCommand, runAnalyze } from '../../../src/cli/analyze-command.ts';
+import { registerAnalyzeCommand } from '../../../src/cli/analyze-command.ts';
+import { runAnalyze } from '../../../src/cli/analyze-run.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const fixture = (name: string) => join(root, 'test/fixtures/analyze', name);
