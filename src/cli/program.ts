@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAnalyzeCommand } from './analyze-command.ts';
+import { registerCompletion } from './completion.ts';
 import { registerInjectCommand } from './inject-command.ts';
 import { registerRolloutCommands } from './rollout-commands.ts';
 import { registerRunCommand } from './run-command.ts';
@@ -18,5 +20,7 @@ export function buildProgram(): Command {
   registerInjectCommand(program);
   registerRunCommand(program);
   registerRolloutCommands(program);
+  registerAnalyzeCommand(program);
+  registerCompletion(program);
   return program;
 }

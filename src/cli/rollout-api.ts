@@ -36,7 +36,7 @@ export function resolveNamespace(kubeConfig: KubeConfig, flag: string | undefine
   return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default';
 }
 
-function loadTargetKubeConfig(options: TargetOptions): KubeConfig {
+export function loadTargetKubeConfig(options: TargetOptions): KubeConfig {
   let kubeConfig: KubeConfig;
   try {
     kubeConfig = loadKubeConfig(options.kubeconfig);

@@ -11,6 +11,7 @@ import { CLI_ERROR, CliError } from './rollout-errors.ts';
 import { formatRolloutStatus, formatRolloutTable } from './rollout-format.ts';
 import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';
 import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
+import { registerSetImageCommand } from './set-image-command.ts';
 
 export interface CliOutput {
   stdout(text: string): void;
@@ -28,7 +29,7 @@ interface GetOptions extends ViewOptions { allNamespaces?: boolean }
 interface StatusOptions extends ViewOptions { watch?: boolean; timeout?: string }
 interface ActionOptions extends TargetOptions { printKubectl?: boolean; full?: boolean }
 
-function withTarget(command: Command): Command {
+export function withTarget(command: Command): Command {
   return command
     .option('-n, --namespace <namespace>', 'namespace of the rollout (default: the kubeconfig context\'s, else "default")')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
@@ -155,4 +156,6 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
       await applyUndo(api, rollout, plan);
       output.stdout(undoLine(rollout, plan));
     });
+
+  registerSetImageCommand(program, withTarget, output);
 }

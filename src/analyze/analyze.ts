@@ -1,0 +1,28 @@
+// `switchboard analyze`'s pure core: every rule over one set of objects, findings in a stable order.
+import { compareFindings, type Finding, type RuleDefinition } from './finding.ts';
+import type { ObjectSet } from './objects.ts';
+import type { AnalysisContext, Rule } from './rule.ts';
+import { authorizationRule } from './rules/authorization.ts';
+import { injectionSettingsRule } from './rules/injection-settings.ts';
+import { liveRule } from './rules/live.ts';
+import { mtlsRule } from './rules/mtls.ts';
+import { proxyIdentityRule } from './rules/proxy-identity.ts';
+import { retryRule } from './rules/retries.ts';
+import { rolloutRule } from './rules/rollouts.ts';
+import { schemaRule } from './rules/schema.ts';
+import { subsetRule } from './rules/subsets.ts';
+import { trafficPolicyRule } from './rules/traffic-policy.ts';
+import { weightRule } from './rules/weights.ts';
+
+export const RULES: readonly Rule[] = [
+  subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
+];
+
+export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {
+  return RULES.flatMap((rule) => rule.check(objects, context)).sort(compareFindings);
+}
+
+/** Every code analyze can report, in code order (the loader's own codes included). */
+export function ruleCatalog(extra: readonly RuleDefinition[] = []): RuleDefinition[] {
+  return [...extra, ...RULES.flatMap((rule) => rule.definitions)].sort((a, b) => a.code.localeCompare(b.code));
+}

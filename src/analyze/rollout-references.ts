@@ -1,0 +1,28 @@
+// The Istio objects a Rollout names, as the controller resolves them (src/rollout/defaults.ts).
+import { resolveTrafficRouting, type ResolvedTrafficRouting } from '../rollout/defaults.ts';
+import { ROLLOUT_GROUP, type TrafficRouting } from '../rollout/types.ts';
+import { isRecord, type MeshObject, type ObjectSet } from './objects.ts';
+
+export function isSwitchboardRollout(object: MeshObject): boolean {
+  return object.kind === 'Rollout' && object.apiVersion.startsWith(`${ROLLOUT_GROUP}/`);
+}
+
+/** The Rollout's traffic routing with the CRD's defaults, or undefined when it is not written. */
+export function rolloutRouting(rollout: MeshObject): ResolvedTrafficRouting | undefined {
+  const routing = rollout.spec?.trafficRouting;
+  if (!isRecord(routing) || typeof routing.host !== 'string' || !isRecord(routing.virtualService) || !isRecord(routing.destinationRule)) return undefined;
+  if (typeof routing.virtualService.name !== 'string' || typeof routing.destinationRule.name !== 'string') return undefined;
+  return resolveTrafficRouting(routing as unknown as TrafficRouting);
+}
+
+/** "namespace/DestinationRule name" → the subsets a Rollout's controller adds to it. */
+export function managedSubsets(objects: ObjectSet): Map<string, string[]> {
+  const subsets = new Map<string, string[]>();
+  for (const rollout of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
+    const routing = rolloutRouting(rollout);
+    if (routing === undefined) continue;
+    const key = `${rollout.metadata.namespace}/${routing.destinationRule.name}`;
+    subsets.set(key, [...(subsets.get(key) ?? []), routing.destinationRule.stableSubset, routing.destinationRule.canarySubset]);
+  }
+  return subsets;
+}
