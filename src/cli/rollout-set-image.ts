@@ -40,6 +40,14 @@ export function parseImageAssignment(text: string): ImageAssignment {
 
 export function planSetImage(rollout: Rollout, assignments: readonly ImageAssignment[]): SetImagePlan {
   const { name, namespace } = rollout.metadata;
+  const ref = rollout.spec.workloadRef;
+  if (ref !== undefined) {
+    throw new CliError(
+      CLI_ERROR.noTemplate,
+      `rollout "${name}" in namespace "${namespace}" takes its template from Deployment "${ref.name}" (spec.workloadRef): ` +
+        `set the image there, which starts the rollout: kubectl set image deployment/${ref.name} CONTAINER=IMAGE -n ${namespace}`,
+    );
+  }
   const spec = rollout.spec.template?.spec;
   const slots = LISTS.flatMap((list) => ((spec?.[list] ?? []) as V1Container[]).map((container, index) => ({ list, index, container })));
   const patch: Operation[] = [];

@@ -41,7 +41,7 @@ describe('planSetImage', () => {
     ]);
     const patched = rollout();
     expect(applyPatch(patched, plan.patch).every((error) => error === null)).toBe(true);
-    expect(patched.spec.template.spec.containers.map((container) => container.image)).toEqual(['web:2', 'fluent-bit:3']);
+    expect(patched.spec.template!.spec.containers.map((container) => container.image)).toEqual(['web:2', 'fluent-bit:3']);
     expect(setImageLine(rollout(), plan)).toBe('rollout "web" in namespace "prod": image updated: container "web" web:1 -> web:2; the controller rolls the new template out through the steps (see: switchboard status web -n prod)\n');
   });
 
