@@ -61,3 +61,12 @@ describe('planSetImage', () => {
       .toThrow('SB_CLI_USAGE: rollout "web" in namespace "prod" has no container "app" in spec.template; its containers are: web, log-shipper, migrate');
   });
 });
+
+describe('planSetImage on a workloadRef Rollout', () => {
+  it('refuses, naming the Deployment whose image starts the rollout', () => {
+    const base = rollout();
+    const { template: _template, ...spec } = base.spec;
+    const referencing: Rollout = { ...base, spec: { ...spec, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-v1' } } };
+    expect(() => planSetImage(referencing, [{ container: 'web', image: 'web:2' }])).toThrow('kubectl set image deployment/web-v1 CONTAINER=IMAGE -n prod');
+  });
+});
