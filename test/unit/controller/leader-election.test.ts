@@ -1,0 +1,52 @@
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { checkLeaderElectionTiming, defaultRequestTimeoutMs, heldByAnother, observeLease } from '../../../src/controller/leader-election.ts';
+
+function lease(holder: string, renewTime: string, leaseDurationSeconds = 15): V1Lease {
+  return { spec: { holderIdentity: holder, renewTime: new V1MicroTime(renewTime), leaseDurationSeconds, acquireTime: new V1MicroTime('2026-01-01T00:00:00Z'), leaseTransitions: 1 } };
+}
+
+describe('lease expiry on our own clock', () => {
+  it('counts from when this replica first saw the record, whatever the holder wrote in renewTime', () => {
+    // The holder's clock is an hour behind: judged by renewTime, this lease would look long expired.
+    const first = observeLease(undefined, lease('replica-a', '2020-01-01T00:00:00Z'), 1_000);
+    expect(first.observedAtMs).toBe(1_000);
+    expect(heldByAnother(first, 'replica-b', 1_000 + 14_999)).toBe(true);
+    expect(heldByAnother(first, 'replica-b', 1_000 + 15_000)).toBe(false);
+  });
+
+  it('restarts the count only when the record changes', () => {
+    const first = observeLease(undefined, lease('replica-a', '2026-01-01T00:00:00Z'), 1_000);
+    const same = observeLease(first, lease('replica-a', '2026-01-01T00:00:00Z'), 9_000);
+    expect(same.observedAtMs).toBe(1_000);
+    const renewed = observeLease(same, lease('replica-a', '2026-01-01T00:00:02Z'), 9_000);
+    expect(renewed.observedAtMs).toBe(9_000);
+    expect(heldByAnother(renewed, 'replica-b', 20_000)).toBe(true);
+    expect(heldByAnother(renewed, 'replica-b', 24_000)).toBe(false);
+  });
+
+  it('treats a released lease (no holder) and our own as free to take', () => {
+    const released = observeLease(undefined, lease('', '2026-01-01T00:00:00Z', 1), 1_000);
+    expect(heldByAnother(released, 'replica-b', 1_000)).toBe(false);
+    const ours = observeLease(undefined, lease('replica-b', '2026-01-01T00:00:00Z'), 1_000);
+    expect(heldByAnother(ours, 'replica-b', 1_000)).toBe(false);
+  });
+});
+
+describe('leader election timing', () => {
+  const valid = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, requestTimeoutMs: 5_000 };
+
+  it('accepts the defaults and keeps each call shorter than the renew deadline', () => {
+    expect(checkLeaderElectionTiming(valid)).toEqual(valid);
+    expect(defaultRequestTimeoutMs(10_000)).toBeLessThan(10_000);
+  });
+
+  it.each([
+    [{ renewDeadlineMs: 15_000 }, '--leader-elect-renew-deadline (15000ms) must be shorter than --leader-elect-lease-duration'],
+    [{ retryPeriodMs: 10_000 }, '--leader-elect-retry-period (10000ms) must be shorter than --leader-elect-renew-deadline'],
+    [{ requestTimeoutMs: 10_000 }, 'the request timeout (10000ms) must be shorter than --leader-elect-renew-deadline'],
+    [{ leaseDurationMs: 500, renewDeadlineMs: 400, retryPeriodMs: 100, requestTimeoutMs: 200 }, 'must be at least 1s'],
+  ])('refuses %j, naming the flag', (change, message) => {
+    expect(() => checkLeaderElectionTiming({ ...valid, ...change })).toThrow(message);
+  });
+});
