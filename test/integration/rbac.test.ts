@@ -1,17 +1,17 @@
 // Least privilege, proven: config/rbac applied to the real API server, `switchboard run` speaking
 // only as its ServiceAccount (a TokenRequest token) takes a Rollout through a canary, and people
 // bound to the built-in edit and view roles operate and read it with the CLI.
-import { AuthorizationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1ResourceRule } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { PROJECT_ROOT } from '../harness/binaries.ts';
 import { createCertificateAuthority, issueCertificate } from '../harness/certs.ts';
 import { renderKustomization } from '../harness/kustomize.ts';
+import { asPermissionList, permissionsBeyond, permissionsOf, readExpectedPermissions } from '../harness/rbac-rules.ts';
 import { startManagerProcess, type ManagerProcess } from '../harness/manager-process.ts';
 import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
@@ -143,55 +143,18 @@ describe('RBAC of config/rbac', () => {
   });
 
   it('grants the ServiceAccount exactly the list kept in config/rbac/expected-permissions.yaml', async () => {
-    const expected = parse(readFileSync(join(PROJECT_ROOT, 'config/rbac/expected-permissions.yaml'), 'utf8')) as { everyNamespace: Record<string, string[]>; ownNamespace: Record<string, string[]> };
+    const expected = readExpectedPermissions();
     const controller = await writeServiceAccountKubeconfig(cluster.kubeConfig, OWN_NAMESPACE, 'switchboard-controller', join(scratch, 'review-controller.kubeconfig'));
     // What every authenticated account may do anyway (discovery, self reviews) is not ours to list.
     const nobody = await person('nobody', undefined);
     const rulesIn = async (kubeconfig: string, where: string) => {
       const review = await loadKubeConfig(kubeconfig).makeApiClient(AuthorizationV1Api).createSelfSubjectRulesReview({ body: { spec: { namespace: where } } });
-      return flatten(review.status?.resourceRules ?? []);
+      return permissionsOf(review.status?.resourceRules ?? []);
     };
-    const granted = async (where: string) => minus(await rulesIn(controller, where), await rulesIn(nobody, where));
+    const granted = async (where: string) => permissionsBeyond(await rulesIn(controller, where), await rulesIn(nobody, where));
     const everyNamespace = await granted(namespace);
-    const ownNamespace = minus(await granted(OWN_NAMESPACE), everyNamespace);
-    expect(asList(everyNamespace)).toEqual(normalise(expected.everyNamespace));
-    expect(asList(ownNamespace)).toEqual(normalise(expected.ownNamespace));
+    const ownNamespace = permissionsBeyond(await granted(OWN_NAMESPACE), everyNamespace);
+    expect(asPermissionList(everyNamespace)).toEqual(expected.everyNamespace);
+    expect(asPermissionList(ownNamespace)).toEqual(expected.ownNamespace);
   });
 });
-
-/** "resource.group[/subresource][ [name]]" → verbs, one entry per combination a rule covers. */
-function flatten(rules: V1ResourceRule[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const rule of rules) {
-    for (const apiGroup of rule.apiGroups ?? ['']) {
-      for (const resource of rule.resources ?? []) {
-        const [plural, subresource] = resource.split('/');
-        const base = `${plural}${apiGroup ? `.${apiGroup}` : ''}${subresource ? `/${subresource}` : ''}`;
-        for (const name of rule.resourceNames?.length ? rule.resourceNames : [undefined]) {
-          const key = name ? `${base} [${name}]` : base;
-          const verbs = out.get(key) ?? new Set<string>();
-          for (const verb of rule.verbs) verbs.add(verb);
-          out.set(key, verbs);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function minus(rules: Map<string, Set<string>>, taken: Map<string, Set<string>>): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const [key, verbs] of rules) {
-    const left = [...verbs].filter((verb) => !taken.get(key)?.has(verb) && !taken.get(key)?.has('*'));
-    if (left.length > 0) out.set(key, new Set(left));
-  }
-  return out;
-}
-
-function asList(rules: Map<string, Set<string>>): Record<string, string[]> {
-  return Object.fromEntries([...rules].map(([key, verbs]) => [key, [...verbs].sort()] as const).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-function normalise(list: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(list).map(([key, verbs]) => [key, [...verbs].sort()] as const).sort(([a], [b]) => a.localeCompare(b)));
-}
