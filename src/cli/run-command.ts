@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { PrometheusClient } from '../analysis/prometheus.ts';
-import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_LEADER_ELECTION_TIMING, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
@@ -48,6 +48,10 @@ export function parseFlagDuration(text: string): number {
   return Number(match[1]) * unit;
 }
 
+function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).argParser(parseFlagDuration).default(defaultMs, `${defaultMs / 1000}s`);
+}
+
 export function registerRunCommand(program: Command): void {
   program.command('run')
     .description('run the injector webhook and the rollout controller')
@@ -63,9 +67,9 @@ export function registerRunCommand(program: Command): void {
     .option('--leader-elect', 'elect a leader on a Lease so that only one replica acts', false)
     .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'switchboard-system')
     .option('--leader-election-id <name>', 'name of the Lease', 'switchboard-controller')
-    .option('--leader-elect-lease-duration <duration>', 'how long a standby waits after it last saw the lease change', parseFlagDuration, DEFAULT_LEADER_ELECTION_TIMING.leaseDurationMs)
-    .option('--leader-elect-renew-deadline <duration>', 'how long the leader acts without renewing; shorter than the lease duration', parseFlagDuration, DEFAULT_LEADER_ELECTION_TIMING.renewDeadlineMs)
-    .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the lease', parseFlagDuration, DEFAULT_LEADER_ELECTION_TIMING.retryPeriodMs)
+    .addOption(durationOption('--leader-elect-lease-duration <duration>', 'how long a standby waits after it last saw the lease change', DEFAULT_LEADER_ELECTION_TIMING.leaseDurationMs))
+    .addOption(durationOption('--leader-elect-renew-deadline <duration>', 'how long the leader acts without renewing; shorter than the lease duration', DEFAULT_LEADER_ELECTION_TIMING.renewDeadlineMs))
+    .addOption(durationOption('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the lease', DEFAULT_LEADER_ELECTION_TIMING.retryPeriodMs))
     .option('--prometheus-url <url>', 'Prometheus for canary analysis', 'http://127.0.0.1:9090')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: RunOptions) => {
@@ -80,6 +84,13 @@ export function registerRunCommand(program: Command): void {
  * runs here, its informers have synced; losing the lease stops only the controller's workers.
  */
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
+  if (options.controller && options.leaderElect) {
+    // Before anything starts: a bad combination of flags is the operator's to fix, not a crash later.
+    checkLeaderElectionTiming({
+      leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline,
+      retryPeriodMs: options.leaderElectRetryPeriod, requestTimeoutMs: defaultRequestTimeoutMs(options.leaderElectRenewDeadline),
+    });
+  }
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const stops: (() => Promise<void>)[] = [];
   const readinessChecks: (() => string | undefined)[] = [];
