@@ -26,7 +26,13 @@ async function refusalOf(namespace: string, body: V1Pod): Promise<string | undef
     await cluster.core.createNamespacedPod({ namespace, body });
     return undefined;
   } catch (error) {
-    return String((error as { body?: unknown }).body ?? (error as Error).message);
+    const body = (error as { body?: unknown }).body;
+    if (typeof body !== 'string') return (error as Error).message;
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
   }
 }
 
