@@ -133,8 +133,9 @@ describe('RBAC of config/rbac', () => {
     await waitForPhase('Paused');
     const abort = await switchboard(operator, ['abort', 'payments']);
     expect(abort, abort.stderr).toMatchObject({ code: 0 });
-    const aborted = await waitForPhase('Aborted');
-    expect(aborted.status?.canaryWeight ?? 0).toBe(0);
+    await waitForPhase('Aborted');
+    // Aborted is stored first, then the traffic goes back to stable.
+    await eventually('all traffic back on stable', async () => ((await readRollout()).status?.canaryWeight ?? 0) === 0);
     expect(await stableImage()).toBe('payments:1.1');
 
     const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=payments' });
