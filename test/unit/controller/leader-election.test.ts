@@ -1,6 +1,9 @@
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkLeaderElectionTiming, defaultRequestTimeoutMs, heldByAnother, observeLease } from '../../../src/controller/leader-election.ts';
+import { withRequestTimeout } from '../../../src/kube/request-timeout.ts';
 
 function lease(holder: string, renewTime: string, leaseDurationSeconds = 15): V1Lease {
   return { spec: { holderIdentity: holder, renewTime: new V1MicroTime(renewTime), leaseDurationSeconds, acquireTime: new V1MicroTime('2026-01-01T00:00:00Z'), leaseTransitions: 1 } };
@@ -48,5 +51,22 @@ describe('leader election timing', () => {
     [{ leaseDurationMs: 500, renewDeadlineMs: 400, retryPeriodMs: 100, requestTimeoutMs: 200 }, 'must be at least 1s'],
   ])('refuses %j, naming the flag', (change, message) => {
     expect(() => checkLeaderElectionTiming({ ...valid, ...change })).toThrow(message);
+  });
+});
+
+describe('a call to an API server that never answers', () => {
+  // Accepts the request and never responds: the elector must give up rather than wait forever.
+  const hung: Server = createServer(() => {});
+  afterAll(() => { hung.closeAllConnections(); hung.close(); });
+
+  it('is aborted by the per-call timeout', async () => {
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'hung', server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'nobody' }], contexts: [{ name: 'hung', cluster: 'hung', user: 'nobody' }], currentContext: 'hung',
+    });
+    const leases = kubeConfig.makeApiClient(CoordinationV1Api);
+    await expect(leases.readNamespacedLease({ namespace: 'default', name: 'lease' }, withRequestTimeout(200))).rejects.toThrow(/abort|timeout/i);
   });
 });
