@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLeaderElectionTiming, defaultRequestTimeoutMs, heldByAnother, observeLease } from '../../../src/controller/leader-election.ts';
 import { withRequestTimeout } from '../../../src/kube/request-timeout.ts';
+import { parseFlagDuration } from '../../../src/cli/run-command.ts';
 
 function lease(holder: string, renewTime: string, leaseDurationSeconds = 15): V1Lease {
   return { spec: { holderIdentity: holder, renewTime: new V1MicroTime(renewTime), leaseDurationSeconds, acquireTime: new V1MicroTime('2026-01-01T00:00:00Z'), leaseTransitions: 1 } };
@@ -33,6 +34,16 @@ describe('lease expiry on our own clock', () => {
     expect(heldByAnother(released, 'replica-b', 1_000)).toBe(false);
     const ours = observeLease(undefined, lease('replica-b', '2026-01-01T00:00:00Z'), 1_000);
     expect(heldByAnother(ours, 'replica-b', 1_000)).toBe(false);
+  });
+});
+
+describe('leader election flags', () => {
+  it.each([['15s', 15_000], ['500ms', 500], ['1m', 60_000]])('reads %s as %i ms', (text, ms) => {
+    expect(parseFlagDuration(text)).toBe(ms);
+  });
+
+  it.each(['15', '1.5s', '1h', ''])('refuses %j, saying how to write a duration', (text) => {
+    expect(() => parseFlagDuration(text)).toThrow('write a whole number followed by ms, s or m');
   });
 });
 
