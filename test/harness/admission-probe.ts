@@ -3,8 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:https';
 
-/** True when the webhook at `url` answered an AdmissionReview for a plain pod with a response. */
-export function reviewAnswered(url: string, ca: Buffer, namespace: string, timeoutMs = 2_000): Promise<boolean> {
+/**
+ * True when the webhook at `url` answered an AdmissionReview for a plain pod with a response,
+ * within the 5 s the API server waits (config/webhook's timeoutSeconds).
+ */
+export function reviewAnswered(url: string, ca: Buffer, namespace: string, timeoutMs = 5_000): Promise<boolean> {
   const uid = randomUUID();
   const body = JSON.stringify({
     apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
