@@ -144,6 +144,22 @@ describe('RBAC of config/rbac', () => {
     expect(readFileSync(manager.logFile, 'utf8')).not.toMatch(/serviceaccount:switchboard-system:switchboard-controller\\*" cannot/);
   });
 
+  it('keeps a manager that cannot watch what it needs out of the Service: alive, not ready, saying why', async () => {
+    const unprivileged = await person('unprivileged', undefined);
+    const healthPort = await freePort();
+    const blind = startManagerProcess([
+      `--kubeconfig=${unprivileged}`, '--no-webhook', '--metrics-bind-address=0', `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+    ], join(inject('clusterLogDir'), `rbac-unprivileged-${process.pid}.log`));
+    try {
+      await eventually('the unprivileged manager answers its liveness probe', async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status === 200);
+      const readiness = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      expect(readiness.status).toBe(503);
+      expect(await readiness.text()).toBe('controller informers not synced yet');
+    } finally {
+      await blind.kill('SIGKILL');
+    }
+  });
+
   it('grants the ServiceAccount exactly the list kept in config/rbac/expected-permissions.yaml', async () => {
     const expected = readExpectedPermissions();
     const controller = await writeServiceAccountKubeconfig(cluster.kubeConfig, OWN_NAMESPACE, 'switchboard-controller', join(scratch, 'review-controller.kubeconfig'));
