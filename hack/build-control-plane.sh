@@ -19,12 +19,31 @@ log() { printf '[control-plane] %s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 if [[ "${1:-}" == "--print-bin-dir" ]]; then echo "$BIN_DIR"; exit 0; fi
 
+missing() {
+  need=()
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+    [[ -x "$BIN_DIR/$b" ]] || need+=("$b")
+  done
+  [[ ${#need[@]} -gt 0 ]]
+}
+
 mkdir -p "$BIN_DIR" "$WORK_DIR"
-need=()
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
-  [[ -x "$BIN_DIR/$b" ]] || need+=("$b")
-done
-if [[ ${#need[@]} -eq 0 ]]; then echo "$BIN_DIR"; exit 0; fi
+if ! missing; then echo "$BIN_DIR"; exit 0; fi
+
+# Two checkouts may run this at once on a machine without the cache: one builds, the other waits
+# for it and then finds the binaries. The work directory and its go.mod files are shared, so the
+# whole build holds the lock. Binaries are still written to a private directory and renamed into
+# place, so a reader never sees half a binary.
+LOCK_FILE="$CACHE_ROOT/control-plane/build.lock"
+exec {lock_fd}>"$LOCK_FILE"
+if ! flock -n "$lock_fd"; then
+  log "another build of the control plane is running (lock $LOCK_FILE); waiting for it"
+  flock "$lock_fd"
+fi
+if ! missing; then echo "$BIN_DIR"; exit 0; fi
+STAGING_DIR=$(mktemp -d "$BIN_DIR/.build.XXXXXX")
+trap 'rm -rf "$STAGING_DIR"' EXIT
+install_binary() { mv -f "$STAGING_DIR/$1" "$BIN_DIR/$1"; }
 command -v go >/dev/null || { log "Go is required to build the control plane (apt-get install golang-go)"; exit 1; }
 log "building ${need[*]} into $BIN_DIR (first time on this machine: expect 20-40 minutes on 2 cores)"
 
@@ -69,8 +88,8 @@ GO
   for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     wants "$b" || continue
     log "building $b $K8S_VERSION"
-    (cd "$dir" && go build -p "$PARALLEL" -trimpath -tags tools -ldflags "$ldflags" -o "$BIN_DIR/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-    mv "$BIN_DIR/$b.tmp" "$BIN_DIR/$b"
+    (cd "$dir" && go build -p "$PARALLEL" -trimpath -tags tools -ldflags "$ldflags" -o "$STAGING_DIR/$b" "k8s.io/kubernetes/cmd/$b")
+    install_binary "$b"
     log "built $b"
   done
 }
@@ -95,20 +114,22 @@ import _ "go.etcd.io/etcd/server/v3"
 GO
   log "building etcd $ETCD_VERSION"
   (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
-  (cd "$dir" && go build -p "$PARALLEL" -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.tmp" go.etcd.io/etcd/server/v3)
-  mv "$BIN_DIR/etcd.tmp" "$BIN_DIR/etcd"
+  (cd "$dir" && go build -p "$PARALLEL" -trimpath -ldflags "-s -w" -o "$STAGING_DIR/etcd" go.etcd.io/etcd/server/v3)
+  install_binary etcd
   log "built etcd"
 }
 
 build_kwok() {
   wants kwok || return 0
   log "building kwok $KWOK_VERSION"
-  GOBIN="$BIN_DIR" go install -p "$PARALLEL" -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN="$STAGING_DIR" go install -p "$PARALLEL" -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   local kdir
   kdir=$(cd "$WORK_DIR" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   mkdir -p "$BIN_DIR/../kwok-stages"
   cp -r "$kdir/kustomize/stage/." "$BIN_DIR/../kwok-stages/"
   chmod -R u+w "$BIN_DIR/../kwok-stages"
+  # The stages first: the harness takes a present kwok binary to mean a complete kwok.
+  install_binary kwok
   log "built kwok"
 }
 

@@ -1,10 +1,10 @@
 // `switchboard run`: the manager. Flags in the words kubebuilder users know; wiring only.
-import type { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
@@ -27,6 +27,9 @@ export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
   logLevel: string;
 }
 
@@ -34,6 +37,18 @@ function splitAddress(address: string): { host: string; port: number } {
   const index = address.lastIndexOf(':');
   const host = address.slice(0, index) || '0.0.0.0';
   return { host, port: Number(address.slice(index + 1)) };
+}
+
+/** "15s", "500ms", "1m" as milliseconds, for the leader election flags. */
+export function parseFlagDuration(text: string): number {
+  const match = /^([0-9]+)(ms|s|m)$/.exec(text);
+  if (!match) throw new InvalidArgumentError(`"${text}" is not a duration: write a whole number followed by ms, s or m, such as 15s`);
+  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  return Number(match[1]) * unit;
+}
+
+function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).argParser(parseFlagDuration).default(defaultMs, `${defaultMs / 1000}s`);
 }
 
 export function registerRunCommand(program: Command): void {
@@ -51,6 +66,9 @@ export function registerRunCommand(program: Command): void {
     .option('--leader-elect', 'elect a leader on a Lease so that only one replica acts', false)
     .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE ?? 'switchboard-system')
     .option('--leader-election-id <name>', 'name of the Lease', 'switchboard-controller')
+    .addOption(durationOption('--leader-elect-lease-duration <duration>', 'how long a standby waits after it last saw the lease change', DEFAULT_LEADER_ELECTION_TIMING.leaseDurationMs))
+    .addOption(durationOption('--leader-elect-renew-deadline <duration>', 'how long the leader acts without renewing; shorter than the lease duration', DEFAULT_LEADER_ELECTION_TIMING.renewDeadlineMs))
+    .addOption(durationOption('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the lease', DEFAULT_LEADER_ELECTION_TIMING.retryPeriodMs))
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: RunOptions) => {
       const stop = await startManager(options, pino({ level: options.logLevel }));
@@ -58,12 +76,30 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-/** Starts what the options ask for; resolves with a function that stops it all gracefully. */
+/**
+ * Starts what the options ask for; resolves with a function that stops it all gracefully.
+ * Readiness (/readyz) holds while the webhook serves a valid certificate and, when the controller
+ * runs here, its informers have synced; losing the lease stops only the controller's workers.
+ */
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
+  if (options.controller && options.leaderElect) {
+    // Before anything starts: a bad combination of flags is the operator's to fix, not a crash later.
+    checkLeaderElectionTiming({
+      leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline,
+      retryPeriodMs: options.leaderElectRetryPeriod, requestTimeoutMs: defaultRequestTimeoutMs(options.leaderElectRenewDeadline),
+    });
+  }
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
   const stops: (() => Promise<void>)[] = [];
-  let controllerReady = !options.controller;
+  const readinessChecks: (() => string | undefined)[] = [];
+  // First, so that liveness answers while caches fill and the probes say why the pod is not ready.
+  const health = serveIfEnabled(options.healthProbeBindAddress, async (req, res) => {
+    const problems = req.url === '/readyz' ? readinessChecks.map((check) => check()).filter((p) => p !== undefined) : [];
+    const ok = req.url === '/healthz' || (req.url === '/readyz' && problems.length === 0);
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : problems.join('; ') || 'not found');
+  });
+  stops.push(() => closeServer(health));
 
   if (options.webhook) {
     const config = options.injectorConfig ? loadInjectorConfigFile(options.injectorConfig) : defaultInjectorConfig();
@@ -73,6 +109,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
       tls: { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile },
       ...(process.env.POD_NAMESPACE ? { webhookNamespace: process.env.POD_NAMESPACE } : {}),
     });
+    readinessChecks.push(() => webhook.notReadyReason());
     await namespaces.synced;
     const { host, port } = splitAddress(options.webhookBindAddress);
     const bound = await webhook.listen(host, port);
@@ -81,6 +118,8 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   }
 
   if (options.controller) {
+    let informersSynced = false;
+    readinessChecks.push(() => (informersSynced ? undefined : 'controller informers not synced yet'));
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
@@ -89,19 +128,21 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
       analysisConcurrency: analysisConcurrency(options.analysisConcurrency),
     });
     await controller.startInformers();
+    informersSynced = true;
     let elector: LeaderElector | undefined;
     if (options.leaderElect) {
       elector = startLeaderElection({
         kubeConfig, namespace: options.leaderElectionNamespace, name: options.leaderElectionId,
-        identity: `${hostname()}-${process.pid}`, logger,
+        identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`, logger,
+        leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline, retryPeriodMs: options.leaderElectRetryPeriod,
         onStartedLeading: () => controller.run(),
-        // Like controller-runtime: a replica that lost the lease exits, and starts again as a candidate.
-        onStoppedLeading: () => { logger.error('leadership lost; exiting'); process.exit(1); },
+        // The webhook in this process keeps serving: admission does not need the lease. The elector
+        // keeps campaigning, and the warm informers let this replica lead again at once.
+        onStoppedLeading: () => void controller.stopWorkers(),
       });
     } else {
       controller.run();
     }
-    controllerReady = true;
     stops.push(async () => { await controller.stop(); await elector?.stop(); });
     const servers = [
       serveIfEnabled(options.metricsBindAddress, async (_req, res) => {
@@ -111,11 +152,6 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     stops.push(async () => { await Promise.all(servers.map(closeServer)); });
   }
 
-  const health = serveIfEnabled(options.healthProbeBindAddress, async (req, res) => {
-    const ok = req.url === '/healthz' || (req.url === '/readyz' && controllerReady);
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
-  });
-  stops.push(() => closeServer(health));
   return async () => {
     for (const stop of stops.reverse()) await stop();
   };

@@ -35,7 +35,7 @@ export interface RolloutControllerOptions {
 
 export class RolloutController {
   private readonly client: RolloutClient;
-  private readonly queue = new WorkQueue();
+  private queue = new WorkQueue();
   private readonly informers: ResilientInformer<KubernetesObject>[] = [];
   /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
   private readonly analysisRounds = new Map<string, AnalysisRound>();
@@ -46,6 +46,9 @@ export class RolloutController {
   private readonly clock: () => Date;
   private running = false;
   private workers: Promise<void>[] = [];
+  /** Settles when the workers of the last term have finished their current reconcile. */
+  private stopping: Promise<void> = Promise.resolve();
+  private term = 0;
 
   constructor(options: RolloutControllerOptions) {
     this.options = options;
@@ -83,16 +86,34 @@ export class RolloutController {
     await Promise.all(this.informers.map((i) => i.synced));
   }
 
+  /** Starts the workers; after stopWorkers() it starts them again, once the previous term's have finished. */
   run(): void {
     if (this.running) return;
     this.running = true;
-    for (const rollout of this.informers[0]?.cache.list() ?? []) this.enqueue(rollout.metadata?.namespace, rollout.metadata?.name);
-    this.workers = Array.from({ length: this.options.workers ?? 2 }, () => this.work());
+    const term = ++this.term;
+    void this.stopping.then(() => {
+      if (!this.running || term !== this.term) return;
+      // A shut-down queue drops every add: each term gets its own, filled from the warm caches.
+      this.queue = new WorkQueue();
+      for (const rollout of this.informers[0]?.cache.list() ?? []) this.enqueue(rollout.metadata?.namespace, rollout.metadata?.name);
+      this.workers = Array.from({ length: this.options.workers ?? 2 }, () => this.work());
+    });
+  }
+
+  /** Stops reconciling (leadership lost) but keeps the informers warm for the next term. */
+  stopWorkers(): Promise<void> {
+    if (!this.running) return this.stopping;
+    this.running = false;
+    const previous = this.stopping;
+    this.queue.shutDown();
+    const workers = this.workers;
+    this.workers = [];
+    this.stopping = previous.then(() => Promise.all(workers)).then(() => undefined);
+    return this.stopping;
   }
 
   async stop(): Promise<void> {
-    this.queue.shutDown();
-    await Promise.all(this.workers);
+    await this.stopWorkers();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 

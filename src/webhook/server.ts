@@ -19,6 +19,8 @@ export interface WebhookServer {
   app: FastifyInstance;
   listen(host: string, port: number): Promise<number>;
   close(): Promise<void>;
+  /** Why the server should not receive reviews yet (or any more); undefined when it is ready. */
+  notReadyReason(now?: Date): string | undefined;
 }
 
 export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
@@ -31,7 +33,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     return503OnClosing: true,
     ...(pair ? { https: { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
-  let ready = true;
+  let listening = false;
+  let closing = false;
+  let serving = pair;
   let stopWatching = () => {};
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -59,19 +63,31 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     });
   }
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => (ready ? { status: 'ready' } : reply.code(503).send({ status: 'shutting down' })));
+  const servingProblem = (now = new Date()): string | undefined => {
+    if (closing) return 'shutting down';
+    if (serving && serving.notAfter.getTime() <= now.getTime()) return `serving certificate expired at ${serving.notAfter.toISOString()}`;
+    return undefined;
+  };
+  // A request on this port proves it listens; the manager's probe port asks notReadyReason() instead.
+  const notReadyReason = (now = new Date()): string | undefined => (listening ? servingProblem(now) : 'not listening yet');
+  app.get('/readyz', async (_request, reply) => {
+    const reason = servingProblem();
+    return reason === undefined ? { status: 'ready' } : reply.code(503).send({ status: reason });
+  });
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()));
 
   return {
     app,
     async listen(host, port) {
       await app.listen({ host, port });
+      listening = true;
       if (options.tls && pair) {
         stopWatching = watchCertificatePair({
           certFile: options.tls.certFile, keyFile: options.tls.keyFile, intervalMs: options.tls.reloadIntervalMs ?? 2_000, current: pair,
           onChange: (next) => {
             // New connections get the new pair; connections already open finish on the old one.
             (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+            serving = next;
             options.metrics.certificateReloads.inc({ result: 'loaded' });
             options.logger.info({ notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
           },
@@ -84,8 +100,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : port;
     },
+    notReadyReason,
     async close() {
-      ready = false;
+      closing = true;
       stopWatching();
       await app.close();
     },

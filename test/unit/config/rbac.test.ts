@@ -1,0 +1,38 @@
+// The RBAC files and the expected list beside them say the same thing (the integration test then
+// checks both against what a real API server grants).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { asPermissionList, permissionsOf, readExpectedPermissions, type RuleLike } from '../../harness/rbac-rules.ts';
+
+const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
+
+function rulesOf(file: string, kind: string): RuleLike[] {
+  return parseAllDocuments(readFileSync(join(rbacDir, file), 'utf8'))
+    .map((d) => d.toJSON() as { kind: string; rules?: RuleLike[] })
+    .filter((d) => d.kind === kind)
+    .flatMap((d) => d.rules ?? []);
+}
+
+describe('config/rbac', () => {
+  it('grants the controller what expected-permissions.yaml lists, cluster-wide and in its own namespace', () => {
+    const expected = readExpectedPermissions();
+    expect(asPermissionList(permissionsOf(rulesOf('role.yaml', 'ClusterRole')))).toEqual(expected.everyNamespace);
+    expect(asPermissionList(permissionsOf(rulesOf('leader_election_role.yaml', 'Role')))).toEqual(expected.ownNamespace);
+  });
+
+  it('never grants wildcards, deletes, or writes to Secrets, and gives users no status writes', () => {
+    const all = ['role.yaml', 'leader_election_role.yaml', 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
+      .flatMap((file) => [...rulesOf(file, 'ClusterRole'), ...rulesOf(file, 'Role')].map((rule) => ({ file, rule })));
+    for (const { file, rule } of all) {
+      expect(rule.verbs, file).not.toContain('*');
+      expect(rule.resources ?? [], file).not.toContain('*');
+      expect(rule.resources ?? [], file).not.toContain('secrets');
+    }
+    const controller = permissionsOf(rulesOf('role.yaml', 'ClusterRole'));
+    expect([...controller.values()].some((verbs) => verbs.has('delete') || verbs.has('deletecollection'))).toBe(false);
+    const people = permissionsOf([...rulesOf('rollout_viewer_role.yaml', 'ClusterRole'), ...rulesOf('rollout_editor_role.yaml', 'ClusterRole')]);
+    expect([...people.get('rollouts.switchboard.dev/status') ?? []].sort()).toEqual(['get', 'list', 'watch']);
+  });
+});
