@@ -11,6 +11,7 @@ import { RolloutController } from '../controller/rollout-controller.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
+import { watchNativeSidecarSupport } from '../webhook/native-sidecar-support.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
@@ -69,16 +70,17 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   if (options.webhook) {
     const config = options.injectorConfig ? loadInjectorConfigFile(options.injectorConfig) : defaultInjectorConfig();
     const namespaces = watchNamespaceLabels(kubeConfig, (error) => logger.warn({ err: error }, 'namespace watch failed; restarting'));
+    const nativeSidecarSupport = watchNativeSidecarSupport(kubeConfig, (error) => logger.warn({ err: error }, 'node watch failed; restarting'));
     const webhook: WebhookServer = createWebhookServer({
-      config, namespaces, metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
+      config, namespaces, nativeSidecarSupport, metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
       tls: { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile },
       ...(process.env.POD_NAMESPACE ? { webhookNamespace: process.env.POD_NAMESPACE } : {}),
     });
-    await namespaces.synced;
+    await Promise.all([namespaces.synced, nativeSidecarSupport.synced]);
     const { host, port } = splitAddress(options.webhookBindAddress);
     const bound = await webhook.listen(host, port);
     logger.info({ port: bound }, 'injector webhook serving');
-    stops.push(async () => { await webhook.close(); await namespaces.stop(); });
+    stops.push(async () => { await webhook.close(); await namespaces.stop(); await nativeSidecarSupport.stop(); });
   }
 
   if (options.controller) {

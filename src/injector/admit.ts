@@ -2,7 +2,7 @@
 // The transport (src/webhook/) parses AdmissionReview and calls admitPod; everything here is pure.
 import type { V1Pod, V1EphemeralContainer } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import { resolveSidecarSettings } from './annotations.ts';
+import { resolveSidecarSettings, type SidecarEnvironment } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { decideInjection, type InjectionDecision } from './decide.ts';
 import { injectPod } from './inject.ts';
@@ -26,6 +26,8 @@ export interface PodAdmissionInput {
   oldPod?: V1Pod;
   /** The webhook's own namespace, never injected. */
   webhookNamespace?: string;
+  /** Whether the cluster runs native sidecars (for nativeSidecars: auto); undefined when unknown. */
+  nativeSidecarsSupported?: boolean;
 }
 
 export type PodAdmissionResult =
@@ -59,7 +61,7 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     const warnings = deprecationWarnings(checked.pod);
     if (decision.alreadyInjected) return refuseOr(findProxyIdentityViolations(checked.pod), () => skipped(decision.code, decision.reason, warnings));
     if (!decision.inject) return skipped(decision.code, decision.reason, warnings);
-    const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config);
+    const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
     if (refusals.length > 0) return refuse(400, refusals);
     return refuseOr(findProxyIdentityViolations(checked.pod), () => {
       const injected = injectPod(checked.pod, config, { namespace: checked.namespace, settings });
@@ -110,6 +112,10 @@ function admitWithoutInjection(input: PodAdmissionInput): PodAdmissionResult | u
 
 function decide(input: PodAdmissionInput, config: InjectorConfig): InjectionDecision {
   return decideInjection(input.pod, { namespace: input.namespace, namespaceLabels: input.namespaceLabels, webhookNamespace: input.webhookNamespace }, config);
+}
+
+function environmentOf(input: PodAdmissionInput): SidecarEnvironment {
+  return input.nativeSidecarsSupported === undefined ? {} : { nativeSidecarsSupported: input.nativeSidecarsSupported };
 }
 
 function skipped(code: string, reason: string, warnings?: string[]): PodAdmissionResult {

@@ -4,6 +4,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { usesNativeSidecar } from './native-sidecars.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -57,7 +58,17 @@ const trafficAnnotationKeys: Record<TrafficField, string> = {
   excludeOutboundPorts: annotationKeys.excludeOutboundPorts,
 };
 
-export function resolveSidecarSettings(annotations: Record<string, string> | undefined, config: InjectorConfig): ResolvedSidecarSettings {
+/** What the injector knows about the cluster the pod runs in; nothing is known offline. */
+export interface SidecarEnvironment {
+  /** Every kubelet (or the pod's own) runs native sidecars; undefined when not known. */
+  nativeSidecarsSupported?: boolean;
+}
+
+export function resolveSidecarSettings(
+  annotations: Record<string, string> | undefined,
+  config: InjectorConfig,
+  environment: SidecarEnvironment = {},
+): ResolvedSidecarSettings {
   const present = annotations ?? {};
   const refusals: Refusal[] = [];
   const read = <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
@@ -81,7 +92,6 @@ export function resolveSidecarSettings(annotations: Record<string, string> | und
   const interceptionMode = read(annotationKeys.interceptionMode, `one of ${interceptionModes.join(', ')}`, (text) =>
     (interceptionModes as readonly string[]).includes(text) ? (text as InterceptionMode) : undefined,
   );
-  const nativeSidecar = read(annotationKeys.nativeSidecar, '"true" or "false"', parseStrictBoolean);
   const prometheusMerge = read(annotationKeys.mergeMetrics, '"true" or "false"', parseGoBoolean);
   const podProxyConfig = read(annotationKeys.proxyConfig, 'ProxyConfig as a YAML or JSON mapping, e.g. {"holdApplicationUntilProxyStarts": true}', parseProxyConfig);
   const hold = podProxyConfig?.holdApplicationUntilProxyStarts;
@@ -95,7 +105,7 @@ export function resolveSidecarSettings(annotations: Record<string, string> | und
       resources: resources.requirements,
       traffic,
       interceptionMode: interceptionMode ?? config.interceptionMode,
-      nativeSidecar: nativeSidecar ?? config.nativeSidecars,
+      nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: prometheusMerge ?? config.prometheusMerge,
       proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
@@ -157,10 +167,6 @@ function invalidAnnotation(key: string, value: string, expected: string): Refusa
     field: annotationField(key),
     message: `annotation ${key} is ${JSON.stringify(value)}; expected ${expected}`,
   };
-}
-
-function parseStrictBoolean(text: string): boolean | undefined {
-  return text === 'true' ? true : text === 'false' ? false : undefined;
 }
 
 /** strconv.ParseBool, which Istio uses for prometheus.istio.io/merge-metrics. */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import type { NativeSidecarSetting } from './native-sidecars.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { checkTrafficValue, trafficExpectation, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
 import {
@@ -58,8 +59,8 @@ export interface InjectorConfig {
   imagePullSecrets: string[];
   resources: ProxyResources;
   excludedNamespaces: string[];
-  /** Proxy as an init container with restartPolicy Always (Kubernetes 1.29+ sidecars). */
-  nativeSidecars: boolean;
+  /** Proxy as an init container with restartPolicy Always: true, false, or 'auto' (where every kubelet is 1.33+), like Istio's ENABLE_NATIVE_SIDECARS. */
+  nativeSidecars: NativeSidecarSetting;
   /** Proxy first, app containers held by a postStart `pilot-agent wait` until the proxy is ready. */
   holdApplicationUntilProxyStarts: boolean;
   /** Point prometheus.io annotations at the agent, which merges app and Envoy metrics. */
@@ -94,7 +95,7 @@ export function defaultInjectorConfig(): InjectorConfig {
     imagePullSecrets: [],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
-    nativeSidecars: false,
+    nativeSidecars: 'auto',
     holdApplicationUntilProxyStarts: false,
     prometheusMerge: true,
     interceptionMode: 'REDIRECT',
@@ -175,7 +176,7 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     imagePullSecrets: readStringList(context, 'secret names', isDnsSubdomain),
     resources: readSection<ProxyResources>(context, { requests: quantities, limits: quantities }),
     excludedNamespaces: readStringList(context, 'namespace names', isDnsLabel),
-    nativeSidecars: readBoolean(context),
+    nativeSidecars: readNativeSidecarSetting(context),
     holdApplicationUntilProxyStarts: readBoolean(context),
     prometheusMerge: readBoolean(context),
     interceptionMode: readOneOf(context, interceptionModes),
@@ -199,6 +200,13 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     tokenAudience: nonEmpty('a token audience such as "istio-ca"'),
     proxyConfig: readMapping(context),
   });
+}
+
+function readNativeSidecarSetting(context: ReadContext): FieldReader<NativeSidecarSetting> {
+  return (value, path) => {
+    if (typeof value === 'boolean' || value === 'auto') return value;
+    throw mismatch(context, path, value, 'true, false or "auto"');
+  };
 }
 
 function trafficReader(context: ReadContext, field: TrafficField): FieldReader<string> {

@@ -1,6 +1,6 @@
 // injectPod: the pure transformation from an application pod to a pod with Istio's sidecar, matching
 // what Istio's injection template and post-processing (pkg/kube/inject) produce.
-import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { isAlreadyInjected, podShapeProblem } from './pod-shape.ts';
@@ -8,6 +8,7 @@ import { injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metada
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './prometheus-merge.ts';
 import { buildProxyContainer } from './proxy-container.ts';
 import { buildInitContainer } from './proxy-init.ts';
+import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
 import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
@@ -45,7 +46,7 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const proxy = buildProxyContainer(pod, settings, config, workload);
   if (merged.scrapeEnv) (proxy.env as V1EnvVar[]).push(merged.scrapeEnv);
   const iptables = settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config)];
-  placeContainers(spec, iptables, proxy, settings);
+  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar: settings.nativeSidecar, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
 
   const volumes = proxyPodVolumes(config);
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
@@ -69,19 +70,6 @@ function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {
   const { settings, refusals } = resolveSidecarSettings(pod.metadata?.annotations, config);
   if (refusals.length > 0) throw new InjectionRefusedError(refusals);
   return settings;
-}
-
-/**
- * istio-init runs before the app's init containers so that their traffic is already intercepted. A
- * native sidecar proxy follows it, so later init containers have a working network. Otherwise the
- * proxy is the last container (kubectl exec/logs keep defaulting to the app), or the first when the
- * app must wait for it: the kubelet starts containers in order and waits on the postStart hook.
- */
-function placeContainers(spec: V1PodSpec, iptables: V1Container[], proxy: V1Container, settings: SidecarSettings): void {
-  const initContainers = [...iptables, ...(settings.nativeSidecar ? [proxy] : []), ...(spec.initContainers ?? [])];
-  if (initContainers.length > 0 || spec.initContainers !== undefined) spec.initContainers = initContainers;
-  if (settings.nativeSidecar) return;
-  spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...spec.containers] : [...spec.containers, proxy];
 }
 
 function addImagePullSecrets(spec: V1PodSpec, secretNames: string[]): string[] {

@@ -10,8 +10,9 @@ import type { WorkloadIdentity } from './workload-identity.ts';
 
 export function buildProxyContainer(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1Container {
   const lifecycle = proxyLifecycle(settings);
-  // A native sidecar needs a startup probe: Kubernetes starts the next container once it passes.
-  const withStartupProbe = config.startupProbe.enabled || settings.nativeSidecar;
+  // Istio adds the startup probe in both modes when the values enable it (they do by default); a
+  // native proxy without one counts as started, and the next init container runs, as soon as it runs.
+  const withStartupProbe = config.startupProbe.enabled;
   return {
     name: proxyContainerName,
     image: proxyImageReference(config),

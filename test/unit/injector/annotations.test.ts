@@ -69,7 +69,6 @@ describe('resolveSidecarSettings: invalid annotations', () => {
     ['traffic.sidecar.istio.io/includeOutboundPorts', '65536', 'ports from 1 to 65535'],
     ['traffic.sidecar.istio.io/excludeOutboundPorts', '80,,443', 'ports from 1 to 65535'],
     ['sidecar.istio.io/interceptionMode', 'redirect', 'REDIRECT, TPROXY, NONE'],
-    ['sidecar.istio.io/nativeSidecar', 'yes', '"true" or "false"'],
     ['prometheus.istio.io/merge-metrics', 'maybe', '"true" or "false"'],
     ['proxy.istio.io/config', '[1, 2]', 'YAML or JSON mapping'],
     ['proxy.istio.io/config', '{holdApplicationUntilProxyStarts: sure}', 'holdApplicationUntilProxyStarts to be true or false'],

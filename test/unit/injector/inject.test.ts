@@ -8,10 +8,10 @@ const inject = (shape: PodShape = {}, config: Partial<InjectorConfig> = {}) => i
 const initArgs = (annotations: Record<string, string>) => containerNamed(inject({ annotations }), 'istio-init')?.args;
 
 describe('injectPod: containers', () => {
-  it('appends istio-proxy after the app and puts istio-init first among init containers', () => {
+  it('appends istio-proxy after the app and runs istio-init after the app init containers, so they keep their network', () => {
     const injected = inject({ initContainers: [appContainer('migrate')] });
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['app', 'istio-proxy']);
-    expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['istio-init', 'migrate']);
+    expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['migrate', 'istio-init']);
   });
 
   it("writes istio-iptables' default arguments", () => {
@@ -110,14 +110,16 @@ describe('injectPod: containers', () => {
 });
 
 describe('injectPod: modes', () => {
-  it('native sidecars: the proxy is an init container after istio-init, restartPolicy Always, with a startup probe', () => {
-    const injected = inject({ initContainers: [appContainer('migrate')] }, { nativeSidecars: true, startupProbe: { enabled: false, failureThreshold: 600 } });
+  it('native sidecars: the proxy is an init container after istio-init, restartPolicy Always, with the startup probe the values enable', () => {
+    const injected = inject({ initContainers: [appContainer('migrate')] }, { nativeSidecars: true });
     expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['istio-init', 'istio-proxy', 'migrate']);
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['app']);
     const proxy = containerNamed(injected, 'istio-proxy');
     expect(proxy?.restartPolicy).toBe('Always');
     expect(proxy?.startupProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
     expect(proxy?.lifecycle?.preStop?.exec?.command).toEqual(['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain']);
+    const withoutStartupProbe = inject({}, { nativeSidecars: true, startupProbe: { enabled: false, failureThreshold: 600 } });
+    expect(containerNamed(withoutStartupProbe, 'istio-proxy')?.startupProbe).toBeUndefined();
     expect(JSON.parse(injected.metadata?.annotations?.['sidecar.istio.io/status'] ?? '')).toMatchObject({ initContainers: ['istio-init', 'istio-proxy'], containers: null });
   });
 
