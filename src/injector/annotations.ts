@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
+import { rewritesAppProbes } from './probes.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -21,6 +22,8 @@ export interface SidecarSettings {
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
+  /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
+  rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
   proxyConfig: Record<string, unknown>;
 }
@@ -108,6 +111,7 @@ export function resolveSidecarSettings(
       nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: prometheusMerge ?? config.prometheusMerge,
+      rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
       proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
     },
     refusals,

@@ -65,6 +65,8 @@ export interface InjectorConfig {
   holdApplicationUntilProxyStarts: boolean;
   /** Point prometheus.io annotations at the agent, which merges app and Envoy metrics. */
   prometheusMerge: boolean;
+  /** Send the app's HTTP, TCP and gRPC probes through the agent's status port (Istio's sidecarInjectorWebhook.rewriteAppHTTPProbe). */
+  rewriteAppHTTPProbe: boolean;
   interceptionMode: InterceptionMode;
   traffic: TrafficSettings;
   istioNamespace: string;
@@ -98,6 +100,7 @@ export function defaultInjectorConfig(): InjectorConfig {
     nativeSidecars: 'auto',
     holdApplicationUntilProxyStarts: false,
     prometheusMerge: true,
+    rewriteAppHTTPProbe: true,
     interceptionMode: 'REDIRECT',
     traffic: {
       includeOutboundIPRanges: '*',
@@ -179,6 +182,7 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     nativeSidecars: readNativeSidecarSetting(context),
     holdApplicationUntilProxyStarts: readBoolean(context),
     prometheusMerge: readBoolean(context),
+    rewriteAppHTTPProbe: readBoolean(context),
     interceptionMode: readOneOf(context, interceptionModes),
     traffic: readSection<TrafficSettings>(context, trafficReaders as { [K in TrafficField]: FieldReader<string> }),
     istioNamespace: readString(context, 'a namespace name', isDnsLabel),

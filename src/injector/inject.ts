@@ -10,6 +10,8 @@ import { buildProxyContainer } from './proxy-container.ts';
 import { buildInitContainer } from './proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
+import { rewriteAppProbes } from './probes.ts';
+import { statusPort } from './istio-constants.ts';
 import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
 
@@ -45,6 +47,12 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
     : { annotations: metadata.annotations ?? {} };
   const proxy = buildProxyContainer(pod, settings, config, workload);
   if (merged.scrapeEnv) (proxy.env as V1EnvVar[]).push(merged.scrapeEnv);
+  if (settings.rewriteAppProbes) {
+    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, statusPort);
+    spec.containers = rewritten.containers;
+    if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
+    if (rewritten.appProbersEnv) (proxy.env as V1EnvVar[]).push(rewritten.appProbersEnv);
+  }
   const iptables = settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config)];
   placeInjectedContainers(spec, { iptables, proxy, nativeSidecar: settings.nativeSidecar, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
 

@@ -29,6 +29,7 @@ export const annotationKeys = {
   nativeSidecar: 'sidecar.istio.io/nativeSidecar',
   proxyConfig: 'proxy.istio.io/config',
   mergeMetrics: 'prometheus.istio.io/merge-metrics',
+  rewriteAppHTTPProbers: 'sidecar.istio.io/rewriteAppHTTPProbers',
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
   excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
   includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',
