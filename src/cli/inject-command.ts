@@ -20,8 +20,9 @@ export function registerInjectCommand(program: Command): void {
     .action(async (options: { filename: string; config?: string }) => {
       const config = options.config === undefined ? defaultInjectorConfig() : loadInjectorConfigFile(options.config);
       const input = options.filename === '-' ? await readStandardInput() : await readFile(options.filename, 'utf8');
-      const { output, errors } = runInjectCommand(input, config);
+      const { output, errors, warnings } = runInjectCommand(input, config);
       process.stdout.write(output);
+      for (const line of warnings) process.stderr.write(`warning: ${line}\n`);
       for (const line of errors) process.stderr.write(`${line}\n`);
       if (errors.length > 0) process.exitCode = 1;
     });

@@ -61,11 +61,12 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     const warnings = deprecationWarnings(checked.pod);
     if (decision.alreadyInjected) return refuseOr(findProxyIdentityViolations(checked.pod), () => skipped(decision.code, decision.reason, warnings));
     if (!decision.inject) return skipped(decision.code, decision.reason, warnings);
-    const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
+    const { settings, refusals, warnings: adjustments } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
     if (refusals.length > 0) return refuse(400, refusals);
+    const allWarnings = [...(warnings ?? []), ...adjustments];
     return refuseOr(findProxyIdentityViolations(checked.pod), () => {
       const injected = injectPod(checked.pod, config, { namespace: checked.namespace, settings });
-      return { allowed: true, patch: podPatch(checked.pod, injected), injected: true, ...(warnings ? { warnings } : {}) };
+      return { allowed: true, patch: podPatch(checked.pod, injected), injected: true, ...(allWarnings.length > 0 ? { warnings: allWarnings } : {}) };
     });
   });
 }

@@ -40,6 +40,8 @@ export function proxyResourceRequirements(settings: SidecarSettings): { requests
 export interface ResolvedSidecarSettings {
   settings: SidecarSettings;
   refusals: Refusal[];
+  /** Adjustments the pod should know about, sent back as admission warnings. */
+  warnings: string[];
 }
 
 type ResourceKind = 'requests' | 'limits';
@@ -82,6 +84,7 @@ export function resolveSidecarSettings(
     return value;
   };
 
+  const warnings: string[] = [];
   const resources = resolveResources(config, read);
   const traffic = { ...config.traffic };
   for (const field of trafficFields) {
@@ -90,7 +93,12 @@ export function resolveSidecarSettings(
     const text = present[key] ?? '';
     const check = checkTrafficValue(field, text);
     if (check.ok) traffic[field] = check.value;
-    else refusals.push(invalidAnnotation(key, text, check.expected));
+    else if (field === 'includeOutboundPorts') {
+      // Istio does not validate this one; it reaches istio-iptables as written. Refusing would turn
+      // away a pod istiod injects, so pass it on and say what will happen.
+      traffic[field] = text;
+      warnings.push(`${key} ${JSON.stringify(text)} is not ${check.expected}; istio-iptables is given it as written and may fail to start`);
+    } else refusals.push(invalidAnnotation(key, text, check.expected));
   }
   const interceptionMode = read(annotationKeys.interceptionMode, `one of ${interceptionModes.join(', ')}`, (text) =>
     (interceptionModes as readonly string[]).includes(text) ? (text as InterceptionMode) : undefined,
@@ -101,7 +109,7 @@ export function resolveSidecarSettings(
   if (hold !== undefined && typeof hold !== 'boolean') {
     refusals.push(invalidAnnotation(annotationKeys.proxyConfig, present[annotationKeys.proxyConfig] ?? '', 'holdApplicationUntilProxyStarts to be true or false'));
   }
-  refusals.push(...requestsAboveLimits(resources));
+  refusals.push(...fitRequestsWithinLimits(resources, warnings));
 
   return {
     settings: {
@@ -115,6 +123,7 @@ export function resolveSidecarSettings(
       proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
     },
     refusals,
+    warnings,
   };
 }
 
@@ -139,27 +148,41 @@ function resolveResources(config: InjectorConfig, read: AnnotationReader): Resol
   return { requirements, setBy };
 }
 
-function requestsAboveLimits(resources: ResolvedResources): Refusal[] {
+/**
+ * A request above its limit is what Kubernetes rejects. When one side is the config's default, the
+ * default gives way, with a warning: a larger annotated request lifts the default limit to it, and
+ * a smaller annotated limit lowers the default request to it. That is what the pod gets from Istio,
+ * whose annotations replace all defaults (then Kubernetes defaults a missing request to the limit),
+ * while the other fields keep their defaults. Only two annotations that contradict each other are
+ * refused, since Kubernetes would refuse the pod Istio makes from them.
+ */
+function fitRequestsWithinLimits(resources: ResolvedResources, warnings: string[]): Refusal[] {
   const refusals: Refusal[] = [];
+  const { requests, limits } = resources.requirements;
   for (const resource of ['cpu', 'memory'] as const) {
-    const request = resources.requirements.requests[resource];
-    const limit = resources.requirements.limits[resource];
+    const request = requests[resource];
+    const limit = limits[resource];
     if (request === undefined || limit === undefined) continue;
     if ((parseQuantity(request) ?? 0) <= (parseQuantity(limit) ?? Infinity)) continue;
     const requestKey = resources.setBy[`requests.${resource}`];
     const limitKey = resources.setBy[`limits.${resource}`];
-    const requestSource = requestKey ?? `the injector config's resources.requests.${resource}`;
-    const limitSource = limitKey ?? `the injector config's resources.limits.${resource}`;
-    const requestAnnotation = resource === 'cpu' ? annotationKeys.proxyCpu : annotationKeys.proxyMemory;
-    const limitAnnotation = resource === 'cpu' ? annotationKeys.proxyCpuLimit : annotationKeys.proxyMemoryLimit;
-    const blamed = requestKey ?? limitKey ?? requestAnnotation;
+    if (requestKey !== undefined && limitKey === undefined) {
+      limits[resource] = request;
+      warnings.push(`${requestKey} ${JSON.stringify(request)} is above the default proxy ${resource} limit ${JSON.stringify(limit)}; the limit was raised to ${JSON.stringify(request)}`);
+      continue;
+    }
+    if (limitKey !== undefined && requestKey === undefined) {
+      requests[resource] = limit;
+      warnings.push(`${limitKey} ${JSON.stringify(limit)} is below the default proxy ${resource} request ${JSON.stringify(request)}; the request was lowered to ${JSON.stringify(limit)}`);
+      continue;
+    }
+    const blamed = requestKey ?? (resource === 'cpu' ? annotationKeys.proxyCpu : annotationKeys.proxyMemory);
     refusals.push({
       code: refusalCodes.proxyRequestAboveLimit,
       field: annotationField(blamed),
       message:
-        `the proxy's ${resource} request ${JSON.stringify(request)} (from ${requestSource}) is more than its ${resource} limit ` +
-        `${JSON.stringify(limit)} (from ${limitSource}), which Kubernetes rejects; ` +
-        `set ${limitAnnotation} to at least the request, or lower ${requestAnnotation}`,
+        `the proxy's ${resource} request ${JSON.stringify(request)} (from ${requestKey ?? 'the injector config'}) is more than its ${resource} limit ` +
+        `${JSON.stringify(limit)} (from ${limitKey ?? 'the injector config'}), which Kubernetes rejects; set ${limitKey ?? 'the limit'} to at least the request, or lower ${blamed}`,
     });
   }
   return refusals;

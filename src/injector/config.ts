@@ -1,8 +1,10 @@
 // The injector's configuration: what Istio keeps in its sidecar-injector values and mesh config,
 // reduced to the knobs this injector honours. Read from a YAML file or a ConfigMap holding one.
 import { readFileSync } from 'node:fs';
+import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
 import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { labelSelectorProblem } from './label-selectors.ts';
 import type { NativeSidecarSetting } from './native-sidecars.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { checkTrafficValue, trafficExpectation, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -59,6 +61,12 @@ export interface InjectorConfig {
   imagePullSecrets: string[];
   resources: ProxyResources;
   excludedNamespaces: string[];
+  /** Istio's policy: "enabled" injects every pod the webhook receives unless it opts out; "disabled" only pods that opt in. */
+  injectionPolicy: 'enabled' | 'disabled';
+  /** Pods without sidecar.istio.io/inject matching one of these are not injected (checked first). */
+  neverInjectSelector: V1LabelSelector[];
+  /** Pods without sidecar.istio.io/inject matching one of these are injected, even under a disabled policy. */
+  alwaysInjectSelector: V1LabelSelector[];
   /** Proxy as an init container with restartPolicy Always: true, false, or 'auto' (where every kubelet is 1.33+), like Istio's ENABLE_NATIVE_SIDECARS. */
   nativeSidecars: NativeSidecarSetting;
   /** Proxy first, app containers held by a postStart `pilot-agent wait` until the proxy is ready. */
@@ -97,6 +105,9 @@ export function defaultInjectorConfig(): InjectorConfig {
     imagePullSecrets: [],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+    injectionPolicy: 'enabled',
+    neverInjectSelector: [],
+    alwaysInjectSelector: [],
     nativeSidecars: 'auto',
     holdApplicationUntilProxyStarts: false,
     prometheusMerge: true,
@@ -179,6 +190,9 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     imagePullSecrets: readStringList(context, 'secret names', isDnsSubdomain),
     resources: readSection<ProxyResources>(context, { requests: quantities, limits: quantities }),
     excludedNamespaces: readStringList(context, 'namespace names', isDnsLabel),
+    injectionPolicy: readOneOf(context, ['enabled', 'disabled'] as const),
+    neverInjectSelector: readLabelSelectors(context),
+    alwaysInjectSelector: readLabelSelectors(context),
     nativeSidecars: readNativeSidecarSetting(context),
     holdApplicationUntilProxyStarts: readBoolean(context),
     prometheusMerge: readBoolean(context),
@@ -204,6 +218,36 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     tokenAudience: nonEmpty('a token audience such as "istio-ca"'),
     proxyConfig: readMapping(context),
   });
+}
+
+function readLabelSelectors(context: ReadContext): FieldReader<V1LabelSelector[]> {
+  const readStringMap = (value: unknown, path: string): Record<string, string> => {
+    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'string')) throw mismatch(context, path, value, 'a mapping of label names to values');
+    return value as Record<string, string>;
+  };
+  const readSelector = readSection<{ matchLabels: Record<string, string>; matchExpressions: V1LabelSelectorRequirement[] }>(context, {
+    matchLabels: readStringMap,
+    matchExpressions: (value, path) => {
+      if (!Array.isArray(value)) throw mismatch(context, path, value, 'a list of {key, operator, values}');
+      return value.map((item: unknown, index) => {
+        const requirement = readSection<{ key: string; operator: string; values: string[] }>(context, {
+          key: readString(context, 'a label name', (text) => text !== ''),
+          operator: readString(context, 'In, NotIn, Exists or DoesNotExist', () => true),
+          values: readStringList(context, 'label values', () => true),
+        })(item, `${path}[${index}]`, { key: '', operator: '', values: [] });
+        return requirement.values.length > 0 ? requirement : { key: requirement.key, operator: requirement.operator };
+      });
+    },
+  });
+  return (value, path) => {
+    if (!Array.isArray(value)) throw mismatch(context, path, value, 'a list of label selectors ({matchLabels, matchExpressions})');
+    return value.map((item: unknown, index) => {
+      const selector: V1LabelSelector = readSelector(item, `${path}[${index}]`, {} as never);
+      const problem = labelSelectorProblem(selector);
+      if (problem) throw new InjectorConfigError(context.source, `${path}[${index}].${problem.split(':')[0]}`, problem.slice(problem.indexOf(':') + 2));
+      return selector;
+    });
+  };
 }
 
 function readNativeSidecarSetting(context: ReadContext): FieldReader<NativeSidecarSetting> {

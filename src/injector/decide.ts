@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, labelKeys } from './istio-constants.ts';
+import { selectorMatches } from './label-selectors.ts';
 import { isAlreadyInjected } from './pod-shape.ts';
 
 export interface InjectionContext {
@@ -25,6 +26,9 @@ export type DecisionCode =
   | 'webhook-namespace'
   | 'pod-opt-out'
   | 'pod-opt-in'
+  | 'never-inject-selector'
+  | 'always-inject-selector'
+  | 'policy-disabled'
   | 'offline'
   | 'namespace-labels-unknown'
   | 'namespace-disabled'
@@ -43,7 +47,7 @@ export interface InjectionDecision {
   alreadyInjected: boolean;
 }
 
-type PodSelector = { choice: 'in' | 'out' | 'unset'; source: string };
+type PodSelector = { choice: 'in' | 'out' | 'unset'; source: string; code?: DecisionCode };
 
 const skip = (code: DecisionCode, reason: string): InjectionDecision => ({ inject: false, code, reason, alreadyInjected: false });
 const inject = (code: DecisionCode, reason: string): InjectionDecision => ({ inject: true, code, reason, alreadyInjected: false });
@@ -59,9 +63,12 @@ export function decideInjection(pod: V1Pod, context: InjectionContext, config: I
   if (context.webhookNamespace !== undefined && namespace === context.webhookNamespace) {
     return skip('webhook-namespace', `namespace ${namespace} runs the injector itself and is never injected`);
   }
-  const selector = podSelector(pod);
-  if (selector.choice === 'out') return skip('pod-opt-out', `${selector.source} opts the pod out`);
-  if (context.offline) return inject('offline', 'offline injection ignores namespace labels, like istioctl kube-inject');
+  const selector = selectorWithInjectionSelectors(podSelector(pod), pod.metadata?.labels ?? {}, config);
+  if (selector.choice === 'out') return skip(selector.code ?? 'pod-opt-out', `${selector.source} opts the pod out`);
+  if (context.offline) {
+    if (selector.choice === 'unset' && config.injectionPolicy === 'disabled') return policyDisabled();
+    return selector.code ? inject(selector.code, `${selector.source} selects the pod`) : inject('offline', 'offline injection ignores namespace labels, like istioctl kube-inject');
+  }
   return decideByNamespace(selector, context.namespaceLabels, namespace, config);
 }
 
@@ -71,8 +78,11 @@ function decideByNamespace(
   namespace: string,
   config: InjectorConfig,
 ): InjectionDecision {
+  const podOptsIn = selector.choice === 'in' && selector.code === undefined;
   if (labels === undefined) {
     // Istio itself never reads namespace labels: the MutatingWebhookConfiguration's selectors do.
+    if (selector.choice === 'in') return inject(selector.code ?? 'pod-opt-in', `${selector.source} selects the pod`);
+    if (config.injectionPolicy === 'disabled') return policyDisabled();
     return inject('namespace-labels-unknown', 'namespace labels unknown: the webhook\'s namespaceSelector has selected this pod');
   }
   const injectionLabel = labels[labelKeys.namespaceInjection];
@@ -82,21 +92,42 @@ function decideByNamespace(
   if (injectionLabel !== 'enabled' && revisionLabel !== undefined && servedRevision !== '' && revisionLabel !== servedRevision) {
     return skip('other-revision', `namespace ${namespace} selects revision ${revisionLabel} with istio.io/rev; this injector serves revision ${servedRevision}`);
   }
-  if (selector.choice === 'in') return inject('pod-opt-in', `${selector.source} opts the pod in`);
+  // Istio's webhook configuration sends a pod from an unlabelled namespace only for its own opt-in
+  // label; alwaysInjectSelector is read only for pods that reached the injector.
+  if (podOptsIn) return inject('pod-opt-in', `${selector.source} opts the pod in`);
+  const namespaceSelects = injectionLabel === 'enabled' || revisionLabel !== undefined;
+  if (!namespaceSelects) {
+    return skip('not-selected', `neither namespace ${namespace} (istio-injection=enabled or istio.io/rev) nor the pod (label sidecar.istio.io/inject=true) enables injection`);
+  }
+  if (selector.choice === 'in') return inject(selector.code ?? 'pod-opt-in', `${selector.source} selects the pod`);
+  if (config.injectionPolicy === 'disabled') return policyDisabled();
   if (injectionLabel === 'enabled') return inject('namespace-enabled', `namespace ${namespace} has istio-injection=enabled`);
-  if (revisionLabel !== undefined) return inject('namespace-revision', `namespace ${namespace} has istio.io/rev=${revisionLabel}`);
-  return skip('not-selected', `neither namespace ${namespace} (istio-injection=enabled or istio.io/rev) nor the pod (label sidecar.istio.io/inject=true) enables injection`);
+  return inject('namespace-revision', `namespace ${namespace} has istio.io/rev=${revisionLabel}`);
 }
 
-/** The label wins over the deprecated annotation; values are read the way Istio's injectRequired reads them. */
+const policyDisabled = () =>
+  skip('policy-disabled', 'the injection policy is disabled: only pods labelled sidecar.istio.io/inject=true or matching alwaysInjectSelector are injected');
+
+/**
+ * Only "true" and "false" choose, as Istio's injectRequired reads them; any other value (and an empty
+ * label, which still hides the annotation) leaves the choice to the selectors and the namespace.
+ */
 function podSelector(pod: V1Pod): PodSelector {
-  const label = pod.metadata?.labels?.[labelKeys.inject];
-  const annotation = pod.metadata?.annotations?.[annotationKeys.inject];
-  const [value, source] =
-    label !== undefined ? [label, `pod label ${labelKeys.inject}="${label}"`] : [annotation, `pod annotation ${annotationKeys.inject}="${annotation}"`];
-  if (value === undefined || value === '') return { choice: 'unset', source: '' };
-  const enabled = ['y', 'yes', 'true', 'on'].includes(value.toLowerCase());
-  // Istio treats any other non-empty value as an opt-out; say so, since "enabled" is a common slip.
-  if (!enabled && value.toLowerCase() !== 'false') return { choice: 'out', source: `${source} (not true/yes/on/y, so read as false as Istio does)` };
-  return { choice: enabled ? 'in' : 'out', source };
+  const labels = pod.metadata?.labels ?? {};
+  const labelled = Object.hasOwn(labels, labelKeys.inject);
+  const value = labelled ? labels[labelKeys.inject] : pod.metadata?.annotations?.[annotationKeys.inject];
+  const source = labelled ? `pod label ${labelKeys.inject}="${value}"` : `pod annotation ${annotationKeys.inject}="${value}"`;
+  if (value === 'true') return { choice: 'in', source };
+  if (value === 'false') return { choice: 'out', source };
+  return { choice: 'unset', source: '' };
+}
+
+/** Without an explicit choice, neverInjectSelector is tried first, then alwaysInjectSelector (Istio's order). */
+function selectorWithInjectionSelectors(selector: PodSelector, labels: Record<string, string>, config: InjectorConfig): PodSelector {
+  if (selector.choice !== 'unset') return selector;
+  const never = config.neverInjectSelector.findIndex((candidate) => selectorMatches(candidate, labels));
+  if (never >= 0) return { choice: 'out', source: `neverInjectSelector[${never}] of the injector config`, code: 'never-inject-selector' };
+  const always = config.alwaysInjectSelector.findIndex((candidate) => selectorMatches(candidate, labels));
+  if (always >= 0) return { choice: 'in', source: `alwaysInjectSelector[${always}] of the injector config`, code: 'always-inject-selector' };
+  return selector;
 }

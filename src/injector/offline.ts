@@ -20,13 +20,16 @@ export interface OfflineInjectionResult {
   output: string;
   /** One line per problem: `<kind>/<name>: container "<c>": <field>: <message>`. */
   errors: string[];
+  /** Adjustments made while injecting (`<kind>/<name>: <message>`), for stderr; they do not fail the command. */
+  warnings: string[];
 }
 
 export function injectManifests(text: string, config: InjectorConfig): OfflineInjectionResult {
   const documents = parseAllDocuments(text);
   // Only comments, or nothing: there is no document to inject.
-  if (documents.length === 0) return { output: text, errors: [] };
+  if (documents.length === 0) return { output: text, errors: [], warnings: [] };
   const errors: string[] = [];
+  const warnings: string[] = [];
   const changed = new Set<Document>();
   documents.forEach((document, index) => {
     const [yamlError] = document.errors;
@@ -36,17 +39,17 @@ export function injectManifests(text: string, config: InjectorConfig): OfflineIn
     }
     const manifest: unknown = document.toJS();
     for (const location of findPodTemplates(manifest)) {
-      const outcome = injectTemplate(document, manifest, location, config);
+      const outcome = injectTemplate(document, manifest, location, config, warnings);
       if (outcome === 'injected') changed.add(document);
       else errors.push(...outcome);
     }
   });
-  if (errors.length > 0) return { output: '', errors };
-  return { output: renderDocuments(text, documents, changed), errors };
+  if (errors.length > 0) return { output: '', errors, warnings };
+  return { output: renderDocuments(text, documents, changed), errors, warnings };
 }
 
 /** Injects one pod or pod template in place in the document; returns error lines instead when refused. */
-function injectTemplate(document: Document, manifest: unknown, location: PodTemplateLocation, config: InjectorConfig): 'injected' | string[] {
+function injectTemplate(document: Document, manifest: unknown, location: PodTemplateLocation, config: InjectorConfig, warnings: string[]): 'injected' | string[] {
   const { workload, fieldPrefix } = location;
   const describe = (line: string) => `${workload.kind}/${workload.name}: ${line}`;
   const template = valueAt(manifest, location.path) as Record<string, unknown>;
@@ -57,10 +60,12 @@ function injectTemplate(document: Document, manifest: unknown, location: PodTemp
   const decision = decideInjection(pod, { namespace: location.declaredNamespace, namespaceLabels: undefined, offline: true }, config);
   if (!decision.inject && !decision.alreadyInjected) return [];
   const refused = (refusals: Refusal[]) => refusals.map((refusal) => describe(formatRefusal(refusal, fieldPrefix)));
-  const { settings, refusals } = decision.alreadyInjected ? { settings: undefined, refusals: [] } : resolveSidecarSettings(pod.metadata?.annotations, config);
-  const violations = [...refusals, ...findProxyIdentityViolations(pod)];
+  const resolved = decision.alreadyInjected ? undefined : resolveSidecarSettings(pod.metadata?.annotations, config);
+  const violations = [...(resolved?.refusals ?? []), ...findProxyIdentityViolations(pod)];
   if (violations.length > 0) return refused(violations);
-  if (!settings) return [];
+  if (!resolved) return [];
+  const { settings } = resolved;
+  warnings.push(...resolved.warnings.map(describe));
 
   const injected = injectPod(pod, config, { settings, workload });
   const replacement = location.isPod ? injected : { ...template, metadata: injected.metadata, spec: injected.spec };

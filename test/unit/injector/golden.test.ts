@@ -17,7 +17,8 @@ const caseNames = files
 
 /** What the command prints: the manifests, or the refusals it writes to stderr before exiting 1. */
 function goldenText(result: InjectCommandResult): string {
-  if (result.errors.length === 0) return result.output;
+  const warnings = result.warnings.map((line) => `# warning: ${line}\n`).join('');
+  if (result.errors.length === 0) return warnings === '' ? result.output : `# switchboard inject writes these warnings to stderr:\n${warnings}${result.output}`;
   return ['# switchboard inject exits with code 1 and writes to stderr:', ...result.errors.map((line) => `# ${line}`)].join('\n') + '\n';
 }
 
