@@ -6,6 +6,7 @@ import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
 import { rewritesAppProbes } from './probes.ts';
+import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -22,6 +23,8 @@ export interface SidecarSettings {
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
+  /** inject.istio.io/templates: a sidecar, or a gateway's proxy. */
+  template: InjectionTemplate;
   /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
@@ -110,6 +113,8 @@ export function resolveSidecarSettings(
     refusals.push(invalidAnnotation(annotationKeys.proxyConfig, present[annotationKeys.proxyConfig] ?? '', 'holdApplicationUntilProxyStarts to be true or false'));
   }
   refusals.push(...fitRequestsWithinLimits(resources, warnings));
+  const templateChoice = selectTemplate(present);
+  if (templateChoice.refusal) refusals.push(templateChoice.refusal);
 
   return {
     settings: {
@@ -120,6 +125,7 @@ export function resolveSidecarSettings(
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: prometheusMerge ?? config.prometheusMerge,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
+      template: templateChoice.template ?? 'sidecar',
       proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
     },
     refusals,

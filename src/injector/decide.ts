@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, labelKeys } from './istio-constants.ts';
 import { selectorMatches } from './label-selectors.ts';
-import { isAlreadyInjected } from './pod-shape.ts';
+import { hasInjectionStatus } from './reinjection.ts';
 
 export interface InjectionContext {
   /** The request's namespace; pods created by controllers often lack metadata.namespace. */
@@ -43,7 +43,7 @@ export interface InjectionDecision {
   code: DecisionCode;
   /** The same in words, naming the label, annotation or namespace concerned. */
   reason: string;
-  /** The pod already carries a sidecar: nothing to inject, but the UID/GID policy still applies. */
+  /** The pod carries sidecar.istio.io/status: injecting it again replaces the previous injection. */
   alreadyInjected: boolean;
 }
 
@@ -53,9 +53,13 @@ const skip = (code: DecisionCode, reason: string): InjectionDecision => ({ injec
 const inject = (code: DecisionCode, reason: string): InjectionDecision => ({ inject: true, code, reason, alreadyInjected: false });
 
 export function decideInjection(pod: V1Pod, context: InjectionContext, config: InjectorConfig): InjectionDecision {
-  if (isAlreadyInjected(pod)) {
-    return { inject: false, code: 'already-injected', reason: 'already injected: the pod has the sidecar.istio.io/status annotation or an istio-proxy container', alreadyInjected: true };
-  }
+  const decision = decideForPod(pod, context, config);
+  // Istio judges "already injected" by the status annotation alone, and injects such a pod again
+  // (stripping the previous injection first); a pod's own istio-proxy container is an override.
+  return hasInjectionStatus(pod) ? { ...decision, alreadyInjected: true } : decision;
+}
+
+function decideForPod(pod: V1Pod, context: InjectionContext, config: InjectorConfig): InjectionDecision {
   // The iptables rules would rewrite the node's own network namespace.
   if (pod.spec?.hostNetwork === true) return skip('host-network', 'hostNetwork pods are never injected: istio-init would redirect the node\'s traffic');
   const namespace = context.namespace || pod.metadata?.namespace || '';

@@ -3,7 +3,7 @@
 import type { V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
-import { isAlreadyInjected, podShapeProblem } from './pod-shape.ts';
+import { podShapeProblem } from './pod-shape.ts';
 import { injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './prometheus-merge.ts';
 import { buildProxyContainer } from './proxy-container.ts';
@@ -11,7 +11,10 @@ import { buildInitContainer } from './proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
 import { rewriteAppProbes } from './probes.ts';
-import { statusPort } from './istio-constants.ts';
+import { proxyUid, statusPort } from './istio-constants.ts';
+import { exemptProxyUid, mergeProxyOverride, takeProxyOverride } from './proxy-override.ts';
+import { stripPreviousInjection } from './reinjection.ts';
+import { asGatewayProxy, gatewayPodSecurityContext } from './templates.ts';
 import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
 
@@ -26,35 +29,50 @@ export interface InjectOptions {
 
 /**
  * Returns a new pod with istio-init, istio-proxy, their volumes, labels and annotations; the input is
- * never modified. An already injected pod comes back unchanged. Throws InjectionRefusedError when the
- * pod's sidecar annotations are invalid and no settings were given.
+ * never modified. Throws InjectionRefusedError when the pod's sidecar annotations are invalid and no
+ * settings were given. The steps run in Istio's order (pkg/kube/inject/webhook.go, injectPod):
+ *   1. strip a previous injection (status annotation), so re-injection is idempotent;
+ *   2. build the proxy (and istio-init) for the template, then merge the pod's own istio-proxy over it;
+ *   3. metrics merge, then probe rewriting, on the pod's own containers;
+ *   4. order the containers; 5. volumes, pull secrets, labels, annotations and the status.
  */
 export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOptions = {}): V1Pod {
   const shapeProblem = podShapeProblem(pod);
   if (shapeProblem) throw new TypeError(`cannot inject this pod: ${shapeProblem}`);
-  if (isAlreadyInjected(pod)) return structuredClone(pod);
+  const previous = stripPreviousInjection(pod);
+  const original = previous?.pod ?? pod;
   // Only the pod, its metadata and spec are copied: every change below replaces a whole field
   // (an array, the labels, the annotations), so untouched subtrees can be shared with the input.
   // Sharing is what makes the diff cheap: identical references compare equal at once.
-  const injected: V1Pod = { ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as V1PodSpec) } };
+  const injected: V1Pod = { ...original, metadata: { ...original.metadata }, spec: { ...(original.spec as V1PodSpec) } };
   const settings = options.settings ?? resolvedOrThrow(pod, config);
   const workload = options.workload ?? workloadOfPod(pod, options.namespace ?? '');
   const spec = injected.spec as V1PodSpec;
   const metadata = (injected.metadata ??= {});
+  const gateway = settings.template === 'gateway';
 
+  const override = takeProxyOverride(spec);
+  const templateProxy = buildProxyContainer(injected, settings, config, workload);
+  const proxy = override ? mergeProxyOverride(gateway ? asGatewayProxy(templateProxy) : templateProxy, override.container) : gateway ? asGatewayProxy(templateProxy) : templateProxy;
+  const tproxy = settings.interceptionMode === 'TPROXY';
+  if (tproxy && override?.container.securityContext?.runAsUser !== undefined) proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
+  const iptables = gateway || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
+
+  const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
   const merged: PrometheusMergeResult = settings.prometheusMerge
     ? mergePrometheusAnnotations(metadata.annotations ?? {})
     : { annotations: metadata.annotations ?? {} };
-  const proxy = buildProxyContainer(pod, settings, config, workload);
-  if (merged.scrapeEnv) (proxy.env as V1EnvVar[]).push(merged.scrapeEnv);
+  const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
+  if (scrapeEnv) proxyEnv.push(scrapeEnv);
   if (settings.rewriteAppProbes) {
-    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, statusPort);
+    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, statusPort, previous?.appProbers);
     spec.containers = rewritten.containers;
     if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
-    if (rewritten.appProbersEnv) (proxy.env as V1EnvVar[]).push(rewritten.appProbersEnv);
+    if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
   }
-  const iptables = settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config)];
-  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar: settings.nativeSidecar, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
+  const nativeSidecar = settings.nativeSidecar && !gateway;
+  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
+  if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext);
 
   const volumes = proxyPodVolumes(config);
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
@@ -62,14 +80,14 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
 
   const status = sidecarStatus(
     {
-      initContainers: settings.nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
-      containers: settings.nativeSidecar ? [] : [proxy.name],
+      initContainers: nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
+      containers: nativeSidecar ? [] : [proxy.name],
       volumes: volumes.map(nameOf),
       imagePullSecrets: pullSecrets,
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload);
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template);
   metadata.annotations = injectedAnnotations(merged.annotations, injected, status, config);
   return injected;
 }

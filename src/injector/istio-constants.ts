@@ -30,6 +30,7 @@ export const annotationKeys = {
   proxyConfig: 'proxy.istio.io/config',
   mergeMetrics: 'prometheus.istio.io/merge-metrics',
   rewriteAppHTTPProbers: 'sidecar.istio.io/rewriteAppHTTPProbers',
+  injectTemplates: 'inject.istio.io/templates',
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
   excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
   includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',

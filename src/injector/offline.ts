@@ -10,6 +10,8 @@ import { decideInjection } from './decide.ts';
 import { injectPod } from './inject.ts';
 import { podPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
+import { proxyUid } from './istio-constants.ts';
+import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
 import { formatRefusal, type Refusal } from './refusals.ts';
 import { findPodTemplates, valueAt, type PodTemplateLocation } from './workloads.ts';
@@ -58,12 +60,13 @@ function injectTemplate(document: Document, manifest: unknown, location: PodTemp
   if (shapeProblem) return [describe(`${fieldPrefix}${shapeProblem}`)];
 
   const decision = decideInjection(pod, { namespace: location.declaredNamespace, namespaceLabels: undefined, offline: true }, config);
-  if (!decision.inject && !decision.alreadyInjected) return [];
+  if (!decision.inject) return [];
   const refused = (refusals: Refusal[]) => refusals.map((refusal) => describe(formatRefusal(refusal, fieldPrefix)));
-  const resolved = decision.alreadyInjected ? undefined : resolveSidecarSettings(pod.metadata?.annotations, config);
-  const violations = [...(resolved?.refusals ?? []), ...findProxyIdentityViolations(pod)];
+  const resolved = resolveSidecarSettings(pod.metadata?.annotations, config);
+  const override = findProxyOverride(pod);
+  const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid) };
+  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...findProxyIdentityViolations(pod, policy)];
   if (violations.length > 0) return refused(violations);
-  if (!resolved) return [];
   const { settings } = resolved;
   warnings.push(...resolved.warnings.map(describe));
 

@@ -8,16 +8,15 @@ function firstNonEmpty(...candidates: Array<string | undefined>): string {
   return candidates.find((candidate) => candidate !== undefined && candidate !== '') ?? '';
 }
 
-/** The label value limit is 63 characters; Istio truncates then trims a dangling '-'. */
+/** The label value limit is 63 characters; Istio's template truncates, then trims "-", "_" and "." from both ends. */
 function asLabelValue(text: string): string {
-  const truncated = text.slice(0, 63);
-  return truncated.endsWith('-') ? truncated.slice(0, -1) : truncated;
+  return text.slice(0, 63).replace(/^[-_.]+|[-_.]+$/g, '');
 }
 
-export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity): Record<string, string> {
+export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity, template: 'sidecar' | 'gateway' = 'sidecar'): Record<string, string> {
   return {
     ...labels,
-    [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio'),
+    ...(template === 'sidecar' ? { [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio') } : {}),
     [labelKeys.canonicalName]: asLabelValue(
       firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name),
     ),

@@ -16,14 +16,14 @@ export function proxyImageReference(config: InjectorConfig): string {
 }
 
 /** istio-iptables flags as Istio's injection template writes them, shaped by the traffic settings. */
-export function iptablesArgs(settings: SidecarSettings, config: InjectorConfig): string[] {
+export function iptablesArgs(settings: SidecarSettings, config: InjectorConfig, exemptUid: number = proxyUid): string[] {
   const { traffic } = settings;
   const excludedInbound = [...alwaysExcludedInboundPorts.map(String), ...splitList(traffic.excludeInboundPorts)];
   return [
     'istio-iptables',
     '-p', String(outboundListenerPort),
     '-z', String(inboundListenerPort),
-    '-u', String(proxyUid),
+    '-u', String(exemptUid),
     '-m', settings.interceptionMode,
     '-i', traffic.includeOutboundIPRanges,
     '-x', traffic.excludeOutboundIPRanges,
@@ -35,11 +35,11 @@ export function iptablesArgs(settings: SidecarSettings, config: InjectorConfig):
   ];
 }
 
-export function buildInitContainer(settings: SidecarSettings, config: InjectorConfig): V1Container {
+export function buildInitContainer(settings: SidecarSettings, config: InjectorConfig, exemptUid: number = proxyUid): V1Container {
   return {
     name: initContainerName,
     image: proxyImageReference(config),
-    args: iptablesArgs(settings, config),
+    args: iptablesArgs(settings, config, exemptUid),
     ...(config.imagePullPolicy === '' ? {} : { imagePullPolicy: config.imagePullPolicy }),
     // Istio gives istio-init the proxy's resources, so the pod's effective init requests match.
     resources: proxyResourceRequirements(settings),

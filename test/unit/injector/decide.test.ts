@@ -79,9 +79,9 @@ const cases: DecisionCase[] = [
   { name: 'configured excluded namespaces', pod: {}, context: { namespace: 'legacy' }, config: { excludedNamespaces: ['legacy'] }, inject: false, code: 'excluded-namespace' },
   { name: 'the pod namespace counts when the request has none', pod: { namespace: 'kube-public' }, context: { namespace: '' }, inject: false, code: 'excluded-namespace' },
   { name: "the webhook's own namespace is never injected", pod: { labels: optInLabel }, context: { namespace: 'switchboard-system', webhookNamespace: 'switchboard-system' }, inject: false, code: 'webhook-namespace' },
-  { name: 'status annotation means already injected', pod: { annotations: { 'sidecar.istio.io/status': '{}' } }, inject: false, code: 'already-injected' },
-  { name: 'an istio-proxy container means already injected', pod: { containers: [appContainer(), appContainer('istio-proxy')] }, inject: false, code: 'already-injected' },
-  { name: 'a native istio-proxy means already injected', pod: { initContainers: [appContainer('istio-proxy')] }, inject: false, code: 'already-injected' },
+  { name: 'a status annotation is re-injected under the usual rules, as Istio does', pod: { annotations: { 'sidecar.istio.io/status': '{}' } }, inject: true, code: 'namespace-enabled' },
+  { name: 'an injected pod that opts out stays as it is', pod: { annotations: { 'sidecar.istio.io/status': '{}' }, labels: optOutLabel }, inject: false, code: 'pod-opt-out' },
+  { name: 'an istio-proxy container without the status is an override, not an injection', pod: { containers: [appContainer(), appContainer('istio-proxy')] }, inject: true, code: 'namespace-enabled' },
   { name: 'unknown namespace labels trust the webhook selector', pod: {}, context: { namespaceLabels: undefined }, inject: true, code: 'namespace-labels-unknown' },
   { name: 'unknown namespace labels still honour the opt-out', pod: { labels: optOutLabel }, context: { namespaceLabels: undefined }, inject: false, code: 'pod-opt-out' },
   { name: 'offline ignores namespace labels', pod: {}, context: { offline: true, namespaceLabels: { 'istio-injection': 'disabled' } }, inject: true, code: 'offline' },
@@ -95,7 +95,7 @@ describe('decideInjection', () => {
     const decision = decideInjection(pod(shape), fullContext, { ...defaultInjectorConfig(), ...config });
     expect(decision.inject).toBe(inject);
     expect(decision.code).toBe(code);
-    expect(decision.alreadyInjected).toBe(code === 'already-injected');
+    expect(decision.alreadyInjected).toBe(Object.hasOwn(shape.annotations ?? {}, 'sidecar.istio.io/status'));
     expect(decision.reason.length).toBeGreaterThan(10);
     if (reasonIncludes) expect(decision.reason).toContain(reasonIncludes);
   });

@@ -224,10 +224,10 @@ describe('injectPod: purity', () => {
     expect(subject).toEqual(before);
   });
 
-  it('returns an injected pod unchanged', () => {
+  it('injects an injected pod again into the same pod (a new object)', () => {
     const once = inject({ labels: { app: 'x' } });
-    expect(injectPod(once, defaults)).toEqual(once);
-    expect(injectPod(once, defaults)).not.toBe(once);
+    expect(injectPod(once, defaults, { namespace: 'production' })).toEqual(once);
+    expect(injectPod(once, defaults, { namespace: 'production' })).not.toBe(once);
   });
 
   it('refuses to read a malformed pod', () => {
