@@ -1,6 +1,6 @@
 // injectPod: the pure transformation from an application pod to a pod with Istio's sidecar, matching
 // what Istio's injection template and post-processing (pkg/kube/inject) produce.
-import type { V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { podShapeProblem } from './pod-shape.ts';
