@@ -50,8 +50,10 @@ export interface StartupProbeSettings {
 }
 
 export interface InjectorConfig {
-  /** Control-plane revision served by this injector; '' = none configured (any istio.io/rev matches). */
+  /** Control-plane revision served by this injector; '' = the default revision (istio.io/rev=default, and istio-injection=enabled). */
   revision: string;
+  /** Revision tags pointing at this revision (istioctl tag set): namespaces and pods may name them in istio.io/rev. */
+  revisionTags: string[];
   hub: string;
   tag: string;
   /** Image name under hub:tag, or a full reference when it contains '/'. */
@@ -98,6 +100,7 @@ export interface InjectorConfig {
 export function defaultInjectorConfig(): InjectorConfig {
   return {
     revision: '',
+    revisionTags: [],
     hub: 'docker.io/istio',
     tag: '1.27.1',
     proxyImage: 'proxyv2',
@@ -183,6 +186,7 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
   const trafficReaders = Object.fromEntries(trafficFields.map((field) => [field, trafficReader(context, field)]));
   return readSection<InjectorConfig>(context, {
     revision: readString(context, 'a DNS label such as "canary", or "" for none', (text) => text === '' || isDnsLabel(text)),
+    revisionTags: readStringList(context, 'revision tag names (DNS labels)', isDnsLabel),
     hub: nonEmpty('an image registry such as "docker.io/istio"'),
     tag: nonEmpty('an image tag such as "1.27.1"'),
     proxyImage: nonEmpty('an image name such as "proxyv2" or a full image reference'),

@@ -7,6 +7,7 @@ import type { InjectorConfig } from './config.ts';
 import { annotationKeys, labelKeys } from './istio-constants.ts';
 import { selectorMatches } from './label-selectors.ts';
 import { hasInjectionStatus } from './reinjection.ts';
+import { describeServed, servedRevisions } from './revisions.ts';
 
 export interface InjectionContext {
   /** The request's namespace; pods created by controllers often lack metadata.namespace. */
@@ -34,6 +35,7 @@ export type DecisionCode =
   | 'namespace-disabled'
   | 'namespace-enabled'
   | 'namespace-revision'
+  | 'pod-revision'
   | 'other-revision'
   | 'not-selected';
 
@@ -73,40 +75,64 @@ function decideForPod(pod: V1Pod, context: InjectionContext, config: InjectorCon
     if (selector.choice === 'unset' && config.injectionPolicy === 'disabled') return policyDisabled();
     return selector.code ? inject(selector.code, `${selector.source} selects the pod`) : inject('offline', 'offline injection ignores namespace labels, like istioctl kube-inject');
   }
-  return decideByNamespace(selector, context.namespaceLabels, namespace, config);
+  return decideByNamespace(selector, pod, context.namespaceLabels, namespace, config);
 }
 
 function decideByNamespace(
   selector: PodSelector,
+  pod: V1Pod,
   labels: Record<string, string> | undefined,
   namespace: string,
   config: InjectorConfig,
 ): InjectionDecision {
-  const podOptsIn = selector.choice === 'in' && selector.code === undefined;
   if (labels === undefined) {
     // Istio itself never reads namespace labels: the MutatingWebhookConfiguration's selectors do.
     if (selector.choice === 'in') return inject(selector.code ?? 'pod-opt-in', `${selector.source} selects the pod`);
     if (config.injectionPolicy === 'disabled') return policyDisabled();
     return inject('namespace-labels-unknown', 'namespace labels unknown: the webhook\'s namespaceSelector has selected this pod');
   }
+  const selection = namespaceSelection(pod, labels, namespace, config);
+  if (selection.skip) return selection.skip;
+  if (selector.choice === 'in') return inject(selector.code ?? 'pod-opt-in', `${selector.source} opts the pod in`);
+  if (selection.byPodLabel) return inject(selection.code, selection.reason);
+  if (config.injectionPolicy === 'disabled') return policyDisabled();
+  return inject(selection.code, selection.reason);
+}
+
+type NamespaceSelection = { skip: InjectionDecision } | { skip?: undefined; code: DecisionCode; reason: string; byPodLabel: boolean };
+
+/**
+ * The pod reaches this injector as one of Istio's webhook entries would send it: by the namespace's
+ * istio-injection=enabled (the default revision's), by the namespace's istio.io/rev (matched exactly,
+ * never "exists"), or, in a namespace with neither, by the pod's own istio.io/rev or its
+ * sidecar.istio.io/inject=true label (the default revision's).
+ */
+function namespaceSelection(pod: V1Pod, labels: Record<string, string>, namespace: string, config: InjectorConfig): NamespaceSelection {
+  const served = servedRevisions(config);
   const injectionLabel = labels[labelKeys.namespaceInjection];
   const revisionLabel = labels[labelKeys.revision];
-  if (injectionLabel === 'disabled') return skip('namespace-disabled', `namespace ${namespace} has istio-injection=disabled`);
-  const servedRevision = config.revision;
-  if (injectionLabel !== 'enabled' && revisionLabel !== undefined && servedRevision !== '' && revisionLabel !== servedRevision) {
-    return skip('other-revision', `namespace ${namespace} selects revision ${revisionLabel} with istio.io/rev; this injector serves revision ${servedRevision}`);
+  const podLabels = pod.metadata?.labels ?? {};
+  const podRevision = podLabels[labelKeys.revision];
+  if (injectionLabel === 'disabled') return { skip: skip('namespace-disabled', `namespace ${namespace} has istio-injection=disabled`) };
+  if (injectionLabel === 'enabled') {
+    if (served.isDefault) return { code: 'namespace-enabled', reason: `namespace ${namespace} has istio-injection=enabled`, byPodLabel: false };
+    return { skip: skip('other-revision', `namespace ${namespace} has istio-injection=enabled, which the default revision serves; this injector serves ${describeServed(served)}`) };
   }
-  // Istio's webhook configuration sends a pod from an unlabelled namespace only for its own opt-in
-  // label; alwaysInjectSelector is read only for pods that reached the injector.
-  if (podOptsIn) return inject('pod-opt-in', `${selector.source} opts the pod in`);
-  const namespaceSelects = injectionLabel === 'enabled' || revisionLabel !== undefined;
-  if (!namespaceSelects) {
-    return skip('not-selected', `neither namespace ${namespace} (istio-injection=enabled or istio.io/rev) nor the pod (label sidecar.istio.io/inject=true) enables injection`);
+  if (revisionLabel !== undefined) {
+    if (served.names.has(revisionLabel)) return { code: 'namespace-revision', reason: `namespace ${namespace} has istio.io/rev=${revisionLabel}`, byPodLabel: false };
+    return { skip: skip('other-revision', `namespace ${namespace} selects revision ${revisionLabel} with istio.io/rev; this injector serves ${describeServed(served)}`) };
   }
-  if (selector.choice === 'in') return inject(selector.code ?? 'pod-opt-in', `${selector.source} selects the pod`);
-  if (config.injectionPolicy === 'disabled') return policyDisabled();
-  if (injectionLabel === 'enabled') return inject('namespace-enabled', `namespace ${namespace} has istio-injection=enabled`);
-  return inject('namespace-revision', `namespace ${namespace} has istio.io/rev=${revisionLabel}`);
+  if (podRevision !== undefined) {
+    if (served.names.has(podRevision)) return { code: 'pod-revision', reason: `pod label istio.io/rev=${podRevision} selects this injector`, byPodLabel: true };
+    return { skip: skip('other-revision', `pod label istio.io/rev=${podRevision} selects another revision; this injector serves ${describeServed(served)}`) };
+  }
+  if (podLabels[labelKeys.inject] === 'true' && served.isDefault) return { code: 'pod-opt-in', reason: `pod label ${labelKeys.inject}="true" opts the pod in`, byPodLabel: true };
+  return {
+    skip: skip(
+      'not-selected',
+      `neither namespace ${namespace} (istio-injection=enabled or istio.io/rev) nor the pod (label istio.io/rev, or sidecar.istio.io/inject=true for the default revision) selects this injector`,
+    ),
+  };
 }
 
 const policyDisabled = () =>
