@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
+import { readProxyAnnotations, type ProxyAnnotationSettings } from './proxy-annotations.ts';
 import { rewritesAppProbes } from './probes.ts';
 import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
@@ -29,6 +30,10 @@ export interface SidecarSettings {
   rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
   proxyConfig: Record<string, unknown>;
+  /** proxyConfig.proxyMetadata: environment of istio-init and istio-proxy. */
+  proxyMetadata: Record<string, string>;
+  /** Status port, readiness timings, log levels, user volumes, interfaces. */
+  proxy: ProxyAnnotationSettings;
 }
 
 /** The proxy's resources in Kubernetes' shape, leaving out an empty requests or limits map. */
@@ -113,6 +118,8 @@ export function resolveSidecarSettings(
     refusals.push(invalidAnnotation(annotationKeys.proxyConfig, present[annotationKeys.proxyConfig] ?? '', 'holdApplicationUntilProxyStarts to be true or false'));
   }
   refusals.push(...fitRequestsWithinLimits(resources, warnings));
+  const proxy = readProxyAnnotations(present, config, refusals);
+  const proxyConfig = mergeProxyConfig(config.proxyConfig, podProxyConfig);
   const templateChoice = selectTemplate(present);
   if (templateChoice.refusal) refusals.push(templateChoice.refusal);
 
@@ -126,7 +133,9 @@ export function resolveSidecarSettings(
       prometheusMerge: prometheusMerge ?? config.prometheusMerge,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
       template: templateChoice.template ?? 'sidecar',
-      proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
+      proxyConfig,
+      proxyMetadata: stringEntries(proxyConfig.proxyMetadata),
+      proxy,
     },
     refusals,
     warnings,
@@ -207,6 +216,22 @@ export function parseGoBoolean(text: string): boolean | undefined {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
   return undefined;
+}
+
+/** The pod's ProxyConfig over the mesh default; proxyMetadata merges key by key, as Istio merges it. */
+function mergeProxyConfig(meshDefault: Record<string, unknown>, pod: Record<string, unknown> | undefined): Record<string, unknown> {
+  const merged = { ...meshDefault, ...pod };
+  const metadata = { ...asRecord(meshDefault.proxyMetadata), ...asRecord(pod?.proxyMetadata) };
+  if (Object.keys(metadata).length > 0) merged.proxyMetadata = metadata;
+  return merged;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function stringEntries(value: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries(asRecord(value)).map(([key, entry]) => [key, typeof entry === 'string' ? entry : JSON.stringify(entry)]));
 }
 
 function parseProxyConfig(text: string): Record<string, unknown> | undefined {

@@ -80,6 +80,10 @@ export interface InjectorConfig {
   interceptionMode: InterceptionMode;
   traffic: TrafficSettings;
   istioNamespace: string;
+  /** Istio's global.network: ISTIO_META_NETWORK and the topology.istio.io/network label; '' for none. */
+  network: string;
+  /** Istio CNI sets up the redirect (pilot.cni.enabled): istio-validation checks it instead of istio-init writing it. */
+  cniEnabled: boolean;
   /** '' = istiod[-revision].<istioNamespace>.svc:15012 */
   caAddress: string;
   clusterId: string;
@@ -125,6 +129,8 @@ export function defaultInjectorConfig(): InjectorConfig {
       excludeOutboundPorts: '',
     },
     istioNamespace: 'istio-system',
+    network: '',
+    cniEnabled: false,
     caAddress: '',
     clusterId: 'Kubernetes',
     clusterDomain: 'cluster.local',
@@ -204,6 +210,8 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     interceptionMode: readOneOf(context, interceptionModes),
     traffic: readSection<TrafficSettings>(context, trafficReaders as { [K in TrafficField]: FieldReader<string> }),
     istioNamespace: readString(context, 'a namespace name', isDnsLabel),
+    network: readString(context, 'a network name, or "" for none', () => true),
+    cniEnabled: readBoolean(context),
     caAddress: anyString,
     clusterId: nonEmpty('a cluster name such as "Kubernetes"'),
     clusterDomain: nonEmpty('a DNS domain such as "cluster.local"'),

@@ -4,14 +4,14 @@ import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { podShapeProblem } from './pod-shape.ts';
-import { injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
+import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './prometheus-merge.ts';
 import { buildProxyContainer } from './proxy-container.ts';
 import { buildInitContainer } from './proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
 import { rewriteAppProbes } from './probes.ts';
-import { proxyUid, statusPort } from './istio-constants.ts';
+import { proxyUid } from './istio-constants.ts';
 import { exemptProxyUid, mergeProxyOverride, takeProxyOverride } from './proxy-override.ts';
 import { stripPreviousInjection } from './reinjection.ts';
 import { asGatewayProxy, gatewayPodSecurityContext } from './templates.ts';
@@ -65,16 +65,16 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
   if (scrapeEnv) proxyEnv.push(scrapeEnv);
   if (settings.rewriteAppProbes) {
-    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, statusPort, previous?.appProbers);
+    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.statusPort, previous?.appProbers);
     spec.containers = rewritten.containers;
     if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
     if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
   }
   const nativeSidecar = settings.nativeSidecar && !gateway;
-  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
+  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, validatesOnly: config.cniEnabled, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
   if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext);
 
-  const volumes = proxyPodVolumes(config);
+  const volumes = [...proxyPodVolumes(config, settings.template), ...settings.proxy.userVolumes];
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
   const pullSecrets = addImagePullSecrets(spec, config.imagePullSecrets);
 
@@ -87,8 +87,9 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template);
-  metadata.annotations = injectedAnnotations(merged.annotations, injected, status, config);
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network);
+  const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings) } : merged.annotations;
+  metadata.annotations = injectedAnnotations(annotations, injected, status, config);
   return injected;
 }
 

@@ -14,6 +14,7 @@ import { proxyUid } from './istio-constants.ts';
 import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
 import { formatRefusal, type Refusal } from './refusals.ts';
+import { workloadOfPod } from './workload-identity.ts';
 import { findPodTemplates, valueAt, type PodTemplateLocation } from './workloads.ts';
 import { applyOperationsToDocument } from './yaml-document-patch.ts';
 
@@ -70,7 +71,9 @@ function injectTemplate(document: Document, manifest: unknown, location: PodTemp
   const { settings } = resolved;
   warnings.push(...resolved.warnings.map(describe));
 
-  const injected = injectPod(pod, config, { settings, workload });
+  // A Pod manifest names its workload through ownerReferences, as a pod sent to the webhook does.
+  const owner = location.isPod ? workloadOfPod(pod, location.declaredNamespace) : workload;
+  const injected = injectPod(pod, config, { settings, workload: owner });
   const replacement = location.isPod ? injected : { ...template, metadata: injected.metadata, spec: injected.spec };
   try {
     applyOperationsToDocument(document, location.path, podPatch(template, replacement));

@@ -3,8 +3,10 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 
 export interface InjectedContainers {
-  /** istio-init, or nothing when interception is off. */
+  /** istio-init (or istio-validation with Istio CNI), or nothing when interception is off. */
   iptables: V1Container[];
+  /** The iptables container only validates (CNI): it must run first, before any app init container. */
+  validatesOnly: boolean;
   proxy: V1Container;
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
@@ -14,6 +16,9 @@ export interface InjectedContainers {
  * Classic sidecars: istio-init runs after the app's init containers, because from the moment its rules
  * exist all traffic goes to a proxy that only starts with the app containers; init containers that
  * need the network (migrations, secret fetchers) would hang otherwise.
+ *
+ * With Istio CNI the rules exist before any container starts; istio-validation runs first so that no
+ * app init container runs in a pod whose redirect is broken.
  *
  * Native sidecars: istio-init, then the proxy, then the app's init containers. The kubelet starts the
  * proxy before the next init container, so those are in the mesh from the start.
@@ -26,7 +31,9 @@ export function placeInjectedContainers(spec: V1PodSpec, injected: InjectedConta
   const appInitContainers = spec.initContainers ?? [];
   const initContainers = injected.nativeSidecar
     ? [...injected.iptables, injected.proxy, ...appInitContainers]
-    : [...appInitContainers, ...injected.iptables];
+    : injected.validatesOnly
+      ? [...injected.iptables, ...appInitContainers]
+      : [...appInitContainers, ...injected.iptables];
   if (initContainers.length > 0 || spec.initContainers !== undefined) spec.initContainers = initContainers;
   if (injected.nativeSidecar) return;
   spec.containers = injected.holdApplicationUntilProxyStarts ? [injected.proxy, ...spec.containers] : [...spec.containers, injected.proxy];

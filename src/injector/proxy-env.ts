@@ -4,10 +4,11 @@ import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod } from '@kubernetes/
 import type { SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { proxyContainerName } from './istio-constants.ts';
+import { proxyMetadataEnv } from './proxy-init.ts';
 import { workloadOwnerUri, type WorkloadIdentity } from './workload-identity.ts';
 
 const fieldRef = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource } } });
+const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource, divisor: '1' } } });
 const value = (name: string, text: string): V1EnvVar => ({ name, value: text });
 
 /** istiod's secure port for this revision: the xDS server and, unless configured otherwise, the CA. */
@@ -28,7 +29,6 @@ export function appContainers(pod: V1Pod): V1Container[] {
 export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1EnvVar[] {
   const apps = appContainers(pod);
   return [
-    value('JWT_POLICY', 'third-party-jwt'),
     value('PILOT_CERT_PROVIDER', 'istiod'),
     value('CA_ADDR', config.caAddress || istiodAddress(config)),
     fieldRef('POD_NAME', 'metadata.name'),
@@ -40,16 +40,17 @@ export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: 
     value('PROXY_CONFIG', proxyConfigJson(settings, config)),
     value('ISTIO_META_POD_PORTS', JSON.stringify(apps.flatMap((container) => (container.ports ?? []).map(portMetadata)))),
     value('ISTIO_META_APP_CONTAINERS', apps.map((container) => container.name).join(',')),
-    // The Go runtime in pilot-agent sizes its heap and threads from the container's limits.
+    // The Go runtime in pilot-agent sizes its heap from the container's memory limit.
     resourceRef('GOMEMLIMIT', 'limits.memory'),
-    resourceRef('GOMAXPROCS', 'limits.cpu'),
     value('ISTIO_META_CLUSTER_ID', config.clusterId),
     fieldRef('ISTIO_META_NODE_NAME', 'spec.nodeName'),
     value('ISTIO_META_INTERCEPTION_MODE', settings.interceptionMode),
+    ...(config.network === '' ? [] : [value('ISTIO_META_NETWORK', config.network)]),
     value('ISTIO_META_WORKLOAD_NAME', pod.metadata?.labels?.['service.istio.io/workload-name'] ?? workload.name),
     value('ISTIO_META_OWNER', workloadOwnerUri(workload)),
     value('ISTIO_META_MESH_ID', config.meshId),
     value('TRUST_DOMAIN', config.trustDomain),
+    ...proxyMetadataEnv(settings),
   ];
 }
 

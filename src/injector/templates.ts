@@ -34,7 +34,8 @@ export function asGatewayProxy(sidecarProxy: V1Container): V1Container {
   const { startupProbe: _startup, lifecycle: _lifecycle, resources: _resources, restartPolicy: _restart, ...kept } = sidecarProxy;
   const args = [...(sidecarProxy.args ?? [])];
   if (args[1] === 'sidecar') args[1] = 'router';
-  return { ...kept, args, securityContext: { runAsUser: proxyUid, runAsGroup: proxyGid } };
+  const volumeMounts = (sidecarProxy.volumeMounts ?? []).filter((mount) => mount.name !== 'istio-ca-crl');
+  return { ...kept, args, securityContext: { runAsUser: proxyUid, runAsGroup: proxyGid }, volumeMounts };
 }
 
 /** Lets the gateway listen on 80 and 443 without NET_BIND_SERVICE, as the gateway template does. */

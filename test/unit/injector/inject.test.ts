@@ -59,9 +59,12 @@ describe('injectPod: containers', () => {
 
   it('mounts every proxy volume and adds the matching pod volumes', () => {
     const injected = inject();
-    const names = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'];
-    expect(containerNamed(injected, 'istio-proxy')?.volumeMounts?.map((mount) => mount.name)).toEqual(names);
+    const names = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert', 'istio-ca-crl'];
+    // Istio's template mounts them in its own order.
+    const mounts = ['workload-socket', 'credential-socket', 'workload-certs', 'istiod-ca-cert', 'istio-ca-crl', 'istio-data', 'istio-envoy', 'istio-token', 'istio-podinfo'];
+    expect(containerNamed(injected, 'istio-proxy')?.volumeMounts?.map((mount) => mount.name)).toEqual(mounts);
     expect(injected.spec?.volumes?.map((volume) => volume.name)).toEqual(names);
+    expect(injected.spec?.volumes?.find((candidate) => candidate.name === 'istio-ca-crl')?.configMap).toEqual({ name: 'istio-ca-crl', optional: true });
     const volume = (name: string) => injected.spec?.volumes?.find((candidate) => candidate.name === name);
     expect(volume('istio-envoy')?.emptyDir).toEqual({ medium: 'Memory' });
     expect(volume('istio-token')?.projected?.sources).toEqual([{ serviceAccountToken: { path: 'istio-token', expirationSeconds: 43200, audience: 'istio-ca' } }]);
@@ -162,7 +165,7 @@ describe('injectPod: metadata', () => {
     expect(JSON.parse(injected.metadata?.annotations?.['sidecar.istio.io/status'] ?? '')).toEqual({
       initContainers: ['istio-init'],
       containers: ['istio-proxy'],
-      volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
+      volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert', 'istio-ca-crl'],
       imagePullSecrets: null,
       revision: 'default',
     });
