@@ -17,9 +17,29 @@ export function istiodAddress(config: InjectorConfig): string {
   return `${istiod}.${config.istioNamespace}.svc:15012`;
 }
 
+// mesh.DefaultProxyConfig(): Istio leaves fields at these values out of PROXY_CONFIG to keep pods
+// small (cleanProxyConfig in pkg/kube/inject/template.go); pilot-agent applies the same defaults.
+const proxyConfigDefaults: Record<string, unknown> = {
+  configPath: './etc/istio/proxy',
+  binaryPath: '/usr/local/bin/envoy',
+  serviceCluster: 'istio-proxy',
+  drainDuration: '45s',
+  terminationDrainDuration: '5s',
+  proxyAdminPort: 15000,
+  controlPlaneAuthPolicy: 'MUTUAL_TLS',
+  discoveryAddress: 'istiod.istio-system.svc:15012',
+  statNameLength: 189,
+  statusPort: 15020,
+};
+
+/** The pod's ProxyConfig (mesh default and proxy.istio.io/config) without the fields at their defaults. */
 function proxyConfigJson(settings: SidecarSettings, config: InjectorConfig): string {
-  const hold = settings.holdApplicationUntilProxyStarts ? { holdApplicationUntilProxyStarts: true } : {};
-  return JSON.stringify({ discoveryAddress: istiodAddress(config), ...settings.proxyConfig, ...hold });
+  const proxyConfig: Record<string, unknown> = { discoveryAddress: istiodAddress(config), ...settings.proxyConfig };
+  const kept = Object.entries(proxyConfig).filter(([key, entry]) => {
+    if (key === 'proxyMetadata') return typeof entry === 'object' && entry !== null && Object.keys(entry).length > 0;
+    return entry !== proxyConfigDefaults[key];
+  });
+  return JSON.stringify(Object.fromEntries(kept));
 }
 
 export function appContainers(pod: V1Pod): V1Container[] {

@@ -80,7 +80,9 @@ describe('injectPod: containers', () => {
       { name: 'metrics', containerPort: 9102 },
     ]);
     expect(envValue(proxy, 'CA_ADDR')).toBe('istiod.istio-system.svc:15012');
-    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({ discoveryAddress: 'istiod.istio-system.svc:15012' });
+    // Istio leaves ProxyConfig fields at their defaults (the default istiod address among them) out.
+    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({});
+    expect(JSON.parse(envValue(containerNamed(inject({}, { revision: 'canary' }), 'istio-proxy'), 'PROXY_CONFIG') ?? '')).toEqual({ discoveryAddress: 'istiod-canary.istio-system.svc:15012' });
     expect(envValue(proxy, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/v1/namespaces/production/pods/payment-service-7d9f8b-xkp2q');
     const fieldPath = (name: string) => proxy?.env?.find((variable) => variable.name === name)?.valueFrom?.fieldRef?.fieldPath;
     expect(fieldPath('POD_NAME')).toBe('metadata.name');
@@ -135,7 +137,10 @@ describe('injectPod: modes', () => {
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['istio-proxy', 'app']);
     const proxy = containerNamed(injected, 'istio-proxy');
     expect(proxy?.lifecycle?.postStart?.exec?.command).toEqual(['pilot-agent', 'wait']);
-    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toMatchObject({ holdApplicationUntilProxyStarts: true });
+    // The values' hold is not part of the ProxyConfig; the mesh's or the annotation's is.
+    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({});
+    const annotated = inject({ annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } });
+    expect(JSON.parse(envValue(containerNamed(annotated, 'istio-proxy'), 'PROXY_CONFIG') ?? '')).toEqual({ holdApplicationUntilProxyStarts: true });
     expect(injected.metadata?.annotations?.['kubectl.kubernetes.io/default-container']).toBe('app');
   });
 
