@@ -46,7 +46,8 @@ describe("Istio's istio-iptables accepts every golden istio-init", () => {
     expect(program).toBe('istio-iptables');
     // The proxy's environment (proxyMetadata) reaches istio-iptables too, as in the pod.
     const env = Object.fromEntries((container.env ?? []).map((variable) => [variable.name, variable.value ?? '']));
-    const { stdout, stderr } = await run(iptables, [...args, '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env } });
+    // The rules are logged at info: a case that lowers the agent's log level is raised back after its own flag is parsed.
+    const { stdout, stderr } = await run(iptables, [...args, '--dry-run', '--log_output_level=default:info'], { env: { PATH: process.env.PATH ?? '', ...env } });
     const output = `${stdout}\n${stderr}`;
     const mode = args[args.indexOf('-m') + 1];
     // The rules Istio writes: its inbound chain to 15006 and, for outbound, its redirect to 15001.

@@ -10,7 +10,10 @@ import (
 )
 
 func main() {
-	command := iptables.GetCommand(log.DefaultOptions())
+	// pilot-agent attaches the logging flags (--log_output_level, ...) that istio-init passes.
+	logOptions := log.DefaultOptions()
+	command := iptables.GetCommand(logOptions)
+	logOptions.AttachCobraFlags(command)
 	command.SetArgs(os.Args[1:])
 	if err := command.Execute(); err != nil {
 		os.Exit(1)
