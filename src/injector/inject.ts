@@ -12,7 +12,7 @@ import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
 import { rewriteAppProbes } from './probes.ts';
 import { proxyUid } from './istio-constants.ts';
-import { exemptProxyUid, mergeProxyOverride, takeProxyOverride } from './proxy-override.ts';
+import { exemptProxyUid, mergeProxyOverride, overrideAnnotation, takeProxyOverride } from './proxy-override.ts';
 import { stripPreviousInjection } from './reinjection.ts';
 import { asGatewayProxy, gatewayPodSecurityContext } from './templates.ts';
 import { InjectionRefusedError } from './refusals.ts';
@@ -51,8 +51,9 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const metadata = (injected.metadata ??= {});
   const gateway = settings.template === 'gateway';
 
-  const override = takeProxyOverride(spec);
+  // The template sees the pod's own istio-proxy (its ports count among the pod's); then it becomes the override.
   const templateProxy = buildProxyContainer(injected, settings, config, workload);
+  const override = takeProxyOverride(spec);
   const proxy = override ? mergeProxyOverride(gateway ? asGatewayProxy(templateProxy) : templateProxy, override.container) : gateway ? asGatewayProxy(templateProxy) : templateProxy;
   const tproxy = settings.interceptionMode === 'TPROXY';
   if (tproxy && override?.container.securityContext?.runAsUser !== undefined) proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
@@ -89,7 +90,7 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   );
   metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network);
   const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings) } : merged.annotations;
-  metadata.annotations = injectedAnnotations(annotations, injected, status, config);
+  metadata.annotations = injectedAnnotations(override && !previous ? { ...annotations, ...overrideAnnotation(override.container, nativeSidecar) } : annotations, injected, status, config);
   return injected;
 }
 

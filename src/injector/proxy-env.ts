@@ -58,10 +58,12 @@ export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: 
     fieldRef('HOST_IP', 'status.hostIP'),
     resourceRef('ISTIO_CPU_LIMIT', 'limits.cpu'),
     value('PROXY_CONFIG', proxyConfigJson(settings, config)),
-    value('ISTIO_META_POD_PORTS', JSON.stringify(apps.flatMap((container) => (container.ports ?? []).map(portMetadata)))),
+    // Every container's ports, the pod's own istio-proxy included, as Istio's template lists them.
+    value('ISTIO_META_POD_PORTS', JSON.stringify((pod.spec?.containers ?? []).flatMap((container) => (container.ports ?? []).map(portMetadata)))),
     value('ISTIO_META_APP_CONTAINERS', apps.map((container) => container.name).join(',')),
-    // The Go runtime in pilot-agent sizes its heap from the container's memory limit.
+    // The Go runtime in pilot-agent sizes its heap and threads from the container's limits.
     resourceRef('GOMEMLIMIT', 'limits.memory'),
+    resourceRef('GOMAXPROCS', 'limits.cpu'),
     value('ISTIO_META_CLUSTER_ID', config.clusterId),
     fieldRef('ISTIO_META_NODE_NAME', 'spec.nodeName'),
     value('ISTIO_META_INTERCEPTION_MODE', settings.interceptionMode),

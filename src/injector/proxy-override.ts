@@ -117,3 +117,14 @@ export function exemptProxyUid(override: V1Container | undefined, tproxy: boolea
   if (tproxy || runAsUser === undefined || runAsUser === null || runAsUser === 0) return defaultUid;
   return runAsUser;
 }
+
+/**
+ * Istio records the override in proxy.istio.io/overrides on first injection, so that tools (and a
+ * re-injection) can tell the pod's own settings from the template's. `image: auto` is left out.
+ */
+export function overrideAnnotation(override: V1Container, nativeSidecar: boolean): Record<string, string> {
+  const { image, ...rest } = override;
+  const recorded = image === autoImage || image === '' || image === undefined ? rest : { ...rest, image };
+  // A native proxy is an init container, and Istio records its override among those.
+  return { 'proxy.istio.io/overrides': JSON.stringify({ [nativeSidecar ? 'initContainers' : 'containers']: [recorded] }) };
+}

@@ -20,6 +20,26 @@ export function canonical(value: unknown): string {
   return JSON.stringify(sort(value)) ?? 'undefined';
 }
 
+/**
+ * Semantic equality the API server applies anyway: a null or a probe field at 0 equals an absent one, an empty
+ * object equals an absent field (Go writes empty structs), and a volume without a source is an emptyDir.
+ */
+function withoutDefaults(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDefaults);
+  if (!isRecord(value)) return value;
+  const entries = Object.entries(value)
+    .map(([key, entry]) => [key, withoutDefaults(entry)] as const)
+    .filter(([, entry]) => entry !== null && entry !== undefined)
+    .filter(([key, entry]) => !(isRecord(entry) && Object.keys(entry).length === 0 && key !== 'emptyDir'))
+    .filter(([key, entry]) => !(entry === 0 && ['initialDelaySeconds'].includes(key)));
+  return Object.fromEntries(entries);
+}
+
+function volumeFacet(volume: Json): unknown {
+  const sources = Object.keys(volume).filter((key) => key !== 'name');
+  return sources.length === 0 || (sources.length === 1 && volume.emptyDir === null) ? { name: volume.name, emptyDir: {} } : volume;
+}
+
 function byName(items: unknown): Json {
   return Object.fromEntries((Array.isArray(items) ? items : []).filter(isRecord).map((item) => [String(item.name ?? item.mountPath), item]));
 }
@@ -37,7 +57,8 @@ function envFacet(env: unknown): Json {
         // compared as text below
       }
     }
-    facet[name] = value ?? variable.valueFrom;
+    // An empty value and no value are the same to the container.
+    facet[name] = value === '' ? undefined : (value ?? variable.valueFrom);
   }
   return facet;
 }
@@ -57,7 +78,7 @@ export function injectionFacets(pod: Json, original: Json): Map<string, string> 
     const name = String(container.name);
     if (injectedNames.has(name)) {
       for (const field of ['image', 'args', 'ports', 'readinessProbe', 'startupProbe', 'livenessProbe', 'lifecycle', 'securityContext', 'resources', 'restartPolicy', 'imagePullPolicy']) {
-        put(`${name}.${field}`, container[field]);
+        put(`${name}.${field}`, withoutDefaults(container[field]));
       }
       const env = envFacet(container.env);
       for (const [variable, value] of Object.entries(env)) put(`${name}.env.${variable}`, value);
@@ -65,10 +86,10 @@ export function injectionFacets(pod: Json, original: Json): Map<string, string> 
       const mounts = byName(container.volumeMounts);
       for (const [mount, value] of Object.entries(mounts)) put(`${name}.volumeMounts.${mount}`, value);
     } else {
-      for (const field of ['readinessProbe', 'livenessProbe', 'startupProbe', 'lifecycle']) put(`app.${name}.${field}`, container[field]);
+      for (const field of ["readinessProbe", "livenessProbe", "startupProbe", "lifecycle"]) put(`app.${name}.${field}`, withoutDefaults(container[field]));
     }
   }
-  for (const [volume, value] of Object.entries(byName(spec.volumes))) put(`volumes.${volume}`, value);
+  for (const [volume, value] of Object.entries(byName(spec.volumes))) put(`volumes.${volume}`, volumeFacet(value as Json));
   put('imagePullSecrets', spec.imagePullSecrets);
   put('securityContext', spec.securityContext);
   const added = (before: unknown, after: unknown) => {
@@ -77,7 +98,8 @@ export function injectionFacets(pod: Json, original: Json): Map<string, string> 
   };
   for (const [key, value] of Object.entries(added(originalMetadata.labels, metadata.labels))) put(`labels.${key}`, value);
   for (const [key, value] of Object.entries(added(originalMetadata.annotations, metadata.annotations))) {
-    put(`annotations.${key}`, key === 'sidecar.istio.io/status' ? JSON.parse(String(value)) : value);
+    const jsonValued = key === 'sidecar.istio.io/status' || key === 'proxy.istio.io/overrides';
+    put(`annotations.${key}`, jsonValued ? withoutDefaults(JSON.parse(String(value))) : value);
   }
   return facets;
 }

@@ -84,7 +84,10 @@ export async function startIstioWebhook(options: {
       const answer = JSON.parse(await post(JSON.stringify(review))) as { response?: { allowed: boolean; patch?: string; result?: { message?: string } } };
       const response = answer.response ?? { allowed: false };
       const injected = structuredClone(pod);
-      if (response.patch) applyPatch(injected, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')));
+      if (response.patch) {
+        const failures = applyPatch(injected, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))).filter((failure) => failure !== null);
+        if (failures.length > 0) throw new Error(`Istio's patch does not apply: ${failures.map(String).join('; ')}`);
+      }
       return { allowed: response.allowed, pod: injected, ...(response.result?.message ? { message: response.result.message } : {}) };
     },
     async stop() {

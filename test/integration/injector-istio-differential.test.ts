@@ -22,9 +22,14 @@ type Json = Record<string, unknown>;
 const namespace = 'shop';
 
 /** One line per accepted difference, with its reason. Anything else fails the test. */
-const allowList: Array<{ path: RegExp; reason: string }> = [
+const allowList: Array<{ path: RegExp; input?: RegExp; reason: string }> = [
   { path: /^refused$/, reason: 'the 1337 policy: pods running as the proxy UID/GID, or an istio-proxy override with its own image or command, are refused on purpose' },
   { path: /^istio-(proxy|init|validation)\.resources$/, reason: 'per-field resource annotations: each annotation overrides only its own field, where Istio drops the other defaults' },
+  {
+    path: /^istio-proxy\.(image|env\.ISTIO_META_OWNER|env\.ISTIO_META_WORKLOAD_NAME)$/,
+    input: /^(already-injected|reinjection-merges-app-probers)\.yaml:/,
+    reason: "re-injection: Istio's handler keeps the previous proxy's image and owner variables; ours renders them from the current configuration, as reapplyOverwrittenContainers' comment says re-injection should",
+  },
 ];
 
 const fixtureDirectory = fileURLToPath(new URL('../fixtures/inject/', import.meta.url));
@@ -116,11 +121,25 @@ beforeAll(async () => {
   }
   inputs.push(...goldenInputPods());
   fc.sample(generatedPod, { seed: 20261130, numRuns: 300 }).forEach((pod, index) => inputs.push({ name: `generated #${index}`, pod: pod as unknown as Json }));
+  inputs.forEach((input) => (input.pod = asDecodedByTheApiServer(input.pod)));
 }, 900_000);
 
 afterAll(async () => {
   for (const server of servers.values()) await server.stop();
 });
+
+/**
+ * A pod as the API server hands it to webhooks: every container has a resources object (Go writes
+ * empty structs). Istio's patch is computed against that form, so both sides start from it.
+ */
+function asDecodedByTheApiServer(pod: Json): Json {
+  const copy = structuredClone(pod);
+  const spec = copy.spec as Json;
+  for (const list of ['containers', 'initContainers']) {
+    for (const container of (spec[list] as Json[] | undefined) ?? []) container.resources ??= {};
+  }
+  return copy;
+}
 
 function ours(pod: Json, config: InjectorConfig): { allowed: boolean; pod: Json } {
   const result = admitPod({ pod: pod as V1Pod, namespace, namespaceLabels: undefined, operation: 'CREATE', subResource: '' }, config);
@@ -148,7 +167,7 @@ describe("the injector against Istio's injection handler", () => {
             ? differences(injectionFacets(mine.pod, pod), injectionFacets(theirs.pod, pod))
             : [];
       for (const difference of found) {
-        const entry = allowList.find((candidate) => candidate.path.test(difference.path));
+        const entry = allowList.find((candidate) => candidate.path.test(difference.path) && (candidate.input?.test(name) ?? true));
         if (entry) explained.set(entry.reason, (explained.get(entry.reason) ?? 0) + 1);
         else unexplained.push(`${name}: ${difference.path}: ours ${difference.ours} / Istio ${difference.istio}`);
       }
@@ -157,6 +176,7 @@ describe("the injector against Istio's injection handler", () => {
       `differential (native sidecars ${native}): ${compared} pods compared with Istio's handler; allowed differences: ` +
         (explained.size === 0 ? 'none' : [...explained].map(([reason, count]) => `${count} × ${reason}`).join('; ')),
     );
+    if (unexplained.length > 0) console.info(`unexplained differences (${unexplained.length}):\n${unexplained.slice(0, 200).join('\n')}`);
     expect(compared).toBeGreaterThan(300);
     expect(unexplained.slice(0, 40)).toEqual([]);
   }, 600_000);

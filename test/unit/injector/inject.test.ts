@@ -90,12 +90,17 @@ describe('injectPod: containers', () => {
     expect(proxy?.env?.find((variable) => variable.name === 'ISTIO_CPU_LIMIT')?.valueFrom?.resourceFieldRef?.resource).toBe('limits.cpu');
   });
 
-  it('names the Deployment behind a ReplicaSet-owned pod', () => {
+  it('names the Deployment behind a ReplicaSet-owned pod whose name was generated', () => {
     const subject = pod({ labels: { 'pod-template-hash': '7d9f8b' } });
+    subject.metadata!.generateName = 'payment-service-7d9f8b-';
     subject.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'payment-service-7d9f8b', uid: 'u', controller: true }];
     const proxy = containerNamed(injectPod(subject, defaults, { namespace: 'production' }), 'istio-proxy');
     expect(envValue(proxy, 'ISTIO_META_WORKLOAD_NAME')).toBe('payment-service');
     expect(envValue(proxy, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/apps/v1/namespaces/production/deployments/payment-service');
+    // A pod with its own name is its own workload, as in Istio.
+    delete subject.metadata!.generateName;
+    const named = containerNamed(injectPod(subject, defaults, { namespace: 'production' }), 'istio-proxy');
+    expect(envValue(named, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/v1/namespaces/production/pods/payment-service-7d9f8b-xkp2q');
   });
 
   it('uses the revision for istiod and the status', () => {
