@@ -6,6 +6,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { applyPatch } from 'rfc6902';
 import { PROJECT_ROOT } from './binaries.ts';
+import { rememberProcess } from './processes.ts';
 
 const BUILD_SCRIPT = join(PROJECT_ROOT, 'hack', 'istio-reference', 'build.sh');
 export const ISTIO_REFERENCE_BINARIES = ['istio-webhook', 'istio-gen', 'istio-iptables'] as const;
@@ -51,6 +52,8 @@ export async function startIstioWebhook(options: {
     ['-config', options.files.config, '-values', options.files.values, '-mesh', options.files.mesh, '-cert', options.tls.certFile, '-key', options.tls.keyFile, '-log', 'error'],
     { env: { ...process.env, ENABLE_NATIVE_SIDECARS: String(options.nativeSidecars) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // A run killed hard leaves no Istio webhook behind: the next run's setup kills what it remembers.
+  rememberProcess(child.pid);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
