@@ -11,6 +11,8 @@ import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/confi
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
 import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
+import { istioConfigurationNames, watchIstioConfiguration } from '../webhook/istio-configuration.ts';
+import { watchNativeSidecarSupport } from '../webhook/native-sidecar-support.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
@@ -22,6 +24,8 @@ export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions {
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   injectorConfig?: string;
+  /** Where istiod's ConfigMaps are read from; '' ignores them. Default istio-system. */
+  istioNamespace?: string;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   leaderElect: boolean;
@@ -61,6 +65,7 @@ export function registerRunCommand(program: Command): void {
     .option('--tls-cert-file <path>', 'serving certificate (re-read when it changes)', 'webhook-certs/tls.crt')
     .option('--tls-private-key-file <path>', 'serving key', 'webhook-certs/tls.key')
     .option('--injector-config <path>', 'injector configuration YAML or ConfigMap')
+    .option('--istio-namespace <ns>', "namespace of istiod's istio-sidecar-injector and istio ConfigMaps, followed live ('' to ignore them)", 'istio-system')
     .option('--metrics-bind-address <host:port>', 'controller metrics address (0 disables)', ':8080')
     .option('--health-probe-bind-address <host:port>', '/healthz and /readyz address (0 disables)', ':8081')
     .option('--leader-elect', 'elect a leader on a Lease so that only one replica acts', false)
@@ -102,19 +107,26 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   stops.push(() => closeServer(health));
 
   if (options.webhook) {
-    const config = options.injectorConfig ? loadInjectorConfigFile(options.injectorConfig) : defaultInjectorConfig();
+    const baseConfig = options.injectorConfig ? loadInjectorConfigFile(options.injectorConfig) : defaultInjectorConfig();
+    const istioNamespace = options.istioNamespace ?? 'istio-system';
+    const istio = istioNamespace === '' ? undefined : watchIstioConfiguration({
+      kubeConfig, base: baseConfig, names: istioConfigurationNames(istioNamespace, baseConfig.revision),
+      onInvalid: (error) => logger.error({ err: error }, "Istio's injector configuration is invalid; keeping the previous one"),
+      onError: (error) => logger.warn({ err: error }, 'Istio ConfigMap watch failed; restarting'),
+    });
     const namespaces = watchNamespaceLabels(kubeConfig, (error) => logger.warn({ err: error }, 'namespace watch failed; restarting'));
+    const nativeSidecarSupport = watchNativeSidecarSupport(kubeConfig, (error) => logger.warn({ err: error }, 'node watch failed; restarting'));
     const webhook: WebhookServer = createWebhookServer({
-      config, namespaces, metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
+      get config() { return istio?.current() ?? baseConfig; }, namespaces, nativeSidecarSupport, metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
       tls: { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile },
       ...(process.env.POD_NAMESPACE ? { webhookNamespace: process.env.POD_NAMESPACE } : {}),
     });
     readinessChecks.push(() => webhook.notReadyReason());
-    await namespaces.synced;
+    await Promise.all([namespaces.synced, nativeSidecarSupport.synced, istio?.synced]);
     const { host, port } = splitAddress(options.webhookBindAddress);
     const bound = await webhook.listen(host, port);
     logger.info({ port: bound }, 'injector webhook serving');
-    stops.push(async () => { await webhook.close(); await namespaces.stop(); });
+    stops.push(async () => { await webhook.close(); await namespaces.stop(); await nativeSidecarSupport.stop(); await istio?.stop(); });
   }
 
   if (options.controller) {

@@ -2,13 +2,14 @@
 // The transport (src/webhook/) parses AdmissionReview and calls admitPod; everything here is pure.
 import type { V1Pod, V1EphemeralContainer } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import { resolveSidecarSettings } from './annotations.ts';
+import { resolveSidecarSettings, type SidecarEnvironment } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { decideInjection, type InjectionDecision } from './decide.ts';
 import { injectPod } from './inject.ts';
-import { annotationKeys, labelKeys } from './istio-constants.ts';
+import { annotationKeys, labelKeys, proxyUid } from './istio-constants.ts';
 import { podPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
+import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
 import { formatRefusal, refusalCodes, type Refusal } from './refusals.ts';
 
@@ -26,6 +27,8 @@ export interface PodAdmissionInput {
   oldPod?: V1Pod;
   /** The webhook's own namespace, never injected. */
   webhookNamespace?: string;
+  /** Whether the cluster runs native sidecars (for nativeSidecars: auto); undefined when unknown. */
+  nativeSidecarsSupported?: boolean;
 }
 
 export type PodAdmissionResult =
@@ -57,13 +60,19 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     if (early) return early;
     const decision = decide(checked, config);
     const warnings = deprecationWarnings(checked.pod);
-    if (decision.alreadyInjected) return refuseOr(findProxyIdentityViolations(checked.pod), () => skipped(decision.code, decision.reason, warnings));
     if (!decision.inject) return skipped(decision.code, decision.reason, warnings);
-    const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config);
+    const { settings, refusals, warnings: adjustments } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
+    const override = findProxyOverride(checked.pod);
+    const overrideRefusals = override ? proxyOverrideRefusals(override, config) : [];
     if (refusals.length > 0) return refuse(400, refusals);
-    return refuseOr(findProxyIdentityViolations(checked.pod), () => {
+    const allWarnings = [...(warnings ?? []), ...adjustments];
+    const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };
+    return refuseOr([...overrideRefusals, ...findProxyIdentityViolations(checked.pod, policy)], () => {
       const injected = injectPod(checked.pod, config, { namespace: checked.namespace, settings });
-      return { allowed: true, patch: podPatch(checked.pod, injected), injected: true, ...(warnings ? { warnings } : {}) };
+      const patch = podPatch(checked.pod, injected);
+      // Injecting an injected pod again with the same configuration gives the same pod.
+      if (patch.length === 0 && decision.alreadyInjected) return skipped('already-injected', 'already injected with this configuration: nothing changes', allWarnings.length > 0 ? allWarnings : undefined);
+      return { allowed: true, patch, injected: true, ...(allWarnings.length > 0 ? { warnings: allWarnings } : {}) };
     });
   });
 }
@@ -75,9 +84,11 @@ export function validatePod(input: PodAdmissionInput, config: InjectorConfig): P
     if (early) return early;
     const decision = decide(checked, config);
     if (!decision.inject && !decision.alreadyInjected) return skipped(decision.code, decision.reason);
-    const { refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config);
+    const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config);
     if (refusals.length > 0) return refuse(400, refusals);
-    return refuseOr(findProxyIdentityViolations(checked.pod), () => skipped(decision.code, 'the pod passes the proxy UID/GID policy'));
+    const override = findProxyOverride(checked.pod);
+    const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };
+    return refuseOr(findProxyIdentityViolations(checked.pod, policy), () => skipped(decision.code, 'the pod passes the proxy UID/GID policy'));
   });
 }
 
@@ -110,6 +121,10 @@ function admitWithoutInjection(input: PodAdmissionInput): PodAdmissionResult | u
 
 function decide(input: PodAdmissionInput, config: InjectorConfig): InjectionDecision {
   return decideInjection(input.pod, { namespace: input.namespace, namespaceLabels: input.namespaceLabels, webhookNamespace: input.webhookNamespace }, config);
+}
+
+function environmentOf(input: PodAdmissionInput): SidecarEnvironment {
+  return input.nativeSidecarsSupported === undefined ? {} : { nativeSidecarsSupported: input.nativeSidecarsSupported };
 }
 
 function skipped(code: string, reason: string, warnings?: string[]): PodAdmissionResult {

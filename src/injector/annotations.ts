@@ -4,6 +4,10 @@
 import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { usesNativeSidecar } from './native-sidecars.ts';
+import { readProxyAnnotations, type ProxyAnnotationSettings } from './proxy-annotations.ts';
+import { rewritesAppProbes } from './probes.ts';
+import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -20,8 +24,16 @@ export interface SidecarSettings {
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
+  /** inject.istio.io/templates: a sidecar, or a gateway's proxy. */
+  template: InjectionTemplate;
+  /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
+  rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
   proxyConfig: Record<string, unknown>;
+  /** proxyConfig.proxyMetadata: environment of istio-init and istio-proxy. */
+  proxyMetadata: Record<string, string>;
+  /** Status port, readiness timings, log levels, user volumes, interfaces. */
+  proxy: ProxyAnnotationSettings;
 }
 
 /** The proxy's resources in Kubernetes' shape, leaving out an empty requests or limits map. */
@@ -36,6 +48,8 @@ export function proxyResourceRequirements(settings: SidecarSettings): { requests
 export interface ResolvedSidecarSettings {
   settings: SidecarSettings;
   refusals: Refusal[];
+  /** Adjustments the pod should know about, sent back as admission warnings. */
+  warnings: string[];
 }
 
 type ResourceKind = 'requests' | 'limits';
@@ -57,7 +71,17 @@ const trafficAnnotationKeys: Record<TrafficField, string> = {
   excludeOutboundPorts: annotationKeys.excludeOutboundPorts,
 };
 
-export function resolveSidecarSettings(annotations: Record<string, string> | undefined, config: InjectorConfig): ResolvedSidecarSettings {
+/** What the injector knows about the cluster the pod runs in; nothing is known offline. */
+export interface SidecarEnvironment {
+  /** Every kubelet (or the pod's own) runs native sidecars; undefined when not known. */
+  nativeSidecarsSupported?: boolean;
+}
+
+export function resolveSidecarSettings(
+  annotations: Record<string, string> | undefined,
+  config: InjectorConfig,
+  environment: SidecarEnvironment = {},
+): ResolvedSidecarSettings {
   const present = annotations ?? {};
   const refusals: Refusal[] = [];
   const read = <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
@@ -68,6 +92,7 @@ export function resolveSidecarSettings(annotations: Record<string, string> | und
     return value;
   };
 
+  const warnings: string[] = [];
   const resources = resolveResources(config, read);
   const traffic = { ...config.traffic };
   for (const field of trafficFields) {
@@ -76,31 +101,44 @@ export function resolveSidecarSettings(annotations: Record<string, string> | und
     const text = present[key] ?? '';
     const check = checkTrafficValue(field, text);
     if (check.ok) traffic[field] = check.value;
-    else refusals.push(invalidAnnotation(key, text, check.expected));
+    else if (field === 'includeOutboundPorts') {
+      // Istio does not validate this one; it reaches istio-iptables as written. Refusing would turn
+      // away a pod istiod injects, so pass it on and say what will happen.
+      traffic[field] = text;
+      warnings.push(`${key} ${JSON.stringify(text)} is not ${check.expected}; istio-iptables is given it as written and may fail to start`);
+    } else refusals.push(invalidAnnotation(key, text, check.expected));
   }
   const interceptionMode = read(annotationKeys.interceptionMode, `one of ${interceptionModes.join(', ')}`, (text) =>
     (interceptionModes as readonly string[]).includes(text) ? (text as InterceptionMode) : undefined,
   );
-  const nativeSidecar = read(annotationKeys.nativeSidecar, '"true" or "false"', parseStrictBoolean);
   const prometheusMerge = read(annotationKeys.mergeMetrics, '"true" or "false"', parseGoBoolean);
   const podProxyConfig = read(annotationKeys.proxyConfig, 'ProxyConfig as a YAML or JSON mapping, e.g. {"holdApplicationUntilProxyStarts": true}', parseProxyConfig);
   const hold = podProxyConfig?.holdApplicationUntilProxyStarts;
   if (hold !== undefined && typeof hold !== 'boolean') {
     refusals.push(invalidAnnotation(annotationKeys.proxyConfig, present[annotationKeys.proxyConfig] ?? '', 'holdApplicationUntilProxyStarts to be true or false'));
   }
-  refusals.push(...requestsAboveLimits(resources));
+  refusals.push(...fitRequestsWithinLimits(resources, warnings));
+  const proxy = readProxyAnnotations(present, config, refusals);
+  const proxyConfig = mergeProxyConfig(config.proxyConfig, podProxyConfig);
+  const templateChoice = selectTemplate(present);
+  if (templateChoice.refusal) refusals.push(templateChoice.refusal);
 
   return {
     settings: {
       resources: resources.requirements,
       traffic,
       interceptionMode: interceptionMode ?? config.interceptionMode,
-      nativeSidecar: nativeSidecar ?? config.nativeSidecars,
+      nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: prometheusMerge ?? config.prometheusMerge,
-      proxyConfig: { ...config.proxyConfig, ...podProxyConfig },
+      rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
+      template: templateChoice.template ?? 'sidecar',
+      proxyConfig,
+      proxyMetadata: stringEntries(proxyConfig.proxyMetadata),
+      proxy,
     },
     refusals,
+    warnings,
   };
 }
 
@@ -125,27 +163,41 @@ function resolveResources(config: InjectorConfig, read: AnnotationReader): Resol
   return { requirements, setBy };
 }
 
-function requestsAboveLimits(resources: ResolvedResources): Refusal[] {
+/**
+ * A request above its limit is what Kubernetes rejects. When one side is the config's default, the
+ * default gives way, with a warning: a larger annotated request lifts the default limit to it, and
+ * a smaller annotated limit lowers the default request to it. That is what the pod gets from Istio,
+ * whose annotations replace all defaults (then Kubernetes defaults a missing request to the limit),
+ * while the other fields keep their defaults. Only two annotations that contradict each other are
+ * refused, since Kubernetes would refuse the pod Istio makes from them.
+ */
+function fitRequestsWithinLimits(resources: ResolvedResources, warnings: string[]): Refusal[] {
   const refusals: Refusal[] = [];
+  const { requests, limits } = resources.requirements;
   for (const resource of ['cpu', 'memory'] as const) {
-    const request = resources.requirements.requests[resource];
-    const limit = resources.requirements.limits[resource];
+    const request = requests[resource];
+    const limit = limits[resource];
     if (request === undefined || limit === undefined) continue;
     if ((parseQuantity(request) ?? 0) <= (parseQuantity(limit) ?? Infinity)) continue;
     const requestKey = resources.setBy[`requests.${resource}`];
     const limitKey = resources.setBy[`limits.${resource}`];
-    const requestSource = requestKey ?? `the injector config's resources.requests.${resource}`;
-    const limitSource = limitKey ?? `the injector config's resources.limits.${resource}`;
-    const requestAnnotation = resource === 'cpu' ? annotationKeys.proxyCpu : annotationKeys.proxyMemory;
-    const limitAnnotation = resource === 'cpu' ? annotationKeys.proxyCpuLimit : annotationKeys.proxyMemoryLimit;
-    const blamed = requestKey ?? limitKey ?? requestAnnotation;
+    if (requestKey !== undefined && limitKey === undefined) {
+      limits[resource] = request;
+      warnings.push(`${requestKey} ${JSON.stringify(request)} is above the default proxy ${resource} limit ${JSON.stringify(limit)}; the limit was raised to ${JSON.stringify(request)}`);
+      continue;
+    }
+    if (limitKey !== undefined && requestKey === undefined) {
+      requests[resource] = limit;
+      warnings.push(`${limitKey} ${JSON.stringify(limit)} is below the default proxy ${resource} request ${JSON.stringify(request)}; the request was lowered to ${JSON.stringify(limit)}`);
+      continue;
+    }
+    const blamed = requestKey ?? (resource === 'cpu' ? annotationKeys.proxyCpu : annotationKeys.proxyMemory);
     refusals.push({
       code: refusalCodes.proxyRequestAboveLimit,
       field: annotationField(blamed),
       message:
-        `the proxy's ${resource} request ${JSON.stringify(request)} (from ${requestSource}) is more than its ${resource} limit ` +
-        `${JSON.stringify(limit)} (from ${limitSource}), which Kubernetes rejects; ` +
-        `set ${limitAnnotation} to at least the request, or lower ${requestAnnotation}`,
+        `the proxy's ${resource} request ${JSON.stringify(request)} (from ${requestKey ?? 'the injector config'}) is more than its ${resource} limit ` +
+        `${JSON.stringify(limit)} (from ${limitKey ?? 'the injector config'}), which Kubernetes rejects; set ${limitKey ?? 'the limit'} to at least the request, or lower ${blamed}`,
     });
   }
   return refusals;
@@ -159,15 +211,27 @@ function invalidAnnotation(key: string, value: string, expected: string): Refusa
   };
 }
 
-function parseStrictBoolean(text: string): boolean | undefined {
-  return text === 'true' ? true : text === 'false' ? false : undefined;
-}
-
 /** strconv.ParseBool, which Istio uses for prometheus.istio.io/merge-metrics. */
 export function parseGoBoolean(text: string): boolean | undefined {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
   return undefined;
+}
+
+/** The pod's ProxyConfig over the mesh default; proxyMetadata merges key by key, as Istio merges it. */
+function mergeProxyConfig(meshDefault: Record<string, unknown>, pod: Record<string, unknown> | undefined): Record<string, unknown> {
+  const merged = { ...meshDefault, ...pod };
+  const metadata = { ...asRecord(meshDefault.proxyMetadata), ...asRecord(pod?.proxyMetadata) };
+  if (Object.keys(metadata).length > 0) merged.proxyMetadata = metadata;
+  return merged;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function stringEntries(value: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries(asRecord(value)).map(([key, entry]) => [key, typeof entry === 'string' ? entry : JSON.stringify(entry)]));
 }
 
 function parseProxyConfig(text: string): Record<string, unknown> | undefined {

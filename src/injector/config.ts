@@ -1,8 +1,11 @@
 // The injector's configuration: what Istio keeps in its sidecar-injector values and mesh config,
 // reduced to the knobs this injector honours. Read from a YAML file or a ConfigMap holding one.
 import { readFileSync } from 'node:fs';
+import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
 import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { labelSelectorProblem } from './label-selectors.ts';
+import type { NativeSidecarSetting } from './native-sidecars.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { checkTrafficValue, trafficExpectation, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
 import {
@@ -47,8 +50,10 @@ export interface StartupProbeSettings {
 }
 
 export interface InjectorConfig {
-  /** Control-plane revision served by this injector; '' = none configured (any istio.io/rev matches). */
+  /** Control-plane revision served by this injector; '' = the default revision (istio.io/rev=default, and istio-injection=enabled). */
   revision: string;
+  /** Revision tags pointing at this revision (istioctl tag set): namespaces and pods may name them in istio.io/rev. */
+  revisionTags: string[];
   hub: string;
   tag: string;
   /** Image name under hub:tag, or a full reference when it contains '/'. */
@@ -58,15 +63,27 @@ export interface InjectorConfig {
   imagePullSecrets: string[];
   resources: ProxyResources;
   excludedNamespaces: string[];
-  /** Proxy as an init container with restartPolicy Always (Kubernetes 1.29+ sidecars). */
-  nativeSidecars: boolean;
+  /** Istio's policy: "enabled" injects every pod the webhook receives unless it opts out; "disabled" only pods that opt in. */
+  injectionPolicy: 'enabled' | 'disabled';
+  /** Pods without sidecar.istio.io/inject matching one of these are not injected (checked first). */
+  neverInjectSelector: V1LabelSelector[];
+  /** Pods without sidecar.istio.io/inject matching one of these are injected, even under a disabled policy. */
+  alwaysInjectSelector: V1LabelSelector[];
+  /** Proxy as an init container with restartPolicy Always: true, false, or 'auto' (where every kubelet is 1.33+), like Istio's ENABLE_NATIVE_SIDECARS. */
+  nativeSidecars: NativeSidecarSetting;
   /** Proxy first, app containers held by a postStart `pilot-agent wait` until the proxy is ready. */
   holdApplicationUntilProxyStarts: boolean;
   /** Point prometheus.io annotations at the agent, which merges app and Envoy metrics. */
   prometheusMerge: boolean;
+  /** Send the app's HTTP, TCP and gRPC probes through the agent's status port (Istio's sidecarInjectorWebhook.rewriteAppHTTPProbe). */
+  rewriteAppHTTPProbe: boolean;
   interceptionMode: InterceptionMode;
   traffic: TrafficSettings;
   istioNamespace: string;
+  /** Istio's global.network: ISTIO_META_NETWORK and the topology.istio.io/network label; '' for none. */
+  network: string;
+  /** Istio CNI sets up the redirect (pilot.cni.enabled): istio-validation checks it instead of istio-init writing it. */
+  cniEnabled: boolean;
   /** '' = istiod[-revision].<istioNamespace>.svc:15012 */
   caAddress: string;
   clusterId: string;
@@ -87,6 +104,7 @@ export interface InjectorConfig {
 export function defaultInjectorConfig(): InjectorConfig {
   return {
     revision: '',
+    revisionTags: [],
     hub: 'docker.io/istio',
     tag: '1.27.1',
     proxyImage: 'proxyv2',
@@ -94,9 +112,13 @@ export function defaultInjectorConfig(): InjectorConfig {
     imagePullSecrets: [],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
-    nativeSidecars: false,
+    injectionPolicy: 'enabled',
+    neverInjectSelector: [],
+    alwaysInjectSelector: [],
+    nativeSidecars: 'auto',
     holdApplicationUntilProxyStarts: false,
     prometheusMerge: true,
+    rewriteAppHTTPProbe: true,
     interceptionMode: 'REDIRECT',
     traffic: {
       includeOutboundIPRanges: '*',
@@ -107,6 +129,8 @@ export function defaultInjectorConfig(): InjectorConfig {
       excludeOutboundPorts: '',
     },
     istioNamespace: 'istio-system',
+    network: '',
+    cniEnabled: false,
     caAddress: '',
     clusterId: 'Kubernetes',
     clusterDomain: 'cluster.local',
@@ -168,6 +192,7 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
   const trafficReaders = Object.fromEntries(trafficFields.map((field) => [field, trafficReader(context, field)]));
   return readSection<InjectorConfig>(context, {
     revision: readString(context, 'a DNS label such as "canary", or "" for none', (text) => text === '' || isDnsLabel(text)),
+    revisionTags: readStringList(context, 'revision tag names (DNS labels)', isDnsLabel),
     hub: nonEmpty('an image registry such as "docker.io/istio"'),
     tag: nonEmpty('an image tag such as "1.27.1"'),
     proxyImage: nonEmpty('an image name such as "proxyv2" or a full image reference'),
@@ -175,12 +200,18 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     imagePullSecrets: readStringList(context, 'secret names', isDnsSubdomain),
     resources: readSection<ProxyResources>(context, { requests: quantities, limits: quantities }),
     excludedNamespaces: readStringList(context, 'namespace names', isDnsLabel),
-    nativeSidecars: readBoolean(context),
+    injectionPolicy: readOneOf(context, ['enabled', 'disabled'] as const),
+    neverInjectSelector: readLabelSelectors(context),
+    alwaysInjectSelector: readLabelSelectors(context),
+    nativeSidecars: readNativeSidecarSetting(context),
     holdApplicationUntilProxyStarts: readBoolean(context),
     prometheusMerge: readBoolean(context),
+    rewriteAppHTTPProbe: readBoolean(context),
     interceptionMode: readOneOf(context, interceptionModes),
     traffic: readSection<TrafficSettings>(context, trafficReaders as { [K in TrafficField]: FieldReader<string> }),
     istioNamespace: readString(context, 'a namespace name', isDnsLabel),
+    network: readString(context, 'a network name, or "" for none', () => true),
+    cniEnabled: readBoolean(context),
     caAddress: anyString,
     clusterId: nonEmpty('a cluster name such as "Kubernetes"'),
     clusterDomain: nonEmpty('a DNS domain such as "cluster.local"'),
@@ -199,6 +230,43 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     tokenAudience: nonEmpty('a token audience such as "istio-ca"'),
     proxyConfig: readMapping(context),
   });
+}
+
+function readLabelSelectors(context: ReadContext): FieldReader<V1LabelSelector[]> {
+  const readStringMap = (value: unknown, path: string): Record<string, string> => {
+    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'string')) throw mismatch(context, path, value, 'a mapping of label names to values');
+    return value as Record<string, string>;
+  };
+  const readSelector = readSection<{ matchLabels: Record<string, string>; matchExpressions: V1LabelSelectorRequirement[] }>(context, {
+    matchLabels: readStringMap,
+    matchExpressions: (value, path) => {
+      if (!Array.isArray(value)) throw mismatch(context, path, value, 'a list of {key, operator, values}');
+      return value.map((item: unknown, index) => {
+        const requirement = readSection<{ key: string; operator: string; values: string[] }>(context, {
+          key: readString(context, 'a label name', (text) => text !== ''),
+          operator: readString(context, 'In, NotIn, Exists or DoesNotExist', () => true),
+          values: readStringList(context, 'label values', () => true),
+        })(item, `${path}[${index}]`, { key: '', operator: '', values: [] });
+        return requirement.values.length > 0 ? requirement : { key: requirement.key, operator: requirement.operator };
+      });
+    },
+  });
+  return (value, path) => {
+    if (!Array.isArray(value)) throw mismatch(context, path, value, 'a list of label selectors ({matchLabels, matchExpressions})');
+    return value.map((item: unknown, index) => {
+      const selector: V1LabelSelector = readSelector(item, `${path}[${index}]`, {} as never);
+      const problem = labelSelectorProblem(selector);
+      if (problem) throw new InjectorConfigError(context.source, `${path}[${index}].${problem.split(':')[0]}`, problem.slice(problem.indexOf(':') + 2));
+      return selector;
+    });
+  };
+}
+
+function readNativeSidecarSetting(context: ReadContext): FieldReader<NativeSidecarSetting> {
+  return (value, path) => {
+    if (typeof value === 'boolean' || value === 'auto') return value;
+    throw mismatch(context, path, value, 'true, false or "auto"');
+  };
 }
 
 function trafficReader(context: ReadContext, field: TrafficField): FieldReader<string> {

@@ -1,14 +1,20 @@
 // injectPod: the pure transformation from an application pod to a pod with Istio's sidecar, matching
 // what Istio's injection template and post-processing (pkg/kube/inject) produce.
-import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
-import { isAlreadyInjected, podShapeProblem } from './pod-shape.ts';
-import { injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
+import { podShapeProblem } from './pod-shape.ts';
+import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './prometheus-merge.ts';
 import { buildProxyContainer } from './proxy-container.ts';
 import { buildInitContainer } from './proxy-init.ts';
+import { placeInjectedContainers } from './ordering.ts';
 import { proxyPodVolumes } from './proxy-volumes.ts';
+import { rewriteAppProbes } from './probes.ts';
+import { proxyUid } from './istio-constants.ts';
+import { exemptProxyUid, mergeProxyOverride, overrideAnnotation, takeProxyOverride } from './proxy-override.ts';
+import { stripPreviousInjection } from './reinjection.ts';
+import { asGatewayProxy, gatewayPodSecurityContext } from './templates.ts';
 import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
 
@@ -23,45 +29,68 @@ export interface InjectOptions {
 
 /**
  * Returns a new pod with istio-init, istio-proxy, their volumes, labels and annotations; the input is
- * never modified. An already injected pod comes back unchanged. Throws InjectionRefusedError when the
- * pod's sidecar annotations are invalid and no settings were given.
+ * never modified. Throws InjectionRefusedError when the pod's sidecar annotations are invalid and no
+ * settings were given. The steps run in Istio's order (pkg/kube/inject/webhook.go, injectPod):
+ *   1. strip a previous injection (status annotation), so re-injection is idempotent;
+ *   2. build the proxy (and istio-init) for the template, then merge the pod's own istio-proxy over it;
+ *   3. metrics merge, then probe rewriting, on the pod's own containers;
+ *   4. order the containers; 5. volumes, pull secrets, labels, annotations and the status.
  */
 export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOptions = {}): V1Pod {
   const shapeProblem = podShapeProblem(pod);
   if (shapeProblem) throw new TypeError(`cannot inject this pod: ${shapeProblem}`);
-  if (isAlreadyInjected(pod)) return structuredClone(pod);
+  const previous = stripPreviousInjection(pod);
+  const original = previous?.pod ?? pod;
   // Only the pod, its metadata and spec are copied: every change below replaces a whole field
   // (an array, the labels, the annotations), so untouched subtrees can be shared with the input.
   // Sharing is what makes the diff cheap: identical references compare equal at once.
-  const injected: V1Pod = { ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as V1PodSpec) } };
+  const injected: V1Pod = { ...original, metadata: { ...original.metadata }, spec: { ...(original.spec as V1PodSpec) } };
   const settings = options.settings ?? resolvedOrThrow(pod, config);
   const workload = options.workload ?? workloadOfPod(pod, options.namespace ?? '');
   const spec = injected.spec as V1PodSpec;
   const metadata = (injected.metadata ??= {});
+  const gateway = settings.template === 'gateway';
 
+  // The template sees the pod's own istio-proxy (its ports count among the pod's); then it becomes the override.
+  const templateProxy = buildProxyContainer(injected, settings, config, workload);
+  const override = takeProxyOverride(spec);
+  const proxy = override ? mergeProxyOverride(gateway ? asGatewayProxy(templateProxy) : templateProxy, override.container) : gateway ? asGatewayProxy(templateProxy) : templateProxy;
+  const tproxy = settings.interceptionMode === 'TPROXY';
+  if (tproxy && override?.container.securityContext?.runAsUser !== undefined) proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
+  const iptables = gateway || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
+
+  const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
   const merged: PrometheusMergeResult = settings.prometheusMerge
     ? mergePrometheusAnnotations(metadata.annotations ?? {})
     : { annotations: metadata.annotations ?? {} };
-  const proxy = buildProxyContainer(pod, settings, config, workload);
-  if (merged.scrapeEnv) (proxy.env as V1EnvVar[]).push(merged.scrapeEnv);
-  const iptables = settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config)];
-  placeContainers(spec, iptables, proxy, settings);
+  const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
+  if (scrapeEnv) proxyEnv.push(scrapeEnv);
+  if (settings.rewriteAppProbes) {
+    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.statusPort, previous?.appProbers);
+    spec.containers = rewritten.containers;
+    if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
+    if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
+  }
+  const nativeSidecar = settings.nativeSidecar && !gateway;
+  placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, validatesOnly: config.cniEnabled, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
+  if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext);
 
-  const volumes = proxyPodVolumes(config);
+  const volumes = [...proxyPodVolumes(config, settings.template), ...settings.proxy.userVolumes];
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
   const pullSecrets = addImagePullSecrets(spec, config.imagePullSecrets);
 
   const status = sidecarStatus(
     {
-      initContainers: settings.nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
-      containers: settings.nativeSidecar ? [] : [proxy.name],
+      initContainers: nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
+      containers: nativeSidecar ? [] : [proxy.name],
       volumes: volumes.map(nameOf),
       imagePullSecrets: pullSecrets,
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload);
-  metadata.annotations = injectedAnnotations(merged.annotations, injected, status, config);
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network);
+  const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings) } : merged.annotations;
+  metadata.annotations = injectedAnnotations(override && !previous ? { ...annotations, ...overrideAnnotation(override.container, nativeSidecar) } : annotations, injected, status, config);
   return injected;
 }
 
@@ -69,19 +98,6 @@ function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {
   const { settings, refusals } = resolveSidecarSettings(pod.metadata?.annotations, config);
   if (refusals.length > 0) throw new InjectionRefusedError(refusals);
   return settings;
-}
-
-/**
- * istio-init runs before the app's init containers so that their traffic is already intercepted. A
- * native sidecar proxy follows it, so later init containers have a working network. Otherwise the
- * proxy is the last container (kubectl exec/logs keep defaulting to the app), or the first when the
- * app must wait for it: the kubelet starts containers in order and waits on the postStart hook.
- */
-function placeContainers(spec: V1PodSpec, iptables: V1Container[], proxy: V1Container, settings: SidecarSettings): void {
-  const initContainers = [...iptables, ...(settings.nativeSidecar ? [proxy] : []), ...(spec.initContainers ?? [])];
-  if (initContainers.length > 0 || spec.initContainers !== undefined) spec.initContainers = initContainers;
-  if (settings.nativeSidecar) return;
-  spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...spec.containers] : [...spec.containers, proxy];
 }
 
 function addImagePullSecrets(spec: V1PodSpec, secretNames: string[]): string[] {

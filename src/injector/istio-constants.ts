@@ -3,6 +3,8 @@
 
 export const proxyContainerName = 'istio-proxy';
 export const initContainerName = 'istio-init';
+/** With Istio CNI: checks the redirect the node's CNI plugin set up, in place of istio-init. */
+export const validationContainerName = 'istio-validation';
 
 /** The proxy's UID and GID: istio-iptables lets their traffic bypass the redirect, so Envoy does not loop. */
 export const proxyUid = 1337;
@@ -29,6 +31,8 @@ export const annotationKeys = {
   nativeSidecar: 'sidecar.istio.io/nativeSidecar',
   proxyConfig: 'proxy.istio.io/config',
   mergeMetrics: 'prometheus.istio.io/merge-metrics',
+  rewriteAppHTTPProbers: 'sidecar.istio.io/rewriteAppHTTPProbers',
+  injectTemplates: 'inject.istio.io/templates',
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
   excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
   includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',
@@ -47,6 +51,7 @@ export const labelKeys = {
   tlsMode: 'security.istio.io/tlsMode',
   canonicalName: 'service.istio.io/canonical-name',
   canonicalRevision: 'service.istio.io/canonical-revision',
+  network: 'topology.istio.io/network',
 } as const;
 
 export const interceptionModes = ['REDIRECT', 'TPROXY', 'NONE'] as const;

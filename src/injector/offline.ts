@@ -10,8 +10,11 @@ import { decideInjection } from './decide.ts';
 import { injectPod } from './inject.ts';
 import { podPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
+import { proxyUid } from './istio-constants.ts';
+import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
 import { formatRefusal, type Refusal } from './refusals.ts';
+import { workloadOfPod } from './workload-identity.ts';
 import { findPodTemplates, valueAt, type PodTemplateLocation } from './workloads.ts';
 import { applyOperationsToDocument } from './yaml-document-patch.ts';
 
@@ -20,13 +23,16 @@ export interface OfflineInjectionResult {
   output: string;
   /** One line per problem: `<kind>/<name>: container "<c>": <field>: <message>`. */
   errors: string[];
+  /** Adjustments made while injecting (`<kind>/<name>: <message>`), for stderr; they do not fail the command. */
+  warnings: string[];
 }
 
 export function injectManifests(text: string, config: InjectorConfig): OfflineInjectionResult {
   const documents = parseAllDocuments(text);
   // Only comments, or nothing: there is no document to inject.
-  if (documents.length === 0) return { output: text, errors: [] };
+  if (documents.length === 0) return { output: text, errors: [], warnings: [] };
   const errors: string[] = [];
+  const warnings: string[] = [];
   const changed = new Set<Document>();
   documents.forEach((document, index) => {
     const [yamlError] = document.errors;
@@ -36,17 +42,17 @@ export function injectManifests(text: string, config: InjectorConfig): OfflineIn
     }
     const manifest: unknown = document.toJS();
     for (const location of findPodTemplates(manifest)) {
-      const outcome = injectTemplate(document, manifest, location, config);
+      const outcome = injectTemplate(document, manifest, location, config, warnings);
       if (outcome === 'injected') changed.add(document);
       else errors.push(...outcome);
     }
   });
-  if (errors.length > 0) return { output: '', errors };
-  return { output: renderDocuments(text, documents, changed), errors };
+  if (errors.length > 0) return { output: '', errors, warnings };
+  return { output: renderDocuments(text, documents, changed), errors, warnings };
 }
 
 /** Injects one pod or pod template in place in the document; returns error lines instead when refused. */
-function injectTemplate(document: Document, manifest: unknown, location: PodTemplateLocation, config: InjectorConfig): 'injected' | string[] {
+function injectTemplate(document: Document, manifest: unknown, location: PodTemplateLocation, config: InjectorConfig, warnings: string[]): 'injected' | string[] {
   const { workload, fieldPrefix } = location;
   const describe = (line: string) => `${workload.kind}/${workload.name}: ${line}`;
   const template = valueAt(manifest, location.path) as Record<string, unknown>;
@@ -55,14 +61,19 @@ function injectTemplate(document: Document, manifest: unknown, location: PodTemp
   if (shapeProblem) return [describe(`${fieldPrefix}${shapeProblem}`)];
 
   const decision = decideInjection(pod, { namespace: location.declaredNamespace, namespaceLabels: undefined, offline: true }, config);
-  if (!decision.inject && !decision.alreadyInjected) return [];
+  if (!decision.inject) return [];
   const refused = (refusals: Refusal[]) => refusals.map((refusal) => describe(formatRefusal(refusal, fieldPrefix)));
-  const { settings, refusals } = decision.alreadyInjected ? { settings: undefined, refusals: [] } : resolveSidecarSettings(pod.metadata?.annotations, config);
-  const violations = [...refusals, ...findProxyIdentityViolations(pod)];
+  const resolved = resolveSidecarSettings(pod.metadata?.annotations, config);
+  const override = findProxyOverride(pod);
+  const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid) };
+  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...findProxyIdentityViolations(pod, policy)];
   if (violations.length > 0) return refused(violations);
-  if (!settings) return [];
+  const { settings } = resolved;
+  warnings.push(...resolved.warnings.map(describe));
 
-  const injected = injectPod(pod, config, { settings, workload });
+  // A Pod manifest names its workload through ownerReferences, as a pod sent to the webhook does.
+  const owner = location.isPod ? workloadOfPod(pod, location.declaredNamespace) : workload;
+  const injected = injectPod(pod, config, { settings, workload: owner });
   const replacement = location.isPod ? injected : { ...template, metadata: injected.metadata, spec: injected.spec };
   try {
     applyOperationsToDocument(document, location.path, podPatch(template, replacement));

@@ -1,6 +1,8 @@
 // Labels and annotations an injected pod carries, as Istio's template sets them.
 import type { V1Pod } from '@kubernetes/client-node';
+import type { SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
+import { excludedInboundPorts } from './proxy-annotations.ts';
 import { annotationKeys, labelKeys, proxyContainerName } from './istio-constants.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
@@ -8,16 +10,17 @@ function firstNonEmpty(...candidates: Array<string | undefined>): string {
   return candidates.find((candidate) => candidate !== undefined && candidate !== '') ?? '';
 }
 
-/** The label value limit is 63 characters; Istio truncates then trims a dangling '-'. */
+/** The label value limit is 63 characters; Istio's template truncates, then trims "-", "_" and "." from both ends. */
 function asLabelValue(text: string): string {
-  const truncated = text.slice(0, 63);
-  return truncated.endsWith('-') ? truncated.slice(0, -1) : truncated;
+  return text.slice(0, 63).replace(/^[-_.]+|[-_.]+$/g, '');
 }
 
-export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity): Record<string, string> {
+export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity, template: 'sidecar' | 'gateway' = 'sidecar', network = ''): Record<string, string> {
   return {
     ...labels,
-    [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio'),
+    // Istio sets the network label from global.network, over the pod's own.
+    ...(network === '' ? {} : { [labelKeys.network]: network }),
+    ...(template === 'sidecar' ? { [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio') } : {}),
     [labelKeys.canonicalName]: asLabelValue(
       firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name),
     ),
@@ -51,4 +54,22 @@ export function injectedAnnotations(annotations: Record<string, string>, pod: V1
   }
   result[annotationKeys.status] = status;
   return result;
+}
+
+/**
+ * With Istio CNI the node's plugin sets up the redirect, reading it from the pod's annotations; the
+ * template writes the effective values there (traffic.sidecar.istio.io/* and the interception mode).
+ */
+export function cniAnnotations(settings: SidecarSettings): Record<string, string> {
+  const { traffic, proxy } = settings;
+  const excluded = excludedInboundPorts(traffic.excludeInboundPorts, proxy.statusPort).split(',').slice(2).join(',');
+  return {
+    [annotationKeys.interceptionMode]: settings.interceptionMode,
+    ...(traffic.includeOutboundIPRanges === '' ? {} : { [annotationKeys.includeOutboundIPRanges]: traffic.includeOutboundIPRanges }),
+    ...(traffic.excludeOutboundIPRanges === '' ? {} : { [annotationKeys.excludeOutboundIPRanges]: traffic.excludeOutboundIPRanges }),
+    [annotationKeys.includeInboundPorts]: traffic.includeInboundPorts,
+    [annotationKeys.excludeInboundPorts]: excluded,
+    ...(traffic.includeOutboundPorts === '' ? {} : { [annotationKeys.includeOutboundPorts]: traffic.includeOutboundPorts }),
+    ...(traffic.excludeOutboundPorts === '' ? {} : { [annotationKeys.excludeOutboundPorts]: traffic.excludeOutboundPorts }),
+  };
 }

@@ -1,7 +1,5 @@
 // Admission hands us raw JSON. Before the pure core reads a pod, check the few parts it relies on, so
 // a strange object becomes a clear 400 instead of an exception deep in the injector.
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { annotationKeys, proxyContainerName } from './istio-constants.ts';
 
 type Json = Record<string, unknown>;
 
@@ -80,18 +78,5 @@ export function podShapeProblem(value: unknown): string | undefined {
     optionalListProblem(spec.volumes, 'spec.volumes', objectProblem) ??
     optionalListProblem(spec.imagePullSecrets, 'spec.imagePullSecrets', objectProblem) ??
     securityContextProblem(spec.securityContext, 'spec.securityContext')
-  );
-}
-
-function hasProxyContainer(containers: V1Container[] | undefined): boolean {
-  return (containers ?? []).some((container) => container.name === proxyContainerName);
-}
-
-/** Istio's own test: the status annotation, or a proxy container (natively as an init container too). */
-export function isAlreadyInjected(pod: V1Pod): boolean {
-  return (
-    Object.hasOwn(pod.metadata?.annotations ?? {}, annotationKeys.status) ||
-    hasProxyContainer(pod.spec?.containers) ||
-    hasProxyContainer(pod.spec?.initContainers)
   );
 }

@@ -11,6 +11,11 @@ type IdField = 'runAsUser' | 'runAsGroup';
 export interface PolicyScope {
   /** For pods/ephemeralcontainers: check only these (newly added) ephemeral containers. */
   newEphemeralContainers?: ReadonlySet<string>;
+  /**
+   * The UID istio-init exempts (its -u, which istio-iptables also uses as the exempt GID): 1337,
+   * unless the pod's own istio-proxy container runs the proxy as another non-root user.
+   */
+  exemptId?: number;
 }
 
 interface CheckedContainer {
@@ -19,7 +24,8 @@ interface CheckedContainer {
   container: V1Container;
 }
 
-const proxyId: Record<IdField, number> = { runAsUser: proxyUid, runAsGroup: proxyGid };
+type ProxyIds = Record<IdField, number>;
+const defaultProxyIds: ProxyIds = { runAsUser: proxyUid, runAsGroup: proxyGid };
 const idNoun: Record<IdField, string> = { runAsUser: 'UID', runAsGroup: 'GID' };
 
 // The injected containers themselves; ephemeral containers are never the proxy, whatever their name.
@@ -30,20 +36,21 @@ const exemptNames: Record<ContainerList, readonly string[]> = {
 };
 
 export function findProxyIdentityViolations(pod: V1Pod, scope: PolicyScope = {}): Refusal[] {
+  const proxyId: ProxyIds = scope.exemptId === undefined ? defaultProxyIds : { runAsUser: scope.exemptId, runAsGroup: scope.exemptId };
   const podSecurity = pod.spec?.securityContext;
   const checked = checkedContainers(pod, scope);
   const refusals: Refusal[] = [];
   for (const field of ['runAsUser', 'runAsGroup'] as const) {
     if (podSecurity?.[field] === proxyId[field] && scope.newEphemeralContainers === undefined) {
       const inheritors = checked.filter(({ container }) => ownId(container.securityContext, field) === undefined);
-      if (inheritors.length === 0) refusals.push(podLevelRefusal(field));
+      if (inheritors.length === 0) refusals.push(podLevelRefusal(field, proxyId));
     }
   }
   for (const { list, index, container } of checked) {
     for (const field of ['runAsUser', 'runAsGroup'] as const) {
       const own = ownId(container.securityContext, field);
-      if (own === proxyId[field]) refusals.push(containerRefusal(list, index, container.name, field));
-      else if (own === undefined && podSecurity?.[field] === proxyId[field]) refusals.push(inheritedRefusal(list, container.name, field, podSecurity));
+      if (own === proxyId[field]) refusals.push(containerRefusal(list, index, container.name, field, proxyId));
+      else if (own === undefined && podSecurity?.[field] === proxyId[field]) refusals.push(inheritedRefusal(list, container.name, field, podSecurity, proxyId));
     }
   }
   return refusals;
@@ -63,7 +70,7 @@ function ownId(securityContext: V1SecurityContext | undefined, field: IdField): 
   return securityContext?.[field] ?? undefined;
 }
 
-function consequence(field: IdField): string {
+function consequence(field: IdField, proxyId: ProxyIds): string {
   return `${idNoun[field]} ${proxyId[field]} belongs to the Istio proxy, and istio-init's iptables rules let its traffic bypass the sidecar, so this traffic would escape interception (no mTLS, authorization or telemetry)`;
 }
 
@@ -74,32 +81,32 @@ function initContainerAdvice(list: ContainerList): string {
   return ' (if this init container needs the network before the proxy starts, exclude its destinations with traffic.sidecar.istio.io/excludeOutboundIPRanges or excludeOutboundPorts, or enable native sidecars)';
 }
 
-function containerRefusal(list: ContainerList, index: number, name: string, field: IdField): Refusal {
+function containerRefusal(list: ContainerList, index: number, name: string, field: IdField, proxyId: ProxyIds): Refusal {
   return {
     code: field === 'runAsUser' ? refusalCodes.containerRunsAsProxyUid : refusalCodes.containerRunsAsProxyGid,
     field: `spec.${list}[${index}].securityContext.${field}`,
     container: name,
-    message: `${field} is ${proxyId[field]}: ${consequence(field)}; set ${field} to another ${idNoun[field]}${initContainerAdvice(list)}`,
+    message: `${field} is ${proxyId[field]}: ${consequence(field, proxyId)}; set ${field} to another ${idNoun[field]}${initContainerAdvice(list)}`,
   };
 }
 
-function inheritedRefusal(list: ContainerList, name: string, field: IdField, podSecurity: V1PodSecurityContext): Refusal {
+function inheritedRefusal(list: ContainerList, name: string, field: IdField, podSecurity: V1PodSecurityContext, proxyId: ProxyIds): Refusal {
   return {
     code: field === 'runAsUser' ? refusalCodes.podRunsAsProxyUid : refusalCodes.podRunsAsProxyGid,
     field: `spec.securityContext.${field}`,
     container: name,
     message:
-      `the container sets no ${field} and inherits ${podSecurity[field]} from the pod securityContext: ${consequence(field)}; ` +
+      `the container sets no ${field} and inherits ${podSecurity[field]} from the pod securityContext: ${consequence(field, proxyId)}; ` +
       `set ${field} in the pod securityContext to another ${idNoun[field]}, or set securityContext.${field} on the container${initContainerAdvice(list)}`,
   };
 }
 
-function podLevelRefusal(field: IdField): Refusal {
+function podLevelRefusal(field: IdField, proxyId: ProxyIds): Refusal {
   return {
     code: field === 'runAsUser' ? refusalCodes.podRunsAsProxyUid : refusalCodes.podRunsAsProxyGid,
     field: `spec.securityContext.${field}`,
     message:
       `the pod securityContext sets ${field} ${proxyId[field]}, which any container without its own ${field} (such as a kubectl debug container) would inherit: ` +
-      `${consequence(field)}; set ${field} in the pod securityContext to another ${idNoun[field]}`,
+      `${consequence(field, proxyId)}; set ${field} in the pod securityContext to another ${idNoun[field]}`,
   };
 }

@@ -36,7 +36,7 @@ export function mergePrometheusAnnotations(annotations: Record<string, string>):
   merged['prometheus.io/scrape'] = 'true';
   const { scrape, path, port } = declared;
   const hasDeclared = scrape !== undefined || path !== undefined || port !== undefined;
-  // Field order and omitted empties follow Istio's PrometheusScrapeConfiguration JSON.
-  const scrapeEnv = hasDeclared ? { name: 'ISTIO_PROMETHEUS_ANNOTATIONS', value: JSON.stringify({ scrape, path, port }) } : undefined;
+  // Istio's PrometheusScrapeConfiguration JSON: every field, in this order, "" when not declared.
+  const scrapeEnv = hasDeclared ? { name: 'ISTIO_PROMETHEUS_ANNOTATIONS', value: JSON.stringify({ scrape: scrape ?? '', path: path ?? '', port: port ?? '' }) } : undefined;
   return scrapeEnv ? { annotations: merged, scrapeEnv } : { annotations: merged };
 }

@@ -2,7 +2,7 @@
 import type { V1Container, V1Lifecycle, V1Pod, V1Probe, V1SecurityContext } from '@kubernetes/client-node';
 import { proxyResourceRequirements, type SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
-import { envoyPrometheusPort, healthPort, proxyContainerName, proxyGid, proxyUid, statusPort } from './istio-constants.ts';
+import { envoyPrometheusPort, healthPort, proxyContainerName, proxyGid, proxyUid } from './istio-constants.ts';
 import { proxyEnvironment } from './proxy-env.ts';
 import { proxyImageReference } from './proxy-init.ts';
 import { proxyVolumeMounts } from './proxy-volumes.ts';
@@ -10,8 +10,11 @@ import type { WorkloadIdentity } from './workload-identity.ts';
 
 export function buildProxyContainer(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1Container {
   const lifecycle = proxyLifecycle(settings);
-  // A native sidecar needs a startup probe: Kubernetes starts the next container once it passes.
-  const withStartupProbe = config.startupProbe.enabled || settings.nativeSidecar;
+  // Istio adds the startup probe in both modes when the values enable it (they do by default); a
+  // native proxy without one counts as started, and the next init container runs, as soon as it runs.
+  // A status port of 0 means no agent health endpoint: Istio then writes no probes for the proxy.
+  const probed = settings.proxy.statusPort !== 0;
+  const withStartupProbe = config.startupProbe.enabled && probed;
   return {
     name: proxyContainerName,
     image: proxyImageReference(config),
@@ -22,25 +25,25 @@ export function buildProxyContainer(pod: V1Pod, settings: SidecarSettings, confi
       'sidecar',
       '--domain',
       `$(POD_NAMESPACE).svc.${config.clusterDomain}`,
-      `--proxyLogLevel=${config.proxyLogLevel}`,
-      `--proxyComponentLogLevel=${config.proxyComponentLogLevel}`,
-      `--log_output_level=${config.agentLogLevel}`,
+      `--proxyLogLevel=${settings.proxy.logLevels.proxy}`,
+      `--proxyComponentLogLevel=${settings.proxy.logLevels.component}`,
+      `--log_output_level=${settings.proxy.logLevels.agent}`,
     ],
     ...(lifecycle ? { lifecycle } : {}),
     env: proxyEnvironment(pod, settings, config, workload),
     ...(config.imagePullPolicy === '' ? {} : { imagePullPolicy: config.imagePullPolicy }),
     ...(withStartupProbe ? { startupProbe: startupProbe(config) } : {}),
-    readinessProbe: readinessProbe(config),
+    ...(probed ? { readinessProbe: readinessProbe(settings, config) } : {}),
     securityContext: proxySecurityContext(settings),
     resources: proxyResourceRequirements(settings),
-    volumeMounts: proxyVolumeMounts(config),
+    volumeMounts: [...proxyVolumeMounts(config), ...settings.proxy.userVolumeMounts],
   };
 }
 
 function proxyLifecycle(settings: SidecarSettings): V1Lifecycle | undefined {
   // Native sidecars are already started first and stopped last by the kubelet; they only need to drain.
   if (settings.nativeSidecar) {
-    return { preStop: { exec: { command: ['pilot-agent', 'request', `--debug-port=${statusPort}`, 'POST', 'drain'] } } };
+    return { preStop: { exec: { command: ['pilot-agent', 'request', `--debug-port=${settings.proxy.statusPort}`, 'POST', 'drain'] } } };
   }
   // The kubelet starts the next container only when this postStart hook returns, i.e. when Envoy is ready.
   if (settings.holdApplicationUntilProxyStarts) return { postStart: { exec: { command: ['pilot-agent', 'wait'] } } };
@@ -57,8 +60,9 @@ function startupProbe(config: InjectorConfig): V1Probe {
   };
 }
 
-function readinessProbe(config: InjectorConfig): V1Probe {
-  return { httpGet: { path: '/healthz/ready', port: healthPort }, ...config.readinessProbe };
+function readinessProbe(settings: SidecarSettings, config: InjectorConfig): V1Probe {
+  const { initialDelaySeconds, periodSeconds, failureThreshold } = settings.proxy.readiness;
+  return { httpGet: { path: '/healthz/ready', port: healthPort }, initialDelaySeconds, periodSeconds, timeoutSeconds: config.readinessProbe.timeoutSeconds, failureThreshold };
 }
 
 function proxySecurityContext(settings: SidecarSettings): V1SecurityContext {

@@ -4,10 +4,11 @@ import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod } from '@kubernetes/
 import type { SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
 import { proxyContainerName } from './istio-constants.ts';
+import { proxyMetadataEnv } from './proxy-init.ts';
 import { workloadOwnerUri, type WorkloadIdentity } from './workload-identity.ts';
 
 const fieldRef = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource } } });
+const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource, divisor: '1' } } });
 const value = (name: string, text: string): V1EnvVar => ({ name, value: text });
 
 /** istiod's secure port for this revision: the xDS server and, unless configured otherwise, the CA. */
@@ -16,9 +17,29 @@ export function istiodAddress(config: InjectorConfig): string {
   return `${istiod}.${config.istioNamespace}.svc:15012`;
 }
 
+// mesh.DefaultProxyConfig(): Istio leaves fields at these values out of PROXY_CONFIG to keep pods
+// small (cleanProxyConfig in pkg/kube/inject/template.go); pilot-agent applies the same defaults.
+const proxyConfigDefaults: Record<string, unknown> = {
+  configPath: './etc/istio/proxy',
+  binaryPath: '/usr/local/bin/envoy',
+  serviceCluster: 'istio-proxy',
+  drainDuration: '45s',
+  terminationDrainDuration: '5s',
+  proxyAdminPort: 15000,
+  controlPlaneAuthPolicy: 'MUTUAL_TLS',
+  discoveryAddress: 'istiod.istio-system.svc:15012',
+  statNameLength: 189,
+  statusPort: 15020,
+};
+
+/** The pod's ProxyConfig (mesh default and proxy.istio.io/config) without the fields at their defaults. */
 function proxyConfigJson(settings: SidecarSettings, config: InjectorConfig): string {
-  const hold = settings.holdApplicationUntilProxyStarts ? { holdApplicationUntilProxyStarts: true } : {};
-  return JSON.stringify({ discoveryAddress: istiodAddress(config), ...settings.proxyConfig, ...hold });
+  const proxyConfig: Record<string, unknown> = { discoveryAddress: istiodAddress(config), ...settings.proxyConfig };
+  const kept = Object.entries(proxyConfig).filter(([key, entry]) => {
+    if (key === 'proxyMetadata') return typeof entry === 'object' && entry !== null && Object.keys(entry).length > 0;
+    return entry !== proxyConfigDefaults[key];
+  });
+  return JSON.stringify(Object.fromEntries(kept));
 }
 
 export function appContainers(pod: V1Pod): V1Container[] {
@@ -28,7 +49,6 @@ export function appContainers(pod: V1Pod): V1Container[] {
 export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1EnvVar[] {
   const apps = appContainers(pod);
   return [
-    value('JWT_POLICY', 'third-party-jwt'),
     value('PILOT_CERT_PROVIDER', 'istiod'),
     value('CA_ADDR', config.caAddress || istiodAddress(config)),
     fieldRef('POD_NAME', 'metadata.name'),
@@ -38,7 +58,8 @@ export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: 
     fieldRef('HOST_IP', 'status.hostIP'),
     resourceRef('ISTIO_CPU_LIMIT', 'limits.cpu'),
     value('PROXY_CONFIG', proxyConfigJson(settings, config)),
-    value('ISTIO_META_POD_PORTS', JSON.stringify(apps.flatMap((container) => (container.ports ?? []).map(portMetadata)))),
+    // Every container's ports, the pod's own istio-proxy included, as Istio's template lists them.
+    value('ISTIO_META_POD_PORTS', JSON.stringify((pod.spec?.containers ?? []).flatMap((container) => (container.ports ?? []).map(portMetadata)))),
     value('ISTIO_META_APP_CONTAINERS', apps.map((container) => container.name).join(',')),
     // The Go runtime in pilot-agent sizes its heap and threads from the container's limits.
     resourceRef('GOMEMLIMIT', 'limits.memory'),
@@ -46,10 +67,12 @@ export function proxyEnvironment(pod: V1Pod, settings: SidecarSettings, config: 
     value('ISTIO_META_CLUSTER_ID', config.clusterId),
     fieldRef('ISTIO_META_NODE_NAME', 'spec.nodeName'),
     value('ISTIO_META_INTERCEPTION_MODE', settings.interceptionMode),
+    ...(config.network === '' ? [] : [value('ISTIO_META_NETWORK', config.network)]),
     value('ISTIO_META_WORKLOAD_NAME', pod.metadata?.labels?.['service.istio.io/workload-name'] ?? workload.name),
     value('ISTIO_META_OWNER', workloadOwnerUri(workload)),
     value('ISTIO_META_MESH_ID', config.meshId),
     value('TRUST_DOMAIN', config.trustDomain),
+    ...proxyMetadataEnv(settings),
   ];
 }
 

@@ -38,13 +38,23 @@ function proxyVolumes(config: InjectorConfig): ProxyVolume[] {
       mountPath: '/var/run/secrets/tokens',
     },
     { volume: { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } }, mountPath: '/var/run/secrets/istio' },
+    // istiod's certificate revocation list, when the mesh has one: optional, so pods start without it.
+    { volume: { name: 'istio-ca-crl', configMap: { name: 'istio-ca-crl', optional: true } }, mountPath: '/var/run/secrets/istio/crl' },
   ];
 }
 
-export function proxyPodVolumes(config: InjectorConfig): V1Volume[] {
-  return proxyVolumes(config).map(({ volume }) => volume);
+// The proxy mounts them in another order than the pod declares them; Istio's template does the same,
+// and keeping both orders makes our output compare equal to Istio's, list for list.
+const mountOrder = ['workload-socket', 'credential-socket', 'workload-certs', 'istiod-ca-cert', 'istio-ca-crl', 'istio-data', 'istio-envoy', 'istio-token', 'istio-podinfo'];
+
+/** The gateway template has no CRL volume. */
+export function proxyPodVolumes(config: InjectorConfig, template: 'sidecar' | 'gateway' = 'sidecar'): V1Volume[] {
+  return proxyVolumes(config)
+    .map(({ volume }) => volume)
+    .filter((volume) => template === 'sidecar' || volume.name !== 'istio-ca-crl');
 }
 
 export function proxyVolumeMounts(config: InjectorConfig): V1VolumeMount[] {
-  return proxyVolumes(config).map(({ volume, mountPath }) => ({ name: volume.name, mountPath }));
+  const byName = new Map(proxyVolumes(config).map(({ volume, mountPath }) => [volume.name, mountPath]));
+  return mountOrder.map((name) => ({ name, mountPath: byName.get(name) ?? '' }));
 }

@@ -13,6 +13,10 @@ export const refusalCodes = {
   invalidAnnotation: 'InvalidSidecarAnnotation',
   /** A proxy resource request would exceed its limit once annotations and config are combined. */
   proxyRequestAboveLimit: 'ProxyRequestAboveLimit',
+  /** The pod's own istio-proxy container replaces the proxy's image or command. */
+  proxyOverrideRunsOtherProgram: 'ProxyOverrideRunsOtherProgram',
+  /** inject.istio.io/templates names a template this injector does not have. */
+  unknownInjectionTemplate: 'UnknownInjectionTemplate',
   /** The object is not a pod the injector can read (missing spec, containers not a list, ...). */
   malformedPod: 'MalformedPod',
 } as const;

@@ -35,7 +35,7 @@ interface ListRule {
 }
 
 const cidrExpectation = 'comma-separated CIDRs such as 10.0.0.0/8,fd00::/8';
-const portExpectation = 'comma-separated ports from 1 to 65535 such as 8080,9090';
+const portExpectation = 'comma-separated ports from 0 to 65535 such as 8080,9090';
 
 // Istio accepts '*' only where "everything" is meaningful: the include lists of the inbound ports and
 // outbound IP ranges (pkg/kube/inject/validate.go).
@@ -66,10 +66,10 @@ export function trafficExpectation(field: TrafficField): string {
   return rules[field].expected;
 }
 
+/** Istio parses ports as 16-bit unsigned integers (pkg/kube/inject/validate.go), so 0 passes. */
 export function isPort(text: string): boolean {
   if (!/^\d{1,5}$/.test(text)) return false;
-  const port = Number(text);
-  return port >= 1 && port <= 65535;
+  return Number(text) <= 65535;
 }
 
 export function isCidr(text: string): boolean {

@@ -16,7 +16,10 @@ const cronJobSuffix = /-\d{8,}$/;
 export function workloadOfPod(pod: V1Pod, requestNamespace: string): WorkloadIdentity {
   const metadata = pod.metadata ?? {};
   const namespace = requestNamespace || metadata.namespace || 'default';
-  const controller = (metadata.ownerReferences ?? []).find((reference) => reference.controller === true);
+  // As Istio's GetDeployMetaFromPod: only a pod whose name is generated was made by a controller;
+  // a named pod is its own workload whatever its ownerReferences say.
+  const generated = typeof metadata.generateName === 'string' && metadata.generateName !== '';
+  const controller = generated ? (metadata.ownerReferences ?? []).find((reference) => reference.controller === true) : undefined;
   if (controller === undefined || typeof controller.name !== 'string' || typeof controller.kind !== 'string') {
     const name = metadata.name || (metadata.generateName ?? '').replace(/-$/, '') || 'istio-proxy';
     return { kind: 'Pod', apiVersion: 'v1', name, namespace };

@@ -4,6 +4,7 @@ import { admitPod, validatePod, type PodAdmissionInput, type PodAdmissionResult 
 import type { InjectorConfig } from '../injector/config.ts';
 import type { NamespaceLabelSource } from '../kube/namespace-labels.ts';
 import type { WebhookMetrics } from '../observability/metrics.ts';
+import type { NativeSidecarSupportSource } from './native-sidecar-support.ts';
 import { allowResponse, responseFor, type AdmissionRequestView, type AdmissionReviewResponse } from './admission-review.ts';
 
 export type Endpoint = 'inject' | 'validate';
@@ -13,6 +14,8 @@ export interface ReviewContext {
   namespaces: NamespaceLabelSource;
   metrics: WebhookMetrics;
   webhookNamespace?: string;
+  /** Kubelet versions, for nativeSidecars: auto; absent means unknown, and auto stays off. */
+  nativeSidecarSupport?: NativeSidecarSupportSource;
 }
 
 export async function reviewAdmission(endpoint: Endpoint, request: AdmissionRequestView, context: ReviewContext): Promise<AdmissionReviewResponse> {
@@ -30,6 +33,9 @@ export async function reviewAdmission(endpoint: Endpoint, request: AdmissionRequ
     subResource: request.subResource,
     ...(request.oldObject ? { oldPod: request.oldObject } : {}),
     ...(context.webhookNamespace ? { webhookNamespace: context.webhookNamespace } : {}),
+    ...(context.nativeSidecarSupport && context.config.nativeSidecars === 'auto'
+      ? { nativeSidecarsSupported: context.nativeSidecarSupport.supports(nodeNameOf(request.object)) }
+      : {}),
   };
   const result = endpoint === 'inject' ? admitPod(input, context.config) : validatePod(input, context.config);
   record(endpoint, result, context.metrics);
@@ -46,4 +52,9 @@ function record(endpoint: Endpoint, result: PodAdmissionResult, metrics: Webhook
   if (endpoint !== 'inject') return;
   if (result.injected) metrics.injections.inc();
   else metrics.skips.inc({ reason: result.skipCode ?? 'not-selected' });
+}
+
+function nodeNameOf(pod: AdmissionRequestView['object']): string | undefined {
+  const nodeName: unknown = pod?.spec?.nodeName;
+  return typeof nodeName === 'string' && nodeName !== '' ? nodeName : undefined;
 }

@@ -3,7 +3,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { defaultInjectorConfig } from '../../injector/config.ts';
 import { decideInjection } from '../../injector/decide.ts';
-import { isAlreadyInjected } from '../../injector/pod-shape.ts';
 import { finding, type Finding } from '../finding.ts';
 import { qualifyHost, serviceOfHost } from '../hosts.ts';
 import { injectionEnabledNamespaces } from '../injection.ts';
@@ -21,9 +20,12 @@ function podsWithoutProxy(objects: ObjectSet): Finding[] {
   return injectionEnabledNamespaces(objects).flatMap((namespace) =>
     objects.ofKind('Pod')
       .filter((pod) => pod.metadata.namespace === namespace.metadata.name && isRunning(pod))
-      .filter((pod) => !isAlreadyInjected(pod as unknown as V1Pod))
-      // Only pods the injector would inject today: an opted-out or hostNetwork pod is meant to run without.
-      .filter((pod) => decideInjection(pod as unknown as V1Pod, { namespace: namespace.metadata.name, namespaceLabels: namespace.metadata.labels ?? {} }, config).inject)
+      // Only pods the injector would inject today (an opted-out or hostNetwork pod is meant to run
+      // without), and that are not injected already, judged as Istio judges it.
+      .filter((pod) => {
+        const decision = decideInjection(pod as unknown as V1Pod, { namespace: namespace.metadata.name, namespaceLabels: namespace.metadata.labels ?? {} }, config);
+        return decision.inject && !decision.alreadyInjected;
+      })
       .map((pod) => finding(POD_WITHOUT_PROXY, pod,
         `runs without the istio-proxy sidecar although namespace ${namespace.metadata.name} has injection enabled (it was probably created before the label, or while the injector was down): ` +
         'its traffic is neither encrypted nor authorized nor measured by the mesh; restart its workload (kubectl rollout restart) so that the new pods are injected')));

@@ -44,12 +44,12 @@ describe('admitPod', () => {
   });
 
   it('allows an already injected pod without a patch', () => {
-    const injected = injectPod(pod(), config);
+    const injected = injectPod(pod(), config, { namespace: 'production' });
     expect(admitPod(admissionInput(injected), config)).toMatchObject({ allowed: true, injected: false, patch: [], skipCode: 'already-injected' });
   });
 
   it('still applies the 1337 policy to an already injected pod', () => {
-    const injected = injectPod(pod(), config);
+    const injected = injectPod(pod(), config, { namespace: 'production' });
     injected.spec!.containers[0]!.securityContext = { runAsUser: 1337 };
     expect(expectRefused(admitPod(admissionInput(injected), config)).code).toBe(403);
   });

@@ -64,12 +64,10 @@ describe('resolveSidecarSettings: invalid annotations', () => {
     ['traffic.sidecar.istio.io/includeOutboundIPRanges', '10.0.0.0/33', 'CIDRs'],
     ['traffic.sidecar.istio.io/excludeOutboundIPRanges', '*', "'*' is not allowed here"],
     ['traffic.sidecar.istio.io/excludeOutboundIPRanges', 'fe80::1%eth0/64', 'CIDRs'],
-    ['traffic.sidecar.istio.io/includeInboundPorts', '8080,http', 'ports from 1 to 65535'],
-    ['traffic.sidecar.istio.io/excludeInboundPorts', '0', 'ports from 1 to 65535'],
-    ['traffic.sidecar.istio.io/includeOutboundPorts', '65536', 'ports from 1 to 65535'],
-    ['traffic.sidecar.istio.io/excludeOutboundPorts', '80,,443', 'ports from 1 to 65535'],
+    ['traffic.sidecar.istio.io/includeInboundPorts', '8080,http', 'ports from 0 to 65535'],
+    ['traffic.sidecar.istio.io/excludeInboundPorts', '65536', 'ports from 0 to 65535'],
+    ['traffic.sidecar.istio.io/excludeOutboundPorts', '80,,443', 'ports from 0 to 65535'],
     ['sidecar.istio.io/interceptionMode', 'redirect', 'REDIRECT, TPROXY, NONE'],
-    ['sidecar.istio.io/nativeSidecar', 'yes', '"true" or "false"'],
     ['prometheus.istio.io/merge-metrics', 'maybe', '"true" or "false"'],
     ['proxy.istio.io/config', '[1, 2]', 'YAML or JSON mapping'],
     ['proxy.istio.io/config', '{holdApplicationUntilProxyStarts: sure}', 'holdApplicationUntilProxyStarts to be true or false'],
@@ -92,18 +90,32 @@ describe('resolveSidecarSettings: invalid annotations', () => {
     ]);
   });
 
-  it('refuses a request above the configured limit, pointing at the annotation that raised it', () => {
-    const { refusals } = resolve({ 'sidecar.istio.io/proxyCPU': '1' });
-    expect(refusals).toHaveLength(1);
-    expect(refusals[0]).toMatchObject({ code: 'ProxyRequestAboveLimit', field: 'metadata.annotations["sidecar.istio.io/proxyCPU"]' });
-    expect(refusals[0]?.message).toContain('"1"');
-    expect(refusals[0]?.message).toContain('"500m"');
-    expect(refusals[0]?.message).toContain('sidecar.istio.io/proxyCPULimit');
+  it('passes an includeOutboundPorts Istio would not check either, with a warning', () => {
+    const { settings, refusals, warnings } = resolve({ 'traffic.sidecar.istio.io/includeOutboundPorts': '65536' });
+    expect(refusals).toEqual([]);
+    expect(settings.traffic.includeOutboundPorts).toBe('65536');
+    expect(warnings[0]).toContain('istio-iptables is given it as written');
   });
 
-  it('refuses a limit annotation below the configured request', () => {
-    const { refusals } = resolve({ 'sidecar.istio.io/proxyMemoryLimit': '64Mi' });
-    expect(refusals[0]).toMatchObject({ code: 'ProxyRequestAboveLimit', field: 'metadata.annotations["sidecar.istio.io/proxyMemoryLimit"]' });
+  it('accepts port 0, as Istio does', () => {
+    expect(resolve({ 'traffic.sidecar.istio.io/excludeInboundPorts': '0' }).refusals).toEqual([]);
+  });
+
+  it.each<[string, Record<string, string>, object, string]>([
+    ['a request above the default limit lifts the limit', { 'sidecar.istio.io/proxyCPU': '1' }, { requests: { cpu: '1', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } }, 'sidecar.istio.io/proxyCPU "1" is above the default proxy cpu limit "500m"; the limit was raised to "1"'],
+    ['a limit below the default request lowers the request', { 'sidecar.istio.io/proxyMemoryLimit': '64Mi' }, { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '64Mi' } }, 'sidecar.istio.io/proxyMemoryLimit "64Mi" is below the default proxy memory request "128Mi"; the request was lowered to "64Mi"'],
+  ])('%s, with a warning instead of a refusal', (_case, annotations, resources, warning) => {
+    const { settings, refusals, warnings } = resolve(annotations);
+    expect(refusals).toEqual([]);
+    expect(settings.resources).toEqual(resources);
+    expect(warnings).toEqual([warning]);
+  });
+
+  it('refuses two annotations that contradict each other, naming both (Kubernetes would refuse the pod Istio makes of them)', () => {
+    const { refusals } = resolve({ 'sidecar.istio.io/proxyCPU': '2', 'sidecar.istio.io/proxyCPULimit': '1' });
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ code: 'ProxyRequestAboveLimit', field: 'metadata.annotations["sidecar.istio.io/proxyCPU"]' });
+    expect(refusals[0]?.message).toContain('sidecar.istio.io/proxyCPULimit');
   });
 
   it('accepts a raised request together with a raised limit', () => {

@@ -19,7 +19,7 @@ describe('parseInjectorConfig', () => {
     const config = defaultInjectorConfig();
     expect(config.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
     expect(config.excludedNamespaces).toEqual(['kube-system', 'kube-public', 'kube-node-lease']);
-    expect(config).toMatchObject({ nativeSidecars: false, holdApplicationUntilProxyStarts: false, prometheusMerge: true, revision: '' });
+    expect(config).toMatchObject({ nativeSidecars: 'auto', holdApplicationUntilProxyStarts: false, prometheusMerge: true, revision: '' });
   });
 
   it('returns the defaults for an empty file', () => {
@@ -46,7 +46,7 @@ describe('parseInjectorConfig', () => {
 
   it.each([
     ['resources:\n  requests:\n    cpu: lots\n', 'injector.yaml: resources.requests.cpu: got "lots"; expected a non-negative Kubernetes quantity'],
-    ['nativeSidecars: "yes"\n', 'injector.yaml: nativeSidecars: got "yes"; expected true or false'],
+    ['nativeSidecars: "yes"\n', 'injector.yaml: nativeSidecars: got "yes"; expected true, false or "auto"'],
     ['excludedNamespaces: kube-system\n', 'excludedNamespaces: got "kube-system"; expected a list of namespace names'],
     ['excludedNamespaces: [kube-system, Bad_Name]\n', 'excludedNamespaces[1]: got "Bad_Name"; expected namespace names'],
     ['interceptionMode: IPTABLES\n', 'interceptionMode: got "IPTABLES"; expected one of "REDIRECT", "TPROXY", "NONE"'],

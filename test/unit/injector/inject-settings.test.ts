@@ -46,7 +46,9 @@ describe('injectPod: traffic annotations shape istio-iptables', () => {
     ['traffic.sidecar.istio.io/includeOutboundIPRanges', '', '-i', ''],
     ['traffic.sidecar.istio.io/excludeOutboundIPRanges', '169.254.169.254/32', '-x', '169.254.169.254/32'],
     ['traffic.sidecar.istio.io/includeInboundPorts', '8080', '-b', '8080'],
-    ['traffic.sidecar.istio.io/excludeInboundPorts', '9000,15020', '-d', '15090,15021,15020,9000'],
+    ['traffic.sidecar.istio.io/excludeInboundPorts', '9000,15020', '-d', '15090,15021,9000,15020'],
+    // Istio appends the status port after the pod's own exclusions.
+    ['traffic.sidecar.istio.io/excludeInboundPorts', '9000', '-d', '15090,15021,9000,15020'],
     ['traffic.sidecar.istio.io/includeOutboundPorts', '443', '-q', '443'],
     ['traffic.sidecar.istio.io/excludeOutboundPorts', '5432', '-o', '5432'],
   ])('%s=%j sets %s %j', (key, value, flag, expected) => {

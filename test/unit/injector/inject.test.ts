@@ -8,10 +8,10 @@ const inject = (shape: PodShape = {}, config: Partial<InjectorConfig> = {}) => i
 const initArgs = (annotations: Record<string, string>) => containerNamed(inject({ annotations }), 'istio-init')?.args;
 
 describe('injectPod: containers', () => {
-  it('appends istio-proxy after the app and puts istio-init first among init containers', () => {
+  it('appends istio-proxy after the app and runs istio-init after the app init containers, so they keep their network', () => {
     const injected = inject({ initContainers: [appContainer('migrate')] });
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['app', 'istio-proxy']);
-    expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['istio-init', 'migrate']);
+    expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['migrate', 'istio-init']);
   });
 
   it("writes istio-iptables' default arguments", () => {
@@ -59,9 +59,12 @@ describe('injectPod: containers', () => {
 
   it('mounts every proxy volume and adds the matching pod volumes', () => {
     const injected = inject();
-    const names = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'];
-    expect(containerNamed(injected, 'istio-proxy')?.volumeMounts?.map((mount) => mount.name)).toEqual(names);
+    const names = ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert', 'istio-ca-crl'];
+    // Istio's template mounts them in its own order.
+    const mounts = ['workload-socket', 'credential-socket', 'workload-certs', 'istiod-ca-cert', 'istio-ca-crl', 'istio-data', 'istio-envoy', 'istio-token', 'istio-podinfo'];
+    expect(containerNamed(injected, 'istio-proxy')?.volumeMounts?.map((mount) => mount.name)).toEqual(mounts);
     expect(injected.spec?.volumes?.map((volume) => volume.name)).toEqual(names);
+    expect(injected.spec?.volumes?.find((candidate) => candidate.name === 'istio-ca-crl')?.configMap).toEqual({ name: 'istio-ca-crl', optional: true });
     const volume = (name: string) => injected.spec?.volumes?.find((candidate) => candidate.name === name);
     expect(volume('istio-envoy')?.emptyDir).toEqual({ medium: 'Memory' });
     expect(volume('istio-token')?.projected?.sources).toEqual([{ serviceAccountToken: { path: 'istio-token', expirationSeconds: 43200, audience: 'istio-ca' } }]);
@@ -77,7 +80,9 @@ describe('injectPod: containers', () => {
       { name: 'metrics', containerPort: 9102 },
     ]);
     expect(envValue(proxy, 'CA_ADDR')).toBe('istiod.istio-system.svc:15012');
-    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({ discoveryAddress: 'istiod.istio-system.svc:15012' });
+    // Istio leaves ProxyConfig fields at their defaults (the default istiod address among them) out.
+    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({});
+    expect(JSON.parse(envValue(containerNamed(inject({}, { revision: 'canary' }), 'istio-proxy'), 'PROXY_CONFIG') ?? '')).toEqual({ discoveryAddress: 'istiod-canary.istio-system.svc:15012' });
     expect(envValue(proxy, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/v1/namespaces/production/pods/payment-service-7d9f8b-xkp2q');
     const fieldPath = (name: string) => proxy?.env?.find((variable) => variable.name === name)?.valueFrom?.fieldRef?.fieldPath;
     expect(fieldPath('POD_NAME')).toBe('metadata.name');
@@ -85,12 +90,17 @@ describe('injectPod: containers', () => {
     expect(proxy?.env?.find((variable) => variable.name === 'ISTIO_CPU_LIMIT')?.valueFrom?.resourceFieldRef?.resource).toBe('limits.cpu');
   });
 
-  it('names the Deployment behind a ReplicaSet-owned pod', () => {
+  it('names the Deployment behind a ReplicaSet-owned pod whose name was generated', () => {
     const subject = pod({ labels: { 'pod-template-hash': '7d9f8b' } });
+    subject.metadata!.generateName = 'payment-service-7d9f8b-';
     subject.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'payment-service-7d9f8b', uid: 'u', controller: true }];
     const proxy = containerNamed(injectPod(subject, defaults, { namespace: 'production' }), 'istio-proxy');
     expect(envValue(proxy, 'ISTIO_META_WORKLOAD_NAME')).toBe('payment-service');
     expect(envValue(proxy, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/apps/v1/namespaces/production/deployments/payment-service');
+    // A pod with its own name is its own workload, as in Istio.
+    delete subject.metadata!.generateName;
+    const named = containerNamed(injectPod(subject, defaults, { namespace: 'production' }), 'istio-proxy');
+    expect(envValue(named, 'ISTIO_META_OWNER')).toBe('kubernetes://apis/v1/namespaces/production/pods/payment-service-7d9f8b-xkp2q');
   });
 
   it('uses the revision for istiod and the status', () => {
@@ -110,14 +120,16 @@ describe('injectPod: containers', () => {
 });
 
 describe('injectPod: modes', () => {
-  it('native sidecars: the proxy is an init container after istio-init, restartPolicy Always, with a startup probe', () => {
-    const injected = inject({ initContainers: [appContainer('migrate')] }, { nativeSidecars: true, startupProbe: { enabled: false, failureThreshold: 600 } });
+  it('native sidecars: the proxy is an init container after istio-init, restartPolicy Always, with the startup probe the values enable', () => {
+    const injected = inject({ initContainers: [appContainer('migrate')] }, { nativeSidecars: true });
     expect(injected.spec?.initContainers?.map((container) => container.name)).toEqual(['istio-init', 'istio-proxy', 'migrate']);
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['app']);
     const proxy = containerNamed(injected, 'istio-proxy');
     expect(proxy?.restartPolicy).toBe('Always');
     expect(proxy?.startupProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
     expect(proxy?.lifecycle?.preStop?.exec?.command).toEqual(['pilot-agent', 'request', '--debug-port=15020', 'POST', 'drain']);
+    const withoutStartupProbe = inject({}, { nativeSidecars: true, startupProbe: { enabled: false, failureThreshold: 600 } });
+    expect(containerNamed(withoutStartupProbe, 'istio-proxy')?.startupProbe).toBeUndefined();
     expect(JSON.parse(injected.metadata?.annotations?.['sidecar.istio.io/status'] ?? '')).toMatchObject({ initContainers: ['istio-init', 'istio-proxy'], containers: null });
   });
 
@@ -130,7 +142,10 @@ describe('injectPod: modes', () => {
     expect(injected.spec?.containers.map((container) => container.name)).toEqual(['istio-proxy', 'app']);
     const proxy = containerNamed(injected, 'istio-proxy');
     expect(proxy?.lifecycle?.postStart?.exec?.command).toEqual(['pilot-agent', 'wait']);
-    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toMatchObject({ holdApplicationUntilProxyStarts: true });
+    // The values' hold is not part of the ProxyConfig; the mesh's or the annotation's is.
+    expect(JSON.parse(envValue(proxy, 'PROXY_CONFIG') ?? '')).toEqual({});
+    const annotated = inject({ annotations: { 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } });
+    expect(JSON.parse(envValue(containerNamed(annotated, 'istio-proxy'), 'PROXY_CONFIG') ?? '')).toEqual({ holdApplicationUntilProxyStarts: true });
     expect(injected.metadata?.annotations?.['kubectl.kubernetes.io/default-container']).toBe('app');
   });
 
@@ -160,7 +175,7 @@ describe('injectPod: metadata', () => {
     expect(JSON.parse(injected.metadata?.annotations?.['sidecar.istio.io/status'] ?? '')).toEqual({
       initContainers: ['istio-init'],
       containers: ['istio-proxy'],
-      volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'],
+      volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert', 'istio-ca-crl'],
       imagePullSecrets: null,
       revision: 'default',
     });
@@ -222,10 +237,10 @@ describe('injectPod: purity', () => {
     expect(subject).toEqual(before);
   });
 
-  it('returns an injected pod unchanged', () => {
+  it('injects an injected pod again into the same pod (a new object)', () => {
     const once = inject({ labels: { app: 'x' } });
-    expect(injectPod(once, defaults)).toEqual(once);
-    expect(injectPod(once, defaults)).not.toBe(once);
+    expect(injectPod(once, defaults, { namespace: 'production' })).toEqual(once);
+    expect(injectPod(once, defaults, { namespace: 'production' })).not.toBe(once);
   });
 
   it('refuses to read a malformed pod', () => {

@@ -92,8 +92,8 @@ describe('runInjectCommand', () => {
   });
 
   it('returns empty or comment-only input as it is', () => {
-    expect(runInjectCommand('')).toEqual({ output: '', errors: [] });
-    expect(runInjectCommand('# nothing yet\n')).toEqual({ output: '# nothing yet\n', errors: [] });
+    expect(runInjectCommand('')).toEqual({ output: '', errors: [], warnings: [] });
+    expect(runInjectCommand('# nothing yet\n')).toEqual({ output: '# nothing yet\n', errors: [], warnings: [] });
   });
 });
 

@@ -1,0 +1,75 @@
+// Re-injection, as Istio does it: a pod that carries sidecar.istio.io/status (created from an injected
+// spec, or run through `switchboard inject` twice) has the containers and volumes that status lists
+// taken out, then is injected again with the current configuration. The result is the same pod as
+// one injection of the original, so injecting twice changes nothing.
+import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import { annotationKeys, proxyContainerName, statusPort } from './istio-constants.ts';
+import { appProbersEnvName } from './probes.ts';
+
+interface InjectionStatus {
+  initContainers: string[];
+  containers: string[];
+  volumes: string[];
+  imagePullSecrets: string[];
+}
+
+export interface PreviousInjection {
+  /** The pod as it was before the previous injection, as far as the status tells. */
+  pod: V1Pod;
+  /** The previous proxy's ISTIO_KUBE_APP_PROBERS: the only record of probes it already rewrote. */
+  appProbers?: string;
+  /** The previous proxy's ISTIO_PROMETHEUS_ANNOTATIONS: the only record of the app's own scrape settings. */
+  prometheusAnnotations?: V1EnvVar;
+}
+
+/** True when the pod carries the status annotation, which is how Istio judges "already injected". */
+export function hasInjectionStatus(pod: V1Pod): boolean {
+  return Object.hasOwn(pod.metadata?.annotations ?? {}, annotationKeys.status);
+}
+
+/** Undefined for a pod that was never injected; a status that cannot be read strips nothing, as in Istio. */
+export function stripPreviousInjection(pod: V1Pod): PreviousInjection | undefined {
+  const annotations = pod.metadata?.annotations ?? {};
+  const statusText = annotations[annotationKeys.status];
+  if (statusText === undefined) return undefined;
+  const status = parseStatus(statusText);
+  const spec = pod.spec as V1PodSpec;
+  const previousProxy = [...spec.containers, ...(spec.initContainers ?? [])].find((container) => container.name === proxyContainerName && isListed(status, container));
+  const without = (names: string[]) => (item: { name?: string }) => !names.includes(item.name ?? '');
+  const strippedSpec: V1PodSpec = { ...spec, containers: spec.containers.filter(without(status.containers)) };
+  if (spec.initContainers) strippedSpec.initContainers = spec.initContainers.filter(without(status.initContainers));
+  if (spec.volumes) strippedSpec.volumes = spec.volumes.filter(without(status.volumes));
+  if (spec.imagePullSecrets) strippedSpec.imagePullSecrets = spec.imagePullSecrets.filter(without(status.imagePullSecrets));
+  const { [annotationKeys.status]: _status, ...remaining } = annotations;
+  const stripped: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: withoutAgentScrapeAnnotations(remaining) }, spec: strippedSpec };
+  const previous: PreviousInjection = { pod: stripped };
+  const appProbers = envOf(previousProxy, appProbersEnvName)?.value;
+  if (appProbers !== undefined) previous.appProbers = appProbers;
+  const prometheus = envOf(previousProxy, 'ISTIO_PROMETHEUS_ANNOTATIONS');
+  if (prometheus) previous.prometheusAnnotations = prometheus;
+  return previous;
+}
+
+function isListed(status: InjectionStatus, container: V1Container): boolean {
+  return status.containers.includes(container.name) || status.initContainers.includes(container.name);
+}
+
+function envOf(container: V1Container | undefined, name: string): V1EnvVar | undefined {
+  return container?.env?.find((variable) => variable.name === name);
+}
+
+function parseStatus(text: string): InjectionStatus {
+  const names = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    return { initContainers: names(parsed.initContainers), containers: names(parsed.containers), volumes: names(parsed.volumes), imagePullSecrets: names(parsed.imagePullSecrets) };
+  } catch {
+    return { initContainers: [], containers: [], volumes: [], imagePullSecrets: [] };
+  }
+}
+
+/** The previous merge pointed prometheus.io/* at the agent; Istio clears those so the merge starts over. */
+function withoutAgentScrapeAnnotations(annotations: Record<string, string>): Record<string, string> {
+  if (annotations['prometheus.io/port'] !== String(statusPort)) return annotations;
+  return Object.fromEntries(Object.entries(annotations).filter(([key]) => !['prometheus.io/port', 'prometheus.io/path', 'prometheus.io/scrape'].includes(key)));
+}
