@@ -3,6 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { defaultInjectorConfig } from '../../injector/config.ts';
 import { decideInjection } from '../../injector/decide.ts';
+import { proxyContainerName } from '../../injector/istio-constants.ts';
 import { finding, type Finding } from '../finding.ts';
 import { qualifyHost, serviceOfHost } from '../hosts.ts';
 import { injectionEnabledNamespaces } from '../injection.ts';
@@ -15,17 +16,20 @@ export const SUBSET_SELECTS_NO_PODS = { code: 'SB0902', name: 'SubsetSelectsNoPo
 const isRunning = (pod: MeshObject) => pod.status?.phase === 'Running';
 const isLive = (pod: MeshObject) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && pod.metadata.deletionTimestamp === undefined;
 
+/** An istio-proxy container, as a sidecar or a native sidecar (init container). */
+function runsProxy(pod: V1Pod): boolean {
+  const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((container) => container.name);
+  return names.includes(proxyContainerName);
+}
+
 function podsWithoutProxy(objects: ObjectSet): Finding[] {
   const config = defaultInjectorConfig();
   return injectionEnabledNamespaces(objects).flatMap((namespace) =>
     objects.ofKind('Pod')
       .filter((pod) => pod.metadata.namespace === namespace.metadata.name && isRunning(pod))
-      // Only pods the injector would inject today (an opted-out or hostNetwork pod is meant to run
-      // without), and that are not injected already, judged as Istio judges it.
-      .filter((pod) => {
-        const decision = decideInjection(pod as unknown as V1Pod, { namespace: namespace.metadata.name, namespaceLabels: namespace.metadata.labels ?? {} }, config);
-        return decision.inject && !decision.alreadyInjected;
-      })
+      .filter((pod) => !runsProxy(pod as unknown as V1Pod))
+      // Only pods the injector would inject today: an opted-out or hostNetwork pod is meant to run without.
+      .filter((pod) => decideInjection(pod as unknown as V1Pod, { namespace: namespace.metadata.name, namespaceLabels: namespace.metadata.labels ?? {} }, config).inject)
       .map((pod) => finding(POD_WITHOUT_PROXY, pod,
         `runs without the istio-proxy sidecar although namespace ${namespace.metadata.name} has injection enabled (it was probably created before the label, or while the injector was down): ` +
         'its traffic is neither encrypted nor authorized nor measured by the mesh; restart its workload (kubectl rollout restart) so that the new pods are injected')));
