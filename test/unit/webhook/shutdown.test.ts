@@ -9,8 +9,13 @@ import { createWebhookServer } from '../../../src/webhook/server.ts';
 describe('graceful shutdown', () => {
   it('finishes a review in flight and refuses new connections after close()', async () => {
     let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const reviewArrived = new Promise<void>((resolve) => { arrived = resolve; });
     const slowNamespaces: NamespaceLabelSource = {
-      labelsOf: () => new Promise((resolve) => { release = () => resolve({ 'istio-injection': 'enabled' }); }),
+      labelsOf: () => new Promise((resolve) => {
+        release = () => resolve({ 'istio-injection': 'enabled' });
+        arrived();
+      }),
       stop: async () => {},
     };
     const server = createWebhookServer({ config: defaultInjectorConfig(), namespaces: slowNamespaces, metrics: createWebhookMetrics(), logger: pino({ level: 'silent' }) });
@@ -21,7 +26,8 @@ describe('graceful shutdown', () => {
         object: { metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
     };
     const inFlight = fetch(`http://127.0.0.1:${port}/inject`, { method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
-    await new Promise((r) => setTimeout(r, 100));
+    // Close only once the review is being handled, however slowly the request got there.
+    await reviewArrived;
     const closed = server.close();
     release();
     const response = await inFlight;
