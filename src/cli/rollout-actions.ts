@@ -2,13 +2,13 @@
 // and the plain kubectl command that does the same, for people who script kubectl or cannot
 // install the CLI where they are.
 import {
-  abortPatch, pausePatch, promoteFullPatch, promotePatch, resumePatch, retryPatch,
-  ABORT_ANNOTATION, PROMOTE_ANNOTATION, PROMOTE_FULL_ANNOTATION, RETRY_ANNOTATION, type RolloutMergePatch,
+  abortPatch, pausePatch, promoteFullPatch, promotePatch, restartPatch, resumePatch, retryPatch,
+  ABORT_ANNOTATION, PROMOTE_ANNOTATION, PROMOTE_FULL_ANNOTATION, RESTART_ANNOTATION, RETRY_ANNOTATION, type RolloutMergePatch,
 } from '../rollout/commands.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL } from '../rollout/types.ts';
 import type { TargetOptions } from './rollout-api.ts';
 
-export type RolloutAction = 'promote' | 'promoteFull' | 'abort' | 'retry' | 'pause' | 'resume';
+export type RolloutAction = 'promote' | 'promoteFull' | 'abort' | 'retry' | 'restart' | 'pause' | 'resume';
 
 interface ActionDefinition {
   /** What the command asks, completing "rollout "web" in namespace "prod": ...". */
@@ -38,6 +38,11 @@ export const ROLLOUT_ACTIONS: Readonly<Record<RolloutAction, ActionDefinition>> 
     asked: 'retry requested: the rolled back or aborted rollout restarts from the first step',
     patch: retryPatch,
     annotation: RETRY_ANNOTATION,
+  },
+  restart: {
+    asked: 'restart requested: the pods of the running Deployments are replaced, the revision stays',
+    patch: restartPatch,
+    annotation: RESTART_ANNOTATION,
   },
   pause: { asked: 'paused (spec.paused=true): the rollout holds at its current step', patch: () => pausePatch() },
   resume: { asked: 'resumed (spec.paused=false): the rollout continues from its current step', patch: () => resumePatch() },

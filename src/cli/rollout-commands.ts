@@ -1,4 +1,4 @@
-// `switchboard get|status|promote|abort|retry|pause|resume|undo ROLLOUT`: the rollout operations,
+// `switchboard get|status|promote|abort|retry|restart|pause|resume|undo ROLLOUT`: the rollout operations,
 // also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-format.ts,
 // patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts.
 import type { Command } from 'commander';
@@ -78,6 +78,7 @@ async function watchStatus(
 const ACTION_COMMANDS: { action: RolloutAction; description: string }[] = [
   { action: 'abort', description: 'roll the rollout in progress back: all traffic to stable, canary scaled to zero' },
   { action: 'retry', description: 'restart a rolled back or aborted rollout from the first step' },
+  { action: 'restart', description: 'replace the pods of the running Deployments without a new revision (as kubectl rollout restart)' },
   { action: 'pause', description: 'hold the rollout at its current step (spec.paused=true)' },
   { action: 'resume', description: 'continue a paused rollout (spec.paused=false)' },
 ];

@@ -9,7 +9,7 @@ import type { TrackDeployments } from './rollout-api.ts';
 import { age, formatColumns, formatNumber, humanDuration } from './rollout-table.ts';
 
 const LABEL_WIDTH = 16;
-const COMMAND_WORDS: Record<RolloutCommand, string> = { promote: 'promote', promoteFull: 'promote --full', abort: 'abort', retry: 'retry' };
+const COMMAND_WORDS: Record<RolloutCommand, string> = { promote: 'promote', promoteFull: 'promote --full', abort: 'abort', retry: 'retry', restart: 'restart' };
 
 function field(label: string, value: string): string {
   return `${`${label}:`.padEnd(LABEL_WIDTH)}${value}`;
@@ -111,7 +111,7 @@ function formatConditions(rollout: Rollout, now: Date): string[] {
 export function pendingCommands(rollout: Rollout): { command: RolloutCommand; token: string }[] {
   const annotations = rollout.metadata.annotations ?? {};
   const acknowledged = rollout.status?.acknowledgedCommands ?? {};
-  const order: RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote'];
+  const order: RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote', 'restart'];
   return order.flatMap((command) => {
     const token = annotations[COMMAND_ANNOTATIONS[command]];
     return token === undefined || token === '' || token === acknowledged[command] ? [] : [{ command, token }];

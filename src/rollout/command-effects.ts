@@ -12,6 +12,7 @@ const COMMAND_WORDS: Record<PendingCommand['command'], string> = {
   retry: 'retry',
   promote: 'promote',
   promoteFull: 'promote --full',
+  restart: 'restart',
 };
 
 type Effect = { reason: string; message: string; status: RolloutStatus };
@@ -64,7 +65,19 @@ function promote(ctx: DecideContext, state: RolloutState, pending: PendingComman
   return { reason: 'Promoted', message, status: { ...ctx.status, pauseReleasedStepIndex: state.stepIndex, message } };
 }
 
-const EFFECTS = { abort, retry, promoteFull, promote };
+/** Records which running Deployments to roll; restart.ts then rolls each, one write at a time. */
+function restart(ctx: DecideContext, _state: RolloutState, pending: PendingCommand): Effect {
+  const { stableDeployment, canaryDeployment } = ctx.observed;
+  const tracks = (['stable', 'canary'] as const).filter((track) => {
+    const deployment = track === 'stable' ? stableDeployment : canaryDeployment;
+    return deployment !== undefined && (deployment.spec?.replicas ?? 1) > 0;
+  });
+  if (tracks.length === 0) return ignored(ctx, pending, 'no Deployment has pods to restart');
+  const message = `restart: the pods of ${tracks.map((track) => `${ctx.rollout.metadata.name}-${track}`).join(' and ')} are rolled; the revision stays ${ctx.stableRevision ?? ctx.revision}`;
+  return { reason: 'Restarted', message, status: { ...ctx.status, message, restart: { token: pending.token, tracks: [...tracks] } } };
+}
+
+const EFFECTS = { abort, retry, promoteFull, promote, restart };
 
 function acknowledge(ctx: DecideContext, pending: PendingCommand, effect: Effect): UpdateStatusAction {
   const acknowledgedCommands = { ...ctx.status.acknowledgedCommands, [pending.command]: pending.token };

@@ -23,6 +23,8 @@ export const PROMOTE_FULL_ANNOTATION = 'switchboard.dev/promote-full';
 export const ABORT_ANNOTATION = 'switchboard.dev/abort';
 /** Restarts a rolled-back or aborted rollout of the same template from the first step. */
 export const RETRY_ANNOTATION = 'switchboard.dev/retry';
+/** Rolls the pods of the running Deployments (as `kubectl rollout restart`), keeping the revision. */
+export const RESTART_ANNOTATION = 'switchboard.dev/restart';
 
 export type RolloutCommand = keyof AcknowledgedCommands;
 
@@ -31,10 +33,11 @@ export const COMMAND_ANNOTATIONS: Readonly<Record<RolloutCommand, string>> = {
   retry: RETRY_ANNOTATION,
   promoteFull: PROMOTE_FULL_ANNOTATION,
   promote: PROMOTE_ANNOTATION,
+  restart: RESTART_ANNOTATION,
 };
 
 /** Order in which pending commands are handled, one per reconcile: abort wins over promotion. */
-const COMMAND_PRIORITY: readonly RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote'];
+const COMMAND_PRIORITY: readonly RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote', 'restart'];
 
 /** A JSON merge patch (RFC 7386) for the Rollout: `kubectl patch --type merge -p '<json>'`. */
 export interface RolloutMergePatch {
@@ -65,6 +68,10 @@ export function abortPatch(token: string): RolloutMergePatch {
 
 export function retryPatch(token: string): RolloutMergePatch {
   return annotationPatch(RETRY_ANNOTATION, token);
+}
+
+export function restartPatch(token: string): RolloutMergePatch {
+  return annotationPatch(RESTART_ANNOTATION, token);
 }
 
 export function pausePatch(): RolloutMergePatch {

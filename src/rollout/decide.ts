@@ -7,7 +7,8 @@
 //   4. an invalid spec stops everything but abort and a rollback's return to stable (status says why)
 //   5. a pending command (annotation) is applied and acknowledged in one status write
 //   6. a <name>-stable/-canary Deployment that is not ours: stop (ours left ownerless: adopt it)
-//   7. a write the API server refused as invalid: report it, until the spec changes
+//   7. a write the API server refused as invalid: report it, until the spec changes;
+//      a `restart` rolls the pods of the Deployments it recorded
 //   8. VirtualService / DestinationRule missing or unusable: stop, touch nothing
 //   9. DestinationRule subsets added or repaired before any weight moves
 //  10. the state's own branch (converge.ts, progressing.ts)
@@ -23,6 +24,7 @@ import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './ownership.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold } from './refused-writes.ts';
+import { decideRestart } from './restart.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
@@ -112,8 +114,8 @@ function decideFor(ctx: DecideContext): Action {
   const command = pendingCommand(ctx.rollout);
   if (ctx.problems.length > 0) return decideInvalid(ctx, state, command);
   if (command !== undefined) return applyCommand(ctx, state, command);
-  const ownership = decideOwnership(ctx) ?? refusedWriteHold(ctx);
-  if (ownership !== undefined) return ownership;
+  const beforeRouting = decideOwnership(ctx) ?? refusedWriteHold(ctx) ?? decideRestart(ctx);
+  if (beforeRouting !== undefined) return beforeRouting;
 
   const routing = resolveRouting(ctx);
   if (!routing.ok) {

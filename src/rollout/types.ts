@@ -17,6 +17,8 @@ export const TRACK_LABEL = 'switchboard.dev/track';
 export const ROLLOUT_LABEL = 'switchboard.dev/rollout';
 /** Deployment annotation: revision (templateRevision) of the pod template it runs. */
 export const REVISION_ANNOTATION = 'switchboard.dev/revision';
+/** Pod template annotation set by `switchboard restart`: a new value rolls the pods, the revision stays. */
+export const RESTARTED_AT_ANNOTATION = 'switchboard.dev/restartedAt';
 
 export type Track = 'stable' | 'canary';
 
@@ -192,6 +194,13 @@ export interface AcknowledgedCommands {
   promoteFull?: string;
   abort?: string;
   retry?: string;
+  restart?: string;
+}
+
+/** A `restart` in progress: the tracks whose pods are rolled, under the command's token. */
+export interface RestartStatus {
+  token: string;
+  tracks: Track[];
 }
 
 export interface RolloutStatus {
@@ -228,6 +237,8 @@ export interface RolloutStatus {
   canaryScaleDownAt?: string;
   /** The workloadRef Deployment may be scaled down from this time on (stable took its traffic). */
   workloadScaleDownAt?: string;
+  /** A `switchboard restart` whose Deployments are not all rolled yet. */
+  restart?: RestartStatus;
   /** Pods of both tracks, and the selector, for the scale subresource (HPA, kubectl scale). */
   replicas?: number;
   selector?: string;

@@ -142,6 +142,26 @@ describe('rollouts where real clusters differ from the happy path', () => {
     expect(refusals).toBeLessThan(8);
   });
 
+  it('restart rolls the pods of stable without a new revision', async () => {
+    const { namespace } = await scenario('restart-pods', { withCanarySubset: true });
+    await settleFirstDeploy(namespace);
+    const before = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const revision = (await readRollout(namespace)).status?.stableRevision;
+    await annotate(namespace, 'switchboard.dev/restart');
+    await eventually('stable re-templated with the restart token', async () => {
+      const after = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+      return after.spec?.template.metadata?.annotations?.['switchboard.dev/restartedAt'] !== undefined;
+    }, 30_000);
+    await eventually('the restart record cleared and the Rollout Healthy', async () => {
+      const status = (await readRollout(namespace)).status as { phase?: string; restart?: unknown } | undefined;
+      return status?.restart === undefined && status?.phase === 'Healthy';
+    }, 60_000);
+    const after = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    expect(after.metadata?.generation).toBe((before.metadata?.generation ?? 0) + 1);
+    expect(after.metadata?.annotations?.['switchboard.dev/revision']).toBe(revision);
+    expect((await readRollout(namespace)).status?.stableRevision).toBe(revision);
+  });
+
   it('refuses a Rollout whose name cannot be a label value', async () => {
     const namespace = await createNamespace(cluster, 'long-name');
     cleanups.push(() => deleteNamespace(cluster, namespace));

@@ -83,6 +83,7 @@ describe('Rollout CRD', () => {
       selector: true,
       analysis: true,
       rollback: true,
+      restart: true,
       acknowledgedCommands: true,
       conditions: true,
     };

@@ -302,3 +302,44 @@ describe('decide: taking over a live service', () => {
     },
   ]);
 });
+
+describe('decide: restart rolls the pods without a new revision', () => {
+  const steadyA = (fields: Parameters<typeof observed>[0] = {}, status: RolloutStatus = { stableRevision: REV_A, phase: 'Healthy' }) =>
+    observed({ spec: { template: TEMPLATE_A }, canaryDeployment: deployment('canary', { revision: REV_A, replicas: 0 }), status, virtualService: seedVirtualService(0), ...fields });
+  const withTemplateAnnotation = (base: V1Deployment, token: string): V1Deployment => ({
+    ...base, spec: { ...base.spec!, template: { metadata: { annotations: { 'switchboard.dev/restartedAt': token } } } },
+  });
+  runDecideTable([
+    {
+      name: 'restart records the running Deployments to roll, in the write that acknowledges it',
+      observed: annotated(steadyA(), 'switchboard.dev/restart', 't1'),
+      now: at(1),
+      expected: { kind: 'updateStatus', reason: 'Restarted', status: { restart: { token: 't1', tracks: ['stable'] }, acknowledgedCommands: { restart: 't1' } } },
+    },
+    {
+      name: 'then each recorded Deployment gets the token in its pod template (the revision annotation is untouched)',
+      observed: steadyA({}, { stableRevision: REV_A, phase: 'Healthy', restart: { token: 't1', tracks: ['stable'] } }),
+      now: at(2),
+      expected: {
+        kind: 'updateDeployment', reason: 'RestartingPods', track: 'stable',
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: 'stable-uid' },
+          { op: 'add', path: '/spec/template/metadata/annotations', value: { 'switchboard.dev/restartedAt': 't1' } },
+        ],
+      },
+    },
+    {
+      name: 'once every recorded Deployment carries the token, the record goes',
+      observed: steadyA({ stableDeployment: withTemplateAnnotation(deployment('stable', { revision: REV_A, replicas: 4 }), 't1') }, { stableRevision: REV_A, phase: 'Healthy', restart: { token: 't1', tracks: ['stable'] } }),
+      now: at(3),
+      expected: { kind: 'updateStatus', reason: 'RestartDone', silent: true },
+      check: (action) => expect(as(action, 'updateStatus').status.restart).toBeUndefined(),
+    },
+    {
+      name: 'restart with no pods anywhere is acknowledged and explained',
+      observed: annotated(steadyA({ stableDeployment: deployment('stable', { revision: REV_A, replicas: 0 }) }), 'switchboard.dev/restart', 't1'),
+      now: at(1),
+      expected: { kind: 'updateStatus', reason: 'CommandIgnored' },
+    },
+  ]);
+});
