@@ -88,7 +88,8 @@ export function creditRoundAction(ctx: DecideContext, round: AnalysisRound): Upd
       : failed
         ? `failed check ${analysis.failedChecks} of at most ${failureLimit} tolerated: ${why}`
         : `${findings} (never counts as a pass)`;
-  return updateStatus(reason, `analysis: ${summary}`, status);
+  // The round's time makes each round's Event its own: two rounds that measured the same are still two rounds.
+  return updateStatus(reason, `analysis round at ${round.at}: ${summary}`, status);
 }
 
 export function analysisPlanFor(ctx: DecideContext, stepIndex: number): AnalysisPlan | undefined {
