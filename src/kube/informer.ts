@@ -34,8 +34,15 @@ export function startInformer<T extends KubernetesObject>(options: InformerOptio
   informer.on('connect', () => { backoffMs = 500; });
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => { markSynced = resolve; });
-  const start = () => informer.start().then(markSynced, (error: unknown) => scheduleRestart(error));
+  // client-node's start() resolves even when its list fails (it reports the failure as an 'error'
+  // event instead): synced only after an attempt that reported none.
+  let attemptFailed = false;
+  const start = () => {
+    attemptFailed = false;
+    return informer.start().then(() => { if (!attemptFailed) markSynced(); }, (error: unknown) => scheduleRestart(error));
+  };
   const scheduleRestart = (error: unknown) => {
+    attemptFailed = true;
     if (stopped || retryTimer) return;
     options.onError?.(error, backoffMs);
     retryTimer = setTimeout(() => {

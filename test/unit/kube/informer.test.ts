@@ -8,12 +8,19 @@ class FakeInformer {
   handlers = new Map<string, Handler[]>();
   starts = 0;
   failFirstStarts: number;
-  constructor(failFirstStarts: number) { this.failFirstStarts = failFirstStarts; }
+  /** How client-node reports a failed list: its start() resolves and an 'error' event says why. */
+  failsByEvent: boolean;
+  constructor(failFirstStarts: number, failsByEvent = false) { this.failFirstStarts = failFirstStarts; this.failsByEvent = failsByEvent; }
   on(event: string, handler: Handler) { this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]); }
   emit(event: string, argument?: unknown) { for (const handler of this.handlers.get(event) ?? []) handler(argument); }
   async start() {
     this.starts += 1;
-    if (this.starts <= this.failFirstStarts) throw new Error(`connection refused (start ${this.starts})`);
+    if (this.starts <= this.failFirstStarts) {
+      const error = new Error(`forbidden (start ${this.starts})`);
+      if (!this.failsByEvent) throw error;
+      this.emit('error', error);
+      return;
+    }
     this.emit('connect');
   }
   async stop() {}
@@ -41,6 +48,21 @@ describe('startInformer', () => {
     await vi.advanceTimersByTimeAsync(5_000);
     expect(fake.starts).toBe(3);
     expect(retries).toEqual([500, 1_000]);
+    expect(synced).toBe(true);
+    await informer.stop();
+  });
+
+  it('is not synced while its list fails, even though client-node resolves start() and reports the failure as an event', async () => {
+    vi.useFakeTimers();
+    fake = new FakeInformer(3, true);
+    const informer = startInformer<KubernetesObject>({ kubeConfig: {} as KubeConfig, path: '/apis/networking.istio.io/v1/virtualservices', list: async () => ({ items: [] }) as never });
+    let synced = false;
+    void informer.synced.then(() => { synced = true; });
+    await vi.advanceTimersByTimeAsync(1_600);
+    expect(fake.starts).toBe(3);
+    expect(synced).toBe(false);
+    await vi.advanceTimersByTimeAsync(2_100);
+    expect(fake.starts).toBe(4);
     expect(synced).toBe(true);
     await informer.stop();
   });
