@@ -4,6 +4,9 @@ import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kuber
 import { startInformer, type ResilientInformer } from '../src/kube/informer.ts';
 import { canaryWeightOf, PAUSE_SECONDS, type FleetKind } from './controller-fleet.ts';
 
+/** Phases, of either controller, in which a weight of 0 means the canary was given up. */
+const ROLLED_BACK_PHASES = new Set(['Degraded', 'RolledBack', 'Aborted']);
+
 interface Change<T> { value: T; at: number }
 
 interface Track {
@@ -12,7 +15,12 @@ interface Track {
 }
 
 export interface RolloutOutcome {
-  /** Canary weight back to 0 and the Rollout Healthy, after both steps: ms since the image change. */
+  /**
+   * ms from the image change until the canary weight went back to 0 after the 50% step, with the
+   * Rollout not rolled back: the new revision then takes all traffic as stable. Not the Healthy
+   * phase: Argo reports Healthy before its VirtualService returns to 0%, Switchboard only once the
+   * canary is scaled down.
+   */
   promotedAfterMs?: number;
   /** How late each later weight change came after the pause before it ended, in ms. */
   lateness: number[];
@@ -70,13 +78,13 @@ export class RolloutTimeline {
     const first = weights.find((c) => c.value > 0 && c.value < 50);
     const second = first && weights.find((c) => c.value === 50 && c.at >= first.at);
     const back = second && weights.find((c) => c.value === 0 && c.at >= second.at);
-    const healthy = second && t.phases.find((c) => c.value === 'Healthy' && c.at >= second.at);
+    const rolledBack = ROLLED_BACK_PHASES.has(t.phases.at(-1)?.value ?? '');
     const lateness: number[] = [];
     if (first && second) lateness.push(second.at - (first.at + PAUSE_SECONDS * 1000));
     if (second && back) lateness.push(back.at - (second.at + PAUSE_SECONDS * 1000));
     return {
       lateness,
-      ...(back && healthy ? { promotedAfterMs: Math.max(back.at, healthy.at) - changedAt } : {}),
+      ...(back && !rolledBack ? { promotedAfterMs: back.at - changedAt } : {}),
     };
   }
 

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
+import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../controller/tuning-flags.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
@@ -14,7 +15,7 @@ import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, sc
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
-export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions {
+export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
   kubeconfig?: string;
   webhook: boolean;
   controller: boolean;
@@ -37,7 +38,7 @@ function splitAddress(address: string): { host: string; port: number } {
 }
 
 export function registerRunCommand(program: Command): void {
-  addPrometheusOptions(program.command('run'))
+  addControllerTuningOptions(addPrometheusOptions(program.command('run')))
     .description('run the injector webhook and the rollout controller')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--no-webhook', 'do not serve the injector webhook')
@@ -62,6 +63,7 @@ export function registerRunCommand(program: Command): void {
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
+  const tuning = controllerTuning(options);
   const stops: (() => Promise<void>)[] = [];
   let controllerReady = !options.controller;
 
@@ -86,7 +88,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
       metricsProviders: prometheus,
       minAnalysisWindowMs: 4 * scrapeIntervalMs(options.prometheusScrapeInterval),
-      analysisConcurrency: analysisConcurrency(options.analysisConcurrency),
+      analysisConcurrency: analysisConcurrency(options.analysisConcurrency), ...tuning,
     });
     await controller.startInformers();
     let elector: LeaderElector | undefined;

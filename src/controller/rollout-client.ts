@@ -4,6 +4,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
+import { makeRateLimitedApiClient, type TokenBucket } from './api-rate-limiter.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
@@ -16,10 +17,11 @@ export class RolloutClient {
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  /** With a bucket, every request (reads, writes, events, informer lists) takes a token first. */
+  constructor(kubeConfig: KubeConfig, bucket?: TokenBucket) {
+    this.custom = makeRateLimitedApiClient(kubeConfig, CustomObjectsApi, bucket);
+    this.apps = makeRateLimitedApiClient(kubeConfig, AppsV1Api, bucket);
+    this.core = makeRateLimitedApiClient(kubeConfig, CoreV1Api, bucket);
   }
 
   readRollout(namespace: string, name: string): Promise<Rollout | undefined> {

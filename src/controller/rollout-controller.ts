@@ -13,6 +13,7 @@ import { decide, type Action } from '../rollout/decide.ts';
 import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
+import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { recordEvent } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
@@ -27,6 +28,8 @@ export interface RolloutControllerOptions {
   logger: Logger;
   metrics: ControllerMetrics;
   workers?: number;
+  /** Client-side limit on the controller's API requests (none when absent). */
+  apiRateLimit?: ApiRateLimit;
   /** Analysis rounds running at once, across all Rollouts (they never block the workers). */
   analysisConcurrency?: number;
   /** Injected by tests that need to control time; the wall clock otherwise. */
@@ -49,7 +52,8 @@ export class RolloutController {
 
   constructor(options: RolloutControllerOptions) {
     this.options = options;
-    this.client = new RolloutClient(options.kubeConfig);
+    const limited = options.apiRateLimit !== undefined && options.apiRateLimit.qps > 0;
+    this.client = new RolloutClient(options.kubeConfig, limited ? new TokenBucket(options.apiRateLimit!) : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
   }
