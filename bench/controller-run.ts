@@ -65,7 +65,7 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     const { kubectl } = cluster.controlPlane;
     progress('installing CRDs');
     const crdFiles = [istioCrdManifest(['networking.istio.io']).path, join(PROJECT_ROOT, 'crds', 'switchboard.dev_rollouts.yaml'),
-      ...(argo ? readdirSync(argo.crdDir).map((f) => join(argo.crdDir, f)) : [])];
+      ...(argo ? readdirSync(argo.crdDir).filter((f) => f.endsWith('-crd.yaml')).map((f) => join(argo.crdDir, f)) : [])];
     for (const file of crdFiles) await kubectl(['apply', '--server-side', '-f', file]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['create', 'namespace', NAMESPACE]);

@@ -40,27 +40,33 @@ export class RolloutClient {
     return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
   }
 
-  async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch);
+  // Writes resolve with the resourceVersion the object has after them, for the cache guard.
+
+  async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch));
   }
 
   /** Replaces status with the observed resourceVersion: a decision made on stale data gets a 409. */
-  async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<void> {
+  async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<string | undefined> {
     const { namespace, name } = rollout.metadata;
-    await this.custom.replaceNamespacedCustomObjectStatus({
+    return versionOf(await this.custom.replaceNamespacedCustomObjectStatus({
       group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: { ...rollout, status },
-    });
+    }));
   }
 
-  async createDeployment(deployment: V1Deployment): Promise<void> {
-    await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment });
+  async createDeployment(deployment: V1Deployment): Promise<string | undefined> {
+    return versionOf(await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment }));
   }
 
-  async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch);
+  async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch));
   }
 
-  async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch);
+  async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch));
   }
+}
+
+function versionOf(object: unknown): string | undefined {
+  return (object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
 }

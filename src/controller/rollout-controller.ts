@@ -17,6 +17,7 @@ import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { recordEvent } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
+import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface RolloutControllerOptions {
@@ -207,6 +208,12 @@ export class RolloutController {
     const { rollout } = observed;
     const { namespace, name } = rollout.metadata;
     const log = this.options.logger.child({ rollout: key, action: action.kind });
+    const target = 'patch' in action ? patchTarget(observed, action) : undefined;
+    if (target !== undefined && 'patch' in action && patchChangesNothing(target, action.patch)) {
+      // Nothing would change and no watch event would follow: looking again at once would loop.
+      log.warn('decided a write that changes nothing; waiting for the next event');
+      return undefined;
+    }
     switch (action.kind) {
       case 'wait':
         return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
