@@ -238,15 +238,17 @@ export class RolloutController {
    * Copies, so that nothing done with them can change the caches.
    */
   private async readCached(namespace: string, name: string): Promise<ObservedObjects | 'stale' | undefined> {
+    let unknown = false;
     const cached = <T>(cache: ResilientInformer<KubernetesObject>['cache'] | undefined, plural: string, objectName: string): T | undefined | 'stale' => {
       const object = cache?.get(objectName, namespace);
       const freshness = this.floors.check(objectId(plural, namespace, objectName), object?.metadata?.resourceVersion);
-      if (freshness !== 'fresh') return 'stale';
+      if (freshness === 'stale') return 'stale';
+      if (freshness === 'unknown') unknown = true;
       return object === undefined ? undefined : structuredClone(object) as T;
     };
     const rollout = cached<Rollout>(this.informers[0]?.cache, ROLLOUT_PLURAL, name);
     // Not in the cache: deleted, or not yet seen. Only a live read tells which.
-    if (rollout === undefined) return this.readLive(namespace, name);
+    if (rollout === undefined || unknown) return this.readLive(namespace, name);
     if (rollout === 'stale') return 'stale';
     const names = observedNames(rollout);
     const objects = {
@@ -256,6 +258,7 @@ export class RolloutController {
       destinationRule: cached<DestinationRule>(this.routingCaches.destinationrules, 'destinationrules', names.destinationRule),
     };
     if (Object.values(objects).includes('stale')) return 'stale';
+    if (unknown) return this.readLive(namespace, name);
     // The workloadRef Deployment carries our label only once we labelled it: the label-scoped cache may not hold it.
     const workload = names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload);
     return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload'>), workload };

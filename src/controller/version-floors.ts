@@ -21,9 +21,10 @@ export class VersionFloors {
   }
 
   /**
-   * Whether the cached copy (undefined: not in the cache) has seen our last write. "unknown" when a
-   * version is not a number, as etcd's are: the caller reads live. A floor that has been reached is
-   * dropped, so the map holds only writes still in flight.
+   * Whether the cached copy (undefined: not in the cache) has seen our last write. "unknown" when
+   * the cache cannot tell (the object is missing from it, or a version is not a number as etcd's
+   * are): the caller reads live. A floor that has been reached or given up is dropped, so the map
+   * holds only writes still in flight and no object can stay "stale" for good.
    */
   check(id: string, cachedVersion: string | undefined): Freshness {
     const floor = this.floors.get(id);
@@ -33,8 +34,12 @@ export class VersionFloors {
       return 'unknown';
     }
     const cached = parseVersion(cachedVersion);
-    if (cachedVersion !== undefined && cached === undefined) return 'unknown';
-    if (cached === undefined || cached < floor) return 'stale';
+    if (cached === undefined) {
+      // Not in the cache (created but not seen yet, or deleted since) or not a number: a live read tells.
+      this.floors.delete(id);
+      return 'unknown';
+    }
+    if (cached < floor) return 'stale';
     this.floors.delete(id);
     return 'fresh';
   }

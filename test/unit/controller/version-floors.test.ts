@@ -13,7 +13,6 @@ describe('VersionFloors', () => {
     const floors = new VersionFloors();
     floors.record(id, '120');
     expect(floors.check(id, '119')).toBe('stale');
-    expect(floors.check(id, undefined)).toBe('stale');
     expect(floors.size).toBe(1);
     expect(floors.check(id, '120')).toBe('fresh');
     expect(floors.size).toBe(0);
@@ -36,6 +35,13 @@ describe('VersionFloors', () => {
     floors.record(id, '130');
     floors.record(id, '125');
     expect(floors.check(id, '127')).toBe('stale');
+  });
+
+  it('says unknown, once, for an object written but missing from the cache (not seen yet, or deleted)', () => {
+    const floors = new VersionFloors();
+    floors.record(id, '120');
+    expect(floors.check(id, undefined)).toBe('unknown');
+    expect(floors.size).toBe(0);
   });
 
   it('says unknown for versions that are not numbers, once', () => {
