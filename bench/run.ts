@@ -1,8 +1,10 @@
-// npm run bench [-- NAME ...]: runs the named benchmarks (all when none is named); each prints tables.
+// npm run bench [-- NAME ...]: runs the named benchmarks (all when none is named, except the
+// controller benchmark, which starts control planes and takes minutes); each prints tables.
 const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.ts')).runWebhookBench(),
   inject: async () => (await import('./inject.ts')).runInjectBench(),
   decide: async () => (await import('./decide.ts')).runDecideBench(),
+  controller: async () => (await import('./controller.ts')).runControllerBench(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -11,7 +13,8 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
   process.exit(2);
 }
-for (const name of requested.length > 0 ? requested : Object.keys(benches)) {
+const everyQuickBench = Object.keys(benches).filter((name) => name !== 'controller');
+for (const name of requested.length > 0 ? requested : everyQuickBench) {
   console.log(`\n## ${name}\n`);
   await benches[name]!();
 }

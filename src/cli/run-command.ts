@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
+import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../controller/tuning-flags.ts';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
@@ -16,7 +17,7 @@ import { watchNativeSidecarSupport } from '../webhook/native-sidecar-support.ts'
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
-export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions {
+export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
   kubeconfig?: string;
   webhook: boolean;
   controller: boolean;
@@ -56,7 +57,7 @@ function durationOption(flags: string, description: string, defaultMs: number): 
 }
 
 export function registerRunCommand(program: Command): void {
-  addPrometheusOptions(program.command('run'))
+  addControllerTuningOptions(addPrometheusOptions(program.command('run')))
     .description('run the injector webhook and the rollout controller')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--no-webhook', 'do not serve the injector webhook')
@@ -96,6 +97,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   }
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
+  const tuning = controllerTuning(options);
   const stops: (() => Promise<void>)[] = [];
   const readinessChecks: (() => string | undefined)[] = [];
   // First, so that liveness answers while caches fill and the probes say why the pod is not ready.
@@ -137,7 +139,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
       metricsProviders: prometheus,
       minAnalysisWindowMs: 4 * scrapeIntervalMs(options.prometheusScrapeInterval),
-      analysisConcurrency: analysisConcurrency(options.analysisConcurrency),
+      analysisConcurrency: analysisConcurrency(options.analysisConcurrency), ...tuning,
     });
     await controller.startInformers();
     informersSynced = true;

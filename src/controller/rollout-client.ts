@@ -4,6 +4,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
+import { makeRateLimitedApiClient, type TokenBucket } from './api-rate-limiter.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
@@ -16,10 +17,11 @@ export class RolloutClient {
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  /** With a bucket, every request (reads, writes, events, informer lists) takes a token first. */
+  constructor(kubeConfig: KubeConfig, bucket?: TokenBucket) {
+    this.custom = makeRateLimitedApiClient(kubeConfig, CustomObjectsApi, bucket);
+    this.apps = makeRateLimitedApiClient(kubeConfig, AppsV1Api, bucket);
+    this.core = makeRateLimitedApiClient(kubeConfig, CoreV1Api, bucket);
   }
 
   readRollout(namespace: string, name: string): Promise<Rollout | undefined> {
@@ -38,27 +40,33 @@ export class RolloutClient {
     return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
   }
 
-  async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch);
+  // Writes resolve with the resourceVersion the object has after them, for the cache guard.
+
+  async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch));
   }
 
   /** Replaces status with the observed resourceVersion: a decision made on stale data gets a 409. */
-  async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<void> {
+  async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<string | undefined> {
     const { namespace, name } = rollout.metadata;
-    await this.custom.replaceNamespacedCustomObjectStatus({
+    return versionOf(await this.custom.replaceNamespacedCustomObjectStatus({
       group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: { ...rollout, status },
-    });
+    }));
   }
 
-  async createDeployment(deployment: V1Deployment): Promise<void> {
-    await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment });
+  async createDeployment(deployment: V1Deployment): Promise<string | undefined> {
+    return versionOf(await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment }));
   }
 
-  async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch);
+  async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch));
   }
 
-  async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<void> {
-    await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch);
+  async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch));
   }
+}
+
+function versionOf(object: unknown): string | undefined {
+  return (object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
 }

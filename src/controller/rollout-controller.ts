@@ -1,6 +1,6 @@
 // The rollout controller's reconcile loop: informers turn cluster changes into Rollout keys, the
 // work queue hands one key to one worker at a time, and each reconcile is observe → decide → act.
-import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
@@ -11,12 +11,20 @@ import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
 import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
-import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
+import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { recordEvent } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
+import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
+import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
+
+/** After a pass found a cache behind our own write; the watch event of that write usually comes first. */
+const STALE_CACHE_RECHECK_MS = 1_000;
+
+type ObservedObjects = Pick<ObservedState, 'rollout' | 'stableDeployment' | 'canaryDeployment' | 'virtualService' | 'destinationRule' | 'workload'>;
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
@@ -27,6 +35,13 @@ export interface RolloutControllerOptions {
   logger: Logger;
   metrics: ControllerMetrics;
   workers?: number;
+  /**
+   * "cache" (default): decide from the informer caches, guarded by version floors, reading live
+   * only after a write was refused as stale. "live": read every object from the API server.
+   */
+  observeFrom?: 'cache' | 'live';
+  /** Client-side limit on the controller's API requests (none when absent). */
+  apiRateLimit?: ApiRateLimit;
   /** Analysis rounds running at once, across all Rollouts (they never block the workers). */
   analysisConcurrency?: number;
   /** Injected by tests that need to control time; the wall clock otherwise. */
@@ -49,10 +64,16 @@ export class RolloutController {
   /** Settles when the workers of the last term have finished their current reconcile. */
   private stopping: Promise<void> = Promise.resolve();
   private term = 0;
+  private readonly floors = new VersionFloors();
+  /** Rollouts whose last pass failed on a write: their next pass reads live. */
+  private readonly readLiveNext = new Set<string>();
+  private deploymentCache: ResilientInformer<KubernetesObject>['cache'] | undefined;
+  private routingCaches: Partial<Record<'virtualservices' | 'destinationrules', ResilientInformer<KubernetesObject>['cache']>> = {};
 
   constructor(options: RolloutControllerOptions) {
     this.options = options;
-    this.client = new RolloutClient(options.kubeConfig);
+    const limited = options.apiRateLimit !== undefined && options.apiRateLimit.qps > 0;
+    this.client = new RolloutClient(options.kubeConfig, limited ? new TokenBucket(options.apiRateLimit!) : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
   }
@@ -74,14 +95,17 @@ export class RolloutController {
       onError: onError('Deployment'),
     });
     this.informers.push(rollouts, deployments);
+    this.deploymentCache = deployments.cache;
     for (const plural of ['virtualservices', 'destinationrules'] as const) {
-      this.informers.push(startInformer<KubernetesObject>({
+      const informer = startInformer<KubernetesObject>({
         kubeConfig, path: `/apis/networking.istio.io/v1/${plural}`,
         list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
         // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
         onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
         onError: onError(plural),
-      }));
+      });
+      this.informers.push(informer);
+      this.routingCaches[plural] = informer.cache;
     }
     await Promise.all(this.informers.map((i) => i.synced));
   }
@@ -141,6 +165,8 @@ export class RolloutController {
         if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
         this.options.metrics.reconciles.inc({ result: 'success' });
       } catch (error) {
+        // Whatever failed may have been decided on a cache behind the cluster: look live next time.
+        this.readLiveNext.add(key);
         const code = httpStatusOf(error);
         const [namespace = '', name = ''] = key.split('/');
         this.options.metrics.rollouts.countReconcileError(namespace, name, error instanceof RefusedWriteError ? 'invalid' : code === 422 ? 'stale-patch' : reconcileErrorReason(error));
@@ -170,6 +196,8 @@ export class RolloutController {
   async reconcile(key: string): Promise<number | undefined> {
     const [namespace, name] = key.split('/') as [string, string];
     const observed = await this.observe(namespace, name);
+    // The watch event of our own last write brings the key back; the timer is a backstop.
+    if (observed === 'stale') return STALE_CACHE_RECHECK_MS;
     if (!observed) {
       this.analysisRounds.delete(key);
       this.refusedWrites.delete(key);
@@ -197,9 +225,22 @@ export class RolloutController {
     }
   }
 
-  private async observe(namespace: string, name: string): Promise<ObservedState | undefined> {
-    // Live reads rather than informer caches: each write is followed by a decision, and a cache
-    // that has not caught up with our own last write would only produce a conflicting write.
+  private async observe(namespace: string, name: string): Promise<ObservedState | 'stale' | undefined> {
+    const key = `${namespace}/${name}`;
+    const live = this.options.observeFrom === 'live' || this.readLiveNext.delete(key);
+    const objects = live ? await this.readLive(namespace, name) : await this.readCached(namespace, name);
+    if (objects === 'stale' || objects === undefined) return objects;
+    const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload } = objects;
+    const analysis = this.analysisRounds.get(key);
+    const refusedWrite = this.refusedWrites.get(key);
+    return {
+      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
+      ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
+      ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
+    };
+  }
+
+  private async readLive(namespace: string, name: string): Promise<ObservedObjects | undefined> {
     const rollout = await this.client.readRollout(namespace, name);
     if (!rollout) return undefined;
     const names = observedNames(rollout);
@@ -210,20 +251,50 @@ export class RolloutController {
       this.client.readDestinationRule(namespace, names.destinationRule),
       names.workload === undefined ? undefined : this.client.readDeployment(namespace, names.workload),
     ]);
-    const key = `${namespace}/${name}`;
-    const analysis = this.analysisRounds.get(key);
-    const refusedWrite = this.refusedWrites.get(key);
-    return {
-      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
-      ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
-      ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
+    return { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload };
+  }
+
+  /**
+   * The informer caches' copies, or "stale" when one has not yet seen our own last write to it.
+   * Copies, so that nothing done with them can change the caches.
+   */
+  private async readCached(namespace: string, name: string): Promise<ObservedObjects | 'stale' | undefined> {
+    let unknown = false;
+    const cached = <T>(cache: ResilientInformer<KubernetesObject>['cache'] | undefined, plural: string, objectName: string): T | undefined | 'stale' => {
+      const object = cache?.get(objectName, namespace);
+      const freshness = this.floors.check(objectId(plural, namespace, objectName), object?.metadata?.resourceVersion);
+      if (freshness === 'stale') return 'stale';
+      if (freshness === 'unknown') unknown = true;
+      return object === undefined ? undefined : structuredClone(object) as T;
     };
+    const rollout = cached<Rollout>(this.informers[0]?.cache, ROLLOUT_PLURAL, name);
+    // Not in the cache: deleted, or not yet seen. Only a live read tells which.
+    if (rollout === undefined || unknown) return this.readLive(namespace, name);
+    if (rollout === 'stale') return 'stale';
+    const names = observedNames(rollout);
+    const objects = {
+      stableDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.stableDeployment),
+      canaryDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.canaryDeployment),
+      virtualService: cached<VirtualService>(this.routingCaches.virtualservices, 'virtualservices', names.virtualService),
+      destinationRule: cached<DestinationRule>(this.routingCaches.destinationrules, 'destinationrules', names.destinationRule),
+    };
+    if (Object.values(objects).includes('stale')) return 'stale';
+    if (unknown) return this.readLive(namespace, name);
+    // The workloadRef Deployment carries our label only once we labelled it: the label-scoped cache may not hold it.
+    const workload = names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload);
+    return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload'>), workload };
   }
 
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
     const { rollout } = observed;
     const { namespace, name } = rollout.metadata;
     const log = this.options.logger.child({ rollout: key, action: action.kind });
+    const target = 'patch' in action ? patchTarget(observed, action) : undefined;
+    if (target !== undefined && 'patch' in action && patchChangesNothing(target, action.patch)) {
+      // Nothing would change and no watch event would follow: looking again at once would loop.
+      log.warn('decided a write that changes nothing; waiting for the next event');
+      return undefined;
+    }
     switch (action.kind) {
       case 'wait':
         return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
@@ -253,27 +324,27 @@ export class RolloutController {
           log.warn('decided a status that is already stored; waiting for the next event');
           return undefined;
         }
-        await this.client.replaceRolloutStatus(rollout, action.status);
+        this.floors.record(objectId(ROLLOUT_PLURAL, namespace, name), await this.client.replaceRolloutStatus(rollout, action.status));
         if (action.status.phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, action.status.phase);
         break;
       case 'addFinalizer':
       case 'removeFinalizer':
-        await this.client.patchRollout(namespace, name, action.patch);
+        this.floors.record(objectId(ROLLOUT_PLURAL, namespace, name), await this.client.patchRollout(namespace, name, action.patch));
         break;
       case 'createDeployment':
-        await this.client.createDeployment(action.deployment);
+        this.floors.record(objectId('deployments', namespace, action.deployment.metadata?.name ?? ''), await this.client.createDeployment(action.deployment));
         break;
       case 'updateDeployment':
       case 'adoptDeployment':
       case 'orphanDeployment':
       case 'updateWorkload':
-        await this.client.patchDeployment(namespace, action.name, action.patch);
+        this.floors.record(objectId('deployments', namespace, action.name), await this.client.patchDeployment(namespace, action.name, action.patch));
         break;
       case 'ensureSubsets':
-        await this.client.patchIstio('destinationrules', namespace, action.destinationRule, action.patch);
+        this.floors.record(objectId('destinationrules', namespace, action.destinationRule), await this.client.patchIstio('destinationrules', namespace, action.destinationRule, action.patch));
         break;
       case 'setWeights':
-        await this.client.patchIstio('virtualservices', namespace, action.virtualService, action.patch);
+        this.floors.record(objectId('virtualservices', namespace, action.virtualService), await this.client.patchIstio('virtualservices', namespace, action.virtualService, action.patch));
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { resolveBinaries, type ControlPlaneBinaries } from './binaries.ts';
-import { createCertificateAuthority, createServiceAccountKeyPair, issueCertificate } from './certs.ts';
+import { createCertificateAuthority, createServiceAccountKeyPair, issueCertificate, type CertificateAuthority } from './certs.ts';
 import { freePort } from './ports.ts';
 import { startProcess, stopProcess, waitFor, type ManagedProcess } from './processes.ts';
 
@@ -22,6 +22,9 @@ export interface ControlPlaneOptions {
   logDir: string;
   nodes?: number;
   progress?: (message: string) => void;
+  /** Extra flags for benchmarks (an audit log, raised client limits); tests keep the defaults. */
+  apiServerArgs?: string[];
+  controllerManagerArgs?: string[];
 }
 
 export interface RunningControlPlane {
@@ -30,6 +33,9 @@ export interface RunningControlPlane {
   caFile: string;
   logDir: string;
   binaries: ControlPlaneBinaries;
+  /** Signs client certificates, so that a benchmark can tell each controller's requests apart. */
+  ca: CertificateAuthority;
+  processes: readonly ManagedProcess[];
   kubectl(args: string[], input?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -80,6 +86,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       '--profiling=false', '--enable-priority-and-fairness=false', '--v=1',
       // kwok is the kubelet here: no taint for a node that has not reported yet (see the controller manager).
       '--disable-admission-plugins=TaintNodesByCondition',
+      ...(options.apiServerArgs ?? []),
     ], options.logDir);
     processes.push(apiserver);
 
@@ -96,6 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       // No node lifecycle controller: when a loaded machine delays kwok's lease renewal it would mark
       // the node NotReady and its pods unready, and kwok never makes those pods Ready again.
       '--controllers=*,-nodeipam,-nodelifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-cloud-node-lifecycle,-ttl',
+      ...(options.controllerManagerArgs ?? []),
     ], options.logDir));
     processes.push(startProcess('kube-scheduler', binaries.paths['kube-scheduler'], [
       `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--secure-port=0',
@@ -124,7 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       await kubectl(['get', 'serviceaccount', 'default', '-n', 'default']);
       return true;
     }, { timeoutMs: 60_000, intervalMs: 500, watch: processes });
-    return { kubeconfigPath, apiServerUrl, caFile: ca.certFile, logDir: options.logDir, binaries, kubectl, stop };
+    return { kubeconfigPath, apiServerUrl, caFile: ca.certFile, logDir: options.logDir, binaries, ca, processes, kubectl, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -136,7 +144,7 @@ interface NodeStatusView {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-function writeKubeconfig(path: string, server: string, caFile: string, certFile: string, keyFile: string): void {
+export function writeKubeconfig(path: string, server: string, caFile: string, certFile: string, keyFile: string): void {
   const b64 = (file: string) => readFileSync(file).toString('base64');
   writeFileSync(path, stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'switchboard-test',

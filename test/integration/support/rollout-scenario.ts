@@ -1,5 +1,6 @@
 // One rollout scenario per test: its own namespace, routing, traffic simulator and controller
 // process, plus the reads and waits the rollout tests share.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficSimulator } from '../../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, type TestCluster } from './cluster.ts';
@@ -56,11 +57,12 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
     await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: paymentsRollout(namespace, image, overrides) });
   }
 
+  // A patch of the one field, as `kubectl set image` sends: a read-modify-replace would race the
+  // controller's own status writes and fail with a conflict.
   async function changeImage(namespace: string, image: string): Promise<void> {
-    const rollout = await readRollout(namespace);
-    const template = rollout.spec.template as { spec: { containers: { image: string }[] } };
-    template.spec.containers[0]!.image = image;
-    await cluster.custom.replaceNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments', body: rollout });
+    await cluster.custom.patchNamespacedCustomObject({
+      ...ROLLOUTS, namespace, name: 'payments', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
+    }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
   }
 
   async function waitForPhase(namespace: string, phase: string, timeoutMs = 90_000): Promise<RolloutView> {

@@ -92,4 +92,20 @@ describe('startInformer', () => {
     expect(seen).toEqual(['add payments', 'update payments', 'delete payments']);
     await informer.stop();
   });
+
+  it('hands handlers, and so the cache, objects without managedFields', async () => {
+    fake = new FakeInformer(0);
+    const seen: KubernetesObject[] = [];
+    const informer = startInformer<KubernetesObject>({
+      kubeConfig: {} as KubeConfig, path: '/apis/apps/v1/deployments', list: async () => ({ items: [] }) as never,
+      onEvent: (_event, object) => seen.push(structuredClone(object)),
+    });
+    await informer.synced;
+    const cached = { metadata: { name: 'web', managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } };
+    fake.emit('add', cached);
+    fake.emit('update', { metadata: { name: 'web', resourceVersion: '2', managedFields: [] } });
+    expect(cached.metadata).toEqual({ name: 'web' });
+    expect(seen.map((o) => o.metadata)).toEqual([{ name: 'web' }, { name: 'web', resourceVersion: '2' }]);
+    await informer.stop();
+  });
 });

@@ -1,0 +1,169 @@
+// One run of the controller benchmark: a fresh control plane, one controller, N Rollouts made
+// Healthy, then every image changed at once; measured until all are promoted.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { PROJECT_ROOT } from '../test/harness/binaries.ts';
+import { istioCrdManifest } from '../test/harness/istio-api.ts';
+import { startManagerProcess } from '../test/harness/manager-process.ts';
+import { freePort } from '../test/harness/ports.ts';
+import { sleep, startProcess, stopProcess, waitFor } from '../test/harness/processes.ts';
+import { countRequests, type RequestCounts } from './audit-log.ts';
+import { startBenchCluster } from './controller-cluster.ts';
+import { FLEETS, routingObjects, SCALE_DOWN_DELAY_SECONDS, type ControllerKind } from './controller-fleet.ts';
+import { cpuSeconds, peakRssBytes } from './process-usage.ts';
+import { RolloutTimeline } from './rollout-timeline.ts';
+
+const NAMESPACE = 'bench';
+const OLD_IMAGE = 'registry.local/app:v1';
+const NEW_IMAGE = 'registry.local/app:v2';
+/** Requests the bench itself sends at once when creating and changing objects. */
+const CLIENT_CONCURRENCY = 32;
+/** After the last promotion: long enough for the scale-down of canary pods to be counted too. */
+const TAIL_MS = (SCALE_DOWN_DELAY_SECONDS + 10) * 1000;
+
+export interface RunOptions {
+  kind: ControllerKind;
+  rollouts: number;
+  /** Extra flags for `switchboard run`. */
+  switchboardArgs: string[];
+  timeoutMs: number;
+  progress: (message: string) => void;
+}
+
+export interface RunResult {
+  kind: ControllerKind;
+  rollouts: number;
+  promoted: number;
+  allPromotedMs?: number;
+  lateness: number[];
+  requests: RequestCounts;
+  controllerCpuSeconds: number;
+  controllerPeakRssBytes: number;
+  apiServerCpuSeconds: number;
+  logDir: string;
+}
+
+const USERS: Record<ControllerKind, string> = { switchboard: 'bench-switchboard', argo: 'bench-argo-rollouts' };
+
+export async function runControllerScenario(options: RunOptions): Promise<RunResult> {
+  const { kind, rollouts: n, progress } = options;
+  const fleet = FLEETS[kind];
+  const workDir = mkdtempSync(join(tmpdir(), `switchboard-bench-${kind}-`));
+  const logDir = join(PROJECT_ROOT, '.bench', `controller-${kind}-${n}-${new Date().toISOString().replaceAll(':', '')}`);
+  mkdirSync(logDir, { recursive: true });
+  const argo = kind === 'argo' ? argoRolloutsBuild() : undefined;
+  const cluster = await startBenchCluster({ workDir, logDir, rollouts: n, users: [USERS[kind]], progress });
+  const cleanups: (() => Promise<void>)[] = [() => cluster.controlPlane.stop()];
+  const cleanUp = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}); };
+  const onSignal = () => void cleanUp().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { kubectl } = cluster.controlPlane;
+    progress('installing CRDs');
+    const crdFiles = [istioCrdManifest(['networking.istio.io']).path, join(PROJECT_ROOT, 'crds', 'switchboard.dev_rollouts.yaml'),
+      ...(argo ? readdirSync(argo.crdDir).filter((f) => f.endsWith('-crd.yaml')).map((f) => join(argo.crdDir, f)) : [])];
+    for (const file of crdFiles) await kubectl(['apply', '--server-side', '-f', file]);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await kubectl(['create', 'namespace', NAMESPACE]);
+
+    const controllerKubeconfig = cluster.kubeconfigFor(USERS[kind]);
+    const controllerPid = await startController(kind, controllerKubeconfig, logDir, options.switchboardArgs, argo?.bin, cleanups);
+
+    const admin = new KubeConfig();
+    admin.loadFromFile(cluster.controlPlane.kubeconfigPath);
+    const timeline = new RolloutTimeline(admin, fleet, NAMESPACE);
+    cleanups.push(() => timeline.stop());
+    await timeline.synced();
+
+    const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(4, '0')}`);
+    progress(`creating ${n} Rollouts with their DestinationRules and VirtualServices`);
+    const objects = KubernetesObjectApi.makeApiClient(admin);
+    await inParallel(names.flatMap((name) => routingObjects(fleet, NAMESPACE, name)), (o) => objects.create(o as KubernetesObject));
+    await inParallel(names.map((name) => fleet.rollout(NAMESPACE, name, OLD_IMAGE)), (o) => objects.create(o as KubernetesObject));
+    await waitFor(`${n} Rollouts Healthy before the change`, async () => timeline.settled(names) === n, {
+      timeoutMs: 120_000 + n * 1_000, intervalMs: 1_000, logs: logDir,
+    });
+    // Let the controller finish whatever follows Healthy (scale-downs, events) before measuring.
+    await sleep(5_000);
+
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    const changedAt = Date.now();
+    const cpuBefore = { controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid) };
+    progress(`changing the image of all ${n} Rollouts`);
+    await inParallel(names, (name) => custom.patchNamespacedCustomObject({
+      group: fleet.group, version: fleet.version, namespace: NAMESPACE, plural: fleet.plural, name,
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: NEW_IMAGE }],
+    }, jsonPatch));
+
+    const deadline = changedAt + options.timeoutMs;
+    let promoted = 0;
+    let lastReport = 0;
+    while (Date.now() < deadline) {
+      promoted = names.filter((name) => timeline.outcome(name, changedAt).promotedAfterMs !== undefined).length;
+      if (promoted === n) break;
+      if (Date.now() - lastReport > 15_000) {
+        lastReport = Date.now();
+        progress(`${promoted}/${n} promoted after ${Math.round((Date.now() - changedAt) / 1000)} s`);
+      }
+      await sleep(500);
+    }
+    const outcomes = names.map((name) => timeline.outcome(name, changedAt));
+    const promotedTimes = outcomes.flatMap((o) => (o.promotedAfterMs === undefined ? [] : [o.promotedAfterMs]));
+    await sleep(Math.max(0, Math.min(deadline, Date.now() + TAIL_MS) - Date.now()));
+    const measuredUntil = Date.now();
+    const result: RunResult = {
+      kind, rollouts: n, promoted: promotedTimes.length,
+      ...(promotedTimes.length === n ? { allPromotedMs: Math.max(...promotedTimes) } : {}),
+      lateness: outcomes.flatMap((o) => o.lateness),
+      controllerCpuSeconds: cpuSeconds(controllerPid) - cpuBefore.controller,
+      controllerPeakRssBytes: peakRssBytes(controllerPid),
+      apiServerCpuSeconds: cpuSeconds(cluster.apiServerPid) - cpuBefore.apiServer,
+      requests: await countRequests(cluster.auditLogPath, USERS[kind], changedAt, measuredUntil),
+      logDir,
+    };
+    return result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
+  }
+}
+
+async function startController(kind: ControllerKind, kubeconfig: string, logDir: string, switchboardArgs: string[], argoBin: string | undefined, cleanups: (() => Promise<void>)[]): Promise<number> {
+  if (kind === 'switchboard') {
+    const manager = startManagerProcess([
+      '--no-webhook', `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=info',
+      ...switchboardArgs,
+    ], join(logDir, 'switchboard.log'));
+    cleanups.push(() => manager.kill());
+    if (manager.child.pid === undefined) throw new Error('switchboard run did not start');
+    return manager.child.pid;
+  }
+  // Argo's metrics and health servers take a port each and have no bind-address flag.
+  const controller = startProcess('rollouts-controller', argoBin!, [
+    `--kubeconfig=${kubeconfig}`, '--namespaced=false', '--leader-elect=false', '--loglevel=info',
+    `--metricsPort=${await freePort()}`, `--healthzPort=${await freePort()}`,
+  ], logDir);
+  cleanups.push(() => stopProcess(controller));
+  if (controller.child.pid === undefined) throw new Error('rollouts-controller did not start');
+  return controller.child.pid;
+}
+
+function argoRolloutsBuild(): { bin: string; crdDir: string } {
+  // stderr is inherited so that the first build shows its progress.
+  const outDir = execFileSync(join(PROJECT_ROOT, 'hack', 'build-argo-rollouts.sh'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return { bin: join(outDir, 'bin', 'rollouts-controller'), crdDir: join(outDir, 'crds') };
+}
+
+async function inParallel<T>(items: T[], run: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(CLIENT_CONCURRENCY, items.length) }, lane));
+}

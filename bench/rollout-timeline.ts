@@ -1,0 +1,94 @@
+// When each Rollout's phase and canary weight changed, as seen by a list+watch and stamped on
+// receipt: the same clock and the same definitions for every controller under test.
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { startInformer, type ResilientInformer } from '../src/kube/informer.ts';
+import { canaryWeightOf, PAUSE_SECONDS, type FleetKind } from './controller-fleet.ts';
+
+/** Phases, of either controller, in which a weight of 0 means the canary was given up. */
+const ROLLED_BACK_PHASES = new Set(['Degraded', 'RolledBack', 'Aborted']);
+
+interface Change<T> { value: T; at: number }
+
+interface Track {
+  weights: Change<number>[];
+  phases: Change<string>[];
+}
+
+export interface RolloutOutcome {
+  /**
+   * ms from the image change until the canary weight went back to 0 after the 50% step, with the
+   * Rollout not rolled back: the new revision then takes all traffic as stable. Not the Healthy
+   * phase: Argo reports Healthy before its VirtualService returns to 0%, Switchboard only once the
+   * canary is scaled down.
+   */
+  promotedAfterMs?: number;
+  /** How late each later weight change came after the pause before it ended, in ms. */
+  lateness: number[];
+}
+
+export class RolloutTimeline {
+  private readonly tracks = new Map<string, Track>();
+  private readonly informers: ResilientInformer<KubernetesObject>[];
+
+  constructor(kubeConfig: KubeConfig, fleet: FleetKind, namespace: string) {
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const track = (name: string) => {
+      let t = this.tracks.get(name);
+      if (!t) this.tracks.set(name, t = { weights: [], phases: [] });
+      return t;
+    };
+    const record = <T>(changes: Change<T>[], value: T) => {
+      if (changes.at(-1)?.value !== value) changes.push({ value, at: Date.now() });
+    };
+    this.informers = [
+      startInformer<KubernetesObject>({
+        kubeConfig, path: `/apis/${fleet.group}/${fleet.version}/namespaces/${namespace}/${fleet.plural}`,
+        list: () => custom.listNamespacedCustomObject({ group: fleet.group, version: fleet.version, namespace, plural: fleet.plural }) as never,
+        onEvent: (_event, object) => {
+          const phase = (object as { status?: { phase?: string } }).status?.phase;
+          if (object.metadata?.name && phase) record(track(object.metadata.name).phases, phase);
+        },
+      }),
+      startInformer<KubernetesObject>({
+        kubeConfig, path: `/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices`,
+        list: () => custom.listNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace, plural: 'virtualservices' }) as never,
+        onEvent: (_event, object) => {
+          if (object.metadata?.name) record(track(object.metadata.name).weights, canaryWeightOf(object as never));
+        },
+      }),
+    ];
+  }
+
+  synced(): Promise<void> {
+    return Promise.all(this.informers.map((i) => i.synced)).then(() => undefined);
+  }
+
+  /** Names whose Rollout is Healthy with no traffic on the canary. */
+  settled(names: string[]): number {
+    return names.filter((name) => {
+      const t = this.tracks.get(name);
+      return t?.phases.at(-1)?.value === 'Healthy' && (t.weights.at(-1)?.value ?? -1) === 0;
+    }).length;
+  }
+
+  outcome(name: string, changedAt: number): RolloutOutcome {
+    const t = this.tracks.get(name);
+    if (!t) return { lateness: [] };
+    const weights = t.weights.filter((c) => c.at >= changedAt);
+    const first = weights.find((c) => c.value > 0 && c.value < 50);
+    const second = first && weights.find((c) => c.value === 50 && c.at >= first.at);
+    const back = second && weights.find((c) => c.value === 0 && c.at >= second.at);
+    const rolledBack = ROLLED_BACK_PHASES.has(t.phases.at(-1)?.value ?? '');
+    const lateness: number[] = [];
+    if (first && second) lateness.push(second.at - (first.at + PAUSE_SECONDS * 1000));
+    if (second && back) lateness.push(back.at - (second.at + PAUSE_SECONDS * 1000));
+    return {
+      lateness,
+      ...(back && !rolledBack ? { promotedAfterMs: back.at - changedAt } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}

@@ -1,0 +1,81 @@
+// A client-side limit on the controller's API requests, like client-go's QPS and burst: however
+// many Rollouts change at once, the controller cannot flood the API server that every other
+// client of the cluster shares. Requests wait in arrival order for a token.
+import {
+  createConfiguration, ServerConfiguration, type ApiType, type Configuration, type KubeConfig, type RequestContext, type ResponseContext,
+} from '@kubernetes/client-node';
+
+export interface ApiRateLimit {
+  /** Sustained requests per second; 0 or less: no limit. */
+  qps: number;
+  /** Requests that may go at once after a quiet spell. */
+  burst: number;
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+  private readonly waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly limit: ApiRateLimit;
+
+  constructor(limit: ApiRateLimit, now: () => number = () => performance.now()) {
+    this.limit = limit;
+    if (!(limit.burst >= 1)) throw new Error(`the API burst must be at least 1, got ${limit.burst}`);
+    this.now = now;
+    this.tokens = limit.burst;
+    this.refilledAt = now();
+  }
+
+  /** Resolves when the caller may send one request. */
+  take(): Promise<void> {
+    if (this.limit.qps <= 0) return Promise.resolve();
+    this.refill();
+    if (this.waiters.length === 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.limit.qps);
+    this.refilledAt = now;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const waitMs = Math.max(0, ((1 - this.tokens) / this.limit.qps) * 1000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.refill();
+      while (this.waiters.length > 0 && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.waiters.shift()!();
+      }
+      if (this.waiters.length > 0) this.schedule();
+    }, Math.ceil(waitMs));
+  }
+}
+
+type ApiConstructor<T extends ApiType> = new (configuration: Configuration) => T;
+
+/** An API client of `kubeConfig` whose every request first takes a token from `bucket`. */
+export function makeRateLimitedApiClient<T extends ApiType>(kubeConfig: KubeConfig, api: ApiConstructor<T>, bucket: TokenBucket | undefined): T {
+  if (bucket === undefined) return kubeConfig.makeApiClient(api);
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
+  return new api(createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [{
+      pre: async (context: RequestContext) => { await bucket.take(); return context; },
+      post: async (context: ResponseContext) => context,
+    }],
+  }));
+}

@@ -1,0 +1,38 @@
+// `switchboard run` flags that size the rollout controller: workers and its client-side API limit.
+// Defaults come from `npm run bench -- controller` (see bench/README.md).
+import type { Command } from 'commander';
+import type { ApiRateLimit } from './api-rate-limiter.ts';
+
+export interface ControllerTuningCliOptions {
+  workers: string;
+  kubeApiQps: string;
+  kubeApiBurst: string;
+  observeFrom: string;
+}
+
+export function addControllerTuningOptions(command: Command): Command {
+  return command
+    .option('--workers <n>', 'Rollouts reconciled at once', '4')
+    .option('--kube-api-qps <n>', "sustained API requests per second of the rollout controller's client (0: no limit)", '40')
+    .option('--kube-api-burst <n>', 'API requests the rollout controller may send at once above --kube-api-qps', '80')
+    .option('--observe-from <cache|live>', 'decide from informer caches (guarded against lagging our own writes) or from live reads', 'cache');
+}
+
+/** The flags as numbers; throws one error naming every flag that is wrong. */
+export function controllerTuning(options: ControllerTuningCliOptions): { workers: number; apiRateLimit: ApiRateLimit; observeFrom: 'cache' | 'live' } {
+  const problems: string[] = [];
+  const number = (flag: string, text: string, min: number, whole: boolean) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value) || value < min || (whole && !Number.isInteger(value))) {
+      problems.push(`${flag} "${text}" must be a ${whole ? 'whole ' : ''}number of at least ${min}`);
+    }
+    return value;
+  };
+  const workers = number('--workers', options.workers, 1, true);
+  const qps = number('--kube-api-qps', options.kubeApiQps, 0, false);
+  const burst = number('--kube-api-burst', options.kubeApiBurst, 1, true);
+  const observeFrom = options.observeFrom;
+  if (observeFrom !== 'cache' && observeFrom !== 'live') problems.push(`--observe-from "${observeFrom}" must be cache or live`);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return { workers, apiRateLimit: { qps, burst }, observeFrom: observeFrom as 'cache' | 'live' };
+}
