@@ -280,8 +280,10 @@ export class RolloutController {
     };
     if (Object.values(objects).includes('stale')) return 'stale';
     if (unknown) return this.readLive(namespace, name);
-    // The workloadRef Deployment carries our label only once we labelled it: the label-scoped cache may not hold it.
-    const workload = names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload);
+    // The workloadRef Deployment is in the label-scoped cache only once we labelled it: read it live until then.
+    const cachedWorkload = names.workload === undefined ? undefined : cached<V1Deployment>(this.deploymentCache, 'deployments', names.workload);
+    if (cachedWorkload === 'stale') return 'stale';
+    const workload = cachedWorkload ?? (names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload));
     return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload'>), workload };
   }
 

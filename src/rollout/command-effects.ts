@@ -3,6 +3,7 @@
 // not apply is acknowledged too, with a status message saying why nothing happened.
 import type { UpdateStatusAction } from './actions.ts';
 import type { PendingCommand } from './commands.ts';
+import { desiredReplicas } from './deployments.ts';
 import { isIndefinitePause, stepLabel, type DecideContext, type RolloutState } from './state.ts';
 import { advanceStepStatus, emptyAnalysisStatus, promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
 import type { RolloutStatus } from './types.ts';
@@ -70,7 +71,7 @@ function restart(ctx: DecideContext, _state: RolloutState, pending: PendingComma
   const { stableDeployment, canaryDeployment } = ctx.observed;
   const tracks = (['stable', 'canary'] as const).filter((track) => {
     const deployment = track === 'stable' ? stableDeployment : canaryDeployment;
-    return deployment !== undefined && (deployment.spec?.replicas ?? 1) > 0;
+    return deployment !== undefined && desiredReplicas(deployment) > 0;
   });
   if (tracks.length === 0) return ignored(ctx, pending, 'no Deployment has pods to restart');
   const message = `restart: the pods of ${tracks.map((track) => `${ctx.rollout.metadata.name}-${track}`).join(' and ')} are rolled; the revision stays ${ctx.stableRevision ?? ctx.revision}`;

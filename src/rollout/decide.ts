@@ -38,7 +38,7 @@ export type { ObservedState } from './observed.ts';
 function context(observed: ObservedState, now: Date): DecideContext {
   const { rollout } = observed;
   const spec = resolveSpec(rollout, workloadTemplate(observed.workload));
-  const partial = {
+  return {
     observed,
     rollout,
     spec,
@@ -46,9 +46,8 @@ function context(observed: ObservedState, now: Date): DecideContext {
     now,
     revision: templateRevision(spec.template),
     stableRevision: stableRevisionOf(observed),
-    problems: [],
+    problems: validateRollout(rollout, spec),
   };
-  return { ...partial, problems: validateRollout(rollout, spec) };
 }
 
 function invalidHold(ctx: DecideContext): Action {

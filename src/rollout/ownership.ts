@@ -10,15 +10,11 @@ import type { Action, AdoptDeploymentAction } from './actions.ts';
 import { CONDITION } from './conditions.ts';
 import { controllerReference, deploymentName, trackLabels } from './deployments.ts';
 import { hold, stopWith } from './hold.ts';
+import { sameLabels } from './subsets.ts';
 import type { DecideContext } from './state.ts';
 import { ROLLOUT_LABEL, TRACK_LABEL, type Track } from './types.ts';
 
 export type Ownership = { kind: 'owned' } | { kind: 'orphan' } | { kind: 'foreign'; why: string };
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  const entries = Object.entries(a ?? {});
-  return entries.length === Object.keys(b).length && entries.every(([key, value]) => b[key] === value);
-}
 
 export function ownershipOf(deployment: V1Deployment, ctx: DecideContext, track: Track): Ownership {
   const { rollout } = ctx;

@@ -5,7 +5,7 @@
 // carry the token yet gets it, one write a pass; then the record is dropped.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Action } from './actions.ts';
-import { deploymentName } from './deployments.ts';
+import { deploymentName, desiredReplicas } from './deployments.ts';
 import type { DecideContext } from './state.ts';
 import { recordStatus } from './transitions.ts';
 import { RESTARTED_AT_ANNOTATION } from './types.ts';
@@ -30,7 +30,7 @@ export function decideRestart(ctx: DecideContext): Action | undefined {
       message: `restart: rolling the pods of Deployment ${name}`,
       track,
       name,
-      replicas: deployment.spec?.replicas ?? 1,
+      replicas: desiredReplicas(deployment),
       patch: [
         { op: 'test', path: '/metadata/uid', value: deployment.metadata?.uid },
         annotations === undefined

@@ -8,7 +8,7 @@ import { deploymentReadiness, desiredReplicas } from './deployments.ts';
 import { planSubsets } from './subsets.ts';
 import type { ResolvedTrafficRouting } from './defaults.ts';
 import type { Track, VirtualService } from './types.ts';
-import { hostMatches, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
+import { describeRoute, hostMatches, impliedWeight, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =
   | { ok: true; routed: RoutedContext; subsetPatch: Operation[]; pendingSubsets: Track[] }
@@ -65,7 +65,7 @@ function subsetWeight(vs: VirtualService, routing: ResolvedTrafficRouting, names
     const destinations = route.route ?? [];
     for (const entry of destinations) {
       if (!hostMatches(entry.destination?.host, routing.host, namespace) || entry.destination.subset !== subset) continue;
-      total += entry.weight ?? (destinations.length === 1 ? 100 : 0);
+      total += impliedWeight(entry.weight, destinations.length);
     }
   }
   return total;
@@ -85,11 +85,10 @@ function canaryPinnedRoute(vs: VirtualService, managed: readonly ManagedRoute[],
     const destinations = route.route ?? [];
     const toCanary = destinations.find((entry) => hostMatches(entry.destination?.host, routing.host, namespace) && entry.destination.subset === canarySubset);
     if (toCanary === undefined) continue;
-    const weight = toCanary.weight ?? (destinations.length === 1 ? 100 : 0);
+    const weight = impliedWeight(toCanary.weight, destinations.length);
     if (weight === 0) continue;
-    const label = route.name === undefined ? `http route #${index}` : `http route "${route.name}" (#${index})`;
     return (
-      `VirtualService ${vs.metadata.name}: ${label} sends ${weight}% to subset ${canarySubset}, which has no pods outside a rollout, so its requests would fail with 503; ` +
+      `VirtualService ${vs.metadata.name}: ${describeRoute(route, index)} sends ${weight}% to subset ${canarySubset}, which has no pods outside a rollout, so its requests would fail with 503; ` +
       `send that route to subset ${stableSubset} (or to both, and name it in spec.trafficRouting.virtualService.routes so that its weights move with the rollout)`
     );
   }

@@ -17,7 +17,7 @@ export function desiredSubsets(routing: ResolvedTrafficRouting, selector: Record
   return [subset(routing.destinationRule.stableSubset, 'stable'), subset(routing.destinationRule.canarySubset, 'canary')];
 }
 
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+export function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
   const entries = Object.entries(a ?? {});
   return entries.length === Object.keys(b).length && entries.every(([key, value]) => b[key] === value);
 }

@@ -36,7 +36,7 @@ export function hostMatches(written: string | undefined, host: string, namespace
   return suffixes.some((suffix) => written === `${host}${suffix}` || `${written}${suffix}` === host);
 }
 
-function describeRoute(route: HttpRoute, index: number): string {
+export function describeRoute(route: HttpRoute, index: number): string {
   return route.name === undefined ? `http route #${index}` : `http route "${route.name}" (#${index})`;
 }
 
@@ -117,10 +117,15 @@ export function resolveManagedRoutes(vs: VirtualService, routing: ResolvedTraffi
   return { ok: true, routes };
 }
 
+/** The weight Istio applies to a destination: as written, else 100 for a lone destination and 0 otherwise. */
+export function impliedWeight(weight: number | undefined, destinationCount: number): number {
+  return weight ?? (destinationCount === 1 ? 100 : 0);
+}
+
 export function effectiveWeight(route: ManagedRoute, track: Track): number {
   const slot = route[track];
   if (slot === undefined) return 0;
-  return slot.weight ?? (route.destinations.length === 1 ? 100 : 0);
+  return impliedWeight(slot.weight, route.destinations.length);
 }
 
 /** The canary weight all managed routes agree on, or undefined when they disagree or do not sum to 100. */
