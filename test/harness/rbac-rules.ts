@@ -17,11 +17,12 @@ export type PermissionList = Record<string, string[]>;
 export interface ExpectedPermissions {
   everyNamespace: PermissionList;
   ownNamespace: PermissionList;
+  istioNamespace: PermissionList;
 }
 
 export function readExpectedPermissions(): ExpectedPermissions {
   const expected = parse(readFileSync(join(PROJECT_ROOT, 'config/rbac/expected-permissions.yaml'), 'utf8')) as ExpectedPermissions;
-  return { everyNamespace: sortedList(expected.everyNamespace), ownNamespace: sortedList(expected.ownNamespace) };
+  return { everyNamespace: sortedList(expected.everyNamespace), ownNamespace: sortedList(expected.ownNamespace), istioNamespace: sortedList(expected.istioNamespace) };
 }
 
 /** One entry per (group, resource, name) a rule covers; verbs of overlapping rules merged. */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT, resolveBinaries } from '../harness/binaries.ts';
 import { goModuleDir } from '../harness/go-module.ts';
 import { findObject, renderKustomization, renderKustomizationYaml } from '../harness/kustomize.ts';
-import { eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
+import { ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
 
 const cluster = testCluster();
 const admission = cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -30,6 +30,7 @@ async function uninstall(objects: KubernetesObject[]): Promise<void> {
 }
 
 async function applyServerSide(yaml: string): Promise<void> {
+  await ensureNamespace(cluster, 'istio-system');
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchboard-install-test', '-f', '-'], yaml);
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchboard-install-test', '--dry-run=server', '-f', '-'], yaml);
 }

@@ -17,11 +17,12 @@ import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import { writeServiceAccountKubeconfig } from '../harness/service-account-kubeconfig.ts';
 import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
-import { createNamespace, deleteNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
+import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 const OWN_NAMESPACE = 'switchboard-system';
+const ISTIO_NAMESPACE = 'istio-system';
 const RBAC_KINDS = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
 const rbacObjects = renderKustomization('config/default').filter((o) => RBAC_KINDS.includes(o.kind ?? ''));
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-rbac-'));
@@ -75,6 +76,7 @@ async function stableImage(): Promise<string | undefined> {
 
 beforeAll(async () => {
   await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
+  await ensureNamespace(cluster, ISTIO_NAMESPACE);
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchboard-rbac-test', '-f', '-'], asJsonLines(rbacObjects));
   namespace = await createNamespace(cluster, 'rbac');
   prometheus = await startMeshPrometheus();
@@ -172,7 +174,9 @@ describe('RBAC of config/rbac', () => {
     const granted = async (where: string) => permissionsBeyond(await rulesIn(controller, where), await rulesIn(nobody, where));
     const everyNamespace = await granted(namespace);
     const ownNamespace = permissionsBeyond(await granted(OWN_NAMESPACE), everyNamespace);
+    const istioNamespace = permissionsBeyond(await granted(ISTIO_NAMESPACE), everyNamespace);
     expect(asPermissionList(everyNamespace)).toEqual(expected.everyNamespace);
     expect(asPermissionList(ownNamespace)).toEqual(expected.ownNamespace);
+    expect(asPermissionList(istioNamespace)).toEqual(expected.istioNamespace);
   });
 });

@@ -40,6 +40,19 @@ export async function createNamespace(cluster: TestCluster, prefix: string, labe
   return name;
 }
 
+/**
+ * A namespace with a fixed name that a real cluster already has (istio-system): created if missing,
+ * waited out first if an earlier suite left it terminating. Left in place afterwards.
+ */
+export async function ensureNamespace(cluster: TestCluster, name: string): Promise<void> {
+  await eventually(`namespace ${name} active`, async () => {
+    const existing = await cluster.core.readNamespace({ name }).catch(() => undefined);
+    if (existing?.status?.phase === 'Active') return true;
+    if (!existing) await cluster.core.createNamespace({ body: { metadata: { name } } }).catch(() => undefined);
+    return false;
+  }, 120_000);
+}
+
 export async function deleteNamespace(cluster: TestCluster, name: string): Promise<void> {
   await cluster.core.deleteNamespace({ name }).catch(() => undefined);
 }

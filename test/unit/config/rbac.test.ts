@@ -6,24 +6,30 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { asPermissionList, permissionsOf, readExpectedPermissions, type RuleLike } from '../../harness/rbac-rules.ts';
 
-const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
+const configDir = join(import.meta.dirname, '..', '..', '..', 'config');
+const ISTIO_ACCESS = '../istio-access/istio_config_role.yaml';
 
 function rulesOf(file: string, kind: string): RuleLike[] {
-  return parseAllDocuments(readFileSync(join(rbacDir, file), 'utf8'))
+  return parseAllDocuments(readFileSync(join(configDir, 'rbac', file), 'utf8'))
     .map((d) => d.toJSON() as { kind: string; rules?: RuleLike[] })
     .filter((d) => d.kind === kind)
     .flatMap((d) => d.rules ?? []);
 }
 
 describe('config/rbac', () => {
-  it('grants the controller what expected-permissions.yaml lists, cluster-wide and in its own namespace', () => {
+  it("grants the controller what expected-permissions.yaml lists, cluster-wide, in its own namespace and in Istio's", () => {
     const expected = readExpectedPermissions();
     expect(asPermissionList(permissionsOf(rulesOf('role.yaml', 'ClusterRole')))).toEqual(expected.everyNamespace);
     expect(asPermissionList(permissionsOf(rulesOf('leader_election_role.yaml', 'Role')))).toEqual(expected.ownNamespace);
+    expect(asPermissionList(permissionsOf(rulesOf(ISTIO_ACCESS, 'Role')))).toEqual(expected.istioNamespace);
+  });
+
+  it('reads no ConfigMap outside the Istio namespace', () => {
+    expect(permissionsOf(rulesOf('role.yaml', 'ClusterRole')).has('configmaps')).toBe(false);
   });
 
   it('never grants wildcards, deletes, or writes to Secrets, and gives users no status writes', () => {
-    const all = ['role.yaml', 'leader_election_role.yaml', 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
+    const all = ['role.yaml', 'leader_election_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
       .flatMap((file) => [...rulesOf(file, 'ClusterRole'), ...rulesOf(file, 'Role')].map((rule) => ({ file, rule })));
     for (const { file, rule } of all) {
       expect(rule.verbs, file).not.toContain('*');
