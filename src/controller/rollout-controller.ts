@@ -86,6 +86,7 @@ export class RolloutController {
     const { kubeConfig, logger } = this.options;
     const onError = (what: string) => (error: unknown, retryInMs: number) => logger.warn({ err: error, retryInMs }, `${what} watch failed; restarting`);
     const shard = this.options.shardSelector?.text;
+    if (shard !== undefined) logger.info({ shardSelector: shard }, 'reconciling only the Rollouts whose labels match the shard selector');
     // A Rollout relabelled out of the shard leaves the watch as a delete, and one relabelled into it
     // arrives as an add: the API server filters, so another shard's Rollouts never fill this cache.
     const rollouts = startInformer<KubernetesObject>({
