@@ -2,7 +2,8 @@
 // Pods per second created through a fresh local API server (kwok nodes), and what Switchboard's
 // webhooks add to each: (a) no webhook registered, (b) both webhooks registered and served by a
 // `switchboard run --no-controller` process, in an injection-enabled namespace, (c) registered but
-// the namespace not labelled, so the namespaceSelector keeps the API server from calling them.
+// the namespace not labelled, so the namespaceSelector keeps the API server from calling them,
+// then (a) again with the webhooks removed, to show how far the baseline drifted meanwhile.
 // Client-side create latency, the API server's own webhook histogram, and the webhook process's
 // CPU and memory from /proc. See bench/README.md for the method and the figures.
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
@@ -67,7 +68,7 @@ export async function runAdmissionBench(argv = process.argv.slice(2)): Promise<v
   const workDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-admission-'));
   const logDir = join(PROJECT_ROOT, '.bench', `admission-${flags.pods}-${new Date().toISOString().replaceAll(':', '')}`);
   mkdirSync(logDir, { recursive: true });
-  const podsInAll = 3 * (flags.pods + WARM_UP_PODS);
+  const podsInAll = 4 * (flags.pods + WARM_UP_PODS) + 100;
   const controlPlane = await startControlPlane({ workDir, logDir, progress, nodes: Math.ceil(podsInAll / PODS_PER_NODE) + 1 });
   let webhook: ManagerProcess | undefined;
   const loadBefore = loadavg()[0]!;
@@ -101,8 +102,15 @@ export async function runAdmissionBench(argv = process.argv.slice(2)): Promise<v
     progress(`(c) ${flags.pods} pods, webhooks registered, namespace not selected`);
     results.push(await measure('webhooks, namespace not selected', controlPlane, core, namespaces.unlabelled, flags, served.pid));
 
+    // The baseline once more, webhooks removed: how far the machine and the fuller cluster moved it.
+    await objects.delete(mutating);
+    await objects.delete(validating);
+    await waitFor('the API server no longer calling the injector', async () => !isInjected(await core.createNamespacedPod({ namespace: namespaces.injected, body: benchPod() })), { timeoutMs: 60_000, logs: logDir });
+    progress(`(a') ${flags.pods} pods, webhooks removed again`);
+    results.push(await measure('no webhook, again', controlPlane, core, namespaces.none, flags));
+
     console.log(`pods=${flags.pods} concurrency=${flags.concurrency}; 1-minute load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (${process.env.CI ? 'CI' : 'shared machine'})\n`);
-    printResults(results, served.pid);
+    printResults(results, served.pid, served.readyRssBytes);
     console.log(`\nlogs: ${logDir}`);
   } finally {
     await webhook?.kill();
@@ -121,7 +129,7 @@ function isInjected(pod: V1Pod): boolean {
   return pod.spec?.containers.some((c) => c.name === 'istio-proxy') ?? false;
 }
 
-async function startWebhook(controlPlane: RunningControlPlane, logDir: string, workDir: string): Promise<{ process: ManagerProcess; pid: number; url: string; caFile: string }> {
+async function startWebhook(controlPlane: RunningControlPlane, logDir: string, workDir: string): Promise<{ process: ManagerProcess; pid: number; url: string; caFile: string; readyRssBytes: number }> {
   const authority = createCertificateAuthority(join(workDir, 'webhook-pki'), 'bench-webhook-ca');
   const serving = issueCertificate(authority, 'webhook', { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const [port, healthPort] = [await freePort(), await freePort()];
@@ -132,11 +140,14 @@ async function startWebhook(controlPlane: RunningControlPlane, logDir: string, w
   ], join(logDir, 'switchboard-webhook.log'));
   if (manager.child.pid === undefined) throw new Error('switchboard run did not start');
   await waitFor('switchboard run --no-controller ready', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, logs: logDir });
-  return { process: manager, pid: manager.child.pid, url: `https://127.0.0.1:${port}`, caFile: authority.certFile };
+  return { process: manager, pid: manager.child.pid, url: `https://127.0.0.1:${port}`, caFile: authority.certFile, readyRssBytes: currentRssBytes(manager.child.pid) };
 }
 
 async function measure(scenario: string, controlPlane: RunningControlPlane, core: CoreV1Api, namespace: string, flags: AdmissionBenchFlags, webhookPid?: number): Promise<ScenarioResult> {
   await createPods(core, namespace, WARM_UP_PODS, flags.concurrency);
+  // The scheduler and kwok still placing the previous run's pods would slow this one: start level.
+  await waitFor('every pod scheduled and Running', async () => (await core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Running', limit: 1 })).items.length === 0,
+    { timeoutMs: 300_000 + flags.pods * 300, intervalMs: 1_000, logs: controlPlane.logDir });
   const metricsBefore = parseWebhookHistograms(await controlPlane.kubectl(['get', '--raw', '/metrics']));
   const cpuBefore = webhookPid === undefined ? undefined : cpuSeconds(webhookPid);
   const started = process.hrtime.bigint();
@@ -174,7 +185,7 @@ async function createPods(core: CoreV1Api, namespace: string, count: number, con
   return { latenciesMs: latenciesMs.sort((a, b) => a - b), failures, injected };
 }
 
-function printResults(results: ScenarioResult[], webhookPid: number): void {
+function printResults(results: ScenarioResult[], webhookPid: number, readyRssBytes: number): void {
   const baseline = results[0]!;
   const ms = (seconds: number) => seconds * 1000;
   printTable(results.map((r) => ({
@@ -198,7 +209,8 @@ function printResults(results: ScenarioResult[], webhookPid: number): void {
       '~p99 ms': h.count > 0 ? ms(histogramQuantile(h, 0.99)) : '',
     };
   })));
-  console.log(`\nwebhook process peak RSS: ${(peakRssBytes(webhookPid) / 2 ** 20).toFixed(0)} MB, current RSS: ${(currentRssBytes(webhookPid) / 2 ** 20).toFixed(0)} MB`);
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`\nwebhook process RSS: ${mib(readyRssBytes)} once ready, ${mib(currentRssBytes(webhookPid))} at the end, peak ${mib(peakRssBytes(webhookPid))}`);
 }
 
 function currentRssBytes(pid: number): number {
