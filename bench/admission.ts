@@ -199,7 +199,8 @@ function printResults(results: ScenarioResult[], webhookPid: number, readyRssByt
     'p50 added ms': percentile(r.latenciesMs, 50) - percentile(baseline.latenciesMs, 50),
     'webhook CPU ms/pod': r.webhookCpuSeconds === undefined ? '' : ms(r.webhookCpuSeconds) / Math.max(1, r.latenciesMs.length),
   })));
-  console.log('\nThe API server\'s apiserver_admission_webhook_admission_duration_seconds over each measured run (quantiles from its buckets):\n');
+  const bounds = [...(results.find((r) => r.webhooks.get(WEBHOOKS.mutating)!.count > 0)?.webhooks.get(WEBHOOKS.mutating)!.buckets.keys() ?? [])].filter(Number.isFinite).sort((a, b) => a - b);
+  console.log(`\nThe API server's apiserver_admission_webhook_admission_duration_seconds over each measured run (quantiles interpolated within its buckets, bounds ${bounds.map((b) => `${ms(b)} ms`).join(', ')}):\n`);
   printTable(results.flatMap((r) => Object.entries(WEBHOOKS).map(([kind, name]) => {
     const h = r.webhooks.get(name)!;
     return {
