@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   inject: async () => (await import('./inject.ts')).runInjectBench(),
   decide: async () => (await import('./decide.ts')).runDecideBench(),
   controller: async () => (await import('./controller.ts')).runControllerBench(),
+  admission: async () => (await import('./admission.ts')).runAdmissionBench(),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

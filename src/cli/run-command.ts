@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
+import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, shardLeaseName, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
 import { createControllerMetrics } from '../controller/metrics.ts';
 import { RolloutController } from '../controller/rollout-controller.ts';
 import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../controller/tuning-flags.ts';
@@ -146,7 +146,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     let elector: LeaderElector | undefined;
     if (options.leaderElect) {
       elector = startLeaderElection({
-        kubeConfig, namespace: options.leaderElectionNamespace, name: options.leaderElectionId,
+        kubeConfig, namespace: options.leaderElectionNamespace, name: shardLeaseName(options.leaderElectionId, tuning.shardSelector?.text),
         identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`, logger,
         leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline, retryPeriodMs: options.leaderElectRetryPeriod,
         onStartedLeading: () => controller.run(),

@@ -6,6 +6,7 @@
 // record change, never from the holder's renewTime: the holder's wall clock may be minutes off
 // ours, and comparing them would let a standby take a lease that is still being renewed.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { httpStatusOf, orUndefinedIfNotFound } from '../kube/api-errors.ts';
@@ -60,6 +61,18 @@ export function checkLeaderElectionTiming(timing: LeaderElectionTiming): LeaderE
   if (leaseDurationMs < 1000) problems.push(`--leader-elect-lease-duration (${leaseDurationMs}ms) must be at least 1s: a Lease stores whole seconds`);
   if (problems.length > 0) throw new Error(`invalid leader election timing: ${problems.join('; ')}`);
   return timing;
+}
+
+/**
+ * The Lease of one shard: the base name and a short hash of the shard's canonical selector, so that
+ * each shard elects its own leader, the same selector always finds the same Lease, and any selector,
+ * however long, gives a valid name of at most 63 characters. Unsharded, the base name itself.
+ */
+export function shardLeaseName(baseName: string, canonicalSelector: string | undefined): string {
+  if (canonicalSelector === undefined) return baseName;
+  const suffix = createHash('sha256').update(canonicalSelector).digest('hex').slice(0, 10);
+  const base = baseName.slice(0, 63 - suffix.length - 1).replace(/[-.]+$/, '');
+  return `${base}-${suffix}`;
 }
 
 /** The request timeout when none is given: half the renew deadline, so a renewal can be retried once. */

@@ -17,6 +17,7 @@ import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { recordEvent } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
+import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -44,6 +45,8 @@ export interface RolloutControllerOptions {
   apiRateLimit?: ApiRateLimit;
   /** Analysis rounds running at once, across all Rollouts (they never block the workers). */
   analysisConcurrency?: number;
+  /** Only the Rollouts whose labels match are this instance's (all of them when absent). */
+  shardSelector?: ShardSelector;
   /** Injected by tests that need to control time; the wall clock otherwise. */
   clock?: () => Date;
 }
@@ -82,16 +85,20 @@ export class RolloutController {
   async startInformers(): Promise<void> {
     const { kubeConfig, logger } = this.options;
     const onError = (what: string) => (error: unknown, retryInMs: number) => logger.warn({ err: error, retryInMs }, `${what} watch failed; restarting`);
+    const shard = this.options.shardSelector?.text;
+    if (shard !== undefined) logger.info({ shardSelector: shard }, 'reconciling only the Rollouts whose labels match the shard selector');
+    // A Rollout relabelled out of the shard leaves the watch as a delete, and one relabelled into it
+    // arrives as an add: the API server filters, so another shard's Rollouts never fill this cache.
     const rollouts = startInformer<KubernetesObject>({
-      kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`,
-      list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL }) as never,
+      kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`, ...(shard === undefined ? {} : { labelSelector: shard }),
+      list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL, ...(shard === undefined ? {} : { labelSelector: shard }) }) as never,
       onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
       onError: onError('Rollout'),
     });
     const deployments = startInformer<KubernetesObject>({
       kubeConfig, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
       list: () => this.client.apps.listDeploymentForAllNamespaces({ labelSelector: ROLLOUT_LABEL }) as never,
-      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.labels?.[ROLLOUT_LABEL]),
+      onEvent: (_event, object) => this.enqueueOwner(rollouts, object),
       onError: onError('Deployment'),
     });
     this.informers.push(rollouts, deployments);
@@ -143,6 +150,17 @@ export class RolloutController {
 
   private enqueue(namespace: string | undefined, name: string | undefined): void {
     if (this.running && namespace && name) this.queue.add(`${namespace}/${name}`);
+  }
+
+  /**
+   * The Rollout that owns a Deployment. Sharded, only when that Rollout is in this shard's cache: the
+   * other shards' Deployments share the label, and each would otherwise cost a live read to dismiss.
+   */
+  private enqueueOwner(rollouts: ResilientInformer<KubernetesObject>, deployment: KubernetesObject): void {
+    const namespace = deployment.metadata?.namespace;
+    const name = deployment.metadata?.labels?.[ROLLOUT_LABEL];
+    if (this.options.shardSelector !== undefined && (name === undefined || rollouts.cache.get(name, namespace) === undefined)) return;
+    this.enqueue(namespace, name);
   }
 
   private enqueueReferencing(rollouts: ResilientInformer<KubernetesObject>, plural: 'virtualservices' | 'destinationrules', object: KubernetesObject): void {
@@ -242,7 +260,8 @@ export class RolloutController {
 
   private async readLive(namespace: string, name: string): Promise<ObservedObjects | undefined> {
     const rollout = await this.client.readRollout(namespace, name);
-    if (!rollout) return undefined;
+    // Relabelled into another shard since it was queued: that shard's now, so this one must not act.
+    if (!rollout || !this.inShard(rollout)) return undefined;
     const names = observedNames(rollout);
     const [stableDeployment, canaryDeployment, virtualService, destinationRule, workload] = await Promise.all([
       this.client.readDeployment(namespace, names.stableDeployment),
@@ -252,6 +271,10 @@ export class RolloutController {
       names.workload === undefined ? undefined : this.client.readDeployment(namespace, names.workload),
     ]);
     return { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload };
+  }
+
+  private inShard(rollout: Rollout): boolean {
+    return this.options.shardSelector?.matches(rollout.metadata.labels) ?? true;
   }
 
   /**

@@ -2,12 +2,14 @@
 // Defaults come from `npm run bench -- controller` (see bench/README.md).
 import type { Command } from 'commander';
 import type { ApiRateLimit } from './api-rate-limiter.ts';
+import { parseShardSelector, type ShardSelector } from './shard-selector.ts';
 
 export interface ControllerTuningCliOptions {
   workers: string;
   kubeApiQps: string;
   kubeApiBurst: string;
   observeFrom: string;
+  shardSelector?: string;
 }
 
 export function addControllerTuningOptions(command: Command): Command {
@@ -15,11 +17,12 @@ export function addControllerTuningOptions(command: Command): Command {
     .option('--workers <n>', 'Rollouts reconciled at once', '4')
     .option('--kube-api-qps <n>', "sustained API requests per second of the rollout controller's client (0: no limit)", '40')
     .option('--kube-api-burst <n>', 'API requests the rollout controller may send at once above --kube-api-qps', '80')
-    .option('--observe-from <cache|live>', 'decide from informer caches (guarded against lagging our own writes) or from live reads', 'cache');
+    .option('--observe-from <cache|live>', 'decide from informer caches (guarded against lagging our own writes) or from live reads', 'cache')
+    .option('--shard-selector <selector>', 'reconcile only the Rollouts whose labels match (e.g. "switchboard.dev/shard=a", or "!switchboard.dev/shard" for the default shard); each shard elects its own leader');
 }
 
 /** The flags as numbers; throws one error naming every flag that is wrong. */
-export function controllerTuning(options: ControllerTuningCliOptions): { workers: number; apiRateLimit: ApiRateLimit; observeFrom: 'cache' | 'live' } {
+export function controllerTuning(options: ControllerTuningCliOptions): { workers: number; apiRateLimit: ApiRateLimit; observeFrom: 'cache' | 'live'; shardSelector?: ShardSelector } {
   const problems: string[] = [];
   const number = (flag: string, text: string, min: number, whole: boolean) => {
     const value = Number(text);
@@ -33,6 +36,12 @@ export function controllerTuning(options: ControllerTuningCliOptions): { workers
   const burst = number('--kube-api-burst', options.kubeApiBurst, 1, true);
   const observeFrom = options.observeFrom;
   if (observeFrom !== 'cache' && observeFrom !== 'live') problems.push(`--observe-from "${observeFrom}" must be cache or live`);
+  let shardSelector: ShardSelector | undefined;
+  try {
+    shardSelector = parseShardSelector(options.shardSelector ?? '');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length > 0) throw new Error(problems.join('; '));
-  return { workers, apiRateLimit: { qps, burst }, observeFrom: observeFrom as 'cache' | 'live' };
+  return { workers, apiRateLimit: { qps, burst }, observeFrom: observeFrom as 'cache' | 'live', ...(shardSelector ? { shardSelector } : {}) };
 }
