@@ -1,5 +1,5 @@
-// npm run bench [-- NAME ...]: runs the named benchmarks (all when none is named, except the
-// controller benchmark, which starts control planes and takes minutes); each prints tables.
+// npm run bench [-- NAME ...]: runs the named benchmarks (all when none is named, except those
+// that start control planes and take minutes); each prints tables.
 const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.ts')).runWebhookBench(),
   inject: async () => (await import('./inject.ts')).runInjectBench(),
@@ -14,7 +14,8 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
   process.exit(2);
 }
-const everyQuickBench = Object.keys(benches).filter((name) => name !== 'controller');
+const startsControlPlanes = new Set(['controller', 'admission']);
+const everyQuickBench = Object.keys(benches).filter((name) => !startsControlPlanes.has(name));
 for (const name of requested.length > 0 ? requested : everyQuickBench) {
   console.log(`\n## ${name}\n`);
   await benches[name]!();
