@@ -3,8 +3,9 @@
 //   input, so a subtree that is the same object is unchanged, and the walk goes down only where
 //   injection built something new. Insertions into lists become adds of the new elements, without
 //   the edit-distance search a general diff needs.
-// - podPatch, a general diff (rfc6902's) with shortcuts for equal subtrees and pure insertions, for
-//   documents that share nothing; it is also the reference injectionPatch is tested against.
+// - podPatch, a general diff (rfc6902's) with shortcuts for equal subtrees and pure insertions. It
+//   rewrites manifests for `switchboard inject`, whose YAML keeps the key order this diff gives, and
+//   is the reference injectionPatch is tested against.
 import { createPatch, type Operation, type Pointer } from 'rfc6902';
 
 /**
