@@ -102,7 +102,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
 
   if (options.webhook) {
     // Each side is imported only when it runs: a webhook-only process carries no controller, and
-    // a controller-only one no fastify or injector (see docs/webhooks.md, "Memory").
+    // a controller-only one no fastify or injector (docs/webhooks.md, "Memory and work per review").
     const { startWebhook } = await import('../webhook/start.ts');
     const { host, port } = splitAddress(options.webhookBindAddress);
     const webhook = startWebhook({
