@@ -5,17 +5,9 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, shardLeaseName, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
-import { createControllerMetrics } from '../controller/metrics.ts';
-import { RolloutController } from '../controller/rollout-controller.ts';
 import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../controller/tuning-flags.ts';
-import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
 import { loadKubeConfig } from '../kube/config.ts';
-import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
 import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
-import { istioConfigurationNames, watchIstioConfiguration } from '../webhook/istio-configuration.ts';
-import { watchNativeSidecarSupport } from '../webhook/native-sidecar-support.ts';
-import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
-import { createWebhookServer, type WebhookServer } from '../webhook/server.ts';
 
 export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
   kubeconfig?: string;
@@ -109,31 +101,28 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   stops.push(() => closeServer(health));
 
   if (options.webhook) {
-    const baseConfig = options.injectorConfig ? loadInjectorConfigFile(options.injectorConfig) : defaultInjectorConfig();
-    const istioNamespace = options.istioNamespace ?? 'istio-system';
-    const istio = istioNamespace === '' ? undefined : watchIstioConfiguration({
-      kubeConfig, base: baseConfig, names: istioConfigurationNames(istioNamespace, baseConfig.revision),
-      onInvalid: (error) => logger.error({ err: error }, "Istio's injector configuration is invalid; keeping the previous one"),
-      onError: (error) => logger.warn({ err: error }, 'Istio ConfigMap watch failed; restarting'),
-    });
-    const namespaces = watchNamespaceLabels(kubeConfig, (error) => logger.warn({ err: error }, 'namespace watch failed; restarting'));
-    const nativeSidecarSupport = watchNativeSidecarSupport(kubeConfig, (error) => logger.warn({ err: error }, 'node watch failed; restarting'));
-    const webhook: WebhookServer = createWebhookServer({
-      get config() { return istio?.current() ?? baseConfig; }, namespaces, nativeSidecarSupport, metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
+    // Each side is imported only when it runs: a webhook-only process carries no controller, and
+    // a controller-only one no fastify or injector (docs/webhooks.md, "Memory and work per review").
+    const { startWebhook } = await import('../webhook/start.ts');
+    const { host, port } = splitAddress(options.webhookBindAddress);
+    const webhook = startWebhook({
+      kubeConfig, istioNamespace: options.istioNamespace ?? 'istio-system', host, port, logger,
       tls: { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile },
+      ...(options.injectorConfig ? { injectorConfigFile: options.injectorConfig } : {}),
       ...(process.env.POD_NAMESPACE ? { webhookNamespace: process.env.POD_NAMESPACE } : {}),
     });
     readinessChecks.push(() => webhook.notReadyReason());
-    await Promise.all([namespaces.synced, nativeSidecarSupport.synced, istio?.synced]);
-    const { host, port } = splitAddress(options.webhookBindAddress);
-    const bound = await webhook.listen(host, port);
+    const bound = await webhook.serving;
     logger.info({ port: bound }, 'injector webhook serving');
-    stops.push(async () => { await webhook.close(); await namespaces.stop(); await nativeSidecarSupport.stop(); await istio?.stop(); });
+    stops.push(() => webhook.stop());
   }
 
   if (options.controller) {
     let informersSynced = false;
     readinessChecks.push(() => (informersSynced ? undefined : 'controller informers not synced yet'));
+    const [{ createControllerMetrics }, { RolloutController }, { withProcessMetrics }] = await Promise.all([
+      import('../controller/metrics.ts'), import('../controller/rollout-controller.ts'), import('../observability/metrics.ts'),
+    ]);
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,

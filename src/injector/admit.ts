@@ -7,7 +7,7 @@ import type { InjectorConfig } from './config.ts';
 import { decideInjection, type InjectionDecision } from './decide.ts';
 import { injectPod } from './inject.ts';
 import { annotationKeys, labelKeys, proxyUid } from './istio-constants.ts';
-import { podPatch } from './json-patch.ts';
+import { injectionPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
 import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
@@ -53,7 +53,7 @@ export type PodAdmissionResult =
       refusals: Refusal[];
     };
 
-/** Mutating entry point: decide → annotations → policy → inject → diff. Never throws on any input. */
+/** Mutating entry point: decide → annotations → policy → inject → patch. Never throws on any input. */
 export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodAdmissionResult {
   return guarded(input, (checked) => {
     const early = admitWithoutInjection(checked);
@@ -69,7 +69,7 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };
     return refuseOr([...overrideRefusals, ...findProxyIdentityViolations(checked.pod, policy)], () => {
       const injected = injectPod(checked.pod, config, { namespace: checked.namespace, settings });
-      const patch = podPatch(checked.pod, injected);
+      const patch = injectionPatch(checked.pod, injected);
       // Injecting an injected pod again with the same configuration gives the same pod.
       if (patch.length === 0 && decision.alreadyInjected) return skipped('already-injected', 'already injected with this configuration: nothing changes', allWarnings.length > 0 ? allWarnings : undefined);
       return { allowed: true, patch, injected: true, ...(allWarnings.length > 0 ? { warnings: allWarnings } : {}) };

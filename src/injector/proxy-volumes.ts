@@ -47,14 +47,44 @@ function proxyVolumes(config: InjectorConfig): ProxyVolume[] {
 // and keeping both orders makes our output compare equal to Istio's, list for list.
 const mountOrder = ['workload-socket', 'credential-socket', 'workload-certs', 'istiod-ca-cert', 'istio-ca-crl', 'istio-data', 'istio-envoy', 'istio-token', 'istio-podinfo'];
 
-/** The gateway template has no CRL volume. */
-export function proxyPodVolumes(config: InjectorConfig, template: 'sidecar' | 'gateway' = 'sidecar'): V1Volume[] {
-  return proxyVolumes(config)
-    .map(({ volume }) => volume)
-    .filter((volume) => template === 'sidecar' || volume.name !== 'istio-ca-crl');
+interface ProxyVolumeLists {
+  sidecar: readonly V1Volume[];
+  gateway: readonly V1Volume[];
+  mounts: readonly V1VolumeMount[];
 }
 
-export function proxyVolumeMounts(config: InjectorConfig): V1VolumeMount[] {
-  const byName = new Map(proxyVolumes(config).map(({ volume, mountPath }) => [volume.name, mountPath]));
-  return mountOrder.map((name) => ({ name, mountPath: byName.get(name) ?? '' }));
+// Built once per configuration object (a new one arrives only when the configuration changes) and
+// shared by every injected pod: frozen, so that no step of an injection can change another's.
+const listsByConfig = new WeakMap<InjectorConfig, ProxyVolumeLists>();
+
+function volumeLists(config: InjectorConfig): ProxyVolumeLists {
+  let lists = listsByConfig.get(config);
+  if (!lists) {
+    const volumes = proxyVolumes(config);
+    const byName = new Map(volumes.map(({ volume, mountPath }) => [volume.name, mountPath]));
+    lists = deepFreeze({
+      sidecar: volumes.map(({ volume }) => volume),
+      // The gateway template has no CRL volume.
+      gateway: volumes.map(({ volume }) => volume).filter((volume) => volume.name !== 'istio-ca-crl'),
+      mounts: mountOrder.map((name) => ({ name, mountPath: byName.get(name) ?? '' })),
+    });
+    listsByConfig.set(config, lists);
+  }
+  return lists;
+}
+
+export function proxyPodVolumes(config: InjectorConfig, template: 'sidecar' | 'gateway' = 'sidecar'): readonly V1Volume[] {
+  return volumeLists(config)[template];
+}
+
+export function proxyVolumeMounts(config: InjectorConfig): readonly V1VolumeMount[] {
+  return volumeLists(config).mounts;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const entry of Object.values(value)) deepFreeze(entry);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { admitPod } from '../../../src/injector/admit.ts';
 import { defaultInjectorConfig, type InjectorConfig } from '../../../src/injector/config.ts';
 import { injectPod } from '../../../src/injector/inject.ts';
+import { injectionPatch, podPatch } from '../../../src/injector/json-patch.ts';
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/).filter((text) => !text.startsWith('istio-'));
 const text = fc.string({ maxLength: 20 });
@@ -96,6 +97,36 @@ describe('injection properties', () => {
       { numRuns: 50 },
     );
   });
+});
+
+// Probes make injection rebuild the app's containers (rewritten to the agent), not only add to lists.
+const probe = fc.record({ httpGet: fc.record({ path: fc.constantFrom('/ready', '/live', '/a/b~c'), port: fc.oneof(fc.integer({ min: 1, max: 65535 }), name) }) });
+const probedPod: fc.Arbitrary<V1Pod> = fc
+  .tuple(generatedPod, fc.array(fc.option(fc.record({ readinessProbe: probe, livenessProbe: probe, startupProbe: probe }, { requiredKeys: [] }), { nil: undefined }), { maxLength: 3 }))
+  .map(([subject, probes]) => ({
+    ...subject,
+    spec: { ...subject.spec!, containers: subject.spec!.containers.map((entry, index) => ({ ...entry, ...(probes[index] ?? {}) })) },
+  }));
+
+const applied = (document: unknown, operations: ReturnType<typeof podPatch>): unknown => {
+  const target = structuredClone(document);
+  expect(applyPatch(target, operations).every((error) => error === null)).toBe(true);
+  return target;
+};
+
+describe('the direct injection patch', () => {
+  it("gives the same pod as the general diff's patch, on first injection and on re-injection with another configuration", () => {
+    fc.assert(
+      fc.property(probedPod, configs, configs, fc.boolean(), (subject, config, earlierConfig, reinjected) => {
+        const original = reinjected ? injectPod(subject, earlierConfig, { namespace: 'shop' }) : subject;
+        const injected = injectPod(original, config, { namespace: 'shop' });
+        const direct = applied(original, injectionPatch(original, injected));
+        expect(direct).toEqual(applied(original, podPatch(original, injected)));
+        expect(direct).toEqual(JSON.parse(JSON.stringify(injected)));
+      }),
+      { numRuns: 300 },
+    );
+  }, 120_000);
 });
 
 describe('admitPod on arbitrary JSON', () => {
