@@ -10,11 +10,12 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
+import { decisionEvent } from '../rollout/decision-events.ts';
 import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
-import { recordEvent } from './events.ts';
+import { EventRecorder } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
@@ -55,6 +56,7 @@ export class RolloutController {
   /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
   private readonly analysisRounds = new Map<string, AnalysisRound>();
   private readonly analysisRunner: AnalysisRunner;
+  private readonly events: EventRecorder;
   /** The last write refused as invalid per Rollout; decide() reports it until the spec changes. */
   private readonly refusedWrites = new Map<string, RefusedWrite>();
   private readonly options: RolloutControllerOptions;
@@ -76,6 +78,7 @@ export class RolloutController {
     this.client = new RolloutClient(options.kubeConfig, limited ? new TokenBucket(options.apiRateLimit!) : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
+    this.events = new EventRecorder(this.client.core, options.logger);
   }
 
   /** Starts watching; reconciling starts with run(), so that standby replicas keep warm caches. */
@@ -138,6 +141,7 @@ export class RolloutController {
 
   async stop(): Promise<void> {
     await this.stopWorkers();
+    await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
@@ -350,23 +354,18 @@ export class RolloutController {
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
-    log.info(action.message);
+    if (action.kind === 'updateStatus' && action.decisions !== undefined) {
+      for (const decision of action.decisions) log.info({ reason: decision.reason }, decision.message);
+    } else {
+      log.info(action.message);
+    }
     // A write that landed clears an earlier refusal: whatever was refused is no longer what we write.
     if (action.kind !== 'updateStatus') this.refusedWrites.delete(key);
-    if (worthAnEvent(observed, action)) {
-      await recordEvent(this.client.core, rollout, action.reason, action.message, now).catch((error: unknown) => log.debug({ err: error }, 'event not recorded'));
-    }
+    const event = decisionEvent(rollout.status, action);
+    if (event !== undefined) this.events.record(rollout, event, now);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
   }
-}
-
-/** Every decision is an Event; a status write that only refreshes the view is one only when the phase changes. */
-function worthAnEvent(observed: ObservedState, action: Action): boolean {
-  if (action.kind !== 'updateStatus') return true;
-  if (action.silent === true) return false;
-  if (action.reason !== 'StatusChanged') return true;
-  return action.status.phase !== undefined && action.status.phase !== observed.rollout.status?.phase;
 }
 
 function describeWrite(action: Action): string {

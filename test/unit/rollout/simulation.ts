@@ -184,6 +184,11 @@ export class Simulation {
     for (let index = 0; index < budget && !done(this); index += 1) await this.step(faults[index] ?? 'none');
   }
 
+  /** Reasons of every decision applied, folded ones included, in order. */
+  appliedReasons(): string[] {
+    return this.applied.flatMap(({ action }) => (action.kind === 'updateStatus' && action.decisions !== undefined ? action.decisions.map((d) => d.reason) : [action.reason]));
+  }
+
   appliedKinds(): string[] {
     return this.applied.map(({ action }) => (action.kind === 'setWeights' ? `setWeights(${action.canaryWeight})` : action.kind));
   }
