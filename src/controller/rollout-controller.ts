@@ -143,6 +143,7 @@ export class RolloutController {
     await this.stopWorkers();
     await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
+    await this.client.close();
   }
 
   private enqueue(namespace: string | undefined, name: string | undefined): void {
