@@ -19,6 +19,7 @@ import { EventRecorder } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
+import { deepFreeze } from './deep-freeze.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -88,13 +89,13 @@ export class RolloutController {
     const rollouts = startInformer<KubernetesObject>({
       kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`,
       list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL }) as never,
-      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
+      onEvent: (_event, object) => this.enqueue(deepFreeze(object).metadata?.namespace, object.metadata?.name),
       onError: onError('Rollout'),
     });
     const deployments = startInformer<KubernetesObject>({
       kubeConfig, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
       list: () => this.client.apps.listDeploymentForAllNamespaces({ labelSelector: ROLLOUT_LABEL }) as never,
-      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.labels?.[ROLLOUT_LABEL]),
+      onEvent: (_event, object) => this.enqueue(deepFreeze(object).metadata?.namespace, object.metadata?.labels?.[ROLLOUT_LABEL]),
       onError: onError('Deployment'),
     });
     this.informers.push(rollouts, deployments);
@@ -104,7 +105,7 @@ export class RolloutController {
         kubeConfig, path: `/apis/networking.istio.io/v1/${plural}`,
         list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
         // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
-        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
+        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, deepFreeze(object)),
         onError: onError(plural),
       });
       this.informers.push(informer);
@@ -260,8 +261,8 @@ export class RolloutController {
   }
 
   /**
-   * The informer caches' copies, or "stale" when one has not yet seen our own last write to it.
-   * Copies, so that nothing done with them can change the caches.
+   * The informer caches' objects, or "stale" when one has not yet seen our own last write to it.
+   * Not copies: every cached object was frozen on arrival, so nothing done with them can change the caches.
    */
   private async readCached(namespace: string, name: string): Promise<ObservedObjects | 'stale' | undefined> {
     let unknown = false;
@@ -270,7 +271,7 @@ export class RolloutController {
       const freshness = this.floors.check(objectId(plural, namespace, objectName), object?.metadata?.resourceVersion);
       if (freshness === 'stale') return 'stale';
       if (freshness === 'unknown') unknown = true;
-      return object === undefined ? undefined : structuredClone(object) as T;
+      return object as T | undefined;
     };
     const rollout = cached<Rollout>(this.informers[0]?.cache, ROLLOUT_PLURAL, name);
     // Not in the cache: deleted, or not yet seen. Only a live read tells which.
