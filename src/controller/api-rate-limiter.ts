@@ -4,6 +4,7 @@
 import {
   createConfiguration, ServerConfiguration, type ApiType, type Configuration, type KubeConfig, type RequestContext, type ResponseContext,
 } from '@kubernetes/client-node';
+import type { PooledKubeConfigAuth } from './pooled-connections.ts';
 
 export interface ApiRateLimit {
   /** Sustained requests per second; 0 or less: no limit. */
@@ -65,17 +66,21 @@ export class TokenBucket {
 
 type ApiConstructor<T extends ApiType> = new (configuration: Configuration) => T;
 
-/** An API client of `kubeConfig` whose every request first takes a token from `bucket`. */
-export function makeRateLimitedApiClient<T extends ApiType>(kubeConfig: KubeConfig, api: ApiConstructor<T>, bucket: TokenBucket | undefined): T {
-  if (bucket === undefined) return kubeConfig.makeApiClient(api);
+/**
+ * An API client of `kubeConfig` over the shared connection pool of `auth`, whose every request
+ * first takes a token from `bucket` (when there is one).
+ */
+export function makeControllerApiClient<T extends ApiType>(kubeConfig: KubeConfig, api: ApiConstructor<T>, auth: PooledKubeConfigAuth, bucket: TokenBucket | undefined): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
   return new api(createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [{
-      pre: async (context: RequestContext) => { await bucket.take(); return context; },
-      post: async (context: ResponseContext) => context,
-    }],
+    authMethods: { default: auth },
+    ...(bucket === undefined ? {} : {
+      promiseMiddleware: [{
+        pre: async (context: RequestContext) => { await bucket.take(); return context; },
+        post: async (context: ResponseContext) => context,
+      }],
+    }),
   }));
 }

@@ -4,7 +4,8 @@ import {
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
-import { makeRateLimitedApiClient, type TokenBucket } from './api-rate-limiter.ts';
+import { makeControllerApiClient, type TokenBucket } from './api-rate-limiter.ts';
+import { PooledKubeConfigAuth } from './pooled-connections.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
@@ -17,11 +18,19 @@ export class RolloutClient {
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
 
+  private readonly connections: PooledKubeConfigAuth;
+
   /** With a bucket, every request (reads, writes, events, informer lists) takes a token first. */
   constructor(kubeConfig: KubeConfig, bucket?: TokenBucket) {
-    this.custom = makeRateLimitedApiClient(kubeConfig, CustomObjectsApi, bucket);
-    this.apps = makeRateLimitedApiClient(kubeConfig, AppsV1Api, bucket);
-    this.core = makeRateLimitedApiClient(kubeConfig, CoreV1Api, bucket);
+    this.connections = new PooledKubeConfigAuth(kubeConfig);
+    this.custom = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket);
+    this.apps = makeControllerApiClient(kubeConfig, AppsV1Api, this.connections, bucket);
+    this.core = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, bucket);
+  }
+
+  /** Closes the connections the clients share. */
+  close(): Promise<void> {
+    return this.connections.close();
   }
 
   readRollout(namespace: string, name: string): Promise<Rollout | undefined> {

@@ -10,15 +10,17 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
+import { decisionEvent } from '../rollout/decision-events.ts';
 import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
-import { recordEvent } from './events.ts';
+import { EventRecorder } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
+import { deepFreeze } from './deep-freeze.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -58,6 +60,7 @@ export class RolloutController {
   /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
   private readonly analysisRounds = new Map<string, AnalysisRound>();
   private readonly analysisRunner: AnalysisRunner;
+  private readonly events: EventRecorder;
   /** The last write refused as invalid per Rollout; decide() reports it until the spec changes. */
   private readonly refusedWrites = new Map<string, RefusedWrite>();
   private readonly options: RolloutControllerOptions;
@@ -79,6 +82,7 @@ export class RolloutController {
     this.client = new RolloutClient(options.kubeConfig, limited ? new TokenBucket(options.apiRateLimit!) : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
+    this.events = new EventRecorder(this.client.core, options.logger);
   }
 
   /** Starts watching; reconciling starts with run(), so that standby replicas keep warm caches. */
@@ -92,13 +96,13 @@ export class RolloutController {
     const rollouts = startInformer<KubernetesObject>({
       kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`, ...(shard === undefined ? {} : { labelSelector: shard }),
       list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL, ...(shard === undefined ? {} : { labelSelector: shard }) }) as never,
-      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
+      onEvent: (_event, object) => this.enqueue(deepFreeze(object).metadata?.namespace, object.metadata?.name),
       onError: onError('Rollout'),
     });
     const deployments = startInformer<KubernetesObject>({
       kubeConfig, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
       list: () => this.client.apps.listDeploymentForAllNamespaces({ labelSelector: ROLLOUT_LABEL }) as never,
-      onEvent: (_event, object) => this.enqueueOwner(rollouts, object),
+      onEvent: (_event, object) => this.enqueueOwner(rollouts, deepFreeze(object)),
       onError: onError('Deployment'),
     });
     this.informers.push(rollouts, deployments);
@@ -108,7 +112,7 @@ export class RolloutController {
         kubeConfig, path: `/apis/networking.istio.io/v1/${plural}`,
         list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
         // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
-        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
+        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, deepFreeze(object)),
         onError: onError(plural),
       });
       this.informers.push(informer);
@@ -145,7 +149,9 @@ export class RolloutController {
 
   async stop(): Promise<void> {
     await this.stopWorkers();
+    await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
+    await this.client.close();
   }
 
   private enqueue(namespace: string | undefined, name: string | undefined): void {
@@ -278,8 +284,8 @@ export class RolloutController {
   }
 
   /**
-   * The informer caches' copies, or "stale" when one has not yet seen our own last write to it.
-   * Copies, so that nothing done with them can change the caches.
+   * The informer caches' objects, or "stale" when one has not yet seen our own last write to it.
+   * Not copies: every cached object was frozen on arrival, so nothing done with them can change the caches.
    */
   private async readCached(namespace: string, name: string): Promise<ObservedObjects | 'stale' | undefined> {
     let unknown = false;
@@ -288,7 +294,7 @@ export class RolloutController {
       const freshness = this.floors.check(objectId(plural, namespace, objectName), object?.metadata?.resourceVersion);
       if (freshness === 'stale') return 'stale';
       if (freshness === 'unknown') unknown = true;
-      return object === undefined ? undefined : structuredClone(object) as T;
+      return object as T | undefined;
     };
     const rollout = cached<Rollout>(this.informers[0]?.cache, ROLLOUT_PLURAL, name);
     // Not in the cache: deleted, or not yet seen. Only a live read tells which.
@@ -373,23 +379,18 @@ export class RolloutController {
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
-    log.info(action.message);
+    if (action.kind === 'updateStatus' && action.decisions !== undefined) {
+      for (const decision of action.decisions) log.info({ reason: decision.reason }, decision.message);
+    } else {
+      log.info(action.message);
+    }
     // A write that landed clears an earlier refusal: whatever was refused is no longer what we write.
     if (action.kind !== 'updateStatus') this.refusedWrites.delete(key);
-    if (worthAnEvent(observed, action)) {
-      await recordEvent(this.client.core, rollout, action.reason, action.message, now).catch((error: unknown) => log.debug({ err: error }, 'event not recorded'));
-    }
+    const event = decisionEvent(rollout.status, action);
+    if (event !== undefined) this.events.record(rollout, event, now);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
   }
-}
-
-/** Every decision is an Event; a status write that only refreshes the view is one only when the phase changes. */
-function worthAnEvent(observed: ObservedState, action: Action): boolean {
-  if (action.kind !== 'updateStatus') return true;
-  if (action.silent === true) return false;
-  if (action.reason !== 'StatusChanged') return true;
-  return action.status.phase !== undefined && action.status.phase !== observed.rollout.status?.phase;
 }
 
 function describeWrite(action: Action): string {

@@ -88,8 +88,20 @@ export interface RunAnalysisAction extends Described {
 
 export interface UpdateStatusAction extends Described {
   kind: 'updateStatus';
+  /** What is written: with folded decisions, the status the last of them decided. */
   status: RolloutStatus;
-  /** Bookkeeping only: no Event is recorded for it. */
+  /** Bookkeeping only: no Event is recorded for it (for folded decisions, each says so in `decisions`). */
+  silent?: boolean;
+  /**
+   * Set when status-only decisions that follow one another were folded into this one write:
+   * every one of them, first to last (the first is this action's own reason and message).
+   */
+  decisions?: StatusDecision[];
+}
+
+/** One status-only decision within a folded write, with the status it decided. */
+export interface StatusDecision extends Described {
+  status: RolloutStatus;
   silent?: boolean;
 }
 

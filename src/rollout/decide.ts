@@ -22,6 +22,7 @@ import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finali
 import { hold, stopWith, waitUntil } from './hold.ts';
 import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './ownership.ts';
+import { foldStatusDecisions } from './fold-status.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold } from './refused-writes.ts';
 import { decideRestart } from './restart.ts';
@@ -95,8 +96,18 @@ function decideState(ctx: RoutedContext, state: RolloutState): Action {
 /**
  * The next action for a Rollout. Pure: everything it needs is in `observed` (from the cluster
  * and status) and `now`; calling it again on the same input gives the same action.
+ *
+ * A status write is followed by whatever decideOne() would decide on the next pass, as long as
+ * that too is a status write: nothing else in the cluster changes in between, so the next pass
+ * would see the same objects with this status. Those decisions are folded into one write
+ * (foldStatusDecisions), each still named in `decisions`.
  */
 export function decide(observed: ObservedState, now: Date): Action {
+  return foldStatusDecisions(observed, now, decideOne);
+}
+
+/** One decision: what a single pass would do, with no status decision folded in. */
+export function decideOne(observed: ObservedState, now: Date): Action {
   const ctx = context(observed, now);
   const action = decideFor(ctx);
   // Every status write carries what the scale subresource reads (HPAs, kubectl scale).

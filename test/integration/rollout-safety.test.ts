@@ -43,6 +43,8 @@ describe('rollouts where real clusters differ from the happy path', () => {
       return status?.phase === 'Paused' && status.currentStepIndex === 1 && status.canaryWeight === 20;
     }, 90_000);
     const weights = watchWeights(namespace);
+    // The poller's first sample is the weight before the change, however slow its first read.
+    await eventually('the weight before the change sampled', async () => weights.seen.length > 0);
     await patchRollout(namespace, { spec: { steps: [{ pause: { duration: '5s' } }, { setWeight: 50 }] } });
     await eventually('a StepsChanged event', async () => (await eventReasons(namespace)).some((e) => e.reason === 'StepsChanged'));
     const restarted = await readRollout(namespace);

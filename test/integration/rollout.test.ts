@@ -31,6 +31,8 @@ describe('canary rollouts', () => {
     await settleFirstDeploy(namespace);
     expect(await deploymentImage(namespace, 'payments-stable')).toEqual({ image: 'payments:1.0', replicas: 2 });
     const weights = watchWeights(namespace);
+    // The poller's first sample is the weight before the change, however slow its first read.
+    await eventually('the weight before the change sampled', async () => weights.seen.length > 0);
     await changeImage(namespace, 'payments:1.1');
     const done = await waitForPhase(namespace, 'Healthy', 120_000).then(async () => {
       // Healthy again only after promotion: wait for the new revision to be the stable one.
@@ -119,6 +121,8 @@ describe('canary rollouts', () => {
     const { namespace, controllers } = await scenario('restart', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
     const weights = watchWeights(namespace);
+    // The poller's first sample is the weight before the change, however slow its first read.
+    await eventually('the weight before the change sampled', async () => weights.seen.length > 0);
     await changeImage(namespace, 'payments:1.1');
     await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 60_000);
     await controllers[0]!.kill('SIGKILL');

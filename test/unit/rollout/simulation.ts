@@ -9,6 +9,7 @@ import type { MetricsProvider } from '../../../src/analysis/provider.ts';
 import { runAnalysis } from '../../../src/analysis/run.ts';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { Action } from '../../../src/rollout/actions.ts';
+import { deepFreeze } from '../../../src/controller/deep-freeze.ts';
 import { decide } from '../../../src/rollout/decide.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
 import type { DestinationRule, Rollout, VirtualService } from '../../../src/rollout/types.ts';
@@ -56,15 +57,16 @@ export class Simulation {
     this.#previous = this.observe();
   }
 
+  /** Frozen, as the controller's cached objects are: every simulated rollout shows decide() changes none of them. */
   observe(): ObservedState {
-    return structuredClone({
+    return deepFreeze(structuredClone({
       rollout: this.rollout,
       stableDeployment: this.stable,
       canaryDeployment: this.canary,
       virtualService: this.virtualService,
       destinationRule: this.destinationRule,
       analysis: this.round,
-    });
+    }));
   }
 
   /** One reconcile: observe (maybe stale), decide, act (unless the controller dies first). */
@@ -182,6 +184,11 @@ export class Simulation {
   /** Runs reconciles until `done` or the budget is spent; faults[i] applies to reconcile i. */
   async runUntil(done: (sim: Simulation) => boolean, budget = 400, faults: readonly Fault[] = []): Promise<void> {
     for (let index = 0; index < budget && !done(this); index += 1) await this.step(faults[index] ?? 'none');
+  }
+
+  /** Reasons of every decision applied, folded ones included, in order. */
+  appliedReasons(): string[] {
+    return this.applied.flatMap(({ action }) => (action.kind === 'updateStatus' && action.decisions !== undefined ? action.decisions.map((d) => d.reason) : [action.reason]));
   }
 
   appliedKinds(): string[] {
