@@ -6,7 +6,10 @@ import { driveOpenLoop, httpSender, realClock, scheduledTime, summarizeOpenLoop,
 class VirtualClock implements Clock {
   private current = 0;
   private timers: Array<{ at: number; resolve: () => void }> = [];
-  constructor(private readonly wakeLateBy: (atMs: number) => number = () => 0) {}
+  private readonly wakeLateBy: (atMs: number) => number;
+  constructor(wakeLateBy: (atMs: number) => number = () => 0) {
+    this.wakeLateBy = wakeLateBy;
+  }
 
   now(): number {
     return this.current;
