@@ -21,6 +21,7 @@ const ISTIO = "Istio's handler";
 const SWITCHBOARD = 'Switchboard';
 const SERVER_KINDS = { istio: ISTIO, switchboard: SWITCHBOARD } as const;
 type ServerKind = keyof typeof SERVER_KINDS;
+const TOP_UP_CHUNK = 5_000;
 
 export interface PeersBenchFlags {
   seconds: number;
@@ -29,6 +30,8 @@ export interface PeersBenchFlags {
   servers: ServerKind[];
   /** Top each server up to this many reviews in all (typical body) before reading its RSS; 0 skips. */
   rssAfterReviews: number;
+  /** The top-up stops after this long even short of its target (a slow server on a busy machine). */
+  topUpSeconds: number;
 }
 
 export function parsePeersBenchFlags(argv: string[]): PeersBenchFlags {
@@ -37,6 +40,7 @@ export function parsePeersBenchFlags(argv: string[]): PeersBenchFlags {
     options: {
       seconds: { type: 'string', default: '5' }, 'warmup-seconds': { type: 'string', default: '1' }, connections: { type: 'string', default: '16' },
       servers: { type: 'string', default: 'istio,switchboard' }, 'rss-after-reviews': { type: 'string', default: '100000' },
+      'top-up-seconds': { type: 'string', default: '300' },
     },
   });
   const number = (flag: string, text: string, minimum: number) => {
@@ -53,6 +57,7 @@ export function parsePeersBenchFlags(argv: string[]): PeersBenchFlags {
     connections: Math.round(number('connections', values.connections, 1)),
     servers: servers as ServerKind[],
     rssAfterReviews: Math.round(number('rss-after-reviews', values['rss-after-reviews'], 0)),
+    topUpSeconds: number('top-up-seconds', values['top-up-seconds'], 0),
   };
 }
 
@@ -71,6 +76,9 @@ export async function runPeersBench(argv = process.argv.slice(2)): Promise<void>
   const istioWebhook = istioReferenceBinaries()['istio-webhook'];
   const rendered = renderedIstioConfiguration();
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-peers-'));
+  // Also on Ctrl-C, which ends the process from child-servers.ts without reaching `finally`.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   try {
     const ca = createCertificateAuthority(dir, 'bench-ca');
     const tls = issueCertificate(ca, 'serving', { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
@@ -90,7 +98,8 @@ export async function runPeersBench(argv = process.argv.slice(2)): Promise<void>
     console.log('\nResident memory (VmRSS, VmHWM for the peak) from /proc/<pid>/status.\n');
     printTable(memoryRows(results, SWITCHBOARD, ISTIO, flags.rssAfterReviews));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', removeDir);
+    removeDir();
   }
 }
 
@@ -120,11 +129,14 @@ async function measureServer(start: () => Promise<ChildServer>, flags: PeersBenc
       });
     }
     const rssAfterRunsBytes = rssBytes(server.pid);
-    const topUp = flags.rssAfterReviews - reviews;
-    if (topUp > 0) {
-      progress(`${server.name}: ${topUp} more reviews of the typical body, to ${flags.rssAfterReviews} in all`);
-      const result = await closedLoop(url, cases[0]!.body, { connections: flags.connections, amount: topUp });
-      reviews += result.requests.total;
+    if (reviews < flags.rssAfterReviews) {
+      progress(`${server.name}: ${flags.rssAfterReviews - reviews} more reviews of the typical body, to ${flags.rssAfterReviews} in all (at most ${flags.topUpSeconds} s)`);
+      const deadline = performance.now() + flags.topUpSeconds * 1000;
+      // In chunks, so that a server too slow for the target is given up on near the deadline.
+      while (reviews < flags.rssAfterReviews && performance.now() < deadline) {
+        const result = await closedLoop(url, cases[0]!.body, { connections: flags.connections, amount: Math.min(flags.rssAfterReviews - reviews, TOP_UP_CHUNK) });
+        reviews += result.requests.total;
+      }
     }
     return {
       server: server.name, runs, rssAtStartBytes, rssAfterRunsBytes,

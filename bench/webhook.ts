@@ -24,6 +24,9 @@ function startServer(kind: 'webhook' | 'echo' | 'sized-echo', certFile: string, 
 
 export async function runWebhookBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+  // Also on Ctrl-C, which ends the process from child-servers.ts without reaching `finally`.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const ca = createCertificateAuthority(dir, 'bench-ca');
   const serving = issueCertificate(ca, 'serving', { commonName: 'bench', ipAddresses: ['127.0.0.1'] });
   const body = JSON.stringify(admissionReview(typicalPod()));
@@ -52,7 +55,8 @@ export async function runWebhookBench(): Promise<void> {
     console.log(`webhook throughput / throughput of an echo answering with the webhook's response: ${(sizedRatio * 100).toFixed(1)}%`);
   } finally {
     for (const server of Object.values(servers)) await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', removeDir);
+    removeDir();
   }
 }
 

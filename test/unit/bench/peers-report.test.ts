@@ -73,12 +73,12 @@ describe('the peers report', () => {
 
 describe('the peers bench flags', () => {
   it('has bounded defaults', () => {
-    expect(parsePeersBenchFlags([])).toEqual({ seconds: 5, warmupSeconds: 1, connections: 16, servers: ['istio', 'switchboard'], rssAfterReviews: 100_000 });
+    expect(parsePeersBenchFlags([])).toEqual({ seconds: 5, warmupSeconds: 1, connections: 16, servers: ['istio', 'switchboard'], rssAfterReviews: 100_000, topUpSeconds: 300 });
   });
 
   it('takes its flags and ignores the bench names', () => {
-    expect(parsePeersBenchFlags(['peers', '--seconds=2', '--connections=4', '--servers=switchboard', '--rss-after-reviews=0', '--warmup-seconds=0'])).toEqual({
-      seconds: 2, warmupSeconds: 0, connections: 4, servers: ['switchboard'], rssAfterReviews: 0,
+    expect(parsePeersBenchFlags(['peers', '--seconds=2', '--connections=4', '--servers=switchboard', '--rss-after-reviews=0', '--warmup-seconds=0', '--top-up-seconds=30'])).toEqual({
+      seconds: 2, warmupSeconds: 0, connections: 4, servers: ['switchboard'], rssAfterReviews: 0, topUpSeconds: 30,
     });
   });
 
