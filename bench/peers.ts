@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { istioReferenceBinaries, renderedIstioConfiguration } from '../test/harness/istio-reference.ts';
@@ -114,6 +115,7 @@ async function measureServer(start: () => Promise<ChildServer>, flags: PeersBenc
     const runs: BodyRun[] = [];
     for (const { name, body } of cases) {
       progress(`${server.name}: ${name}`);
+      await waitUntilIdle(server, progress);
       if (flags.warmupSeconds > 0) {
         const warmup = await closedLoop(url, body, { connections: flags.connections, durationSeconds: flags.warmupSeconds });
         reviews += warmup.requests.total;
@@ -128,6 +130,7 @@ async function measureServer(start: () => Promise<ChildServer>, flags: PeersBenc
         cpuSeconds: cpuSeconds(server.pid) - cpuBefore, p50Ms: result.latency.p50, p99Ms: result.latency.p99,
       });
     }
+    await waitUntilIdle(server, progress);
     const rssAfterRunsBytes = rssBytes(server.pid);
     if (reviews < flags.rssAfterReviews) {
       progress(`${server.name}: ${flags.rssAfterReviews - reviews} more reviews of the typical body, to ${flags.rssAfterReviews} in all (at most ${flags.topUpSeconds} s)`);
@@ -145,5 +148,27 @@ async function measureServer(start: () => Promise<ChildServer>, flags: PeersBenc
     };
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * Waits until the server has stopped working on requests a previous run left behind (autocannon
+ * gives up on a request after 10 s, the server does not), so that their CPU is not charged to the
+ * next row. Idle: under 20 ms of CPU in each of two consecutive quarter-seconds.
+ */
+async function waitUntilIdle(server: ChildServer, progress: (message: string) => void, limitSeconds = 120): Promise<void> {
+  const deadline = performance.now() + limitSeconds * 1000;
+  let quietIntervals = 0;
+  let before = cpuSeconds(server.pid);
+  let reported = false;
+  while (quietIntervals < 2 && performance.now() < deadline) {
+    await sleep(250);
+    const now = cpuSeconds(server.pid);
+    quietIntervals = now - before < 0.02 ? quietIntervals + 1 : 0;
+    before = now;
+    if (quietIntervals === 0 && !reported && performance.now() > deadline - (limitSeconds - 2) * 1000) {
+      progress(`${server.name}: still busy with the previous run's requests; waiting (at most ${limitSeconds} s)`);
+      reported = true;
+    }
   }
 }
