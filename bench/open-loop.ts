@@ -111,11 +111,18 @@ export function summarizeOpenLoop(samples: OpenLoopSample[], lateThresholdMs = 1
   };
 }
 
+const DEFAULT_TIMEOUT_MS = 10_000;
+
 export interface HttpTarget {
   url: string;
   body: string;
   /** Keep-alive connections in the pool; requests beyond them wait for one, and that wait is counted. */
   connections: number;
+  /**
+   * A request unanswered this long after it was handed to the pool is abandoned and counted as an
+   * error, so a server far slower than the rate cannot make the run last as long as its queue.
+   */
+  timeoutMs?: number;
 }
 
 /** A sender over a pool of keep-alive connections; http or https from the URL (certificates not checked: loopback benches). */
@@ -131,6 +138,7 @@ export function httpSender(target: HttpTarget): { send: () => Promise<boolean>; 
         {
           agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'POST',
           headers: { 'content-type': 'application/json', 'content-length': body.length },
+          signal: AbortSignal.timeout(target.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         },
         (response) => {
           response.on('data', () => {});

@@ -167,4 +167,13 @@ describe('the open loop against a real server that stalls', () => {
     expect(queuedBehindStall).toBeGreaterThanOrEqual(scheduledInFirstHalf - 2);
     expect(summarizeOpenLoop(samples).p90).toBeGreaterThanOrEqual(stallMs / 2);
   }, 20_000);
+
+  it('abandons requests a server never answers and counts them as errors', async () => {
+    server = createServer((request) => request.resume());
+    const port = await new Promise<number>((resolve) => server!.listen(0, '127.0.0.1', () => resolve((server!.address() as { port: number }).port)));
+    const sender = httpSender({ url: `http://127.0.0.1:${port}/`, body: '{}', connections: 4, timeoutMs: 200 });
+    const samples = await driveOpenLoop({ rate: 50, durationMs: 200, clock: realClock, send: sender.send }).finally(sender.close);
+    expect(samples).toHaveLength(10);
+    expect(summarizeOpenLoop(samples)).toMatchObject({ requests: 10, errors: 10 });
+  }, 20_000);
 });
