@@ -12,11 +12,14 @@ import { startChildServer, type ChildServer } from './child-servers.ts';
 import { closedLoop } from './closed-loop.ts';
 import { runOpenLoop, type OpenLoopSummary } from './open-loop.ts';
 import { admissionReview, typicalPod } from './pods.ts';
+import { cpuSeconds } from './process-usage.ts';
 import { printTable } from './table.ts';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 1000);
+// Unmeasured load first: the first reviews run before the JIT has compiled the injector.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 
 function startServer(kind: 'webhook' | 'echo' | 'sized-echo', certFile: string, keyFile: string): Promise<ChildServer> {
   return startChildServer(`${kind} server`, process.execPath, [join(import.meta.dirname, 'servers.ts'), kind, certFile, keyFile]);
@@ -40,9 +43,11 @@ export async function runWebhookBench(): Promise<void> {
     const fixedRows: Record<string, string | number>[] = [];
     const results: Record<string, autocannon.Result> = {};
     for (const [name, server] of Object.entries(servers)) {
+      if (WARMUP_SECONDS > 0) await closedLoop(urlOf(server), body, { connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS });
+      const cpuBefore = cpuSeconds(server.pid);
       const saturated = await closedLoop(urlOf(server), body, { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS });
       results[name] = saturated;
-      saturatedRows.push(saturatedRow(`${name}, saturated (${CONNECTIONS} connections)`, saturated));
+      saturatedRows.push(saturatedRow(`${name}, saturated (${CONNECTIONS} connections)`, saturated, cpuSeconds(server.pid) - cpuBefore));
       const fixed = await runOpenLoop({ url: urlOf(server), body, connections: CONNECTIONS, rate: FIXED_RATE, durationSeconds: DURATION_SECONDS });
       fixedRows.push(fixedRateRow(name, fixed));
     }
@@ -62,10 +67,12 @@ export async function runWebhookBench(): Promise<void> {
 
 const urlOf = (server: ChildServer) => `https://127.0.0.1:${server.port}/inject`;
 
-function saturatedRow(name: string, result: autocannon.Result): Record<string, string | number> {
+function saturatedRow(name: string, result: autocannon.Result, serverCpuSeconds: number): Record<string, string | number> {
   return {
     run: name,
     'req/s': result.requests.average,
+    // The server's own user + system CPU (/proc), per answered request: the per-core figure.
+    'server CPU ms per request': result['2xx'] > 0 ? (serverCpuSeconds * 1000) / result['2xx'] : '–',
     'p50 ms': result.latency.p50,
     'p99 ms': result.latency.p99,
     'max ms': result.latency.max,
