@@ -119,6 +119,7 @@ async function measureServer(start: () => Promise<ChildServer>, flags: PeersBenc
       if (flags.warmupSeconds > 0) {
         const warmup = await closedLoop(url, body, { connections: flags.connections, durationSeconds: flags.warmupSeconds });
         reviews += warmup.requests.total;
+        await waitUntilIdle(server, progress);
       }
       const cpuBefore = cpuSeconds(server.pid);
       const startedAt = performance.now();
