@@ -56,7 +56,8 @@ export async function startChildServer(name: string, command: string, args: stri
     };
     child.stdout!.on('data', onData);
     child.once('error', (error) => reject(new Error(`${name} could not be started (${command}): ${error.message}`)));
-    child.once('exit', (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before printing its port: ${stderr.trim()}`)));
+    // 'close' rather than 'exit': it comes after the child's stderr has been read to the end.
+    child.once('close', (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before printing its port: ${stderr.trim()}`)));
   }).catch(async (error: unknown) => {
     child.kill('SIGKILL');
     throw error;
