@@ -19,8 +19,17 @@ export function cpuSeconds(pid: number): number {
 
 /** The process's peak resident set size since it started (VmHWM), in bytes. */
 export function peakRssBytes(pid: number): number {
+  return statusKilobytes(pid, 'VmHWM') * 1024;
+}
+
+/** The process's resident set size now (VmRSS), in bytes. */
+export function rssBytes(pid: number): number {
+  return statusKilobytes(pid, 'VmRSS') * 1024;
+}
+
+function statusKilobytes(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (!match) throw new Error(`/proc/${pid}/status has no VmHWM line`);
-  return Number(match[1]) * 1024;
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field} line`);
+  return Number(match[1]);
 }

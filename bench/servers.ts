@@ -1,10 +1,12 @@
-// Child process for the webhook bench: serves either the real webhook or a bare fastify HTTPS echo
-// of the same body, on a loopback port it prints. Separate processes keep the load generator off
-// the server's event loop.
+// Child process for the webhook and peers benches: serves either the real webhook or a bare fastify
+// HTTPS echo of the same body, on a loopback port it prints. Separate processes keep the load
+// generator off the server's event loop. `webhook CERT KEY VALUES MESH` takes Istio's values and
+// mesh config, as `switchboard run` reads them from istiod's ConfigMaps, with native sidecars off.
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { defaultInjectorConfig } from '../src/injector/config.ts';
+import { loadIstioConfigurationFiles } from '../src/injector/istio-values.ts';
 import { staticNamespaceLabels } from '../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../src/observability/metrics.ts';
 import { ADMISSION_BODY_LIMIT, createWebhookServer } from '../src/webhook/server.ts';
@@ -12,11 +14,14 @@ import { admitPod } from '../src/injector/admit.ts';
 import { responseFor } from '../src/webhook/admission-review.ts';
 import { admissionInput, typicalPod } from './pods.ts';
 
-const [kind, certFile, keyFile] = process.argv.slice(2) as [string, string, string];
+const [kind, certFile, keyFile, valuesFile, meshConfigFile] = process.argv.slice(2) as [string, string, string, string?, string?];
 let port: number;
 if (kind === 'webhook') {
+  const config = valuesFile === undefined
+    ? defaultInjectorConfig()
+    : loadIstioConfigurationFiles({ ...defaultInjectorConfig(), nativeSidecars: false }, { valuesFile, ...(meshConfigFile ? { meshConfigFile } : {}) });
   const server = createWebhookServer({
-    config: defaultInjectorConfig(), namespaces: staticNamespaceLabels({ production: { 'istio-injection': 'enabled' } }),
+    config, namespaces: staticNamespaceLabels({ production: { 'istio-injection': 'enabled' } }),
     metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }), tls: { certFile, keyFile },
   });
   port = await server.listen('127.0.0.1', 0);
