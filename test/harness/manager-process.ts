@@ -16,7 +16,7 @@ export interface ManagerProcess {
 export function startManagerProcess(args: string[], logFile: string): ManagerProcess {
   const fd = openSync(logFile, 'a');
   // The V8 flag the image's entrypoint sets, so that tests and benchmarks run it as shipped.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], { stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   rememberProcess(child.pid);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
