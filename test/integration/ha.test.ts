@@ -2,7 +2,7 @@
 // canary in progress. The leader is killed with SIGKILL: the standby takes over and finishes the
 // rollout, no weight or event is written twice, and the survivor's webhook answers throughout.
 // Then the lease is taken away from a live leader: its controller stops, its webhook does not.
-import { CoordinationV1Api, V1MicroTime, Watch, type CoreV1Event } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type CoreV1Event } from '@kubernetes/client-node';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
+import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic, watchStoredWeights } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 const leases = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
@@ -71,18 +71,6 @@ async function rolloutEvents(): Promise<CoreV1Event[]> {
   return (await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=payments,involvedObject.kind=Rollout' })).items;
 }
 
-/** Every canary weight the VirtualService took, one entry per change the API server stored. */
-async function watchWeights(): Promise<{ weights: number[]; stop: () => void }> {
-  const weights: number[] = [];
-  const vs = await cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as { metadata: { resourceVersion: string } };
-  const request = await new Watch(cluster.kubeConfig).watch(`/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices`,
-    { resourceVersion: vs.metadata.resourceVersion, fieldSelector: 'metadata.name=payments-routing' },
-    (type, object: { spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] } }) => {
-      if (type !== 'MODIFIED') return;
-      weights.push(object.spec.http[1]?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0);
-    }, () => undefined);
-  return { weights, stop: () => request.abort() };
-}
 
 beforeAll(async () => {
   await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
@@ -116,7 +104,7 @@ describe('two replicas', () => {
     await cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0') });
     await waitForPhase('Healthy');
     const before = new Set((await rolloutEvents()).map((e) => e.metadata?.name));
-    const weights = await watchWeights();
+    const weights = await watchStoredWeights(cluster, namespace);
     await changeImage('payments:1.1');
     await eventually('the canary at 20%', async () => (await readRollout()).status?.canaryWeight === 20);
 

@@ -2,7 +2,7 @@
 // server. Each elects its leader on its own Lease and completes only its shard's Rollouts. A Rollout
 // relabelled mid-canary is left alone by its old shard (even once its pause is over), and finished
 // by the new shard from its status, with no weight step stored twice.
-import { CoordinationV1Api, PatchStrategy, setHeaderOptions, Watch, type CoreV1Event } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { shardLeaseName } from '../../src/controller/leader-election.ts';
 import { startManagerProcess, type ManagerProcess } from '../harness/manager-process.ts';
 import { sleep } from '../harness/processes.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout } from './support/rollout-env.ts';
+import { deployPaymentsRouting, paymentsRollout, watchStoredWeights } from './support/rollout-env.ts';
 import { ROLLOUTS, type RolloutView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
@@ -73,18 +73,6 @@ async function changeImage(namespace: string, image: string): Promise<void> {
   }, jsonPatch);
 }
 
-/** Every canary weight the VirtualService took, one entry per change the API server stored. */
-async function watchWeights(namespace: string): Promise<{ weights: number[]; stop: () => void }> {
-  const weights: number[] = [];
-  const vs = await cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as { metadata: { resourceVersion: string } };
-  const request = await new Watch(cluster.kubeConfig).watch(`/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices`,
-    { resourceVersion: vs.metadata.resourceVersion, fieldSelector: 'metadata.name=payments-routing' },
-    (type, object: { spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] } }) => {
-      if (type !== 'MODIFIED') return;
-      weights.push(object.spec.http[1]?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0);
-    }, () => undefined);
-  return { weights, stop: () => request.abort() };
-}
 
 /** Relabels the Rollout; resolves with its resourceVersion after the change. */
 async function moveToShard(namespace: string, shard: string): Promise<string> {
@@ -149,7 +137,7 @@ describe('sharded controllers', () => {
 
   it('leave a Rollout relabelled mid-canary to its new shard, which finishes it exactly once', async () => {
     const before = new Set((await rolloutEvents(moving)).map((e) => e.metadata?.name));
-    const weights = await watchWeights(moving);
+    const weights = await watchStoredWeights(cluster, moving);
     await changeImage(moving, 'payments:1.1');
     // In the first pause, after the 20% step was stored: shard a is only waiting when the label moves.
     await eventually('the canary at 20%, pausing', async () => {

@@ -1,5 +1,6 @@
 // The rollout tests' world: a real Prometheus scraping one traffic simulator per test namespace,
 // and the controller as its own process (`switchboard run --no-webhook`) so that it can be killed.
+import { Watch } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
@@ -77,4 +78,17 @@ export function paymentsRollout(namespace: string, image: string, overrides: Rec
       ...overrides,
     },
   };
+}
+
+/** Every canary weight the VirtualService payments-routing took, one entry per change the API server stored. */
+export async function watchStoredWeights(cluster: TestCluster, namespace: string): Promise<{ weights: number[]; stop: () => void }> {
+  const weights: number[] = [];
+  const vs = await cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', namespace, name: 'payments-routing' }) as { metadata: { resourceVersion: string } };
+  const request = await new Watch(cluster.kubeConfig).watch(`/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices`,
+    { resourceVersion: vs.metadata.resourceVersion, fieldSelector: 'metadata.name=payments-routing' },
+    (type, object: { spec: { http: { route: { destination: { subset: string }; weight?: number }[] }[] } }) => {
+      if (type !== 'MODIFIED') return;
+      weights.push(object.spec.http[1]?.route.find((d) => d.destination.subset === 'canary')?.weight ?? 0);
+    }, () => undefined);
+  return { weights, stop: () => request.abort() };
 }
