@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { istioReferenceBinaries, renderedIstioConfiguration } from '../test/harness/istio-reference.ts';
 import { assertInjects } from './admission-check.ts';
-import { startChildServer, type ChildServer } from './child-servers.ts';
+import { nodeAsShipped, startChildServer, type ChildServer } from './child-servers.ts';
 import { closedLoop } from './closed-loop.ts';
 import { memoryRows, throughputRows, type BodyRun, type ServerRuns } from './peers-report.ts';
 import { admissionReview, largePod, manyEnvPod, typicalPod } from './pods.ts';
@@ -88,8 +88,10 @@ export async function runPeersBench(argv = process.argv.slice(2)): Promise<void>
         ['-config', rendered.config, '-values', rendered.values, '-mesh', rendered.mesh, '-cert', tls.certFile, '-key', tls.keyFile, '-log', 'error'],
         // Istio's default, auto, needs a node informer this server lacks; both run with native sidecars off.
         { ...process.env, ENABLE_NATIVE_SIDECARS: 'false' }),
-      switchboard: () => startChildServer(SWITCHBOARD, process.execPath,
-        [join(import.meta.dirname, 'servers.ts'), 'webhook', tls.certFile, tls.keyFile, rendered.values, rendered.mesh]),
+      switchboard: () => {
+        const node = nodeAsShipped(join(import.meta.dirname, 'servers.ts'), ['webhook', tls.certFile, tls.keyFile, rendered.values, rendered.mesh]);
+        return startChildServer(SWITCHBOARD, node.command, node.args, node.env);
+      },
     };
     const results: ServerRuns[] = [];
     for (const kind of flags.servers) results.push(await measureServer(starters[kind], flags, progress));
