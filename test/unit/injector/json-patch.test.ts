@@ -94,14 +94,18 @@ describe('injectionPatch', () => {
     const edited = fc.jsonValue({ maxDepth: 4 }).chain((document) =>
       fc.tuple(fc.constant(document), fc.jsonValue({ maxDepth: 2 }), fc.nat(), fc.boolean()).map(([base, insert, seed, asList]) => [base, edit(base, insert, seed, asList)] as const),
     );
+    // rfc6902's applyPatch, the reference applier here, copies values by assigning their keys, so it
+    // cannot create an own "__proto__" key (the API server, which receives the patch as JSON, can).
+    // No key of a Kubernetes object can be "__proto__": label and annotation keys start alphanumeric.
+    const appliable = ([before, after]: readonly [unknown, unknown]) => !JSON.stringify([before, after]).includes('"__proto__"');
     fc.assert(
       // Under a key: a patch cannot replace the document it is applied to in place.
-      fc.property(fc.oneof(edited, fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3 }))), ([beforeValue, afterValue]) => {
+      fc.property(fc.oneof(edited, fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3 }))).filter(appliable), ([beforeValue, afterValue]) => {
         const [before, after] = [{ document: beforeValue }, { document: afterValue }];
         expect(applyTo(before, injectionPatch(before, after))).toEqual(after);
         expect(applyTo(before, injectionPatch(before, after))).toEqual(applyTo(before, podPatch(before, after)));
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000, seed: 6902 },
     );
   }, 120_000);
 });
