@@ -5,11 +5,11 @@ import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
-import { readProxyAnnotations, type ProxyAnnotationSettings } from './proxy-annotations.ts';
+import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy-annotations.ts';
 import { rewritesAppProbes } from './probes.ts';
 import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
-import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
+import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
 
 export interface ProxyResourceRequirements {
@@ -84,13 +84,7 @@ export function resolveSidecarSettings(
 ): ResolvedSidecarSettings {
   const present = annotations ?? {};
   const refusals: Refusal[] = [];
-  const read = <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
-    if (!Object.hasOwn(present, key)) return undefined;
-    const text = present[key] ?? '';
-    const value = convert(text);
-    if (value === undefined) refusals.push(invalidAnnotation(key, text, expected));
-    return value;
-  };
+  const read = annotationReader(present, refusals);
 
   const warnings: string[] = [];
   const resources = resolveResources(config, read);
@@ -203,13 +197,6 @@ function fitRequestsWithinLimits(resources: ResolvedResources, warnings: string[
   return refusals;
 }
 
-function invalidAnnotation(key: string, value: string, expected: string): Refusal {
-  return {
-    code: refusalCodes.invalidAnnotation,
-    field: annotationField(key),
-    message: `annotation ${key} is ${JSON.stringify(value)}; expected ${expected}`,
-  };
-}
 
 /** strconv.ParseBool, which Istio uses for prometheus.istio.io/merge-metrics. */
 export function parseGoBoolean(text: string): boolean | undefined {

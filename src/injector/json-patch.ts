@@ -7,6 +7,7 @@
 //   rewrites manifests for `switchboard inject`, whose YAML keeps the key order this diff gives, and
 //   is the reference injectionPatch is tested against.
 import { createPatch, type Operation, type Pointer } from 'rfc6902';
+import { pointerToken } from '../kube/json-pointer.ts';
 
 /**
  * The patch that turns `before` into `after`, for an `after` built from `before` by copying only what
@@ -28,14 +29,14 @@ function diffValue(before: unknown, after: unknown, path: string, operations: Op
 function diffRecords(before: Record<string, unknown>, after: Record<string, unknown>, path: string, operations: Operation[]): void {
   // A key whose value is undefined is absent once serialised, on either side.
   for (const key of Object.keys(before)) {
-    if (before[key] !== undefined && ownValue(after, key) === undefined) operations.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
+    if (before[key] !== undefined && ownValue(after, key) === undefined) operations.push({ op: 'remove', path: `${path}/${pointerToken(key)}` });
   }
   for (const key of Object.keys(after)) {
     const value = after[key];
     if (value === undefined) continue;
     const previous = ownValue(before, key);
-    if (previous === undefined) operations.push({ op: 'add', path: `${path}/${escapeToken(key)}`, value });
-    else diffValue(previous, value, `${path}/${escapeToken(key)}`, operations);
+    if (previous === undefined) operations.push({ op: 'add', path: `${path}/${pointerToken(key)}`, value });
+    else diffValue(previous, value, `${path}/${pointerToken(key)}`, operations);
   }
 }
 
@@ -100,10 +101,6 @@ function blockStart(shorter: unknown[], longer: unknown[], blockLength: number):
 function sameElement(left: unknown, right: unknown): boolean {
   if (left === right) return true;
   return isRecord(left) && isRecord(right) && typeof left.name === 'string' && left.name === right.name;
-}
-
-function escapeToken(token: string): string {
-  return token.includes('~') || token.includes('/') ? token.replaceAll('~', '~0').replaceAll('/', '~1') : token;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

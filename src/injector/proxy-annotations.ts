@@ -4,7 +4,7 @@
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { InjectorConfig } from './config.ts';
 import { statusPort as defaultStatusPort } from './istio-constants.ts';
-import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
+import { invalidAnnotation, type Refusal } from './refusals.ts';
 
 export const proxyAnnotationKeys = {
   statusPort: 'status.sidecar.istio.io/port',
@@ -44,14 +44,19 @@ const interfaceList = (text: string) => {
   return names.every((name) => /^[^\s/:]{1,15}$/.test(name)) ? names.join(',') : undefined;
 };
 
-export function readProxyAnnotations(annotations: Record<string, string>, config: InjectorConfig, refusals: Refusal[]): ProxyAnnotationSettings {
-  const read = <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
+/** Reads one annotation through `convert`; a value it cannot convert becomes a refusal naming what was expected. */
+export function annotationReader(annotations: Record<string, string>, refusals: Refusal[]) {
+  return <T>(key: string, expected: string, convert: (text: string) => T | undefined): T | undefined => {
     if (!Object.hasOwn(annotations, key)) return undefined;
     const text = annotations[key] ?? '';
     const value = convert(text);
-    if (value === undefined) refusals.push(invalid(key, text, expected));
+    if (value === undefined) refusals.push(invalidAnnotation(key, text, expected));
     return value;
   };
+}
+
+export function readProxyAnnotations(annotations: Record<string, string>, config: InjectorConfig, refusals: Refusal[]): ProxyAnnotationSettings {
+  const read = annotationReader(annotations, refusals);
   const text = (key: string) => (annotations[key] === undefined || annotations[key] === '' ? undefined : annotations[key]);
   const settings: ProxyAnnotationSettings = {
     statusPort: read(proxyAnnotationKeys.statusPort, 'a port from 0 to 65535', port) ?? defaultStatusPort,
@@ -91,10 +96,6 @@ function namedObjects<T extends { name: string }>(text: string): T[] | undefined
   const entries = Object.entries(parsed as Record<string, unknown>);
   if (!entries.every(([, value]) => typeof value === 'object' && value !== null && !Array.isArray(value))) return undefined;
   return entries.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => ({ name, ...(value as object) }) as T);
-}
-
-function invalid(key: string, value: string, expected: string): Refusal {
-  return { code: refusalCodes.invalidAnnotation, field: annotationField(key), message: `annotation ${key} is ${JSON.stringify(value)}; expected ${expected}` };
 }
 
 /** istio-iptables -d: the proxy's metrics and health ports, the pod's exclusions, then the status port unless already there or 0. */

@@ -43,6 +43,10 @@ export function annotationField(key: string): string {
   return `metadata.annotations[${JSON.stringify(key)}]`;
 }
 
+export function invalidAnnotation(key: string, value: string, expected: string): Refusal {
+  return { code: refusalCodes.invalidAnnotation, field: annotationField(key), message: `annotation ${key} is ${JSON.stringify(value)}; expected ${expected}` };
+}
+
 /** Thrown by injectPod when asked to inject a pod whose annotations are refused. */
 export class InjectionRefusedError extends Error {
   readonly refusals: Refusal[];

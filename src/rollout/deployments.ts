@@ -4,6 +4,7 @@ import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec } from '@kuberne
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from './defaults.ts';
 import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type Rollout, type Track } from './types.ts';
+import { pointerToken } from '../kube/json-pointer.ts';
 
 export function deploymentName(rolloutName: string, track: Track): string {
   return `${rolloutName}-${track}`;
@@ -79,7 +80,7 @@ export function templatePatch(deployment: V1Deployment, spec: ResolvedSpec, trac
   const annotationOp: Operation =
     annotations === undefined
       ? { op: 'add', path: '/metadata/annotations', value: { [REVISION_ANNOTATION]: revision } }
-      : { op: 'add', path: `/metadata/annotations/${REVISION_ANNOTATION.replace('/', '~1')}`, value: revision };
+      : { op: 'add', path: `/metadata/annotations/${pointerToken(REVISION_ANNOTATION)}`, value: revision };
   return [
     ...identityGuard(deployment),
     { op: 'replace', path: '/spec/template', value: trackTemplate(spec, track) },

@@ -9,6 +9,7 @@ import { deploymentName, desiredReplicas } from './deployments.ts';
 import type { DecideContext } from './state.ts';
 import { recordStatus } from './transitions.ts';
 import { RESTARTED_AT_ANNOTATION } from './types.ts';
+import { pointerToken } from '../kube/json-pointer.ts';
 
 function restartedAt(deployment: V1Deployment | undefined): string | undefined {
   return deployment?.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];
@@ -23,7 +24,7 @@ export function decideRestart(ctx: DecideContext): Action | undefined {
     if (deployment === undefined || restartedAt(deployment) === restart.token) continue;
     const name = deploymentName(ctx.rollout.metadata.name, track);
     const annotations = deployment.spec?.template?.metadata?.annotations;
-    const key = RESTARTED_AT_ANNOTATION.replace('/', '~1');
+    const key = pointerToken(RESTARTED_AT_ANNOTATION);
     return {
       kind: 'updateDeployment',
       reason: 'RestartingPods',

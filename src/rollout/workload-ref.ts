@@ -11,6 +11,7 @@ import { hold, stopWith } from './hold.ts';
 import { timestamp, type DecideContext, type RoutedContext } from './state.ts';
 import { recordStatus } from './transitions.ts';
 import { ROLLOUT_LABEL, type PodTemplate, type Track } from './types.ts';
+import { pointerToken } from '../kube/json-pointer.ts';
 
 export function workloadTemplate(workload: V1Deployment | undefined): PodTemplate | undefined {
   const template = workload?.spec?.template;
@@ -55,7 +56,7 @@ export function workloadTakeover(ctx: RoutedContext, pendingSubsets: readonly Tr
     const op: Operation =
       labels === undefined
         ? { op: 'add', path: '/metadata/labels', value: { [ROLLOUT_LABEL]: name } }
-        : { op: 'add', path: `/metadata/labels/${ROLLOUT_LABEL.replace('/', '~1')}`, value: name };
+        : { op: 'add', path: `/metadata/labels/${pointerToken(ROLLOUT_LABEL)}`, value: name };
     return { action: { kind: 'updateWorkload', reason: 'WorkloadReferenced', message: `labelling Deployment ${ref} ${ROLLOUT_LABEL}=${name}, so that changes to its template start rollouts`, name: ref, patch: workloadPatch(workload, [op]) } };
   }
   if (desiredReplicas(workload) === 0) return {};
