@@ -20,7 +20,6 @@ import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { RolloutClient } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
-import { deepFreeze } from './deep-freeze.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -94,25 +93,25 @@ export class RolloutController {
     // A Rollout relabelled out of the shard leaves the watch as a delete, and one relabelled into it
     // arrives as an add: the API server filters, so another shard's Rollouts never fill this cache.
     const rollouts = startInformer<KubernetesObject>({
-      kubeConfig, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`, ...(shard === undefined ? {} : { labelSelector: shard }),
+      kubeConfig, freezeObjects: true, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`, ...(shard === undefined ? {} : { labelSelector: shard }),
       list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL, ...(shard === undefined ? {} : { labelSelector: shard }) }) as never,
-      onEvent: (_event, object) => this.enqueue(deepFreeze(object).metadata?.namespace, object.metadata?.name),
+      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
       onError: onError('Rollout'),
     });
     const deployments = startInformer<KubernetesObject>({
-      kubeConfig, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
+      kubeConfig, freezeObjects: true, path: '/apis/apps/v1/deployments', labelSelector: ROLLOUT_LABEL,
       list: () => this.client.apps.listDeploymentForAllNamespaces({ labelSelector: ROLLOUT_LABEL }) as never,
-      onEvent: (_event, object) => this.enqueueOwner(rollouts, deepFreeze(object)),
+      onEvent: (_event, object) => this.enqueueOwner(rollouts, object),
       onError: onError('Deployment'),
     });
     this.informers.push(rollouts, deployments);
     this.deploymentCache = deployments.cache;
     for (const plural of ['virtualservices', 'destinationrules'] as const) {
       const informer = startInformer<KubernetesObject>({
-        kubeConfig, path: `/apis/networking.istio.io/v1/${plural}`,
+        kubeConfig, freezeObjects: true, path: `/apis/networking.istio.io/v1/${plural}`,
         list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
         // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
-        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, deepFreeze(object)),
+        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
         onError: onError(plural),
       });
       this.informers.push(informer);

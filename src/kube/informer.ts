@@ -2,6 +2,7 @@
 // (the API server restarting, a network blip). This wrapper restarts it with backoff, so a
 // controller or the webhook's namespace cache never goes silently stale.
 import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache } from '@kubernetes/client-node';
+import { deepFreeze } from './deep-freeze.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -17,6 +18,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   path: string;
   list: ListPromise<T>;
   labelSelector?: string;
+  /** Freeze each object as it arrives (deep-freeze.ts), for callers that read cached objects without copying. */
+  freezeObjects?: boolean;
   onEvent?: (event: InformerEvent, object: T) => void;
   onError?: (error: unknown, retryInMs: number) => void;
   maxBackoffMs?: number;
@@ -31,6 +34,10 @@ export function startInformer<T extends KubernetesObject>(options: InformerOptio
   // First, before anyone sees the object: the cache keeps the very object it hands to handlers.
   informer.on('add', stripManagedFields);
   informer.on('update', stripManagedFields);
+  if (options.freezeObjects) {
+    informer.on('add', deepFreeze);
+    informer.on('update', deepFreeze);
+  }
   for (const event of ['add', 'update', 'delete'] as const) {
     informer.on(event, (object) => options.onEvent?.(event, object));
   }

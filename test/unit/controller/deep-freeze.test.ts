@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deepFreeze } from '../../../src/controller/deep-freeze.ts';
+import { deepFreeze } from '../../../src/kube/deep-freeze.ts';
 
 describe('deepFreeze', () => {
   it('freezes nested objects and arrays, so a change throws instead of reaching the cache', () => {

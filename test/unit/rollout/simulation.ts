@@ -9,7 +9,7 @@ import type { MetricsProvider } from '../../../src/analysis/provider.ts';
 import { runAnalysis } from '../../../src/analysis/run.ts';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { Action } from '../../../src/rollout/actions.ts';
-import { deepFreeze } from '../../../src/controller/deep-freeze.ts';
+import { deepFreeze } from '../../../src/kube/deep-freeze.ts';
 import { decide } from '../../../src/rollout/decide.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
 import type { DestinationRule, Rollout, VirtualService } from '../../../src/rollout/types.ts';
