@@ -13,6 +13,11 @@ export function patchTarget(observed: ObservedState, action: Action): object | u
       return observed.virtualService;
     case 'ensureSubsets':
       return observed.destinationRule;
+    case 'updateClaims': {
+      const current = action.plural === 'virtualservices' ? observed.virtualService : observed.destinationRule;
+      if (current?.metadata.name === action.name) return current;
+      return observed.formerClaims?.find(({ plural, object }) => plural === action.plural && object.metadata.name === action.name)?.object;
+    }
     case 'addFinalizer':
     case 'removeFinalizer':
       return observed.rollout;

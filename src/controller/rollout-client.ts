@@ -12,6 +12,12 @@ const ISTIO_GROUP = 'networking.istio.io';
 // v1 is served by every Istio since 1.22; v1beta1 objects are the same objects under another version.
 const ISTIO_VERSION = 'v1';
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+/**
+ * Every write names the controller in managedFields, so that another writer fighting over the
+ * same fields can be told apart from it (write-loops.ts), and a person sees who wrote what.
+ */
+export const FIELD_MANAGER = 'switchboard';
+const fieldManager = FIELD_MANAGER;
 
 export class RolloutClient {
   readonly custom: CustomObjectsApi;
@@ -52,27 +58,27 @@ export class RolloutClient {
   // Writes resolve with the resourceVersion the object has after them, for the cache guard.
 
   async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
-    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch }, jsonPatch));
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch, fieldManager }, jsonPatch));
   }
 
   /** Replaces status with the observed resourceVersion: a decision made on stale data gets a 409. */
   async replaceRolloutStatus(rollout: Rollout, status: RolloutStatus): Promise<string | undefined> {
     const { namespace, name } = rollout.metadata;
     return versionOf(await this.custom.replaceNamespacedCustomObjectStatus({
-      group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: { ...rollout, status },
+      group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: { ...rollout, status }, fieldManager,
     }));
   }
 
   async createDeployment(deployment: V1Deployment): Promise<string | undefined> {
-    return versionOf(await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment }));
+    return versionOf(await this.apps.createNamespacedDeployment({ namespace: deployment.metadata!.namespace!, body: deployment, fieldManager }));
   }
 
   async patchDeployment(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
-    return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch }, jsonPatch));
+    return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch, fieldManager }, jsonPatch));
   }
 
   async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
-    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch }, jsonPatch));
+    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch, fieldManager }, jsonPatch));
   }
 }
 

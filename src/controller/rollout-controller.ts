@@ -10,18 +10,21 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
+import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/claims.ts';
 import { decisionEvent } from '../rollout/decision-events.ts';
-import { observedNames, type ObservedState, type RefusedWrite } from '../rollout/observed.ts';
+import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
+import { ClaimIndex } from './claim-index.ts';
 import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { EventRecorder } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
-import { RolloutClient } from './rollout-client.ts';
+import { FIELD_MANAGER, RolloutClient } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
+import { otherWriter, WriteLoopDetector, writeSignature, type ManagedFieldsEntry } from './write-loops.ts';
 
 /** After a pass found a cache behind our own write; the watch event of that write usually comes first. */
 const STALE_CACHE_RECHECK_MS = 1_000;
@@ -62,6 +65,10 @@ export class RolloutController {
   private readonly events: EventRecorder;
   /** The last write refused as invalid per Rollout; decide() reports it until the spec changes. */
   private readonly refusedWrites = new Map<string, RefusedWrite>();
+  /** Writes that landed, to see one that someone else keeps undoing; and the loops found. */
+  private readonly writeLoopDetector = new WriteLoopDetector();
+  private readonly writeLoops = new Map<string, WriteLoop>();
+  private readonly claims = new ClaimIndex();
   private readonly options: RolloutControllerOptions;
   private readonly clock: () => Date;
   private running = false;
@@ -95,7 +102,11 @@ export class RolloutController {
     const rollouts = startInformer<KubernetesObject>({
       kubeConfig, freezeObjects: true, path: `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`, ...(shard === undefined ? {} : { labelSelector: shard }),
       list: () => this.client.custom.listClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL, ...(shard === undefined ? {} : { labelSelector: shard }) }) as never,
-      onEvent: (_event, object) => this.enqueue(object.metadata?.namespace, object.metadata?.name),
+      onEvent: (event, object) => {
+        this.enqueue(object.metadata?.namespace, object.metadata?.name);
+        // Gone without letting go (its finalizer removed by hand): another Rollout may take its routes.
+        if (event === 'delete') this.enqueueSharingRouting(rollouts, object as unknown as Rollout);
+      },
       onError: onError('Rollout'),
     });
     const deployments = startInformer<KubernetesObject>({
@@ -110,8 +121,13 @@ export class RolloutController {
       const informer = startInformer<KubernetesObject>({
         kubeConfig, freezeObjects: true, path: `/apis/networking.istio.io/v1/${plural}`,
         list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
-        // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again.
-        onEvent: (_event, object) => this.enqueueReferencing(rollouts, plural, object),
+        // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again,
+        // and at those its claims name (which may have to let go of it).
+        onEvent: (event, object) => {
+          this.claims.update(plural, object, event === 'delete');
+          this.enqueueReferencing(rollouts, plural, object);
+          for (const owner of this.claims.ownersOf(plural, object.metadata?.namespace ?? '', object.metadata?.name ?? '')) this.enqueue(object.metadata?.namespace, owner);
+        },
         onError: onError(plural),
       });
       this.informers.push(informer);
@@ -177,6 +193,17 @@ export class RolloutController {
     }
   }
 
+  private enqueueSharingRouting(rollouts: ResilientInformer<KubernetesObject>, gone: Rollout): void {
+    const routing = gone.spec?.trafficRouting;
+    const namespace = gone.metadata?.namespace;
+    for (const candidate of rollouts.cache.list(namespace) as unknown as Rollout[]) {
+      const other = candidate.spec?.trafficRouting;
+      if (other?.virtualService?.name === routing?.virtualService?.name || other?.destinationRule?.name === routing?.destinationRule?.name) {
+        this.enqueue(namespace, candidate.metadata.name);
+      }
+    }
+  }
+
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
@@ -224,6 +251,8 @@ export class RolloutController {
     if (!observed) {
       this.analysisRounds.delete(key);
       this.refusedWrites.delete(key);
+      this.writeLoops.delete(key);
+      this.writeLoopDetector.forget(key);
       this.options.metrics.rollouts.forget(namespace, name);
       return undefined;
     }
@@ -256,11 +285,45 @@ export class RolloutController {
     const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload } = objects;
     const analysis = this.analysisRounds.get(key);
     const refusedWrite = this.refusedWrites.get(key);
+    const writeLoop = this.writeLoops.get(key);
+    const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule]);
+    const formerClaims = this.formerClaims(rollout);
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
+      ...(writeLoop ? { writeLoop } : {}), ...(claimants ? { claimants } : {}), ...(formerClaims.length > 0 ? { formerClaims } : {}),
       ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
     };
+  }
+
+  /**
+   * The Rollouts that other claims on these objects name, from the cache, else read live (another
+   * shard's, or one the cache has not seen yet): a claim is taken over only once its owner is
+   * known to be gone.
+   */
+  private async claimantsOf(rollout: Rollout, objects: (RoutingObject | undefined)[]): Promise<Claimants | undefined> {
+    const { namespace, name } = rollout.metadata;
+    const owners = new Set(objects.flatMap((object) => (object === undefined ? [] : Object.values(readClaims(object)))));
+    owners.delete(name);
+    if (owners.size === 0) return undefined;
+    const claimants: Record<string, Rollout | null> = {};
+    for (const owner of owners) {
+      const cached = this.informers[0]?.cache.get(owner, namespace) as unknown as Rollout | undefined;
+      claimants[owner] = cached ?? (await this.client.readRollout(namespace, owner)) ?? null;
+    }
+    return claimants;
+  }
+
+  /** Objects that still carry this Rollout's claims though its spec names others now. */
+  private formerClaims(rollout: Rollout): { plural: RoutingPlural; object: RoutingObject }[] {
+    const { namespace, name } = rollout.metadata;
+    const names = observedNames(rollout);
+    const current = { virtualservices: names.virtualService, destinationrules: names.destinationRule };
+    return this.claims.claimedBy(namespace, name).flatMap(({ plural, name: objectName }) => {
+      if (objectName === current[plural]) return [];
+      const object = this.routingCaches[plural]?.get(objectName, namespace) as unknown as RoutingObject | undefined;
+      return object === undefined ? [] : [{ plural, object }];
+    });
   }
 
   private async readLive(namespace: string, name: string): Promise<ObservedObjects | undefined> {
@@ -313,6 +376,32 @@ export class RolloutController {
     if (cachedWorkload === 'stale') return 'stale';
     const workload = cachedWorkload ?? (names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload));
     return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload'>), workload };
+  }
+
+  /**
+   * Counts a write that landed; the one that makes a loop is reported to decide(), with the other
+   * writer read from the object's managedFields (the caches strip them).
+   */
+  private async watchForWriteLoop(key: string, observed: ObservedState, action: Action, now: Date): Promise<void> {
+    const signature = writeSignature(action);
+    const target = writeTarget(action);
+    if (signature === undefined || target === undefined) return;
+    if (!this.writeLoopDetector.record(key, signature, now.getTime())) return;
+    const { namespace } = observed.rollout.metadata;
+    const count = this.writeLoopDetector.count(key, signature, now.getTime());
+    this.writeLoopDetector.forget(key);
+    const live = await (target.plural === 'deployments'
+      ? this.client.readDeployment(namespace, target.name)
+      : target.plural === 'virtualservices' ? this.client.readVirtualService(namespace, target.name) : this.client.readDestinationRule(namespace, target.name)
+    ).catch(() => undefined);
+    const managedFields = (live?.metadata as { managedFields?: ManagedFieldsEntry[] } | undefined)?.managedFields;
+    const writer = otherWriter(managedFields, FIELD_MANAGER);
+    const loop: WriteLoop = {
+      what: describeWrite(action), count, windowSeconds: this.writeLoopDetector.windowSeconds, at: now.toISOString(),
+      generation: observed.rollout.metadata.generation, ...(writer === undefined ? {} : { writer }),
+    };
+    this.writeLoops.set(key, loop);
+    this.options.logger.warn({ rollout: key, ...loop }, 'the same write keeps being undone by another writer; holding the Rollout');
   }
 
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
@@ -373,11 +462,15 @@ export class RolloutController {
       case 'ensureSubsets':
         this.floors.record(objectId('destinationrules', namespace, action.destinationRule), await this.client.patchIstio('destinationrules', namespace, action.destinationRule, action.patch));
         break;
+      case 'updateClaims':
+        this.floors.record(objectId(action.plural, namespace, action.name), await this.client.patchIstio(action.plural, namespace, action.name, action.patch));
+        break;
       case 'setWeights':
         this.floors.record(objectId('virtualservices', namespace, action.virtualService), await this.client.patchIstio('virtualservices', namespace, action.virtualService, action.patch));
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
+    await this.watchForWriteLoop(key, observed, action, now);
     if (action.kind === 'updateStatus' && action.decisions !== undefined) {
       for (const decision of action.decisions) log.info({ reason: decision.reason }, decision.message);
     } else {
@@ -389,6 +482,22 @@ export class RolloutController {
     if (event !== undefined) this.events.record(rollout, event, now);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
+  }
+}
+
+function writeTarget(action: Action): { plural: 'virtualservices' | 'destinationrules' | 'deployments'; name: string } | undefined {
+  switch (action.kind) {
+    case 'setWeights':
+      return { plural: 'virtualservices', name: action.virtualService };
+    case 'ensureSubsets':
+      return { plural: 'destinationrules', name: action.destinationRule };
+    case 'updateClaims':
+      return { plural: action.plural, name: action.name };
+    case 'updateDeployment':
+    case 'updateWorkload':
+      return { plural: 'deployments', name: action.name };
+    default:
+      return undefined;
   }
 }
 
@@ -405,6 +514,8 @@ function describeWrite(action: Action): string {
       return `a change to DestinationRule ${action.destinationRule}`;
     case 'setWeights':
       return `a weight change in VirtualService ${action.virtualService}`;
+    case 'updateClaims':
+      return `a change to the claims of ${action.plural === 'virtualservices' ? 'VirtualService' : 'DestinationRule'} ${action.name}`;
     default:
       return `a ${action.kind} write to the Rollout`;
   }

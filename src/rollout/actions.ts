@@ -11,6 +11,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { AnalysisPlan } from '../analysis/types.ts';
+import type { RoutingPlural } from './claims.ts';
 import type { Condition, RolloutStatus, Track } from './types.ts';
 
 interface Described {
@@ -74,6 +75,16 @@ export interface EnsureSubsetsAction extends Described {
   patch: Operation[];
 }
 
+/** Claims (or releases) routes of a VirtualService or subsets of a DestinationRule (claims.ts). */
+export interface UpdateClaimsAction extends Described {
+  kind: 'updateClaims';
+  plural: RoutingPlural;
+  name: string;
+  patch: Operation[];
+  /** A plain claim of free parts is bookkeeping: no Event (a takeover or a release is told). */
+  silent?: boolean;
+}
+
 export interface SetWeightsAction extends Described {
   kind: 'setWeights';
   virtualService: string;
@@ -92,6 +103,8 @@ export interface UpdateStatusAction extends Described {
   status: RolloutStatus;
   /** Bookkeeping only: no Event is recorded for it (for folded decisions, each says so in `decisions`). */
   silent?: boolean;
+  /** A hold that needs a person: its Event is a Warning, whatever the reason's name. */
+  warning?: boolean;
   /**
    * Set when status-only decisions that follow one another were folded into this one write:
    * every one of them, first to last (the first is this action's own reason and message).
@@ -103,6 +116,7 @@ export interface UpdateStatusAction extends Described {
 export interface StatusDecision extends Described {
   status: RolloutStatus;
   silent?: boolean;
+  warning?: boolean;
 }
 
 /** Nothing to write: decide again at `until` (when set) or on the next event. */
@@ -126,6 +140,7 @@ export type Action =
   | OrphanDeploymentAction
   | UpdateWorkloadAction
   | EnsureSubsetsAction
+  | UpdateClaimsAction
   | SetWeightsAction
   | RunAnalysisAction
   | UpdateStatusAction

@@ -80,7 +80,7 @@ function waitForPromotedStable(ctx: RoutedContext, availability: string): Action
   const condition = late
     ? { type: CONDITION.progressing, status: 'False' as const, reason: 'ProgressDeadlineExceeded', message }
     : { type: CONDITION.progressing, status: 'True' as const, reason: 'Promoting', message };
-  const view = { phase: late ? ('Degraded' as const) : ('Promoting' as const), message, conditions: [...baseConditions(ctx), condition], waitingForPods: true };
+  const view = { phase: late ? ('Degraded' as const) : ('Promoting' as const), message, conditions: [...baseConditions(ctx), condition], waitingForPods: true, warning: late };
   const deadline = addMilliseconds(since === undefined ? ctx.now : new Date(since), deadlineMs);
   return hold(ctx, view, waitUntil(late ? 'ProgressDeadlineExceeded' : 'WaitingForStablePods', message, late ? undefined : deadline));
 }

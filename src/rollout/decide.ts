@@ -13,6 +13,7 @@
 //   9. DestinationRule subsets added or repaired before any weight moves
 //  10. the state's own branch (converge.ts, progressing.ts)
 import type { Action } from './actions.ts';
+import { claimAction, claimGuard, releaseAction } from './claims.ts';
 import { applyCommand, ignoreCommand } from './command-effects.ts';
 import { pendingCommand, type PendingCommand } from './commands.ts';
 import { CONDITION } from './conditions.ts';
@@ -24,7 +25,7 @@ import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './ownership.ts';
 import { foldStatusDecisions } from './fold-status.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
-import { refusedWriteHold } from './refused-writes.ts';
+import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
 import { decideRestart } from './restart.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing.ts';
@@ -67,9 +68,18 @@ function decideInvalid(ctx: DecideContext, state: RolloutState, command: Pending
   if (command !== undefined) return ignoreCommand(ctx, command, 'the spec is invalid; fix it first (abort still works)');
   if (state.kind === 'rolledBack') {
     const routing = resolveRouting(ctx);
-    if (routing.ok && routing.subsetPatch.length === 0) return decideRolledBack(routing.routed, state.rollback);
+    if (routing.ok && routing.claimWrites.length === 0 && routing.subsetPatch.length === 0) return decideRolledBack(routing.routed, state.rollback);
   }
   return invalidHold(ctx);
+}
+
+/** Claims left on a VirtualService or DestinationRule the spec no longer names are let go. */
+function releaseFormerClaims(ctx: DecideContext): Action | undefined {
+  for (const { plural, object } of ctx.observed.formerClaims ?? []) {
+    const release = releaseAction(plural, object, ctx.rollout.metadata.name, 'spec.trafficRouting no longer names it');
+    if (release !== undefined) return release;
+  }
+  return undefined;
 }
 
 function decideState(ctx: RoutedContext, state: RolloutState): Action {
@@ -124,7 +134,7 @@ function decideFor(ctx: DecideContext): Action {
   const command = pendingCommand(ctx.rollout);
   if (ctx.problems.length > 0) return decideInvalid(ctx, state, command);
   if (command !== undefined) return applyCommand(ctx, state, command);
-  const beforeRouting = decideOwnership(ctx) ?? refusedWriteHold(ctx) ?? decideRestart(ctx);
+  const beforeRouting = decideOwnership(ctx) ?? refusedWriteHold(ctx) ?? writeLoopHold(ctx) ?? decideRestart(ctx) ?? releaseFormerClaims(ctx);
   if (beforeRouting !== undefined) return beforeRouting;
 
   const routing = resolveRouting(ctx);
@@ -132,7 +142,9 @@ function decideFor(ctx: DecideContext): Action {
     const { condition } = routing;
     return hold(ctx, { phase: 'Degraded', message: condition.message, conditions: [condition] }, stopWith(condition, ctx));
   }
-  if (routing.subsetPatch.length > 0) {
+  const [claim] = routing.claimWrites;
+  if (claim !== undefined) return claimAction(claim);
+  if (routing.subsetPatch.length > 0 && ctx.observed.destinationRule !== undefined) {
     const name = ctx.spec.trafficRouting.destinationRule.name;
     const { stableSubset, canarySubset } = ctx.spec.trafficRouting.destinationRule;
     return {
@@ -140,7 +152,7 @@ function decideFor(ctx: DecideContext): Action {
       reason: 'SubsetsRepaired',
       message: `DestinationRule ${name}: adding or repairing subsets ${stableSubset} and ${canarySubset} before any weight moves`,
       destinationRule: name,
-      patch: routing.subsetPatch,
+      patch: [...claimGuard(ctx.observed.destinationRule), ...routing.subsetPatch],
     };
   }
   const takeover = workloadTakeover(routing.routed, routing.pendingSubsets);

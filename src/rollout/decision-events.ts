@@ -20,6 +20,7 @@ interface Told {
   reason: string;
   message: string;
   silent?: boolean;
+  warning?: boolean;
   status?: RolloutStatus;
 }
 
@@ -44,6 +45,6 @@ export function decisionEvent(previous: RolloutStatus | undefined, action: Actio
   return {
     reason: first.reason,
     message: told.map((decision) => decision.message).join(DECISION_SEPARATOR),
-    type: told.some((decision) => WARNING_REASONS.test(decision.reason)) ? 'Warning' : 'Normal',
+    type: told.some((decision) => decision.warning === true || WARNING_REASONS.test(decision.reason)) ? 'Warning' : 'Normal',
   };
 }

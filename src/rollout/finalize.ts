@@ -7,6 +7,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { Action, AddFinalizerAction, OrphanDeploymentAction, RemoveFinalizerAction } from './actions.ts';
+import { planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './claims.ts';
 import { deploymentName, desiredReplicas } from './deployments.ts';
 import { scaleDownDelay } from './scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
@@ -79,7 +80,10 @@ export function decideDeletion(ctx: DecideContext): Action {
   const vs = ctx.observed.virtualService;
   if (vs !== undefined) {
     const resolution = resolveManagedRoutes(vs, ctx.spec.trafficRouting, rollout.metadata.namespace);
-    if (resolution.ok && observedCanaryWeight(resolution.routes) !== 0) {
+    const self = rollout.metadata.name;
+    // Routes another Rollout owns (this one was a copy that never wrote them) are left to it.
+    const ours = resolution.ok && planClaims(vs, 'virtualservices', self, resolution.routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
+    if (resolution.ok && ours && observedCanaryWeight(resolution.routes) !== 0) {
       const routed: RoutedContext = { ...ctx, virtualService: vs, routes: resolution.routes, canaryWeight: undefined };
       return setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');
     }
@@ -91,5 +95,14 @@ export function decideDeletion(ctx: DecideContext): Action {
   }
   const index = ownReferenceIndex(stable, rollout);
   if (ctx.spec.deletionPolicy === 'KeepStable' && stable !== undefined && index >= 0) return orphanStable(ctx, stable, index);
+  const claimed: [RoutingPlural, RoutingObject | undefined][] = [
+    ['virtualservices', vs],
+    ['destinationrules', ctx.observed.destinationRule],
+    ...(ctx.observed.formerClaims ?? []).map(({ plural, object }): [RoutingPlural, RoutingObject] => [plural, object]),
+  ];
+  for (const [plural, object] of claimed) {
+    const release = object === undefined ? undefined : releaseAction(plural, object, rollout.metadata.name, 'the Rollout is deleted');
+    if (release !== undefined) return release;
+  }
   return removeFinalizer(rollout);
 }

@@ -22,6 +22,7 @@ function decisionOf(action: UpdateStatusAction): StatusDecision {
     message: action.message,
     status: action.status,
     ...(action.silent === true ? { silent: true } : {}),
+    ...(action.warning === true ? { warning: true } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface HoldView {
   waitingForPods?: boolean;
   /** Starts (or keeps) status.pauseStartedAt. */
   paused?: boolean;
+  /** Needs a person though it is no stop (a refused write retried later): told as a Warning. */
+  warning?: boolean;
 }
 
 function isRouted(ctx: DecideContext): ctx is RoutedContext {
@@ -67,8 +69,16 @@ export function syncView(ctx: DecideContext, view: HoldView): UpdateStatusAction
   return { kind: 'updateStatus', reason: 'StatusChanged', message: view.message, status: next };
 }
 
+/**
+ * The status write that shows the view, else `then`. A hold that needs a person (every stop, and
+ * views marked as warnings) is told under its own reason as a Warning Event, once per cause: the
+ * same cause again is the same Event, counted up.
+ */
 export function hold(ctx: DecideContext, view: HoldView, then: WaitAction | StopAction): UpdateStatusAction | WaitAction | StopAction {
-  return syncView(ctx, view) ?? then;
+  const sync = syncView(ctx, view);
+  if (sync === undefined) return then;
+  if (then.kind === 'stop' || view.warning === true) return { ...sync, reason: then.reason, warning: true };
+  return sync;
 }
 
 export function waitUntil(reason: string, message: string, until?: Date): WaitAction {

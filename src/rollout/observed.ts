@@ -2,6 +2,7 @@
 // objects are undefined (not errors): each absence is a state decide knows how to handle.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../analysis/types.ts';
+import type { Claimants, RoutingObject, RoutingPlural } from './claims.ts';
 import { deploymentName } from './deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
 
@@ -23,6 +24,15 @@ export interface ObservedState {
   workload?: V1Deployment;
   /** The last write the API server refused as invalid for this Rollout (kept in memory by the shell). */
   refusedWrite?: RefusedWrite;
+  /**
+   * The Rollouts named in other Rollouts' claims on this one's VirtualService and DestinationRule
+   * (claims.ts): the Rollout, or null where it does not exist.
+   */
+  claimants?: Claimants;
+  /** VirtualServices and DestinationRules that still carry this Rollout's claims but that its spec no longer names. */
+  formerClaims?: { plural: RoutingPlural; object: RoutingObject }[];
+  /** The shell saw this Rollout write the same thing again and again: someone else keeps undoing it. */
+  writeLoop?: WriteLoop;
   /** The controller's setting: the shortest range vector for analysis queries (4 scrape intervals). */
   minAnalysisWindowMs?: number;
 }
@@ -39,6 +49,22 @@ export interface RefusedWrite {
   message: string;
   at: string;
   /** metadata.generation of the Rollout the write was decided from. */
+  generation: number | undefined;
+}
+
+/**
+ * The same write, to the same object, made more than a few times a minute without a change in the
+ * Rollout: another writer (a person, a GitOps tool, another controller) keeps reverting it.
+ */
+export interface WriteLoop {
+  /** The write, e.g. "a weight change in VirtualService payments-routing". */
+  what: string;
+  count: number;
+  windowSeconds: number;
+  /** The field manager that last wrote the object's spec besides the controller, when known. */
+  writer?: string;
+  at: string;
+  /** metadata.generation of the Rollout when the loop was found. */
   generation: number | undefined;
 }
 

@@ -63,7 +63,18 @@ function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undef
     const delay = desiredReplicas(canary) > 0 ? scaleDownDelay(ctx, `the canary is replaced by revision ${revision}`) : undefined;
     return delay ?? retemplateDeployment(ctx, canary, 'canary', revision, replicas, 'UpdatingCanary');
   }
+  if (desiredReplicas(canary) > replicas) {
+    // Fewer canary pods (after a hand edit raised the weight for a while, or the steps went down):
+    // the pods that go may still get requests from proxies that saw the higher weight.
+    const delay = scaleDownDelay(ctx, `the canary is scaled down to ${replicas} pods`);
+    if (delay !== undefined) return delay;
+  }
   if (desiredReplicas(canary) !== replicas) return scaleDeployment(ctx, canary, 'canary', replicas, 'ScalingCanary');
+  if (ctx.status.canaryScaleDownAt !== undefined && (ctx.canaryWeight ?? 0) > 0) {
+    // That delay is over and served: the next scale-down needs one of its own.
+    const { canaryScaleDownAt: _served, ...kept } = ctx.status;
+    return recordStatus('ScaleDownDelayServed', 'the canary has the pods its weight needs', kept);
+  }
   return undefined;
 }
 

@@ -2,16 +2,17 @@
 // managed routes and the DestinationRule for the same host. A missing or unusable one stops the
 // Rollout with a condition that says what to create or fix; nothing is written meanwhile.
 import type { Operation } from 'rfc6902';
+import { CLAIMS_ANNOTATION, describePart, planClaims, routeClaimKey, subsetClaimKeys, type ClaimConflict, type ClaimWrite, type RoutingPlural } from './claims.ts';
 import { CONDITION, type ConditionUpdate } from './conditions.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { deploymentReadiness, desiredReplicas } from './deployments.ts';
 import { planSubsets } from './subsets.ts';
 import type { ResolvedTrafficRouting } from './defaults.ts';
-import type { Track, VirtualService } from './types.ts';
+import type { DestinationRule, Track, VirtualService } from './types.ts';
 import { describeRoute, hostMatches, impliedWeight, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =
-  | { ok: true; routed: RoutedContext; subsetPatch: Operation[]; pendingSubsets: Track[] }
+  | { ok: true; routed: RoutedContext; claimWrites: ClaimWrite[]; subsetPatch: Operation[]; pendingSubsets: Track[] }
   | { ok: false; condition: ConditionUpdate };
 
 function problem(reason: string, message: string): RoutingResolution {
@@ -45,10 +46,29 @@ export function resolveRouting(ctx: DecideContext): RoutingResolution {
   if (!resolution.ok) return problem(resolution.reason, resolution.message);
   const pinned = canaryPinnedRoute(virtualService, resolution.routes, routing, namespace);
   if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
+  const claimWrites: ClaimWrite[] = [];
+  const owned: [RoutingPlural, VirtualService | DestinationRule, string[]][] = [
+    ['virtualservices', virtualService, resolution.routes.map(routeClaimKey)],
+    ['destinationrules', destinationRule, subsetClaimKeys(routing)],
+  ];
+  for (const [plural, object, wanted] of owned) {
+    const plan = planClaims(object, plural, ctx.rollout.metadata.name, wanted, ctx.observed.claimants ?? {});
+    if (!plan.ok) return problem('RouteOwnedByAnotherRollout', claimedMessage(plural, object.metadata.name, plan.conflict));
+    if (plan.patch.length > 0) claimWrites.push({ plural, name: object.metadata.name, patch: plan.patch, tookOver: plan.tookOver, released: plan.released });
+  }
   const routed: RoutedContext = { ...ctx, virtualService, routes: resolution.routes, canaryWeight: observedCanaryWeight(resolution.routes) };
   const mayRepoint = (track: Track) => trackAvailable(ctx, track) || subsetWeight(virtualService, routing, namespace, track) === 0;
   const plan = planSubsets(destinationRule, routing, ctx.spec.selector.matchLabels, mayRepoint);
-  return { ok: true, routed, subsetPatch: plan.patch, pendingSubsets: plan.pending };
+  return { ok: true, routed, claimWrites, subsetPatch: plan.patch, pendingSubsets: plan.pending };
+}
+
+function claimedMessage(plural: RoutingPlural, name: string, conflict: ClaimConflict): string {
+  const kind = plural === 'virtualservices' ? 'VirtualService' : 'DestinationRule';
+  return (
+    `${kind} ${name}: ${describePart(conflict.key)} is managed by Rollout ${conflict.owner} (annotation ${CLAIMS_ANNOTATION}); ` +
+    `two Rollouts on one route would take turns rewriting it. Point spec.trafficRouting at a route and subsets of this Rollout's own, ` +
+    `or delete one of the two Rollouts (the survivor takes the route over)`
+  );
 }
 
 /** Our Deployment of the track exists, is ours and has every pod available: a subset may select it. */

@@ -6,17 +6,19 @@ import { scaleDownDelay } from './scale-down.ts';
 import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
+import { claimGuard } from './claims.ts';
 import { buildWeightPatch } from './weights.ts';
 
 export function setWeights(ctx: RoutedContext, canaryWeight: number, reason: string, why: string): SetWeightsAction {
   const name = ctx.virtualService.metadata.name;
+  const weights = buildWeightPatch(ctx.routes, ctx.spec.trafficRouting, canaryWeight);
   return {
     kind: 'setWeights',
     reason,
     message: `${why}: VirtualService ${name} sends ${100 - canaryWeight}% to stable and ${canaryWeight}% to canary`,
     virtualService: name,
     canaryWeight,
-    patch: buildWeightPatch(ctx.routes, ctx.spec.trafficRouting, canaryWeight),
+    patch: weights.length === 0 ? [] : [...claimGuard(ctx.virtualService), ...weights],
   };
 }
 

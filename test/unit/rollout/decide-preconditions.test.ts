@@ -17,6 +17,9 @@ import {
   canaryPinnedVirtualService,
   seedDestinationRule,
   seedVirtualService,
+  readyDestinationRule,
+  unclaimed,
+  claimedBy,
 } from './fixtures.ts';
 
 /** Deleted mid-canary; by default the canary has no pods left and stable was already left behind. */
@@ -43,7 +46,7 @@ describe('decide: deletion and finalizer', () => {
     },
     {
       name: 'deleting with all traffic on stable releases the finalizer, guarded by its index',
-      observed: deleting(0),
+      observed: deleting(0, { virtualService: unclaimed(seedVirtualService(0)), destinationRule: unclaimed(readyDestinationRule()) }),
       now: at(1),
       expected: {
         kind: 'removeFinalizer',
@@ -53,7 +56,32 @@ describe('decide: deletion and finalizer', () => {
         ],
       },
     },
-    { name: 'deleting with the VirtualService gone releases the finalizer', observed: deleting(undefined), now: at(1), expected: { kind: 'removeFinalizer' } },
+    {
+      name: 'deleting with all traffic on stable lets go of its claims first, the VirtualService\'s then the DestinationRule\'s',
+      observed: deleting(0),
+      now: at(1),
+      expected: {
+        kind: 'updateClaims',
+        reason: 'RouteReleased',
+        plural: 'virtualservices',
+        patch: [
+          { op: 'test', path: '/metadata/resourceVersion', value: '7' },
+          { op: 'remove', path: '/metadata/annotations/switchboard.dev~1managed-by-rollouts' },
+        ],
+      },
+    },
+    {
+      name: 'deleting with the VirtualService gone lets go of the DestinationRule\'s subsets',
+      observed: deleting(undefined),
+      now: at(1),
+      expected: { kind: 'updateClaims', plural: 'destinationrules', name: 'payment-service-destination' },
+    },
+    {
+      name: 'deleting with the VirtualService gone and no claims left releases the finalizer',
+      observed: deleting(undefined, { destinationRule: unclaimed(readyDestinationRule()) }),
+      now: at(1),
+      expected: { kind: 'removeFinalizer' },
+    },
     {
       name: 'deleting with canary pods left: they keep running for the scale-down delay after traffic left them',
       observed: deleting(0, { canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }) }),
@@ -82,7 +110,7 @@ describe('decide: deletion and finalizer', () => {
     },
     {
       name: 'deleting with deletionPolicy DeleteAll: stable goes with the Rollout',
-      observed: deleting(0, { stableDeployment: deployment('stable', { revision: REV_A, replicas: 4 }) }, { deletionPolicy: 'DeleteAll' }),
+      observed: deleting(0, { stableDeployment: deployment('stable', { revision: REV_A, replicas: 4 }), virtualService: unclaimed(seedVirtualService(0)), destinationRule: unclaimed(readyDestinationRule()) }, { deletionPolicy: 'DeleteAll' }),
       now: at(1),
       expected: { kind: 'removeFinalizer' },
     },
@@ -186,7 +214,7 @@ describe('decide: invalid spec and missing traffic objects stop without touching
     },
     {
       name: 'a beta route that sends to both subsets (canary 0) is managed like the others, not refused',
-      observed: observed({ virtualService: { ...seedVirtualService(), spec: { http: [
+      observed: observed({ virtualService: { ...claimedBy('{"http/#0":"payment-service","http/#1":"payment-service"}', seedVirtualService()), spec: { http: [
         { match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'payment-service', subset: 'canary' }, weight: 0 }, { destination: { host: 'payment-service', subset: 'stable' }, weight: 100 }] },
         ...(seedVirtualService().spec.http ?? []).slice(1),
       ] } } }),

@@ -3,7 +3,7 @@
 import { describe, expect } from 'vitest';
 import { errorRateQuery } from '../../../src/analysis/queries.ts';
 import { as, runDecideTable } from './decide-table.ts';
-import { REV_A, REV_B, at, deployment, iso, observed, rolloutStatus, seedVirtualService } from './fixtures.ts';
+import { REV_A, REV_B, VS_CLAIMS, at, deployment, iso, observed, rolloutStatus, seedVirtualService } from './fixtures.ts';
 
 /** Step 0 with the weight set at t=10s and recorded. */
 const atStep0 = (fields: Parameters<typeof rolloutStatus>[0] = {}) =>
@@ -35,6 +35,8 @@ describe('decide: weights and analysis', () => {
         canaryWeight: 5,
         virtualService: 'payment-service-routing',
         patch: [
+          // Still this Rollout's route, as read (claims.ts).
+          { op: 'test', path: '/metadata/annotations/switchboard.dev~1managed-by-rollouts', value: VS_CLAIMS },
           { op: 'test', path: '/spec/http/1/route/0/destination/subset', value: 'stable' },
           { op: 'test', path: '/spec/http/1/route/0/weight', value: 100 },
           { op: 'replace', path: '/spec/http/1/route/0/weight', value: 95 },

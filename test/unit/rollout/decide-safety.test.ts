@@ -9,7 +9,7 @@ import type { Rollout } from '../../../src/rollout/types.ts';
 import { as, runDecideTable } from './decide-table.ts';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
-import { REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
+import { DR_CLAIMS, REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 
 const STEPS = rollout().spec.steps;
 
@@ -251,6 +251,7 @@ describe('decide: taking over a live service', () => {
       expected: {
         kind: 'ensureSubsets',
         patch: [
+          { op: 'test', path: '/metadata/annotations/switchboard.dev~1managed-by-rollouts', value: DR_CLAIMS },
           { op: 'test', path: '/spec/subsets/1/name', value: 'canary' },
           { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
         ],

@@ -3,6 +3,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
+import { CLAIMS_ANNOTATION } from '../../../src/rollout/claims.ts';
 import { stepsHash, templateRevision } from '../../../src/rollout/revision.ts';
 import {
   REVISION_ANNOTATION,
@@ -104,6 +105,20 @@ export function deployment(track: Track, shape: DeploymentShape): V1Deployment {
   };
 }
 
+/** The claims the Rollout records before it writes (claims.ts): the seed objects carry them already. */
+export const VS_CLAIMS = '{"http/#1":"payment-service"}';
+export const DR_CLAIMS = '{"subset/canary":"payment-service","subset/stable":"payment-service"}';
+
+/** The object with the claims annotation set to `claims`. */
+export function claimedBy<T extends VirtualService | DestinationRule>(claims: string, object: T): T {
+  return { ...object, metadata: { ...object.metadata, annotations: { [CLAIMS_ANNOTATION]: claims } } };
+}
+
+/** The same objects as found before any Rollout claimed them. */
+export function unclaimed<T extends VirtualService | DestinationRule>(object: T): T {
+  return { ...object, metadata: { ...object.metadata, annotations: undefined } };
+}
+
 /**
  * The seed article's VirtualService: route 0 matches beta users (fault, match), route 1 splits
  * 95/5 with retries. The article pins beta users to canary; here they go to stable, since a route
@@ -113,7 +128,7 @@ export function seedVirtualService(canaryWeight = 5): VirtualService {
   return {
     apiVersion: 'networking.istio.io/v1beta1',
     kind: 'VirtualService',
-    metadata: { name: 'payment-service-routing', namespace: 'production', resourceVersion: '7' },
+    metadata: { name: 'payment-service-routing', namespace: 'production', resourceVersion: '7', annotations: { [CLAIMS_ANNOTATION]: VS_CLAIMS } },
     spec: {
       hosts: ['payment-service'],
       http: [
@@ -147,7 +162,7 @@ export function seedDestinationRule(): DestinationRule {
   return {
     apiVersion: 'networking.istio.io/v1beta1',
     kind: 'DestinationRule',
-    metadata: { name: 'payment-service-destination', namespace: 'production', resourceVersion: '8' },
+    metadata: { name: 'payment-service-destination', namespace: 'production', resourceVersion: '8', annotations: { [CLAIMS_ANNOTATION]: DR_CLAIMS } },
     spec: {
       host: 'payment-service',
       trafficPolicy: {

@@ -144,7 +144,7 @@ describe('simulated rollouts', () => {
     sim.delete();
     await sim.runUntil((s) => (s.rollout.metadata.finalizers ?? []).length === 0);
     const writes = sim.appliedKinds().filter((kind) => kind !== 'wait');
-    expect(writes.slice(writes.lastIndexOf('setWeights(0)'))).toEqual(['setWeights(0)', 'updateStatus', 'orphanDeployment', 'removeFinalizer']);
+    expect(writes.slice(writes.lastIndexOf('setWeights(0)'))).toEqual(['setWeights(0)', 'updateStatus', 'orphanDeployment', 'updateClaims', 'updateClaims', 'removeFinalizer']);
     expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
     // KeepStable: the stable Deployment outlives the Rollout, without an owner.
     expect(sim.stable?.metadata?.ownerReferences).toEqual([]);

@@ -126,6 +126,18 @@ export class Simulation {
         this.destinationRule = { ...next, metadata: { ...next.metadata, resourceVersion: String((this.#version += 1)) } };
         return true;
       }
+      case 'updateClaims': {
+        if (action.plural === 'destinationrules') {
+          const next = this.destinationRule === undefined ? undefined : patched(this.destinationRule, action.patch);
+          if (next === undefined) return false;
+          this.destinationRule = { ...next, metadata: { ...next.metadata, resourceVersion: String((this.#version += 1)) } };
+          return true;
+        }
+        const next = this.virtualService === undefined ? undefined : patched(this.virtualService, action.patch);
+        if (next === undefined) return false;
+        this.virtualService = { ...next, metadata: { ...next.metadata, resourceVersion: String((this.#version += 1)) } };
+        return true;
+      }
       case 'setWeights': {
         const next = this.virtualService === undefined ? undefined : patched(this.virtualService, action.patch);
         if (next === undefined) return false;

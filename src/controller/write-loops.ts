@@ -1,0 +1,88 @@
+// A write that someone else keeps undoing comes back as the same write, again and again: a GitOps
+// tool syncing the weights from git, a second controller, a script. Left alone the controller
+// would answer every revert, for as long as the other writer keeps at it. The shell counts the
+// writes that landed; decide() (refused-writes.ts) holds the Rollout once the same one lands
+// WRITE_LOOP_LIMIT times within the window, naming the other writer where managedFields show it.
+import type { Action } from '../rollout/actions.ts';
+
+/** The 4th identical write within a minute: written back three times after someone undid it. */
+export const WRITE_LOOP_LIMIT = 4;
+export const WRITE_LOOP_WINDOW_MS = 60_000;
+
+/** One entry of metadata.managedFields, as the API server returns it. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  time?: string | Date;
+  fieldsV1?: unknown;
+}
+
+/**
+ * What a write changes, without its `test` guards (they carry the values it replaces, which differ
+ * each time someone else wrote in between): two writes with one signature are the same write.
+ * undefined for actions that are no write of another object.
+ */
+export function writeSignature(action: Action): string | undefined {
+  switch (action.kind) {
+    case 'setWeights':
+    case 'ensureSubsets':
+    case 'updateClaims':
+    case 'updateDeployment':
+    case 'updateWorkload': {
+      const target = action.kind === 'setWeights' ? action.virtualService : action.kind === 'ensureSubsets' ? action.destinationRule : action.name;
+      const changes = action.patch.filter((op) => op.op !== 'test');
+      return JSON.stringify([action.kind, target, changes]);
+    }
+    default:
+      return undefined;
+  }
+}
+
+export class WriteLoopDetector {
+  private readonly writes = new Map<string, { signature: string; at: number }[]>();
+  private readonly limit: number;
+  private readonly windowMs: number;
+
+  constructor(limit = WRITE_LOOP_LIMIT, windowMs = WRITE_LOOP_WINDOW_MS) {
+    this.limit = limit;
+    this.windowMs = windowMs;
+  }
+
+  /** Records a write of `key`'s that landed; true when it makes a loop. */
+  record(key: string, signature: string, nowMs: number): boolean {
+    const recent = (this.writes.get(key) ?? []).filter((write) => nowMs - write.at < this.windowMs);
+    recent.push({ signature, at: nowMs });
+    this.writes.set(key, recent);
+    return recent.filter((write) => write.signature === signature).length >= this.limit;
+  }
+
+  /** How many times `signature` landed for `key` within the window. */
+  count(key: string, signature: string, nowMs: number): number {
+    return (this.writes.get(key) ?? []).filter((write) => write.signature === signature && nowMs - write.at < this.windowMs).length;
+  }
+
+  forget(key: string): void {
+    this.writes.delete(key);
+  }
+
+  get windowSeconds(): number {
+    return Math.round(this.windowMs / 1000);
+  }
+}
+
+/** Whether a managedFields entry owns anything under spec or the annotations (what the controller writes). */
+function touchesWhatWeWrite(entry: ManagedFieldsEntry): boolean {
+  const fields = entry.fieldsV1 as Record<string, unknown> | undefined;
+  if (fields === undefined) return true;
+  if ('f:spec' in fields) return true;
+  const metadata = fields['f:metadata'] as Record<string, unknown> | undefined;
+  return metadata !== undefined && 'f:annotations' in metadata;
+}
+
+/** The field manager, other than `ours`, that last wrote what the controller writes; undefined when none shows. */
+export function otherWriter(managedFields: readonly ManagedFieldsEntry[] | undefined, ours: string): string | undefined {
+  const others = (managedFields ?? []).filter((entry) => entry.manager !== undefined && entry.manager !== ours && touchesWhatWeWrite(entry));
+  const time = (entry: ManagedFieldsEntry) => (entry.time === undefined ? 0 : new Date(entry.time).getTime());
+  others.sort((a, b) => time(b) - time(a));
+  return others[0]?.manager;
+}
