@@ -1,0 +1,45 @@
+// The same write, landed again and again within a minute, is a fight with another writer.
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/rollout/actions.ts';
+import { otherWriter, WriteLoopDetector, writeSignature } from '../../../src/controller/write-loops.ts';
+
+function weights(from: number, to: number): Action {
+  return {
+    kind: 'setWeights', reason: 'WeightChanged', message: 'm', virtualService: 'vs', canaryWeight: to,
+    patch: [{ op: 'test', path: '/spec/http/1/route/1/weight', value: from }, { op: 'replace', path: '/spec/http/1/route/1/weight', value: to }],
+  };
+}
+
+describe('write loops', () => {
+  it('writes that differ only in what they replaced have one signature; other targets or values another', () => {
+    expect(writeSignature(weights(0, 20))).toBe(writeSignature(weights(40, 20)));
+    expect(writeSignature(weights(0, 20))).not.toBe(writeSignature(weights(0, 40)));
+    expect(writeSignature({ kind: 'wait', reason: 'r', message: 'm' })).toBeUndefined();
+    expect(writeSignature({ kind: 'updateStatus', reason: 'r', message: 'm', status: {} })).toBeUndefined();
+  });
+
+  it('the fourth identical write within the window is a loop; spread out, or different, it is not', () => {
+    const detector = new WriteLoopDetector(4, 60_000);
+    const same = writeSignature(weights(0, 20))!;
+    expect([0, 1_000, 2_000].map((t) => detector.record('ns/a', same, t))).toEqual([false, false, false]);
+    expect(detector.record('ns/b', same, 2_500)).toBe(false);
+    expect(detector.record('ns/a', same, 3_000)).toBe(true);
+    expect(detector.count('ns/a', same, 3_000)).toBe(4);
+
+    const steady = new WriteLoopDetector(4, 60_000);
+    expect([0, 30_000, 61_000, 92_000].map((t) => steady.record('ns/a', same, t))).toEqual([false, false, false, false]);
+    const progressing = new WriteLoopDetector(4, 60_000);
+    expect([5, 25, 50, 100].map((w, i) => progressing.record('ns/a', writeSignature(weights(0, w))!, i))).toEqual([false, false, false, false]);
+  });
+
+  it('names the last other manager that wrote spec or annotations', () => {
+    expect(otherWriter([
+      { manager: 'switchboard', operation: 'Update', time: '2026-01-01T00:00:09Z', fieldsV1: { 'f:spec': {} } },
+      { manager: 'kubectl-client-side-apply', operation: 'Update', time: '2026-01-01T00:00:01Z', fieldsV1: { 'f:spec': {} } },
+      { manager: 'argocd-controller', operation: 'Apply', time: '2026-01-01T00:00:05Z', fieldsV1: { 'f:spec': {} } },
+      { manager: 'pilot-discovery', operation: 'Update', time: '2026-01-01T00:00:08Z', fieldsV1: { 'f:status': {} } },
+    ], 'switchboard')).toBe('argocd-controller');
+    expect(otherWriter([{ manager: 'switchboard', fieldsV1: { 'f:spec': {} } }], 'switchboard')).toBeUndefined();
+    expect(otherWriter(undefined, 'switchboard')).toBeUndefined();
+  });
+});
