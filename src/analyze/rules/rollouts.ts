@@ -1,6 +1,7 @@
 // A Rollout whose traffic objects are missing or do not fit it stops before moving any weight
 // (the controller sets TrafficRoutingReady=False). These are the same checks the controller makes
 // (src/rollout/routing.ts, weights.ts), run before anything is applied.
+import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/claims.ts';
 import { hostMatches, resolveManagedRoutes } from '../../rollout/weights.ts';
 import type { VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
@@ -14,11 +15,20 @@ export const ROLLOUT_DESTINATION_RULE_MISSING = { code: 'SB0802', name: 'Rollout
 export const ROLLOUT_DESTINATION_RULE_HOST_MISMATCH = { code: 'SB0803', name: 'RolloutDestinationRuleHostMismatch', severity: 'error' } as const;
 export const ROLLOUT_ROUTES_UNUSABLE = { code: 'SB0804', name: 'RolloutRoutesUnusable', severity: 'error' } as const;
 export const ROLLOUT_SUBSET_TO_BE_ADDED = { code: 'SB0805', name: 'RolloutSubsetAddedByController', severity: 'info' } as const;
+export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared', severity: 'error' } as const;
+
+/** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/claims.ts). */
+interface ManagedPart {
+  kind: 'VirtualService' | 'DestinationRule';
+  object: RoutingObject;
+  key: string;
+}
 
 export const rolloutRule: Rule = {
-  definitions: [ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED],
+  definitions: [ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED, ROLLOUT_ROUTE_SHARED],
   check(objects: ObjectSet): Finding[] {
     const findings: Finding[] = [];
+    const managers = new Map<string, { rollout: string; parts: ManagedPart[] }[]>();
     for (const rollout of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
       const routing = rolloutRouting(rollout);
       if (routing === undefined) continue;
@@ -46,11 +56,63 @@ export const rolloutRule: Rule = {
             `DestinationRule ${drRef.name} does not define subset ${missing.join(' and ')} yet: the controller adds it (selecting its track's pods) before any weight moves; nothing to do unless another tool owns the DestinationRule's subsets`));
         }
       }
+      const parts: ManagedPart[] = [];
       if (virtualService !== undefined) {
         const resolution = resolveManagedRoutes(virtualService as unknown as VirtualService, routing, namespace);
         if (!resolution.ok) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${resolution.message}: ${stops}`));
+        else parts.push(...resolution.routes.map((route) => ({ kind: 'VirtualService' as const, object: virtualService as unknown as RoutingObject, key: routeClaimKey(route) })));
+      }
+      if (destinationRule !== undefined) {
+        parts.push(...subsetClaimKeys(routing).map((key) => ({ kind: 'DestinationRule' as const, object: destinationRule as unknown as RoutingObject, key })));
+      }
+      for (const part of parts) {
+        const id = `${namespace}/${part.kind}/${part.object.metadata.name}/${part.key}`;
+        managers.set(id, [...(managers.get(id) ?? []), { rollout: rollout.metadata.name, parts }]);
       }
     }
+    findings.push(...sharedRoutes(objects, managers));
     return findings;
   },
 };
+
+/**
+ * Two Rollouts on one route or subset: the controller lets one manage them (the Rollout the claims
+ * annotation names, else the first to claim) and holds the others Degraded. Rollouts that share
+ * any part form one group; every Rollout of a group but its owner is reported once, naming the
+ * first part it shares.
+ */
+function sharedRoutes(objects: ObjectSet, managers: Map<string, { rollout: string; parts: ManagedPart[] }[]>): Finding[] {
+  interface Group { namespace: string; members: string[]; claimed: string[]; shared: Map<string, ManagedPart> }
+  const groups: Group[] = [];
+  const groupOf = new Map<string, Group>();
+  for (const [id, rollouts] of managers) {
+    if (rollouts.length < 2) continue;
+    const namespace = id.split('/')[0]!;
+    const part = rollouts[0]!.parts.find((candidate) => id === `${namespace}/${candidate.kind}/${candidate.object.metadata.name}/${candidate.key}`)!;
+    const group = rollouts.map((r) => groupOf.get(`${namespace}/${r.rollout}`)).find((g) => g !== undefined) ?? { namespace, members: [], claimed: [], shared: new Map<string, ManagedPart>() } satisfies Group;
+    if (!groups.includes(group)) groups.push(group);
+    const claimed = readClaims(part.object)[part.key];
+    if (claimed !== undefined) group.claimed.push(claimed);
+    for (const { rollout } of rollouts) {
+      if (!group.members.includes(rollout)) group.members.push(rollout);
+      groupOf.set(`${namespace}/${rollout}`, group);
+      if (!group.shared.has(rollout)) group.shared.set(rollout, part);
+    }
+  }
+  const findings: Finding[] = [];
+  for (const group of groups) {
+    const claimedOwner = group.claimed.find((name) => group.members.includes(name));
+    const owner = claimedOwner ?? group.members[0]!;
+    for (const member of group.members) {
+      const subject = objects.find('Rollout', group.namespace, member);
+      const part = group.shared.get(member);
+      if (member === owner || subject === undefined || part === undefined) continue;
+      const by = claimedOwner === undefined ? '' : `, as the ${CLAIMS_ANNOTATION} annotation records`;
+      findings.push(finding(ROLLOUT_ROUTE_SHARED, subject,
+        `${part.kind} ${part.object.metadata.name}: ${describePart(part.key)} is also managed by Rollout ${owner}${by}: ` +
+        `the controller lets one Rollout own a route and holds the other Degraded (RouteOwnedByAnotherRollout) without moving any traffic; ` +
+        `point spec.trafficRouting at a route and subsets of its own, or keep one of the two Rollouts`));
+    }
+  }
+  return findings;
+}

@@ -48,8 +48,8 @@ const families: Family[] = [
     positive: ['SB0701 AuthorizationPolicy shop/allow-nothing', 'SB0703 AuthorizationPolicy shop/processors-only', 'SB0702 AuthorizationPolicy shop/deny-nothing'],
   },
   {
-    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805'],
-    positive: ['SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart'],
+    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806'],
+    positive: ['SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart'],
   },
 ];
 
@@ -126,6 +126,10 @@ describe('messages say what happens and what to do', () => {
       expect.stringMatching(/^container "migrate": spec\.template\.spec\.initContainers\[0\]\.securityContext\.runAsUser/),
       expect.stringMatching(/^container "cache": spec\.template\.spec\.containers\[0\]\.securityContext\.runAsGroup/),
     ]);
+  });
+
+  it('SB0806 names the route, the owner the claims annotation names, and the hold', () => {
+    expect(messages('rollouts', 'SB0806')).toEqual([expect.stringMatching(/^VirtualService checkout: http route "primary" is also managed by Rollout checkout, as the switchboard.dev\/managed-by-rollouts annotation records: .*RouteOwnedByAnotherRollout/)]);
   });
 
   it('SB0804 is the controller\'s own routing message', () => {
