@@ -69,7 +69,15 @@ export function registerRunCommand(program: Command): void {
     .addOption(durationOption('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the lease', DEFAULT_LEADER_ELECTION_TIMING.retryPeriodMs))
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: RunOptions) => {
-      const stop = await startManager(options, pino({ level: options.logLevel }));
+      let stop: () => Promise<void>;
+      try {
+        stop = await startManager(options, pino({ level: options.logLevel }));
+      } catch (error) {
+        // One line, and out: a manager that lingers after a bad start would answer its probes and
+        // be sent reviews it cannot serve (every mesh pod refused under failurePolicy Fail).
+        process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      }
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stop().then(() => process.exit(0)));
     });
 }
@@ -91,7 +99,9 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
   const tuning = controllerTuning(options);
   const stops: (() => Promise<void>)[] = [];
-  const readinessChecks: (() => string | undefined)[] = [];
+  let started = false;
+  // Not ready until every part asked for serves; a part that fails to start takes the process down.
+  const readinessChecks: (() => string | undefined)[] = [() => (started ? undefined : 'starting')];
   // First, so that liveness answers while caches fill and the probes say why the pod is not ready.
   const health = serveIfEnabled(options.healthProbeBindAddress, async (req, res) => {
     const problems = req.url === '/readyz' ? readinessChecks.map((check) => check()).filter((p) => p !== undefined) : [];
@@ -99,7 +109,27 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : problems.join('; ') || 'not found');
   });
   stops.push(() => closeServer(health));
+  try {
+    await startParts(options, logger, { kubeConfig, prometheus, tuning, stops, readinessChecks });
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+  started = true;
+  return async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+}
 
+interface Wiring {
+  kubeConfig: ReturnType<typeof loadKubeConfig>;
+  prometheus: ReturnType<typeof buildPrometheusProviders>;
+  tuning: ReturnType<typeof controllerTuning>;
+  stops: (() => Promise<void>)[];
+  readinessChecks: (() => string | undefined)[];
+}
+
+async function startParts(options: RunOptions, logger: Logger, { kubeConfig, prometheus, tuning, stops, readinessChecks }: Wiring): Promise<void> {
   if (options.webhook) {
     // Each side is imported only when it runs: a webhook-only process carries no controller, and
     // a controller-only one no fastify or injector (docs/webhooks.md, "Memory and work per review").
@@ -154,10 +184,6 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
     ];
     stops.push(async () => { await Promise.all(servers.map(closeServer)); });
   }
-
-  return async () => {
-    for (const stop of stops.reverse()) await stop();
-  };
 }
 
 function serveIfEnabled(address: string, handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>): Server | undefined {

@@ -9,6 +9,7 @@ import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { istioConfigurationNames, watchIstioConfiguration } from './istio-configuration.ts';
 import { watchNativeSidecarSupport } from './native-sidecar-support.ts';
+import { loadCertificatePair } from './certificates.ts';
 import { createWebhookServer } from './server.ts';
 
 export interface WebhookStartOptions {
@@ -35,6 +36,8 @@ export interface StartedWebhook {
 export function startWebhook(options: WebhookStartOptions): StartedWebhook {
   const { kubeConfig, logger } = options;
   const baseConfig = options.injectorConfigFile ? loadInjectorConfigFile(options.injectorConfigFile) : defaultInjectorConfig();
+  // Before any watch starts: a certificate that cannot serve stops the start, leaving nothing behind.
+  loadCertificatePair(options.tls.certFile, options.tls.keyFile);
   const istio = options.istioNamespace === '' ? undefined : watchIstioConfiguration({
     kubeConfig, base: baseConfig, names: istioConfigurationNames(options.istioNamespace, baseConfig.revision),
     onInvalid: (error) => logger.error({ err: error }, "Istio's injector configuration is invalid; keeping the previous one"),
