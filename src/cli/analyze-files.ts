@@ -6,9 +6,11 @@ import { parseManifests, type ParsedManifests } from '../analyze/manifests.ts';
 import { readStandardInput } from './inject-command.ts';
 import { CLI_ERROR, CliError } from './rollout-errors.ts';
 
-const MANIFEST_FILE = /\.(ya?ml|json)$/;
+// Case as written: kubectl reads deploy.YAML too.
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
-async function manifestFiles(path: string): Promise<string[]> {
+/** A file as itself, a directory as its manifest files (recursively, sorted); a missing path is a usage error. */
+export async function manifestFiles(path: string): Promise<string[]> {
   let info;
   try {
     info = await stat(path);

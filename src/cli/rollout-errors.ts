@@ -22,8 +22,10 @@ export const CLI_ERROR = {
   api: 'SB_CLI_API',
   /** The kubeconfig could not be read, or the --context is not in it. */
   kubeconfig: 'SB_CLI_KUBECONFIG',
-  /** A flag has a value the command cannot use. */
+  /** A flag has a value the command cannot use, or names a file that cannot be read. */
   usage: 'SB_CLI_USAGE',
+  /** A configuration file (injector config, Istio values, mesh config) is invalid. */
+  config: 'SB_CLI_CONFIG',
   /** status --watch: the rollout did not finish within --timeout. */
   timeout: 'SB_CLI_TIMEOUT',
   /** status --watch: the rollout ended RolledBack, Aborted or Invalid. */

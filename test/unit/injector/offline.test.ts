@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -138,6 +138,27 @@ describe('registerInjectCommand', () => {
     expect(stdout).toContain('image: docker.io/istio/proxyv2:1.26.3');
     expect(stderr).toBe('');
     expect(process.exitCode).toBeUndefined();
+  });
+
+  it('injects every -f, files and directories alike (.YAML too), in the order given', async () => {
+    mkdirSync(join(directory, 'more'));
+    writeFileSync(join(directory, 'first.yaml'), deployment);
+    writeFileSync(join(directory, 'more', 'second.YAML'), deployment.replaceAll('cart', 'basket'));
+    writeFileSync(join(directory, 'more', 'notes.txt'), 'not a manifest');
+    await run('-f', join(directory, 'first.yaml'), '-f', join(directory, 'more'));
+    const names = [...stdout.matchAll(/^ {2}name: (\w+)$/gm)].map((match) => match[1]);
+    expect(names).toEqual(['cart', 'basket']);
+    expect(stdout.match(/name: istio-proxy/g)).toHaveLength(2);
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('names a path it cannot read, and an invalid config, with the documented codes', async () => {
+    await expect(run('-f', join(directory, 'missing.yaml'))).rejects.toThrow(/^SB_CLI_USAGE: -f .*missing\.yaml: no such file or directory/);
+    writeFileSync(join(directory, 'app.yaml'), deployment);
+    writeFileSync(join(directory, 'injector.yaml'), 'nativeSidecar: true\n');
+    await expect(run('-f', join(directory, 'app.yaml'), '--config', join(directory, 'injector.yaml'))).rejects.toThrow(/^SB_CLI_CONFIG: .*nativeSidecar/);
+    await expect(run()).rejects.toThrow(/^SB_CLI_USAGE: inject needs -f/);
+    expect(stdout).toBe('');
   });
 
   it('exits 1 with the refusals on stderr', async () => {
