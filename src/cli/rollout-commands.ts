@@ -102,7 +102,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
     });
 
   withTarget(program.command('status <rollout>'))
-    .description('show where a rollout stands; with --watch, wait until it is Healthy (exit 0) or RolledBack, Aborted or Invalid (exit 1)')
+    .description('show where a rollout stands; with --watch, wait until it is Healthy (exit 0), or RolledBack, Aborted, Invalid, Degraded or Inconclusive (exit 1)')
     .option('-o, --output <format>', 'json or yaml: print the object itself')
     .option('-w, --watch', 'poll every 2s and print each change until the rollout settles')
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 10m or 1h30m (exit 1); implies --watch')

@@ -28,7 +28,7 @@ export const CLI_ERROR = {
   config: 'SB_CLI_CONFIG',
   /** status --watch: the rollout did not finish within --timeout. */
   timeout: 'SB_CLI_TIMEOUT',
-  /** status --watch: the rollout ended RolledBack, Aborted or Invalid. */
+  /** status --watch: the rollout ended RolledBack, Aborted or Invalid, or holds Degraded or Inconclusive. */
   rolloutFailed: 'SB_CLI_ROLLOUT_FAILED',
 } as const;
 

@@ -6,8 +6,15 @@ import { CLI_ERROR, CliError } from './rollout-errors.ts';
 
 export const WATCH_INTERVAL_MS = 2_000;
 
-/** Phases a rollout stays in until someone changes it, and the exit code each one means. */
-const FINAL_PHASES: Partial<Record<RolloutPhase, 0 | 1>> = { Healthy: 0, RolledBack: 1, Aborted: 1, Invalid: 1 };
+/**
+ * Phases a rollout stays in until someone changes it, and the exit code each one means. Degraded
+ * and Inconclusive wait for a person (as Argo Rollouts' status ends on Degraded): a pipeline that
+ * waited them out would hold its runner until --timeout for nothing.
+ */
+const FINAL_PHASES: Partial<Record<RolloutPhase, 0 | 1>> = { Healthy: 0, RolledBack: 1, Aborted: 1, Invalid: 1, Degraded: 1, Inconclusive: 1 };
+
+/** Reads failing this long in a row end the watch: the API server is gone, not blipping. */
+export const UNREACHABLE_LIMIT_MS = 60_000;
 
 export interface RolloutSnapshot {
   rollout: Rollout;
@@ -54,11 +61,14 @@ export async function watchRollout(deps: WatchDependencies, timeoutMs?: number, 
   const deadline = timeoutMs === undefined ? undefined : deps.now() + timeoutMs;
   let shownVersion: string | undefined;
   let lastRollout: Rollout | undefined;
+  let failingSince: number | undefined;
   for (;;) {
     const snapshot = await deps.read().catch((error: unknown) => {
-      if (deps.readFailed?.(error) !== true) throw error;
+      failingSince ??= deps.now();
+      if (deps.readFailed?.(error) !== true || deps.now() - failingSince >= UNREACHABLE_LIMIT_MS) throw error;
       return undefined;
     });
+    if (snapshot !== undefined) failingSince = undefined;
     if (snapshot !== undefined) {
       const version = snapshotVersion(snapshot);
       if (version !== shownVersion) deps.show(snapshot);

@@ -379,14 +379,15 @@ export class RolloutController {
   }
 
   /**
-   * Counts a write that landed; the one that makes a loop is reported to decide(), with the other
-   * writer read from the object's managedFields (the caches strip them).
+   * True when the write would continue a fight with another writer: it is not made, and the loop,
+   * with the other writer read live from the object's managedFields (the caches strip them), is
+   * handed to decide(), which holds the Rollout.
    */
-  private async watchForWriteLoop(key: string, observed: ObservedState, action: Action, now: Date): Promise<void> {
+  private async isWriteLoop(key: string, observed: ObservedState, action: Action, now: Date): Promise<boolean> {
     const signature = writeSignature(action);
     const target = writeTarget(action);
-    if (signature === undefined || target === undefined) return;
-    if (!this.writeLoopDetector.record(key, signature, now.getTime())) return;
+    if (signature === undefined || target === undefined) return false;
+    if (!this.writeLoopDetector.wouldLoop(key, signature, now.getTime())) return false;
     const { namespace } = observed.rollout.metadata;
     const count = this.writeLoopDetector.count(key, signature, now.getTime());
     this.writeLoopDetector.forget(key);
@@ -401,7 +402,13 @@ export class RolloutController {
       generation: observed.rollout.metadata.generation, ...(writer === undefined ? {} : { writer }),
     };
     this.writeLoops.set(key, loop);
-    this.options.logger.warn({ rollout: key, ...loop }, 'the same write keeps being undone by another writer; holding the Rollout');
+    this.options.logger.warn({ rollout: key, ...loop }, 'the same write keeps being undone by another writer; not making it again');
+    return true;
+  }
+
+  private recordWrite(key: string, action: Action, now: Date): void {
+    const signature = writeSignature(action);
+    if (signature !== undefined) this.writeLoopDetector.record(key, signature, now.getTime());
   }
 
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
@@ -414,6 +421,8 @@ export class RolloutController {
       log.warn('decided a write that changes nothing; waiting for the next event');
       return undefined;
     }
+    // Decide again at once: with the loop in observed state, decide() holds the Rollout.
+    if (await this.isWriteLoop(key, observed, action, now)) return 0;
     switch (action.kind) {
       case 'wait':
         return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
@@ -470,7 +479,7 @@ export class RolloutController {
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
-    await this.watchForWriteLoop(key, observed, action, now);
+    this.recordWrite(key, action, now);
     if (action.kind === 'updateStatus' && action.decisions !== undefined) {
       for (const decision of action.decisions) log.info({ reason: decision.reason }, decision.message);
     } else {

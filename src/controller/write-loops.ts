@@ -1,11 +1,13 @@
 // A write that someone else keeps undoing comes back as the same write, again and again: a GitOps
 // tool syncing the weights from git, a second controller, a script. Left alone the controller
 // would answer every revert, for as long as the other writer keeps at it. The shell counts the
-// writes that landed; decide() (refused-writes.ts) holds the Rollout once the same one lands
-// WRITE_LOOP_LIMIT times within the window, naming the other writer where managedFields show it.
+// writes that landed; the one that would make WRITE_LOOP_LIMIT within the window is not made, and
+// decide() (refused-writes.ts) holds the Rollout, naming the other writer as managedFields show
+// it just then (the object as the other writer left it: once written back, an atomic list such as
+// a VirtualService's routes is the controller's again, and the other writer's entry is gone).
 import type { Action } from '../rollout/actions.ts';
 
-/** The 4th identical write within a minute: written back three times after someone undid it. */
+/** The 4th identical write within a minute is not made: the first and two write-backs were all undone. */
 export const WRITE_LOOP_LIMIT = 4;
 export const WRITE_LOOP_WINDOW_MS = 60_000;
 
@@ -48,12 +50,16 @@ export class WriteLoopDetector {
     this.windowMs = windowMs;
   }
 
-  /** Records a write of `key`'s that landed; true when it makes a loop. */
-  record(key: string, signature: string, nowMs: number): boolean {
+  /** Records a write of `key`'s that landed. */
+  record(key: string, signature: string, nowMs: number): void {
     const recent = (this.writes.get(key) ?? []).filter((write) => nowMs - write.at < this.windowMs);
     recent.push({ signature, at: nowMs });
     this.writes.set(key, recent);
-    return recent.filter((write) => write.signature === signature).length >= this.limit;
+  }
+
+  /** Whether making this write would make WRITE_LOOP_LIMIT identical writes within the window. */
+  wouldLoop(key: string, signature: string, nowMs: number): boolean {
+    return this.count(key, signature, nowMs) + 1 >= this.limit;
   }
 
   /** How many times `signature` landed for `key` within the window. */

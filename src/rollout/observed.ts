@@ -53,12 +53,14 @@ export interface RefusedWrite {
 }
 
 /**
- * The same write, to the same object, made more than a few times a minute without a change in the
- * Rollout: another writer (a person, a GitOps tool, another controller) keeps reverting it.
+ * The same write, to the same object, about to be made again more than a few times a minute
+ * without a change in the Rollout: another writer (a person, a GitOps tool, another controller)
+ * keeps reverting it. The write that would have continued the fight is not made.
  */
 export interface WriteLoop {
   /** The write, e.g. "a weight change in VirtualService payments-routing". */
   what: string;
+  /** How many times the write landed and was undone within the window. */
   count: number;
   windowSeconds: number;
   /** The field manager that last wrote the object's spec besides the controller, when known. */

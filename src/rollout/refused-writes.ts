@@ -34,7 +34,7 @@ export function writeLoopHold(ctx: DecideContext): Action | undefined {
   if (ctx.now >= retryAt) return undefined;
   const writer = loop.writer === undefined ? 'another writer' : `field manager ${loop.writer}`;
   const message =
-    `${loop.what} was made ${loop.count} times in ${loop.windowSeconds}s because ${writer} keeps undoing it: two writers are fighting over it. ` +
+    `${loop.what} was undone ${loop.count} times in ${loop.windowSeconds}s by ${writer}: two writers are fighting over it. ` +
     `Stop the other writer (a GitOps tool syncing the weights, another controller, a script), or change this Rollout; ` +
     `the controller writes nothing until the spec changes, or until ${retryAt.toISOString()}`;
   const condition = { type: CONDITION.progressing, status: 'False' as const, reason: 'WriteLoop', message };

@@ -91,7 +91,8 @@ describe('one owner per route', () => {
     await eventually('the copy took the route and the subsets over', async () =>
       (await claimsOf(namespace, 'virtualservices', 'payments-routing'))['http/#1'] === 'payments-copy' &&
       (await claimsOf(namespace, 'destinationrules', 'payments-destination'))['subset/stable'] === 'payments-copy', 30_000);
-    expect((await rolloutEvents(namespace, 'payments-copy')).some((e) => e.reason === 'RouteTakenOver')).toBe(true);
+    // Events are sent off the worker: the claim may land before its Event.
+    await eventually('a RouteTakenOver Event', async () => (await rolloutEvents(namespace, 'payments-copy')).some((e) => e.reason === 'RouteTakenOver'), 10_000);
     await eventually('the copy deploys its stable', async () => (await deploymentImage(namespace, 'payments-copy-stable')).image === 'payments:2.0', 60_000);
   });
 
@@ -128,16 +129,17 @@ describe('no write storms', () => {
     })();
     cleanups.push(async () => { reverting = false; await reverter; });
     const held = await waitForPhase(namespace, 'Degraded', 30_000);
-    expect(held.status?.message).toMatch(/a weight change in VirtualService payments-routing was made 4 times in 60s because field manager gitops-sync keeps undoing it/);
+    expect(held.status?.message).toMatch(/a weight change in VirtualService payments-routing was undone 3 times in 60s by field manager gitops-sync/);
     const heldAt = Date.now();
     await new Promise((r) => setTimeout(r, 5_000));
     reverting = false;
     await reverter;
     watched.stop();
+    // Its first write was before the watch; two more put it back; the next is not made.
     const ours = watched.writes.filter((w) => w.canaryWeight === 20);
-    expect(ours.length).toBeLessThanOrEqual(4);
+    expect(ours.length).toBeLessThanOrEqual(2);
     expect(ours.filter((w) => w.at > heldAt + 500)).toEqual([]);
-    expect(reverts).toBeGreaterThanOrEqual(4);
+    expect(reverts).toBeGreaterThanOrEqual(3);
     const warnings = (await rolloutEvents(namespace, 'payments')).filter((e) => e.type === 'Warning');
     expect(warnings.map((e) => e.reason)).toContain('WriteLoop');
     // A person changes the Rollout: the hold is over and the canary gets its weight back.

@@ -18,7 +18,8 @@ describe('settledExitCode', () => {
     ['Progressing', 1, undefined],
     ['Paused', 1, undefined],
     ['Promoting', 1, undefined],
-    ['Degraded', 1, undefined],
+    ['Degraded', 1, 1],
+    ['Inconclusive', 1, 1],
     // Right after a template change the status still speaks of the previous generation.
     ['Healthy', 0, undefined],
     ['Aborted', 0, undefined],
@@ -90,6 +91,13 @@ describe('watchRollout when a read fails', () => {
     const gone = new CliError(CLI_ERROR.notFound, 'rollout "payment-service" not found in namespace "production"');
     const cluster = fakeCluster([inPhase('Progressing', '1'), gone]);
     await expect(watchRollout({ ...cluster.deps, readFailed: (error) => error !== gone })).rejects.toBe(gone);
+  });
+
+  it('gives up after a minute of failures in a row, without a timeout', async () => {
+    const cluster = fakeCluster([inPhase('Progressing', '1'), ...Array.from({ length: 40 }, () => blip)]);
+    await expect(watchRollout({ ...cluster.deps, readFailed: () => true })).rejects.toBe(blip);
+    // The first read succeeded, then 30 failed reads 2 s apart made the minute.
+    expect(cluster.reads()).toBe(32);
   });
 
   it('still times out when the API server never answers', async () => {

@@ -18,18 +18,24 @@ describe('write loops', () => {
     expect(writeSignature({ kind: 'updateStatus', reason: 'r', message: 'm', status: {} })).toBeUndefined();
   });
 
-  it('the fourth identical write within the window is a loop; spread out, or different, it is not', () => {
+  it('the fourth identical write within the window would make a loop; spread out, or different, it would not', () => {
     const detector = new WriteLoopDetector(4, 60_000);
     const same = writeSignature(weights(0, 20))!;
-    expect([0, 1_000, 2_000].map((t) => detector.record('ns/a', same, t))).toEqual([false, false, false]);
-    expect(detector.record('ns/b', same, 2_500)).toBe(false);
-    expect(detector.record('ns/a', same, 3_000)).toBe(true);
-    expect(detector.count('ns/a', same, 3_000)).toBe(4);
+    for (const t of [0, 1_000, 2_000]) {
+      expect(detector.wouldLoop('ns/a', same, t)).toBe(false);
+      detector.record('ns/a', same, t);
+    }
+    expect(detector.wouldLoop('ns/b', same, 2_500)).toBe(false);
+    expect(detector.wouldLoop('ns/a', same, 3_000)).toBe(true);
+    expect(detector.count('ns/a', same, 3_000)).toBe(3);
+    expect(detector.wouldLoop('ns/a', same, 60_500)).toBe(false);
 
     const steady = new WriteLoopDetector(4, 60_000);
-    expect([0, 30_000, 61_000, 92_000].map((t) => steady.record('ns/a', same, t))).toEqual([false, false, false, false]);
+    for (const t of [0, 30_000, 61_000]) steady.record('ns/a', same, t);
+    expect(steady.wouldLoop('ns/a', same, 92_000)).toBe(false);
     const progressing = new WriteLoopDetector(4, 60_000);
-    expect([5, 25, 50, 100].map((w, i) => progressing.record('ns/a', writeSignature(weights(0, w))!, i))).toEqual([false, false, false, false]);
+    [5, 25, 50].forEach((w, i) => progressing.record('ns/a', writeSignature(weights(0, w))!, i));
+    expect(progressing.wouldLoop('ns/a', writeSignature(weights(0, 100))!, 4)).toBe(false);
   });
 
   it('names the last other manager that wrote spec or annotations', () => {
