@@ -2,30 +2,19 @@
 // letting go, a second client reverting the weights in a loop, a hand edit mid-canary. Each ends in
 // one owner, a Warning that says why, and a handful of writes, never a fight.
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPrometheus } from '../harness/prometheus.ts';
-import { eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
-import { paymentsRollout, startMeshPrometheus } from './support/rollout-env.ts';
-import { ROLLOUTS, canaryWeightOf, rolloutScenarios, type RouteView } from './support/rollout-scenario.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, testCluster } from './support/cluster.ts';
+import { paymentsRollout } from './support/rollout-env.ts';
+import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RouteView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-let prometheus: RunningPrometheus;
-const cleanups: (() => Promise<void>)[] = [];
-const { readRollout, readVirtualService, scenario, waitForPhase, deploymentImage, settleFirstDeploy, changeImage } = rolloutScenarios(cluster, () => prometheus, cleanups);
+const { readRollout, readVirtualService, scenario, waitForPhase, deploymentImage, settleFirstDeploy, changeImage, cleanups } = rolloutSuite(cluster);
 
 const CLAIMS = 'switchboard.dev/managed-by-rollouts';
 /** 20%, then wait for a promote that never comes: the canary holds at 20%. */
 const HELD_STEPS = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }];
 const VIRTUAL_SERVICES = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' };
 
-beforeAll(async () => {
-  await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
-  prometheus = await startMeshPrometheus();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => { await prometheus?.stop(); });
 
 interface StoredWrite { at: number; canaryWeight: number; annotations: Record<string, string> }
 

@@ -1,27 +1,15 @@
 // What real clusters do that the happy path does not, against the real API server and a real
 // Prometheus: steps edited mid-flight, analysis that cannot conclude, Deployments that are not
 // ours, refused writes, commands on an invalid spec, deletion, pinned routes, HPAs.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { RunningPrometheus } from '../harness/prometheus.ts';
-import { createNamespace, deleteNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startController, startMeshPrometheus } from './support/rollout-env.ts';
-import { ROLLOUTS, canaryWeightOf, rolloutScenarios } from './support/rollout-scenario.ts';
+import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
+import { deployPaymentsRouting, paymentsRollout, startController } from './support/rollout-env.ts';
+import { ROLLOUTS, canaryWeightOf, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-let prometheus: RunningPrometheus;
-const cleanups: (() => Promise<void>)[] = [];
-const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons, changeImage } =
-  rolloutScenarios(cluster, () => prometheus, cleanups);
+const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons, changeImage, prometheus, cleanups } = rolloutSuite(cluster);
 
-beforeAll(async () => {
-  await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
-  prometheus = await startMeshPrometheus();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => { await prometheus?.stop(); });
 
 async function patchRollout(namespace: string, body: object): Promise<void> {
   await kubectl(['patch', 'rollouts.switchboard.dev', 'payments', '-n', namespace, '--type', 'merge', '-p', JSON.stringify(body)]);
@@ -97,7 +85,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await eventually('the delay recorded in status', async () => (await readRollout(namespace)).status?.canaryScaleDownAt !== undefined, 10_000);
     const scaleDownAt = Date.parse((await readRollout(namespace)).status!.canaryScaleDownAt!);
     await controllers[0]!.kill('SIGKILL');
-    controllers.push(startController(prometheus.url, 'scale-down-second'));
+    controllers.push(startController(prometheus().url, 'scale-down-second'));
     await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
     // Not before the recorded time, which is scaleDownDelaySeconds after the weight write.
     expect(Date.now()).toBeGreaterThanOrEqual(scaleDownAt);
@@ -250,7 +238,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
   it("refuses a VirtualService whose beta route is pinned to the canary subset, touching nothing", async () => {
     const namespace = await createNamespace(cluster, 'pinned');
     await deployPaymentsRouting(namespace, { withCanarySubset: true });
-    const controller = startController(prometheus.url, 'pinned');
+    const controller = startController(prometheus().url, 'pinned');
     cleanups.push(async () => { await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
     await kubectl(['patch', 'virtualservices.networking.istio.io', 'payments-routing', '-n', namespace, '--type', 'json', '-p',
       JSON.stringify([{ op: 'replace', path: '/spec/http/0/route/0/destination/subset', value: 'canary' }])]);
@@ -294,7 +282,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const controller = startController(prometheus.url, 'takeover');
+    const controller = startController(prometheus().url, 'takeover');
     cleanups.push(async () => { sampling = false; await sampler; await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
 
     const body = paymentsRollout(namespace, 'unused') as { spec: Record<string, unknown> };

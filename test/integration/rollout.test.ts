@@ -1,28 +1,14 @@
 // Canary releases end to end: the controller process, the real API server, a real Prometheus
 // scraping Istio-shaped series from a simulator that follows the VirtualService weights.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningPrometheus } from '../harness/prometheus.ts';
-import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
-import { paymentsRollout, startController, startMeshPrometheus } from './support/rollout-env.ts';
-import { ROLLOUTS, canaryWeightOf, rolloutScenarios, type RolloutView } from './support/rollout-scenario.ts';
+import { describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace, eventually, testCluster } from './support/cluster.ts';
+import { paymentsRollout, startController } from './support/rollout-env.ts';
+import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RolloutView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-let prometheus: RunningPrometheus;
-const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
-  prometheus = await startMeshPrometheus();
-});
-// Each test's controller must be gone before the next test starts: controllers watch every
-// namespace, so one left running would act on the next test's Rollout too.
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-afterAll(async () => { await prometheus?.stop(); });
 
-const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy } =
-  rolloutScenarios(cluster, () => prometheus, cleanups);
+const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, prometheus, cleanups } = rolloutSuite(cluster);
 const group = ROLLOUTS;
 
 describe('canary rollouts', () => {
@@ -127,7 +113,7 @@ describe('canary rollouts', () => {
     await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 60_000);
     await controllers[0]!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 3_000));
-    controllers.push(startController(prometheus.url, 'restart-second'));
+    controllers.push(startController(prometheus().url, 'restart-second'));
     await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
     const done = await waitForPhase(namespace, 'Healthy', 60_000);
     weights.stop();

@@ -1,10 +1,11 @@
 // One rollout scenario per test: its own namespace, routing, traffic simulator and controller
 // process, plus the reads and waits the rollout tests share.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficSimulator } from '../../harness/traffic-simulator.ts';
-import { createNamespace, deleteNamespace, eventually, type TestCluster } from './cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startController, startTraffic, type ControllerProcess } from './rollout-env.ts';
+import { createNamespace, deleteNamespace, eventually, installCrds, type TestCluster } from './cluster.ts';
+import { deployPaymentsRouting, paymentsRollout, startController, startMeshPrometheus, startTraffic, type ControllerProcess } from './rollout-env.ts';
 
 export interface RolloutView {
   metadata: { name: string; namespace: string; resourceVersion: string; generation?: number; annotations?: Record<string, string> };
@@ -20,6 +21,29 @@ export interface RolloutView {
 export interface RouteView { match?: unknown; route: { destination: { subset: string }; weight?: number }[] }
 
 export const ROLLOUTS = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
+
+/**
+ * A rollout test file's world: the CRDs and one Prometheus for the file, and each test's
+ * controller, simulator and namespace gone before the next test starts (controllers watch every
+ * namespace, so one left running would act on the next test's Rollout too).
+ */
+export function rolloutSuite(cluster: TestCluster) {
+  let prometheus: RunningPrometheus | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
+    prometheus = await startMeshPrometheus();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+  afterAll(async () => { await prometheus?.stop(); });
+  const running = (): RunningPrometheus => {
+    if (prometheus === undefined) throw new Error('Prometheus is started in beforeAll');
+    return prometheus;
+  };
+  return { ...rolloutScenarios(cluster, running, cleanups), prometheus: running, cleanups };
+}
 
 export function rolloutScenarios(cluster: TestCluster, prometheus: () => RunningPrometheus, cleanups: (() => Promise<void>)[]) {
   const readRollout = async (namespace: string, name = 'payments') => cluster.custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace, name }) as Promise<RolloutView>;
