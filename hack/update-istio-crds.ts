@@ -1,4 +1,5 @@
-// Regenerates crds/istio/ from istio.io/api at the version pinned in hack/fetch-istio-api.sh.
+// Regenerates crds/istio/ from istio.io/api at the version pinned in hack/fetch-istio-api.sh: every
+// CRD of the module's bundle, one file each, byte for byte (analyze judges every Istio kind).
 // Run: node_modules/.bin/node hack/update-istio-crds.ts
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -13,6 +13,9 @@ export interface Finding {
   name: string;
   /** What will happen, and how to fix it. */
   message: string;
+  /** Where the object (or the input that is not one) was read: absent for objects from the cluster. */
+  file?: string;
+  line?: number;
 }
 
 /** The object a finding is about, as rules receive it. */

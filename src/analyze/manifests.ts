@@ -11,8 +11,9 @@ export const LOADER_DEFINITIONS = [INVALID_YAML, NOT_AN_OBJECT] as const;
 
 export interface LoadedObject {
   object: MeshObject;
-  /** "file:line" of the document or list item. */
-  source: string;
+  /** The file as named in messages, and the line of the document or list item. */
+  file: string;
+  line: number;
 }
 
 export interface ParsedManifests {
@@ -21,6 +22,10 @@ export interface ParsedManifests {
 }
 
 const inputSubject = { kind: '', metadata: { name: '', namespace: '' } };
+
+function located(item: Finding, file: string, line: number): Finding {
+  return { ...item, file, line };
+}
 
 function notAnObject(where: string, problem: string): Finding {
   return finding(NOT_AN_OBJECT, inputSubject, `${where}: ${problem}; analyze skips it, fix it so that it is a Kubernetes object (apiVersion, kind, metadata.name)`);
@@ -56,10 +61,11 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
     const [error] = document.errors;
     if (error !== undefined) {
       const [position] = error.linePos ?? [];
-      const where = position === undefined ? `${file}:${lineOf(error.pos[0])}` : `${file}:${position.line}:${position.col}`;
+      const line = position?.line ?? lineOf(error.pos[0]);
+      const where = position === undefined ? `${file}:${line}` : `${file}:${line}:${position.col}`;
       // The parser's first line ends with its own " at line L, column C:" before a code excerpt.
       const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      findings.push(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${reason}; analyze skips this document, fix the YAML`));
+      findings.push(located(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${reason}; analyze skips this document, fix the YAML`), file, line));
       continue;
     }
     const contents = document.contents;
@@ -69,7 +75,7 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
     try {
       value = document.toJS({ maxAliasCount: 1000 });
     } catch (failure) {
-      findings.push(finding(INVALID_YAML, inputSubject, `${file}:${documentLine}: cannot be read: ${(failure as Error).message}`));
+      findings.push(located(finding(INVALID_YAML, inputSubject, `${file}:${documentLine}: cannot be read: ${(failure as Error).message}`), file, documentLine));
       continue;
     }
     if (value === null || value === undefined) continue;
@@ -86,8 +92,8 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
     }
     for (const entry of entries) {
       const object = asMeshObject(entry.value, defaultNamespace);
-      if (typeof object === 'string') findings.push(notAnObject(entry.where, object));
-      else objects.push({ object, source: `${file}:${entry.line}` });
+      if (typeof object === 'string') findings.push(located(notAnObject(entry.where, object), file, entry.line));
+      else objects.push({ object, file, line: entry.line });
     }
   }
   return { objects, findings };

@@ -1,15 +1,15 @@
 // The shell around the pure analyzer (src/analyze/): read files and/or the cluster, judge, format.
-import { analyzeObjects } from '../analyze/analyze.ts';
-import { failsAt, SEVERITIES, type Finding, type Severity } from '../analyze/finding.ts';
-import { DEFAULT_ISTIO_CRD_DIR, loadIstioSchemaCatalog, type SchemaCatalog } from '../analyze/istio-schemas.ts';
-import type { LoadedObject } from '../analyze/manifests.ts';
+import { analyzeObjects, ruleCatalog } from '../analyze/analyze.ts';
+import { failsAt, SEVERITIES, type Finding, type RuleDefinition, type Severity } from '../analyze/finding.ts';
+import { CrdFileError, DEFAULT_ISTIO_CRD_DIR, loadIstioSchemaCatalog, type SchemaCatalog } from '../analyze/istio-schemas.ts';
+import { LOADER_DEFINITIONS, type LoadedObject } from '../analyze/manifests.ts';
 import { mergeObjects } from '../analyze/merge.ts';
-import { objectKey, objectSet, type MeshObject } from '../analyze/objects.ts';
+import { objectKey, objectSet, type MeshObject, type ObjectSet } from '../analyze/objects.ts';
 import { formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../analyze/report.ts';
-import { DEFAULT_MESH_ROOT_NAMESPACE } from '../analyze/rule.ts';
-import { readClusterObjects, type ClusterScope } from './analyze-cluster.ts';
+import { DEFAULT_MESH_ROOT_NAMESPACE, type AnalysisContext } from '../analyze/rule.ts';
+import { applySuppressions, parseSuppression, type Suppression } from '../analyze/suppression.ts';
+import type { ClusterScope } from './analyze-cluster.ts';
 import { readManifestInputs } from './analyze-files.ts';
-import { loadTargetKubeConfig, resolveNamespace } from './rollout-api.ts';
 import { CLI_ERROR, CliError } from './rollout-errors.ts';
 
 export interface AnalyzeOptions {
@@ -23,10 +23,14 @@ export interface AnalyzeOptions {
   context?: string;
   meshRootNamespace?: string;
   istioCrds?: string;
+  /** CODE=RESOURCE, repeatable. */
+  suppress?: string[];
 }
 
 export interface AnalyzeRun {
+  /** What is reported: every finding that no suppression hides. */
   findings: Finding[];
+  suppressed: Finding[];
   objectCount: number;
   text: string;
   failed: boolean;
@@ -52,17 +56,30 @@ function checkUsage(options: AnalyzeOptions): void {
   }
 }
 
+function suppressions(values: readonly string[], catalog: readonly RuleDefinition[]): Suppression[] {
+  return values.map((value) => {
+    const parsed = parseSuppression(value, catalog);
+    if (typeof parsed === 'string') throw new CliError(CLI_ERROR.usage, parsed);
+    return parsed;
+  });
+}
+
 /** The whole command without printing: what the CLI prints and whether it fails. */
 export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   checkUsage(options);
   const format = choice<OutputFormat>('-o', options.output, OUTPUT_FORMATS, 'human');
   const failOn = choice<Severity>('--fail-on', options.failOn, SEVERITIES, 'error');
+  const catalog = ruleCatalog(LOADER_DEFINITIONS);
+  const suppress = suppressions(options.suppress ?? [], catalog);
   const meshRootNamespace = options.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
   const schemas = loadSchemas(options.istioCrds);
   const notes: string[] = [];
   let clusterObjects: MeshObject[] = [];
   let defaultNamespace = options.namespace ?? 'default';
   if (options.cluster === true) {
+    // The kube client is loaded only here: analyze -f in CI never pays for it.
+    const { readClusterObjects } = await import('./analyze-cluster.ts');
+    const { loadTargetKubeConfig, resolveNamespace } = await import('./rollout-api.ts');
     const kubeConfig = loadTargetKubeConfig(options);
     defaultNamespace = resolveNamespace(kubeConfig, options.namespace);
     const scope: ClusterScope = options.allNamespaces === true ? { allNamespaces: true } : { namespace: defaultNamespace };
@@ -71,23 +88,42 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
     if (read.unserved.length > 0) notes.push(`the cluster does not serve ${read.unserved.join(', ')}: objects of these types were not read`);
   }
   const files = await readManifestInputs(options.filename, defaultNamespace);
-  const objects = mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object));
-  const findings = [...files.findings, ...analyzeObjects(objectSet(objects, options.cluster === true), { schemas, meshRootNamespace })];
-  const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), loaded.source]));
+  if (files.empty.length > 0) {
+    throw new CliError(CLI_ERROR.usage, `nothing to analyze: ${files.empty.join('; ')}; a run that reads no object reports no problem, so check the path given to -f`);
+  }
+  const objects = objectSet(mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object)), options.cluster === true);
+  const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), { file: loaded.file, line: loaded.line }]));
+  const judged = judge(objects, { schemas, meshRootNamespace }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
+  const { reported, suppressed, notes: suppressionNotes } = applySuppressions([...files.findings, ...judged], objects, suppress, catalog);
   return {
-    findings,
-    objectCount: objects.length,
-    text: formatFindings(findings, format, objects.length, sources),
-    failed: failsAt(findings, failOn),
-    notes,
+    findings: reported,
+    suppressed,
+    objectCount: objects.all.length,
+    text: formatFindings({ findings: reported, objectCount: objects.all.length, suppressedCount: suppressed.length }, format),
+    failed: failsAt(reported, failOn),
+    notes: [...notes, ...suppressionNotes],
   };
+}
+
+/** Every rule over the objects; a CRD file that turns out broken when first read is a usage error. */
+function judge(objects: ObjectSet, context: AnalysisContext, istioCrds: string | undefined): Finding[] {
+  try {
+    return analyzeObjects(objects, context);
+  } catch (error) {
+    if (error instanceof CrdFileError) throw crdError(istioCrds, error);
+    throw error;
+  }
+}
+
+function crdError(dir: string | undefined, error: Error): CliError {
+  const where = dir === undefined ? `the Istio CRDs shipped with switchboard (${DEFAULT_ISTIO_CRD_DIR})` : `--istio-crds ${dir}`;
+  return new CliError(CLI_ERROR.usage, `cannot read ${where}: ${error.message}; give a directory of Istio CRD YAML files`);
 }
 
 function loadSchemas(dir: string | undefined): SchemaCatalog {
   try {
     return loadIstioSchemaCatalog(dir);
   } catch (error) {
-    const where = dir === undefined ? `the Istio CRDs shipped with switchboard (${DEFAULT_ISTIO_CRD_DIR})` : `--istio-crds ${dir}`;
-    throw new CliError(CLI_ERROR.usage, `cannot read ${where}: ${(error as Error).message}; give a directory of Istio CRD YAML files`);
+    throw crdError(dir, error as Error);
   }
 }

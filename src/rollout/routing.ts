@@ -96,8 +96,9 @@ function subsetWeight(vs: VirtualService, routing: ResolvedTrafficRouting, names
  * "beta users go to canary" route) points at zero pods whenever no rollout runs: a 503 for those
  * users between rollouts, with nothing in any log. Such a VirtualService is refused rather than
  * rewritten: the controller never changes the destinations of routes it does not own.
+ * `switchboard analyze` reports the same check (SB0807) before anything is applied.
  */
-function canaryPinnedRoute(vs: VirtualService, managed: readonly ManagedRoute[], routing: ResolvedTrafficRouting, namespace: string): string | undefined {
+export function canaryPinnedRoute(vs: VirtualService, managed: readonly ManagedRoute[], routing: ResolvedTrafficRouting, namespace: string): string | undefined {
   const managedIndexes = new Set(managed.map((route) => route.index));
   const { canarySubset, stableSubset } = routing.destinationRule;
   for (const [index, route] of (vs.spec?.http ?? []).entries()) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Finding } from '../../src/analyze/finding.ts';
-import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
+import { createNamespace, deleteNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cluster = testCluster();
@@ -133,6 +133,70 @@ describe('switchboard analyze --cluster', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: SB_CLI_API: listing namespaces, pods and services in namespace "no-such-namespace-here" failed \(HTTP 404/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+// The canary-pinned route and suppression on live objects, in a namespace of their own so that
+// the counts above stay as they are.
+describe('switchboard analyze --cluster: the controller\'s refusals and suppressions', () => {
+  let pinned: string;
+  const ofPinned = (findings: Finding[]) => findings.filter((item) => item.namespace === pinned);
+
+  beforeAll(async () => {
+    pinned = await createNamespace(cluster, 'analyze-pinned');
+    await cluster.objects.create({
+      apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'pricing', namespace: pinned },
+      spec: { host: 'pricing', subsets: [{ name: 'stable', labels: { app: 'pricing' } }, { name: 'canary', labels: { app: 'pricing' } }] },
+    });
+    await cluster.objects.create({
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'pricing', namespace: pinned },
+      spec: {
+        hosts: ['pricing'],
+        http: [
+          { name: 'beta', match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'pricing', subset: 'canary' } }] },
+          { name: 'primary', route: [{ destination: { host: 'pricing', subset: 'stable' }, weight: 100 }, { destination: { host: 'pricing', subset: 'canary' }, weight: 0 }] },
+        ],
+      },
+    });
+    await cluster.custom.createNamespacedCustomObject({
+      group: 'switchboard.dev', version: 'v1alpha1', namespace: pinned, plural: 'rollouts',
+      body: {
+        apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', metadata: { name: 'pricing', namespace: pinned },
+        spec: {
+          selector: { matchLabels: { app: 'pricing' } }, template: { metadata: { labels: { app: 'pricing' } }, spec: { containers: [{ name: 'pricing', image: 'pricing:2' }] } },
+          trafficRouting: { host: 'pricing', virtualService: { name: 'pricing', routes: ['primary'] }, destinationRule: { name: 'pricing' } }, steps: [{ setWeight: 10 }],
+        },
+      },
+    });
+  });
+  afterAll(async () => { await deleteNamespace(cluster, pinned); });
+
+  it('reports a route the Rollout does not manage that sends to canary, with no file or line', async () => {
+    const { code, findings } = await analyzeJson('-n', pinned);
+    const found = ofPinned(findings).filter((item) => item.code === 'SB0807');
+    expect(found).toEqual([expect.objectContaining({
+      kind: 'Rollout', name: 'pricing', file: null, line: null,
+      message: expect.stringMatching(/^VirtualService pricing: http route "beta" \(#0\) sends 100% to subset canary, .*503/),
+    })]);
+    expect(code).toBe(1);
+  });
+
+  it('hides what the live object\'s analyze-suppress annotation lists, and counts it', async () => {
+    await kubectl(['annotate', 'rollouts.switchboard.dev', 'pricing', '-n', pinned, 'switchboard.dev/analyze-suppress=RolloutCanaryPinnedRoute']);
+    const { code, findings } = await analyzeJson('-n', pinned);
+    expect(ofPinned(findings).map((item) => item.code)).not.toContain('SB0807');
+    expect(ofPinned(findings).filter((item) => item.severity === 'error')).toEqual([]);
+    expect(code).toBe(0);
+    const human = await switchboard(['analyze', '--cluster', '-n', pinned]);
+    expect(human.stdout).toMatch(/(, 1 suppressed\.|\(1 finding suppressed\)\.)\n$/);
+  });
+
+  it('--suppress hides live findings by "Kind name.namespace" with wildcards', async () => {
+    const before = ofNamespace((await analyzeJson('-n', namespace)).findings).filter((item) => item.code === 'SB0901');
+    expect(before).toHaveLength(2);
+    const run = await analyzeJson('-n', namespace, '--suppress', `PodWithoutProxy=Pod web-*.${namespace}`);
+    expect(ofNamespace(run.findings).filter((item) => item.code === 'SB0901')).toEqual([]);
+    expect(run.stderr).toBe('');
   });
 });
 

@@ -1,26 +1,30 @@
-// Istio's own networking.istio.io and security.istio.io CRDs, from istio.io/api at the pinned
-// version, make the test API server treat manifests as an Istio cluster would: what the article's
-// YAML says correctly round-trips; what it gets wrong is caught. The shipped copies in crds/istio/
-// must be exactly the module's.
+// Istio's own CRDs, every group of them, from istio.io/api at the pinned version, make the test API
+// server treat manifests as an Istio cluster would: what the article's YAML says correctly
+// round-trips; what it gets wrong is caught. The shipped copies in crds/istio/ must be exactly the
+// module's, and analyze must judge Istio objects as this API server does.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { readdirSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  SHIPPED_ISTIO_CRD_DIR, istioApiCrdBundle, istioCrdManifest, pinnedIstioApiVersion, renderShippedCopies,
+  SHIPPED_ISTIO_CRD_DIR, istioApiCrdBundle, istioCrdManifest, pinnedIstioApiVersion, renderShippedCopies, shippedFileName,
 } from '../harness/istio-api.ts';
+import { runAnalyze } from '../../src/cli/analyze-run.ts';
 import { createNamespace, deleteNamespace, installCrds, kubectl, readYamlDocuments, testCluster } from './support/cluster.ts';
 
 const cluster = testCluster();
 const seedDir = join(import.meta.dirname, '..', 'fixtures', 'seed');
+const analyzeDir = join(import.meta.dirname, '..', 'fixtures', 'analyze');
+const ISTIO_GROUPS = ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'];
 let namespace: string;
 let installed: string[];
 
 type IstioObject = KubernetesObject & { spec: Record<string, unknown> };
 
 beforeAll(async () => {
-  const manifest = istioCrdManifest();
+  const manifest = istioCrdManifest(ISTIO_GROUPS);
   installed = manifest.names;
   await installCrds(cluster, [manifest.path]);
   namespace = await createNamespace(cluster, 'istio-crds');
@@ -52,14 +56,15 @@ describe('crds/istio/, the shipped copies', () => {
 });
 
 describe('Istio CRDs on the real API server', () => {
-  it('serves every networking.istio.io and security.istio.io kind of the module', async () => {
+  it('serves every kind of the module, the ones crds/istio/ ships', async () => {
     expect(installed).toEqual(expect.arrayContaining([
       'virtualservices.networking.istio.io', 'destinationrules.networking.istio.io', 'gateways.networking.istio.io',
       'serviceentries.networking.istio.io', 'sidecars.networking.istio.io', 'envoyfilters.networking.istio.io',
-      'workloadentries.networking.istio.io', 'workloadgroups.networking.istio.io',
+      'workloadentries.networking.istio.io', 'workloadgroups.networking.istio.io', 'proxyconfigs.networking.istio.io',
       'authorizationpolicies.security.istio.io', 'peerauthentications.security.istio.io', 'requestauthentications.security.istio.io',
+      'telemetries.telemetry.istio.io', 'wasmplugins.extensions.istio.io',
     ]));
-    expect(installed.every((name) => name.endsWith('.networking.istio.io') || name.endsWith('.security.istio.io'))).toBe(true);
+    expect(installed.map(shippedFileName).sort()).toEqual(readdirSync(SHIPPED_ISTIO_CRD_DIR).filter((file) => file.endsWith('.yaml')).sort());
     const { stdout } = await kubectl(['api-resources', '--api-group=networking.istio.io', '-o', 'name']);
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual(installed.filter((name) => name.endsWith('.networking.istio.io')).sort());
   });
@@ -130,5 +135,35 @@ describe('Istio CRDs on the real API server', () => {
       spec: { hosts: ['x'], http: [{ route: [{ destination: { host: 'x' }, weight: 'ninety' }] }] },
     };
     await expect(cluster.objects.create(bad)).rejects.toThrow(/weight/);
+  });
+});
+
+// analyze's schema fixtures against the real API server, under kubectl's strict field validation:
+// every Istio object analyze finds no schema problem in is stored, every one it reports SB0301-
+// SB0304 or SB0307 on is refused.
+describe('analyze\'s schema rules and the real API server agree', () => {
+  const SCHEMA_CODES = ['SB0301', 'SB0302', 'SB0303', 'SB0304', 'SB0307'];
+  const istioObjects = (file: string) => readYamlDocuments(join(analyzeDir, file))
+    .filter((object) => /\.istio\.io\//.test(object.apiVersion ?? ''))
+    .map((object) => ({ ...object, metadata: { ...object.metadata, namespace } }));
+  const create = (object: KubernetesObject) => kubectl(['create', '--validate=strict', '-f', '-'], stringify(object)).then(() => undefined, (error: Error) => error.message);
+
+  it('stores every Istio object of schema.negative.yaml, one of each kind', async () => {
+    const objects = istioObjects('schema.negative.yaml');
+    expect(new Set(objects.map((object) => object.kind)).size).toBe(installed.length);
+    for (const object of objects) expect(await create(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+  });
+
+  it('refuses every object of schema.positive.yaml that analyze reports a schema code on', async () => {
+    const file = join(analyzeDir, 'schema.positive.yaml');
+    const run = await runAnalyze({ filename: [file], output: 'json' });
+    const reported = new Set(run.findings.filter((item) => SCHEMA_CODES.includes(item.code)).map((item) => `${item.kind}/${item.name}`));
+    expect(run.findings.every((item) => item.file === relative(process.cwd(), file))).toBe(true);
+    const objects = istioObjects('schema.positive.yaml');
+    expect(objects.map((object) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([...reported].sort());
+    for (const object of objects) {
+      const renamed = { ...object, metadata: { ...object.metadata, name: `refused-${object.metadata.name}` } };
+      expect(await create(renamed), `${object.kind} ${object.metadata.name}`).toMatch(/unknown field|Invalid value|Required value|no matches for kind|must be|should be/);
+    }
   });
 });

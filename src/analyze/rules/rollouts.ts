@@ -1,6 +1,7 @@
 // A Rollout whose traffic objects are missing or do not fit it stops before moving any weight
 // (the controller sets TrafficRoutingReady=False). These are the same checks the controller makes
 // (src/rollout/routing.ts, weights.ts), run before anything is applied.
+import { canaryPinnedRoute } from '../../rollout/routing.ts';
 import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/claims.ts';
 import { hostMatches, resolveManagedRoutes } from '../../rollout/weights.ts';
 import type { VirtualService } from '../../rollout/types.ts';
@@ -16,6 +17,7 @@ export const ROLLOUT_DESTINATION_RULE_HOST_MISMATCH = { code: 'SB0803', name: 'R
 export const ROLLOUT_ROUTES_UNUSABLE = { code: 'SB0804', name: 'RolloutRoutesUnusable', severity: 'error' } as const;
 export const ROLLOUT_SUBSET_TO_BE_ADDED = { code: 'SB0805', name: 'RolloutSubsetAddedByController', severity: 'info' } as const;
 export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared', severity: 'error' } as const;
+export const ROLLOUT_CANARY_PINNED_ROUTE = { code: 'SB0807', name: 'RolloutCanaryPinnedRoute', severity: 'error' } as const;
 
 /** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/claims.ts). */
 interface ManagedPart {
@@ -25,7 +27,7 @@ interface ManagedPart {
 }
 
 export const rolloutRule: Rule = {
-  definitions: [ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED, ROLLOUT_ROUTE_SHARED],
+  definitions: [ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED, ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE],
   check(objects: ObjectSet): Finding[] {
     const findings: Finding[] = [];
     const managers = new Map<string, { rollout: string; parts: ManagedPart[] }[]>();
@@ -58,9 +60,12 @@ export const rolloutRule: Rule = {
       }
       const parts: ManagedPart[] = [];
       if (virtualService !== undefined) {
-        const resolution = resolveManagedRoutes(virtualService as unknown as VirtualService, routing, namespace);
+        const typed = virtualService as unknown as VirtualService;
+        const resolution = resolveManagedRoutes(typed, routing, namespace);
         if (!resolution.ok) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${resolution.message}: ${stops}`));
         else parts.push(...resolution.routes.map((route) => ({ kind: 'VirtualService' as const, object: virtualService as unknown as RoutingObject, key: routeClaimKey(route) })));
+        const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, routing, namespace) : undefined;
+        if (pinned !== undefined) findings.push(finding(ROLLOUT_CANARY_PINNED_ROUTE, rollout, `${pinned}: ${stops}`));
       }
       if (destinationRule !== undefined) {
         parts.push(...subsetClaimKeys(routing).map((key) => ({ kind: 'DestinationRule' as const, object: destinationRule as unknown as RoutingObject, key })));

@@ -6,12 +6,13 @@ import { suggestField } from '../field-suggestions.ts';
 import type { MeshObject, ObjectSet } from '../objects.ts';
 import type { AnalysisContext, Rule } from '../rule.ts';
 import { checkAgainstSchema, type SchemaProblem } from '../schema.ts';
-import type { SchemaCatalog } from '../istio-schemas.ts';
+import { groupOf, type SchemaCatalog } from '../istio-schemas.ts';
 
 export const UNKNOWN_FIELD = { code: 'SB0301', name: 'UnknownField', severity: 'error' } as const;
 export const INVALID_FIELD_VALUE = { code: 'SB0302', name: 'InvalidFieldValue', severity: 'error' } as const;
 export const REFUSED_BY_CRD_RULE = { code: 'SB0303', name: 'RefusedByValidationRule', severity: 'error' } as const;
 export const UNSERVED_API_VERSION = { code: 'SB0304', name: 'UnservedApiVersion', severity: 'error' } as const;
+export const UNKNOWN_KIND = { code: 'SB0307', name: 'UnknownKind', severity: 'error' } as const;
 
 const SHOWN_FIELDS = 12;
 
@@ -49,12 +50,25 @@ function problemFinding(object: MeshObject, problem: SchemaProblem): Finding {
   }
 }
 
+/**
+ * A kind no CRD of its Istio API group defines (`kind: Gatway`): the API server has nothing to
+ * store it as, and without a schema no other rule would say a word about it.
+ */
+function unknownKind(object: MeshObject, schemas: SchemaCatalog): Finding[] {
+  const group = groupOf(object.apiVersion);
+  const kinds = schemas.kindsOf(group);
+  if (kinds === undefined) return [];
+  const suggestion = suggestField(object.kind, kinds);
+  const fix = suggestion === undefined ? `write one of the kinds of ${group}: ${kinds.join(', ')}` : `did you mean ${suggestion}? (the kinds of ${group}: ${kinds.join(', ')})`;
+  return [finding(UNKNOWN_KIND, object, `${group} has no kind ${object.kind}: the API server refuses the object ("no matches for kind"), so none of its settings apply; ${fix}`)];
+}
+
 export const schemaRule: Rule = {
-  definitions: [UNKNOWN_FIELD, INVALID_FIELD_VALUE, REFUSED_BY_CRD_RULE, UNSERVED_API_VERSION],
+  definitions: [UNKNOWN_FIELD, INVALID_FIELD_VALUE, REFUSED_BY_CRD_RULE, UNSERVED_API_VERSION, UNKNOWN_KIND],
   check(objects: ObjectSet, context: AnalysisContext): Finding[] {
     return objects.all.flatMap((object) => {
       const problems = schemaProblems(object, context.schemas);
-      if (problems === undefined) return [];
+      if (problems === undefined) return unknownKind(object, context.schemas);
       if (problems === 'unserved-version') {
         const lookup = context.schemas.lookup(object.apiVersion, object.kind);
         const served = lookup !== undefined && !lookup.found ? lookup.servedVersions.join(', ') : '';

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compareFindings, failsAt, type Finding } from '../../../src/analyze/finding.ts';
-import { formatFindings } from '../../../src/analyze/report.ts';
+import { formatFindings, type Report } from '../../../src/analyze/report.ts';
 
 const unsorted: Finding[] = [
-  { code: 'SB0402', severity: 'warning', kind: 'VirtualService', namespace: 'shop', name: 'reviews', message: 'retries without timeout' },
-  { code: 'SB0101', severity: 'error', kind: 'VirtualService', namespace: 'shop', name: 'reviews', message: 'no subset' },
-  { code: 'SB0001', severity: 'error', kind: '', namespace: '', name: '', message: 'bad.yaml:3:1: not valid YAML' },
+  { code: 'SB0402', severity: 'warning', kind: 'VirtualService', namespace: 'shop', name: 'reviews', message: 'retries without timeout', file: 'vs.yaml', line: 4 },
+  { code: 'SB0101', severity: 'error', kind: 'VirtualService', namespace: 'shop', name: 'reviews', message: 'no subset', file: 'vs.yaml', line: 4 },
+  { code: 'SB0001', severity: 'error', kind: '', namespace: '', name: '', message: 'bad.yaml:3:1: not valid YAML', file: 'bad.yaml', line: 3 },
   { code: 'SB0501', severity: 'warning', kind: 'Namespace', namespace: '', name: 'shop', message: 'permissive' },
 ];
 const findings = [...unsorted].sort(compareFindings);
+const report = (items: readonly Finding[], objectCount: number, suppressedCount = 0): Report => ({ findings: items, objectCount, suppressedCount });
 
 describe('formatFindings', () => {
   it('human: one line per finding with where the object came from, then the counts', () => {
-    const sources = new Map([['VirtualService/shop/reviews', 'vs.yaml:4']]);
-    expect(formatFindings(findings, 'human', 3, sources)).toBe([
+    expect(formatFindings(report(findings, 3), 'human')).toBe([
       'Error [SB0001] bad.yaml:3:1: not valid YAML',
       'Error [SB0101] (VirtualService shop/reviews vs.yaml:4) no subset',
       'Warning [SB0501] (Namespace shop) permissive',
@@ -26,17 +26,28 @@ describe('formatFindings', () => {
   });
 
   it('human: says so when there is nothing', () => {
-    expect(formatFindings([], 'human', 1)).toBe('No problems found: 1 object analyzed.\n');
+    expect(formatFindings(report([], 1), 'human')).toBe('No problems found: 1 object analyzed.\n');
   });
 
-  it('json and yaml: exactly the finding fields, as an array', () => {
+  it('human: counts the suppressed findings, which are not shown', () => {
+    expect(formatFindings(report([], 4, 2), 'human')).toBe('No problems found: 4 objects analyzed (2 findings suppressed).\n');
+    expect(formatFindings(report([], 4, 1), 'human')).toBe('No problems found: 4 objects analyzed (1 finding suppressed).\n');
+    expect(formatFindings(report(findings.slice(0, 1), 4, 3), 'human')).toMatch(/\n\n4 objects analyzed: 1 error, 0 warnings, 0 info, 3 suppressed\.\n$/);
+  });
+
+  it('json and yaml: the finding fields with file and line (null for cluster objects), in a fixed order', () => {
     const withExtra = findings.map((item) => ({ ...item, internal: true }));
+    const expected = findings.map((item) => ({ ...item, file: item.file ?? null, line: item.line ?? null }));
     for (const format of ['json', 'yaml'] as const) {
-      const parsed = format === 'json' ? JSON.parse(formatFindings(withExtra, format, 3)) : parse(formatFindings(withExtra, format, 3));
-      expect(parsed).toEqual(findings);
+      const text = formatFindings(report(withExtra, 3), format);
+      const parsed = (format === 'json' ? JSON.parse(text) : parse(text)) as Record<string, unknown>[];
+      expect(parsed).toEqual(expected);
+      for (const record of parsed) expect(Object.keys(record)).toEqual(['code', 'severity', 'kind', 'namespace', 'name', 'file', 'line', 'message']);
     }
-    expect(JSON.parse(formatFindings([], 'json', 0))).toEqual([]);
-    expect(parse(formatFindings([], 'yaml', 0))).toEqual([]);
+    const namespace = JSON.parse(formatFindings(report(findings, 3), 'json')).find((item: { code: string }) => item.code === 'SB0501');
+    expect(namespace).toMatchObject({ file: null, line: null });
+    expect(JSON.parse(formatFindings(report([], 0), 'json'))).toEqual([]);
+    expect(parse(formatFindings(report([], 0), 'yaml'))).toEqual([]);
   });
 });
 

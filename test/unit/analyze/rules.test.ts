@@ -15,11 +15,15 @@ const families: Family[] = [
     positive: ['SB0201 VirtualService shop/checkout', 'SB0201 VirtualService shop/checkout', 'SB0202 VirtualService shop/checkout'],
   },
   {
-    name: 'schema', codes: ['SB0301', 'SB0302', 'SB0303', 'SB0304'],
+    name: 'schema', codes: ['SB0301', 'SB0302', 'SB0303', 'SB0304', 'SB0307'],
     positive: [
+      'SB0302 Telemetry istio-system/mesh-default',
       'SB0304 AuthorizationPolicy shop/deny-admin',
       ...Array(4).fill('SB0301 DestinationRule shop/payments'), 'SB0302 DestinationRule shop/payments',
+      'SB0301 Gateway shop/storefront',
+      'SB0307 Gatway shop/storefront-typo',
       'SB0303 PeerAuthentication shop/default',
+      'SB0301 RequestAuthentication shop/payments-jwt',
       'SB0301 VirtualService shop/payments', 'SB0302 VirtualService shop/payments', 'SB0303 VirtualService shop/payments',
     ],
   },
@@ -48,8 +52,11 @@ const families: Family[] = [
     positive: ['SB0701 AuthorizationPolicy shop/allow-nothing', 'SB0703 AuthorizationPolicy shop/processors-only', 'SB0702 AuthorizationPolicy shop/deny-nothing'],
   },
   {
-    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806'],
-    positive: ['SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart'],
+    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807'],
+    positive: [
+      'SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0807 Rollout shop/pricing',
+      'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart',
+    ],
   },
 ];
 
@@ -95,6 +102,7 @@ describe('messages say what happens and what to do', () => {
 
   it('SB0302 and SB0303 quote the type, the enum and the CRD rule', () => {
     expect(messages('schema', 'SB0302')).toEqual([
+      expect.stringMatching(/^spec\.tracing\[0\]\.randomSamplingPercentage is 150, above the maximum 100/),
       expect.stringMatching(/^spec\.trafficPolicy\.loadBalancer\.simple is "FASTEST", not one of .*"LEAST_REQUEST"/),
       expect.stringMatching(/^spec\.http\[0\]\.route\[0\]\.weight must be an integer, not string "ninety"/),
     ]);
@@ -130,6 +138,25 @@ describe('messages say what happens and what to do', () => {
 
   it('SB0806 names the route, the owner the claims annotation names, and the hold', () => {
     expect(messages('rollouts', 'SB0806')).toEqual([expect.stringMatching(/^VirtualService checkout: http route "primary" is also managed by Rollout checkout, as the switchboard.dev\/managed-by-rollouts annotation records: .*RouteOwnedByAnotherRollout/)]);
+  });
+
+  it('SB0301 judges every Istio kind: a Gateway\'s selectr, a RequestAuthentication\'s jwtRule', () => {
+    expect(messages('schema', 'SB0301')).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^spec\.selectr is not a field of Istio's Gateway \(networking\.istio\.io\/v1\).*rename it to selector,/),
+      expect.stringMatching(/^spec\.jwtRule is not a field of Istio's RequestAuthentication \(security\.istio\.io\/v1\).*rename it to jwtRules,/),
+    ]));
+  });
+
+  it('SB0307 names the kind meant and the kinds of the group', () => {
+    expect(messages('schema', 'SB0307')).toEqual([
+      expect.stringMatching(/^networking\.istio\.io has no kind Gatway: the API server refuses the object \("no matches for kind"\).*; did you mean Gateway\? \(the kinds of networking\.istio\.io: DestinationRule, EnvoyFilter, Gateway, .*WorkloadGroup\)$/),
+    ]);
+  });
+
+  it('SB0807 is the controller\'s own refusal of a route that pins the canary subset', () => {
+    expect(messages('rollouts', 'SB0807')).toEqual([
+      expect.stringMatching(/^VirtualService pricing: http route "beta" \(#0\) sends 100% to subset canary, which has no pods outside a rollout, so its requests would fail with 503; send that route to subset stable .*: the controller stops the rollout before moving any traffic$/),
+    ]);
   });
 
   it('SB0804 is the controller\'s own routing message', () => {

@@ -1,9 +1,10 @@
 // `switchboard analyze` on files, through the command's own runner and through commander.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { registerAnalyzeCommand } from '../../../src/cli/analyze-command.ts';
 import { runAnalyze } from '../../../src/cli/analyze-run.ts';
 
@@ -42,7 +43,22 @@ describe('runAnalyze on files', () => {
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n');
     const run = await runAnalyze({ filename: [file], output: 'yaml' });
     expect(run.failed).toBe(true);
-    expect(run.text).toMatch(/code: SB0001\n {2}severity: error\n {2}kind: ""\n {2}namespace: ""\n {2}name: ""\n {2}message: .*broken\.yaml:\d+:\d+: not valid YAML/);
+    expect(run.text).toMatch(/code: SB0001\n {2}severity: error\n {2}kind: ""\n {2}namespace: ""\n {2}name: ""\n {2}file: .*broken\.yaml\n {2}line: (\d+)\n {2}message: .*broken\.yaml:\1:\d+: not valid YAML/);
+  });
+
+  it('gives each finding\'s file and line in json and yaml, as the human view does', async () => {
+    const file = fixture('subsets.positive.yaml');
+    const human = (await runAnalyze({ filename: [file] })).text;
+    for (const output of ['json', 'yaml'] as const) {
+      const text = (await runAnalyze({ filename: [file], output })).text;
+      const records = (output === 'json' ? JSON.parse(text) : parse(text)) as { kind: string; namespace: string; name: string; file: string; line: number }[];
+      expect(records.length).toBeGreaterThan(0);
+      for (const record of records) {
+        expect(record.file).toBe(relative(process.cwd(), file));
+        expect(readFileSync(file, 'utf8').split('\n')[record.line - 1], `line ${record.line}`).toMatch(/^apiVersion: /);
+        expect(human).toContain(`(${record.kind} ${record.namespace}/${record.name} ${record.file}:${record.line})`);
+      }
+    }
   });
 
   it('judges against the CRDs of --istio-crds: without them, Istio kinds are not judged by schema', async () => {
@@ -59,6 +75,14 @@ describe('runAnalyze on files', () => {
     expect(JSON.parse(run.text).map((item: { namespace: string }) => item.namespace)).toEqual(['shop', 'shop', 'shop']);
   });
 
+  it('refuses --istio-crds whose CRD for a kind in the input is not valid YAML', async () => {
+    const crds = join(scratch, 'broken-crds');
+    mkdirSync(crds, { recursive: true });
+    writeFileSync(join(crds, 'virtualservices.yaml'), 'kind: CustomResourceDefinition\nspec:\n  group: networking.istio.io\n  names: { kind: VirtualService\n');
+    await expect(runAnalyze({ filename: [fixture('subsets.positive.yaml')], istioCrds: crds }))
+      .rejects.toThrow(/^SB_CLI_USAGE: cannot read --istio-crds .*broken-crds: .*virtualservices\.yaml: not valid YAML/);
+  });
+
   it.each([
     [{ filename: [] }, /nothing to analyze: give manifests with -f/],
     [{ filename: ['x'], allNamespaces: true }, /-A reads every namespace of the cluster: add --cluster/],
@@ -72,7 +96,93 @@ describe('runAnalyze on files', () => {
   });
 });
 
+describe('nothing to analyze', () => {
+  const write = (path: string, text: string) => {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, text);
+  };
+
+  it('is an error naming each -f that held no object, even beside one that did', async () => {
+    const empty = join(scratch, 'empty');
+    const notes = join(scratch, 'notes');
+    const comments = join(scratch, 'comments', 'only.yaml');
+    mkdirSync(empty, { recursive: true });
+    write(join(notes, 'README.txt'), 'no manifests here');
+    write(comments, '# apiVersion: v1\n---\n---\n');
+    const run = runAnalyze({ filename: [empty, fixture('correct-mesh.yaml'), notes, comments] });
+    await expect(run).rejects.toThrow(new RegExp([
+      `^SB_CLI_USAGE: nothing to analyze: -f ${empty} is a directory without \\*\\.yaml, \\*\\.yml or \\*\\.json files \\(subdirectories included\\)`,
+      `; -f ${notes} is a directory without`,
+      `; -f ${comments} holds no Kubernetes object`,
+      '; a run that reads no object reports no problem, so check the path given to -f$',
+    ].join('.*')));
+  });
+
+  it('names a directory whose manifest files are all empty', async () => {
+    const dir = join(scratch, 'blank');
+    write(join(dir, 'a.yaml'), '');
+    write(join(dir, 'b', 'c.yml'), '---\n');
+    await expect(runAnalyze({ filename: [dir] })).rejects.toThrow(`nothing to analyze: -f ${dir}: its 2 manifest files hold no Kubernetes object`);
+  });
+
+  it('is not said of input that is not an object: that is a finding with its line', async () => {
+    const file = join(scratch, 'kustomization.yaml');
+    writeFileSync(file, 'resources: [deploy.yaml]\n');
+    const run = await runAnalyze({ filename: [file] });
+    expect(run.findings.map((item) => item.code)).toEqual(['SB0002']);
+    expect(run.failed).toBe(true);
+  });
+});
+
+describe('suppressing findings', () => {
+  const file = fixture('suppressions.yaml');
+
+  it('hides what the object\'s annotation lists, counts it, and notes a code that does not exist', async () => {
+    const run = await runAnalyze({ filename: [file] });
+    expect(run.findings.map((item) => `${item.code} ${item.name}`)).toEqual(['SB0101 ratings', 'SB0402 ratings']);
+    expect(run.suppressed.map((item) => `${item.code} ${item.name}`)).toEqual(['SB0101 reviews', 'SB0402 reviews']);
+    expect(run.text).toMatch(/\n5 objects analyzed: 1 error, 1 warning, 0 info, 2 suppressed\.\n$/);
+    expect(run.text).not.toContain('reviews');
+    expect(run.notes).toEqual([expect.stringMatching(/^Namespace shop: annotation switchboard\.dev\/analyze-suppress names "SB9999"/)]);
+    expect(run.failed).toBe(true);
+  });
+
+  it('--suppress takes CODE or rule name = "Kind name.namespace" with wildcards; suppressed findings do not fail the run', async () => {
+    const run = await runAnalyze({ filename: [file], suppress: ['SubsetNotDefined=VirtualService rat*.shop'], output: 'json' });
+    expect(JSON.parse(run.text).map((item: { code: string }) => item.code)).toEqual(['SB0402']);
+    expect(run.failed).toBe(false);
+    expect((await runAnalyze({ filename: [file], suppress: ['SB0101=*'], failOn: 'warning' })).failed).toBe(true);
+    const all = await runAnalyze({ filename: [file], suppress: ['SB0101=*', 'SB0402=VirtualService *'], failOn: 'info' });
+    expect(all.failed).toBe(false);
+    expect(all.text).toBe('No problems found: 5 objects analyzed (4 findings suppressed).\n');
+  });
+
+  it('notes a --suppress that matched nothing, and refuses one it cannot read', async () => {
+    const run = await runAnalyze({ filename: [file], suppress: ['SB0101=VirtualService ratings'] });
+    expect(run.notes).toContainEqual(expect.stringMatching(/^--suppress "SB0101=VirtualService ratings" matched no finding: the SB0101 findings are about "VirtualService ratings\.shop"/));
+    expect(run.failed).toBe(true);
+    await expect(runAnalyze({ filename: [file], suppress: ['SB0101'] })).rejects.toThrow(/^SB_CLI_USAGE: --suppress "SB0101" has no "="/);
+    await expect(runAnalyze({ filename: [file], suppress: ['SB0000=*'] })).rejects.toThrow(/^SB_CLI_USAGE: --suppress "SB0000=\*": "SB0000" is not a code or rule name/);
+  });
+});
+
 describe('the analyze command', () => {
+  it('takes --suppress more than once and prints its notes on stderr', async () => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const program = new Command().exitOverride();
+    registerAnalyzeCommand(program, { stdout: (text) => void stdout.push(text), stderr: (text) => void stderr.push(text) });
+    const previous = process.exitCode;
+    try {
+      await program.parseAsync(['analyze', '-f', fixture('suppressions.yaml'), '--suppress', 'SB0101=*', '--suppress', 'SB0402=*', '--suppress', 'SB0601=*'], { from: 'user' });
+      expect(process.exitCode).toBe(previous);
+    } finally {
+      process.exitCode = previous;
+    }
+    expect(stdout.join('')).toBe('No problems found: 5 objects analyzed (4 findings suppressed).\n');
+    expect(stderr.join('')).toMatch(/^note: Namespace shop: .*\nnote: --suppress "SB0601=\*" matched no finding: there is no SB0601 finding to suppress\n$/);
+  });
+
   it('takes -f more than once, prints to stdout and sets exit code 1 on errors', async () => {
     const stdout: string[] = [];
     const program = new Command().exitOverride();
@@ -103,5 +213,18 @@ describe('switchboard analyze -f - (a process reading standard input)', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^Error \[SB0001\] <stdin>:\d+:\d+: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]; analyze skips/);
     expect(run.stdout).toMatch(/\n0 objects analyzed: 1 error, 0 warnings, 0 info\.\n$/);
+  });
+
+  it('exits 1 with the CLI\'s error line when standard input holds no object', { timeout: 60_000 }, async () => {
+    const { execFile } = await import('node:child_process');
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), 'analyze', '-f', '-'], (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr });
+      });
+      child.stdin?.end('# nothing but a comment\n');
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('error: SB_CLI_USAGE: nothing to analyze: -f - (standard input) held no Kubernetes object; a run that reads no object reports no problem, so check the path given to -f\n');
   });
 });
