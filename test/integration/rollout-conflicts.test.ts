@@ -4,11 +4,11 @@
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { eventually, kubectl, testCluster } from './support/cluster.ts';
-import { paymentsRollout } from './support/rollout-env.ts';
+import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RouteView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-const { readRollout, readVirtualService, scenario, waitForPhase, deploymentImage, settleFirstDeploy, changeImage, cleanups } = rolloutSuite(cluster);
+const { readRollout, readVirtualService, scenario, waitForPhase, deploymentImage, settleFirstDeploy, changeImage, cleanups, prometheus } = rolloutSuite(cluster);
 
 const CLAIMS = 'switchboard.dev/managed-by-rollouts';
 /** 20%, then wait for a promote that never comes: the canary holds at 20%. */
@@ -52,7 +52,7 @@ async function holdAtTwenty(namespace: string, overrides: Record<string, unknown
 
 describe('one owner per route', () => {
   it('a copied Rollout is Degraded with one Warning and writes nothing; it takes the route over once the owner is gone without letting go', async () => {
-    const { namespace } = await scenario('copy', { withCanarySubset: true });
+    const { namespace, controllers } = await scenario('copy', { withCanarySubset: true });
     await holdAtTwenty(namespace);
     expect(await claimsOf(namespace, 'virtualservices', 'payments-routing')).toEqual({ 'http/#1': 'payments' });
     expect(await claimsOf(namespace, 'destinationrules', 'payments-destination')).toEqual({ 'subset/canary': 'payments', 'subset/stable': 'payments' });
@@ -74,9 +74,13 @@ describe('one owner per route', () => {
     await expect(cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-copy-stable' })).rejects.toThrow();
     expect((await readRollout(namespace)).status).toMatchObject({ phase: 'Paused', canaryWeight: 20 });
 
-    // The owner disappears without letting go: its finalizer removed by hand, then deleted.
+    // The owner disappears without letting go: its finalizer removed by hand, then deleted. The
+    // controller is down meanwhile, or it would put the finalizer back and let go in order.
+    await controllers[0]!.kill('SIGKILL');
     await kubectl(['patch', 'rollouts.switchboard.dev', 'payments', '-n', namespace, '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/metadata/finalizers' }])]);
     await cluster.custom.deleteNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments' });
+    await eventually('the owner gone', async () => readRollout(namespace).then(() => false, () => true), 10_000);
+    controllers.push(startController(prometheus().url, 'copy-second'));
     await eventually('the copy took the route and the subsets over', async () =>
       (await claimsOf(namespace, 'virtualservices', 'payments-routing'))['http/#1'] === 'payments-copy' &&
       (await claimsOf(namespace, 'destinationrules', 'payments-destination'))['subset/stable'] === 'payments-copy', 30_000);
