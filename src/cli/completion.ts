@@ -1,19 +1,32 @@
-// Shell completion: `switchboard complete bash|zsh|fish|powershell` prints the script, and the
-// shell calls `switchboard complete -- WORDS...` at each TAB. @bomb.sh/tab does both from the
-// commander tree (commander has no completion of its own); rollout names are read from the
-// cluster, in the namespace and context the words being completed name, just before tab answers.
-import tab from '@bomb.sh/tab/commander';
+// Shell completion as kubectl has it: `switchboard completion bash|zsh|fish|powershell` prints the
+// script, and the shell runs `switchboard complete -- WORDS...` at each TAB (kubectl's plugin
+// completion, `kubectl_complete-switchboard`, runs the same). `complete bash`, the older spelling,
+// still prints the script. Rollout names are read from the cluster, in the namespace and context
+// the words name; nothing else at TAB loads the Kubernetes client.
 import type { Command } from 'commander';
-import { RolloutApi, type TargetOptions } from './rollout-api.ts';
+import { SEVERITIES } from '../analyze/finding.ts';
+import { OUTPUT_FORMATS } from '../analyze/report.ts';
+import { completeWords, formatAnswer, type Candidate } from './completion-engine.ts';
+import { completionScript, SHELLS } from './completion-scripts.ts';
+import type { TargetOptions } from './rollout-api.ts';
+import { processOutput, type CliOutput } from './rollout-commands.ts';
+import { connectRollouts } from './rollout-connect.ts';
+import { CLI_ERROR, CliError } from './rollout-errors.ts';
 
 export type RolloutNameLister = (target: TargetOptions) => Promise<string[]>;
 
 const ROLLOUT_ARGUMENT = 'rollout';
 
+/** Values of flags declared where completion cannot list them (analyze's own files). */
+const OPTION_VALUES: Record<string, readonly string[]> = {
+  'analyze --output': OUTPUT_FORMATS,
+  'analyze --fail-on': SEVERITIES,
+};
+
 /** The rollouts of the namespace; nothing at all when the cluster cannot be asked (TAB must never print errors). */
 export const listRolloutNames: RolloutNameLister = async (target) => {
   try {
-    const list = await RolloutApi.connect(target).listRollouts(false);
+    const list = await (await connectRollouts(target)).listRollouts(false);
     return list.items.map((rollout) => rollout.metadata.name).sort();
   } catch {
     return [];
@@ -33,26 +46,34 @@ export function targetOfWords(words: readonly string[]): TargetOptions {
   return target;
 }
 
-/** The words after `complete --`, or undefined when this run is not a completion request. */
-function completionWords(rawArgs: readonly string[]): string[] | undefined {
-  const complete = rawArgs.indexOf('complete');
-  return complete !== -1 && rawArgs[complete + 1] === '--' ? rawArgs.slice(complete + 2) : undefined;
-}
+/** Call after every other command is registered: completion walks the whole tree at each TAB. */
+export function registerCompletion(program: Command, listNames: RolloutNameLister = listRolloutNames, output: CliOutput = processOutput): void {
+  const name = program.name();
+  const printScript = async (shell: string) => output.stdout(await completionScript(shell, name));
+  const shellArgument = program.createArgument('<shell>', `the shell to complete in: ${SHELLS.join(', ')}`);
+  shellArgument.argChoices = [...SHELLS];
+  program
+    .command('completion')
+    .description(`print the shell completion script, e.g. source <(${name} completion bash)`)
+    .addArgument(shellArgument)
+    .action(printScript);
 
-/** Call after every command is registered: tab reads the command tree once, here. */
-export function registerCompletion(program: Command, listNames: RolloutNameLister = listRolloutNames): void {
-  const completion = tab(program);
-  const withRolloutArgument = [...completion.commands.values()].filter((command) => command.arguments.has(ROLLOUT_ARGUMENT));
-  program.hook('preAction', async () => {
-    // commander keeps the arguments as given in rawArgs (untyped); tab itself reads the same.
-    const words = completionWords((program as unknown as { rawArgs: string[] }).rawArgs);
-    if (words === undefined) return;
-    const typed = words.filter((word) => !word.startsWith('-')).join(' ');
-    if (!withRolloutArgument.some((command) => typed.startsWith(`${command.value} `))) return;
-    const names = await listNames(targetOfWords(words));
-    for (const command of withRolloutArgument) {
-      const argument = command.arguments.get(ROLLOUT_ARGUMENT);
-      if (argument !== undefined) argument.handler = (complete) => names.forEach((name) => complete(name, 'Rollout'));
+  const complete = program.command('complete', { hidden: true }).argument('[words...]');
+  complete.action(async (words: string[]) => {
+    // commander drops the `--` before the words; rawArgs still has it (untyped, as tab also reads it).
+    const rawArgs = (program as unknown as { rawArgs: string[] }).rawArgs;
+    const index = rawArgs.indexOf('complete');
+    if (rawArgs[index + 1] !== '--') {
+      if (words.length === 1 && words[0] !== undefined) return printScript(words[0]);
+      throw new CliError(CLI_ERROR.usage, `complete takes the words being completed after --, or a shell: use ${name} completion bash`);
     }
+    const answer = await completeWords(program, words, {
+      optionValues: (path, flag) => OPTION_VALUES[`${path} ${flag}`],
+      argumentValues: async (_path, argument, typed): Promise<Candidate[]> => {
+        if (argument !== ROLLOUT_ARGUMENT) return [];
+        return (await listNames(targetOfWords(typed))).map((value) => ({ value, description: 'Rollout' }));
+      },
+    });
+    output.stdout(formatAnswer(answer));
   });
 }

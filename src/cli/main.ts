@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.ts';
+import { buildProgram, prepareFor } from './program.ts';
 
-buildProgram()
-  .parseAsync(process.argv)
+const program = buildProgram();
+prepareFor(program, process.argv.slice(2))
+  .then(() => program.parseAsync(process.argv))
   .catch((error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message}\n`);

@@ -1,14 +1,18 @@
 // `switchboard get|status|promote|abort|retry|restart|pause|resume|undo ROLLOUT`: the rollout operations,
-// also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-format.ts,
-// patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts.
+// also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-format.ts and
+// rollout-get.ts, patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts
+// (loaded by connectRollouts only when a command runs).
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import { commandToken } from '../rollout/commands.ts';
 import { parseDuration } from '../rollout/durations.ts';
+import { registerGetCommand } from './get-command.ts';
+import { outputFormat, outputOption } from './output-option.ts';
 import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, type RolloutAction } from './rollout-actions.ts';
-import { RolloutApi, type TargetOptions } from './rollout-api.ts';
+import type { RolloutApi, TargetOptions } from './rollout-api.ts';
+import { connectRollouts } from './rollout-connect.ts';
 import { CLI_ERROR, CliError } from './rollout-errors.ts';
-import { formatRolloutStatus, formatRolloutTable } from './rollout-format.ts';
+import { formatRolloutStatus } from './rollout-format.ts';
+import { printObject, type ObjectFormat } from './rollout-get.ts';
 import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';
 import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
 import { registerSetImageCommand } from './set-image-command.ts';
@@ -18,15 +22,14 @@ export interface CliOutput {
   stderr(text: string): void;
 }
 
-const processOutput: CliOutput = {
+export const processOutput: CliOutput = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
 
-type OutputFormat = 'json' | 'yaml';
-interface ViewOptions extends TargetOptions { output?: string }
-interface GetOptions extends ViewOptions { allNamespaces?: boolean }
-interface StatusOptions extends ViewOptions { watch?: boolean; timeout?: string }
+const STATUS_FORMATS = ['json', 'yaml'] as const;
+type OutputFormat = ObjectFormat;
+interface StatusOptions extends TargetOptions { output?: string; watch?: boolean; timeout?: string }
 interface ActionOptions extends TargetOptions { printKubectl?: boolean; full?: boolean }
 
 export function withTarget(command: Command): Command {
@@ -34,15 +37,6 @@ export function withTarget(command: Command): Command {
     .option('-n, --namespace <namespace>', 'namespace of the rollout (default: the kubeconfig context\'s, else "default")')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'kubeconfig context to use (default: the current context)');
-}
-
-function outputFormat(text: string | undefined): OutputFormat | undefined {
-  if (text === undefined || text === 'json' || text === 'yaml') return text;
-  throw new CliError(CLI_ERROR.usage, `-o ${text} is not an output format; use -o json or -o yaml, or leave -o out for the readable view`);
-}
-
-function printObject(object: unknown, format: OutputFormat): string {
-  return format === 'json' ? `${JSON.stringify(object, null, 2)}\n` : stringify(object);
 }
 
 async function readSnapshot(api: RolloutApi, name: string): Promise<RolloutSnapshot> {
@@ -84,35 +78,20 @@ const ACTION_COMMANDS: { action: RolloutAction; description: string }[] = [
 ];
 
 export function registerRolloutCommands(program: Command, output: CliOutput = processOutput, clock: () => Date = () => new Date()): void {
-  withTarget(program.command('get [rollout]'))
-    .description('show a rollout, or without a name list the rollouts like `kubectl get rollouts`')
-    .option('-o, --output <format>', 'json or yaml: print the object (or the list) itself')
-    .option('-A, --all-namespaces', 'list the rollouts of every namespace')
-    .action(async (name: string | undefined, options: GetOptions) => {
-      const format = outputFormat(options.output);
-      const api = RolloutApi.connect(options);
-      if (name !== undefined) {
-        output.stdout(renderSnapshot(await readSnapshot(api, name), format, clock()));
-        return;
-      }
-      const list = await api.listRollouts(options.allNamespaces === true);
-      if (format !== undefined) output.stdout(printObject(list, format));
-      else if (list.items.length === 0) output.stderr(options.allNamespaces ? 'No rollouts found.\n' : `No rollouts found in namespace "${api.namespace}".\n`);
-      else output.stdout(formatRolloutTable(list.items, clock(), options.allNamespaces === true));
-    });
+  registerGetCommand(program, withTarget, output, clock);
 
   withTarget(program.command('status <rollout>'))
     .description('show where a rollout stands; with --watch, wait until it is Healthy (exit 0), or RolledBack, Aborted, Invalid, Degraded or Inconclusive (exit 1)')
-    .option('-o, --output <format>', 'json or yaml: print the object itself')
+    .addOption(outputOption(STATUS_FORMATS, 'print the object itself'))
     .option('-w, --watch', 'poll every 2s and print each change until the rollout settles')
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 10m or 1h30m (exit 1); implies --watch')
     .action(async (name: string, options: StatusOptions) => {
-      const format = outputFormat(options.output);
+      const format = outputFormat(options.output, STATUS_FORMATS, 'the readable view');
       const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
       if (options.timeout !== undefined && (timeoutMs === undefined || timeoutMs === 0)) {
         throw new CliError(CLI_ERROR.usage, `--timeout ${options.timeout} is not a duration; write e.g. 90s, 10m or 1h30m`);
       }
-      const api = RolloutApi.connect(options);
+      const api = await connectRollouts(options);
       if (options.watch !== true && timeoutMs === undefined) {
         output.stdout(renderSnapshot(await readSnapshot(api, name), format, clock()));
         return;
@@ -125,7 +104,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
       output.stdout(`${kubectlEquivalent(action, name, options)}\n`);
       return;
     }
-    const api = RolloutApi.connect(options);
+    const api = await connectRollouts(options);
     await api.mergePatchRollout(name, ROLLOUT_ACTIONS[action].patch(commandToken(clock())));
     output.stdout(requestedLine(action, name, api.namespace));
   };
@@ -147,7 +126,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
     .description('set spec.template back to what the stable Deployment runs, which rolls back to it')
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
     .action(async (name: string, options: ActionOptions) => {
-      const api = RolloutApi.connect(options);
+      const api = await connectRollouts(options);
       const rollout = await api.readRollout(name);
       const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
       if (options.printKubectl === true) {

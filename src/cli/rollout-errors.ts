@@ -26,6 +26,8 @@ export const CLI_ERROR = {
   usage: 'SB_CLI_USAGE',
   /** A configuration file (injector config, Istio values, mesh config) is invalid. */
   config: 'SB_CLI_CONFIG',
+  /** inject: istiod's istio-sidecar-injector or istio ConfigMap is not where inject reads it. */
+  istioConfigMissing: 'SB_CLI_ISTIO_CONFIG_MISSING',
   /** status --watch: the rollout did not finish within --timeout. */
   timeout: 'SB_CLI_TIMEOUT',
   /** status --watch: the rollout ended RolledBack, Aborted or Invalid, or holds Degraded or Inconclusive. */

@@ -15,25 +15,50 @@ function field(label: string, value: string): string {
   return `${`${label}:`.padEnd(LABEL_WIDTH)}${value}`;
 }
 
-/** `kubectl get rollouts` with the CRD's printer columns; a NAMESPACE column for --all-namespaces. */
-export function formatRolloutTable(rollouts: readonly Rollout[], now: Date, withNamespace = false): string {
-  const header = ['NAME', 'PHASE', 'WEIGHT', 'STEP', 'STABLE', 'CANARY', 'AGE'];
+export interface TableOptions {
+  /** A NAMESPACE column first, for --all-namespaces. */
+  withNamespace?: boolean;
+  /** -o wide: what the template runs, the VirtualService it steers, and the status message. */
+  wide?: boolean;
+}
+
+/** What the rollout runs: its template's images, or the Deployment it takes them from. */
+function images(rollout: Rollout): string {
+  const ref = rollout.spec.workloadRef;
+  if (ref !== undefined) return `deployment/${ref.name}`;
+  const spec = rollout.spec.template?.spec;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((container) => container.image ?? '').filter((image) => image !== '').join(',');
+}
+
+/**
+ * `kubectl get rollouts.switchboard.dev` with the CRD's printer columns, header first, as cells;
+ * -o wide adds IMAGES, VIRTUALSERVICE and MESSAGE.
+ */
+export function rolloutTableRows(rollouts: readonly Rollout[], now: Date, options: TableOptions = {}): string[][] {
+  const header = [
+    ...(options.withNamespace ? ['NAMESPACE'] : []), 'NAME', 'PHASE', 'WEIGHT', 'STEP', 'STABLE', 'CANARY', 'AGE',
+    ...(options.wide ? ['IMAGES', 'VIRTUALSERVICE', 'MESSAGE'] : []),
+  ];
   const rows = rollouts.map((rollout) => {
-    const { status } = rollout;
+    const { status, metadata } = rollout;
     return [
-      rollout.metadata.name,
+      ...(options.withNamespace ? [metadata.namespace ?? ''] : []),
+      metadata.name,
       status?.phase ?? '',
       status?.canaryWeight === undefined ? '' : String(status.canaryWeight),
       status?.step ?? '',
       status?.stableRevision ?? '',
       status?.canaryRevision ?? '',
-      age(rollout.metadata.creationTimestamp, now) ?? '<unknown>',
+      age(metadata.creationTimestamp, now) ?? '<unknown>',
+      ...(options.wide ? [images(rollout), rollout.spec.trafficRouting?.virtualService?.name ?? '', status?.message ?? ''] : []),
     ];
   });
-  const table = withNamespace
-    ? [['NAMESPACE', ...header], ...rows.map((row, index) => [rollouts[index]?.metadata.namespace ?? '', ...row])]
-    : [header, ...rows];
-  return `${formatColumns(table)}\n`;
+  return [header, ...rows];
+}
+
+/** The table as `kubectl get` prints it; a NAMESPACE column for --all-namespaces. */
+export function formatRolloutTable(rollouts: readonly Rollout[], now: Date, options: TableOptions = {}): string {
+  return `${formatColumns(rolloutTableRows(rollouts, now, options))}\n`;
 }
 
 /** Where the pause of the step in progress stands: "1m30s left" or "released by promote". */

@@ -1,10 +1,19 @@
 // Text layout shared by the rollout views: kubectl's columns and kubectl's ages, so the CLI's
 // output reads like `kubectl get` next to it.
 
-/** Columns padded to their widest cell, three spaces apart, as kubectl prints tables. */
-export function formatColumns(rows: readonly (readonly string[])[], indent = ''): string {
-  const widths: number[] = [];
+/** The width of each column: its widest cell, and at least `minimum` (the widths printed before). */
+export function columnWidths(rows: readonly (readonly string[])[], minimum: readonly number[] = []): number[] {
+  const widths = [...minimum];
   for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return widths;
+}
+
+/**
+ * Columns padded to their widest cell, three spaces apart, as kubectl prints tables. `minimum`
+ * keeps rows printed later (get --watch) in line with the table printed first.
+ */
+export function formatColumns(rows: readonly (readonly string[])[], indent = '', minimum: readonly number[] = []): string {
+  const widths = columnWidths(rows, minimum);
   return rows
     .map((row) => indent + row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0))).join('   ').trimEnd())
     .join('\n');

@@ -11,6 +11,8 @@ import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, sc
 
 export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
   kubeconfig?: string;
+  /** The kubeconfig context to use instead of its current one, as kubectl's --context. */
+  context?: string;
   webhook: boolean;
   controller: boolean;
   webhookBindAddress: string;
@@ -48,16 +50,17 @@ function durationOption(flags: string, description: string, defaultMs: number): 
   return new Option(flags, description).argParser(parseFlagDuration).default(defaultMs, `${defaultMs / 1000}s`);
 }
 
-export function registerRunCommand(program: Command): void {
-  addControllerTuningOptions(addPrometheusOptions(program.command('run')))
-    .description('run the injector webhook and the rollout controller')
+/** Gives the `run` command program.ts registered its flags and action (this module is loaded only for run). */
+export function defineRunCommand(command: Command): void {
+  addControllerTuningOptions(addPrometheusOptions(command))
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'kubeconfig context to use (default: the current context)')
     .option('--no-webhook', 'do not serve the injector webhook')
     .option('--no-controller', 'do not run the rollout controller')
     .option('--webhook-bind-address <host:port>', 'HTTPS address of /inject, /validate, /metrics', ':9443')
     .option('--tls-cert-file <path>', 'serving certificate (re-read when it changes)', 'webhook-certs/tls.crt')
     .option('--tls-private-key-file <path>', 'serving key', 'webhook-certs/tls.key')
-    .option('--injector-config <path>', 'injector configuration YAML or ConfigMap')
+    .option('--injector-config <file>', "Switchboard's injector config (YAML, or a ConfigMap holding it); defaults to the built-in config")
     .option('--istio-namespace <ns>', "namespace of istiod's istio-sidecar-injector and istio ConfigMaps, followed live ('' to ignore them)", 'istio-system')
     .option('--metrics-bind-address <host:port>', 'controller metrics address (0 disables)', ':8080')
     .option('--health-probe-bind-address <host:port>', '/healthz and /readyz address (0 disables)', ':8081')
@@ -95,7 +98,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
       retryPeriodMs: options.leaderElectRetryPeriod, requestTimeoutMs: defaultRequestTimeoutMs(options.leaderElectRenewDeadline),
     });
   }
-  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const kubeConfig = loadKubeConfig(options.kubeconfig, options.context);
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
   const tuning = controllerTuning(options);
   const stops: (() => Promise<void>)[] = [];

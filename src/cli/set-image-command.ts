@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { canonicalJson } from '../rollout/revision.ts';
 import { kubectlJsonPatch } from './rollout-actions.ts';
-import { RolloutApi, type TargetOptions } from './rollout-api.ts';
+import type { TargetOptions } from './rollout-api.ts';
+import { connectRollouts } from './rollout-connect.ts';
 import type { CliOutput } from './rollout-commands.ts';
 import { CLI_ERROR, CliError } from './rollout-errors.ts';
 import { parseImageAssignment, planSetImage, setImageLine } from './rollout-set-image.ts';
@@ -16,7 +17,7 @@ export function registerSetImageCommand(program: Command, withTarget: (command: 
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
     .action(async (name: string, assignmentTexts: string[], options: SetImageOptions) => {
       const assignments = assignmentTexts.map(parseImageAssignment);
-      const api = RolloutApi.connect(options);
+      const api = await connectRollouts(options);
       const rollout = await api.readRollout(name);
       const plan = planSetImage(rollout, assignments);
       if (options.printKubectl === true) {

@@ -1,5 +1,6 @@
 // Where the pods are in a manifest: a Pod itself, the pod template of each workload kind, and the
 // items of a List (what `kubectl get -o yaml` prints for several objects).
+import type { V1Pod } from '@kubernetes/client-node';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
 export type ManifestPath = ReadonlyArray<string | number>;
@@ -65,4 +66,16 @@ export function findPodTemplates(manifest: unknown, basePath: ManifestPath = [])
       declaredNamespace,
     },
   ];
+}
+
+const JOB_KINDS: ReadonlySet<string> = new Set(['Job', 'CronJob']);
+
+/**
+ * Pods meant to exit: any pod whose restartPolicy lets it end (Never, OnFailure), which is every
+ * pod of a Job or a CronJob (the API server refuses them any other) and every pod a Job owns. A
+ * container that never exits keeps such a pod, and its Job, running.
+ */
+export function runsToCompletion(location: PodTemplateLocation, pod: V1Pod): boolean {
+  const policy = pod.spec?.restartPolicy;
+  return policy === 'Never' || policy === 'OnFailure' || (policy === undefined && JOB_KINDS.has(location.workload.kind));
 }

@@ -2,7 +2,7 @@
 // runs it) against the real API server with the Rollout CRD. No controller runs here, so the
 // test plays the controller's part where needed by writing status itself.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { CLI_ERROR, CliError } from '../../src/cli/rollout-errors.ts';
 import { applyUndo, planUndo, stableTemplate } from '../../src/cli/rollout-undo.ts';
 import type { PodTemplate, Rollout, RolloutStatus } from '../../src/rollout/types.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
-import { createNamespace, deleteNamespace, installCrds, kubectl, testCluster } from './support/cluster.ts';
+import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cluster = testCluster();
@@ -34,6 +34,15 @@ function switchboard(args: string[], kubeconfig = inject('kubeconfig'), onStdout
   });
 }
 const inNamespace = (...args: string[]) => switchboard([...args, '-n', namespace]);
+
+/** A CLI that runs until stopped (get -w): its output so far, and a way to end it. */
+function following(args: string[]): { output: () => string; stop: () => Promise<void> } {
+  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'src/cli/main.ts'), ...args, '--kubeconfig', inject('kubeconfig')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { output: () => stdout, stop: async () => { child.kill('SIGINT'); await exited; } };
+}
 
 function template(image: string, extraLabels: Record<string, string> = {}): PodTemplate {
   return { metadata: { labels: { app: 'web', ...extraLabels } }, spec: { containers: [{ name: 'web', image }] } };
@@ -112,6 +121,27 @@ describe('switchboard get and status', () => {
     expect(json.status?.canaryWeight).toBe(10);
     const yaml = parse((await inNamespace('status', 'web', '-o', 'yaml')).stdout) as Rollout;
     expect(yaml.spec.steps).toHaveLength(4);
+  });
+
+  it('prints kubectl get\'s -o name and -o wide', async () => {
+    const names = await inNamespace('get', '-o', 'name');
+    expect(names.stdout.split('\n').filter(Boolean).sort()).toEqual(['rollout.switchboard.dev/api', 'rollout.switchboard.dev/web']);
+    const wide = await inNamespace('get', 'web', '-o', 'wide');
+    expect(wide.stdout).toMatch(/^NAME\s+PHASE\s+WEIGHT\s+STEP\s+STABLE\s+CANARY\s+AGE\s+IMAGES\s+VIRTUALSERVICE\s+MESSAGE\n/);
+    expect(wide.stdout).toMatch(/\nweb\s+Paused\s+10\s+2\/4\s+aaaaaaaaaa\s+bbbbbbbbbb\s+\S+\s+nginx:1\.27\s+web\s+step 2\/4: paused until promoted\n$/);
+  });
+
+  it('get -w prints the table, then a row each time a rollout changes', async () => {
+    const watch = following(['get', '-w', '-n', namespace]);
+    try {
+      await eventually('get -w printed the table', async () => /\nweb\s+Paused/.test(watch.output()));
+      await writeStatus('web', { ...PROGRESSING, phase: 'Progressing', canaryWeight: 50, step: '3/4' });
+      await eventually('get -w printed the change', async () => /\nweb\s+Progressing\s+50\s+3\/4/.test(watch.output()));
+      expect(watch.output().match(/^NAME\s/gm)).toHaveLength(1);
+    } finally {
+      await watch.stop();
+      await writeStatus('web', PROGRESSING);
+    }
   });
 
   it('takes the namespace from the kubeconfig context when -n is not given', async () => {
@@ -255,5 +285,58 @@ describe('switchboard status --watch', () => {
     const { code, stderr } = await inNamespace('status', 'web', '--timeout', '3s');
     expect(code).toBe(1);
     expect(stderr).toContain(`${CLI_ERROR.timeout}: rollout "web" in namespace "${namespace}" did not settle within 3s (phase Progressing: step 1/4)`);
+  });
+});
+
+describe('switchboard version', () => {
+  it("prints the client version and the API server's, as kubectl version does", async () => {
+    const { code, stdout } = await switchboard(['version']);
+    const server = JSON.parse((await kubectl(['version', '-o', 'json'])).stdout) as { serverVersion: { gitVersion: string } };
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Client Version: v\\d+\\.\\d+\\.\\d+\\nServer Version: ${server.serverVersion.gitVersion.replaceAll('.', '\\.')}\\n$`));
+    const json = JSON.parse((await switchboard(['version', '-o', 'json'])).stdout) as { serverVersion: Record<string, string> };
+    expect(json.serverVersion).toMatchObject({ gitVersion: server.serverVersion.gitVersion, major: expect.any(String), platform: expect.any(String) });
+  });
+});
+
+describe('switchboard inject reads the installed istiod', () => {
+  // A revision of its own, so that nothing else in istio-system is read or changed.
+  const revision = `cli-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'sb-inject-'));
+  const manifest = join(dir, 'app.yaml');
+
+  beforeAll(async () => {
+    await ensureNamespace(cluster, 'istio-system');
+    writeFileSync(manifest, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart}\nspec:\n  template:\n    spec:\n      containers: [{name: cart, image: "registry.example/cart:3"}]\n');
+    const configMap = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'istio-system' }, data });
+    await cluster.core.createNamespacedConfigMap({ namespace: 'istio-system', body: configMap(`istio-sidecar-injector-${revision}`, { values: JSON.stringify({ global: { hub: 'mirror.example/istio', tag: '1.28.2' }, revision }) }) });
+    await cluster.core.createNamespacedConfigMap({ namespace: 'istio-system', body: configMap(`istio-${revision}`, { mesh: 'trustDomain: corp.example\n' }) });
+  });
+  afterAll(async () => {
+    for (const name of [`istio-sidecar-injector-${revision}`, `istio-${revision}`]) await cluster.core.deleteNamespacedConfigMap({ name, namespace: 'istio-system' }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("injects with the revision's ConfigMaps in istio-system", async () => {
+    const { code, stdout, stderr } = await switchboard(['inject', '-f', manifest, '-r', revision, '-n', 'shop']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const pod = (parse(stdout) as { spec: { template: { metadata: { annotations: Record<string, string> }; spec: { containers: { name: string; image: string; env?: { name: string; value?: string }[] }[] } } } }).spec.template;
+    const proxy = pod.spec.containers.find((container) => container.name === 'istio-proxy')!;
+    expect(proxy.image).toBe('mirror.example/istio/proxyv2:1.28.2');
+    expect(proxy.env?.find((variable) => variable.name === 'TRUST_DOMAIN')?.value).toBe('corp.example');
+    expect(proxy.env?.find((variable) => variable.name === 'ISTIO_META_OWNER')?.value).toBe('kubernetes://apis/apps/v1/namespaces/shop/deployments/cart');
+    expect(pod.metadata.annotations['istio.io/rev']).toBe(revision);
+  });
+
+  it('lets a values file win over the cluster, and says what to do when the revision is not installed', async () => {
+    writeFileSync(join(dir, 'values.yaml'), 'global: {tag: 1.26.0}\n');
+    const withFile = await switchboard(['inject', '-f', manifest, '-r', revision, '--values-file', join(dir, 'values.yaml')]);
+    expect(withFile.stdout).toContain('image: docker.io/istio/proxyv2:1.26.0');
+    const missing = await switchboard(['inject', '-f', manifest, '-r', `${revision}-none`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain(`${CLI_ERROR.istioConfigMissing}: ConfigMap istio-system/istio-sidecar-injector-${revision}-none not found`);
+    expect(missing.stderr).toContain('--offline');
   });
 });

@@ -74,7 +74,9 @@ describe('--print-kubectl', () => {
 
 describe('errors before any request', () => {
   it.each([
-    [['get', 'web', '-o', 'wide'], CLI_ERROR.usage, '-o wide is not an output format; use -o json or -o yaml'],
+    [['status', 'web', '-o', 'wide'], CLI_ERROR.usage, '-o wide is not an output format here; use -o json, -o yaml, or leave -o out for the readable view'],
+    [['get', '-o', 'table'], CLI_ERROR.usage, '-o table is not an output format here; use -o wide, -o name, -o json, -o yaml, or leave -o out for the table'],
+    [['get', 'web', '-A'], CLI_ERROR.usage, '-A lists every namespace and cannot be used with a name; drop -A, or pass -n NAMESPACE to get "web"'],
     [['status', 'web', '--timeout', 'soon'], CLI_ERROR.usage, '--timeout soon is not a duration; write e.g. 90s, 10m or 1h30m'],
     [['status', 'web', '--kubeconfig', '/nonexistent'], CLI_ERROR.kubeconfig, 'cannot load a kubeconfig from /nonexistent'],
     [['promote', 'web', '--context', 'staging', '--kubeconfig', kubeconfigFile()], CLI_ERROR.kubeconfig, 'context "staging" is not in the kubeconfig; its contexts are: dev, prod'],

@@ -127,7 +127,7 @@ describe('formatRolloutTable', () => {
   });
 
   it('adds a NAMESPACE column for --all-namespaces', () => {
-    const lines = formatRolloutTable(rows, at(0), true).split('\n');
+    const lines = formatRolloutTable(rows, at(0), { withNamespace: true }).split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+PHASE/);
     expect(lines[2]).toMatch(/^shop\s+checkout\s+60m$/);
   });

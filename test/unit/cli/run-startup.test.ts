@@ -57,6 +57,7 @@ describe('switchboard run: a bad start exits with one line', () => {
     { name: 'a missing certificate', args: () => ['--no-controller', `--kubeconfig=${kubeconfig}`, `--tls-cert-file=${join(dir, 'missing.crt')}`, `--tls-private-key-file=${cert.keyFile}`], message: /cannot read the serving certificate .*missing\.crt/ },
     { name: 'a kubeconfig without a cluster', args: () => ['--no-webhook', `--kubeconfig=${file('empty-kubeconfig', 'apiVersion: v1\nkind: Config\n')}`], message: /no cluster to talk to/ },
     { name: 'a kubeconfig that does not exist', args: () => ['--no-webhook', `--kubeconfig=${join(dir, 'nope')}`], message: /nope/ },
+    { name: 'a --context the kubeconfig does not have', args: () => ['--no-webhook', `--kubeconfig=${kubeconfig}`, '--context=staging'], message: /context "staging" is not in the kubeconfig; its contexts are: nowhere$/ },
   ];
   it.each(cases)('$name', async ({ args, message }) => {
     const port = await freePort();

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { registerInjectCommand, runInjectCommand } from '../../../src/cli/inject-command.ts';
+import { parse, parseAllDocuments, parseDocument, visit } from 'yaml';
+import { registerInjectCommand, reprint, runInjectCommand } from '../../../src/cli/inject-command.ts';
+import { defaultInjectorConfig } from '../../../src/injector/config.ts';
 import { indentsSequences } from '../../../src/injector/offline.ts';
 import { findPodTemplates } from '../../../src/injector/workloads.ts';
 
@@ -97,6 +98,118 @@ describe('runInjectCommand', () => {
   });
 });
 
+describe('flow-style and JSON input', () => {
+  const flow = '{apiVersion: apps/v1, kind: Deployment, metadata: {name: cart, namespace: shop}, spec: {template: {metadata: {labels: {app: cart}}, spec: {containers: [{name: cart, image: "registry.example/cart:3", args: [--port, "8080"]}]}}}}\n';
+  const json = `${JSON.stringify(parse(deployment))}\n`;
+
+  it.each([['flow-style YAML', flow], ['JSON', json]])('%s comes out as readable block YAML, injected as block input is', (_name, input) => {
+    const { output, errors } = runInjectCommand(input);
+    expect(errors).toEqual([]);
+    expect(Math.max(...output.split('\n').map((line) => line.length))).toBeLessThan(300);
+    expect(output).toMatch(/^ +- name: istio-proxy$/m);
+    const injected = parse(output);
+    const fromBlock = parse(runInjectCommand(deployment).output);
+    expect(injected.spec.template.spec).toEqual({ ...fromBlock.spec.template.spec, containers: [injected.spec.template.spec.containers[0], ...fromBlock.spec.template.spec.containers.slice(1)] });
+  });
+
+  it('prints a document written wholly in flow style as plain block YAML', () => {
+    const { output } = runInjectCommand(json);
+    expect(output).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n {2}name: cart\n/);
+    const flowCollections: unknown[] = [];
+    visit(parseDocument(output), { Collection: (_key, node) => void (node.flow && node.items.length > 0 && flowCollections.push(node.toJSON())) });
+    expect(flowCollections).toEqual([]);
+    expect(parse(runInjectCommand(flow).output).spec.template.spec.containers[0].args).toEqual(['--port', '8080']);
+  });
+
+  it('in a block document, keeps the flow style of what injection did not touch', () => {
+    const { output } = runInjectCommand(deployment.replace('image: registry.example/cart:3', 'image: registry.example/cart:3\n        args: [--port, "8080"]'));
+    expect(output).toContain('args: [--port, "8080"]');
+    expect(output).toContain('labels:\n        app: cart\n');
+  });
+
+  it('leaves untouched documents as they were, byte for byte', () => {
+    const service = '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cart"}}\n';
+    expect(runInjectCommand(`${service}---\n${flow}`).output.startsWith(`${service}---\n`)).toBe(true);
+  });
+});
+
+describe('pods that run to completion', () => {
+  const job = (annotations = '', restartPolicy = 'Never') => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  template:
+    metadata:
+      annotations: {${annotations}}
+    spec:
+      restartPolicy: ${restartPolicy}
+      containers:
+      - name: migrate
+        image: registry.example/migrate:1
+`;
+
+  it('warns that a Job with a classic sidecar never completes, naming the Job and the fix', () => {
+    const { warnings, errors } = runInjectCommand(job());
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      'Job/migrate: runs to completion (restartPolicy Never), but istio-proxy was injected as a classic sidecar, which keeps running after the app exits, ' +
+        'so the Job never completes; inject a native sidecar instead: nativeSidecars: true in the injector config, ' +
+        'or spec.template.metadata.annotations["sidecar.istio.io/nativeSidecar"]: "true"',
+    ]);
+  });
+
+  it('says so for a CronJob and for a Pod a Job owns', () => {
+    const cronJob = 'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: report}\nspec:\n  schedule: "0 3 * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n          containers: [{name: report, image: "r:1"}]\n';
+    expect(runInjectCommand(cronJob).warnings[0]).toMatch(/^CronJob\/report: runs to completion \(restartPolicy OnFailure\).* so its Jobs never complete;.* spec\.jobTemplate\.spec\.template\.metadata\.annotations/);
+    const owned = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: migrate-x7k2\n  ownerReferences: [{apiVersion: batch/v1, kind: Job, name: migrate, uid: u, controller: true}]\nspec:\n  restartPolicy: Never\n  containers: [{name: migrate, image: "m:1"}]\n';
+    expect(runInjectCommand(owned).warnings[0]).toMatch(/^Pod\/migrate-x7k2: runs to completion \(restartPolicy Never\), .* so the pod never completes/);
+  });
+
+  it('says nothing when the sidecar is native, or the pod is not meant to end', () => {
+    expect(runInjectCommand(job('sidecar.istio.io/nativeSidecar: "true"')).warnings).toEqual([]);
+    expect(runInjectCommand(job(), { ...defaultInjectorConfig(), nativeSidecars: true }).warnings).toEqual([]);
+    expect(runInjectCommand(deployment).warnings).toEqual([]);
+    expect(runInjectCommand(job('', 'Always').replace('kind: Job', 'kind: ReplicaSet')).warnings).toEqual([]);
+  });
+});
+
+describe('the namespace of documents that name none', () => {
+  const bare = deployment.replace('  namespace: shop\n', '');
+  const owner = (output: string) => /kubernetes:\/\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/cart/.exec(output)?.[1];
+
+  it('is the one given, which the injector judges and names the proxy\'s owner in', () => {
+    expect(owner(runInjectCommand(bare, defaultInjectorConfig(), { namespace: 'team-a' }).output)).toBe('team-a');
+    expect(owner(runInjectCommand(bare).output)).toBe('default');
+    const excluded = runInjectCommand(bare, defaultInjectorConfig(), { namespace: 'kube-system' });
+    expect(excluded.output).toBe(bare);
+  });
+
+  it('leaves documents that name their own alone, unless -n names another: kubectl apply -n refuses those', () => {
+    expect(owner(runInjectCommand(deployment, defaultInjectorConfig(), { namespace: 'team-a' }).output)).toBe('shop');
+    expect(runInjectCommand(deployment, defaultInjectorConfig(), { namespace: 'team-a', namespaceRequired: true }).errors).toEqual([
+      'Deployment/cart: metadata.namespace is "shop" but -n is "team-a"; drop -n, or pass -n shop (kubectl apply -n team-a refuses this document too)',
+    ]);
+    expect(runInjectCommand(deployment, defaultInjectorConfig(), { namespace: 'shop', namespaceRequired: true }).errors).toEqual([]);
+  });
+});
+
+describe('reprint (-o yaml|json)', () => {
+  const service = 'apiVersion: v1\nkind: Service\nmetadata: {name: cart} # the service\n';
+
+  it('prints YAML documents afresh, separated by ---', () => {
+    const text = reprint(`${service}---\n${deployment}`, 'yaml');
+    expect(text).not.toContain('#');
+    expect(text).toContain('metadata:\n  name: cart\n---\napiVersion: apps/v1\n');
+    expect(parseAllDocuments(text).map((document) => document.toJS().kind)).toEqual(['Service', 'Deployment']);
+  });
+
+  it('prints one object as itself and several as a List, as kubectl does', () => {
+    expect(JSON.parse(reprint(service, 'json'))).toEqual({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'cart' } });
+    expect(JSON.parse(reprint(`${service}---\n${deployment}`, 'json'))).toMatchObject({ apiVersion: 'v1', kind: 'List', items: [{ kind: 'Service' }, { kind: 'Deployment' }] });
+  });
+});
+
 describe('indentsSequences', () => {
   it('follows the first block sequence of the input', () => {
     expect(indentsSequences('a:\n- 1\nb:\n  - 2\n')).toBe(false);
@@ -134,7 +247,7 @@ describe('registerInjectCommand', () => {
   it('writes the injected manifests of a file with the given config', async () => {
     writeFileSync(join(directory, 'app.yaml'), deployment);
     writeFileSync(join(directory, 'injector.yaml'), 'tag: 1.26.3\n');
-    await run('-f', join(directory, 'app.yaml'), '--config', join(directory, 'injector.yaml'));
+    await run('-f', join(directory, 'app.yaml'), '--injector-config', join(directory, 'injector.yaml'), '--offline');
     expect(stdout).toContain('image: docker.io/istio/proxyv2:1.26.3');
     expect(stderr).toBe('');
     expect(process.exitCode).toBeUndefined();
@@ -145,7 +258,7 @@ describe('registerInjectCommand', () => {
     writeFileSync(join(directory, 'first.yaml'), deployment);
     writeFileSync(join(directory, 'more', 'second.YAML'), deployment.replaceAll('cart', 'basket'));
     writeFileSync(join(directory, 'more', 'notes.txt'), 'not a manifest');
-    await run('-f', join(directory, 'first.yaml'), '-f', join(directory, 'more'));
+    await run('-f', join(directory, 'first.yaml'), '-f', join(directory, 'more'), '--offline');
     const names = [...stdout.matchAll(/^ {2}name: (\w+)$/gm)].map((match) => match[1]);
     expect(names).toEqual(['cart', 'basket']);
     expect(stdout.match(/name: istio-proxy/g)).toHaveLength(2);
@@ -156,16 +269,30 @@ describe('registerInjectCommand', () => {
     await expect(run('-f', join(directory, 'missing.yaml'))).rejects.toThrow(/^SB_CLI_USAGE: -f .*missing\.yaml: no such file or directory/);
     writeFileSync(join(directory, 'app.yaml'), deployment);
     writeFileSync(join(directory, 'injector.yaml'), 'nativeSidecar: true\n');
-    await expect(run('-f', join(directory, 'app.yaml'), '--config', join(directory, 'injector.yaml'))).rejects.toThrow(/^SB_CLI_CONFIG: .*nativeSidecar/);
+    await expect(run('-f', join(directory, 'app.yaml'), '--config', join(directory, 'injector.yaml'), '--offline')).rejects.toThrow(/^SB_CLI_CONFIG: .*nativeSidecar/);
     await expect(run()).rejects.toThrow(/^SB_CLI_USAGE: inject needs -f/);
     expect(stdout).toBe('');
   });
 
   it('exits 1 with the refusals on stderr', async () => {
     writeFileSync(join(directory, 'app.yaml'), deployment.replace('labels: {app: cart}', 'labels: {app: cart}\n      annotations: {sidecar.istio.io/proxyCPU: lots}'));
-    await run('--filename', join(directory, 'app.yaml'));
+    await run('--filename', join(directory, 'app.yaml'), '--offline');
     expect(stdout).toBe('');
     expect(stderr).toContain('Deployment/cart: spec.template.metadata.annotations["sidecar.istio.io/proxyCPU"]: annotation sidecar.istio.io/proxyCPU is "lots"');
     expect(process.exitCode).toBe(1);
+  });
+
+  it('prints -o json and warns about a Job on stderr without failing', async () => {
+    writeFileSync(join(directory, 'job.yaml'), 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: "m:1"}]\n');
+    await run('-f', join(directory, 'job.yaml'), '-o', 'json', '--offline', '-n', 'batch');
+    expect(JSON.parse(stdout)).toMatchObject({ kind: 'Job', spec: { template: { spec: { containers: [{ name: 'm' }, { name: 'istio-proxy' }] } } } });
+    expect(stderr).toMatch(/^warning: Job\/migrate: runs to completion/);
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('refuses both --config and --injector-config naming different files', async () => {
+    writeFileSync(join(directory, 'app.yaml'), deployment);
+    await expect(run('-f', join(directory, 'app.yaml'), '--config', 'a.yaml', '--injector-config', 'b.yaml', '--offline'))
+      .rejects.toThrow('SB_CLI_USAGE: --config is the older name of --injector-config; give one of them, not both (a.yaml, b.yaml)');
   });
 });

@@ -22,8 +22,26 @@ describe('Rollout CRD', () => {
     expect(crd.metadata.name).toBe('rollouts.switchboard.dev');
     expect(crd.spec.names).toMatchObject({ kind: 'Rollout', plural: 'rollouts', singular: 'rollout', categories: ['switchboard', 'all'] });
     expect(crd.spec.names.shortNames).toContain('sbro');
-    expect(crd.spec.names.shortNames).not.toContain('ro');
     expect(version).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
+  });
+
+  it("short names and categories are none of Argo Rollouts' names, so each resolves to this CRD alone", () => {
+    // What Argo Rollouts' CRDs declare (manifests/crds/*-crd.yaml): plural, singular and short
+    // names, and no categories. The plural and singular "rollouts"/"rollout" are shared by
+    // necessity (the CRD is named after them); which is why docs spell rollouts.switchboard.dev.
+    const argo = [
+      'rollouts', 'rollout', 'ro', 'analysisruns', 'analysisrun', 'ar', 'analysistemplates', 'analysistemplate', 'at',
+      'clusteranalysistemplates', 'clusteranalysistemplate', 'cat', 'experiments', 'experiment', 'exp',
+    ];
+    const ours = [...crd.spec.names.shortNames, ...crd.spec.names.categories.filter((category: string) => category !== 'all')];
+    expect(ours.filter((name: string) => argo.includes(name))).toEqual([]);
+    expect(crd.spec.names.shortNames).toEqual(['sbro', 'sbr']);
+  });
+
+  it('every kubectl command the CRD documents spells the resource with its group', () => {
+    const commands = [...text.matchAll(/^#.*\bkubectl (?:get|annotate|patch|edit|describe) (\S+)/gm)].map((match) => match[1]);
+    expect(commands.length).toBeGreaterThan(0);
+    for (const resource of commands) expect(resource).toBe('rollouts.switchboard.dev');
   });
 
   it('printer columns show phase, weight, step, revisions and age', () => {

@@ -1,0 +1,100 @@
+// `switchboard get` wired to a stand-in for the API: which view each flag gives, and what -w prints
+// for a list and for one rollout. The real API server's side is in test/integration/cli.test.ts.
+import { Command } from 'commander';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RolloutApi, RolloutEventType, WatchEnd } from '../../../src/cli/rollout-api.ts';
+import type { Rollout } from '../../../src/rollout/types.ts';
+import { at, iso, rollout } from '../rollout/fixtures.ts';
+
+let listed: Rollout[];
+let watches: Array<Array<[RolloutEventType, Rollout]>>;
+let watchedWith: unknown[];
+
+const fakeApi = {
+  namespace: 'production',
+  listRollouts: async () => ({ items: listed, metadata: { resourceVersion: '50' } }),
+  readRollout: async (name: string) => {
+    const found = listed.find((candidate) => candidate.metadata.name === name);
+    if (!found) throw new Error(`rollout "${name}" not found`);
+    return found;
+  },
+  readDeployments: async () => ({ stable: undefined, canary: undefined }),
+  watchRollouts: async (scope: unknown, resourceVersion: string | undefined, onEvent: (type: RolloutEventType, object: Rollout) => void): Promise<WatchEnd> => {
+    watchedWith.push({ scope, resourceVersion });
+    const events = watches.shift();
+    // The last batch played, the command would watch on until interrupted: end the test's run here.
+    if (events === undefined) throw new Error('interrupted');
+    for (const [type, object] of events) onEvent(type, object);
+    return 'closed';
+  },
+} as unknown as RolloutApi;
+
+vi.mock('../../../src/cli/rollout-connect.ts', () => ({ connectRollouts: async () => fakeApi }));
+const { registerRolloutCommands } = await import('../../../src/cli/rollout-commands.ts');
+
+const web = rollout({ metadata: { name: 'web', creationTimestamp: iso(-60), resourceVersion: '10' }, status: { phase: 'Paused', canaryWeight: 5, step: '2/5' } });
+const later = (phase: 'Progressing' | 'Healthy', resourceVersion: string): Rollout => ({ ...web, metadata: { ...web.metadata, resourceVersion }, status: { ...web.status, phase } });
+
+async function get(...args: string[]): Promise<{ stdout: string; stderr: string; error: unknown }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const program = new Command('switchboard').exitOverride();
+  registerRolloutCommands(program, { stdout: (text) => stdout.push(text), stderr: (text) => stderr.push(text) }, () => at(0));
+  const error = await program.parseAsync(['get', ...args], { from: 'user' }).then(() => undefined, (e: unknown) => e);
+  return { stdout: stdout.join(''), stderr: stderr.join(''), error };
+}
+
+beforeEach(() => {
+  listed = [web];
+  watches = [];
+  watchedWith = [];
+});
+
+describe('get', () => {
+  it('lists as a table, shows one rollout in full, and prints -o name', async () => {
+    expect((await get()).stdout).toMatch(/^NAME\s+PHASE\s+WEIGHT\s+STEP\s+STABLE\s+CANARY\s+AGE\nweb\s+Paused\s+5\s+2\/5\s+60s\n$/);
+    expect((await get('web')).stdout).toMatch(/^Name:\s+web\nNamespace:\s+production\nPhase:\s+Paused\n/);
+    expect((await get('web', '-o', 'name')).stdout).toBe('rollout.switchboard.dev/web\n');
+  });
+
+  it('says so on stderr when there is nothing to list', async () => {
+    listed = [];
+    expect(await get()).toMatchObject({ stdout: '', stderr: 'No rollouts found in namespace "production".\n' });
+  });
+});
+
+describe('get -w', () => {
+  it('prints the table, then one row per change, from where the list left off', async () => {
+    watches = [[['MODIFIED', later('Progressing', '60')]], [['MODIFIED', later('Healthy', '70')]]];
+    const { stdout, error } = await get('-w');
+    expect((error as Error).message).toBe('interrupted');
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^web\s+Paused/);
+    expect(lines[2]).toMatch(/^web\s+Progressing/);
+    expect(lines[3]).toMatch(/^web\s+Healthy/);
+    expect(watchedWith).toEqual([
+      { scope: { allNamespaces: false }, resourceVersion: '50' },
+      { scope: { allNamespaces: false }, resourceVersion: '60' },
+      { scope: { allNamespaces: false }, resourceVersion: '70' },
+    ]);
+  });
+
+  it('with a name, prints the status view at each change, watching that rollout alone', async () => {
+    watches = [[['MODIFIED', later('Healthy', '61')]]];
+    const { stdout } = await get('web', '-w');
+    expect(stdout.match(/^Phase:\s+\w+$/gm)).toEqual(['Phase:          Paused', 'Phase:          Healthy']);
+    expect(stdout).toContain('\n\nName:           web\n');
+    expect(watchedWith[0]).toEqual({ scope: { allNamespaces: false, name: 'web' }, resourceVersion: '10' });
+  });
+
+  it('prints one name per change with -o name, and the header with the first row when the list was empty', async () => {
+    watches = [[['ADDED', later('Progressing', '60')], ['DELETED', later('Progressing', '61')]]];
+    expect((await get('-w', '-o', 'name')).stdout).toBe('rollout.switchboard.dev/web\n'.repeat(3));
+    listed = [];
+    watches = [[['ADDED', later('Progressing', '60')]]];
+    const { stdout, stderr } = await get('-w');
+    expect(stderr).toBe('No rollouts found in namespace "production".\n');
+    expect(stdout).toMatch(/^NAME\s+PHASE.*\nweb\s+Progressing/);
+  });
+});
