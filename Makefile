@@ -7,7 +7,7 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 
 .PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
         istio-api \
-        cluster-up cluster-down demo bench run install deploy clean
+        cluster-up cluster-down demo bench run install deploy image image-test clean
 
 help:
 	@echo "make demo        start a local control plane and run the demo"
@@ -15,6 +15,8 @@ help:
 	@echo "make cluster-up  start a local control plane in the background (prints KUBECONFIG=...)"
 	@echo "make cluster-down stop it"
 	@echo "make bench       run the benchmarks"
+	@echo "make image       build switchboard:VERSION with buildah, no Docker or registry (root; docs/image.md)"
+	@echo "make image-test  run the image against a local control plane (root; podman)"
 
 $(NPM_STAMP): package.json package-lock.json
 	@# The machine's Node may be older than 22: npm warns about engines, but everything runs on
@@ -68,6 +70,27 @@ demo: deps build openssl control-plane prometheus
 
 bench: deps
 	$(NODE) bench/run.ts $(BENCH)
+
+# kubebuilder's habits, against the cluster kubectl points at (KUBECONFIG; KUBECTL=path for another
+# kubectl). `make install` adds the Rollout CRD only. `make deploy IMG=REGISTRY/switchboard:TAG` is
+# the staged install, config/install.sh: the manager first, the webhooks once it is Ready
+# (docs/install.md); WITHOUT_CERT_MANAGER=1 and PROMETHEUS_URL=URL are passed on.
+install:
+	$${KUBECTL:-kubectl} apply --server-side --field-manager=switchboard-install -k config/crd
+
+deploy:
+	@[[ -n "$(IMG)" ]] || { echo "make deploy needs IMG=REGISTRY/switchboard:TAG, the image you built and pushed (docker build -t REGISTRY/switchboard:TAG .); see docs/install.md" >&2; exit 2; }
+	config/install.sh --image '$(IMG)' $(if $(WITHOUT_CERT_MANAGER),--without-cert-manager) $(if $(PROMETHEUS_URL),--prometheus-url '$(PROMETHEUS_URL)')
+
+# The Dockerfile built with buildah: its node:24-slim base from Debian's mirror and the npm
+# registry, cached under ~/.cache/switchboard. Needs root. docs/image.md
+image:
+	hack/image/build.sh
+
+# The image run as config/manager/manager.yaml runs it, against a local control plane. Needs root
+# and podman, so it is its own target; .ci/run runs it after make test.
+image-test: deps openssl control-plane
+	hack/image/test.sh
 
 clean:
 	rm -rf dist coverage .cluster

@@ -4,9 +4,12 @@
 #   2. a serving certificate for switchboard-webhook.NAMESPACE.svc signed by it;
 #   3. both stored in the Secret switchboard-webhook-tls (tls.crt, tls.key, ca.crt), which the
 #      manager's pods mount and re-read when it changes;
-#   4. the CA patched into clientConfig.caBundle of every webhook of both configurations.
-# Run it after `kubectl apply -k config/without-cert-manager`, and again before the serving
-# certificate expires (--days, 365 by default). Needs kubectl and openssl.
+#   4. the CA patched into clientConfig.caBundle of every webhook of both configurations that is
+#      registered already (config/install.sh registers them later, with this CA, once the manager
+#      is Ready).
+# The staged install (config/install.sh --without-cert-manager) runs it after step 1. Run it again
+# before the serving certificate expires (--days, 365 by default; docs/install.md, "Renewing the
+# certificate"): the manager reloads it without a restart. Needs kubectl and openssl.
 set -euo pipefail
 
 NAMESPACE=switchboard-system
@@ -73,7 +76,11 @@ echo "stored the serving certificate for $host in secret $NAMESPACE/$SECRET" >&2
 
 ca_bundle=$(base64 < "$DIR/ca.crt" | tr -d '\n')
 for kind_name in "mutatingwebhookconfiguration/$MUTATING" "validatingwebhookconfiguration/$VALIDATING"; do
-  count=$("${KUBECTL[@]}" get "$kind_name" -o go-template='{{len .webhooks}}')
+  count=$("${KUBECTL[@]}" get "$kind_name" --ignore-not-found -o go-template='{{len .webhooks}}')
+  if [[ -z "$count" ]]; then
+    echo "$kind_name is not registered yet: config/install.sh registers it with this CA once the manager is Ready" >&2
+    continue
+  fi
   patch="["
   for ((i = 0; i < count; i++)); do
     [[ $i -gt 0 ]] && patch+=","

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The webhook's metrics, in a registry of their own so that tests and benches can make fresh ones. */
 export function createWebhookMetrics(registry = new Registry()) {
@@ -23,6 +23,14 @@ export function createWebhookMetrics(registry = new Registry()) {
     certificateReloads: new Counter({
       name: 'switchboard_webhook_certificate_reloads_total', help: 'Serving certificate reloads by result',
       labelNames: ['result'] as const, registers: [registry],
+    }),
+    // A timestamp rather than "seconds left": it only changes when the certificate does, and an
+    // alert says `- time() < N` (docs/monitoring.md). Replicas may serve different certificates
+    // for a moment during a renewal, so alert on the min across them.
+    certificateExpiry: new Gauge({
+      name: 'switchboard_webhook_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the serving certificate in use, as Unix seconds; set at start and on every reload',
+      registers: [registry],
     }),
   };
 }

@@ -37,6 +37,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let closing = false;
   let serving = pair;
   let stopWatching = () => {};
+  const showExpiry = (notAfter: Date) => options.metrics.certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
+  if (pair) showExpiry(pair.notAfter);
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     // Fastify's own parse and limit errors carry a 4xx status; say it in the AdmissionReview's words.
@@ -88,6 +90,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
             // New connections get the new pair; connections already open finish on the old one.
             (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
             serving = next;
+            showExpiry(next.notAfter);
             options.metrics.certificateReloads.inc({ result: 'loaded' });
             options.logger.info({ notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded');
           },

@@ -1,6 +1,8 @@
-// What happens to pods while Switchboard is down: the webhook configurations exactly as config/
-// renders them, except that they point at an address where nothing listens. Pods outside the mesh
-// and Switchboard's own pods are created; mesh pods meet the documented failurePolicy (Fail).
+// What happens to pods while Switchboard is down once its webhooks are registered (step 2 of the
+// install): the webhook configurations exactly as config/webhook-cert-manager renders them, except
+// that they point at an address where nothing listens. Pods outside the mesh and Switchboard's own
+// pods are created; mesh pods meet the documented failurePolicy (Fail). Before step 2 nothing is
+// registered at all (test/integration/install-staged.test.ts).
 import { AdmissionregistrationV1Api, type KubernetesObject, type V1MutatingWebhookConfiguration, type V1Pod, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findObject, renderKustomization } from '../harness/kustomize.ts';
@@ -10,8 +12,9 @@ import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } fr
 const cluster = testCluster();
 const admission = cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
 const rendered = renderKustomization('config/default');
-const mutating = findObject<V1MutatingWebhookConfiguration>(rendered, 'MutatingWebhookConfiguration', 'switchboard-injector');
-const validating = findObject<V1ValidatingWebhookConfiguration>(rendered, 'ValidatingWebhookConfiguration', 'switchboard-proxy-uid-guard');
+const webhooks = renderKustomization('config/webhook-cert-manager');
+const mutating = findObject<V1MutatingWebhookConfiguration>(webhooks, 'MutatingWebhookConfiguration', 'switchboard-injector');
+const validating = findObject<V1ValidatingWebhookConfiguration>(webhooks, 'ValidatingWebhookConfiguration', 'switchboard-proxy-uid-guard');
 const namespaces: string[] = [];
 let switchboardObjects: KubernetesObject[] = [];
 let debuggedPod: { namespace: string; name: string };

@@ -1,15 +1,19 @@
-// `kubectl apply -k` of both overlays against the real API server: accepted by server-side apply,
-// then by a server-side dry run of the same objects. The cert-manager overlay is checked against
-// cert-manager's own CRDs (from its Go module, pinned); no cert-manager controller runs here, so
-// its Certificates are accepted but never issued. The manager's pods are scheduled on kwok's
-// fake node, which reports them Running without running a container.
+// `kubectl apply -k` of both steps of the install, by hand, against the real API server: accepted
+// by server-side apply, then by a server-side dry run of the same objects. Step 1 (config/default,
+// config/without-cert-manager) holds no webhook configuration; step 2 (config/webhook-cert-manager,
+// config/webhook) nothing else. The cert-manager overlays are checked against cert-manager's own
+// CRDs (from its Go module, pinned); no cert-manager controller runs here, so its Certificates are
+// accepted but never issued. The manager's pods are scheduled on kwok's fake node, which reports
+// them Running without running a container. config/install.sh, which runs the steps in order, is
+// tested in install-staged.test.ts.
 import { AdmissionregistrationV1Api, type KubernetesObject, type V1Deployment, type V1MutatingWebhookConfiguration, type V1Service, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
 import { PROJECT_ROOT, resolveBinaries } from '../harness/binaries.ts';
 import { goModuleDir } from '../harness/go-module.ts';
 import { findObject, renderKustomization, renderKustomizationYaml } from '../harness/kustomize.ts';
@@ -44,6 +48,12 @@ function runCertificateScript(caDir: string): Promise<string> {
   });
 }
 
+async function registered(): Promise<boolean> {
+  const mutating = await admission.listMutatingWebhookConfiguration();
+  const validating = await admission.listValidatingWebhookConfiguration();
+  return [...mutating.items, ...validating.items].some((c) => c.metadata?.name?.startsWith('switchboard-'));
+}
+
 async function caBundles(): Promise<string[]> {
   const mutating = await admission.readMutatingWebhookConfiguration({ name: 'switchboard-injector' });
   const validating = await admission.readValidatingWebhookConfiguration({ name: 'switchboard-proxy-uid-guard' });
@@ -52,24 +62,31 @@ async function caBundles(): Promise<string[]> {
 
 const withoutCertManager = renderKustomization('config/without-cert-manager');
 const withCertManager = renderKustomization('config/default');
+const webhooks = renderKustomization('config/webhook');
+const webhooksCertManager = renderKustomization('config/webhook-cert-manager');
 
 beforeAll(async () => {
-  await uninstall(withCertManager);
+  await uninstall([...webhooksCertManager, ...withCertManager]);
 });
 afterAll(async () => {
-  await uninstall(withCertManager);
+  await uninstall([...webhooksCertManager, ...withCertManager]);
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe('kubectl apply -k config/without-cert-manager', () => {
-  it('is accepted by the API server, and webhook-certs/install.sh makes the certificate and patches both caBundles', async () => {
+describe('kubectl apply -k config/without-cert-manager, then config/webhook', () => {
+  it('is accepted by the API server; webhook-certs/install.sh makes the certificate, patches the caBundles, renews', async () => {
     await applyServerSide(renderKustomizationYaml('config/without-cert-manager'));
     const deployment = await cluster.apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'switchboard-controller' });
     expect(deployment.spec?.replicas).toBe(2);
     expect(await cluster.core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'switchboard-controller' })).toBeDefined();
-    expect((await caBundles()).every((bundle) => bundle === '')).toBe(true);
+    expect(await registered()).toBe(false);
 
+    // Before step 2 the script only makes the certificate, and says what registers the webhooks.
     const caDir = join(scratch, 'ca');
+    expect(await runCertificateScript(caDir)).toContain('is not registered yet');
+    expect(await registered()).toBe(false);
+    await applyServerSide(renderKustomizationYaml('config/webhook'));
+    expect((await caBundles()).every((bundle) => bundle === '')).toBe(true);
     await runCertificateScript(caDir);
     const secret = await cluster.core.readNamespacedSecret({ namespace: NAMESPACE, name: 'switchboard-webhook-tls' });
     expect(secret.type).toBe('kubernetes.io/tls');
@@ -80,7 +97,7 @@ describe('kubectl apply -k config/without-cert-manager', () => {
     expect(serving.checkHost('switchboard-webhook.switchboard-system.svc')).toBe('switchboard-webhook.switchboard-system.svc');
     expect(serving.checkPrivateKey((await import('node:crypto')).createPrivateKey(decode('tls.key')))).toBe(true);
     const bundles = await caBundles();
-    expect(bundles).toHaveLength(withoutCertManager.filter((o) => o.kind?.endsWith('WebhookConfiguration')).reduce((n, o) => n + ((o as V1MutatingWebhookConfiguration).webhooks?.length ?? 0), 0));
+    expect(bundles).toHaveLength(webhooks.filter((o) => o.kind?.endsWith('WebhookConfiguration')).reduce((n, o) => n + ((o as V1MutatingWebhookConfiguration).webhooks?.length ?? 0), 0));
     expect(new Set(bundles)).toEqual(new Set([readFileSync(join(caDir, 'ca.crt')).toString('base64')]));
 
     // A renewal: a new serving certificate from the same CA, so the webhooks' trust does not move.
@@ -89,17 +106,20 @@ describe('kubectl apply -k config/without-cert-manager', () => {
     expect(renewed.data?.['tls.crt']).not.toBe(secret.data?.['tls.crt']);
     expect(renewed.data?.['ca.crt']).toBe(secret.data?.['ca.crt']);
     expect(new Set(await caBundles())).toEqual(new Set(bundles));
-    // Applying the configuration again (an upgrade) leaves the patched caBundles alone.
+    // Applying both steps again (an upgrade) leaves the patched caBundles alone.
     await applyServerSide(renderKustomizationYaml('config/without-cert-manager'));
+    await applyServerSide(renderKustomizationYaml('config/webhook'));
     expect(new Set(await caBundles())).toEqual(new Set(bundles));
   });
 });
 
-describe('kubectl apply -k config/default (cert-manager)', () => {
+describe('kubectl apply -k config/default, then config/webhook-cert-manager (cert-manager)', () => {
   it("is accepted by the API server with cert-manager's own CRDs installed", async () => {
+    await uninstall([...webhooks, ...withoutCertManager]);
     const crds = join(goModuleDir(CERT_MANAGER.module, CERT_MANAGER.version), 'deploy', 'crds');
     await installCrds(cluster, [join(crds, 'cert-manager.io_issuers.yaml'), join(crds, 'cert-manager.io_certificates.yaml')]);
     await applyServerSide(renderKustomizationYaml('config/default'));
+    expect(await registered()).toBe(false);
     const certificate = await cluster.custom.getNamespacedCustomObject({ group: 'cert-manager.io', version: 'v1', plural: 'certificates', namespace: NAMESPACE, name: 'switchboard-webhook-tls' }) as { spec: { issuerRef: { name: string }; dnsNames: string[] } };
     expect(certificate.spec.issuerRef.name).toBe('switchboard-ca');
     expect(certificate.spec.dnsNames).toContain('switchboard-webhook.switchboard-system.svc');
@@ -108,22 +128,94 @@ describe('kubectl apply -k config/default (cert-manager)', () => {
     const caIssuer = await cluster.custom.getNamespacedCustomObject({ group: 'cert-manager.io', version: 'v1', plural: 'issuers', namespace: NAMESPACE, name: 'switchboard-ca' }) as { spec: { ca: { secretName: string } } };
     // The chain: self-signed issuer → root CA certificate → CA issuer reading the root's Secret → serving certificate.
     expect(caIssuer.spec.ca.secretName).toBe(root.spec.secretName);
+    await applyServerSide(renderKustomizationYaml('config/webhook-cert-manager'));
     const mutating = await admission.readMutatingWebhookConfiguration({ name: 'switchboard-injector' });
-    expect(mutating.metadata?.annotations?.['cert-manager.io/inject-ca-from']).toBe(`${NAMESPACE}/switchboard-webhook-tls`);
+    const validating = await admission.readValidatingWebhookConfiguration({ name: 'switchboard-proxy-uid-guard' });
+    for (const configuration of [mutating, validating]) {
+      expect(configuration.metadata?.annotations?.['cert-manager.io/inject-ca-from']).toBe(`${NAMESPACE}/switchboard-webhook-tls`);
+    }
   });
 });
 
 describe('the rendered configuration', () => {
-  it('deploys the image the README builds', () => {
+  it('pulls no image until the user names theirs, and the README builds this version', () => {
+    const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const objects of [withCertManager, withoutCertManager]) {
+      const image = findObject<V1Deployment>(objects, 'Deployment', 'switchboard-controller').spec?.template.spec?.containers[0]?.image ?? '';
+      // RFC 2606 reserves .invalid: the name never resolves, so nothing is pulled from anywhere.
+      expect(image.split('/')[0]).toMatch(/\.invalid$/);
+      expect(image.endsWith(`:${version}`)).toBe(true);
+    }
     const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
     const built = /docker build -t (\S+) \./.exec(readme)?.[1];
-    expect(built, 'the README has a `docker build -t IMAGE .` command').toBeDefined();
-    for (const objects of [withCertManager, withoutCertManager]) {
-      const deployment = findObject<V1Deployment>(objects, 'Deployment', 'switchboard-controller');
-      expect(deployment.spec?.template.spec?.containers[0]?.image).toBe(built);
+    expect(built, 'the README has a `docker build -t IMAGE .` command').toBe(`REGISTRY/switchboard:${version}`);
+  });
+
+  it('registers no webhook in step 1, and nothing but the webhooks in step 2', () => {
+    const kinds = (objects: KubernetesObject[]) => [...new Set(objects.map((o) => o.kind))];
+    for (const step1 of [withCertManager, withoutCertManager]) {
+      expect(kinds(step1)).not.toContain('MutatingWebhookConfiguration');
+      expect(kinds(step1)).not.toContain('ValidatingWebhookConfiguration');
+      expect(kinds(step1)).toEqual(expect.arrayContaining(['Deployment', 'Service', 'CustomResourceDefinition']));
     }
-    const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    expect(built).toBe(`switchboard:${version}`);
+    for (const step2 of [webhooks, webhooksCertManager]) {
+      expect(kinds(step2).sort()).toEqual(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    }
+    const withoutAnnotations = (objects: KubernetesObject[]) => objects.map((o) => ({ ...o, metadata: { ...o.metadata, annotations: undefined } }));
+    expect(withoutAnnotations(webhooksCertManager)).toEqual(withoutAnnotations(webhooks));
+  });
+
+  it('has example alerts that Prometheus accepts and that fire as docs/monitoring.md says', () => {
+    const rule = renderKustomization('config/prometheus').find((o) => o.kind === 'PrometheusRule') as KubernetesObject & {
+      spec: { groups: { name: string; rules: { alert: string; annotations?: unknown }[] }[] };
+    };
+    const dir = mkdtempSync(join(scratch, 'rules-'));
+    writeFileSync(join(dir, 'rules.yaml'), stringify(rule.spec));
+    execFileSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { stdio: 'pipe' });
+    // Behaviour only: the annotations are templates for people, checked above.
+    const bare = { groups: rule.spec.groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _unused, ...r }) => r) })) };
+    writeFileSync(join(dir, 'bare.yaml'), stringify(bare));
+    const days = (n: number) => n * 24 * 3600;
+    // promtool's clock starts at 0: a series value of `days(20)` is a certificate ending 20 days in.
+    const tests = {
+      rule_files: ['bare.yaml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            // Two replicas mid-renewal: the one still serving the old certificate counts.
+            { series: 'switchboard_webhook_certificate_expiry_timestamp_seconds{pod="a"}', values: `${days(20)}x120` },
+            { series: 'switchboard_webhook_certificate_expiry_timestamp_seconds{pod="b"}', values: `${days(80)}x120` },
+            { series: 'switchboard_rollout_info{namespace="shop",name="payments",phase="Degraded"}', values: '1x30' },
+            { series: 'switchboard_rollout_info{namespace="shop",name="search",phase="Healthy"}', values: '1x30' },
+          ],
+          alert_rule_test: [
+            { eval_time: '30m', alertname: 'SwitchboardWebhookCertificateExpiresSoon', exp_alerts: [] },
+            { eval_time: '61m', alertname: 'SwitchboardWebhookCertificateExpiresSoon', exp_alerts: [{ exp_labels: { severity: 'warning' } }] },
+            { eval_time: '5m', alertname: 'SwitchboardRolloutDegraded', exp_alerts: [] },
+            { eval_time: '11m', alertname: 'SwitchboardRolloutDegraded', exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'shop', name: 'payments' } }] },
+          ],
+        },
+        {
+          interval: '1m',
+          input_series: [{ series: 'switchboard_webhook_certificate_expiry_timestamp_seconds{pod="a"}', values: `${days(30)}x120` }],
+          alert_rule_test: [{ eval_time: '61m', alertname: 'SwitchboardWebhookCertificateExpiresSoon', exp_alerts: [] }],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'tests.yaml'), stringify(tests));
+    try {
+      execFileSync('promtool', ['test', 'rules', 'tests.yaml'], { cwd: dir, stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`promtool test rules failed: ${String((error as { stdout?: Buffer }).stdout)}${String((error as { stderr?: Buffer }).stderr)}`);
+    }
+  });
+
+  it('puts the ServiceMonitor and the alerts where kube-prometheus-stack looks by default', () => {
+    for (const object of renderKustomization('config/prometheus')) {
+      expect(object.metadata?.labels?.release, `${object.kind} ${object.metadata?.name}`).toBe('kube-prometheus-stack');
+    }
   });
 
   it('has a ServiceMonitor whose selector and port names match a Service that reaches the metrics ports', () => {
@@ -151,8 +243,8 @@ describe('the rendered configuration', () => {
   });
 
   it('sends the validating webhook the same pods as the injector, and neither sees Switchboard, kube-* or istio-system', () => {
-    const mutating = findObject<V1MutatingWebhookConfiguration>(withCertManager, 'MutatingWebhookConfiguration', 'switchboard-injector');
-    const validating = findObject<V1ValidatingWebhookConfiguration>(withCertManager, 'ValidatingWebhookConfiguration', 'switchboard-proxy-uid-guard');
+    const mutating = findObject<V1MutatingWebhookConfiguration>(webhooksCertManager, 'MutatingWebhookConfiguration', 'switchboard-injector');
+    const validating = findObject<V1ValidatingWebhookConfiguration>(webhooksCertManager, 'ValidatingWebhookConfiguration', 'switchboard-proxy-uid-guard');
     const selectors = (hooks: { namespaceSelector?: unknown; objectSelector?: unknown }[] | undefined) => (hooks ?? []).map((h) => ({ ns: h.namespaceSelector, object: h.objectSelector }));
     expect(selectors(validating.webhooks)).toEqual(selectors(mutating.webhooks));
     for (const hook of [...mutating.webhooks ?? [], ...validating.webhooks ?? []]) {
