@@ -1,14 +1,16 @@
 // `make cluster-up` / `make cluster-down`, and the supervisor that vitest's global setup starts.
-//   up    --dir D   start a control plane in the background (idempotent); last line: KUBECONFIG=<path>
+//   up    --dir D   start a control plane, istiod included, in the background (idempotent);
+//                   prints istiod's addresses, and last KUBECONFIG=<path>
 //   down  --dir D   stop it and remove its data (idempotent)
 //   serve --dir D [--parent-pid P]   run it in the foreground until SIGTERM/SIGINT or until P exits
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startControlPlane } from './control-plane.ts';
+import { istiodPrograms, type IstiodAddresses } from './istiod.ts';
 import { sleep } from './processes.ts';
 
-interface ReadyFile { kubeconfig: string; logDir: string; apiServerUrl: string; pid: number }
+interface ReadyFile { kubeconfig: string; logDir: string; apiServerUrl: string; istiod: IstiodAddresses; pid: number }
 
 const args = process.argv.slice(2);
 const command = args[0];
@@ -28,8 +30,9 @@ function alive(pid: number): boolean {
 
 function readReady(dir: string): ReadyFile | undefined {
   try {
-    const ready = JSON.parse(readFileSync(join(dir, 'ready.json'), 'utf8')) as ReadyFile;
-    return alive(ready.pid) ? ready : undefined;
+    const ready = JSON.parse(readFileSync(join(dir, 'ready.json'), 'utf8')) as Partial<ReadyFile>;
+    // A control plane started before istiod was part of it is not reused: tests expect istiod.
+    return ready.pid !== undefined && alive(ready.pid) && ready.istiod ? ready as ReadyFile : undefined;
   } catch { return undefined; }
 }
 
@@ -41,7 +44,7 @@ async function serve(): Promise<void> {
   // kubectl caches discovery per host:port; a new cluster on a port an old one used must not
   // inherit the old one's list of resources (its CRDs, or lack of them).
   rmSync(discoveryCacheDir(stateDir), { recursive: true, force: true });
-  const cluster = await startControlPlane({ logDir, progress: (m) => console.error(`[cluster] ${m}`) });
+  const cluster = await startControlPlane({ logDir, istiod: true, progress: (m) => console.error(`[cluster] ${m}`) });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -56,9 +59,14 @@ async function serve(): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
   const kubeconfig = join(stateDir, 'kubeconfig');
   copyFileSync(cluster.kubeconfigPath, kubeconfig);
-  const ready: ReadyFile = { kubeconfig, logDir, apiServerUrl: cluster.apiServerUrl, pid: process.pid };
+  const { istiod } = cluster;
+  if (!istiod) {
+    await cluster.stop();
+    throw new Error('the local control plane started without istiod');
+  }
+  const ready: ReadyFile = { kubeconfig, logDir, apiServerUrl: cluster.apiServerUrl, istiod, pid: process.pid };
   writeFileSync(readyPath, JSON.stringify(ready));
-  console.error(`[cluster] ready: KUBECONFIG=${kubeconfig}`);
+  console.error(`[cluster] ready: KUBECONFIG=${kubeconfig}; istiod: ${istiod.httpUrl} (xDS ${istiod.xdsAddress})`);
   // The test runner may die without tearing us down (SIGKILL, crash): never outlive it.
   for (;;) {
     await sleep(1_000);
@@ -75,6 +83,8 @@ export async function startInBackground(dir: string, parentPid?: number): Promis
   const running = readReady(dir);
   if (running) return running;
   await stopInBackground(dir); // a supervisor that died before it was ready
+  // A first build of istiod takes minutes: here its progress shows, in the supervisor's log it wouldn't.
+  istiodPrograms();
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'supervisor.log');
   const fd = openSync(logFile, 'w');
@@ -114,6 +124,7 @@ async function main(): Promise<void> {
       const running = readReady(stateDir);
       const ready = running ?? await startInBackground(stateDir);
       console.log(running ? 'a local control plane is already running' : `logs: ${ready.logDir}`);
+      console.log(`istiod: ${ready.istiod.httpUrl} (/ready, /debug/*), xDS ${ready.istiod.xdsAddress}`);
       console.log(`KUBECONFIG=${ready.kubeconfig}`);
       return;
     }

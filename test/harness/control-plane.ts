@@ -1,5 +1,6 @@
 // A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok as the kubelet of fake nodes. Every process logs to its own file.
+// kube-scheduler, kwok as the kubelet of fake nodes and, when asked, istiod (see istiod.ts).
+// Every process logs to its own file.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -10,6 +11,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { resolveBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { createCertificateAuthority, createServiceAccountKeyPair, issueCertificate, type CertificateAuthority } from './certs.ts';
+import { istiodPrograms, startIstiod, type IstiodAddresses, type RunningIstiod } from './istiod.ts';
 import { freePort } from './ports.ts';
 import { startProcess, stopProcess, waitFor, type ManagedProcess } from './processes.ts';
 
@@ -25,6 +27,8 @@ export interface ControlPlaneOptions {
   /** Extra flags for benchmarks (an audit log, raised client limits); tests keep the defaults. */
   apiServerArgs?: string[];
   controllerManagerArgs?: string[];
+  /** Runs istiod against the API server, its validating webhook registered. Off by default: benchmarks measure without it. */
+  istiod?: boolean;
 }
 
 export interface RunningControlPlane {
@@ -36,6 +40,8 @@ export interface RunningControlPlane {
   /** Signs client certificates, so that a benchmark can tell each controller's requests apart. */
   ca: CertificateAuthority;
   processes: readonly ManagedProcess[];
+  /** Present when started with `istiod: true`. */
+  istiod?: IstiodAddresses;
   kubectl(args: string[], input?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -43,10 +49,15 @@ export interface RunningControlPlane {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const progress = options.progress ?? (() => {});
   const binaries = resolveBinaries();
+  // Built (or found in the cache) before anything starts, so a first build doesn't race the cluster.
+  const istiodBinary = options.istiod ? istiodPrograms()['pilot-discovery'] : undefined;
   const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'switchboard-cp-'));
   mkdirSync(options.logDir, { recursive: true });
   const processes: ManagedProcess[] = [];
+  let istiod: RunningIstiod | undefined;
   const stop = async () => {
+    // First, while the API server still answers: istiod removes its webhook before it goes.
+    await istiod?.stop();
     for (const p of [...processes].reverse()) await stopProcess(p);
     rmSync(workDir, { recursive: true, force: true });
   };
@@ -113,6 +124,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       .map((s) => `--config=${join(binaries.kwokStagesDir, s)}`);
     processes.push(startProcess('kwok', binaries.paths.kwok, [
       `--kubeconfig=${kubeconfigPath}`, '--manage-all-nodes=true', '--node-ip=127.0.0.1', ...stages,
+      // Pod IPs outside the service range (10.0.0.0/24, kwok's default pool too): istiod keys
+      // proxies and endpoints by IP, and a pod holding a ClusterIP would confuse both.
+      '--cidr=10.244.0.0/16',
     ], options.logDir));
 
     const kubectl = async (args: string[], input?: string): Promise<string> => {
@@ -120,19 +134,37 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       if (input !== undefined) { child.child.stdin?.end(input); }
       return (await child).stdout;
     };
+    // istiod needs only the API server: it starts while the nodes come up.
+    const istiodStarting = istiodBinary ? startIstiod({
+      binary: istiodBinary, kubeconfigPath, workDir: join(workDir, 'istiod'), logDir: options.logDir, kubectl, watch: [apiserver],
+    }) : undefined;
+    if (istiodStarting) progress('starting istiod');
     const nodeCount = options.nodes ?? 1;
-    await kubectl(['apply', '-f', '-'], fakeNodes(nodeCount));
-    progress(`waiting for ${nodeCount} kwok node(s) to be Ready and the default service account`);
-    await waitFor('kwok nodes Ready and untainted', async () => {
-      const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: NodeStatusView[] };
-      return nodes.items.filter((n) => (n.spec?.taints ?? []).length === 0
-        && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= nodeCount;
-    }, { timeoutMs: 60_000, intervalMs: 500, watch: processes });
-    await waitFor('serviceaccount default/default', async () => {
-      await kubectl(['get', 'serviceaccount', 'default', '-n', 'default']);
-      return true;
-    }, { timeoutMs: 60_000, intervalMs: 500, watch: processes });
-    return { kubeconfigPath, apiServerUrl, caFile: ca.certFile, logDir: options.logDir, binaries, ca, processes, kubectl, stop };
+    const nodesReady = (async () => {
+      await kubectl(['apply', '-f', '-'], fakeNodes(nodeCount));
+      progress(`waiting for ${nodeCount} kwok node(s) to be Ready and the default service account`);
+      await waitFor('kwok nodes Ready and untainted', async () => {
+        const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: NodeStatusView[] };
+        return nodes.items.filter((n) => (n.spec?.taints ?? []).length === 0
+          && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= nodeCount;
+      }, { timeoutMs: 60_000, intervalMs: 500, watch: processes });
+      await waitFor('serviceaccount default/default', async () => {
+        await kubectl(['get', 'serviceaccount', 'default', '-n', 'default']);
+        return true;
+      }, { timeoutMs: 60_000, intervalMs: 500, watch: processes });
+    })();
+    // Both settle before either failure is thrown, so that stop() knows an istiod that started.
+    const [istiodStarted, nodesDone] = await Promise.allSettled([istiodStarting, nodesReady]);
+    if (istiodStarted.status === 'fulfilled' && istiodStarted.value) {
+      istiod = istiodStarted.value;
+      processes.push(istiod.process);
+    }
+    if (istiodStarted.status === 'rejected') throw istiodStarted.reason;
+    if (nodesDone.status === 'rejected') throw nodesDone.reason;
+    return {
+      kubeconfigPath, apiServerUrl, caFile: ca.certFile, logDir: options.logDir, binaries, ca, processes, kubectl, stop,
+      ...(istiod ? { istiod: istiod.addresses } : {}),
+    };
   } catch (error) {
     await stop();
     throw error;

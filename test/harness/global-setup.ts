@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { PROJECT_ROOT } from './binaries.ts';
 import { startInBackground, stopInBackground } from './cli.ts';
+import type { IstiodAddresses } from './istiod.ts';
 import { killRememberedProcesses } from './processes.ts';
 
 declare module 'vitest' {
@@ -14,6 +15,8 @@ declare module 'vitest' {
     kubeconfig: string;
     clusterLogDir: string;
     clusterKind: 'local' | 'existing' | 'k3s';
+    /** The local control plane's istiod; null on other clusters. */
+    istiod: IstiodAddresses | null;
   }
 }
 
@@ -24,6 +27,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('kubeconfig', kubeconfig);
     project.provide('clusterLogDir', '(existing cluster: see its own logs)');
     project.provide('clusterKind', 'existing');
+    project.provide('istiod', null);
     return undefined;
   }
   if (process.env.SWITCHBOARD_TEST_CLUSTER === 'k3s') return startK3s(project);
@@ -40,6 +44,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('kubeconfig', ready.kubeconfig);
   project.provide('clusterLogDir', ready.logDir);
   project.provide('clusterKind', 'local');
+  project.provide('istiod', ready.istiod);
   return async () => {
     killRememberedProcesses(registry);
     await stopInBackground(stateDir);
@@ -56,5 +61,6 @@ async function startK3s(project: TestProject): Promise<() => Promise<void>> {
   project.provide('kubeconfig', kubeconfig);
   project.provide('clusterLogDir', '(k3s container: docker logs)');
   project.provide('clusterKind', 'k3s');
+  project.provide('istiod', null);
   return async () => { await container.stop(); };
 }

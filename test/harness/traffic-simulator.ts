@@ -1,11 +1,18 @@
-// Plays the mesh's data plane for tests and the demo: reads the VirtualService weights from the
-// API server, "sends" requests to the stable and canary workloads in that proportion, fails a
-// chosen share of the canary's, and exports what Istio's sidecars would: istio_requests_total from
-// the caller's proxy (reporter="source") and the workload's (reporter="destination"), and
-// istio_request_duration_milliseconds from the workload's, with Istio's label names.
+// Plays the mesh's data plane for tests and the demo: "sends" requests to the stable and canary
+// workloads, fails a chosen share of the canary's, and exports what Istio's sidecars would:
+// istio_requests_total from the caller's proxy (reporter="source") and the workload's
+// (reporter="destination"), and istio_request_duration_milliseconds from the workload's, with
+// Istio's label names. Requests are routed by one of two sources:
+// - the VirtualService's weights as the API server stores them (the default): routing moves the
+//   instant the object changes;
+// - what a simulated sidecar has applied from istiod's pushes (`routeBy.sidecar`): routing moves
+//   only once istiod has pushed the change and that sidecar has applied it, header matches
+//   count, and a subset without endpoints fails as Envoy's "no healthy upstream".
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { catchAllWeights, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
+import type { AppliedRoutesSource } from './sidecar.ts';
 
 // Istio's default buckets for istio_request_duration_milliseconds.
 const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -18,8 +25,10 @@ const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 
  * - grpc: HTTP 200 with grpc-status 14 UNAVAILABLE (both report it);
  * - no-healthy-upstream: the caller's proxy finds no ready pod in the subset (503, flag UH; only it
  *   reports it, and it cannot name a destination workload).
+ * Routing by a sidecar adds two more, only the caller's proxy reporting them: no-route (no route
+ * matches: 404, flag NR) and no-cluster (the route's cluster is unknown to the proxy: 503, flag NC).
  */
-export type FailureMode = 'http-503' | 'reset' | 'grpc' | 'no-healthy-upstream';
+export type FailureMode = 'http-503' | 'reset' | 'grpc' | 'no-healthy-upstream' | 'no-route' | 'no-cluster';
 
 const OUTCOME_LABELS: Record<FailureMode | 'none', { response_code: string; response_flags: string; request_protocol: string; grpc_response_status: string }> = {
   none: { response_code: '200', response_flags: '-', request_protocol: 'http', grpc_response_status: '' },
@@ -27,7 +36,12 @@ const OUTCOME_LABELS: Record<FailureMode | 'none', { response_code: string; resp
   reset: { response_code: '0', response_flags: 'UC', request_protocol: 'http', grpc_response_status: '' },
   grpc: { response_code: '200', response_flags: '-', request_protocol: 'grpc', grpc_response_status: '14' },
   'no-healthy-upstream': { response_code: '503', response_flags: 'UH', request_protocol: 'http', grpc_response_status: '' },
+  'no-route': { response_code: '404', response_flags: 'NR', request_protocol: 'http', grpc_response_status: '' },
+  'no-cluster': { response_code: '503', response_flags: 'NC', request_protocol: 'http', grpc_response_status: '' },
 };
+
+/** Failures the caller's proxy makes up itself: no workload saw the request. */
+const PROXY_LOCAL: ReadonlySet<FailureMode> = new Set(['no-healthy-upstream', 'no-route', 'no-cluster']);
 
 export interface TrafficBehaviour {
   errorRate: number;
@@ -39,8 +53,14 @@ export interface TrafficBehaviour {
 export interface TrafficSimulatorOptions {
   kubeConfig: KubeConfig;
   namespace: string;
-  virtualService: string;
+  /** The VirtualService whose weights route requests; unused when routing by a sidecar. */
+  virtualService?: string;
+  /** The destination Service's short name. */
   host: string;
+  /** Route by what this sidecar has applied instead of by the VirtualService as stored. */
+  routeBy?: { sidecar: AppliedRoutesSource };
+  /** Shares of the requests that carry these headers (only a sidecar's routes look at them). */
+  requestHeaders?: { share: number; headers: Record<string, string> }[];
   /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
   workloads: Record<string, string>;
   requestsPerSecond: number;
@@ -71,23 +91,23 @@ export class TrafficSimulator {
   }
 
   currentWeights(): Record<string, number> {
+    const sidecar = this.options.routeBy?.sidecar;
+    if (sidecar) {
+      const applied = sidecar.applied();
+      return applied ? catchAllWeights(applied) : {};
+    }
     return { ...this.weights };
   }
 
   /** Starts serving /metrics on 127.0.0.1 and generating traffic; returns the scrape target host:port. */
   async start(): Promise<string> {
-    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const readWeights = async () => {
-      try {
-        const vs = await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: this.options.namespace, plural: 'virtualservices', name: this.options.virtualService }) as VirtualServiceView;
-        this.weights = weightsFor(vs, this.options.host);
-      } catch {
-        this.weights = {};
-      }
-    };
-    await readWeights();
     const tickMs = 100;
-    this.timers.push(setInterval(() => void readWeights(), 250), setInterval(() => this.tick(tickMs), tickMs));
+    if (this.options.routeBy) {
+      this.timers.push(setInterval(() => this.tickBySidecar(tickMs), tickMs));
+    } else {
+      await this.followVirtualService();
+      this.timers.push(setInterval(() => this.tick(tickMs), tickMs));
+    }
     this.server = createServer((req, res) => {
       void this.registry.metrics().then((body) => {
         res.writeHead(200, { 'content-type': this.registry.contentType });
@@ -103,6 +123,54 @@ export class TrafficSimulator {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async followVirtualService(): Promise<void> {
+    const name = this.options.virtualService;
+    if (!name) throw new Error('the traffic simulator needs a virtualService to read weights from, or routeBy.sidecar');
+    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const readWeights = async () => {
+      try {
+        const vs = await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: this.options.namespace, plural: 'virtualservices', name }) as VirtualServiceView;
+        this.weights = weightsFor(vs, this.options.host);
+      } catch {
+        this.weights = {};
+      }
+    };
+    await readWeights();
+    this.timers.push(setInterval(() => void readWeights(), 250));
+  }
+
+  /** Each request goes where the sidecar's applied routes send it, as its Envoy would send it. */
+  private tickBySidecar(tickMs: number): void {
+    const applied = this.options.routeBy?.sidecar.applied();
+    // Before its first push a sidecar has no route for the host: no traffic yet, as for a pod
+    // whose proxy is not ready.
+    if (!applied || applied.routes.length === 0) return;
+    const count = Math.round((this.options.requestsPerSecond * tickMs) / 1000);
+    for (let i = 0; i < count; i++) {
+      const outcome = routeRequest(applied, this.nextRequest());
+      if (outcome.kind === 'no-route' || outcome.kind === 'no-cluster') {
+        this.record('unknown', 'unknown', outcome.kind, 0);
+        continue;
+      }
+      const workload = this.options.workloads[outcome.subset] ?? 'unknown';
+      if (outcome.kind === 'no-healthy-upstream') {
+        this.record(outcome.subset, workload, 'no-healthy-upstream', 0);
+        continue;
+      }
+      const behaviour = this.options.behaviour[outcome.subset] ?? { errorRate: 0, latencyMs: 10 };
+      const failed = Math.random() < behaviour.errorRate;
+      this.record(outcome.subset, workload, failed ? behaviour.failure ?? 'http-503' : undefined, behaviour.latencyMs);
+    }
+  }
+
+  private nextRequest(): SimulatedRequest {
+    let pick = Math.random();
+    for (const { share, headers } of this.options.requestHeaders ?? []) {
+      if ((pick -= share) < 0) return { path: '/', headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) };
+    }
+    return { path: '/', headers: {} };
   }
 
   private tick(tickMs: number): void {
@@ -123,7 +191,7 @@ export class TrafficSimulator {
 
   private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number): void {
     const { namespace, host } = this.options;
-    const reachedNoPod = failure === 'no-healthy-upstream';
+    const reachedNoPod = failure !== undefined && PROXY_LOCAL.has(failure);
     const labels = {
       source_workload: 'checkout', source_workload_namespace: namespace,
       destination_workload: reachedNoPod ? 'unknown' : workload, destination_workload_namespace: reachedNoPod ? 'unknown' : namespace,

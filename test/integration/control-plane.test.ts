@@ -39,6 +39,8 @@ describe('the local control plane', () => {
       expect(pod.status?.phase).toBe('Running');
       expect(pod.spec?.nodeName).toMatch(/^kwok-node-/);
       expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      // Outside the service range (10.0.0.0/24): istiod keys proxies and endpoints by IP.
+      expect(pod.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
     }
   });
 });
