@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { registerAnalyzeCommand } from './analyze-command.ts';
-import { registerCompletion, type RolloutNameLister } from './completion.ts';
-import { registerInjectCommand } from './inject-command.ts';
-import { processOutput, registerRolloutCommands, type CliOutput } from './rollout-commands.ts';
+import { registerAnalyzeCommand } from './analyze/analyze-command.ts';
+import { registerCompletion, type RolloutNameLister } from './completion/completion.ts';
+import { registerInjectCommand } from './inject/inject-command.ts';
+import { processOutput, registerRolloutCommands, type CliOutput } from './rollouts/rollout-commands.ts';
 import { packageVersion, registerVersionCommand } from './version-command.ts';
 
 /**
@@ -13,7 +13,7 @@ import { packageVersion, registerVersionCommand } from './version-command.ts';
 const LAZY_COMMANDS: Record<string, { description: string; load: () => Promise<(command: Command) => void> }> = {
   run: {
     description: 'run the injector webhook and the rollout controller',
-    load: async () => (await import('./run-command.ts')).defineRunCommand,
+    load: async () => (await import('./run/run-command.ts')).defineRunCommand,
   },
 };
 

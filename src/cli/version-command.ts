@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:process';
 import { outputFormat, outputOption } from './output-option.ts';
-import type { TargetOptions } from './rollout-api.ts';
-import type { CliOutput } from './rollout-commands.ts';
+import type { TargetOptions } from './rollouts/rollout-api.ts';
+import type { CliOutput } from './rollouts/rollout-commands.ts';
 import { CLI_ERROR, CliError, describeApiFailure } from './rollout-errors.ts';
-import { printObject } from './rollout-get.ts';
+import { printObject } from './rollouts/rollout-get.ts';
 
 const VERSION_FORMATS = ['json', 'yaml'] as const;
 const CLIENT_ONLY = 'pass --client to print only the client version';
@@ -46,7 +46,7 @@ export function formatVersion(report: VersionReport, format: 'json' | 'yaml' | u
 
 /** The API server's /version, through the kubeconfig and context the flags name. */
 async function serverVersion(target: TargetOptions): Promise<VersionReport['serverVersion']> {
-  const [{ VersionApi }, { loadTargetKubeConfig }] = await Promise.all([import('@kubernetes/client-node'), import('./rollout-api.ts')]);
+  const [{ VersionApi }, { loadTargetKubeConfig }] = await Promise.all([import('@kubernetes/client-node'), import('./rollouts/rollout-api.ts')]);
   let kubeConfig;
   try {
     kubeConfig = loadTargetKubeConfig(target);

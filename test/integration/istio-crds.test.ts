@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SHIPPED_ISTIO_CRD_DIR, istioApiCrdBundle, istioCrdManifest, pinnedIstioApiVersion, renderShippedCopies, shippedFileName,
 } from '../harness/istio-api.ts';
-import { runAnalyze } from '../../src/cli/analyze-run.ts';
+import { runAnalyze } from '../../src/cli/analyze/analyze-run.ts';
 import { createNamespace, deleteNamespace, installCrds, kubectl, readYamlDocuments, testCluster } from './support/cluster.ts';
 
 const cluster = testCluster();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PrometheusError } from '../../../src/analysis/prometheus.ts';
 import { AnalysisConfigError } from '../../../src/analysis/queries.ts';
-import { addPrometheusOptions, buildPrometheusProviders, type PrometheusCliOptions } from '../../../src/cli/prometheus-options.ts';
+import { addPrometheusOptions, buildPrometheusProviders, type PrometheusCliOptions } from '../../../src/cli/run/prometheus-options.ts';
 import { createCertificateAuthority, issueCertificate } from '../../harness/certs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-prometheus-access-'));

@@ -5,8 +5,8 @@ import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { registerAnalyzeCommand } from '../../../src/cli/analyze-command.ts';
-import { runAnalyze } from '../../../src/cli/analyze-run.ts';
+import { registerAnalyzeCommand } from '../../../src/cli/analyze/analyze-command.ts';
+import { runAnalyze } from '../../../src/cli/analyze/analyze-run.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const fixture = (name: string) => join(root, 'test/fixtures/analyze', name);

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SEVERITIES } from '../../../src/analyze/finding.ts';
-import { registerCompletion, targetOfWords } from '../../../src/cli/completion.ts';
-import { DIRECTIVE } from '../../../src/cli/completion-engine.ts';
+import { registerCompletion, targetOfWords } from '../../../src/cli/completion/completion.ts';
+import { DIRECTIVE } from '../../../src/cli/completion/completion-engine.ts';
 import { buildProgram, prepareFor } from '../../../src/cli/program.ts';
-import type { TargetOptions } from '../../../src/cli/rollout-api.ts';
-import { registerRolloutCommands } from '../../../src/cli/rollout-commands.ts';
+import type { TargetOptions } from '../../../src/cli/rollouts/rollout-api.ts';
+import { registerRolloutCommands } from '../../../src/cli/rollouts/rollout-commands.ts';
 import { PROJECT_ROOT } from '../../harness/binaries.ts';
 
 interface Run { stdout: string; error: unknown }

@@ -2,7 +2,7 @@
 // for a list and for one rollout. The real API server's side is in test/integration/cli.test.ts.
 import { Command } from 'commander';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RolloutApi, RolloutEventType, WatchEnd } from '../../../src/cli/rollout-api.ts';
+import type { RolloutApi, RolloutEventType, WatchEnd } from '../../../src/cli/rollouts/rollout-api.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
 import { at, iso, rollout } from '../rollout/fixtures.ts';
 
@@ -29,8 +29,8 @@ const fakeApi = {
   },
 } as unknown as RolloutApi;
 
-vi.mock('../../../src/cli/rollout-connect.ts', () => ({ connectRollouts: async () => fakeApi }));
-const { registerRolloutCommands } = await import('../../../src/cli/rollout-commands.ts');
+vi.mock('../../../src/cli/rollouts/rollout-connect.ts', () => ({ connectRollouts: async () => fakeApi }));
+const { registerRolloutCommands } = await import('../../../src/cli/rollouts/rollout-commands.ts');
 
 const web = rollout({ metadata: { name: 'web', creationTimestamp: iso(-60), resourceVersion: '10' }, status: { phase: 'Paused', canaryWeight: 5, step: '2/5' } });
 const later = (phase: 'Progressing' | 'Healthy', resourceVersion: string): Rollout => ({ ...web, metadata: { ...web.metadata, resourceVersion }, status: { ...web.status, phase } });

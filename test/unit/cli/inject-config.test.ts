@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resolveInjectSetup, type InjectConfigOptions } from '../../../src/cli/inject-config.ts';
+import { resolveInjectSetup, type InjectConfigOptions } from '../../../src/cli/inject/inject-config.ts';
 import { CLI_ERROR } from '../../../src/cli/rollout-errors.ts';
 import { defaultInjectorConfig } from '../../../src/injector/config.ts';
 

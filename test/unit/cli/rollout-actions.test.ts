@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, shellQuote, type RolloutAction } from '../../../src/cli/rollout-actions.ts';
+import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, shellQuote, type RolloutAction } from '../../../src/cli/rollouts/rollout-actions.ts';
 import { abortPatch, pausePatch, promoteFullPatch, promotePatch, resumePatch, retryPatch } from '../../../src/rollout/commands.ts';
 
 describe('the patch each command sends', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli/program.ts';
-import { registerRolloutCommands } from '../../../src/cli/rollout-commands.ts';
+import { registerRolloutCommands } from '../../../src/cli/rollouts/rollout-commands.ts';
 import { CLI_ERROR } from '../../../src/cli/rollout-errors.ts';
 
 async function run(...args: string[]): Promise<{ stdout: string; stderr: string; error: unknown }> {

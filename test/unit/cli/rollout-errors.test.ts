@@ -1,6 +1,6 @@
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { resolveNamespace } from '../../../src/cli/rollout-api.ts';
+import { resolveNamespace } from '../../../src/cli/rollouts/rollout-api.ts';
 import { apiError, CLI_ERROR, describeApiFailure } from '../../../src/cli/rollout-errors.ts';
 
 const status = (code: number, message: string, details: Record<string, unknown> = {}, reason = 'Whatever') =>

@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { formatRolloutStatus, formatRolloutTable, formatSteps, pendingCommands } from '../../../src/cli/rollout-format.ts';
+import { formatRolloutStatus, formatRolloutTable, formatSteps, pendingCommands } from '../../../src/cli/rollouts/rollout-format.ts';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
 import { at, iso, REV_A, REV_B, rollout } from '../rollout/fixtures.ts';
 

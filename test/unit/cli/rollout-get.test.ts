@@ -2,8 +2,8 @@
 // hand; the same against the real API server is in test/integration/cli.test.ts.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import type { RolloutEventType, WatchEnd } from '../../../src/cli/rollout-api.ts';
-import { followRollouts, rolloutResourceName, RolloutPrinter, type RolloutWatchSource } from '../../../src/cli/rollout-get.ts';
+import type { RolloutEventType, WatchEnd } from '../../../src/cli/rollouts/rollout-api.ts';
+import { followRollouts, rolloutResourceName, RolloutPrinter, type RolloutWatchSource } from '../../../src/cli/rollouts/rollout-get.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
 import { at, iso, rollout } from '../rollout/fixtures.ts';
 

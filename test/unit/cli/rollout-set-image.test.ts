@@ -1,6 +1,6 @@
 import { applyPatch } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
-import { parseImageAssignment, planSetImage, setImageLine } from '../../../src/cli/rollout-set-image.ts';
+import { parseImageAssignment, planSetImage, setImageLine } from '../../../src/cli/rollouts/rollout-set-image.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
 
 function rollout(): Rollout {

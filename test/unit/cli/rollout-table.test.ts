@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { age, formatColumns, formatNumber, humanDuration } from '../../../src/cli/rollout-table.ts';
+import { age, formatColumns, formatNumber, humanDuration } from '../../../src/cli/rollouts/rollout-table.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

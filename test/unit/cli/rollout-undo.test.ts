@@ -1,7 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { CLI_ERROR, CliError } from '../../../src/cli/rollout-errors.ts';
-import { applyUndo, planUndo, stableTemplate, undoLine } from '../../../src/cli/rollout-undo.ts';
+import { applyUndo, planUndo, stableTemplate, undoLine } from '../../../src/cli/rollouts/rollout-undo.ts';
 import { templateRevision } from '../../../src/rollout/revision.ts';
 import type { PodTemplate, Rollout } from '../../../src/rollout/types.ts';
 import { REV_A, rollout, TEMPLATE_A, TEMPLATE_B } from '../rollout/fixtures.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLI_ERROR, CliError } from '../../../src/cli/rollout-errors.ts';
-import { settledExitCode, watchFailure, watchRollout, type RolloutSnapshot } from '../../../src/cli/rollout-watch.ts';
+import { settledExitCode, watchFailure, watchRollout, type RolloutSnapshot } from '../../../src/cli/rollouts/rollout-watch.ts';
 import type { RolloutPhase } from '../../../src/rollout/types.ts';
 import { rollout } from '../rollout/fixtures.ts';
 

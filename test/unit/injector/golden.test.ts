@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runInjectCommand, type InjectCommandResult } from '../../../src/cli/inject-command.ts';
+import { runInjectCommand, type InjectCommandResult } from '../../../src/cli/inject/inject-command.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../../../src/injector/config.ts';
 import { loadIstioConfigurationFiles } from '../../../src/injector/istio-values.ts';
 

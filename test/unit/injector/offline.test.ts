@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse, parseAllDocuments, parseDocument, visit } from 'yaml';
-import { registerInjectCommand, reprint, runInjectCommand } from '../../../src/cli/inject-command.ts';
+import { registerInjectCommand, reprint, runInjectCommand } from '../../../src/cli/inject/inject-command.ts';
 import { defaultInjectorConfig } from '../../../src/injector/config.ts';
 import { indentsSequences } from '../../../src/injector/offline.ts';
 import { findPodTemplates } from '../../../src/injector/workloads.ts';

@@ -3,13 +3,13 @@
 import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments, stringify } from 'yaml';
-import { defaultInjectorConfig, type InjectorConfig } from '../injector/config.ts';
-import { injectManifests, type OfflineInjectionOptions, type OfflineInjectionResult } from '../injector/offline.ts';
-import { manifestFiles } from './analyze-files.ts';
+import { defaultInjectorConfig, type InjectorConfig } from '../../injector/config.ts';
+import { injectManifests, type OfflineInjectionOptions, type OfflineInjectionResult } from '../../injector/offline.ts';
+import { manifestFiles } from '../analyze/analyze-files.ts';
 import type { InjectConfigOptions } from './inject-config.ts';
 import { describeDefaults } from './inject-defaults.ts';
-import { outputFormat, outputOption } from './output-option.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { outputFormat, outputOption } from '../output-option.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export type InjectCommandResult = OfflineInjectionResult;
 

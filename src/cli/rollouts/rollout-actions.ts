@@ -4,8 +4,8 @@
 import {
   abortPatch, pausePatch, promoteFullPatch, promotePatch, restartPatch, resumePatch, retryPatch,
   ABORT_ANNOTATION, PROMOTE_ANNOTATION, PROMOTE_FULL_ANNOTATION, RESTART_ANNOTATION, RETRY_ANNOTATION, type RolloutMergePatch,
-} from '../rollout/commands.ts';
-import { ROLLOUT_GROUP, ROLLOUT_PLURAL } from '../rollout/types.ts';
+} from '../../rollout/commands.ts';
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL } from '../../rollout/types.ts';
 import type { TargetOptions } from './rollout-api.ts';
 
 export type RolloutAction = 'promote' | 'promoteFull' | 'abort' | 'retry' | 'restart' | 'pause' | 'resume';

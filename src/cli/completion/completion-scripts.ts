@@ -2,7 +2,7 @@
 // every TAB (completion-engine.ts answers). bash's is our own: @bomb.sh/tab's declares readonly
 // variables, so sourcing it a second time (a re-read ~/.bashrc) prints errors, needs the
 // bash-completion package, and never completes file names. zsh, fish and powershell are tab's.
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = (typeof SHELLS)[number];

@@ -4,14 +4,14 @@
 // still prints the script. Rollout names are read from the cluster, in the namespace and context
 // the words name; nothing else at TAB loads the Kubernetes client.
 import type { Command } from 'commander';
-import { SEVERITIES } from '../analyze/finding.ts';
-import { OUTPUT_FORMATS } from '../analyze/report.ts';
+import { SEVERITIES } from '../../analyze/finding.ts';
+import { OUTPUT_FORMATS } from '../../analyze/report.ts';
 import { completeWords, formatAnswer, type Candidate } from './completion-engine.ts';
 import { completionScript, SHELLS } from './completion-scripts.ts';
-import type { TargetOptions } from './rollout-api.ts';
-import { processOutput, type CliOutput } from './rollout-commands.ts';
-import { connectRollouts } from './rollout-connect.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import type { TargetOptions } from '../rollouts/rollout-api.ts';
+import { processOutput, type CliOutput } from '../rollouts/rollout-commands.ts';
+import { connectRollouts } from '../rollouts/rollout-connect.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export type RolloutNameLister = (target: TargetOptions) => Promise<string[]>;
 

@@ -1,11 +1,11 @@
 // Wiring of `switchboard set image ROLLOUT CONTAINER=IMAGE...`; the plan is in rollout-set-image.ts.
 import type { Command } from 'commander';
-import { canonicalJson } from '../rollout/revision.ts';
+import { canonicalJson } from '../../rollout/revision.ts';
 import { kubectlJsonPatch } from './rollout-actions.ts';
 import type { TargetOptions } from './rollout-api.ts';
 import { connectRollouts } from './rollout-connect.ts';
 import type { CliOutput } from './rollout-commands.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 import { parseImageAssignment, planSetImage, setImageLine } from './rollout-set-image.ts';
 
 interface SetImageOptions extends TargetOptions { printKubectl?: boolean }

@@ -5,8 +5,8 @@
 // than change the wrong container.
 import type { V1Container } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import type { Rollout } from '../rollout/types.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import type { Rollout } from '../../rollout/types.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface ImageAssignment {
   /** A container name, or "*" for every container and init container. */

@@ -2,12 +2,12 @@
 // -o, a list is the table of `kubectl get rollouts.switchboard.dev` and one rollout the status view
 // (as `kubectl argo rollouts get rollout` shows one in full).
 import type { Command } from 'commander';
-import type { Rollout } from '../rollout/types.ts';
-import { outputFormat, outputOption } from './output-option.ts';
+import type { Rollout } from '../../rollout/types.ts';
+import { outputFormat, outputOption } from '../output-option.ts';
 import type { RolloutApi, TargetOptions } from './rollout-api.ts';
 import type { CliOutput } from './rollout-commands.ts';
 import { connectRollouts } from './rollout-connect.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 import { followRollouts, GET_FORMATS, printObject, RolloutPrinter, type GetFormat } from './rollout-get.ts';
 import { formatRolloutStatus } from './rollout-format.ts';
 

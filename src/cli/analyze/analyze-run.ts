@@ -1,16 +1,16 @@
 // The shell around the pure analyzer (src/analyze/): read files and/or the cluster, judge, format.
-import { analyzeObjects, ruleCatalog } from '../analyze/analyze.ts';
-import { failsAt, SEVERITIES, type Finding, type RuleDefinition, type Severity } from '../analyze/finding.ts';
-import { CrdFileError, DEFAULT_ISTIO_CRD_DIR, loadIstioSchemaCatalog, type SchemaCatalog } from '../analyze/istio-schemas.ts';
-import { LOADER_DEFINITIONS, type LoadedObject } from '../analyze/manifests.ts';
-import { mergeObjects } from '../analyze/merge.ts';
-import { objectKey, objectSet, type MeshObject, type ObjectSet } from '../analyze/objects.ts';
-import { formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../analyze/report.ts';
-import { DEFAULT_MESH_ROOT_NAMESPACE, type AnalysisContext } from '../analyze/rule.ts';
-import { applySuppressions, parseSuppression, type Suppression } from '../analyze/suppression.ts';
+import { analyzeObjects, ruleCatalog } from '../../analyze/analyze.ts';
+import { failsAt, SEVERITIES, type Finding, type RuleDefinition, type Severity } from '../../analyze/finding.ts';
+import { CrdFileError, DEFAULT_ISTIO_CRD_DIR, loadIstioSchemaCatalog, type SchemaCatalog } from '../../analyze/istio-schemas.ts';
+import { LOADER_DEFINITIONS, type LoadedObject } from '../../analyze/manifests.ts';
+import { mergeObjects } from '../../analyze/merge.ts';
+import { objectKey, objectSet, type MeshObject, type ObjectSet } from '../../analyze/objects.ts';
+import { formatFindings, OUTPUT_FORMATS, type OutputFormat } from '../../analyze/report.ts';
+import { DEFAULT_MESH_ROOT_NAMESPACE, type AnalysisContext } from '../../analyze/rule.ts';
+import { applySuppressions, parseSuppression, type Suppression } from '../../analyze/suppression.ts';
 import type { ClusterScope } from './analyze-cluster.ts';
 import { readManifestInputs } from './analyze-files.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface AnalyzeOptions {
   filename: string[];
@@ -79,7 +79,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   if (options.cluster === true) {
     // The kube client is loaded only here: analyze -f in CI never pays for it.
     const { readClusterObjects } = await import('./analyze-cluster.ts');
-    const { loadTargetKubeConfig, resolveNamespace } = await import('./rollout-api.ts');
+    const { loadTargetKubeConfig, resolveNamespace } = await import('../rollouts/rollout-api.ts');
     const kubeConfig = loadTargetKubeConfig(options);
     defaultNamespace = resolveNamespace(kubeConfig, options.namespace);
     const scope: ClusterScope = options.allNamespaces === true ? { allNamespaces: true } : { namespace: defaultNamespace };

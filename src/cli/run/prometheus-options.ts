@@ -2,11 +2,11 @@
 // and, through the same registry, those that Rollouts name in spec.analysis.prometheus.address,
 // all with the same credentials and CA.
 import type { Command } from 'commander';
-import { PrometheusClient } from '../analysis/prometheus.ts';
-import { accessProblems, authorizationHeader, fetchTrustingCaFile, type PrometheusAccess } from '../analysis/prometheus-access.ts';
-import { normalizeAddress, prometheusAddressProblem } from '../analysis/prometheus-address.ts';
-import { ProviderRegistry } from '../analysis/provider-registry.ts';
-import { parseDuration } from '../rollout/durations.ts';
+import { PrometheusClient } from '../../analysis/prometheus.ts';
+import { accessProblems, authorizationHeader, fetchTrustingCaFile, type PrometheusAccess } from '../../analysis/prometheus-access.ts';
+import { normalizeAddress, prometheusAddressProblem } from '../../analysis/prometheus-address.ts';
+import { ProviderRegistry } from '../../analysis/provider-registry.ts';
+import { parseDuration } from '../../rollout/durations.ts';
 
 export interface PrometheusCliOptions {
   prometheusUrl: string;

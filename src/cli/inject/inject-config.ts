@@ -5,10 +5,10 @@
 // cluster and takes the built-in defaults for what the files leave out, so they are never used
 // without being asked for.
 import { readFileSync } from 'node:fs';
-import { defaultInjectorConfig, InjectorConfigError, loadInjectorConfigFile, type InjectorConfig } from '../injector/config.ts';
-import { applyIstioConfiguration, parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../injector/istio-values.ts';
-import type { TargetOptions } from './rollout-api.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { defaultInjectorConfig, InjectorConfigError, loadInjectorConfigFile, type InjectorConfig } from '../../injector/config.ts';
+import { applyIstioConfiguration, parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../../injector/istio-values.ts';
+import type { TargetOptions } from '../rollouts/rollout-api.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface InjectConfigOptions extends TargetOptions {
   injectorConfig?: string;

@@ -3,14 +3,14 @@
 // rollout-get.ts, patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts
 // (loaded by connectRollouts only when a command runs).
 import type { Command } from 'commander';
-import { commandToken } from '../rollout/commands.ts';
-import { parseDuration } from '../rollout/durations.ts';
+import { commandToken } from '../../rollout/commands.ts';
+import { parseDuration } from '../../rollout/durations.ts';
 import { registerGetCommand } from './get-command.ts';
-import { outputFormat, outputOption } from './output-option.ts';
+import { outputFormat, outputOption } from '../output-option.ts';
 import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, type RolloutAction } from './rollout-actions.ts';
 import type { RolloutApi, TargetOptions } from './rollout-api.ts';
 import { connectRollouts } from './rollout-connect.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 import { formatRolloutStatus } from './rollout-format.ts';
 import { printObject, type ObjectFormat } from './rollout-get.ts';
 import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';

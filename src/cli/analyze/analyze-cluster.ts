@@ -2,10 +2,10 @@
 // through the typed clients, Istio's and Switchboard's resources as plain JSON. A resource type the
 // cluster does not serve (Istio not installed, an older Istio API version) is skipped and named.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { httpStatusOf } from '../kube/api-errors.ts';
-import type { MeshObject } from '../analyze/objects.ts';
-import { ROLLOUT_GROUP, ROLLOUT_KIND, ROLLOUT_PLURAL, ROLLOUT_VERSION } from '../rollout/types.ts';
-import { apiError } from './rollout-errors.ts';
+import { httpStatusOf } from '../../kube/api-errors.ts';
+import type { MeshObject } from '../../analyze/objects.ts';
+import { ROLLOUT_GROUP, ROLLOUT_KIND, ROLLOUT_PLURAL, ROLLOUT_VERSION } from '../../rollout/types.ts';
+import { apiError } from '../rollout-errors.ts';
 
 /** Which namespaces to read: one, or all of them. */
 export type ClusterScope = { namespace: string } | { allNamespaces: true };

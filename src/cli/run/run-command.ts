@@ -4,9 +4,9 @@ import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, shardLeaseName, startLeaderElection, type LeaderElector } from '../controller/leader-election.ts';
-import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../controller/tuning-flags.ts';
-import { loadKubeConfig } from '../kube/config.ts';
+import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, shardLeaseName, startLeaderElection, type LeaderElector } from '../../controller/leader-election.ts';
+import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../../controller/tuning-flags.ts';
+import { loadKubeConfig } from '../../kube/config.ts';
 import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
 
 export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
@@ -136,7 +136,7 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
   if (options.webhook) {
     // Each side is imported only when it runs: a webhook-only process carries no controller, and
     // a controller-only one no fastify or injector (docs/webhooks.md, "Memory and work per review").
-    const { startWebhook } = await import('../webhook/start.ts');
+    const { startWebhook } = await import('../../webhook/start.ts');
     const { host, port } = splitAddress(options.webhookBindAddress);
     const webhook = startWebhook({
       kubeConfig, istioNamespace: options.istioNamespace ?? 'istio-system', host, port, logger,
@@ -154,7 +154,7 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
     let informersSynced = false;
     readinessChecks.push(() => (informersSynced ? undefined : 'controller informers not synced yet'));
     const [{ createControllerMetrics }, { RolloutController }, { withProcessMetrics }] = await Promise.all([
-      import('../controller/metrics.ts'), import('../controller/rollout-controller.ts'), import('../observability/metrics.ts'),
+      import('../../controller/metrics.ts'), import('../../controller/rollout-controller.ts'), import('../../observability/metrics.ts'),
     ]);
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({

@@ -6,11 +6,11 @@ import {
   CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import { loadKubeConfig, UnknownContextError } from '../kube/config.ts';
-import type { RolloutMergePatch } from '../rollout/commands.ts';
-import { deploymentName } from '../rollout/deployments.ts';
-import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../rollout/types.ts';
-import { apiError, CLI_ERROR, CliError, describeApiFailure } from './rollout-errors.ts';
+import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
+import type { RolloutMergePatch } from '../../rollout/commands.ts';
+import { deploymentName } from '../../rollout/deployments.ts';
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../../rollout/types.ts';
+import { apiError, CLI_ERROR, CliError, describeApiFailure } from '../rollout-errors.ts';
 
 /** The flags every rollout command takes. */
 export interface TargetOptions {

@@ -3,7 +3,7 @@
 // `kubectl get -w` prints them. Pure apart from the source of events, so it is tested without a
 // cluster; rollout-api.ts is that source against the API server.
 import { stringify } from 'yaml';
-import { ROLLOUT_GROUP, type Rollout } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, type Rollout } from '../../rollout/types.ts';
 import type { RolloutEventType, WatchEnd } from './rollout-api.ts';
 import { rolloutTableRows } from './rollout-format.ts';
 import { columnWidths, formatColumns } from './rollout-table.ts';

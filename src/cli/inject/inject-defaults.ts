@@ -1,6 +1,6 @@
 // What `inject --offline` stands for, named in its help and in the errors that suggest it: the
 // built-in proxy image and resources, which inject never falls back to unasked.
-import { defaultInjectorConfig } from '../injector/config.ts';
+import { defaultInjectorConfig } from '../../injector/config.ts';
 
 export function describeDefaults(config = defaultInjectorConfig()): string {
   const { requests, limits } = config.resources;

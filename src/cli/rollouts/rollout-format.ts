@@ -1,10 +1,10 @@
 // The readable views of `switchboard get|status`: pure functions of the objects and the time,
 // so that every line is table-tested without a cluster.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../rollout/commands.ts';
-import { deploymentName, deploymentRevision, desiredReplicas } from '../rollout/deployments.ts';
-import { parseDuration } from '../rollout/durations.ts';
-import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../rollout/types.ts';
+import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../../rollout/commands.ts';
+import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments.ts';
+import { parseDuration } from '../../rollout/durations.ts';
+import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
 import { age, formatColumns, formatNumber, humanDuration } from './rollout-table.ts';
 

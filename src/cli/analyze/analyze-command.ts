@@ -2,8 +2,8 @@
 // are in analyze-run.ts, loaded only when the command runs, so that the other commands do not pay
 // for the rules (and their CEL evaluator) at every start.
 import type { Command } from 'commander';
-import { DEFAULT_MESH_ROOT_NAMESPACE } from '../analyze/rule.ts';
-import type { CliOutput } from './rollout-commands.ts';
+import { DEFAULT_MESH_ROOT_NAMESPACE } from '../../analyze/rule.ts';
+import type { CliOutput } from '../rollouts/rollout-commands.ts';
 import type { AnalyzeOptions } from './analyze-run.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];

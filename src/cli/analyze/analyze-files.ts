@@ -2,9 +2,9 @@
 // "-" for standard input, each parsed into located objects by the pure loader.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseManifests, type ParsedManifests } from '../analyze/manifests.ts';
-import { readStandardInput } from './inject-command.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { parseManifests, type ParsedManifests } from '../../analyze/manifests.ts';
+import { readStandardInput } from '../inject/inject-command.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 // Case as written: kubectl reads deploy.YAML too.
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;

@@ -1,8 +1,8 @@
 // `switchboard status NAME --watch`: poll until the rollout settles, for CI pipelines that wait
 // on a release (`switchboard status web --watch --timeout 30m && ./smoke-test`).
-import type { Rollout, RolloutPhase } from '../rollout/types.ts';
+import type { Rollout, RolloutPhase } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
-import { CLI_ERROR, CliError } from './rollout-errors.ts';
+import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export const WATCH_INTERVAL_MS = 2_000;
 
