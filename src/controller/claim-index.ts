@@ -1,9 +1,9 @@
-// Which VirtualServices and DestinationRules carry each Rollout's claims (rollout/claims.ts), kept
+// Which VirtualServices and DestinationRules carry each Rollout's claims (rollout/routing/claims.ts), kept
 // from the informers' events. A Rollout whose spec moved to another VirtualService still holds
 // its claims on the old one; this index is how its next pass finds them to let them go, without
 // scanning every object of the namespace on every pass.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { readClaims, type RoutingObject, type RoutingPlural } from '../rollout/claims.ts';
+import { readClaims, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 
 export interface ClaimedObject {
   plural: RoutingPlural;

@@ -10,7 +10,7 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
-import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/claims.ts';
+import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 import { decisionEvent } from '../rollout/decision-events.ts';
 import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';

@@ -2,7 +2,7 @@
 // tool syncing the weights from git, a second controller, a script. Left alone the controller
 // would answer every revert, for as long as the other writer keeps at it. The shell counts the
 // writes that landed; the one that would make WRITE_LOOP_LIMIT within the window is not made, and
-// decide() (refused-writes.ts) holds the Rollout, naming the other writer as managedFields show
+// decide() (rollout/refused-writes.ts) holds the Rollout, naming the other writer as managedFields show
 // it just then (the object as the other writer left it: once written back, an atomic list such as
 // a VirtualService's routes is the controller's again, and the other writer's entry is gone).
 import type { Action } from '../rollout/actions.ts';

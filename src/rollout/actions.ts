@@ -11,7 +11,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { AnalysisPlan } from '../analysis/types.ts';
-import type { RoutingPlural } from './claims.ts';
+import type { RoutingPlural } from './routing/claims.ts';
 import type { Condition, RolloutStatus, Track } from './types.ts';
 
 interface Described {
@@ -75,7 +75,7 @@ export interface EnsureSubsetsAction extends Described {
   patch: Operation[];
 }
 
-/** Claims (or releases) routes of a VirtualService or subsets of a DestinationRule (claims.ts). */
+/** Claims (or releases) routes of a VirtualService or subsets of a DestinationRule (routing/claims.ts). */
 export interface UpdateClaimsAction extends Described {
   kind: 'updateClaims';
   plural: RoutingPlural;

@@ -3,7 +3,7 @@
 import { buildAnalysisPlan } from '../analysis/queries.ts';
 import type { AnalysisPlan, AnalysisRound } from '../analysis/types.ts';
 import type { UpdateStatusAction } from './actions.ts';
-import { deploymentName } from './deployments.ts';
+import { deploymentName } from './deployments/deployments.ts';
 import { addMilliseconds, parseDuration } from './durations.ts';
 import { timestamp, type DecideContext } from './state.ts';
 import { creditRound, rollbackStatus, updateStatus } from './transitions.ts';

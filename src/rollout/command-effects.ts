@@ -3,7 +3,7 @@
 // not apply is acknowledged too, with a status message saying why nothing happened.
 import type { UpdateStatusAction } from './actions.ts';
 import type { PendingCommand } from './commands.ts';
-import { desiredReplicas } from './deployments.ts';
+import { desiredReplicas } from './deployments/deployments.ts';
 import { isIndefinitePause, stepLabel, type DecideContext, type RolloutState } from './state.ts';
 import { advanceStepStatus, emptyAnalysisStatus, promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
 import type { RolloutStatus } from './types.ts';

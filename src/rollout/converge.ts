@@ -3,7 +3,7 @@
 // order that keeps traffic safe (weights to stable before pods go away).
 import type { Action } from './actions.ts';
 import { CONDITION } from './conditions.ts';
-import { deploymentName, deploymentReadiness, deploymentRevision } from './deployments.ts';
+import { deploymentName, deploymentReadiness, deploymentRevision } from './deployments/deployments.ts';
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, waitUntil } from './hold.ts';
 import { stableMissingHold } from './progressing.ts';

@@ -13,7 +13,7 @@
 //   9. DestinationRule subsets added or repaired before any weight moves
 //  10. the state's own branch (converge.ts, progressing.ts)
 import type { Action } from './actions.ts';
-import { claimAction, claimGuard, releaseAction } from './claims.ts';
+import { claimAction, claimGuard, releaseAction } from './routing/claims.ts';
 import { applyCommand, ignoreCommand } from './command-effects.ts';
 import { pendingCommand, type PendingCommand } from './commands.ts';
 import { CONDITION } from './conditions.ts';
@@ -22,17 +22,17 @@ import { resolveSpec } from './defaults.ts';
 import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finalize.ts';
 import { hold, stopWith, waitUntil } from './hold.ts';
 import type { ObservedState } from './observed.ts';
-import { decideOwnership } from './ownership.ts';
+import { decideOwnership } from './deployments/ownership.ts';
 import { foldStatusDecisions } from './fold-status.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
-import { decideRestart } from './restart.ts';
+import { decideRestart } from './deployments/restart.ts';
 import { templateRevision } from './revision.ts';
-import { resolveRouting } from './routing.ts';
+import { resolveRouting } from './routing/routing.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
 import { scaleStatus } from './transitions.ts';
 import { validateRollout } from './validate.ts';
-import { workloadMissingHold, workloadTakeover, workloadTemplate } from './workload-ref.ts';
+import { workloadMissingHold, workloadTakeover, workloadTemplate } from './deployments/workload-ref.ts';
 
 export type { Action } from './actions.ts';
 export type { ObservedState } from './observed.ts';

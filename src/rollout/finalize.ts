@@ -7,12 +7,12 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { Action, AddFinalizerAction, OrphanDeploymentAction, RemoveFinalizerAction } from './actions.ts';
-import { planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './claims.ts';
-import { deploymentName, desiredReplicas } from './deployments.ts';
-import { scaleDownDelay } from './scale-down.ts';
+import { planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './routing/claims.ts';
+import { deploymentName, desiredReplicas } from './deployments/deployments.ts';
+import { scaleDownDelay } from './deployments/scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from './types.ts';
-import { observedCanaryWeight, resolveManagedRoutes } from './weights.ts';
+import { observedCanaryWeight, resolveManagedRoutes } from './routing/weights.ts';
 import { setWeights } from './writes.ts';
 
 export function hasFinalizer(rollout: Rollout): boolean {

@@ -4,7 +4,7 @@
 // messages), so an idle Rollout costs no writes.
 import type { StopAction, UpdateStatusAction, WaitAction } from './actions.ts';
 import { CONDITION, setConditions, type ConditionUpdate } from './conditions.ts';
-import { deploymentReadiness, desiredReplicas } from './deployments.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments/deployments.ts';
 import { canonicalJson } from './revision.ts';
 import { stepLabel, type DecideContext, type RoutedContext } from './state.ts';
 import { scaleStatus } from './transitions.ts';

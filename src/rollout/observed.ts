@@ -2,8 +2,8 @@
 // objects are undefined (not errors): each absence is a state decide knows how to handle.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../analysis/types.ts';
-import type { Claimants, RoutingObject, RoutingPlural } from './claims.ts';
-import { deploymentName } from './deployments.ts';
+import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
+import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
 
 export interface ObservedState {
@@ -26,7 +26,7 @@ export interface ObservedState {
   refusedWrite?: RefusedWrite;
   /**
    * The Rollouts named in other Rollouts' claims on this one's VirtualService and DestinationRule
-   * (claims.ts): the Rollout, or null where it does not exist.
+   * (routing/claims.ts): the Rollout, or null where it does not exist.
    */
   claimants?: Claimants;
   /** VirtualServices and DestinationRules that still carry this Rollout's claims but that its spec no longer names. */

@@ -4,11 +4,11 @@
 import type { Action } from './actions.ts';
 import { analysisGateOpen, analysisPlanFor, creditRoundAction, freshRound, nextAnalysisAt } from './analysis-schedule.ts';
 import { CONDITION } from './conditions.ts';
-import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplicas } from './deployments.ts';
+import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplicas } from './deployments/deployments.ts';
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
 import { stepsHash } from './revision.ts';
-import { scaleDownDelay } from './scale-down.ts';
+import { scaleDownDelay } from './deployments/scale-down.ts';
 import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';

@@ -3,10 +3,10 @@
 // instant resume exactly where it was.
 import { parseDuration } from './durations.ts';
 import type { ResolvedSpec } from './defaults.ts';
-import { deploymentRevision } from './deployments.ts';
+import { deploymentRevision } from './deployments/deployments.ts';
 import type { ObservedState } from './observed.ts';
 import { stepsHash } from './revision.ts';
-import type { ManagedRoute } from './weights.ts';
+import type { ManagedRoute } from './routing/weights.ts';
 import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, VirtualService } from './types.ts';
 
 export interface DecideContext {

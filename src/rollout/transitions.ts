@@ -3,7 +3,7 @@
 // that dies after the write finds the decision in status; one that dies before it decides again.
 import type { AnalysisRound } from '../analysis/types.ts';
 import type { UpdateStatusAction } from './actions.ts';
-import { deploymentReplicaCount } from './deployments.ts';
+import { deploymentReplicaCount } from './deployments/deployments.ts';
 import { stepsHash } from './revision.ts';
 import type { AnalysisStatus, RollbackReason, RolloutStatus } from './types.ts';
 import { stepLabel, type DecideContext } from './state.ts';

@@ -3,7 +3,7 @@
 // check: custom query templates. Each message names the field and what to do.
 import { AnalysisConfigError, BUILTIN_METRICS, buildAnalysisPlan } from '../analysis/queries.ts';
 import { MIN_ANALYSIS_INTERVAL_MS, type ResolvedSpec } from './defaults.ts';
-import { deploymentName } from './deployments.ts';
+import { deploymentName } from './deployments/deployments.ts';
 import { parseDuration } from './durations.ts';
 import { TRACK_LABEL, type Rollout, type RolloutStep } from './types.ts';
 

@@ -2,12 +2,12 @@
 // "if the cluster is not like this yet, make it so" steps.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Action, CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction } from './actions.ts';
-import { scaleDownDelay } from './scale-down.ts';
-import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments.ts';
+import { scaleDownDelay } from './deployments/scale-down.ts';
+import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments/deployments.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
-import { claimGuard } from './claims.ts';
-import { buildWeightPatch } from './weights.ts';
+import { claimGuard } from './routing/claims.ts';
+import { buildWeightPatch } from './routing/weights.ts';
 
 export function setWeights(ctx: RoutedContext, canaryWeight: number, reason: string, why: string): SetWeightsAction {
   const name = ctx.virtualService.metadata.name;

@@ -1,9 +1,9 @@
 // A Rollout whose traffic objects are missing or do not fit it stops before moving any weight
 // (the controller sets TrafficRoutingReady=False). These are the same checks the controller makes
-// (src/rollout/routing.ts, weights.ts), run before anything is applied.
-import { canaryPinnedRoute } from '../../rollout/routing.ts';
-import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/claims.ts';
-import { hostMatches, resolveManagedRoutes } from '../../rollout/weights.ts';
+// (src/rollout/routing/routing.ts, weights.ts), run before anything is applied.
+import { canaryPinnedRoute } from '../../rollout/routing/routing.ts';
+import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/routing/claims.ts';
+import { hostMatches, resolveManagedRoutes } from '../../rollout/routing/weights.ts';
 import type { VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
 import type { ObjectSet } from '../objects.ts';
@@ -19,7 +19,7 @@ export const ROLLOUT_SUBSET_TO_BE_ADDED = { code: 'SB0805', name: 'RolloutSubset
 export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared', severity: 'error' } as const;
 export const ROLLOUT_CANARY_PINNED_ROUTE = { code: 'SB0807', name: 'RolloutCanaryPinnedRoute', severity: 'error' } as const;
 
-/** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/claims.ts). */
+/** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/routing/claims.ts). */
 interface ManagedPart {
   kind: 'VirtualService' | 'DestinationRule';
   object: RoutingObject;

@@ -8,7 +8,7 @@ import {
 import type { Operation } from 'rfc6902';
 import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
 import type { RolloutMergePatch } from '../../rollout/commands.ts';
-import { deploymentName } from '../../rollout/deployments.ts';
+import { deploymentName } from '../../rollout/deployments/deployments.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../../rollout/types.ts';
 import { apiError, CLI_ERROR, CliError, describeApiFailure } from '../rollout-errors.ts';
 

@@ -2,7 +2,7 @@
 // so that every line is table-tested without a cluster.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../../rollout/commands.ts';
-import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments.ts';
+import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments/deployments.ts';
 import { parseDuration } from '../../rollout/durations.ts';
 import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';

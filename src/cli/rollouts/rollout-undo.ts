@@ -3,7 +3,7 @@
 // other, and the controller handles it with its usual safety (steps, analysis, deadlines).
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import { deploymentName, deploymentRevision } from '../../rollout/deployments.ts';
+import { deploymentName, deploymentRevision } from '../../rollout/deployments/deployments.ts';
 import { canonicalJson, templateRevision } from '../../rollout/revision.ts';
 import { TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
 import type { RolloutApi } from './rollout-api.ts';

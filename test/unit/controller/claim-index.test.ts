@@ -2,7 +2,7 @@
 // spec no longer names are found without scanning the namespace.
 import { describe, expect, it } from 'vitest';
 import { ClaimIndex } from '../../../src/controller/claim-index.ts';
-import { CLAIMS_ANNOTATION } from '../../../src/rollout/claims.ts';
+import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
 
 const vs = (name: string, claims?: Record<string, string>) => ({
   metadata: { name, namespace: 'prod', ...(claims === undefined ? {} : { annotations: { [CLAIMS_ANNOTATION]: JSON.stringify(claims) } }) },

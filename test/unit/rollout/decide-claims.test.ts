@@ -2,7 +2,7 @@
 // without the delay, whatever the path.
 import { applyPatch } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
-import { CLAIMS_ANNOTATION, planClaims, readClaims } from '../../../src/rollout/claims.ts';
+import { CLAIMS_ANNOTATION, planClaims, readClaims } from '../../../src/rollout/routing/claims.ts';
 import { decide } from '../../../src/rollout/decide.ts';
 import { decisionEvent } from '../../../src/rollout/decision-events.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';

@@ -3,7 +3,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
-import { CLAIMS_ANNOTATION } from '../../../src/rollout/claims.ts';
+import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
 import { stepsHash, templateRevision } from '../../../src/rollout/revision.ts';
 import {
   REVISION_ANNOTATION,

@@ -1,7 +1,7 @@
 import { applyPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
 import { resolveTrafficRouting } from '../../../src/rollout/defaults.ts';
-import { buildSubsetPatch } from '../../../src/rollout/subsets.ts';
+import { buildSubsetPatch } from '../../../src/rollout/routing/subsets.ts';
 import type { DestinationRule } from '../../../src/rollout/types.ts';
 import { readyDestinationRule, seedDestinationRule } from './fixtures.ts';
 

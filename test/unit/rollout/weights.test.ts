@@ -3,7 +3,7 @@ import { applyPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
 import { resolveTrafficRouting } from '../../../src/rollout/defaults.ts';
 import type { HttpRoute, VirtualService } from '../../../src/rollout/types.ts';
-import { buildWeightPatch, hostMatches, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from '../../../src/rollout/weights.ts';
+import { buildWeightPatch, hostMatches, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from '../../../src/rollout/routing/weights.ts';
 import { seedVirtualService } from './fixtures.ts';
 
 const routing = (routes: string[] = []) =>

@@ -3,15 +3,15 @@
 // template (Argo Rollouts' workloadRef). Editing that Deployment's template starts a rollout.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import type { Action } from './actions.ts';
-import { CONDITION } from './conditions.ts';
+import type { Action } from '../actions.ts';
+import { CONDITION } from '../conditions.ts';
 import { deploymentName, deploymentReadiness, desiredReplicas } from './deployments.ts';
-import { addMilliseconds } from './durations.ts';
-import { hold, stopWith } from './hold.ts';
-import { timestamp, type DecideContext, type RoutedContext } from './state.ts';
-import { recordStatus } from './transitions.ts';
-import { ROLLOUT_LABEL, type PodTemplate, type Track } from './types.ts';
-import { pointerToken } from '../kube/json-pointer.ts';
+import { addMilliseconds } from '../durations.ts';
+import { hold, stopWith } from '../hold.ts';
+import { timestamp, type DecideContext, type RoutedContext } from '../state.ts';
+import { recordStatus } from '../transitions.ts';
+import { ROLLOUT_LABEL, type PodTemplate, type Track } from '../types.ts';
+import { pointerToken } from '../../kube/json-pointer.ts';
 
 export function workloadTemplate(workload: V1Deployment | undefined): PodTemplate | undefined {
   const template = workload?.spec?.template;

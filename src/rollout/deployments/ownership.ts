@@ -6,13 +6,13 @@
 // adopts matching orphan pods.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import type { Action, AdoptDeploymentAction } from './actions.ts';
-import { CONDITION } from './conditions.ts';
+import type { Action, AdoptDeploymentAction } from '../actions.ts';
+import { CONDITION } from '../conditions.ts';
 import { controllerReference, deploymentName, trackLabels } from './deployments.ts';
-import { hold, stopWith } from './hold.ts';
-import { sameLabels } from './subsets.ts';
-import type { DecideContext } from './state.ts';
-import { ROLLOUT_LABEL, TRACK_LABEL, type Track } from './types.ts';
+import { hold, stopWith } from '../hold.ts';
+import { sameLabels } from '../routing/subsets.ts';
+import type { DecideContext } from '../state.ts';
+import { ROLLOUT_LABEL, TRACK_LABEL, type Track } from '../types.ts';
 
 export type Ownership = { kind: 'owned' } | { kind: 'orphan' } | { kind: 'foreign'; why: string };
 

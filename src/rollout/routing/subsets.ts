@@ -3,9 +3,9 @@
 // (Istio answers 503 for a subset that does not exist). The patch adds or repairs only those two
 // subsets; other subsets, and the trafficPolicy of ours, are kept.
 import type { Operation } from 'rfc6902';
-import type { ResolvedTrafficRouting } from './defaults.ts';
-import type { DestinationRule, DestinationRuleSubset, Track } from './types.ts';
-import { TRACK_LABEL } from './types.ts';
+import type { ResolvedTrafficRouting } from '../defaults.ts';
+import type { DestinationRule, DestinationRuleSubset, Track } from '../types.ts';
+import { TRACK_LABEL } from '../types.ts';
 
 export interface DesiredSubset {
   name: string;

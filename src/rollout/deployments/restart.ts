@@ -4,12 +4,12 @@
 // acknowledgement recorded which tracks to roll (status.restart); each one whose template does not
 // carry the token yet gets it, one write a pass; then the record is dropped.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Action } from './actions.ts';
+import type { Action } from '../actions.ts';
 import { deploymentName, desiredReplicas } from './deployments.ts';
-import type { DecideContext } from './state.ts';
-import { recordStatus } from './transitions.ts';
-import { RESTARTED_AT_ANNOTATION } from './types.ts';
-import { pointerToken } from '../kube/json-pointer.ts';
+import type { DecideContext } from '../state.ts';
+import { recordStatus } from '../transitions.ts';
+import { RESTARTED_AT_ANNOTATION } from '../types.ts';
+import { pointerToken } from '../../kube/json-pointer.ts';
 
 function restartedAt(deployment: V1Deployment | undefined): string | undefined {
   return deployment?.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];

@@ -4,8 +4,8 @@
 // since we read them, the API server refuses the patch (422) and we decide again on fresh data.
 // Everything else in the route (match, retries, fault, timeout, headers) is never written.
 import type { Operation } from 'rfc6902';
-import type { ResolvedTrafficRouting } from './defaults.ts';
-import type { HttpRoute, HttpRouteDestination, IstioDestination, Track, VirtualService } from './types.ts';
+import type { ResolvedTrafficRouting } from '../defaults.ts';
+import type { HttpRoute, HttpRouteDestination, IstioDestination, Track, VirtualService } from '../types.ts';
 
 export interface DestinationSlot {
   index: number;

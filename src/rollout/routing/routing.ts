@@ -3,12 +3,12 @@
 // Rollout with a condition that says what to create or fix; nothing is written meanwhile.
 import type { Operation } from 'rfc6902';
 import { CLAIMS_ANNOTATION, describePart, planClaims, routeClaimKey, subsetClaimKeys, type ClaimConflict, type ClaimWrite, type RoutingPlural } from './claims.ts';
-import { CONDITION, type ConditionUpdate } from './conditions.ts';
-import type { DecideContext, RoutedContext } from './state.ts';
-import { deploymentReadiness, desiredReplicas } from './deployments.ts';
+import { CONDITION, type ConditionUpdate } from '../conditions.ts';
+import type { DecideContext, RoutedContext } from '../state.ts';
+import { deploymentReadiness, desiredReplicas } from '../deployments/deployments.ts';
 import { planSubsets } from './subsets.ts';
-import type { ResolvedTrafficRouting } from './defaults.ts';
-import type { DestinationRule, Track, VirtualService } from './types.ts';
+import type { ResolvedTrafficRouting } from '../defaults.ts';
+import type { DestinationRule, Track, VirtualService } from '../types.ts';
 import { describeRoute, hostMatches, impliedWeight, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =

@@ -13,12 +13,12 @@
 // its Rollout exists and still names the part; otherwise the next Rollout that needs the part
 // takes it over with a write guarded the same way, so two Rollouts never both act on it.
 import type { Operation } from 'rfc6902';
-import { pointerToken } from '../kube/json-pointer.ts';
-import type { UpdateClaimsAction } from './actions.ts';
-import { canonicalJson } from './revision.ts';
-import { resolveTrafficRouting, type ResolvedTrafficRouting } from './defaults.ts';
+import { pointerToken } from '../../kube/json-pointer.ts';
+import type { UpdateClaimsAction } from '../actions.ts';
+import { canonicalJson } from '../revision.ts';
+import { resolveTrafficRouting, type ResolvedTrafficRouting } from '../defaults.ts';
 import { resolveManagedRoutes, type ManagedRoute } from './weights.ts';
-import type { DestinationRule, Rollout, VirtualService } from './types.ts';
+import type { DestinationRule, Rollout, VirtualService } from '../types.ts';
 
 export const CLAIMS_ANNOTATION = 'switchboard.dev/managed-by-rollouts';
 const CLAIMS_PATH = `/metadata/annotations/${pointerToken(CLAIMS_ANNOTATION)}`;

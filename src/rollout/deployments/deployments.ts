@@ -2,9 +2,9 @@
 // they are changed, and when they count as ready.
 import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import type { ResolvedSpec } from './defaults.ts';
-import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type Rollout, type Track } from './types.ts';
-import { pointerToken } from '../kube/json-pointer.ts';
+import type { ResolvedSpec } from '../defaults.ts';
+import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type Rollout, type Track } from '../types.ts';
+import { pointerToken } from '../../kube/json-pointer.ts';
 
 export function deploymentName(rolloutName: string, track: Track): string {
   return `${rolloutName}-${track}`;

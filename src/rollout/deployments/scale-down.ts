@@ -3,11 +3,11 @@
 // moment its weight is written to 0 still gets requests from proxies that have not caught up,
 // and those fail. So once traffic has left the canary, its pods stay for scaleDownDelaySeconds.
 // The moment is a timestamp in status (canaryScaleDownAt): a restarted controller keeps it.
-import type { Action } from './actions.ts';
-import { addMilliseconds } from './durations.ts';
-import { waitUntil } from './hold.ts';
-import { timestamp, type DecideContext } from './state.ts';
-import { recordStatus } from './transitions.ts';
+import type { Action } from '../actions.ts';
+import { addMilliseconds } from '../durations.ts';
+import { waitUntil } from '../hold.ts';
+import { timestamp, type DecideContext } from '../state.ts';
+import { recordStatus } from '../transitions.ts';
 
 /**
  * Call only once the VirtualService sends nothing to the canary. undefined: the canary's pods may
