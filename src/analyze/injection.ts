@@ -1,6 +1,6 @@
 // Which namespaces have sidecar injection on, read from their labels as Istio's webhook
 // configuration selects them (src/injector/decide.ts applies the same labels to each pod).
-import { labelKeys } from '../injector/istio-constants.ts';
+import { labelKeys } from '../injector/istio/istio-constants.ts';
 import type { MeshObject, ObjectSet } from './objects.ts';
 
 export function injectionEnabled(namespace: MeshObject): boolean {

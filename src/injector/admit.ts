@@ -6,10 +6,10 @@ import { resolveSidecarSettings, type SidecarEnvironment } from './annotations.t
 import type { InjectorConfig } from './config.ts';
 import { decideInjection, type InjectionDecision } from './decide.ts';
 import { injectPod } from './inject.ts';
-import { annotationKeys, labelKeys, proxyUid } from './istio-constants.ts';
+import { annotationKeys, labelKeys, proxyUid } from './istio/istio-constants.ts';
 import { injectionPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
-import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy-override.ts';
+import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy/proxy-override.ts';
 import { findProxyIdentityViolations } from './policy.ts';
 import { formatRefusal, refusalCodes, type Refusal } from './refusals.ts';
 

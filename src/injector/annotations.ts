@@ -3,10 +3,10 @@
 // three when any is set, which is a long-standing complaint (istio/istio#16126).
 import { parse as parseYaml } from 'yaml';
 import type { InjectorConfig } from './config.ts';
-import { annotationKeys, interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { annotationKeys, interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
-import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy-annotations.ts';
-import { rewritesAppProbes } from './probes.ts';
+import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
+import { rewritesAppProbes } from './proxy/probes.ts';
 import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';

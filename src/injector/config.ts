@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
-import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { labelSelectorProblem } from './label-selectors.ts';
 import type { NativeSidecarSetting } from './native-sidecars.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';

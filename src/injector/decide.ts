@@ -4,7 +4,7 @@
 // istio.io/rev unless istio-injection is set, which takes precedence over it.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InjectorConfig } from './config.ts';
-import { annotationKeys, labelKeys } from './istio-constants.ts';
+import { annotationKeys, labelKeys } from './istio/istio-constants.ts';
 import { selectorMatches } from './label-selectors.ts';
 import { hasInjectionStatus } from './reinjection.ts';
 import { describeServed, servedRevisions } from './revisions.ts';

@@ -1,7 +1,7 @@
 // Whether the proxy runs as a Kubernetes native sidecar (an init container with restartPolicy Always),
 // decided as Istio decides it: ENABLE_NATIVE_SIDECARS (true, false or auto) for the mesh, and the
 // sidecar.istio.io/nativeSidecar annotation for one pod.
-import { annotationKeys } from './istio-constants.ts';
+import { annotationKeys } from './istio/istio-constants.ts';
 
 /** The injector config's nativeSidecars: on, off, or on where every kubelet supports it. */
 export type NativeSidecarSetting = boolean | 'auto';

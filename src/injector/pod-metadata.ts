@@ -2,8 +2,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { SidecarSettings } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
-import { excludedInboundPorts } from './proxy-annotations.ts';
-import { annotationKeys, labelKeys, proxyContainerName } from './istio-constants.ts';
+import { excludedInboundPorts } from './proxy/proxy-annotations.ts';
+import { annotationKeys, labelKeys, proxyContainerName } from './istio/istio-constants.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
 function firstNonEmpty(...candidates: Array<string | undefined>): string {

@@ -2,7 +2,7 @@
 // Envoy does not redirect its own connections. Any other process running as 1337 escapes the mesh
 // (no mTLS, no authorization, no telemetry), so such pods are refused.
 import type { V1Container, V1Pod, V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
-import { initContainerName, proxyContainerName, proxyGid, proxyUid } from './istio-constants.ts';
+import { initContainerName, proxyContainerName, proxyGid, proxyUid } from './istio/istio-constants.ts';
 import { refusalCodes, type Refusal } from './refusals.ts';
 
 type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';

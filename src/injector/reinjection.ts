@@ -3,8 +3,8 @@
 // taken out, then is injected again with the current configuration. The result is the same pod as
 // one injection of the original, so injecting twice changes nothing.
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { annotationKeys, proxyContainerName, statusPort } from './istio-constants.ts';
-import { appProbersEnvName } from './probes.ts';
+import { annotationKeys, proxyContainerName, statusPort } from './istio/istio-constants.ts';
+import { appProbersEnvName } from './proxy/probes.ts';
 
 interface InjectionStatus {
   initContainers: string[];

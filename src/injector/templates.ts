@@ -2,7 +2,7 @@
 // default; "gateway" is what Istio's gateway Helm chart asks for: the proxy runs as a router, the pod
 // gets no istio-init (a gateway terminates traffic, it does not intercept it) and may bind low ports.
 import type { V1Container, V1PodSecurityContext } from '@kubernetes/client-node';
-import { annotationKeys, proxyGid, proxyUid } from './istio-constants.ts';
+import { annotationKeys, proxyGid, proxyUid } from './istio/istio-constants.ts';
 import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
 
 export const injectionTemplates = ['sidecar', 'gateway'] as const;

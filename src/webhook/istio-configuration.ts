@@ -4,7 +4,7 @@
 // A bad update is reported and the last good configuration stays in force, as istiod keeps its own.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { InjectorConfig } from '../injector/config.ts';
-import { applyIstioConfiguration, parseIstioValues, parseMeshConfig } from '../injector/istio-values.ts';
+import { applyIstioConfiguration, parseIstioValues, parseMeshConfig } from '../injector/istio/istio-values.ts';
 import { startInformer } from '../kube/informer.ts';
 
 export interface IstioConfigurationNames {

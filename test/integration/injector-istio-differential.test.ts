@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { admitPod } from '../../src/injector/admit.ts';
 import { defaultInjectorConfig, type InjectorConfig } from '../../src/injector/config.ts';
-import { loadIstioConfigurationFiles } from '../../src/injector/istio-values.ts';
+import { loadIstioConfigurationFiles } from '../../src/injector/istio/istio-values.ts';
 import { findPodTemplates, valueAt } from '../../src/injector/workloads.ts';
 import { createCertificateAuthority, issueCertificate } from '../harness/certs.ts';
 import { differences, injectionFacets, type FacetDifference } from '../harness/injection-facets.ts';

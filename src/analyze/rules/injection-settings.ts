@@ -2,7 +2,7 @@
 // sidecar.istio.io/inject (the annotation of the same name is deprecated and loses to the label),
 // and its injector ConfigMap has a fixed set of keys: a misspelt one is ignored silently.
 import { parse } from 'yaml';
-import { annotationKeys, labelKeys } from '../../injector/istio-constants.ts';
+import { annotationKeys, labelKeys } from '../../injector/istio/istio-constants.ts';
 import { findPodTemplates, valueAt } from '../../injector/workloads.ts';
 import { finding, type Finding } from '../finding.ts';
 import { isRecord, type MeshObject, type ObjectSet } from '../objects.ts';

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { defaultInjectorConfig } from '../../injector/config.ts';
 import { decideInjection } from '../../injector/decide.ts';
-import { proxyContainerName } from '../../injector/istio-constants.ts';
+import { proxyContainerName } from '../../injector/istio/istio-constants.ts';
 import { finding, type Finding } from '../finding.ts';
 import { qualifyHost, serviceOfHost } from '../hosts.ts';
 import { injectionEnabledNamespaces } from '../injection.ts';

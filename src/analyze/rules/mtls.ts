@@ -2,7 +2,7 @@
 // as well as mTLS, so the mesh looks encrypted while any uninjected pod can talk in clear text.
 // The effective mode comes from the workload's policy, else the namespace's, else the mesh-wide
 // one in the root namespace, else PERMISSIVE.
-import { alwaysExcludedInboundPorts } from '../../injector/istio-constants.ts';
+import { alwaysExcludedInboundPorts } from '../../injector/istio/istio-constants.ts';
 import { finding, type Finding } from '../finding.ts';
 import { injectionEnabledNamespaces } from '../injection.ts';
 import { isRecord, type MeshObject, type ObjectSet } from '../objects.ts';

@@ -2,7 +2,7 @@
 // read once, with the names and parsing `switchboard run` uses when it follows them live. Loaded
 // only when inject reads the cluster: this module brings in the Kubernetes client.
 import { CoreV1Api } from '@kubernetes/client-node';
-import { parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../../injector/istio-values.ts';
+import { parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../../injector/istio/istio-values.ts';
 import { istioConfigurationNames } from '../../webhook/istio-configuration.ts';
 import { describeDefaults } from './inject-defaults.ts';
 import { loadTargetKubeConfig, resolveNamespace, type TargetOptions } from '../rollouts/rollout-api.ts';

@@ -6,7 +6,7 @@
 // without being asked for.
 import { readFileSync } from 'node:fs';
 import { defaultInjectorConfig, InjectorConfigError, loadInjectorConfigFile, type InjectorConfig } from '../../injector/config.ts';
-import { applyIstioConfiguration, parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../../injector/istio-values.ts';
+import { applyIstioConfiguration, parseIstioValues, parseMeshConfig, type IstioValues, type MeshConfig } from '../../injector/istio/istio-values.ts';
 import type { TargetOptions } from '../rollouts/rollout-api.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runInjectCommand, type InjectCommandResult } from '../../../src/cli/inject/inject-command.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../../../src/injector/config.ts';
-import { loadIstioConfigurationFiles } from '../../../src/injector/istio-values.ts';
+import { loadIstioConfigurationFiles } from '../../../src/injector/istio/istio-values.ts';
 
 const fixtureDirectory = fileURLToPath(new URL('../../fixtures/inject/', import.meta.url));
 const updating = process.env.UPDATE_GOLDEN === '1';

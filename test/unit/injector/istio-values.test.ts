@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultInjectorConfig } from '../../../src/injector/config.ts';
-import { applyIstioConfiguration, loadIstioConfigurationFiles, parseIstioValues, parseMeshConfig } from '../../../src/injector/istio-values.ts';
+import { applyIstioConfiguration, loadIstioConfigurationFiles, parseIstioValues, parseMeshConfig } from '../../../src/injector/istio/istio-values.ts';
 
 const sources = { values: 'values.yaml', mesh: 'mesh.yaml' };
 const valuesError = (text: string) => {

@@ -4,7 +4,7 @@ import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { defaultInjectorConfig, type InjectorConfig } from '../../../src/injector/config.ts';
 import { injectPod } from '../../../src/injector/inject.ts';
-import { rewriteAppProbes, rewritesAppProbes } from '../../../src/injector/probes.ts';
+import { rewriteAppProbes, rewritesAppProbes } from '../../../src/injector/proxy/probes.ts';
 import { appContainer, containerNamed, envValue, pod } from './pods.ts';
 
 const inject = (subject: V1Pod, config: Partial<InjectorConfig> = {}) => injectPod(subject, { ...defaultInjectorConfig(), ...config });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveSidecarSettings } from '../../../src/injector/annotations.ts';
 import { defaultInjectorConfig } from '../../../src/injector/config.ts';
 import { injectPod } from '../../../src/injector/inject.ts';
-import { excludedInboundPorts } from '../../../src/injector/proxy-annotations.ts';
+import { excludedInboundPorts } from '../../../src/injector/proxy/proxy-annotations.ts';
 import { appContainer, containerNamed, envValue, pod } from './pods.ts';
 
 const config = defaultInjectorConfig();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { admitPod } from '../../../src/injector/admit.ts';
 import { defaultInjectorConfig } from '../../../src/injector/config.ts';
 import { injectPod } from '../../../src/injector/inject.ts';
-import { mergeProxyOverride } from '../../../src/injector/proxy-override.ts';
+import { mergeProxyOverride } from '../../../src/injector/proxy/proxy-override.ts';
 import { admissionInput, appContainer, containerNamed, pod } from './pods.ts';
 
 const config = defaultInjectorConfig();

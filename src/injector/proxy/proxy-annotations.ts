@@ -2,9 +2,9 @@
 // agent's status port, the proxy's readiness timings, log levels, extra volumes and mounts, and the
 // interfaces istio-iptables leaves alone or reroutes. Each is validated as Istio validates it.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { InjectorConfig } from './config.ts';
-import { statusPort as defaultStatusPort } from './istio-constants.ts';
-import { invalidAnnotation, type Refusal } from './refusals.ts';
+import type { InjectorConfig } from '../config.ts';
+import { statusPort as defaultStatusPort } from '../istio/istio-constants.ts';
+import { invalidAnnotation, type Refusal } from '../refusals.ts';
 
 export const proxyAnnotationKeys = {
   statusPort: 'status.sidecar.istio.io/port',

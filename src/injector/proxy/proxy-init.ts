@@ -2,9 +2,9 @@
 // 15001, inbound to 15006) while letting the proxy's own UID through. With Istio CNI the node's
 // plugin writes those rules, and istio-validation only checks them, without any privilege.
 import type { V1Container, V1EnvVar } from '@kubernetes/client-node';
-import { proxyResourceRequirements, type SidecarSettings } from './annotations.ts';
-import type { InjectorConfig } from './config.ts';
-import { inboundListenerPort, initContainerName, outboundListenerPort, proxyGid, proxyUid, validationContainerName } from './istio-constants.ts';
+import { proxyResourceRequirements, type SidecarSettings } from '../annotations.ts';
+import type { InjectorConfig } from '../config.ts';
+import { inboundListenerPort, initContainerName, outboundListenerPort, proxyGid, proxyUid, validationContainerName } from '../istio/istio-constants.ts';
 import { excludedInboundPorts } from './proxy-annotations.ts';
 
 export function proxyImageReference(config: InjectorConfig): string {

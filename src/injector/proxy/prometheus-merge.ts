@@ -2,8 +2,8 @@
 // annotations are handed to pilot-agent in ISTIO_PROMETHEUS_ANNOTATIONS, and replaced by annotations
 // pointing at the agent's status port, which serves the app's metrics and Envoy's together.
 import type { V1EnvVar } from '@kubernetes/client-node';
-import { parseGoBoolean } from './annotations.ts';
-import { statusPort } from './istio-constants.ts';
+import { parseGoBoolean } from '../annotations.ts';
+import { statusPort } from '../istio/istio-constants.ts';
 
 export interface PrometheusMergeResult {
   annotations: Record<string, string>;

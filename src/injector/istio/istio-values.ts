@@ -7,13 +7,13 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { InjectorConfigError, describeValue, isPlainObject } from './config-schema.ts';
-import type { InjectorConfig, ResourceQuantities } from './config.ts';
-import { labelSelectorProblem } from './label-selectors.ts';
+import { InjectorConfigError, describeValue, isPlainObject } from '../config-schema.ts';
+import type { InjectorConfig, ResourceQuantities } from '../config.ts';
+import { labelSelectorProblem } from '../label-selectors.ts';
 import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
 import { istioValuesSchema, meshConfigSchema } from './istio-values-schema.ts';
-import { parseQuantity, quantityExpectation } from './quantity.ts';
-import { checkTrafficValue, type TrafficField } from './traffic-values.ts';
+import { parseQuantity, quantityExpectation } from '../quantity.ts';
+import { checkTrafficValue, type TrafficField } from '../traffic-values.ts';
 
 export type IstioValues = Record<string, unknown>;
 export type MeshConfig = Record<string, unknown>;

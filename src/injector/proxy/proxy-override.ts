@@ -2,11 +2,11 @@
 // it is merged over the proxy the way a strategic merge patch merges a container, so the pod can
 // change args, resources, probes or the security context and keep everything else.
 import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { proxyContainerName } from './istio-constants.ts';
+import { proxyContainerName } from '../istio/istio-constants.ts';
 import { proxyImageReference } from './proxy-init.ts';
-import type { InjectorConfig } from './config.ts';
-import { refusalCodes, type Refusal } from './refusals.ts';
-import { stripPreviousInjection } from './reinjection.ts';
+import type { InjectorConfig } from '../config.ts';
+import { refusalCodes, type Refusal } from '../refusals.ts';
+import { stripPreviousInjection } from '../reinjection.ts';
 
 /** Istio's placeholder: "use the injector's image". */
 export const autoImage = 'auto';

@@ -1,11 +1,11 @@
 // The environment pilot-agent reads at start: how to reach istiod, who the pod is (downward API),
 // and metadata istiod uses to build this proxy's configuration.
 import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod } from '@kubernetes/client-node';
-import type { SidecarSettings } from './annotations.ts';
-import type { InjectorConfig } from './config.ts';
-import { proxyContainerName } from './istio-constants.ts';
+import type { SidecarSettings } from '../annotations.ts';
+import type { InjectorConfig } from '../config.ts';
+import { proxyContainerName } from '../istio/istio-constants.ts';
 import { proxyMetadataEnv } from './proxy-init.ts';
-import { workloadOwnerUri, type WorkloadIdentity } from './workload-identity.ts';
+import { workloadOwnerUri, type WorkloadIdentity } from '../workload-identity.ts';
 
 const fieldRef = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 const resourceRef = (name: string, resource: string): V1EnvVar => ({ name, valueFrom: { resourceFieldRef: { resource, divisor: '1' } } });

@@ -1,12 +1,12 @@
 // istio-proxy: pilot-agent and Envoy, running as the proxy UID/GID with a read-only root filesystem.
 import type { V1Container, V1Lifecycle, V1Pod, V1Probe, V1SecurityContext } from '@kubernetes/client-node';
-import { proxyResourceRequirements, type SidecarSettings } from './annotations.ts';
-import type { InjectorConfig } from './config.ts';
-import { envoyPrometheusPort, healthPort, proxyContainerName, proxyGid, proxyUid } from './istio-constants.ts';
+import { proxyResourceRequirements, type SidecarSettings } from '../annotations.ts';
+import type { InjectorConfig } from '../config.ts';
+import { envoyPrometheusPort, healthPort, proxyContainerName, proxyGid, proxyUid } from '../istio/istio-constants.ts';
 import { proxyEnvironment } from './proxy-env.ts';
 import { proxyImageReference } from './proxy-init.ts';
 import { proxyVolumeMounts } from './proxy-volumes.ts';
-import type { WorkloadIdentity } from './workload-identity.ts';
+import type { WorkloadIdentity } from '../workload-identity.ts';
 
 export function buildProxyContainer(pod: V1Pod, settings: SidecarSettings, config: InjectorConfig, workload: WorkloadIdentity): V1Container {
   const lifecycle = proxyLifecycle(settings);

@@ -1,6 +1,6 @@
 // The volumes the proxy mounts, in the order Istio's template declares them.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { InjectorConfig } from './config.ts';
+import type { InjectorConfig } from '../config.ts';
 
 interface ProxyVolume {
   volume: V1Volume;

@@ -4,8 +4,8 @@
 // lets through, under /app-health/<container>/<kind>; the agent probes the app itself, from inside
 // the pod, with the original settings it reads from ISTIO_KUBE_APP_PROBERS.
 import type { V1Container, V1EnvVar, V1HTTPGetAction, V1LifecycleHandler, V1Probe } from '@kubernetes/client-node';
-import { parseGoBoolean } from './annotations.ts';
-import { annotationKeys, proxyContainerName } from './istio-constants.ts';
+import { parseGoBoolean } from '../annotations.ts';
+import { annotationKeys, proxyContainerName } from '../istio/istio-constants.ts';
 
 export const appProbersEnvName = 'ISTIO_KUBE_APP_PROBERS';
 
