@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT, resolveBinaries } from '../harness/binaries.ts';
 import { goModuleDir } from '../harness/go-module.ts';
-import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
+import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, podRefusal, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, startController, type ControllerProcess } from './support/rollout-env.ts';
 import { canaryWeightOf, rolloutScenarios } from './support/rollout-scenario.ts';
 
@@ -56,20 +56,8 @@ function pod(name: string, labels: Record<string, string> = {}): V1Pod {
   return { metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } };
 }
 
-/** Creates the pod; resolves with undefined when created, or with the API server's refusal. */
-async function refusalOf(namespace: string, name: string, labels: Record<string, string> = {}): Promise<string | undefined> {
-  try {
-    await cluster.core.createNamespacedPod({ namespace, body: pod(name, labels) });
-    return undefined;
-  } catch (error) {
-    const body = (error as { body?: unknown }).body;
-    if (typeof body !== 'string') return (error as Error).message;
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
+function refusalOf(namespace: string, name: string, labels: Record<string, string> = {}): Promise<string | undefined> {
+  return podRefusal(cluster, namespace, pod(name, labels));
 }
 
 async function namespaceWith(labels: Record<string, string>): Promise<string> {

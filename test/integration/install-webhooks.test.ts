@@ -7,7 +7,7 @@ import { AdmissionregistrationV1Api, type KubernetesObject, type V1MutatingWebho
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findObject, renderKustomization } from '../harness/kustomize.ts';
 import { freePort } from '../harness/ports.ts';
-import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
+import { createNamespace, deleteNamespace, eventually, kubectl, podRefusal, testCluster } from './support/cluster.ts';
 
 const cluster = testCluster();
 const admission = cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -23,20 +23,8 @@ function pod(name: string, labels: Record<string, string> = {}): V1Pod {
   return { metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } };
 }
 
-/** Creates the pod; resolves with undefined when created, or with the API server's refusal. */
-async function refusalOf(namespace: string, body: V1Pod): Promise<string | undefined> {
-  try {
-    await cluster.core.createNamespacedPod({ namespace, body });
-    return undefined;
-  } catch (error) {
-    const body = (error as { body?: unknown }).body;
-    if (typeof body !== 'string') return (error as Error).message;
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
+function refusalOf(namespace: string, body: V1Pod): Promise<string | undefined> {
+  return podRefusal(cluster, namespace, body);
 }
 
 async function namespaceWith(labels: Record<string, string>): Promise<string> {

@@ -1,7 +1,7 @@
 // What every integration test needs: a client for the cluster that global setup started,
 // throwaway namespaces, and polling that names what it waited for.
 import {
-  AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, ApiextensionsV1Api, type KubeConfig, type KubernetesObject,
+  AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, ApiextensionsV1Api, type KubeConfig, type KubernetesObject, type V1Pod,
 } from '@kubernetes/client-node';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -104,4 +104,20 @@ export async function kubectl(args: string[], input?: string): Promise<{ stdout:
     });
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/** Creates the pod; resolves with undefined when created, or with the API server's refusal message. */
+export async function podRefusal(cluster: TestCluster, namespace: string, body: V1Pod): Promise<string | undefined> {
+  try {
+    await cluster.core.createNamespacedPod({ namespace, body });
+    return undefined;
+  } catch (error) {
+    const text = (error as { body?: unknown }).body;
+    if (typeof text !== 'string') return (error as Error).message;
+    try {
+      return (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      return text;
+    }
+  }
 }
