@@ -93,7 +93,8 @@ quietly kubectl apply -f crds/istio/networking.istio.io_virtualservices.yaml \
   -f crds/istio/networking.istio.io_destinationrules.yaml
 quietly kubectl apply -f config/base/namespace.yaml
 quietly kubectl apply --namespace "$NAMESPACE" -k config/rbac
-quietly kubectl create namespace istio-system
+# The local control plane runs istiod, so istio-system may exist already.
+kubectl create namespace istio-system --dry-run=client -o yaml | quietly kubectl apply -f -
 quietly kubectl apply -k config/istio-access
 quietly kubectl wait --for condition=Established --timeout 30s crd/rollouts.switchboard.dev \
   crd/virtualservices.networking.istio.io crd/destinationrules.networking.istio.io
