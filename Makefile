@@ -6,7 +6,7 @@ NPM_STAMP := node_modules/.package-lock.stamp
 CLUSTER_DIR ?= $(CURDIR)/.cluster
 
 .PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
-        istio-api \
+        istio-api istio-reference \
         cluster-up cluster-down demo bench run install deploy image image-test clean
 
 help:
@@ -47,6 +47,12 @@ control-plane:
 istio-api:
 	@hack/fetch-istio-api.sh >/dev/null
 
+# istiod (pilot-discovery), the simulated sidecar and Istio's reference programs (injection handler,
+# chart renderer, istio-iptables), built from the pinned istio.io/istio module and cached. Built
+# here rather than in the tests, so that a first build (minutes) is bounded by no test timeout.
+istio-reference:
+	@hack/istio-reference/build.sh >/dev/null
+
 prometheus:
 	@command -v prometheus >/dev/null || hack/install-prometheus.sh
 
@@ -54,18 +60,18 @@ prometheus:
 openssl:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 
-integration: deps openssl control-plane prometheus istio-api
+integration: deps openssl control-plane prometheus istio-api istio-reference
 	$(NODE) node_modules/vitest/vitest.mjs run --project integration
 
 test: deps lint build unit integration
 
-cluster-up: deps openssl control-plane
+cluster-up: deps openssl control-plane istio-reference
 	@$(NODE) test/harness/cli.ts up --dir $(CLUSTER_DIR)
 
 cluster-down: deps
 	@$(NODE) test/harness/cli.ts down --dir $(CLUSTER_DIR)
 
-demo: deps build openssl control-plane prometheus
+demo: deps build openssl control-plane istio-reference prometheus
 	$(NODE) hack/demo.ts
 
 bench: deps
@@ -89,7 +95,7 @@ image:
 
 # The image run as config/manager/manager.yaml runs it, against a local control plane. Needs root
 # and podman, so it is its own target; .ci/run runs it after make test.
-image-test: deps openssl control-plane
+image-test: deps openssl control-plane istio-reference
 	hack/image/test.sh
 
 clean:
