@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { defaultInjectorConfig } from '../src/injector/config.ts';
-import { loadIstioConfigurationFiles } from '../src/injector/istio-values.ts';
+import { loadIstioConfigurationFiles } from '../src/injector/istio/istio-values.ts';
 import { staticNamespaceLabels } from '../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../src/observability/metrics.ts';
 import { ADMISSION_BODY_LIMIT, createWebhookServer } from '../src/webhook/server.ts';
