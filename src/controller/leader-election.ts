@@ -11,21 +11,9 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { httpStatusOf, orUndefinedIfNotFound } from '../kube/api-errors.ts';
 import { withRequestTimeout } from '../kube/request-timeout.ts';
+import { DEFAULT_LEADER_ELECTION_TIMING, type LeaderElectionTiming } from './leader-election-timing.ts';
 
-export interface LeaderElectionTiming {
-  /** How long a standby waits, after it last saw the lease change, before taking it. */
-  leaseDurationMs: number;
-  /** How long the leader keeps acting without a successful renewal. */
-  renewDeadlineMs: number;
-  /** How often each replica tries to acquire or renew. */
-  retryPeriodMs: number;
-  /** How long one API call may take; shorter than the renew deadline. */
-  requestTimeoutMs: number;
-}
-
-export const DEFAULT_LEADER_ELECTION_TIMING: LeaderElectionTiming = {
-  leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, requestTimeoutMs: 5_000,
-};
+export { DEFAULT_LEADER_ELECTION_TIMING, type LeaderElectionTiming } from './leader-election-timing.ts';
 
 export interface LeaderElectionOptions extends Partial<LeaderElectionTiming> {
   kubeConfig: KubeConfig;

@@ -1,12 +1,12 @@
 // `switchboard run`: the manager. Flags in the words kubebuilder users know; wiring only.
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
-import { Registry } from 'prom-client';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkLeaderElectionTiming, defaultRequestTimeoutMs, DEFAULT_LEADER_ELECTION_TIMING, shardLeaseName, startLeaderElection, type LeaderElector } from '../../controller/leader-election.ts';
+import type { LeaderElector } from '../../controller/leader-election.ts';
+import { DEFAULT_LEADER_ELECTION_TIMING } from '../../controller/leader-election-timing.ts';
 import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../../controller/tuning-flags.ts';
-import { loadKubeConfig } from '../../kube/config.ts';
 import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
 
 export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
@@ -74,6 +74,8 @@ export function defineRunCommand(command: Command): void {
     .action(async (options: RunOptions) => {
       let stop: () => Promise<void>;
       try {
+        // Loaded here, not with the module: `run --help` and TAB on run's flags need none of it.
+        const { pino } = await import('pino');
         stop = await startManager(options, pino({ level: options.logLevel }));
       } catch (error) {
         // One line, and out: a manager that lingers after a bad start would answer its probes and
@@ -91,6 +93,9 @@ export function defineRunCommand(command: Command): void {
  * runs here, its informers have synced; losing the lease stops only the controller's workers.
  */
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
+  const [{ checkLeaderElectionTiming, defaultRequestTimeoutMs }, { loadKubeConfig }] = await Promise.all([
+    import('../../controller/leader-election.ts'), import('../../kube/config.ts'),
+  ]);
   if (options.controller && options.leaderElect) {
     // Before anything starts: a bad combination of flags is the operator's to fix, not a crash later.
     checkLeaderElectionTiming({
@@ -125,7 +130,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
 }
 
 interface Wiring {
-  kubeConfig: ReturnType<typeof loadKubeConfig>;
+  kubeConfig: KubeConfig;
   prometheus: ReturnType<typeof buildPrometheusProviders>;
   tuning: ReturnType<typeof controllerTuning>;
   stops: (() => Promise<void>)[];
@@ -153,8 +158,9 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
   if (options.controller) {
     let informersSynced = false;
     readinessChecks.push(() => (informersSynced ? undefined : 'controller informers not synced yet'));
-    const [{ createControllerMetrics }, { RolloutController }, { withProcessMetrics }] = await Promise.all([
+    const [{ createControllerMetrics }, { RolloutController }, { withProcessMetrics }, { Registry }, { shardLeaseName, startLeaderElection }] = await Promise.all([
       import('../../controller/metrics.ts'), import('../../controller/rollout-controller.ts'), import('../../observability/metrics.ts'),
+      import('prom-client'), import('../../controller/leader-election.ts'),
     ]);
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const controller = new RolloutController({

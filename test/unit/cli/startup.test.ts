@@ -1,7 +1,7 @@
 // The Kubernetes client (a second and 90 MB at start) is loaded only by commands that talk to the
-// API server: --help, TAB completion of anything but rollout names and run's flags, inject with
+// API server: --help, TAB completion of anything but rollout names, `run --help`, inject with
 // local files and --offline, and analyze -f start without it. Checked on the real CLI with a
-// module load hook. (`run` loads it with its own module, flags and help included.)
+// module load hook.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ describe('start without the Kubernetes client', () => {
     ['inject', '--offline', '-f', manifest],
     ['analyze', '-f', manifest],
     ['version', '--client'],
+    ['run', '--help'],
+    ['complete', '--', 'run', '--'],
   ])('%s', async (...args) => {
     const loaded = await packagesLoaded(args);
     expect(loaded).toContain('commander');
