@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { IstiodAddresses } from './istiod.ts';
 import { waitFor } from './processes.ts';
-import { sidecarIdentity, startSidecar, type SimulatedSidecar } from './sidecar.ts';
+import { sidecarIdentity, startSidecar, type AppliedRoutes, type SimulatedSidecar } from './sidecar.ts';
 import { TrafficSimulator, type TrafficSimulatorOptions } from './traffic-simulator.ts';
 
 export interface CallerTraffic {
@@ -27,18 +27,32 @@ export interface CallerTrafficOptions extends Omit<TrafficSimulatorOptions, 'rou
   logDir: string;
   /** The Service's cluster domain; cluster.local unless the cluster says otherwise. */
   clusterDomain?: string;
+  /**
+   * No request is sent until the sidecar has applied a config this accepts: for a measurement
+   * that must not count the requests of a moment when, say, a subset had no endpoints yet.
+   */
+  startOnceApplied?: (applied: AppliedRoutes) => boolean;
 }
 
 export async function startCallerTraffic(options: CallerTrafficOptions): Promise<CallerTraffic> {
-  const { namespace, host, callerSelector } = options;
+  const { istiod, callerSelector, port, logDir, clusterDomain, startOnceApplied: accepted, ...simulatorOptions } = options;
+  const { namespace, host } = simulatorOptions;
   const caller = await readyPod(options.kubeConfig, namespace, callerSelector);
   const sidecar = await startSidecar({
-    xdsAddress: options.istiod.xdsAddress, pod: sidecarIdentity(caller), logDir: options.logDir,
-    host: `${host}.${namespace}.svc.${options.clusterDomain ?? 'cluster.local'}`, port: options.port,
+    xdsAddress: istiod.xdsAddress, pod: sidecarIdentity(caller), logDir,
+    host: `${host}.${namespace}.svc.${clusterDomain ?? 'cluster.local'}`, port,
   });
-  const simulator = new TrafficSimulator({ ...options, routeBy: { sidecar } });
+  const simulator = new TrafficSimulator({ ...simulatorOptions, routeBy: { sidecar } });
   let target: string;
   try {
+    if (accepted) {
+      await waitFor(`the sidecar of ${sidecar.proxyId} to have applied the config the traffic waits for`, async () => {
+        const applied = sidecar.applied();
+        return applied !== undefined && accepted(applied);
+      }, { timeoutMs: 120_000, logs: `its log in ${logDir}` }).catch((error: Error) => {
+        throw new Error(`${error.message}; what it last applied: ${JSON.stringify(sidecar.applied())}`);
+      });
+    }
     target = await simulator.start();
   } catch (error) {
     await sidecar.stop();

@@ -6,7 +6,7 @@ import { Watch } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
-import { startCallerTraffic, type CallerTraffic } from '../../harness/caller-traffic.ts';
+import { startCallerTraffic, type CallerTraffic, type CallerTrafficOptions } from '../../harness/caller-traffic.ts';
 import { startManagerProcess, type ManagerProcess } from '../../harness/manager-process.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficBehaviour } from '../../harness/traffic-simulator.ts';
@@ -80,7 +80,8 @@ export async function deployPaymentsRouting(namespace: string, options: { withCa
  * scraped by the Prometheus the controller asks. Subsets map to the track Deployments: Istio's
  * destination_workload is the Deployment's name, what the analysis queries select on.
  */
-export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {}): Promise<CallerTraffic> {
+export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {},
+  options: Pick<CallerTrafficOptions, 'startOnceApplied'> = {}): Promise<CallerTraffic> {
   const istiod = inject('istiod');
   if (!istiod) {
     throw new Error('the rollout tests route traffic through a sidecar that follows istiod, and this cluster has none: run them on the local control plane (unset USE_EXISTING_CLUSTER and SWITCHBOARD_TEST_CLUSTER)');
@@ -89,6 +90,7 @@ export async function startTraffic(cluster: TestCluster, prometheus: RunningProm
     kubeConfig: cluster.kubeConfig, istiod, namespace, callerSelector: 'app=checkout', host: 'payments', port: PAYMENTS_PORT, logDir: cluster.logDir,
     workloads: { stable: 'payments-stable', canary: 'payments-canary' }, requestsPerSecond: 100,
     behaviour: { stable: { errorRate: 0.001, latencyMs: 20 }, canary: { errorRate: 0, latencyMs: 25, ...canary } },
+    ...options,
   });
   prometheus.addTarget(traffic.target);
   return traffic;
