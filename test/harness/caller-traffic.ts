@@ -18,7 +18,9 @@ export interface CallerTraffic {
   stop(): Promise<void>;
 }
 
-export interface CallerTrafficOptions extends Omit<TrafficSimulatorOptions, 'routeBy' | 'virtualService'> {
+export interface CallerTrafficOptions extends Omit<TrafficSimulatorOptions, 'routeBy'> {
+  /** Where the caller's pods are read from. */
+  kubeConfig: KubeConfig;
   istiod: IstiodAddresses;
   /** Label selector of the caller's pods, e.g. app=checkout; the first ready one lends its identity. */
   callerSelector: string;
@@ -35,9 +37,9 @@ export interface CallerTrafficOptions extends Omit<TrafficSimulatorOptions, 'rou
 }
 
 export async function startCallerTraffic(options: CallerTrafficOptions): Promise<CallerTraffic> {
-  const { istiod, callerSelector, port, logDir, clusterDomain, startOnceApplied: accepted, ...simulatorOptions } = options;
+  const { kubeConfig, istiod, callerSelector, port, logDir, clusterDomain, startOnceApplied: accepted, ...simulatorOptions } = options;
   const { namespace, host } = simulatorOptions;
-  const caller = await readyPod(options.kubeConfig, namespace, callerSelector);
+  const caller = await readyPod(kubeConfig, namespace, callerSelector);
   const sidecar = await startSidecar({
     xdsAddress: istiod.xdsAddress, pod: sidecarIdentity(caller), logDir,
     host: `${host}.${namespace}.svc.${clusterDomain ?? 'cluster.local'}`, port,
