@@ -3,6 +3,8 @@
 //   2. `switchboard run`: the injector webhook and the rollout controller, as the cluster sees them
 //   3. a Rollout of the article's payment service: injected pods, a refused UID-1337 pod,
 //      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus.
+// The traffic Prometheus judges is checkout's, routed by what checkout's (simulated) sidecar has
+// applied from istiod: a weight reaches it only once istiod has pushed it.
 // Everything started here is stopped at the end (pass --keep to leave it running).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -10,12 +12,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadKubeConfig } from '../src/kube/config.ts';
 import { PROJECT_ROOT, resolveBinaries } from '../test/harness/binaries.ts';
+import { startCallerTraffic } from '../test/harness/caller-traffic.ts';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { discoveryCacheDir, startInBackground, stopInBackground } from '../test/harness/cli.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { startPrometheus } from '../test/harness/prometheus.ts';
 import { sleep } from '../test/harness/processes.ts';
-import { TrafficSimulator } from '../test/harness/traffic-simulator.ts';
 import { webhookConfigurations } from '../test/harness/webhook-registration.ts';
 import { startManagerProcess } from '../test/harness/manager-process.ts';
 
@@ -88,19 +90,22 @@ try {
   });
   kubectl(['apply', '-f', '-'], [mutating, validating].map((d) => stringify(d)).join('---\n'));
 
-  say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service');
+  say('namespace production (istio-injection=enabled) with the article\'s routing for payment-service, and its caller checkout');
   kubectl(['create', 'namespace', 'production'], undefined, true);
   kubectl(['label', 'namespace', 'production', 'istio-injection=enabled', '--overwrite']);
-  kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml']);
-  show(['get', 'virtualservices,destinationrules', '-n', 'production']);
+  kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml', '-f', 'hack/demo/payment-service.yaml']);
+  show(['get', 'services,virtualservices,destinationrules', '-n', 'production']);
 
-  const simulator = new TrafficSimulator({
-    kubeConfig: loadKubeConfig(cluster.kubeconfig), namespace: 'production', virtualService: 'payment-service-routing', host: 'payment-service',
+  const traffic = await startCallerTraffic({
+    kubeConfig: loadKubeConfig(cluster.kubeconfig), istiod: cluster.istiod, logDir: cluster.logDir,
+    namespace: 'production', callerSelector: 'app=checkout', host: 'payment-service', port: 80,
     workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' }, requestsPerSecond: 200,
     behaviour: { stable: { errorRate: 0.002, latencyMs: 30 }, canary: { errorRate: 0.002, latencyMs: 35 } },
   });
-  prometheus.addTarget(await simulator.start());
-  cleanups.push(() => simulator.stop());
+  cleanups.push(() => traffic.stop());
+  prometheus.addTarget(traffic.target);
+  const { simulator } = traffic;
+  say(`checkout's sidecar (${traffic.sidecar.proxyId}) follows istiod at ${cluster.istiod.xdsAddress}; the traffic goes where it routes`);
 
   const rolloutPhase = () => kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
   async function follow(until: (phase: string) => boolean, timeoutMs: number): Promise<void> {

@@ -2,13 +2,10 @@
 // workloads, fails a chosen share of the canary's, and exports what Istio's sidecars would:
 // istio_requests_total from the caller's proxy (reporter="source") and the workload's
 // (reporter="destination"), and istio_request_duration_milliseconds from the workload's, with
-// Istio's label names. Requests are routed by one of two sources:
-// - the VirtualService's weights as the API server stores them (the default): routing moves the
-//   instant the object changes;
-// - what a simulated sidecar has applied from istiod's pushes (`routeBy.sidecar`): routing moves
-//   only once istiod has pushed the change and that sidecar has applied it, header matches
-//   count, and a subset without endpoints fails as Envoy's "no healthy upstream".
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+// Istio's label names. Requests are routed by what a simulated sidecar has applied from istiod's
+// pushes (`routeBy.sidecar`), never by the VirtualService as stored: routing moves only once istiod
+// has pushed a change and that sidecar has applied it, header matches count, and a subset without
+// endpoints fails as Envoy's "no healthy upstream".
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { catchAllWeights, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
@@ -51,14 +48,11 @@ export interface TrafficBehaviour {
 }
 
 export interface TrafficSimulatorOptions {
-  kubeConfig: KubeConfig;
   namespace: string;
-  /** The VirtualService whose weights route requests; unused when routing by a sidecar. */
-  virtualService?: string;
   /** The destination Service's short name. */
   host: string;
-  /** Route by what this sidecar has applied instead of by the VirtualService as stored. */
-  routeBy?: { sidecar: AppliedRoutesSource };
+  /** The sidecar whose applied routes and endpoints route every request. */
+  routeBy: { sidecar: AppliedRoutesSource };
   /** Shares of the requests that carry these headers (only a sidecar's routes look at them). */
   requestHeaders?: { share: number; headers: Record<string, string> }[];
   /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
@@ -71,7 +65,6 @@ export class TrafficSimulator {
   readonly registry = new Registry();
   private readonly requests: Counter<string>;
   private readonly duration: Histogram<string>;
-  private weights: Record<string, number> = {};
   private server: Server | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly options: TrafficSimulatorOptions;
@@ -91,23 +84,14 @@ export class TrafficSimulator {
   }
 
   currentWeights(): Record<string, number> {
-    const sidecar = this.options.routeBy?.sidecar;
-    if (sidecar) {
-      const applied = sidecar.applied();
-      return applied ? catchAllWeights(applied) : {};
-    }
-    return { ...this.weights };
+    const applied = this.options.routeBy.sidecar.applied();
+    return applied ? catchAllWeights(applied) : {};
   }
 
   /** Starts serving /metrics on 127.0.0.1 and generating traffic; returns the scrape target host:port. */
   async start(): Promise<string> {
     const tickMs = 100;
-    if (this.options.routeBy) {
-      this.timers.push(setInterval(() => this.tickBySidecar(tickMs), tickMs));
-    } else {
-      await this.followVirtualService();
-      this.timers.push(setInterval(() => this.tick(tickMs), tickMs));
-    }
+    this.timers.push(setInterval(() => this.tickBySidecar(tickMs), tickMs));
     this.server = createServer((req, res) => {
       void this.registry.metrics().then((body) => {
         res.writeHead(200, { 'content-type': this.registry.contentType });
@@ -125,25 +109,9 @@ export class TrafficSimulator {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private async followVirtualService(): Promise<void> {
-    const name = this.options.virtualService;
-    if (!name) throw new Error('the traffic simulator needs a virtualService to read weights from, or routeBy.sidecar');
-    const custom = this.options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const readWeights = async () => {
-      try {
-        const vs = await custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', namespace: this.options.namespace, plural: 'virtualservices', name }) as VirtualServiceView;
-        this.weights = weightsFor(vs, this.options.host);
-      } catch {
-        this.weights = {};
-      }
-    };
-    await readWeights();
-    this.timers.push(setInterval(() => void readWeights(), 250));
-  }
-
   /** Each request goes where the sidecar's applied routes send it, as its Envoy would send it. */
   private tickBySidecar(tickMs: number): void {
-    const applied = this.options.routeBy?.sidecar.applied();
+    const applied = this.options.routeBy.sidecar.applied();
     // Before its first push a sidecar has no route for the host: no traffic yet, as for a pod
     // whose proxy is not ready.
     if (!applied || applied.routes.length === 0) return;
@@ -173,22 +141,6 @@ export class TrafficSimulator {
     return { path: '/', headers: {} };
   }
 
-  private tick(tickMs: number): void {
-    const total = Object.values(this.weights).reduce((a, b) => a + b, 0);
-    if (total <= 0) return;
-    const count = Math.round((this.options.requestsPerSecond * tickMs) / 1000);
-    for (let i = 0; i < count; i++) {
-      let pick = Math.random() * total;
-      const subset = Object.keys(this.weights).find((s) => (pick -= this.weights[s]!) < 0);
-      if (!subset) continue;
-      const workload = this.options.workloads[subset];
-      if (!workload) continue;
-      const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
-      const failed = Math.random() < behaviour.errorRate;
-      this.record(subset, workload, failed ? behaviour.failure ?? 'http-503' : undefined, behaviour.latencyMs);
-    }
-  }
-
   private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number): void {
     const { namespace, host } = this.options;
     const reachedNoPod = failure !== undefined && PROXY_LOCAL.has(failure);
@@ -204,20 +156,4 @@ export class TrafficSimulator {
     this.requests.inc({ ...labels, reporter: 'destination' });
     this.duration.observe({ ...labels, reporter: 'destination' }, latencyMs * (0.5 + Math.random()));
   }
-}
-
-interface VirtualServiceView {
-  spec?: { http?: { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] };
-}
-
-/** The weights of the last http route that sends to the host: the catch-all after header matches. */
-function weightsFor(vs: VirtualServiceView, host: string): Record<string, number> {
-  const routes = (vs.spec?.http ?? []).filter((r) => (r.route ?? []).some((d) => d.destination?.host === host));
-  const route = routes.at(-1)?.route ?? [];
-  const weights: Record<string, number> = {};
-  for (const destination of route) {
-    const subset = destination.destination?.subset ?? 'default';
-    weights[subset] = (weights[subset] ?? 0) + (destination.weight ?? (route.length === 1 ? 100 : 0));
-  }
-  return weights;
 }

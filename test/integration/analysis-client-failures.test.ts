@@ -1,7 +1,7 @@
 // The built-in error rate against a real Prometheus, fed by the traffic simulator playing both
-// Istio proxies: failures that only the caller's proxy sees (a reset before any response, no
-// healthy upstream) and gRPC errors behind HTTP 200 fail the canary instead of reading as "no
-// traffic" or as success.
+// Istio proxies, its requests routed by what the caller's sidecar has applied from istiod:
+// failures that only the caller's proxy sees (a reset before any response, no healthy upstream)
+// and gRPC errors behind HTTP 200 fail the canary instead of reading as "no traffic" or as success.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PrometheusClient } from '../../src/analysis/prometheus.ts';
@@ -10,43 +10,67 @@ import { runAnalysis } from '../../src/analysis/run.ts';
 import type { AnalysisRound } from '../../src/analysis/types.ts';
 import { istioCrdManifest } from '../harness/istio-api.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
-import { TrafficSimulator, type FailureMode } from '../harness/traffic-simulator.ts';
+import type { CallerTraffic } from '../harness/caller-traffic.ts';
+import { catchAllWeights } from '../harness/envoy-routing.ts';
+import type { AppliedRoutes } from '../harness/sidecar.ts';
+import type { FailureMode } from '../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
-import { startMeshPrometheus } from './support/rollout-env.ts';
+import { deployPaymentsRouting, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 let prometheus: RunningPrometheus;
 const namespaces: string[] = [];
-const simulators: TrafficSimulator[] = [];
+const traffics: CallerTraffic[] = [];
 
 beforeAll(async () => {
   await installCrds(cluster, [istioCrdManifest(['networking.istio.io']).path]);
   prometheus = await startMeshPrometheus();
 });
 afterAll(async () => {
-  await Promise.all(simulators.map((simulator) => simulator.stop()));
+  await Promise.all(traffics.map((traffic) => traffic.stop()));
   await prometheus?.stop();
   await Promise.all(namespaces.map((namespace) => deleteNamespace(cluster, namespace)));
 });
 
-/** Half the traffic to a canary that fails a share of its requests in the given way. */
+function track(namespace: string, name: 'stable' | 'canary', replicas: number): object {
+  const labels = { app: 'payments', 'switchboard.dev/track': name };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `payments-${name}`, namespace },
+    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'payments', image: 'payments:1.0' }] } } },
+  };
+}
+
+/**
+ * Half the traffic to a canary that fails a share of its requests in the given way; a canary
+ * without pods (no-healthy-upstream) fails as the caller's sidecar makes it fail, for want of
+ * endpoints. No request is sent before the sidecar routes 50/50 to pods that are ready, so that no
+ * 503 of a subset still without endpoints counts in the measured window.
+ */
 async function canaryFailing(failure: FailureMode, errorRate: number): Promise<string> {
   const namespace = await createNamespace(cluster, 'analysis');
   namespaces.push(namespace);
-  await kubectl(['apply', '-f', '-'], stringify({
-    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'payments-routing', namespace },
-    spec: {
-      hosts: ['payments'],
-      http: [{ route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 50 }, { destination: { host: 'payments', subset: 'canary' }, weight: 50 }] }],
+  await deployPaymentsRouting(namespace, { withCanarySubset: true });
+  const canaryPods = failure === 'no-healthy-upstream' ? 0 : 1;
+  await kubectl(['apply', '-f', '-'], [
+    track(namespace, 'stable', 2), track(namespace, 'canary', canaryPods),
+    {
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'payments-routing', namespace },
+      spec: {
+        hosts: ['payments'],
+        http: [{ route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 50 }, { destination: { host: 'payments', subset: 'canary' }, weight: 50 }] }],
+      },
+    },
+  ].map((d) => stringify(d)).join('---\n'));
+  const healthyEndpoints = (applied: AppliedRoutes, subset: string) =>
+    Object.entries(applied.clusters).find(([name]) => name.split('|')[2] === subset)?.[1].endpoints.filter((e) => e.healthy).length;
+  const behaviour = failure === 'no-healthy-upstream' ? {} : { errorRate, failure };
+  traffics.push(await startTraffic(cluster, prometheus, namespace, behaviour, {
+    startOnceApplied: (applied) => {
+      const weights = catchAllWeights(applied);
+      return weights.stable === 50 && weights.canary === 50 && applied.routes.length === 1
+        && healthyEndpoints(applied, 'stable') === 2 && healthyEndpoints(applied, 'canary') === canaryPods;
     },
   }));
-  const simulator = new TrafficSimulator({
-    kubeConfig: cluster.kubeConfig, namespace, virtualService: 'payments-routing', host: 'payments',
-    workloads: { stable: 'payments-stable', canary: 'payments-canary' }, requestsPerSecond: 100,
-    behaviour: { stable: { errorRate: 0, latencyMs: 20 }, canary: { errorRate, latencyMs: 20, failure } },
-  });
-  simulators.push(simulator);
-  prometheus.addTarget(await simulator.start());
   return namespace;
 }
 

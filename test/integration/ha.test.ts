@@ -12,7 +12,7 @@ import { createCertificateAuthority, issueCertificate } from '../harness/certs.t
 import { startManagerProcess, type ManagerProcess } from '../harness/manager-process.ts';
 import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
-import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
+import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic, watchStoredWeights } from './support/rollout-env.ts';
 
@@ -23,7 +23,7 @@ const group = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-ha-'));
 let namespace: string;
 let prometheus: RunningPrometheus;
-let simulator: TrafficSimulator | undefined;
+let traffic: CallerTraffic | undefined;
 let ca: Buffer;
 let serving: { certFile: string; keyFile: string };
 const replicas: Replica[] = [];
@@ -80,13 +80,13 @@ beforeAll(async () => {
   ca = readFileSync(authority.certFile);
   prometheus = await startMeshPrometheus();
   await deployPaymentsRouting(namespace, { withCanarySubset: true });
-  simulator = await startTraffic(cluster, prometheus, namespace);
+  traffic = await startTraffic(cluster, prometheus, namespace);
 });
 
 afterAll(async () => {
   for (const probe of probes) probe.stop();
   for (const replica of replicas) await replica.process.kill('SIGKILL');
-  await simulator?.stop();
+  await traffic?.stop();
   await prometheus?.stop();
   if (namespace) await deleteNamespace(cluster, namespace);
   rmSync(scratch, { recursive: true, force: true });

@@ -132,7 +132,7 @@ describe.skipIf(!istiod)('istiod in the local control plane', () => {
       slow = await start(callers[1]!, 10);
       cleanups.push(() => slow.stop());
       const simulator = (sidecar: SimulatedSidecar) => new TrafficSimulator({
-        kubeConfig: cluster.kubeConfig, namespace, host: 'web', routeBy: { sidecar }, requestsPerSecond: 500,
+        namespace, host: 'web', routeBy: { sidecar }, requestsPerSecond: 500,
         requestHeaders: [{ share: 0.1, headers: { 'X-Beta-User': 'true' } }],
         workloads: { v1: 'web-v1', v2: 'web-v2', v3: 'web-v3' },
         behaviour: { v1: { errorRate: 0, latencyMs: 10 }, v2: { errorRate: 0, latencyMs: 10 } },

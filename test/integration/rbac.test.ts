@@ -16,7 +16,7 @@ import { startManagerProcess, type ManagerProcess } from '../harness/manager-pro
 import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import { writeServiceAccountKubeconfig } from '../harness/service-account-kubeconfig.ts';
-import type { TrafficSimulator } from '../harness/traffic-simulator.ts';
+import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
 
@@ -29,7 +29,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'switchboard-rbac-'));
 const group = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
 let namespace: string;
 let prometheus: RunningPrometheus;
-let simulator: TrafficSimulator | undefined;
+let traffic: CallerTraffic | undefined;
 let manager: ManagerProcess | undefined;
 
 const asJsonLines = (objects: KubernetesObject[]) => objects.map((o) => JSON.stringify(o)).join('\n');
@@ -84,7 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await manager?.kill('SIGKILL');
-  await simulator?.stop();
+  await traffic?.stop();
   await prometheus?.stop();
   if (namespace) await deleteNamespace(cluster, namespace);
   await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], asJsonLines(rbacObjects)).catch(() => undefined);
@@ -111,7 +111,7 @@ describe('RBAC of config/rbac', () => {
     });
 
     await deployPaymentsRouting(namespace, { withCanarySubset: true });
-    simulator = await startTraffic(cluster, prometheus, namespace);
+    traffic = await startTraffic(cluster, prometheus, namespace);
     const operator = await person('release-operator', 'edit');
     const viewer = await person('release-viewer', 'view');
     const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '3s' } }];

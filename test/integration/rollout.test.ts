@@ -1,5 +1,6 @@
 // Canary releases end to end: the controller process, the real API server, a real Prometheus
-// scraping Istio-shaped series from a simulator that follows the VirtualService weights.
+// scraping Istio-shaped series from a simulator that routes by what a caller's sidecar has
+// applied from istiod's pushes.
 import { describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, eventually, testCluster } from './support/cluster.ts';
 import { paymentsRollout, startController } from './support/rollout-env.ts';

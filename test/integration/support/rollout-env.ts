@@ -1,12 +1,15 @@
 // The rollout tests' world: a real Prometheus scraping one traffic simulator per test namespace,
-// and the controller as its own process (`switchboard run --no-webhook`) so that it can be killed.
+// that simulator routing by what a caller's sidecar has applied from istiod (never by the stored
+// VirtualService), and the controller as its own process (`switchboard run --no-webhook`) so that
+// it can be killed.
 import { Watch } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import { startCallerTraffic, type CallerTraffic, type CallerTrafficOptions } from '../../harness/caller-traffic.ts';
 import { startManagerProcess, type ManagerProcess } from '../../harness/manager-process.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
-import { TrafficSimulator, type TrafficBehaviour } from '../../harness/traffic-simulator.ts';
+import type { TrafficBehaviour } from '../../harness/traffic-simulator.ts';
 import { kubectl, type TestCluster } from './cluster.ts';
 
 export type ControllerProcess = ManagerProcess;
@@ -23,11 +26,31 @@ export async function startMeshPrometheus(): Promise<RunningPrometheus> {
   return startPrometheus({ targets: [], logDir: inject('clusterLogDir') });
 }
 
-/** The article's payment service: Service, DestinationRule (stable subset only) and a 100/0 VirtualService. */
+/** The payments Service's port: the one its callers' sidecars have routes for. */
+const PAYMENTS_PORT = 80;
+
+/**
+ * The article's payment service: the payments Service, DestinationRule (stable subset only unless
+ * asked) and a 100/0 VirtualService, and its caller, checkout: one pod whose identity the
+ * simulated sidecar takes (the simulator reports it as source_workload).
+ */
 export async function deployPaymentsRouting(namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean } = {}): Promise<void> {
   const subsets = [{ name: 'stable', labels: { app: 'payments', 'switchboard.dev/track': 'stable' } }];
   if (options.withCanarySubset) subsets.push({ name: 'canary', labels: { app: 'payments', 'switchboard.dev/track': 'canary' } });
+  const checkout = { app: 'checkout' };
   const documents: object[] = [
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'payments', namespace },
+      // Named http: istiod then takes the port for HTTP without sniffing, and routes it by the VirtualService.
+      spec: { selector: { app: 'payments' }, ports: [{ name: 'http', port: PAYMENTS_PORT, targetPort: 8080 }] },
+    },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'checkout', namespace },
+      spec: {
+        replicas: 1, selector: { matchLabels: checkout },
+        template: { metadata: { labels: checkout }, spec: { containers: [{ name: 'checkout', image: 'checkout:1.0' }] } },
+      },
+    },
     {
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'payments-routing', namespace },
       spec: {
@@ -52,14 +75,25 @@ export async function deployPaymentsRouting(namespace: string, options: { withCa
   await kubectl(['apply', '-f', '-'], documents.map((d) => stringify(d)).join('---\n'));
 }
 
-export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {}): Promise<TrafficSimulator> {
-  const simulator = new TrafficSimulator({
-    kubeConfig: cluster.kubeConfig, namespace, virtualService: 'payments-routing', host: 'payments',
+/**
+ * checkout's traffic to payments, routed by what checkout's sidecar has applied from istiod, and
+ * scraped by the Prometheus the controller asks. Subsets map to the track Deployments: Istio's
+ * destination_workload is the Deployment's name, what the analysis queries select on.
+ */
+export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {},
+  options: Pick<CallerTrafficOptions, 'startOnceApplied'> = {}): Promise<CallerTraffic> {
+  const istiod = inject('istiod');
+  if (!istiod) {
+    throw new Error('the rollout tests route traffic through a sidecar that follows istiod, and this cluster has none: run them on the local control plane (unset USE_EXISTING_CLUSTER and SWITCHBOARD_TEST_CLUSTER)');
+  }
+  const traffic = await startCallerTraffic({
+    kubeConfig: cluster.kubeConfig, istiod, namespace, callerSelector: 'app=checkout', host: 'payments', port: PAYMENTS_PORT, logDir: cluster.logDir,
     workloads: { stable: 'payments-stable', canary: 'payments-canary' }, requestsPerSecond: 100,
     behaviour: { stable: { errorRate: 0.001, latencyMs: 20 }, canary: { errorRate: 0, latencyMs: 25, ...canary } },
+    ...options,
   });
-  prometheus.addTarget(await simulator.start());
-  return simulator;
+  prometheus.addTarget(traffic.target);
+  return traffic;
 }
 
 export function paymentsRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,9 +1,9 @@
-// One rollout scenario per test: its own namespace, routing, traffic simulator and controller
-// process, plus the reads and waits the rollout tests share.
+// One rollout scenario per test: its own namespace, routing, caller sidecar and traffic simulator,
+// and controller process, plus the reads and waits the rollout tests share.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { RunningPrometheus } from '../../harness/prometheus.ts';
-import type { TrafficSimulator } from '../../harness/traffic-simulator.ts';
+import type { CallerTraffic } from '../../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, type TestCluster } from './cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startController, startMeshPrometheus, startTraffic, type ControllerProcess } from './rollout-env.ts';
 
@@ -67,14 +67,14 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
   async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
     const namespace = await createNamespace(cluster, prefix);
     await deployPaymentsRouting(namespace, options);
-    const simulator: TrafficSimulator = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0 });
+    const traffic: CallerTraffic = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0 });
     const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix)];
     cleanups.push(async () => {
       for (const c of controllers) await c.kill('SIGKILL');
-      await simulator.stop();
+      await traffic.stop();
       await deleteNamespace(cluster, namespace);
     });
-    return { namespace, simulator, controllers };
+    return { namespace, traffic, controllers };
   }
 
   async function createRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Promise<void> {
