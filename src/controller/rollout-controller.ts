@@ -383,8 +383,7 @@ export class RolloutController {
    * with the other writer read live from the object's managedFields (the caches strip them), is
    * handed to decide(), which holds the Rollout.
    */
-  private async isWriteLoop(key: string, observed: ObservedState, action: Action, now: Date): Promise<boolean> {
-    const signature = writeSignature(action);
+  private async isWriteLoop(key: string, observed: ObservedState, action: Action, signature: string | undefined, now: Date): Promise<boolean> {
     const target = writeTarget(action);
     if (signature === undefined || target === undefined) return false;
     if (!this.writeLoopDetector.wouldLoop(key, signature, now.getTime())) return false;
@@ -406,11 +405,6 @@ export class RolloutController {
     return true;
   }
 
-  private recordWrite(key: string, action: Action, now: Date): void {
-    const signature = writeSignature(action);
-    if (signature !== undefined) this.writeLoopDetector.record(key, signature, now.getTime());
-  }
-
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
     const { rollout } = observed;
     const { namespace, name } = rollout.metadata;
@@ -422,7 +416,8 @@ export class RolloutController {
       return undefined;
     }
     // Decide again at once: with the loop in observed state, decide() holds the Rollout.
-    if (await this.isWriteLoop(key, observed, action, now)) return 0;
+    const signature = writeSignature(action);
+    if (await this.isWriteLoop(key, observed, action, signature, now)) return 0;
     switch (action.kind) {
       case 'wait':
         return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
@@ -479,7 +474,7 @@ export class RolloutController {
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
     }
-    this.recordWrite(key, action, now);
+    if (signature !== undefined) this.writeLoopDetector.record(key, signature, now.getTime());
     if (action.kind === 'updateStatus' && action.decisions !== undefined) {
       for (const decision of action.decisions) log.info({ reason: decision.reason }, decision.message);
     } else {

@@ -34,10 +34,15 @@ function rawClaims(object: RoutingObject): string | undefined {
   return annotations?.[CLAIMS_ANNOTATION];
 }
 
-/** The claims on an object; a value that is not a JSON object of strings claims nothing. */
-export function readClaims(object: RoutingObject): Claims {
-  const raw = rawClaims(object);
-  if (raw === undefined) return {};
+/**
+ * Parsed claims by annotation text. Every pass of every Rollout reads the claims of its two
+ * objects (the shell to find claimants, decide() to plan), and the text rarely changes: parse it
+ * once. Bounded: a cluster's distinct values are few, and the cache starts over past the bound.
+ */
+const parsedClaims = new Map<string, Claims>();
+const PARSED_CLAIMS_LIMIT = 4_096;
+
+function parseClaims(raw: string): Claims {
   try {
     const parsed: unknown = JSON.parse(raw);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
@@ -45,6 +50,19 @@ export function readClaims(object: RoutingObject): Claims {
   } catch {
     return {};
   }
+}
+
+/** The claims on an object; a value that is not a JSON object of strings claims nothing. */
+export function readClaims(object: RoutingObject): Claims {
+  const raw = rawClaims(object);
+  if (raw === undefined) return {};
+  let claims = parsedClaims.get(raw);
+  if (claims === undefined) {
+    if (parsedClaims.size >= PARSED_CLAIMS_LIMIT) parsedClaims.clear();
+    claims = Object.freeze(parseClaims(raw));
+    parsedClaims.set(raw, claims);
+  }
+  return claims;
 }
 
 /** Named routes by name; an unnamed one by its index, which holds as long as the routes keep their order. */
@@ -141,10 +159,6 @@ export function releaseClaims(object: RoutingObject, self: string): Operation[] 
   const claims = readClaims(object);
   const next = Object.fromEntries(Object.entries(claims).filter(([, owner]) => owner !== self));
   return claimsPatch(object, claims, next);
-}
-
-export function holdsClaims(object: RoutingObject | undefined, self: string): boolean {
-  return object !== undefined && Object.values(readClaims(object)).includes(self);
 }
 
 /** The annotation written from `next`, guarded by the object's version: nothing else may have changed since the read. */
