@@ -128,6 +128,14 @@ export function createControllerMetrics(registry = new Registry()) {
     reconcileDuration: new Histogram({
       name: 'switchboard_rollout_reconcile_duration_seconds', help: 'Time for one reconcile', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
     }),
+    dataPlaneSyncSeconds: new Histogram({
+      name: 'switchboard_data_plane_sync_seconds', help: 'From a VirtualService write until every proxy was synced on it, or had applied it',
+      labelNames: ['level'] as const, buckets: [0.1, 0.2, 0.5, 1, 2, 5, 11, 15, 30, 60], registers: [registry],
+    }),
+    dataPlaneSyncTimeouts: new Counter({
+      name: 'switchboard_data_plane_sync_timeouts_total', help: 'Waits for the data plane that ended unconfirmed (timeout, or istiod not reachable)', registers: [registry],
+    }),
+    istiodRequests: new Counter({ name: 'switchboard_istiod_requests_total', help: "Requests to istiod's /debug/syncz by result", labelNames: ['result'] as const, registers: [registry] }),
   };
 }
 

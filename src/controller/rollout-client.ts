@@ -77,9 +77,19 @@ export class RolloutClient {
     return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch, fieldManager }, jsonPatch));
   }
 
+  async patchVirtualService(namespace: string, name: string, patch: Operation[]): Promise<WrittenObject> {
+    return (await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name, body: patch, fieldManager }, jsonPatch)) as WrittenObject;
+  }
+
   async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
     return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch, fieldManager }, jsonPatch));
   }
+}
+
+/** The VirtualService as the write left it: its generation says which pushes carry the write. */
+export interface WrittenObject {
+  metadata?: { resourceVersion?: string; generation?: number };
+  spec?: unknown;
 }
 
 function versionOf(object: unknown): string | undefined {

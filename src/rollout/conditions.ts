@@ -13,6 +13,8 @@ export const CONDITION = {
   available: 'Available',
   /** The last analysis round passed (Unknown: inconclusive or Prometheus error). */
   analysisPassing: 'AnalysisPassing',
+  /** istiod's proxies applied the last weight change a decision waited for (Unknown: not confirmed). */
+  dataPlaneSynced: 'DataPlaneSynced',
 } as const;
 
 export type ConditionUpdate = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;

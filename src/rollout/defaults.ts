@@ -1,6 +1,6 @@
 // The CRD's defaults, applied again in the pure core: objects built in tests, or stored before a
 // default existed, behave exactly like objects that went through the API server.
-import type { AnalysisSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, TrafficRouting } from './types.ts';
+import type { AnalysisSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, TrafficRouting } from './types.ts';
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_STABLE_SUBSET = 'stable';
@@ -13,6 +13,8 @@ export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
 export const DEFAULT_INCONCLUSIVE_LIMIT = 3;
 /** Istio's proxies see an endpoint or weight change within seconds; 30 s covers a slow istiod push too. */
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
+/** Long enough for istiod's debounce (10 s at most) and a slow proxy; short enough not to stall a step. */
+export const DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS = 60;
 export const DEFAULT_DELETION_POLICY: DeletionPolicy = 'KeepStable';
 /** Below this an analysis window holds too few scrapes to say anything. */
 export const MIN_ANALYSIS_INTERVAL_MS = 5_000;
@@ -34,6 +36,7 @@ export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'anal
   scaleDownDelaySeconds: number;
   deletionPolicy: DeletionPolicy;
   paused: boolean;
+  dataPlaneSync: Required<DataPlaneSyncSpec>;
   trafficRouting: ResolvedTrafficRouting;
   analysis: ResolvedAnalysis | undefined;
 }
@@ -78,6 +81,11 @@ export function resolveSpec(rollout: Rollout, workloadTemplate?: PodTemplate): R
     scaleDownDelaySeconds: spec.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
     deletionPolicy: spec.deletionPolicy ?? DEFAULT_DELETION_POLICY,
     paused: spec.paused ?? false,
+    dataPlaneSync: {
+      enabled: spec.dataPlaneSync?.enabled ?? true,
+      timeoutSeconds: spec.dataPlaneSync?.timeoutSeconds ?? DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS,
+      onTimeout: spec.dataPlaneSync?.onTimeout ?? 'KeepPods',
+    },
     steps: spec.steps ?? [],
     trafficRouting: resolveTrafficRouting(spec.trafficRouting),
     analysis: resolveAnalysis(spec.analysis),

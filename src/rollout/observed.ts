@@ -2,6 +2,7 @@
 // objects are undefined (not errors): each absence is a state decide knows how to handle.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AnalysisRound } from '../analysis/types.ts';
+import type { DataPlaneView } from '../mesh/types.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
@@ -33,6 +34,8 @@ export interface ObservedState {
   formerClaims?: { plural: RoutingPlural; object: RoutingObject }[];
   /** The shell saw this Rollout write the same thing again and again: someone else keeps undoing it. */
   writeLoop?: WriteLoop;
+  /** What istiod says of the VirtualService's current generation; absent when the controller knows no istiod. */
+  dataPlane?: DataPlaneView;
   /** The controller's setting: the shortest range vector for analysis queries (4 scrape intervals). */
   minAnalysisWindowMs?: number;
 }

@@ -9,6 +9,7 @@ import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
 import { stepsHash } from './revision.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
+import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
 import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
@@ -138,12 +139,19 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
     return hold(ctx, progressView(ctx, 'Paused', 'RolloutPaused', message, { paused: true }), waitUntil('RolloutPaused', message));
   }
   if (ctx.status.canaryWeight !== targetWeight) {
+    // The analysis window opens when the proxies route by the new weight, not when it was written.
+    const gate = dataPlaneGate(ctx, 'synced');
+    if (gate.kind === 'waiting') {
+      return waitUntil('WaitingForDataPlane', `${label}: analysis at ${targetWeight}% starts once every proxy has it: ${gate.message}`, gate.until);
+    }
     // Record when the weight changed before scheduling analysis on it.
     // The canary pods are ready here, so a pending pods deadline is over too.
     // A scale-down delay from an earlier time without traffic is void now that the canary takes some.
     const { waitingForPodsSince: _done, canaryScaleDownAt: _void, ...kept } = ctx.status;
-    const status = { ...kept, canaryWeight: targetWeight, weightChangedAt: ctx.now.toISOString() };
-    return updateStatus('WeightChanged', `${label}: canary weight is ${targetWeight}%`, status);
+    const changedAt = gate.kind === 'confirmed' ? gate.at : ctx.now;
+    const status = withDataPlane(ctx, { ...kept, canaryWeight: targetWeight, weightChangedAt: changedAt.toISOString() }, gate, targetWeight);
+    const synced = status.dataPlane !== undefined && status.dataPlane !== ctx.status.dataPlane ? `; ${status.dataPlane.message}` : '';
+    return { ...updateStatus('WeightChanged', `${label}: canary weight is ${targetWeight}%${synced}`, status), ...dataPlaneReason(gate) };
   }
 
   const analysisAt = nextAnalysisAt(ctx, targetWeight);

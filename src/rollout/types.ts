@@ -126,6 +126,22 @@ export interface RolloutSpec {
   scaleDownDelaySeconds?: number;
   deletionPolicy?: DeletionPolicy;
   paused?: boolean;
+  dataPlaneSync?: DataPlaneSyncSpec;
+}
+
+/** What a scale-down does when proxies known to istiod still have not applied the change. */
+export const DATA_PLANE_TIMEOUT_POLICIES = ['KeepPods', 'ScaleDown'] as const;
+export type DataPlaneTimeoutPolicy = (typeof DATA_PLANE_TIMEOUT_POLICIES)[number];
+
+/**
+ * Confirmation, from istiod, that every proxy has applied a weight change before a step's
+ * analysis starts and before pods that lost traffic go (mesh/sync-rule.ts).
+ */
+export interface DataPlaneSyncSpec {
+  /** Default true; takes effect when the controller knows an istiod (--istiod-url, --istiod-service). */
+  enabled?: boolean;
+  timeoutSeconds?: number;
+  onTimeout?: DataPlaneTimeoutPolicy;
 }
 
 export const ROLLOUT_PHASES = [
@@ -245,7 +261,24 @@ export interface RolloutStatus {
   analysis?: AnalysisStatus;
   rollback?: RollbackRecord;
   acknowledgedCommands?: AcknowledgedCommands;
+  /** How the proxies took the last weight change that a decision waited for. */
+  dataPlane?: DataPlaneStatus;
   conditions?: Condition[];
+}
+
+export const DATA_PLANE_STATES = ['Synced', 'Applied', 'TimedOut', 'Unreachable'] as const;
+export type DataPlaneState = (typeof DATA_PLANE_STATES)[number];
+
+export interface DataPlaneStatus {
+  virtualServiceGeneration: number;
+  canaryWeight: number;
+  state: DataPlaneState;
+  proxies: number;
+  synced: number;
+  writtenAt: string;
+  syncedAt?: string;
+  seconds?: number;
+  message: string;
 }
 
 export interface Rollout {
@@ -282,6 +315,7 @@ export interface IstioObjectMeta {
   name: string;
   namespace?: string;
   resourceVersion?: string;
+  generation?: number;
   [field: string]: unknown;
 }
 

@@ -3,13 +3,15 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { LeaderElector } from '../../controller/leader-election.ts';
 import { DEFAULT_LEADER_ELECTION_TIMING } from '../../controller/leader-election-timing.ts';
 import { addControllerTuningOptions, controllerTuning, type ControllerTuningCliOptions } from '../../controller/tuning-flags.ts';
+import { parseFlagDuration } from './flag-duration.ts';
+import { addIstiodOptions, istiodAccess, type IstiodCliOptions } from './istiod-options.ts';
 import { addPrometheusOptions, analysisConcurrency, buildPrometheusProviders, scrapeIntervalMs, type AnalysisCliOptions, type PrometheusCliOptions } from './prometheus-options.ts';
 
-export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions {
+export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, ControllerTuningCliOptions, IstiodCliOptions {
   kubeconfig?: string;
   /** The kubeconfig context to use instead of its current one, as kubectl's --context. */
   context?: string;
@@ -38,21 +40,13 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host, port: Number(address.slice(index + 1)) };
 }
 
-/** "15s", "500ms", "1m" as milliseconds, for the leader election flags. */
-export function parseFlagDuration(text: string): number {
-  const match = /^([0-9]+)(ms|s|m)$/.exec(text);
-  if (!match) throw new InvalidArgumentError(`"${text}" is not a duration: write a whole number followed by ms, s or m, such as 15s`);
-  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
-  return Number(match[1]) * unit;
-}
-
 function durationOption(flags: string, description: string, defaultMs: number): Option {
   return new Option(flags, description).argParser(parseFlagDuration).default(defaultMs, `${defaultMs / 1000}s`);
 }
 
 /** Gives the `run` command program.ts registered its flags and action (this module is loaded only for run). */
 export function defineRunCommand(command: Command): void {
-  addControllerTuningOptions(addPrometheusOptions(command))
+  addIstiodOptions(addControllerTuningOptions(addPrometheusOptions(command)))
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'kubeconfig context to use (default: the current context)')
     .option('--no-webhook', 'do not serve the injector webhook')
@@ -163,7 +157,9 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
       import('prom-client'), import('../../controller/leader-election.ts'),
     ]);
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
+    const istiod = await istiodAccess(options, kubeConfig);
     const controller = new RolloutController({
+      ...(istiod === undefined ? {} : { istiod }),
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
       metricsProviders: prometheus,
       minAnalysisWindowMs: 4 * scrapeIntervalMs(options.prometheusScrapeInterval),

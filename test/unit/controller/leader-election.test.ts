@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLeaderElectionTiming, defaultRequestTimeoutMs, heldByAnother, observeLease } from '../../../src/controller/leader-election.ts';
 import { withRequestTimeout } from '../../../src/kube/request-timeout.ts';
-import { parseFlagDuration } from '../../../src/cli/run/run-command.ts';
+import { parseFlagDuration } from '../../../src/cli/run/flag-duration.ts';
 
 function lease(holder: string, renewTime: string, leaseDurationSeconds = 15): V1Lease {
   return { spec: { holderIdentity: holder, renewTime: new V1MicroTime(renewTime), leaseDurationSeconds, acquireTime: new V1MicroTime('2026-01-01T00:00:00Z'), leaseTransitions: 1 } };

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { COMMAND_ANNOTATIONS } from '../../../src/rollout/commands.ts';
 import * as defaults from '../../../src/rollout/defaults.ts';
 import { DURATION_PATTERN } from '../../../src/rollout/durations.ts';
-import { ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
+import { DATA_PLANE_STATES, DATA_PLANE_TIMEOUT_POLICIES, ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
 
 const path = new URL('../../../crds/switchboard.dev_rollouts.yaml', import.meta.url);
 const text = readFileSync(path, 'utf8');
@@ -65,6 +65,10 @@ describe('Rollout CRD', () => {
     expect(analysis.interval.default).toBe(defaults.DEFAULT_ANALYSIS_INTERVAL);
     expect(analysis.failureLimit.default).toBe(defaults.DEFAULT_FAILURE_LIMIT);
     expect(analysis.minRequests.default).toBe(defaults.DEFAULT_MIN_REQUESTS);
+    const sync = spec.dataPlaneSync.properties;
+    expect([sync.enabled.default, sync.timeoutSeconds.default, sync.onTimeout.default]).toEqual([true, defaults.DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS, 'KeepPods']);
+    expect(sync.onTimeout.enum).toEqual([...DATA_PLANE_TIMEOUT_POLICIES]);
+    expect(status.dataPlane.properties.state.enum).toEqual([...DATA_PLANE_STATES]);
   });
 
   it('durations use the same pattern as the core parser', () => {
@@ -96,6 +100,7 @@ describe('Rollout CRD', () => {
       heldWeight: true,
       inconclusiveStepIndex: true,
       canaryScaleDownAt: true,
+      dataPlane: true,
       workloadScaleDownAt: true,
       replicas: true,
       selector: true,
