@@ -1,6 +1,6 @@
 // How a sidecar's Envoy routes one HTTP request with the config it has applied (sidecar.ts):
 // the first route whose match holds, a cluster picked by weight, and the failures Envoy reports
-// with a response flag when there is nowhere to send it.
+// with a response flag when there is nowhere to send it, or the endpoint picked is gone.
 import type { AppliedRoute, AppliedRoutes, HeaderMatch } from './sidecar.ts';
 
 export interface SimulatedRequest {
@@ -16,17 +16,31 @@ export type RoutingOutcome =
   /** The route's cluster is not in CDS: 503 with flag NC. */
   | { kind: 'no-cluster'; cluster: string }
   /** The cluster has no healthy endpoint: 503 with flag UH ("no healthy upstream"). */
-  | { kind: 'no-healthy-upstream'; cluster: string; subset: string; host: string };
+  | { kind: 'no-healthy-upstream'; cluster: string; subset: string; host: string }
+  /** The endpoint picked is a pod that is gone (a late proxy still lists it): 503 with flag UF. */
+  | { kind: 'upstream-connect-failure'; cluster: string; subset: string; host: string };
 
-/** `random` in [0, 1) picks among weighted clusters; injectable so that a test can pin it. */
-export function routeRequest(config: AppliedRoutes, request: SimulatedRequest, random: () => number = Math.random): RoutingOutcome {
+/**
+ * `random` in [0, 1) picks among weighted clusters, then among healthy endpoints; injectable so
+ * that a test can pin it. `isLive` gets an endpoint's address as the sidecar reports it (ip:port).
+ */
+export function routeRequest(
+  config: AppliedRoutes, request: SimulatedRequest, random: () => number = Math.random, isLive?: (address: string) => boolean,
+): RoutingOutcome {
   const route = config.routes.find((candidate) => matches(candidate, request));
   if (!route || route.clusters.length === 0) return { kind: 'no-route' };
   const clusterName = pickWeighted(route, random);
   const cluster = config.clusters[clusterName];
   if (!cluster?.known) return { kind: 'no-cluster', cluster: clusterName };
   const { subset, host } = parseClusterName(clusterName);
-  if (!cluster.endpoints.some((endpoint) => endpoint.healthy)) return { kind: 'no-healthy-upstream', cluster: clusterName, subset, host };
+  const healthy = cluster.endpoints.filter((endpoint) => endpoint.healthy);
+  if (healthy.length === 0) return { kind: 'no-healthy-upstream', cluster: clusterName, subset, host };
+  // Without a view of the pods every endpoint answers, and `random` is drawn as often as before.
+  if (!isLive) return { kind: 'upstream', cluster: clusterName, subset, host };
+  // EDS marks an endpoint unhealthy only when istiod says so: a pod deleted since the proxy's
+  // last applied push still looks healthy here, and no connection to its IP succeeds.
+  const endpoint = healthy[Math.min(Math.floor(random() * healthy.length), healthy.length - 1)]!;
+  if (!isLive(endpoint.address)) return { kind: 'upstream-connect-failure', cluster: clusterName, subset, host };
   return { kind: 'upstream', cluster: clusterName, subset, host };
 }
 

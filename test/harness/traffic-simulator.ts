@@ -4,8 +4,9 @@
 // (reporter="destination"), and istio_request_duration_milliseconds from the workload's, with
 // Istio's label names. Requests are routed by what a simulated sidecar has applied from istiod's
 // pushes (`routeBy.sidecar`), never by the VirtualService as stored: routing moves only once istiod
-// has pushed a change and that sidecar has applied it, header matches count, and a subset without
-// endpoints fails as Envoy's "no healthy upstream".
+// has pushed a change and that sidecar has applied it, header matches count, a subset without
+// endpoints fails as Envoy's "no healthy upstream", and, given the live pods, an endpoint whose pod
+// is gone fails as a connection failure.
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { catchAllWeights, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
@@ -22,10 +23,11 @@ const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 
  * - grpc: HTTP 200 with grpc-status 14 UNAVAILABLE (both report it);
  * - no-healthy-upstream: the caller's proxy finds no ready pod in the subset (503, flag UH; only it
  *   reports it, and it cannot name a destination workload).
- * Routing by a sidecar adds two more, only the caller's proxy reporting them: no-route (no route
- * matches: 404, flag NR) and no-cluster (the route's cluster is unknown to the proxy: 503, flag NC).
+ * Routing by a sidecar adds three more, only the caller's proxy reporting them: no-route (no route
+ * matches: 404, flag NR), no-cluster (the route's cluster is unknown to the proxy: 503, flag NC) and
+ * upstream-connect-failure (the endpoint picked is a pod already gone: 503, flag UF).
  */
-export type FailureMode = 'http-503' | 'reset' | 'grpc' | 'no-healthy-upstream' | 'no-route' | 'no-cluster';
+export type FailureMode = 'http-503' | 'reset' | 'grpc' | 'no-healthy-upstream' | 'no-route' | 'no-cluster' | 'upstream-connect-failure';
 
 const OUTCOME_LABELS: Record<FailureMode | 'none', { response_code: string; response_flags: string; request_protocol: string; grpc_response_status: string }> = {
   none: { response_code: '200', response_flags: '-', request_protocol: 'http', grpc_response_status: '' },
@@ -35,10 +37,11 @@ const OUTCOME_LABELS: Record<FailureMode | 'none', { response_code: string; resp
   'no-healthy-upstream': { response_code: '503', response_flags: 'UH', request_protocol: 'http', grpc_response_status: '' },
   'no-route': { response_code: '404', response_flags: 'NR', request_protocol: 'http', grpc_response_status: '' },
   'no-cluster': { response_code: '503', response_flags: 'NC', request_protocol: 'http', grpc_response_status: '' },
+  'upstream-connect-failure': { response_code: '503', response_flags: 'UF', request_protocol: 'http', grpc_response_status: '' },
 };
 
 /** Failures the caller's proxy makes up itself: no workload saw the request. */
-const PROXY_LOCAL: ReadonlySet<FailureMode> = new Set(['no-healthy-upstream', 'no-route', 'no-cluster']);
+const PROXY_LOCAL: ReadonlySet<FailureMode> = new Set(['no-healthy-upstream', 'no-route', 'no-cluster', 'upstream-connect-failure']);
 
 export interface TrafficBehaviour {
   errorRate: number;
@@ -53,6 +56,11 @@ export interface TrafficSimulatorOptions {
   host: string;
   /** The sidecar whose applied routes and endpoints route every request. */
   routeBy: { sidecar: AppliedRoutesSource };
+  /**
+   * The pods that exist now (live-pods.ts): a late sidecar still lists a deleted pod's endpoint as
+   * healthy, so only the cluster can tell that it no longer answers. Without them, every endpoint does.
+   */
+  liveEndpoints?: { isLive(address: string): boolean };
   /** Shares of the requests that carry these headers (only a sidecar's routes look at them). */
   requestHeaders?: { share: number; headers: Record<string, string> }[];
   /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
@@ -116,15 +124,17 @@ export class TrafficSimulator {
     // whose proxy is not ready.
     if (!applied || applied.routes.length === 0) return;
     const count = Math.round((this.options.requestsPerSecond * tickMs) / 1000);
+    const live = this.options.liveEndpoints;
+    const isLive = live ? (address: string) => live.isLive(address) : undefined;
     for (let i = 0; i < count; i++) {
-      const outcome = routeRequest(applied, this.nextRequest());
+      const outcome = routeRequest(applied, this.nextRequest(), Math.random, isLive);
       if (outcome.kind === 'no-route' || outcome.kind === 'no-cluster') {
         this.record('unknown', 'unknown', outcome.kind, 0);
         continue;
       }
       const workload = this.options.workloads[outcome.subset] ?? 'unknown';
-      if (outcome.kind === 'no-healthy-upstream') {
-        this.record(outcome.subset, workload, 'no-healthy-upstream', 0);
+      if (outcome.kind === 'no-healthy-upstream' || outcome.kind === 'upstream-connect-failure') {
+        this.record(outcome.subset, workload, outcome.kind, 0);
         continue;
       }
       const behaviour = this.options.behaviour[outcome.subset] ?? { errorRate: 0, latencyMs: 10 };

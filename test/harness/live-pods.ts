@@ -1,0 +1,82 @@
+// Which pods of a namespace exist now, for the traffic simulator: a slow sidecar keeps sending to
+// a pod until it applies the push that removed it, and a real Envoy's connection to a deleted pod's
+// IP fails. Only the cluster knows that sooner than istiod's pushes, so the set follows a watch.
+import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+
+export interface LivePods {
+  /** Takes an endpoint's address as the sidecar reports it (ip:port) or a bare IP. */
+  isLive(address: string): boolean;
+  stop(): void;
+}
+
+/** Resolves once the first list has filled the set, so that no live pod is taken for a gone one. */
+export async function startLivePods(kubeConfig: KubeConfig, namespace: string): Promise<LivePods> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const informer = makeInformer<V1Pod>(kubeConfig, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace }));
+  const ipsByPod = new Map<string, string[]>();
+  let live = new Set<string>();
+  const follow = (pod: V1Pod) => {
+    const name = pod.metadata?.name ?? '';
+    const ips = answeringIps(pod);
+    if (ips.length > 0) ipsByPod.set(name, ips);
+    else ipsByPod.delete(name);
+    live = new Set([...ipsByPod.values()].flat());
+  };
+  informer.on('add', follow);
+  informer.on('update', follow);
+  informer.on('delete', (pod) => {
+    ipsByPod.delete(pod.metadata?.name ?? '');
+    live = new Set([...ipsByPod.values()].flat());
+  });
+
+  let stopped = false;
+  let started = false;
+  let firstError: unknown;
+  let retryTimer: NodeJS.Timeout | undefined;
+  // client-node's informer stops for good on most watch errors: a set that stopped moving would
+  // take every pod created since for a gone one.
+  informer.on('error', (error: unknown) => {
+    if (!started) {
+      firstError ??= error;
+      return;
+    }
+    if (stopped || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (!stopped) void informer.start();
+    }, 1_000);
+  });
+  // start() resolves even when the list fails, reporting it as an 'error' event instead.
+  await informer.start();
+  if (firstError !== undefined) {
+    await informer.stop();
+    throw new Error(`listing the pods of namespace ${namespace} to tell live endpoints from gone ones failed: ${String(firstError)}`);
+  }
+  started = true;
+  return {
+    isLive: (address) => live.has(address) || live.has(withoutPort(address)),
+    stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      void informer.stop();
+    },
+  };
+}
+
+/**
+ * A pod being deleted is on its way out, and a finished one's IP may already be another pod's:
+ * neither answers at that IP.
+ */
+function answeringIps(pod: V1Pod): string[] {
+  if (pod.metadata?.deletionTimestamp) return [];
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return [];
+  const ips = new Set((pod.status?.podIPs ?? []).map((podIp) => podIp.ip));
+  if (pod.status?.podIP) ips.add(pod.status.podIP);
+  return [...ips];
+}
+
+/** The sidecar formats ip:port without brackets, even for IPv6, so the port is after the last colon. */
+function withoutPort(address: string): string {
+  const bracketed = /^\[(.*)\]:\d+$/.exec(address);
+  return bracketed ? bracketed[1]! : address.replace(/:\d+$/, '');
+}
