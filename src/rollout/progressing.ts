@@ -53,7 +53,7 @@ function waitForCanaryPods(ctx: RoutedContext, stepIndex: number): Action | unde
 }
 
 /** Canary Deployment exists at the rollout's revision with enough pods for the weight it will take. */
-function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undefined {
+export function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undefined {
   const revision = ctx.status.canaryRevision ?? ctx.revision;
   const replicas = canaryReplicas(ctx.spec.replicas, Math.max(targetWeight, ctx.canaryWeight ?? 0));
   const canary = ctx.observed.canaryDeployment;

@@ -36,6 +36,7 @@ function withoutRolloutFields(status: RolloutStatus): RolloutStatus {
     heldWeight: _heldWeight,
     inconclusiveStepIndex: _inconclusiveStepIndex,
     canaryScaleDownAt: _canaryScaleDownAt,
+    stableScaleDownAt: _stableScaleDownAt,
     promotionStartedAt: _promotionStartedAt,
     ...kept
   } = status;

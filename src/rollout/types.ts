@@ -251,6 +251,8 @@ export interface RolloutStatus {
   inconclusiveStepIndex?: number;
   /** Traffic left the canary: its pods may be scaled down or re-templated from this time on. */
   canaryScaleDownAt?: string;
+  /** At promotion, traffic left stable's pods: stable may take the new template from this time on. */
+  stableScaleDownAt?: string;
   /** The workloadRef Deployment may be scaled down from this time on (stable took its traffic). */
   workloadScaleDownAt?: string;
   /** A `switchboard restart` whose Deployments are not all rolled yet. */

@@ -34,15 +34,18 @@ export interface CallerTrafficOptions extends Omit<TrafficSimulatorOptions, 'rou
    * that must not count the requests of a moment when, say, a subset had no endpoints yet.
    */
   startOnceApplied?: (applied: AppliedRoutes) => boolean;
+  /** The caller's sidecar applies every push this long after it came: a slow proxy. */
+  applyDelaySeconds?: number;
 }
 
 export async function startCallerTraffic(options: CallerTrafficOptions): Promise<CallerTraffic> {
-  const { kubeConfig, istiod, callerSelector, port, logDir, clusterDomain, startOnceApplied: accepted, ...simulatorOptions } = options;
+  const { kubeConfig, istiod, callerSelector, port, logDir, clusterDomain, startOnceApplied: accepted, applyDelaySeconds, ...simulatorOptions } = options;
   const { namespace, host } = simulatorOptions;
   const caller = await readyPod(kubeConfig, namespace, callerSelector);
   const sidecar = await startSidecar({
     xdsAddress: istiod.xdsAddress, pod: sidecarIdentity(caller), logDir,
     host: `${host}.${namespace}.svc.${clusterDomain ?? 'cluster.local'}`, port,
+    ...(applyDelaySeconds === undefined ? {} : { applyDelaySeconds }),
   });
   const simulator = new TrafficSimulator({ ...simulatorOptions, routeBy: { sidecar } });
   let target: string;

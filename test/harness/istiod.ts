@@ -35,6 +35,10 @@ export interface RunningIstiod {
   stop(): Promise<void>;
 }
 
+/** istiod's PILOT_DEBOUNCE_MAX here, and the settle time controllers that ask it use (one more second). */
+export const ISTIOD_DEBOUNCE_MAX_SECONDS = 2;
+export const ISTIOD_SETTLE = `${ISTIOD_DEBOUNCE_MAX_SECONDS + 1}s`;
+
 /** The revision istiod serves; its validation controller only patches webhooks labelled with it. */
 const REVISION = 'default';
 /** As Istio's chart names the default revision's validating webhook configuration. */
@@ -82,6 +86,9 @@ export async function startIstiod(options: {
     ENABLE_DEBUG_ENDPOINT_AUTH: 'false',
     VALIDATION_WEBHOOK_CONFIG_NAME: ISTIO_VALIDATOR_NAME,
     GOMAXPROCS: '2',
+    // A handful of proxies: istiod's debounce need not hold a push for the default 10 s, and the
+    // controllers' --istiod-settle (ISTIOD_SETTLE) can be short. Raise both together.
+    PILOT_DEBOUNCE_MAX: `${ISTIOD_DEBOUNCE_MAX_SECONDS}s`,
   };
   // `env -C` runs istiod in its own directory with these variables added: processes.ts starts
   // every program from ours with our environment.

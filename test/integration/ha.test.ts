@@ -130,7 +130,7 @@ describe('two replicas', () => {
     expect(standbyProbe.answered).toBeGreaterThan(0);
     expect(standbyProbe.failed).toBe(0);
     // One stored change per weight step: no step replayed by the new leader.
-    expect(weights.weights).toEqual([20, 50, 0]);
+    expect(weights.weights).toEqual([20, 50, 100, 0]);
     const events = (await rolloutEvents()).filter((e) => !before.has(e.metadata?.name));
     const seen = new Map<string, number>();
     for (const event of events) seen.set(`${event.reason}: ${event.message}`, (seen.get(`${event.reason}: ${event.message}`) ?? 0) + (event.count ?? 1));

@@ -29,7 +29,7 @@ describe('canary rollouts', () => {
       return rollout;
     });
     weights.stop();
-    expect(weights.seen).toEqual([0, 20, 50, 0]);
+    expect(weights.seen).toEqual([0, 20, 50, 100, 0]);
     expect(done.status?.canaryWeight ?? 0).toBe(0);
     expect(await deploymentImage(namespace, 'payments-canary')).toMatchObject({ replicas: 0 });
     const vs = await readVirtualService(namespace);
@@ -118,7 +118,7 @@ describe('canary rollouts', () => {
     await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
     const done = await waitForPhase(namespace, 'Healthy', 60_000);
     weights.stop();
-    expect(weights.seen).toEqual([0, 20, 50, 0]);
+    expect(weights.seen).toEqual([0, 20, 50, 100, 0]);
     const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Rollout' });
     const count = (reason: string) => events.items.filter((e) => e.reason === reason).length;
     const story = events.items.map((e) => `${e.lastTimestamp?.toISOString()} ${e.reason}: ${e.message}`).sort().join('\n');

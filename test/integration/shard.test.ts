@@ -162,7 +162,7 @@ describe('sharded controllers', () => {
     weights.stop();
 
     // One stored change per step, none replayed by the new shard.
-    expect(weights.weights).toEqual([20, 50, 0]);
+    expect(weights.weights).toEqual([20, 50, 100, 0]);
     expect(actionsLogged(shardA, moving, shardAOffset)).toEqual([]);
     expect(actionsLogged(shardB, moving, shardBOffset).some((line) => line.includes('"action":"setWeights"'))).toBe(true);
     const events = (await rolloutEvents(moving)).filter((e) => !before.has(e.metadata?.name));

@@ -9,27 +9,29 @@ import { addMilliseconds } from '../durations.ts';
 import { waitUntil } from '../hold.ts';
 import { timestamp, type DecideContext } from '../state.ts';
 import { recordStatus } from '../transitions.ts';
+import type { Track } from '../types.ts';
 import { dataPlaneGate, dataPlaneReason, recorded, withDataPlane, type DataPlaneGate } from '../routing/data-plane.ts';
 
 /**
  * Call only once the VirtualService sends nothing to the canary. undefined: the canary's pods may
  * go now; otherwise the status write that starts the delay, or the wait until it is over.
  */
-export function scaleDownDelay(ctx: DecideContext, what: string): Action | undefined {
-  return delayFloor(ctx, what) ?? dataPlaneHold(ctx, what);
+export function scaleDownDelay(ctx: DecideContext, what: string, track: Track = 'canary'): Action | undefined {
+  return delayFloor(ctx, what, track) ?? dataPlaneHold(ctx, what, track);
 }
 
-function delayFloor(ctx: DecideContext, what: string): Action | undefined {
+function delayFloor(ctx: DecideContext, what: string, track: Track): Action | undefined {
   const delayMs = ctx.spec.scaleDownDelaySeconds * 1000;
   if (delayMs === 0) return undefined;
-  const at = timestamp(ctx.status.canaryScaleDownAt);
+  const field = track === 'canary' ? 'canaryScaleDownAt' : 'stableScaleDownAt';
+  const at = timestamp(ctx.status[field]);
   if (at === undefined) {
     const until = addMilliseconds(ctx.now, delayMs);
-    return recordStatus('ScaleDownDelayStarted', `traffic left the canary: ${what} at ${until.toISOString()}`, { ...ctx.status, canaryScaleDownAt: until.toISOString() });
+    return recordStatus('ScaleDownDelayStarted', `traffic left the ${track}: ${what} at ${until.toISOString()}`, { ...ctx.status, [field]: until.toISOString() });
   }
   if (ctx.now.getTime() >= at) return undefined;
   const until = new Date(at);
-  return waitUntil('WaitingForScaleDownDelay', `traffic left the canary; ${what} at ${until.toISOString()} (scaleDownDelaySeconds ${ctx.spec.scaleDownDelaySeconds}), once every proxy has seen the change`, until);
+  return waitUntil('WaitingForScaleDownDelay', `traffic left the ${track}; ${what} at ${until.toISOString()} (scaleDownDelaySeconds ${ctx.spec.scaleDownDelaySeconds}), once every proxy has seen the change`, until);
 }
 
 /** How often a scale-down held past the timeout looks again, besides istiod's own news. */
@@ -40,10 +42,10 @@ const HELD_RECHECK_MS = 10_000;
  * the timeout they go anyway when istiod could not be asked (the floor is the fallback) or when
  * spec.dataPlaneSync.onTimeout says ScaleDown; with KeepPods they stay while a known proxy lags.
  */
-function dataPlaneHold(ctx: DecideContext, what: string): Action | undefined {
+function dataPlaneHold(ctx: DecideContext, what: string, track: Track): Action | undefined {
   const gate = dataPlaneGate(ctx, 'applied');
   if (gate.kind === 'off') return undefined;
-  if (gate.kind === 'waiting') return waitUntil('WaitingForDataPlane', `traffic left the canary; ${what} once every proxy has applied the change: ${gate.message}`, gate.until);
+  if (gate.kind === 'waiting') return waitUntil('WaitingForDataPlane', `traffic left the ${track}; ${what} once every proxy has applied the change: ${gate.message}`, gate.until);
   if (!recorded(ctx, gate)) {
     const weight = 'canaryWeight' in ctx && typeof ctx.canaryWeight === 'number' ? ctx.canaryWeight : 0;
     const status = withDataPlane(ctx, ctx.status, gate, weight);

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { startCallerTraffic, type CallerTraffic, type CallerTrafficOptions } from '../../harness/caller-traffic.ts';
+import { ISTIOD_SETTLE } from '../../harness/istiod.ts';
+import { startLivePods } from '../../harness/live-pods.ts';
 import { startManagerProcess, type ManagerProcess } from '../../harness/manager-process.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficBehaviour } from '../../harness/traffic-simulator.ts';
@@ -15,10 +17,13 @@ import { kubectl, type TestCluster } from './cluster.ts';
 export type ControllerProcess = ManagerProcess;
 
 let controllerCount = 0;
-export function startController(prometheusUrl: string, name = 'controller'): ControllerProcess {
+/** A controller that asks the local istiod whether proxies have applied its writes, unless told not to. */
+export function startController(prometheusUrl: string, name = 'controller', options: { istiod?: boolean } = {}): ControllerProcess {
+  const istiod = inject('istiod');
+  const istiodFlags = istiod && options.istiod !== false ? [`--istiod-url=${istiod.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`] : [];
   return startManagerProcess([
     '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`, '--prometheus-scrape-interval=1s',
-    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
+    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...istiodFlags,
   ], join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`));
 }
 
@@ -81,19 +86,26 @@ export async function deployPaymentsRouting(namespace: string, options: { withCa
  * destination_workload is the Deployment's name, what the analysis queries select on.
  */
 export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {},
-  options: Pick<CallerTrafficOptions, 'startOnceApplied'> = {}): Promise<CallerTraffic> {
+  options: Partial<Pick<CallerTrafficOptions, 'startOnceApplied' | 'applyDelaySeconds' | 'callerSelector'>> = {}): Promise<CallerTraffic> {
   const istiod = inject('istiod');
   if (!istiod) {
     throw new Error('the rollout tests route traffic through a sidecar that follows istiod, and this cluster has none: run them on the local control plane (unset USE_EXISTING_CLUSTER and SWITCHBOARD_TEST_CLUSTER)');
   }
+  // A request to a pod that is gone fails, whatever a late sidecar still believes.
+  const livePods = await startLivePods(cluster.kubeConfig, namespace);
   const traffic = await startCallerTraffic({
-    kubeConfig: cluster.kubeConfig, istiod, namespace, callerSelector: 'app=checkout', host: 'payments', port: PAYMENTS_PORT, logDir: cluster.logDir,
+    kubeConfig: cluster.kubeConfig, istiod, namespace, host: 'payments', port: PAYMENTS_PORT, logDir: cluster.logDir,
     workloads: { stable: 'payments-stable', canary: 'payments-canary' }, requestsPerSecond: 100,
     behaviour: { stable: { errorRate: 0.001, latencyMs: 20 }, canary: { errorRate: 0, latencyMs: 25, ...canary } },
+    liveEndpoints: livePods,
     ...options,
+    callerSelector: options.callerSelector ?? 'app=checkout',
+  }).catch((error: unknown) => {
+    livePods.stop();
+    throw error;
   });
   prometheus.addTarget(traffic.target);
-  return traffic;
+  return { ...traffic, stop: async () => { await traffic.stop(); livePods.stop(); } };
 }
 
 export function paymentsRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

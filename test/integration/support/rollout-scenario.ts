@@ -64,11 +64,11 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
     return { seen, stop: () => clearInterval(timer) };
   }
 
-  async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string } = {}) {
+  async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string; istiod?: boolean } = {}) {
     const namespace = await createNamespace(cluster, prefix);
     await deployPaymentsRouting(namespace, options);
     const traffic: CallerTraffic = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0 });
-    const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix)];
+    const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix, options.istiod === undefined ? {} : { istiod: options.istiod })];
     cleanups.push(async () => {
       for (const c of controllers) await c.kill('SIGKILL');
       await traffic.stop();

@@ -23,12 +23,12 @@ const synced = write({ synced: 3, pending: [], syncedAt: '2025-01-01T00:00:10.40
 const applied = write({ synced: 3, applied: 3, pending: [], syncedAt: '2025-01-01T00:00:10.400Z', appliedAt: iso(21) });
 
 /** Step 0 (5%) written to the VirtualService at t=10, not yet recorded. */
-const weightWritten = (dataPlane: ObservedState['dataPlane'], spec: Parameters<typeof observed>[0]['spec'] = undefined) =>
+const weightWritten = (dataPlane: ObservedState['dataPlane'], spec: NonNullable<Parameters<typeof observed>[0]>['spec'] = undefined) =>
   observed({ virtualService: vs(5), dataPlane, ...(spec === undefined ? {} : { spec }) });
 
 const rollback = { reason: 'Aborted' as const, message: 'aborted by a person', at: iso(9), revision: REV_B };
 /** Aborted at t=9, the weight went back to 0 at t=10: the canary's pods wait for the proxies. */
-const aborted = (dataPlane: ObservedState['dataPlane'], status: RolloutStatus = {}, spec: Parameters<typeof observed>[0]['spec'] = { scaleDownDelaySeconds: 0 }) =>
+const aborted = (dataPlane: ObservedState['dataPlane'], status: RolloutStatus = {}, spec: NonNullable<Parameters<typeof observed>[0]>['spec'] = { scaleDownDelaySeconds: 0 }) =>
   observed({
     virtualService: vs(0), dataPlane, spec,
     status: rolloutStatus({ phase: 'Aborted', canaryWeight: 25, rollback, ...status }),

@@ -29,9 +29,34 @@ const withCommand = (annotation: string, token: string, base: ObservedState = ob
 describe('decide: promotion', () => {
   runDecideTable([
     {
-      name: 'promotion copies the canary template into stable, full size',
+      name: 'promotion first sizes the canary to take all traffic',
       observed: promoting(),
       now: at(501),
+      expected: { kind: 'updateDeployment', track: 'canary', replicas: 4, reason: 'ScalingCanary' },
+    },
+    {
+      name: 'the canary at full size but not yet available: wait, traffic unchanged',
+      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4, available: 3 }) }),
+      now: at(502),
+      settle: true,
+      expected: { kind: 'wait', reason: 'WaitingForCanaryPods', until: at(1102) },
+    },
+    {
+      name: 'then the canary takes all traffic, so that no proxy sends any to the stable pods about to be replaced',
+      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }) }),
+      now: at(503),
+      expected: { kind: 'setWeights', canaryWeight: 100, reason: 'PromotionTrafficToCanary' },
+    },
+    {
+      name: 'stable keeps its pods for scaleDownDelaySeconds after its traffic left',
+      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(100) }),
+      now: at(504),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { stableScaleDownAt: iso(534) } },
+    },
+    {
+      name: 'then stable takes the canary template, full size',
+      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(100) }, { stableScaleDownAt: iso(534) }),
+      now: at(534),
       expected: { kind: 'updateDeployment', track: 'stable', revision: REV_B, replicas: 4, reason: 'PromotingStable' },
     },
     {

@@ -72,7 +72,8 @@ describe('simulated rollouts', () => {
     await sim.runUntil(healthyAt(REV_B));
     expect(healthyAt(REV_B)(sim)).toBe(true);
     const weights = sim.appliedKinds().slice(start).filter((kind) => kind.startsWith('setWeights'));
-    expect(weights).toEqual(['setWeights(5)', 'setWeights(25)', 'setWeights(50)', 'setWeights(0)']);
+    // At promotion the canary takes everything while stable is re-templated, then stable takes it back.
+    expect(weights).toEqual(['setWeights(5)', 'setWeights(25)', 'setWeights(50)', 'setWeights(100)', 'setWeights(0)']);
     expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
     expect(sim.canary?.spec?.replicas).toBe(0);
     expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_B);
