@@ -2,9 +2,11 @@
 //   1. a real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes)
 //   2. `switchboard run`: the injector webhook and the rollout controller, as the cluster sees them
 //   3. a Rollout of the article's payment service: injected pods, a refused UID-1337 pod,
-//      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus.
+//      a healthy canary promoted step by step, then a failing canary rolled back by Prometheus,
+//      its pods kept until a slow proxy has stopped sending it requests.
 // The traffic Prometheus judges is checkout's, routed by what checkout's (simulated) sidecar has
-// applied from istiod: a weight reaches it only once istiod has pushed it.
+// applied from istiod: a weight reaches it only once istiod has pushed it. The controller asks
+// istiod whether every proxy has each weight before a step's analysis and before pods go.
 // Everything started here is stopped at the end (pass --keep to leave it running).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { PROJECT_ROOT, resolveBinaries } from '../test/harness/binaries.ts';
 import { startCallerTraffic } from '../test/harness/caller-traffic.ts';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { discoveryCacheDir, startInBackground, stopInBackground } from '../test/harness/cli.ts';
+import { ISTIOD_SETTLE } from '../test/harness/istiod.ts';
+import { startLivePods } from '../test/harness/live-pods.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { startPrometheus } from '../test/harness/prometheus.ts';
 import { sleep } from '../test/harness/processes.ts';
@@ -79,9 +83,10 @@ try {
   const managerLog = join(cluster.logDir, 'switchboard.log');
   const manager = startManagerProcess([`--kubeconfig=${cluster.kubeconfig}`,
     `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${join(certDir, 'tls.crt')}`, `--tls-private-key-file=${join(certDir, 'tls.key')}`,
-    `--prometheus-url=${prometheus.url}`, '--prometheus-scrape-interval=1s', '--metrics-bind-address=0', '--health-probe-bind-address=0'], managerLog);
+    `--prometheus-url=${prometheus.url}`, '--prometheus-scrape-interval=1s', '--metrics-bind-address=0', '--health-probe-bind-address=0',
+    `--istiod-url=${cluster.istiod.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`], managerLog);
   cleanups.push(() => manager.kill());
-  say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url} (log: ${managerLog})`);
+  say(`switchboard run: webhook on https://127.0.0.1:${webhookPort}, controller judged by Prometheus at ${prometheus.url}, data plane confirmed by istiod at ${cluster.istiod.httpUrl} (log: ${managerLog})`);
   await sleep(1500);
 
   const { mutating, validating } = webhookConfigurations({
@@ -96,10 +101,16 @@ try {
   kubectl(['apply', '-n', 'production', '-f', 'hack/demo/payment-routing.yaml', '-f', 'hack/demo/payment-service.yaml']);
   show(['get', 'services,virtualservices,destinationrules', '-n', 'production']);
 
+  // A request to a pod that is gone fails, whatever a late sidecar still believes.
+  const livePods = await startLivePods(loadKubeConfig(cluster.kubeconfig), 'production');
+  cleanups.push(() => livePods.stop());
+  const callerOptions = {
+    kubeConfig: loadKubeConfig(cluster.kubeconfig), istiod: cluster.istiod, logDir: cluster.logDir, liveEndpoints: livePods,
+    namespace: 'production', host: 'payment-service', port: 80,
+    workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' },
+  };
   const traffic = await startCallerTraffic({
-    kubeConfig: loadKubeConfig(cluster.kubeconfig), istiod: cluster.istiod, logDir: cluster.logDir,
-    namespace: 'production', callerSelector: 'app=checkout', host: 'payment-service', port: 80,
-    workloads: { stable: 'payment-service-stable', canary: 'payment-service-canary' }, requestsPerSecond: 200,
+    ...callerOptions, callerSelector: 'app=checkout', requestsPerSecond: 200,
     behaviour: { stable: { errorRate: 0.002, latencyMs: 30 }, canary: { errorRate: 0.002, latencyMs: 35 } },
   });
   cleanups.push(() => traffic.stop());
@@ -107,7 +118,12 @@ try {
   const { simulator } = traffic;
   say(`checkout's sidecar (${traffic.sidecar.proxyId}) follows istiod at ${cluster.istiod.xdsAddress}; the traffic goes where it routes`);
 
-  const rolloutPhase = () => kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
+  const rolloutPhase = () => {
+    const line = kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.phase} {.status.canaryWeight} {.status.step} {.status.message}']);
+    const dataPlane = kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.dataPlane.message}']);
+    const canaryPods = kubectl(['get', 'deployment', 'payment-service-canary', '-n', 'production', '-o', 'jsonpath={.spec.replicas}'], undefined, true);
+    return `${line}${dataPlane ? `\n            data plane: ${dataPlane}` : ''}${/^\d+$/.test(canaryPods) ? `; canary pods: ${canaryPods}` : ''}`;
+  };
   async function follow(until: (phase: string) => boolean, timeoutMs: number): Promise<void> {
     let last = '';
     const deadline = Date.now() + timeoutMs;
@@ -136,12 +152,34 @@ try {
   await follow((phase) => phase === 'Healthy', 120_000);
   show(['get', 'rollouts', '-n', 'production']);
 
-  say('v3: a canary that fails 25% of its requests is rolled back');
+  say('reports, a second caller of payment-service, gets a slow sidecar: it applies every push from istiod 10 s late');
+  const slow = await startCallerTraffic({
+    ...callerOptions, callerSelector: 'app=reports', requestsPerSecond: 50, applyDelaySeconds: 10,
+    behaviour: { stable: { errorRate: 0, latencyMs: 30 }, canary: { errorRate: 0, latencyMs: 35 } },
+    // Its first pushes, 10 s late each, have routes before endpoints: its traffic starts once it can be served.
+    startOnceApplied: (applied) => {
+      const weighted = applied.routes.at(-1)?.clusters.filter((c) => c.weight > 0) ?? [];
+      return weighted.length > 0 && weighted.every((c) => applied.clusters[c.name]?.endpoints.some((e) => e.healthy));
+    },
+  });
+  cleanups.push(() => slow.stop());
+  say(`${slow.sidecar.proxyId} caught up with istiod; from now on each weight counts only once it has it too`);
+
+  say('v3: a canary that fails 25% of its requests is rolled back; its pods stay until the slow proxy stops sending them requests');
   simulator.setBehaviour('canary', { errorRate: 0.25 });
   kubectl(['patch', 'rollout', 'payment-service', '-n', 'production', '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"payments:3.0"}]']);
   await follow((phase) => phase === 'RolledBack', 120_000);
   show(['get', 'rollouts', '-n', 'production']);
   console.log(kubectl(['get', 'rollout', 'payment-service', '-n', 'production', '-o', 'jsonpath={.status.rollback.message}']));
+  await follow(() => kubectl(['get', 'deployment', 'payment-service-canary', '-n', 'production', '-o', 'jsonpath={.spec.replicas}']) === '0', 60_000);
+  const sourceCounts = async () => {
+    const values = (await slow.simulator.registry.getMetricsAsJSON()).find((metric) => metric.name === 'istio_requests_total')?.values ?? [];
+    const fromProxy = values.filter((value) => value.labels.reporter === 'source');
+    const sum = (list: typeof fromProxy) => list.reduce((total, value) => total + value.value, 0);
+    return { sent: sum(fromProxy), failed: sum(fromProxy.filter((value) => value.labels.response_flags !== '-')) };
+  };
+  const slowCounts = await sourceCounts();
+  say(`the slow proxy sent ${slowCounts.sent} requests; ${slowCounts.failed} went to a pod that was gone or found none`);
   say('the VirtualService after the rollback (retries and the beta-user route untouched)');
   console.log(kubectl(['get', 'virtualservice', 'payment-service-routing', '-n', 'production', '-o', 'yaml']).split('\nspec:\n')[1]);
   say('events');

@@ -104,8 +104,11 @@ quietly kubectl wait --for condition=Established --timeout 30s crd/rollouts.swit
 # kubelet's default modes make them, so that UID 1000 reads them.
 SA_DIR="$WORK/serviceaccount"
 CERT_DIR="$WORK/certs"
-mkdir -p "$SA_DIR" "$CERT_DIR"
+ISTIOD_TOKEN_DIR="$WORK/istiod-token"
+mkdir -p "$SA_DIR" "$CERT_DIR" "$ISTIOD_TOKEN_DIR"
 kubectl --namespace "$NAMESPACE" create token switchboard-controller --duration 1h >"$SA_DIR/token"
+# The projected token the manager sends to istiod: audience istio-ca, as the manifest asks.
+kubectl --namespace "$NAMESPACE" create token switchboard-controller --duration 1h --audience istio-ca >"$ISTIOD_TOKEN_DIR/token"
 kubectl config view --raw --minify --output 'jsonpath={.clusters[0].cluster.certificate-authority-data}' \
   | base64 -d >"$SA_DIR/ca.crt"
 printf '%s' "$NAMESPACE" >"$SA_DIR/namespace"
@@ -118,8 +121,8 @@ openssl_quiet req -newkey rsa:2048 -nodes -subj /CN=switchboard-webhook \
 printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$WORK/tls.ext"
 openssl_quiet x509 -req -in "$WORK/tls.csr" -CA "$CERT_DIR/ca.crt" -CAkey "$WORK/ca.key" \
   -CAcreateserial -days 1 -extfile "$WORK/tls.ext" -out "$CERT_DIR/tls.crt"
-chmod 0755 "$SA_DIR" "$CERT_DIR"
-chmod 0644 "$SA_DIR"/* "$CERT_DIR"/*
+chmod 0755 "$SA_DIR" "$CERT_DIR" "$ISTIOD_TOKEN_DIR"
+chmod 0644 "$SA_DIR"/* "$CERT_DIR"/* "$ISTIOD_TOKEN_DIR"/*
 
 # Three loopback ports at once, so that they differ; the container's host network shares them.
 read -r WEBHOOK_PORT METRICS_PORT HEALTH_PORT < <("$NODE" -e '
@@ -133,7 +136,7 @@ read -r WEBHOOK_PORT METRICS_PORT HEALTH_PORT < <("$NODE" -e '
 
 run_args=$("$NODE" hack/image/pod-run-args.ts --manifest "$MANIFEST" --image "$IMAGE" \
   --pod-name "$POD_NAME" --namespace "$NAMESPACE" --api-server "$API_SERVER" \
-  --service-account-dir "$SA_DIR" --volume "certs=$CERT_DIR" \
+  --service-account-dir "$SA_DIR" --volume "certs=$CERT_DIR" --volume "istiod-token=$ISTIOD_TOKEN_DIR" \
   --port "webhook=$WEBHOOK_PORT" --port "metrics=$METRICS_PORT" --port "health=$HEALTH_PORT") \
   || die "could not translate $MANIFEST into podman run arguments (above)"
 mapfile -t run_args <<<"$run_args"

@@ -28,7 +28,7 @@ export interface VirtualServiceWrite {
 
 interface Tracked extends VirtualServiceWrite {
   writtenAt: number;
-  /** Polling stops here: the Rollout decides what a timeout means. */
+  /** The Rollout's timeout: what it means is the Rollout's to decide; polling slows down after it. */
   deadline: number;
   fences?: Map<string, number | undefined>;
   errorSince?: number;
@@ -38,6 +38,8 @@ interface Tracked extends VirtualServiceWrite {
 /** istiod not answering this long after a write is reported as unreachable. */
 const UNREACHABLE_AFTER_MS = 5_000;
 const LIST_PENDING = 5;
+/** How long a write past its timeout is still followed for a proxy that lags. */
+const LAGGING_FOLLOW_MS = 3_600_000;
 /** Answers older than this cannot hold a fence any more. */
 const ANSWER_HISTORY_MS = 2_000;
 
@@ -128,7 +130,12 @@ export class SyncTracker {
     const sooner = (ms: number) => (delay = delay === undefined ? ms : Math.min(delay, ms));
     for (const tracked of this.tracked.values()) {
       const { view } = tracked;
-      if (view.appliedAt !== undefined || view.unreachable !== undefined || now > tracked.deadline) continue;
+      if (view.appliedAt !== undefined || view.unreachable !== undefined) continue;
+      // Past the timeout a scale-down may still be held for a lagging proxy: keep looking, slowly.
+      if (now > tracked.deadline) {
+        if (now < tracked.deadline + LAGGING_FOLLOW_MS) sooner(2_000);
+        continue;
+      }
       if (tracked.fences === undefined) sooner(10);
       else if (view.syncedAt === undefined) sooner(50);
       else sooner(Math.max(0, Math.min(500, tracked.writtenAt + this.options.settleMs - now)));
@@ -188,7 +195,7 @@ export class SyncTracker {
     const now = this.clock();
     for (const [key, tracked] of this.tracked) {
       const { view } = tracked;
-      if (view.appliedAt !== undefined || view.unreachable !== undefined || tracked.errorSince !== undefined || now > tracked.deadline) continue;
+      if (view.appliedAt !== undefined || view.unreachable !== undefined || tracked.errorSince !== undefined) continue;
       if (tracked.fences === undefined) {
         if (now <= tracked.writtenAt + DEBOUNCE_AFTER_MS) continue;
         tracked.fences = new Map([...this.answers].map(([replica, answers]) => [replica, fenceOf(answers, tracked.writtenAt)]));
