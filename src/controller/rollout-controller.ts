@@ -10,15 +10,14 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
-import { DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS } from '../rollout/defaults.ts';
 import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 import { decisionEvent } from '../rollout/decision-events.ts';
 import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import type { IstiodAccess } from '../mesh/istiod-client.ts';
-import { SyncTracker } from '../mesh/sync-tracker.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { ClaimIndex } from './claim-index.ts';
+import { DataPlaneFollower } from './data-plane-follower.ts';
 import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { EventRecorder } from './events.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
@@ -74,7 +73,7 @@ export class RolloutController {
   private readonly writeLoopDetector = new WriteLoopDetector();
   private readonly writeLoops = new Map<string, WriteLoop>();
   private readonly claims = new ClaimIndex();
-  private readonly dataPlane: SyncTracker | undefined;
+  private readonly dataPlane: DataPlaneFollower | undefined;
   private readonly options: RolloutControllerOptions;
   private readonly clock: () => Date;
   private running = false;
@@ -95,15 +94,9 @@ export class RolloutController {
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
     this.events = new EventRecorder(this.client.core, options.logger);
-    const { istiod, metrics } = options;
-    this.dataPlane = istiod === undefined ? undefined : new SyncTracker({
-      ...istiod, logger: options.logger,
-      onChange: (key) => {
-        const [namespace, name] = key.split('/');
-        this.enqueue(namespace, name);
-      },
-      onRequest: (result) => metrics.istiodRequests.inc({ result }),
-      onSynced: (level, seconds) => metrics.dataPlaneSyncSeconds.observe({ level }, seconds),
+    this.dataPlane = options.istiod === undefined ? undefined : new DataPlaneFollower(options.istiod, options.logger, options.metrics, (key) => {
+      const [namespace, name] = key.split('/');
+      this.enqueue(namespace, name);
     });
   }
 
@@ -182,6 +175,7 @@ export class RolloutController {
     await this.stopWorkers();
     await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
+    await this.dataPlane?.stop();
     await this.client.close();
   }
 
@@ -305,14 +299,12 @@ export class RolloutController {
     const writeLoop = this.writeLoops.get(key);
     const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule]);
     const formerClaims = this.formerClaims(rollout);
-    const dataPlane = this.dataPlane === undefined || virtualService === undefined
-      ? undefined
-      : { write: this.dataPlane.peek(key, namespace, virtualService.metadata.name, generationOf(virtualService)) };
+    const dataPlane = this.dataPlane?.view(key, namespace, virtualService);
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
       ...(writeLoop ? { writeLoop } : {}), ...(claimants ? { claimants } : {}), ...(formerClaims.length > 0 ? { formerClaims } : {}),
-      ...(dataPlane === undefined ? {} : { dataPlane: dataPlane.write === undefined ? {} : dataPlane }),
+      ...(dataPlane === undefined ? {} : { dataPlane }),
       ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
     };
   }
@@ -426,40 +418,13 @@ export class RolloutController {
     return true;
   }
 
-  /** The weight write, with istiod's pushes watched from just before it so that its fence can be read. */
+  /** The weight write, followed on the data plane when istiod is known. */
   private async writeWeights(key: string, observed: ObservedState, action: Extract<Action, { kind: 'setWeights' }>): Promise<void> {
-    const { namespace } = observed.rollout.metadata;
-    const writtenAt = this.dataPlane?.beforeWrite();
-    let written;
-    try {
-      written = await this.client.patchVirtualService(namespace, action.virtualService, action.patch);
-    } catch (error) {
-      this.dataPlane?.abandon();
-      throw error;
-    }
+    const { rollout } = observed;
+    const { namespace } = rollout.metadata;
+    const send = () => this.client.patchVirtualService(namespace, action.virtualService, action.patch);
+    const written = await (this.dataPlane === undefined ? send() : this.dataPlane.write(key, rollout, action.virtualService, send));
     this.floors.record(objectId('virtualservices', namespace, action.virtualService), written.metadata?.resourceVersion);
-    const generation = generationOf(written);
-    if (this.dataPlane === undefined || writtenAt === undefined) return;
-    if (generation === undefined) {
-      this.dataPlane.abandon();
-      return;
-    }
-    const exportTo = (written.spec as { exportTo?: string[] } | undefined)?.exportTo;
-    this.dataPlane.track(key, { namespace, name: action.virtualService, generation, ...(exportTo ? { exportTo } : {}) }, writtenAt, this.syncTimeoutMs(observed), true);
-  }
-
-  /** A generation written by someone else, or before a restart: followed from now, without a fence. */
-  private followUntracked(key: string, observed: ObservedState): void {
-    const vs = observed.virtualService;
-    const generation = generationOf(vs);
-    if (this.dataPlane === undefined || vs === undefined || generation === undefined || observed.dataPlane?.write !== undefined) return;
-    const { namespace } = observed.rollout.metadata;
-    const exportTo = (vs.spec as { exportTo?: string[] }).exportTo;
-    this.dataPlane.track(key, { namespace, name: vs.metadata.name, generation, ...(exportTo ? { exportTo } : {}) }, this.clock().getTime(), this.syncTimeoutMs(observed));
-  }
-
-  private syncTimeoutMs(observed: ObservedState): number {
-    return (observed.rollout.spec.dataPlaneSync?.timeoutSeconds ?? DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS) * 1000;
   }
 
   private async act(key: string, observed: ObservedState, action: Action, now: Date): Promise<number | undefined> {
@@ -477,7 +442,7 @@ export class RolloutController {
     if (await this.isWriteLoop(key, observed, action, signature, now)) return 0;
     switch (action.kind) {
       case 'wait':
-        if (action.reason === 'WaitingForDataPlane') this.followUntracked(key, observed);
+        if (action.reason === 'WaitingForDataPlane') this.dataPlane?.followUntracked(key, observed, now);
         return action.until ? Math.max(0, action.until.getTime() - now.getTime()) : undefined;
       case 'stop':
         return undefined;
@@ -507,6 +472,9 @@ export class RolloutController {
         }
         this.floors.record(objectId(ROLLOUT_PLURAL, namespace, name), await this.client.replaceRolloutStatus(rollout, action.status));
         if (action.status.phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, action.status.phase);
+        for (const reason of action.decisions?.map((decision) => decision.reason) ?? [action.reason]) {
+          if (reason === 'DataPlaneSyncTimeout' || reason === 'DataPlaneUnconfirmed') this.options.metrics.dataPlaneSyncTimeouts.inc();
+        }
         break;
       case 'addFinalizer':
       case 'removeFinalizer':
@@ -545,11 +513,6 @@ export class RolloutController {
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
   }
-}
-
-function generationOf(object: { metadata?: { generation?: number } } | undefined): number | undefined {
-  const generation = object?.metadata?.generation;
-  return typeof generation === 'number' ? generation : undefined;
 }
 
 function writeTarget(action: Action): { plural: 'virtualservices' | 'destinationrules' | 'deployments'; name: string } | undefined {
