@@ -19,7 +19,7 @@ export interface BenchCluster {
 const PODS_PER_ROLLOUT = 8;
 const PODS_PER_NODE = 100;
 
-export async function startBenchCluster(options: { workDir: string; logDir: string; rollouts: number; users: string[]; progress: (m: string) => void }): Promise<BenchCluster> {
+export async function startBenchCluster(options: { workDir: string; logDir: string; rollouts: number; users: string[]; progress: (m: string) => void; istiod?: boolean }): Promise<BenchCluster> {
   const { workDir } = options;
   const auditPolicyPath = join(workDir, 'audit-policy.yaml');
   const auditLogPath = join(workDir, 'audit.log');
@@ -32,6 +32,7 @@ export async function startBenchCluster(options: { workDir: string; logDir: stri
       '--audit-log-maxsize=100000', '--audit-log-maxbackup=0',
     ],
     controllerManagerArgs: ['--kube-api-qps=200', '--kube-api-burst=400'],
+    ...(options.istiod === true ? { istiod: true } : {}),
   });
   const apiServerPid = controlPlane.processes.find((p) => p.name === 'kube-apiserver')?.child.pid;
   if (apiServerPid === undefined) {

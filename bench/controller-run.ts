@@ -8,6 +8,7 @@ import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHe
 import { PROJECT_ROOT } from '../test/harness/binaries.ts';
 import { istioCrdManifest } from '../test/harness/istio-api.ts';
 import { startManagerProcess } from '../test/harness/manager-process.ts';
+import { ISTIOD_SETTLE } from '../test/harness/istiod.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { sleep, startProcess, stopProcess, waitFor } from '../test/harness/processes.ts';
 import { countRequests, type RequestCounts } from './audit-log.ts';
@@ -31,6 +32,15 @@ export interface RunOptions {
   switchboardArgs: string[];
   timeoutMs: number;
   progress: (message: string) => void;
+  /** istiod beside the API server; Switchboard then confirms each weight write with it. */
+  istiod?: boolean;
+}
+
+/** From switchboard_data_plane_sync_seconds: writes confirmed, their total time, and the bucket bounding the 99th percentile. */
+export interface SyncFigures {
+  count: number;
+  sumSeconds: number;
+  p99Bound: string;
 }
 
 export interface RunResult {
@@ -44,6 +54,9 @@ export interface RunResult {
   controllerPeakRssBytes: number;
   apiServerCpuSeconds: number;
   logDir: string;
+  /** With istiod: how long confirmation took per write, by level (synced, applied), and istiod's CPU. */
+  dataPlane?: Record<string, SyncFigures>;
+  istiodCpuSeconds?: number;
 }
 
 const USERS: Record<ControllerKind, string> = { switchboard: 'bench-switchboard', argo: 'bench-argo-rollouts' };
@@ -55,7 +68,8 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
   const logDir = join(PROJECT_ROOT, '.bench', `controller-${kind}-${n}-${new Date().toISOString().replaceAll(':', '')}`);
   mkdirSync(logDir, { recursive: true });
   const argo = kind === 'argo' ? argoRolloutsBuild() : undefined;
-  const cluster = await startBenchCluster({ workDir, logDir, rollouts: n, users: [USERS[kind]], progress });
+  const istiod = kind === 'switchboard' && options.istiod === true;
+  const cluster = await startBenchCluster({ workDir, logDir, rollouts: n, users: [USERS[kind]], progress, istiod });
   const cleanups: (() => Promise<void>)[] = [() => cluster.controlPlane.stop()];
   const cleanUp = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}); };
   const onSignal = () => void cleanUp().then(() => process.exit(130));
@@ -71,7 +85,13 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     await kubectl(['create', 'namespace', NAMESPACE]);
 
     const controllerKubeconfig = cluster.kubeconfigFor(USERS[kind]);
-    const controllerPid = await startController(kind, controllerKubeconfig, logDir, options.switchboardArgs, argo?.bin, cleanups);
+    const metricsPort = await freePort();
+    const istiodAddresses = cluster.controlPlane.istiod;
+    const switchboardArgs = istiodAddresses === undefined ? options.switchboardArgs : [
+      `--istiod-url=${istiodAddresses.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`, `--metrics-bind-address=127.0.0.1:${metricsPort}`, ...options.switchboardArgs,
+    ];
+    const controllerPid = await startController(kind, controllerKubeconfig, logDir, switchboardArgs, argo?.bin, cleanups);
+    const istiodPid = cluster.controlPlane.processes.find((p) => p.name === 'istiod')?.child.pid;
 
     const admin = new KubeConfig();
     admin.loadFromFile(cluster.controlPlane.kubeconfigPath);
@@ -93,7 +113,7 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     const custom = admin.makeApiClient(CustomObjectsApi);
     const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const changedAt = Date.now();
-    const cpuBefore = { controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid) };
+    const cpuBefore = { controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid), istiod: istiodPid === undefined ? 0 : cpuSeconds(istiodPid) };
     progress(`changing the image of all ${n} Rollouts`);
     await inParallel(names, (name) => custom.patchNamespacedCustomObject({
       group: fleet.group, version: fleet.version, namespace: NAMESPACE, plural: fleet.plural, name,
@@ -125,6 +145,10 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
       apiServerCpuSeconds: cpuSeconds(cluster.apiServerPid) - cpuBefore.apiServer,
       requests: await countRequests(cluster.auditLogPath, USERS[kind], changedAt, measuredUntil),
       logDir,
+      ...(istiodAddresses === undefined ? {} : {
+        dataPlane: await syncFigures(`http://127.0.0.1:${metricsPort}/metrics`),
+        ...(istiodPid === undefined ? {} : { istiodCpuSeconds: cpuSeconds(istiodPid) - cpuBefore.istiod }),
+      }),
     };
     return result;
   } finally {
@@ -132,6 +156,29 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     process.off('SIGTERM', onSignal);
     await cleanUp();
   }
+}
+
+/** The controller's own histogram of confirmation times, read once at the end. */
+async function syncFigures(url: string): Promise<Record<string, SyncFigures>> {
+  const text = await (await fetch(url)).text();
+  const figures: Record<string, SyncFigures> = {};
+  const buckets: Record<string, [number, number][]> = {};
+  for (const line of text.split('\n')) {
+    const match = /^switchboard_data_plane_sync_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const level = labels.level ?? '?';
+    const entry = (figures[level] ??= { count: 0, sumSeconds: 0, p99Bound: '-' });
+    const value = Number(match[3]);
+    if (match[1] === 'sum') entry.sumSeconds = value;
+    else if (match[1] === 'count') entry.count = value;
+    else (buckets[level] ??= []).push([labels.le === '+Inf' ? Infinity : Number(labels.le), value]);
+  }
+  for (const [level, entry] of Object.entries(figures)) {
+    const bound = (buckets[level] ?? []).sort((a, b) => a[0] - b[0]).find(([, count]) => count >= 0.99 * entry.count);
+    entry.p99Bound = bound === undefined ? '-' : String(bound[0]);
+  }
+  return figures;
 }
 
 async function startController(kind: ControllerKind, kubeconfig: string, logDir: string, switchboardArgs: string[], argoBin: string | undefined, cleanups: (() => Promise<void>)[]): Promise<number> {

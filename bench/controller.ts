@@ -1,5 +1,5 @@
 // npm run bench -- controller [--rollouts=100,500] [--controllers=switchboard,argo]
-//   [--switchboard-args="--workers=10 ..."] [--timeout-seconds=S]
+//   [--switchboard-args="--workers=10 ..."] [--timeout-seconds=S] [--istiod]
 // Switchboard's rollout controller beside Argo Rollouts', each on its own fresh local control
 // plane: N Rollouts, all images changed at once. See bench/README.md for the method.
 import { percentile, printTable } from './table.ts';
@@ -13,10 +13,12 @@ interface ControllerBenchFlags {
   controllers: ControllerKind[];
   switchboardArgs: string[];
   timeoutSeconds?: number;
+  /** istiod beside the API server, and Switchboard confirming every weight write with it. */
+  istiod: boolean;
 }
 
 export function parseControllerBenchFlags(argv: string[]): ControllerBenchFlags {
-  const flags: ControllerBenchFlags = { rollouts: [100], controllers: ['switchboard', 'argo'], switchboardArgs: [] };
+  const flags: ControllerBenchFlags = { rollouts: [100], controllers: ['switchboard', 'argo'], switchboardArgs: [], istiod: false };
   for (const arg of argv.filter((a) => a.startsWith('--'))) {
     const [key, value = ''] = arg.slice(2).split(/=(.*)/s) as [string, string?];
     switch (key) {
@@ -38,8 +40,11 @@ export function parseControllerBenchFlags(argv: string[]): ControllerBenchFlags 
         flags.timeoutSeconds = Number(value);
         if (!(flags.timeoutSeconds > 0)) throw new Error(`--timeout-seconds takes a positive number of seconds; got "${value}"`);
         break;
+      case 'istiod':
+        flags.istiod = true;
+        break;
       default:
-        throw new Error(`unknown flag --${key} for the controller benchmark; known: --rollouts, --controllers, --switchboard-args, --timeout-seconds`);
+        throw new Error(`unknown flag --${key} for the controller benchmark; known: --rollouts, --controllers, --switchboard-args, --timeout-seconds, --istiod`);
     }
   }
   return flags;
@@ -52,7 +57,7 @@ export async function runControllerBench(argv = process.argv.slice(2)): Promise<
     for (const kind of flags.controllers) {
       const progress = (message: string) => console.error(`[${kind} N=${rollouts}] ${new Date().toISOString().slice(11, 19)} ${message}`);
       results.push(await runControllerScenario({
-        kind, rollouts, switchboardArgs: flags.switchboardArgs, progress,
+        kind, rollouts, switchboardArgs: flags.switchboardArgs, progress, istiod: flags.istiod,
         timeoutMs: (flags.timeoutSeconds ?? 120 + rollouts) * 1000,
       }));
     }
@@ -78,6 +83,12 @@ function summaryRow(r: RunResult): Record<string, string | number> {
   row['controller CPU'] = `${r.controllerCpuSeconds.toFixed(1)} s`;
   row['peak RSS'] = `${(r.controllerPeakRssBytes / 2 ** 20).toFixed(0)} MiB`;
   row['kube-apiserver CPU'] = `${r.apiServerCpuSeconds.toFixed(1)} s`;
+  if (r.dataPlane !== undefined) {
+    for (const [level, sync] of Object.entries(r.dataPlane)) {
+      row[`${level} per write`] = sync.count === 0 ? '-' : `${(sync.sumSeconds / sync.count).toFixed(2)} s mean, ${sync.count} writes, p99 ≤ ${sync.p99Bound} s`;
+    }
+    row['istiod CPU'] = `${(r.istiodCpuSeconds ?? 0).toFixed(1)} s`;
+  }
   return row;
 }
 

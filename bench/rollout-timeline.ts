@@ -78,10 +78,13 @@ export class RolloutTimeline {
     const first = weights.find((c) => c.value > 0 && c.value < 50);
     const second = first && weights.find((c) => c.value === 50 && c.at >= first.at);
     const back = second && weights.find((c) => c.value === 0 && c.at >= second.at);
+    // Promotion starts with the first change after the last pause: 0% for Argo Rollouts, 100% for
+    // Switchboard, which moves all traffic to the canary before stable's pods are replaced.
+    const promotionStart = second && weights.find((c) => c.value !== 50 && c.at >= second.at);
     const rolledBack = ROLLED_BACK_PHASES.has(t.phases.at(-1)?.value ?? '');
     const lateness: number[] = [];
     if (first && second) lateness.push(second.at - (first.at + PAUSE_SECONDS * 1000));
-    if (second && back) lateness.push(back.at - (second.at + PAUSE_SECONDS * 1000));
+    if (second && promotionStart) lateness.push(promotionStart.at - (second.at + PAUSE_SECONDS * 1000));
     return {
       lateness,
       ...(back && !rolledBack ? { promotedAfterMs: back.at - changedAt } : {}),
