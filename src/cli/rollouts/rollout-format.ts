@@ -170,6 +170,7 @@ export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployme
     ...generationNote(rollout),
     ...(spec.paused === true ? [field('Paused', `yes (spec.paused); continue with: switchboard resume ${metadata.name} -n ${metadata.namespace}`)] : []),
     field('Canary weight', status?.canaryWeight === undefined ? '-' : `${status.canaryWeight}%`),
+    ...(status?.dataPlane === undefined ? [] : [field('Data plane', `${status.dataPlane.message} (VirtualService generation ${status.dataPlane.virtualServiceGeneration})`)]),
     field('Step', stepField(rollout)),
     'Steps:',
     ...formatSteps(rollout, now),

@@ -56,6 +56,15 @@ Pending:        promote (token tok-1): not yet acknowledged by the controller
 `);
   });
 
+  it('says how the proxies took the last weight change', () => {
+    const dataPlane = {
+      virtualServiceGeneration: 7, canaryWeight: 5, state: 'Synced' as const, proxies: 3, synced: 3,
+      writtenAt: iso(10), syncedAt: iso(10), seconds: 0.4, message: 'istiod pushed 5% to 3/3 proxies in 0.4 s',
+    };
+    const text = formatRolloutStatus(rollout({ status: { ...PAUSED, dataPlane } }), { stable: deployment(REV_A, 4, 4), canary: deployment(REV_B, 1, 1) }, at(30));
+    expect(text).toContain('Canary weight:  5%\nData plane:     istiod pushed 5% to 3/3 proxies in 0.4 s (VirtualService generation 7)\nStep:');
+  });
+
   const noDeployments = { stable: undefined, canary: undefined };
   it.each([
     ['a Rollout the controller never saw', rollout(), ['Phase:          Unknown (the controller has not written a status)', 'Step:           - (no rollout in progress; 5 steps)', 'Canary weight:  -', 'Analysis:       not run yet (metrics: error-rate)', 'Conditions:     none', 'Pending:        none', '  payment-service-stable   not found']],
