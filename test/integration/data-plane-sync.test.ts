@@ -1,4 +1,4 @@
-// A proxy that applies istiod's pushes 10 s late, beside a prompt one, against the real istiod.
+// Proxies that apply istiod's pushes 10 s late, beside a prompt one, against the real istiod.
 // With the data plane confirmed, an abort and a promotion each end without a failed request in
 // the slow proxy's traffic: no pod it may still route to goes away before it has the change.
 // Turned off, with scaleDownDelaySeconds 0, the same abort makes it send requests to canary pods
@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { catchAllWeights } from '../harness/envoy-routing.ts';
-import { eventually, kubectl, testCluster } from './support/cluster.ts';
-import { startTraffic } from './support/rollout-env.ts';
+import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
+import { deployPaymentsRouting, startTraffic } from './support/rollout-env.ts';
 import { rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
@@ -70,62 +70,73 @@ function watchOrder(namespace: string, slow: CallerTraffic): { result: () => { a
   return { result: () => ({ appliedAt, scaledAt }), stop: () => clearInterval(timer) };
 }
 
+/**
+ * Turned off for this Rollout, with scaleDownDelaySeconds 0: the abort scales the canary away while
+ * the slow proxy still sends it 20%, and those requests fail with 503 UF.
+ */
+async function abortWithoutConfirmation(namespace: string, slow: CallerTraffic): Promise<void> {
+  await changeImage(namespace, 'payments:1.1');
+  await eventually(`${namespace}: the slow proxy sends 20% to the canary`, async () => canaryWeightApplied(slow) === 20, 60_000);
+  expect(await failures(slow)).toEqual({});
+  await annotate(namespace, 'switchboard.dev/abort');
+  await eventually(`${namespace}: canary scaled to zero`, async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 30_000);
+  await eventually(`${namespace}: the slow proxy back on stable`, async () => canaryWeightApplied(slow) === 0, 30_000);
+  expect((await failures(slow)).UF ?? 0).toBeGreaterThan(0);
+  expect(((await readRollout(namespace)).status as { dataPlane?: unknown } | undefined)?.dataPlane).toBeUndefined();
+}
+
+/** On: the step waits for the slow proxy, and neither an abort nor a promotion fails one of its requests. */
+async function abortAndPromoteWithConfirmation(namespace: string, slow: CallerTraffic, prompt: CallerTraffic): Promise<void> {
+  const promptBefore = await failures(prompt);
+  // The step's weight counts as changed only once the slow proxy has it.
+  await changeImage(namespace, 'payments:1.1');
+  const held = await waitForPhase(namespace, 'Paused', 90_000);
+  const dataPlane = (held.status as { dataPlane?: { state: string; proxies: number; synced: number; seconds: number } }).dataPlane;
+  expect(dataPlane).toMatchObject({ state: 'Synced', synced: dataPlane?.proxies });
+  expect(dataPlane?.proxies).toBeGreaterThanOrEqual(2);
+  expect(dataPlane?.seconds).toBeGreaterThanOrEqual(SLOW_PROXY_DELAY_SECONDS - 0.5);
+
+  // Abort: the canary's pods stay until the slow proxy routes nothing to them.
+  const order = watchOrder(namespace, slow);
+  await annotate(namespace, 'switchboard.dev/abort');
+  await waitForPhase(namespace, 'Aborted', 60_000);
+  await eventually(`${namespace}: canary scaled to zero`, async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
+  order.stop();
+  const { appliedAt, scaledAt } = order.result();
+  expect(appliedAt).toBeDefined();
+  expect(scaledAt).toBeGreaterThanOrEqual(appliedAt!);
+  expect(await failures(slow)).toEqual({});
+
+  // Promotion: stable's pods are replaced only once the slow proxy sends them nothing, and the
+  // canary's only once it is back on the new stable.
+  await changeImage(namespace, 'payments:1.2');
+  await waitForPhase(namespace, 'Paused', 90_000);
+  await annotate(namespace, 'switchboard.dev/promote');
+  await eventually(`${namespace}: promoted, payments:1.2 stable and Healthy, canary at zero`, async () => {
+    const status = (await readRollout(namespace)).status;
+    return status?.phase === 'Healthy' && (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.2'
+      && (await deploymentImage(namespace, 'payments-canary')).replicas === 0;
+  }, 120_000);
+  expect(await failures(slow)).toEqual({});
+  expect(await failures(prompt)).toEqual(promptBefore);
+  const reasons = await eventReasons(namespace);
+  expect(reasons.filter((event) => event.reason === 'DataPlaneSynced').length).toBeGreaterThanOrEqual(2);
+  expect(reasons.filter((event) => event.reason.startsWith('DataPlane') && event.type === 'Warning')).toEqual([]);
+}
+
 describe('data-plane confirmation against istiod with a slow proxy', () => {
-  it('turned off, with scaleDownDelaySeconds 0: an abort scales the canary away under the slow proxy, whose requests fail with 503 UF', async () => {
-    const { namespace } = await scenario('dp-off', { withCanarySubset: true });
-    await settleFirstDeploy(namespace, { steps: HELD_STEPS, scaleDownDelaySeconds: 0, dataPlaneSync: { enabled: false } });
-    const slow = await slowCaller(namespace);
-    await changeImage(namespace, 'payments:1.1');
-    await eventually('the slow proxy sends 20% to the canary', async () => canaryWeightApplied(slow) === 20, 60_000);
-    expect(await failures(slow)).toEqual({});
-    await annotate(namespace, 'switchboard.dev/abort');
-    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 30_000);
-    await eventually('the slow proxy back on stable', async () => canaryWeightApplied(slow) === 0, 30_000);
-    const failed = await failures(slow);
-    expect(failed.UF ?? 0).toBeGreaterThan(0);
-    const status = (await readRollout(namespace)).status as { dataPlane?: unknown } | undefined;
-    expect(status?.dataPlane).toBeUndefined();
-  });
-
-  it('on: the step waits for the slow proxy, and neither an abort nor a promotion fails one of its requests', async () => {
-    const { namespace, traffic } = await scenario('dp-on', { withCanarySubset: true });
-    await settleFirstDeploy(namespace, { steps: HELD_STEPS, scaleDownDelaySeconds: 0 });
-    const slow = await slowCaller(namespace);
-    const promptBefore = await failures(traffic);
-
-    // The step's weight counts as changed only once the slow proxy has it.
-    await changeImage(namespace, 'payments:1.1');
-    const held = await waitForPhase(namespace, 'Paused', 90_000);
-    const dataPlane = (held.status as { dataPlane?: { state: string; proxies: number; synced: number; seconds: number } }).dataPlane;
-    expect(dataPlane).toMatchObject({ state: 'Synced', synced: dataPlane?.proxies });
-    expect(dataPlane?.proxies).toBeGreaterThanOrEqual(2);
-    expect(dataPlane?.seconds).toBeGreaterThanOrEqual(SLOW_PROXY_DELAY_SECONDS - 0.5);
-
-    // Abort: the canary's pods stay until the slow proxy routes nothing to them.
-    const order = watchOrder(namespace, slow);
-    await annotate(namespace, 'switchboard.dev/abort');
-    await waitForPhase(namespace, 'Aborted', 60_000);
-    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
-    order.stop();
-    const { appliedAt, scaledAt } = order.result();
-    expect(appliedAt).toBeDefined();
-    expect(scaledAt).toBeGreaterThanOrEqual(appliedAt!);
-    expect(await failures(slow)).toEqual({});
-
-    // Promotion: stable's pods are replaced only once the slow proxy sends them nothing, and the
-    // canary's only once it is back on the new stable.
-    await changeImage(namespace, 'payments:1.2');
-    await waitForPhase(namespace, 'Paused', 90_000);
-    await annotate(namespace, 'switchboard.dev/promote');
-    await eventually('promoted: payments:1.2 stable and Healthy, canary at zero', async () => {
-      const status = (await readRollout(namespace)).status;
-      return status?.phase === 'Healthy' && (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.2'
-        && (await deploymentImage(namespace, 'payments-canary')).replicas === 0;
-    }, 120_000);
-    expect(await failures(slow)).toEqual({});
-    expect(await failures(traffic)).toEqual(promptBefore);
-    const reasons = await eventReasons(namespace);
-    expect(reasons.filter((event) => event.reason === 'DataPlaneSynced').length).toBeGreaterThanOrEqual(2);
-    expect(reasons.filter((event) => event.reason.startsWith('DataPlane') && event.type === 'Warning')).toEqual([]);
+  // Both Rollouts at once, in two namespaces, under the one controller: the slow proxies' 10 s
+  // delays overlap instead of adding up.
+  it('off, an abort fails the slow proxy\'s requests with 503 UF; on, neither an abort nor a promotion fails one', async () => {
+    const on = await scenario('dp-on', { withCanarySubset: true });
+    const off = await createNamespace(cluster, 'dp-off');
+    cleanups.push(() => deleteNamespace(cluster, off));
+    await deployPaymentsRouting(off, { withCanarySubset: true });
+    await Promise.all([
+      settleFirstDeploy(on.namespace, { steps: HELD_STEPS, scaleDownDelaySeconds: 0 }),
+      settleFirstDeploy(off, { steps: HELD_STEPS, scaleDownDelaySeconds: 0, dataPlaneSync: { enabled: false } }),
+    ]);
+    const [slowOn, slowOff] = await Promise.all([slowCaller(on.namespace), slowCaller(off)]);
+    await Promise.all([abortAndPromoteWithConfirmation(on.namespace, slowOn, on.traffic), abortWithoutConfirmation(off, slowOff)]);
   });
 });
