@@ -21,18 +21,13 @@ export type DataPlaneGate =
 /** The shell starts following a generation it was not told of when a decision waits for it. */
 const UNTRACKED_RECHECK_MS = 1_000;
 
-function generationOf(ctx: DecideContext): number | undefined {
-  const generation = ctx.observed.virtualService?.metadata.generation;
-  return typeof generation === 'number' ? generation : undefined;
-}
-
 export function dataPlaneGate(ctx: DecideContext, level: SyncLevel): DataPlaneGate {
   const { enabled, timeoutSeconds } = ctx.spec.dataPlaneSync;
   const view = ctx.observed.dataPlane;
   const vs = ctx.observed.virtualService;
   if (!enabled || vs === undefined) return { kind: 'off', notConfigured: false };
   if (view === undefined) return { kind: 'off', notConfigured: ctx.rollout.spec.dataPlaneSync?.enabled === true };
-  const generation = generationOf(ctx);
+  const { generation } = vs.metadata;
   const { write } = view;
   if (write === undefined || write.generation !== generation) {
     const message = `asking istiod about VirtualService ${vs.metadata.name} (generation ${generation ?? '?'})`;
