@@ -3,6 +3,9 @@ import { compareFindings, type Finding, type RuleDefinition } from './finding.ts
 import type { ObjectSet } from './objects.ts';
 import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
+import { destinationTlsRule } from './rules/destination-tls.ts';
+import { gatewayRule } from './rules/gateways.ts';
+import { injectionIstioRule } from './rules/injection-istio.ts';
 import { injectionSettingsRule } from './rules/injection-settings.ts';
 import { liveRule } from './rules/live.ts';
 import { mtlsRule } from './rules/mtls.ts';
@@ -10,12 +13,15 @@ import { proxyIdentityRule } from './rules/proxy-identity.ts';
 import { retryRule } from './rules/retries.ts';
 import { rolloutRule } from './rules/rollouts.ts';
 import { schemaRule } from './rules/schema.ts';
+import { sidecarRule } from './rules/sidecars.ts';
 import { subsetRule } from './rules/subsets.ts';
 import { trafficPolicyRule } from './rules/traffic-policy.ts';
+import { virtualServiceRule } from './rules/virtual-services.ts';
 import { weightRule } from './rules/weights.ts';
 
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
+  virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {

@@ -1,0 +1,10 @@
+// Sidecars (SB13xx): filled in with Istio's analyzers' semantics.
+import type { Finding } from '../finding.ts';
+import type { Rule } from '../rule.ts';
+
+export const sidecarRule: Rule = {
+  definitions: [],
+  check(): Finding[] {
+    return [];
+  },
+};
