@@ -58,6 +58,17 @@ const families: Family[] = [
       'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart',
     ],
   },
+  {
+    name: 'envoy-filters', codes: ['SB1501', 'SB1502', 'SB1503', 'SB1504', 'SB1505'],
+    positive: ['SB1502 EnvoyFilter shop/a-route-patches', 'SB1503 EnvoyFilter shop/a-route-patches', 'SB1504 EnvoyFilter shop/a-route-patches', 'SB1501 EnvoyFilter shop/b-lua-pinned', 'SB1505 EnvoyFilter shop/c-lua-before'],
+  },
+  {
+    name: 'services', codes: ['SB1601', 'SB1602', 'SB1603', 'SB1604'],
+    positive: [
+      'SB1604 ServiceEntry orders/payments-api-tls', 'SB1602 Service shop/legacy-billing', 'SB1602 Service shop/legacy-billing',
+      'SB1604 ServiceEntry shop/payments-api', 'SB1603 ServiceEntry shop/warehouse-db', 'SB1601 Service shop/ledger', 'SB1601 Service shop/ledger',
+    ],
+  },
 ];
 
 describe.each(families)('$name rules', ({ name, codes, positive }) => {
