@@ -4,6 +4,7 @@ import type { ObjectSet } from './objects.ts';
 import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
 import { destinationTlsRule } from './rules/destination-tls.ts';
+import { envoyFilterRule } from './rules/envoy-filters.ts';
 import { gatewayRule } from './rules/gateways.ts';
 import { injectionIstioRule } from './rules/injection-istio.ts';
 import { injectionSettingsRule } from './rules/injection-settings.ts';
@@ -13,6 +14,7 @@ import { proxyIdentityRule } from './rules/proxy-identity.ts';
 import { retryRule } from './rules/retries.ts';
 import { rolloutRule } from './rules/rollouts.ts';
 import { schemaRule } from './rules/schema.ts';
+import { serviceRule } from './rules/services.ts';
 import { sidecarRule } from './rules/sidecars.ts';
 import { subsetRule } from './rules/subsets.ts';
 import { trafficPolicyRule } from './rules/traffic-policy.ts';
@@ -21,7 +23,7 @@ import { weightRule } from './rules/weights.ts';
 
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
-  virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule,
+  virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {
