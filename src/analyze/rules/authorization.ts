@@ -38,9 +38,11 @@ export const authorizationRule: Rule = {
     return [...objects.ofKind('AuthorizationPolicy').flatMap((policy) => {
       const action = typeof policy.spec?.action === 'string' ? policy.spec.action : 'ALLOW';
       if (records(policy.spec?.rules).length > 0 || (action !== 'ALLOW' && action !== 'DENY')) return [];
-      const scope = policy.spec?.selector === undefined && policy.spec?.targetRef === undefined && policy.spec?.targetRefs === undefined
-        ? `every workload in namespace ${policy.metadata.namespace}`
-        : 'the workloads it selects';
+      const unselective = policy.spec?.selector === undefined && policy.spec?.targetRef === undefined && policy.spec?.targetRefs === undefined;
+      // Without a selector, a policy in Istio's root namespace applies to the whole mesh.
+      const scope = !unselective ? 'the workloads it selects'
+        : policy.metadata.namespace === context.meshRootNamespace ? `every workload of the mesh (it is in the root namespace ${context.meshRootNamespace})`
+        : `every workload in namespace ${policy.metadata.namespace}`;
       if (action === 'ALLOW') {
         return [finding(ALLOW_NOTHING, policy,
           `action ALLOW with no rules matches no request, so it denies every request to ${scope}: add rules for the callers to allow, ` +

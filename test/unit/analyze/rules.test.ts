@@ -49,7 +49,10 @@ const families: Family[] = [
   },
   {
     name: 'authorization', codes: ['SB0701', 'SB0702', 'SB0703'],
-    positive: ['SB0701 AuthorizationPolicy shop/allow-nothing', 'SB0703 AuthorizationPolicy shop/processors-only', 'SB0702 AuthorizationPolicy shop/deny-nothing'],
+    positive: [
+      'SB0701 AuthorizationPolicy istio-system/meshwide-nothing', 'SB0701 AuthorizationPolicy shop/allow-nothing',
+      'SB0703 AuthorizationPolicy shop/processors-only', 'SB0702 AuthorizationPolicy shop/deny-nothing',
+    ],
   },
   {
     name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807'],
@@ -93,6 +96,13 @@ describe('messages say what happens and what to do', () => {
 
   it('SB0102 covers http mirrors too', () => {
     expect(messages('subsets', 'SB0102')).toEqual([expect.stringMatching(/^spec\.http\[0\]\.mirror sends to host ratings subset v2, but no DestinationRule exists for host ratings/)]);
+  });
+
+  it('SB0701 says a policy without a selector in the root namespace covers the whole mesh', () => {
+    expect(messages('authorization', 'SB0701')).toEqual([
+      expect.stringMatching(/denies every request to every workload of the mesh \(it is in the root namespace istio-system\)/),
+      expect.stringMatching(/denies every request to the workloads it selects/),
+    ]);
   });
 
   it('SB0201 gives the sum and the shares Istio would send', () => {
