@@ -10,11 +10,30 @@ import { allDestinations, describeDestination } from '../virtual-service-routes.
 export const SUBSET_NOT_DEFINED = { code: 'SB0101', name: 'SubsetNotDefined', severity: 'error' } as const;
 export const SUBSET_HOST_WITHOUT_DESTINATION_RULE = { code: 'SB0102', name: 'SubsetHostWithoutDestinationRule', severity: 'error' } as const;
 
+interface Indexed { rule: MeshObject; position: number }
+interface RulesByHost { exact: Map<string, Indexed[]>; wildcards: (Indexed & { host: string })[] }
+/** Per object set: every route is looked up, so scanning all DestinationRules each time is quadratic. */
+const indexes = new WeakMap<ObjectSet, RulesByHost>();
+
+function rulesByHost(objects: ObjectSet): RulesByHost {
+  let index = indexes.get(objects);
+  if (index !== undefined) return index;
+  index = { exact: new Map(), wildcards: [] };
+  for (const [position, rule] of objects.ofKind('DestinationRule').entries()) {
+    if (typeof rule.spec?.host !== 'string') continue;
+    const host = qualifyHost(rule.spec.host, rule.metadata.namespace);
+    if (host.startsWith('*')) index.wildcards.push({ host, rule, position });
+    else index.exact.set(host, [...(index.exact.get(host) ?? []), { rule, position }]);
+  }
+  indexes.set(objects, index);
+  return index;
+}
+
+/** The DestinationRules whose host covers a qualified host, in the order of the set. */
 export function destinationRulesFor(objects: ObjectSet, qualifiedHost: string): MeshObject[] {
-  return objects.ofKind('DestinationRule').filter((rule) => {
-    const host = rule.spec?.host;
-    return typeof host === 'string' && hostCovers(qualifyHost(host, rule.metadata.namespace), qualifiedHost);
-  });
+  const { exact, wildcards } = rulesByHost(objects);
+  const covering = [...(exact.get(qualifiedHost) ?? []), ...wildcards.filter(({ host }) => hostCovers(host, qualifiedHost))];
+  return covering.sort((a, b) => a.position - b.position).map(({ rule }) => rule);
 }
 
 export function subsetNames(destinationRule: MeshObject): string[] {
