@@ -3,10 +3,10 @@ import { compareFindings, type Finding, type RuleDefinition } from './finding.ts
 import type { ObjectSet } from './objects.ts';
 import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
-import { destinationTlsRule } from './rules/destination-tls.ts';
+import { destinationTlsRule } from './rules/destination-rules/destination-tls.ts';
 import { envoyFilterRule } from './rules/envoy-filters.ts';
-import { gatewayRule } from './rules/gateways.ts';
-import { injectionIstioRule } from './rules/injection-istio.ts';
+import { gatewayRule } from './rules/gateways/gateways.ts';
+import { injectionIstioRule } from './rules/injection-istio/injection-istio.ts';
 import { injectionSettingsRule } from './rules/injection-settings.ts';
 import { liveRule } from './rules/live.ts';
 import { mtlsRule } from './rules/mtls.ts';
@@ -18,7 +18,7 @@ import { serviceRule } from './rules/services.ts';
 import { sidecarRule } from './rules/sidecars.ts';
 import { subsetRule } from './rules/subsets.ts';
 import { trafficPolicyRule } from './rules/traffic-policy.ts';
-import { virtualServiceRule } from './rules/virtual-services.ts';
+import { virtualServiceRule } from './rules/virtual-services/virtual-services.ts';
 import { weightRule } from './rules/weights.ts';
 
 export const RULES: readonly Rule[] = [

@@ -17,6 +17,11 @@ describe('docs/analyze.md', () => {
     for (const code of codes) expect(code).toMatch(/^SB\d{4}$/);
   });
 
+  it('has names that are unique too: --suppress and the suppress annotation take a name for its code', () => {
+    const names = catalog.map((rule) => rule.name);
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+  });
+
   it.each(catalog)('documents $code $name ($severity) in the table and in its own section', ({ code, name, severity }) => {
     expect(docs).toMatch(new RegExp(`^\\| ${code} \\| ${name} \\| ${severity} \\|`, 'm'));
     expect(docs).toContain(`### ${code} ${name} (${severity})`);

@@ -72,7 +72,7 @@ describe('runAnalyze on files', () => {
 
   it('uses -n as the namespace of objects that name none', async () => {
     const run = await runAnalyze({ filename: [fixture('authorization.positive.yaml')], namespace: 'elsewhere', output: 'json' });
-    expect(JSON.parse(run.text).map((item: { namespace: string }) => item.namespace)).toEqual(['shop', 'shop', 'shop']);
+    expect(JSON.parse(run.text).map((item: { namespace: string }) => item.namespace)).toEqual(['istio-system', 'shop', 'shop', 'shop']);
   });
 
   it('refuses --istio-crds whose CRD for a kind in the input is not valid YAML', async () => {
