@@ -51,7 +51,7 @@ beforeAll(async () => {
     namespace,
     body: { metadata: { name: 'web' }, spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } } },
   });
-  await cluster.core.createNamespacedService({ namespace, body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } });
+  await cluster.core.createNamespacedService({ namespace, body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } } });
   await cluster.objects.create(destinationRule({ version: 'v2' }));
   await cluster.objects.create({
     apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web', namespace },
