@@ -3,6 +3,7 @@ import { compareFindings, type Finding, type RuleDefinition } from './finding.ts
 import type { ObjectSet } from './objects.ts';
 import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
+import { deploymentRule } from './rules/deployments.ts';
 import { destinationTlsRule } from './rules/destination-rules/destination-tls.ts';
 import { envoyFilterRule } from './rules/envoy-filters.ts';
 import { gatewayRule } from './rules/gateways/gateways.ts';
@@ -20,10 +21,12 @@ import { subsetRule } from './rules/subsets.ts';
 import { trafficPolicyRule } from './rules/traffic-policy.ts';
 import { virtualServiceRule } from './rules/virtual-services/virtual-services.ts';
 import { weightRule } from './rules/weights.ts';
+import { workloadSelectorRule } from './rules/workload-selectors.ts';
 
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
+  workloadSelectorRule, deploymentRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {
