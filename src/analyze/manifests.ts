@@ -3,6 +3,7 @@
 // becomes a finding with its file and line, never an exception.
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { finding, type Finding } from './finding.ts';
+import { readDocuments } from './manifest-events.ts';
 import { CLUSTER_SCOPED_KINDS, isRecord, type MeshObject } from './objects.ts';
 
 export const INVALID_YAML = { code: 'SB0001', name: 'InvalidYaml', severity: 'error' } as const;
@@ -47,15 +48,45 @@ function asMeshObject(value: unknown, defaultNamespace: string): MeshObject | st
   return { ...value, apiVersion: value.apiVersion, kind: value.kind, metadata: { ...metadata, name, namespace } } as MeshObject;
 }
 
+/** The objects of one document's value, a List's items each on its own line. */
+function addDocument(parsed: ParsedManifests, value: unknown, line: number, itemLine: (index: number) => number, file: string, defaultNamespace: string): void {
+  const entries: { value: unknown; line: number; where: string }[] = [];
+  if (isRecord(value) && isList(value)) {
+    (value.items as unknown[]).forEach((item, index) => {
+      const at = itemLine(index);
+      entries.push({ value: item, line: at, where: `${file}:${at} (items[${index}] of the ${String(value.kind)})` });
+    });
+  } else {
+    entries.push({ value, line, where: `${file}:${line}` });
+  }
+  for (const entry of entries) {
+    const object = asMeshObject(entry.value, defaultNamespace);
+    if (typeof object === 'string') parsed.findings.push(located(notAnObject(entry.where, object), file, entry.line));
+    else parsed.objects.push({ object, file, line: entry.line });
+  }
+}
+
 /**
  * Every object in the text. `file` names the input in messages ("-" for standard input);
  * objects without a namespace get defaultNamespace, as kubectl apply would give them.
  */
 export function parseManifests(text: string, file: string, defaultNamespace: string): ParsedManifests {
+  const fast = readDocuments(text);
+  if (fast === undefined) return parseCarefully(text, file, defaultNamespace);
+  const parsed: ParsedManifests = { objects: [], findings: [] };
+  for (const document of fast) {
+    if (document.value === null || document.value === undefined) continue;
+    const itemLines = isRecord(document.value) && isList(document.value) ? document.itemLines() : [];
+    addDocument(parsed, document.value, document.line, (index) => itemLines[index] ?? document.line, file, defaultNamespace);
+  }
+  return parsed;
+}
+
+/** With the `yaml` library's document model: slower, and precise about what is wrong. */
+export function parseCarefully(text: string, file: string, defaultNamespace: string): ParsedManifests {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter });
-  const objects: LoadedObject[] = [];
-  const findings: Finding[] = [];
+  const parsed: ParsedManifests = { objects: [], findings: [] };
   const lineOf = (offset: number | undefined) => lineCounter.linePos(offset ?? 0).line;
   for (const document of documents) {
     const [error] = document.errors;
@@ -65,7 +96,7 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
       const where = position === undefined ? `${file}:${line}` : `${file}:${line}:${position.col}`;
       // The parser's first line ends with its own " at line L, column C:" before a code excerpt.
       const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      findings.push(located(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${reason}; analyze skips this document, fix the YAML`), file, line));
+      parsed.findings.push(located(finding(INVALID_YAML, inputSubject, `${where}: not valid YAML: ${reason}; analyze skips this document, fix the YAML`), file, line));
       continue;
     }
     const contents = document.contents;
@@ -75,26 +106,12 @@ export function parseManifests(text: string, file: string, defaultNamespace: str
     try {
       value = document.toJS({ maxAliasCount: 1000 });
     } catch (failure) {
-      findings.push(located(finding(INVALID_YAML, inputSubject, `${file}:${documentLine}: cannot be read: ${(failure as Error).message}`), file, documentLine));
+      parsed.findings.push(located(finding(INVALID_YAML, inputSubject, `${file}:${documentLine}: cannot be read: ${(failure as Error).message}`), file, documentLine));
       continue;
     }
     if (value === null || value === undefined) continue;
-    const entries: { value: unknown; line: number; where: string }[] = [];
-    if (isRecord(value) && isList(value)) {
-      const items = value.items as unknown[];
-      const itemNodes = (contents as { get?: (key: string, keepScalar: boolean) => unknown }).get?.('items', true) as { items?: { range?: [number, number, number] }[] } | undefined;
-      items.forEach((item, index) => {
-        const line = lineOf(itemNodes?.items?.[index]?.range?.[0] ?? contents.range[0]);
-        entries.push({ value: item, line, where: `${file}:${line} (items[${index}] of the ${String(value.kind)})` });
-      });
-    } else {
-      entries.push({ value, line: documentLine, where: `${file}:${documentLine}` });
-    }
-    for (const entry of entries) {
-      const object = asMeshObject(entry.value, defaultNamespace);
-      if (typeof object === 'string') findings.push(located(notAnObject(entry.where, object), file, entry.line));
-      else objects.push({ object, file, line: entry.line });
-    }
+    const itemNodes = (contents as { get?: (key: string, keepScalar: boolean) => unknown }).get?.('items', true) as { items?: { range?: [number, number, number] }[] } | undefined;
+    addDocument(parsed, value, documentLine, (index) => lineOf(itemNodes?.items?.[index]?.range?.[0] ?? contents.range[0]), file, defaultNamespace);
   }
-  return { objects, findings };
+  return parsed;
 }

@@ -15,6 +15,26 @@ export function rolloutRouting(rollout: MeshObject): ResolvedTrafficRouting | un
   return resolveTrafficRouting(routing as unknown as TrafficRouting);
 }
 
+const canarySubsetIndex = new WeakMap<ObjectSet, Map<string, Set<string>>>();
+
+/**
+ * "namespace/VirtualService name" → the canary subsets of the Rollouts that route through it,
+ * built once per object set: every VirtualService asks.
+ */
+export function canarySubsetsByVirtualService(objects: ObjectSet): Map<string, Set<string>> {
+  let index = canarySubsetIndex.get(objects);
+  if (index !== undefined) return index;
+  index = new Map();
+  for (const rollout of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
+    const routing = rolloutRouting(rollout);
+    if (routing === undefined) continue;
+    const key = `${rollout.metadata.namespace}/${routing.virtualService.name}`;
+    index.set(key, (index.get(key) ?? new Set()).add(routing.destinationRule.canarySubset));
+  }
+  canarySubsetIndex.set(objects, index);
+  return index;
+}
+
 /** "namespace/DestinationRule name" → the subsets a Rollout's controller adds to it. */
 export function managedSubsets(objects: ObjectSet): Map<string, string[]> {
   const subsets = new Map<string, string[]>();

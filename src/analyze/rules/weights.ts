@@ -1,8 +1,8 @@
 // Weighted splits. A route's weights are meant to sum to 100; a destination that has weight 0
 // wherever it appears takes no traffic at all (fine for a canary at rest, a mistake otherwise).
 import { finding, type Finding } from '../finding.ts';
-import type { MeshObject, ObjectSet } from '../objects.ts';
-import { isSwitchboardRollout, rolloutRouting } from '../rollout-references.ts';
+import type { ObjectSet } from '../objects.ts';
+import { canarySubsetsByVirtualService } from '../rollout-references.ts';
 import type { Rule } from '../rule.ts';
 import { describeDestination, weightedRoutes, type RouteDestination } from '../virtual-service-routes.ts';
 
@@ -15,17 +15,6 @@ function share(weight: number, total: number): string {
 
 function destinationKey(destination: RouteDestination): string {
   return `${destination.qualifiedHost}|${destination.subset ?? ''}|${destination.port ?? ''}`;
-}
-
-/** A Rollout's canary subset is at weight 0 between rollouts by design. */
-function canarySubsetsAtRest(objects: ObjectSet, virtualService: MeshObject): Set<string> {
-  const subsets = new Set<string>();
-  for (const rollout of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
-    const routing = rolloutRouting(rollout);
-    if (routing === undefined || rollout.metadata.namespace !== virtualService.metadata.namespace || routing.virtualService.name !== virtualService.metadata.name) continue;
-    subsets.add(routing.destinationRule.canarySubset);
-  }
-  return subsets;
 }
 
 export const weightRule: Rule = {
@@ -55,7 +44,8 @@ export const weightRule: Rule = {
           weighted.set(key, entry);
         }
       }
-      const atRest = canarySubsetsAtRest(objects, virtualService);
+      // A Rollout's canary subset is at weight 0 between rollouts by design.
+      const atRest = canarySubsetsByVirtualService(objects).get(`${virtualService.metadata.namespace}/${virtualService.metadata.name}`) ?? new Set<string>();
       for (const { destination, everWeighted, paths } of weighted.values()) {
         if (everWeighted || (destination.subset !== undefined && atRest.has(destination.subset))) continue;
         findings.push(finding(DESTINATION_NEVER_WEIGHTED, virtualService,
