@@ -1,11 +1,12 @@
 // The schema loader reads CRDs however they are split: one per file (crds/istio/ today) or all in
 // one multi-document file, as Istio's generated crd-all.gen.yaml is; YAML block or flow style, or
 // JSON. A file is parsed only when an object of a kind it may define is judged.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { CrdFileError, loadIstioSchemaCatalog, schemaCatalog } from '../../../src/analyze/istio-schemas.ts';
 import { schemas } from './fixtures.ts';
 
@@ -75,5 +76,13 @@ describe('loadIstioSchemaCatalog', () => {
 
   it('throws for a directory that does not exist', () => {
     expect(() => loadIstioSchemaCatalog(join(scratch, 'missing'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('the CRD files as the fast loader reads them', () => {
+  const dir = join(import.meta.dirname, '..', '..', '..', 'crds', 'istio');
+  it.each(readdirSync(dir).filter((file) => file.endsWith('.yaml')))('%s reads the same through js-yaml and yaml', (file) => {
+    const text = readFileSync(join(dir, file), 'utf8');
+    expect(loadAll(text, { schema: CORE_SCHEMA })).toEqual(parseAllDocuments(text).map((document) => document.toJS({ maxAliasCount: -1 }) as unknown));
   });
 });
