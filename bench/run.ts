@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   webhook: async () => (await import('./webhook.ts')).runWebhookBench(),
   inject: async () => (await import('./inject.ts')).runInjectBench(),
   decide: async () => (await import('./decide.ts')).runDecideBench(),
+  analyze: async () => (await import('./analyze.ts')).runAnalyzeBench(),
   controller: async () => (await import('./controller.ts')).runControllerBench(),
   admission: async () => (await import('./admission.ts')).runAdmissionBench(),
   peers: async () => (await import('./peers.ts')).runPeersBench(),
