@@ -319,15 +319,28 @@ function subsetSplits(virtualService: MeshObject): Map<string, Set<string>> {
   return splits;
 }
 
+const splitIndexes = new WeakMap<ObjectSet, Map<string, { other: MeshObject; subsets: Set<string> }[]>>();
+
+/** Host → the VirtualServices that split it into subsets, built once per object set: every gateway route asks. */
+function splitsByHost(objects: ObjectSet): Map<string, { other: MeshObject; subsets: Set<string> }[]> {
+  let index = splitIndexes.get(objects);
+  if (index !== undefined) return index;
+  index = new Map();
+  for (const other of objects.ofKind('VirtualService')) {
+    for (const [fqdn, subsets] of subsetSplits(other)) index.set(fqdn, [...(index.get(fqdn) ?? []), { other, subsets }]);
+  }
+  splitIndexes.set(objects, index);
+  return index;
+}
+
 function ingressFindings(objects: ObjectSet, virtualService: MeshObject): Finding[] {
   const gateways = boundGateways(virtualService).map((gateway) => gateway.written).join(', ');
   if (gateways === '') return [];
-  const others = objects.ofKind('VirtualService').filter((other) => other !== virtualService).map((other) => ({ other, splits: subsetSplits(other) }));
   const unsplit = vsDestinations(virtualService).filter((destination) => destination.list === 'http' && !destination.mirror && destination.subset === undefined);
   return unsplit.flatMap((destination) => {
     const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
-    const described = others.filter(({ splits }) => splits.has(fqdn))
-      .map(({ other, splits }) => `${name(other)} (subsets ${[...(splits.get(fqdn) ?? [])].sort().join(', ')})`);
+    const described = (splitsByHost(objects).get(fqdn) ?? []).filter(({ other }) => other !== virtualService)
+      .map(({ other, subsets }) => `${name(other)} (subsets ${[...subsets].sort().join(', ')})`);
     if (described.length === 0) return [];
     return [finding(INGRESS_ROUTE_RULES_NOT_AFFECTED, virtualService,
       `${destination.path}.host sends traffic from gateway ${gateways} to ${destination.host} without a subset, ` +
