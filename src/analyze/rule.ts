@@ -8,6 +8,14 @@ export interface AnalysisContext {
   schemas: SchemaCatalog;
   /** Istio's root namespace: a PeerAuthentication there without a selector is mesh-wide. */
   meshRootNamespace: string;
+  /** From --mesh-config-file; Istio's defaults when absent. */
+  mesh?: MeshSettings;
+}
+
+/** What the rules read of Istio's MeshConfig. */
+export interface MeshSettings {
+  /** defaultConfig.proxyMetadata turns on DNS capture with address auto-allocation. */
+  dnsAutoAllocate: boolean;
 }
 
 export interface Rule {

@@ -4,7 +4,7 @@
 // classify falls back to protocol sniffing, and HTTP routing and metrics by route need a name.
 import { finding, type Finding } from '../finding.ts';
 import { records, type MeshObject, type ObjectSet } from '../objects.ts';
-import type { Rule } from '../rule.ts';
+import type { AnalysisContext, Rule } from '../rule.ts';
 
 export const PORT_NAME_NOT_UNDER_NAMING_CONVENTION = { code: 'SB1601', name: 'PortNameIsNotUnderNamingConvention', severity: 'info' } as const;
 export const EXTERNAL_NAME_INVALID_PORT_NAME = { code: 'SB1602', name: 'ExternalNameServiceTypeInvalidPortName', severity: 'warning' } as const;
@@ -17,13 +17,25 @@ const APP_PROTOCOLS = new Set(['kubernetes.io/h2c', 'kubernetes.io/ws', 'kuberne
 const WELL_KNOWN_PORTS = new Set([25, 53, 3306, 27017]);
 const GATEWAY_CONTROLLERS = new Set(['istio.io-gateway-controller', 'istio.io-mesh-controller', 'istio.io-eastwest-controller']);
 
-function classified(port: Record<string, unknown>): boolean {
-  if (port.protocol === 'UDP') return true;
+/** Istio's spelling of each protocol a port name's prefix (or appProtocol) can say. */
+const PROTOCOL_NAMES: Record<string, string> = {
+  tcp: 'TCP', udp: 'UDP', grpc: 'GRPC', 'grpc-web': 'GRPC-Web', http: 'HTTP', http_proxy: 'HTTP_PROXY', http2: 'HTTP2', https: 'HTTPS',
+  tls: 'TLS', mongo: 'Mongo', redis: 'Redis', mysql: 'MySQL', 'kubernetes.io/h2c': 'HTTP2', 'kubernetes.io/ws': 'HTTP', 'kubernetes.io/wss': 'HTTPS',
+};
+
+/** The protocol istiod gives a Service port (as Istio spells it), or undefined when it sniffs it. */
+export function portProtocol(port: Record<string, unknown>): string | undefined {
+  if (port.protocol === 'UDP') return 'UDP';
   const name = typeof port.appProtocol === 'string' ? port.appProtocol : typeof port.name === 'string' ? port.name : '';
-  if (typeof port.appProtocol === 'string' && APP_PROTOCOLS.has(name)) return true;
-  if (name.toLowerCase().startsWith('grpc-web')) return true;
+  if (typeof port.appProtocol === 'string' && APP_PROTOCOLS.has(name)) return PROTOCOL_NAMES[name];
+  if (name.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
   const prefix = name.split('-')[0]!.toLowerCase();
-  return PROTOCOLS.has(prefix) || WELL_KNOWN_PORTS.has(Number(port.port));
+  if (PROTOCOLS.has(prefix)) return PROTOCOL_NAMES[prefix];
+  return WELL_KNOWN_PORTS.has(Number(port.port)) ? 'TCP' : undefined;
+}
+
+function classified(port: Record<string, unknown>): boolean {
+  return portProtocol(port) !== undefined;
 }
 
 /** istiod's own Services (labelled istio or release=istio) and those of gateways it manages are its to name. */
@@ -55,14 +67,15 @@ function scopes(entry: MeshObject): string[] {
   return [...new Set(exportTo.map((scope) => (scope === '.' ? entry.metadata.namespace : scope)))];
 }
 
-function checkServiceEntries(objects: ObjectSet, findings: Finding[]): void {
+function checkServiceEntries(objects: ObjectSet, context: AnalysisContext, findings: Finding[]): void {
   const byHostPort = new Map<string, { scope: string; host: string; port: number; entries: { entry: MeshObject; protocol: string }[] }>();
   for (const entry of objects.ofKind('ServiceEntry')) {
     const addresses = Array.isArray(entry.spec?.addresses) && entry.spec.addresses.length > 0;
     const allocated = Array.isArray(entry.status?.addresses) && entry.status.addresses.length > 0;
     for (const [index, port] of records(entry.spec?.ports).entries()) {
       const protocol = typeof port.protocol === 'string' ? port.protocol.toUpperCase() : '';
-      if (!addresses && !allocated && (protocol === '' || protocol === 'TCP')) {
+      // With DNS capture and auto-allocation, istiod gives the entry an address itself.
+      if (!addresses && !allocated && context.mesh?.dnsAutoAllocate !== true && (protocol === '' || protocol === 'TCP')) {
         findings.push(finding(SERVICE_ENTRY_ADDRESSES_REQUIRED, entry,
           `spec.ports[${index}] is TCP and spec.addresses is empty: proxies cannot tell this destination's TCP connections from any other on port ${String(port.port)}, ` +
           'so the entry matches them all or none; set spec.addresses (or turn on DNS capture with address allocation in the mesh)'));
@@ -96,10 +109,10 @@ function checkServiceEntries(objects: ObjectSet, findings: Finding[]): void {
 
 export const serviceRule: Rule = {
   definitions: [PORT_NAME_NOT_UNDER_NAMING_CONVENTION, EXTERNAL_NAME_INVALID_PORT_NAME, SERVICE_ENTRY_ADDRESSES_REQUIRED, CONFLICTING_SERVICE_ENTRY_PROTOCOL],
-  check(objects: ObjectSet): Finding[] {
+  check(objects: ObjectSet, context: AnalysisContext): Finding[] {
     const findings: Finding[] = [];
     for (const service of objects.ofKind('Service')) if (!ownedByIstio(service)) checkServicePorts(service, findings);
-    checkServiceEntries(objects, findings);
+    checkServiceEntries(objects, context, findings);
     return findings;
   },
 };

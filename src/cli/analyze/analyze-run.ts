@@ -10,6 +10,7 @@ import { DEFAULT_MESH_ROOT_NAMESPACE, type AnalysisContext } from '../../analyze
 import { applySuppressions, parseSuppression, type Suppression } from '../../analyze/suppression.ts';
 import type { ClusterScope } from './analyze-cluster.ts';
 import { readManifestInputs } from './analyze-files.ts';
+import { readMeshConfigFile } from './mesh-config-file.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface AnalyzeOptions {
@@ -22,6 +23,7 @@ export interface AnalyzeOptions {
   kubeconfig?: string;
   context?: string;
   meshRootNamespace?: string;
+  meshConfigFile?: string;
   istioCrds?: string;
   /** CODE=RESOURCE, repeatable. */
   suppress?: string[];
@@ -71,7 +73,9 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   const failOn = choice<Severity>('--fail-on', options.failOn, SEVERITIES, 'error');
   const catalog = ruleCatalog(LOADER_DEFINITIONS);
   const suppress = suppressions(options.suppress ?? [], catalog);
-  const meshRootNamespace = options.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
+  const meshFile = options.meshConfigFile === undefined ? undefined : readMeshConfigFile(options.meshConfigFile);
+  const meshRootNamespace = options.meshRootNamespace ?? meshFile?.rootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
+  const mesh = meshFile === undefined ? {} : { mesh: { dnsAutoAllocate: meshFile.dnsAutoAllocate } };
   const schemas = loadSchemas(options.istioCrds);
   const notes: string[] = [];
   let clusterObjects: MeshObject[] = [];
@@ -93,7 +97,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   }
   const objects = objectSet(mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object)), options.cluster === true);
   const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), { file: loaded.file, line: loaded.line }]));
-  const judged = judge(objects, { schemas, meshRootNamespace }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
+  const judged = judge(objects, { schemas, meshRootNamespace, ...mesh }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
   const { reported, suppressed, notes: suppressionNotes } = applySuppressions([...files.findings, ...judged], objects, suppress, catalog);
   return {
     findings: reported,

@@ -70,6 +70,24 @@ describe('runAnalyze on files', () => {
     expect(await codes(empty)).not.toContain('SB0301');
   });
 
+  it('--mesh-config-file: the root namespace, and DNS auto-allocation that gives ServiceEntries their addresses', async () => {
+    const codes = async (meshConfigFile?: string) => JSON.parse((await runAnalyze({ filename: [fixture('services.positive.yaml'), fixture('authorization.positive.yaml')], output: 'json', meshConfigFile })).text) as { code: string; message: string }[];
+    const mesh = join(scratch, 'mesh.yaml');
+    writeFileSync(mesh, 'rootNamespace: shop\ndefaultConfig:\n  proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true", ISTIO_META_DNS_AUTO_ALLOCATE: "true" }\n');
+    const configMap = join(scratch, 'istio-configmap.yaml');
+    writeFileSync(configMap, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata:\n  mesh: |\n    rootNamespace: shop\n`);
+    const before = await codes();
+    expect(before.map((item) => item.code)).toContain('SB1603');
+    expect(before.filter((item) => item.code === 'SB0701').map((item) => item.message).join()).toMatch(/root namespace istio-system/);
+    const withMesh = await codes(mesh);
+    expect(withMesh.map((item) => item.code)).not.toContain('SB1603');
+    expect(withMesh.filter((item) => item.code === 'SB0701').map((item) => item.message).join()).not.toMatch(/root namespace/);
+    expect((await codes(configMap)).map((item) => item.code)).toContain('SB1603');
+    const list = join(scratch, 'mesh-list.yaml');
+    writeFileSync(list, '- rootNamespace: shop\n');
+    await expect(runAnalyze({ filename: [fixture('services.positive.yaml')], meshConfigFile: list })).rejects.toThrow(/--mesh-config-file .*a MeshConfig is a mapping/);
+  });
+
   it('uses -n as the namespace of objects that name none', async () => {
     const run = await runAnalyze({ filename: [fixture('authorization.positive.yaml')], namespace: 'elsewhere', output: 'json' });
     expect(JSON.parse(run.text).map((item: { namespace: string }) => item.namespace)).toEqual(['istio-system', 'shop', 'shop', 'shop']);
