@@ -101,6 +101,8 @@ async function abortAndPromoteWithConfirmation(namespace: string, slow: CallerTr
   await annotate(namespace, 'switchboard.dev/abort');
   await waitForPhase(namespace, 'Aborted', 60_000);
   await eventually(`${namespace}: canary scaled to zero`, async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
+  // The watcher reads on its own timer: let it see the scale-down too before comparing its times.
+  await eventually(`${namespace}: the watcher saw the scale-down`, async () => order.result().scaledAt !== undefined, 10_000);
   order.stop();
   const { appliedAt, scaledAt } = order.result();
   expect(appliedAt).toBeDefined();
