@@ -31,3 +31,8 @@ export function analyzeFiles(...files: string[]): Finding[] {
 export function brief(item: Finding): string {
   return `${item.code} ${item.kind} ${item.namespace === '' ? '' : `${item.namespace}/`}${item.name}`;
 }
+
+/** What a negative fixture must not show: a finding of the family's codes, or any error or warning, with its message. */
+export function blocking(found: readonly Finding[], codes: readonly string[]): string[] {
+  return found.filter((item) => codes.includes(item.code) || item.severity !== 'info').map((item) => `${brief(item)}: ${item.message}`);
+}
