@@ -60,10 +60,6 @@ export class SyncTracker {
     this.clock = options.clock ?? Date.now;
   }
 
-  get settleMs(): number {
-    return this.options.settleMs;
-  }
-
   /** Call right before a VirtualService write; returns its time, to hand to track() or abandon(). */
   beforeWrite(): number {
     this.writing++;

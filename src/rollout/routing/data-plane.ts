@@ -58,7 +58,7 @@ function seconds(write: WriteSync, at: Date): number {
 }
 
 /** What status records of a gate that let a decision go on. */
-export function dataPlaneStatus(gate: Extract<DataPlaneGate, { kind: 'confirmed' | 'unconfirmed' }>, canaryWeight: number): DataPlaneStatus {
+function dataPlaneStatus(gate: Extract<DataPlaneGate, { kind: 'confirmed' | 'unconfirmed' }>, canaryWeight: number): DataPlaneStatus {
   const { write } = gate;
   const base = { virtualServiceGeneration: write.generation, canaryWeight, proxies: write.proxies, synced: write.synced, writtenAt: write.writtenAt };
   if (gate.kind === 'unconfirmed') {
