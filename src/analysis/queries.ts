@@ -34,6 +34,13 @@ export interface WorkloadWindow {
 }
 
 type Reporter = 'source' | 'destination';
+const BOTH_REPORTERS: readonly Reporter[] = ['source', 'destination'];
+/**
+ * While a mirror route copies requests to the canary, its own proxy reports the copies like any
+ * request (Istio's callers' proxies do not report them at all: istio/istio#23496). Their answers
+ * are dropped, so their failures must not judge the canary: only the callers' view counts then.
+ */
+const CALLERS_ONLY: readonly Reporter[] = ['source'];
 
 /**
  * A failed request: a 5xx, a response code 0 (the connection was reset or closed before any
@@ -75,8 +82,8 @@ function summed(target: WorkloadWindow, reporter: Reporter, fn: 'rate' | 'increa
 }
 
 /** Gives each reporter's single unlabelled sample a label of its own, so that `or` keeps both. */
-function perReporter(query: (reporter: Reporter) => string): string {
-  const labelled = (['source', 'destination'] as const).map((reporter) => `label_replace(${query(reporter)}, "reporter", "${reporter}", "", "")`);
+function perReporter(query: (reporter: Reporter) => string, reporters: readonly Reporter[] = BOTH_REPORTERS): string {
+  const labelled = reporters.map((reporter) => `label_replace(${query(reporter)}, "reporter", "${reporter}", "", "")`);
   return `max(${labelled.join(' or ')})`;
 }
 
@@ -87,13 +94,14 @@ function perReporter(query: (reporter: Reporter) => string): string {
  * healthy workload has no failure series at all; the denominator has no fallback: no traffic in a
  * view leaves that view empty, and with both empty the result is empty: inconclusive, as it must be.
  */
-export function errorRateQuery(target: WorkloadWindow): string {
-  return perReporter((reporter) => `100 * (${summed(target, reporter, 'rate', true)} or vector(0)) / ${summed(target, reporter, 'rate', false)}`);
+export function errorRateQuery(target: WorkloadWindow, mirrored = false): string {
+  const rate = (reporter: Reporter) => `100 * (${summed(target, reporter, 'rate', true)} or vector(0)) / ${summed(target, reporter, 'rate', false)}`;
+  return perReporter(rate, mirrored ? CALLERS_ONLY : BOTH_REPORTERS);
 }
 
 /** Requests in the window, the larger of the two views: the evidence behind the other checks (minRequests). */
-export function requestCountQuery(target: WorkloadWindow): string {
-  return perReporter((reporter) => summed(target, reporter, 'increase', false));
+export function requestCountQuery(target: WorkloadWindow, mirrored = false): string {
+  return perReporter((reporter) => summed(target, reporter, 'increase', false), mirrored ? CALLERS_ONLY : BOTH_REPORTERS);
 }
 
 export function latencyP99Query(target: WorkloadWindow): string {
@@ -139,6 +147,8 @@ export interface PlanInput {
   analysis: ResolvedAnalysis;
   /** spec.trafficRouting.host: lets the error rate count failures that never reached a pod. */
   serviceHost?: string;
+  /** A mirror route copies requests to the canary: those copies are not judged (CALLERS_ONLY). */
+  mirrored?: boolean;
   /** spec.analysis.prometheus.address: this Rollout's own Prometheus instead of the manager's. */
   prometheusAddress?: string;
   /**
@@ -156,9 +166,9 @@ function queryWindow(interval: string, minWindowMs: number | undefined): string 
   return `${Math.ceil(minWindowMs / 1000)}s`;
 }
 
-function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables): ThresholdCheck {
+function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables, mirrored: boolean): ThresholdCheck {
   if (metric.name === ERROR_RATE_METRIC) {
-    return { kind: 'threshold', name: metric.name, query: errorRateQuery(canary), max: metric.maxErrorRatePercent, unit: '%' };
+    return { kind: 'threshold', name: metric.name, query: errorRateQuery(canary, mirrored), max: metric.maxErrorRatePercent, unit: '%' };
   }
   if (metric.name === LATENCY_P99_METRIC) {
     return { kind: 'threshold', name: metric.name, query: latencyP99Query(canary), max: metric.maxLatencyMs, unit: 'ms' };
@@ -190,12 +200,12 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     stable: input.stableWorkload,
     interval: window,
   };
-  const checks: PlannedCheck[] = analysis.metrics.map((metric) => plannedMetric(metric, canary, variables));
+  const checks: PlannedCheck[] = analysis.metrics.map((metric) => plannedMetric(metric, canary, variables, input.mirrored ?? false));
   if (analysis.maxErrorRateIncrease !== undefined) {
     const comparison: ComparisonCheck = {
       kind: 'comparison',
       name: ERROR_RATE_INCREASE_CHECK,
-      canaryQuery: errorRateQuery(canary),
+      canaryQuery: errorRateQuery(canary, input.mirrored),
       stableQuery: errorRateQuery(stable),
       maxIncrease: analysis.maxErrorRateIncrease,
       unit: '%',
@@ -208,7 +218,7 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     canaryRevision: input.canaryRevision,
     stepIndex: input.stepIndex,
     minRequests: analysis.minRequests,
-    requestCountQuery: requestCountQuery(canary),
+    requestCountQuery: requestCountQuery(canary, input.mirrored),
     checks,
     ...(input.prometheusAddress === undefined ? {} : { prometheusAddress: input.prometheusAddress }),
   };

@@ -10,6 +10,7 @@ import type { ObservedState } from '../rollout/observed.ts';
 export function patchTarget(observed: ObservedState, action: Action): object | undefined {
   switch (action.kind) {
     case 'setWeights':
+    case 'setManagedRoutes':
       return observed.virtualService;
     case 'ensureSubsets':
       return observed.destinationRule;

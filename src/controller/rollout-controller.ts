@@ -418,8 +418,8 @@ export class RolloutController {
     return true;
   }
 
-  /** The weight write, followed on the data plane when istiod is known. */
-  private async writeWeights(key: string, observed: ObservedState, action: Extract<Action, { kind: 'setWeights' }>): Promise<void> {
+  /** A VirtualService write (weights, header and mirror routes), followed on the data plane when istiod is known. */
+  private async writeWeights(key: string, observed: ObservedState, action: Extract<Action, { kind: 'setWeights' | 'setManagedRoutes' }>): Promise<void> {
     const { rollout } = observed;
     const { namespace } = rollout.metadata;
     const send = () => this.client.patchVirtualService(namespace, action.virtualService, action.patch);
@@ -499,6 +499,9 @@ export class RolloutController {
         await this.writeWeights(key, observed, action);
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
         break;
+      case 'setManagedRoutes':
+        await this.writeWeights(key, observed, action);
+        break;
     }
     if (signature !== undefined) this.writeLoopDetector.record(key, signature, now.getTime());
     if (action.kind === 'updateStatus' && action.decisions !== undefined) {
@@ -518,6 +521,7 @@ export class RolloutController {
 function writeTarget(action: Action): { plural: 'virtualservices' | 'destinationrules' | 'deployments'; name: string } | undefined {
   switch (action.kind) {
     case 'setWeights':
+    case 'setManagedRoutes':
       return { plural: 'virtualservices', name: action.virtualService };
     case 'ensureSubsets':
       return { plural: 'destinationrules', name: action.destinationRule };
@@ -544,6 +548,8 @@ function describeWrite(action: Action): string {
       return `a change to DestinationRule ${action.destinationRule}`;
     case 'setWeights':
       return `a weight change in VirtualService ${action.virtualService}`;
+    case 'setManagedRoutes':
+      return `a change to the header and mirror routes of VirtualService ${action.virtualService}`;
     case 'updateClaims':
       return `a change to the claims of ${action.plural === 'virtualservices' ? 'VirtualService' : 'DestinationRule'} ${action.name}`;
     default:

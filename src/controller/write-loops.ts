@@ -27,11 +27,12 @@ export interface ManagedFieldsEntry {
 export function writeSignature(action: Action): string | undefined {
   switch (action.kind) {
     case 'setWeights':
+    case 'setManagedRoutes':
     case 'ensureSubsets':
     case 'updateClaims':
     case 'updateDeployment':
     case 'updateWorkload': {
-      const target = action.kind === 'setWeights' ? action.virtualService : action.kind === 'ensureSubsets' ? action.destinationRule : action.name;
+      const target = action.kind === 'setWeights' || action.kind === 'setManagedRoutes' ? action.virtualService : action.kind === 'ensureSubsets' ? action.destinationRule : action.name;
       const changes = action.patch.filter((op) => op.op !== 'test');
       return JSON.stringify([action.kind, target, changes]);
     }

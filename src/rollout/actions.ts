@@ -92,6 +92,15 @@ export interface SetWeightsAction extends Described {
   patch: Operation[];
 }
 
+/** Adds, replaces or removes the header and mirror routes at the top of the VirtualService. */
+export interface SetManagedRoutesAction extends Described {
+  kind: 'setManagedRoutes';
+  virtualService: string;
+  /** Names of the routes in place after the write, top first. */
+  routes: string[];
+  patch: Operation[];
+}
+
 export interface RunAnalysisAction extends Described {
   kind: 'runAnalysis';
   plan: AnalysisPlan;
@@ -142,6 +151,7 @@ export type Action =
   | EnsureSubsetsAction
   | UpdateClaimsAction
   | SetWeightsAction
+  | SetManagedRoutesAction
   | RunAnalysisAction
   | UpdateStatusAction
   | WaitAction

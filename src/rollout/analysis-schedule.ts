@@ -9,13 +9,21 @@ import { timestamp, type DecideContext } from './state.ts';
 import { creditRound, rollbackStatus, updateStatus } from './transitions.ts';
 
 /**
+ * Requests reach the canary: by weight, or by a header route in place (recorded in status once
+ * written). Mirrored copies do not count: their answers are dropped, and they are not judged.
+ */
+function canaryTakesTraffic(ctx: DecideContext, canaryWeight: number): boolean {
+  return canaryWeight > 0 || (ctx.status.managedRoutes ?? []).some((route) => route.type === 'Header');
+}
+
+/**
  * The next round is due one interval after the latest of: the last round, the step's start, the
  * last weight change. So each round's window (= interval) covers traffic of the current step at
  * its current weight only. undefined: no analysis for this step (none configured, or no traffic).
  */
 export function nextAnalysisAt(ctx: DecideContext, canaryWeight: number): Date | undefined {
   const { analysis } = ctx.spec;
-  if (analysis === undefined || canaryWeight === 0) return undefined;
+  if (analysis === undefined || !canaryTakesTraffic(ctx, canaryWeight)) return undefined;
   const interval = parseDuration(analysis.interval) ?? 60_000;
   const { status } = ctx;
   const origins = [status.analysis?.lastRunAt, status.stepStartedAt, status.weightChangedAt]
@@ -31,7 +39,7 @@ export function nextAnalysisAt(ctx: DecideContext, canaryWeight: number): Date |
  * inconclusive or errored round never opens the gate, so Prometheus being down never promotes.
  */
 export function analysisGateOpen(ctx: DecideContext, canaryWeight: number): boolean {
-  if (ctx.spec.analysis === undefined || canaryWeight === 0) return true;
+  if (ctx.spec.analysis === undefined || !canaryTakesTraffic(ctx, canaryWeight)) return true;
   const analysis = ctx.status.analysis;
   const passedAt = timestamp(analysis?.lastPassedAt);
   const startedAt = timestamp(ctx.status.stepStartedAt) ?? Number.POSITIVE_INFINITY;
@@ -105,6 +113,7 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
     stepIndex,
     analysis,
     serviceHost: ctx.spec.trafficRouting.host,
+    mirrored: (ctx.status.managedRoutes ?? []).some((route) => route.type === 'Mirror'),
     ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
     ...(ctx.observed.minAnalysisWindowMs === undefined ? {} : { minWindowMs: ctx.observed.minAnalysisWindowMs }),
   });

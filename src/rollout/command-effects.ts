@@ -59,12 +59,15 @@ function promote(ctx: DecideContext, state: RolloutState, pending: PendingComman
   }
   const step = ctx.spec.steps[state.stepIndex];
   if (step?.pause === undefined) {
-    return ignored(ctx, pending, `step ${state.stepIndex + 1} is setWeight, not a pause; it completes by itself (use promote --full to skip all steps)`);
+    const kind = STEP_KIND_NAMES.find((name) => step?.[name] !== undefined) ?? 'setWeight';
+    return ignored(ctx, pending, `step ${state.stepIndex + 1} is ${kind}, not a pause; it completes by itself (use promote --full to skip all steps)`);
   }
   const kind = isIndefinitePause(step) ? 'indefinite pause' : `pause ${step.pause.duration}`;
   const message = `promote: step ${state.stepIndex + 1} (${kind}) released; it completes once any analysis it needs has passed`;
   return { reason: 'Promoted', message, status: { ...ctx.status, pauseReleasedStepIndex: state.stepIndex, message } };
 }
+
+const STEP_KIND_NAMES = ['setWeight', 'setHeaderRoute', 'setMirrorRoute'] as const;
 
 /** Records which running Deployments to roll; restart.ts then rolls each, one write at a time. */
 function restart(ctx: DecideContext, _state: RolloutState, pending: PendingCommand): Effect {

@@ -11,7 +11,8 @@
 //      a `restart` rolls the pods of the Deployments it recorded
 //   8. VirtualService / DestinationRule missing or unusable: stop, touch nothing
 //   9. DestinationRule subsets added or repaired before any weight moves
-//  10. the state's own branch (converge.ts, progressing.ts)
+//  10. header and mirror routes as the state wants them (routing/step-routes.ts)
+//  11. the state's own branch (converge.ts, progressing.ts)
 import type { Action } from './actions.ts';
 import { claimAction, claimGuard, releaseAction } from './routing/claims.ts';
 import { applyCommand, ignoreCommand } from './command-effects.ts';
@@ -29,6 +30,7 @@ import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
 import { decideRestart } from './deployments/restart.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing/routing.ts';
+import { desiredStepRoutes, stepRoutesNow, stepRoutesRecord, stepRoutesWrite } from './routing/step-routes.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
 import { scaleStatus } from './transitions.ts';
 import { validateRollout } from './validate.ts';
@@ -68,7 +70,9 @@ function decideInvalid(ctx: DecideContext, state: RolloutState, command: Pending
   if (command !== undefined) return ignoreCommand(ctx, command, 'the spec is invalid; fix it first (abort still works)');
   if (state.kind === 'rolledBack') {
     const routing = resolveRouting(ctx);
-    if (routing.ok && routing.claimWrites.length === 0 && routing.subsetPatch.length === 0) return decideRolledBack(routing.routed, state.rollback);
+    if (routing.ok && routing.claimWrites.length === 0 && routing.subsetPatch.length === 0) {
+      return stepRoutesWrite(routing.routed, []) ?? decideRolledBack(routing.routed, state.rollback);
+    }
   }
   return invalidHold(ctx);
 }
@@ -137,7 +141,8 @@ function decideFor(ctx: DecideContext): Action {
   const beforeRouting = decideOwnership(ctx) ?? refusedWriteHold(ctx) ?? writeLoopHold(ctx) ?? decideRestart(ctx) ?? releaseFormerClaims(ctx);
   if (beforeRouting !== undefined) return beforeRouting;
 
-  const routing = resolveRouting(ctx);
+  const desiredRoutes = desiredStepRoutes(ctx, state);
+  const routing = resolveRouting(ctx, desiredRoutes);
   if (!routing.ok) {
     const { condition } = routing;
     return hold(ctx, { phase: 'Degraded', message: condition.message, conditions: [condition] }, stopWith(condition, ctx));
@@ -155,6 +160,11 @@ function decideFor(ctx: DecideContext): Action {
       patch: [...claimGuard(ctx.observed.destinationRule), ...routing.subsetPatch],
     };
   }
+  // Header and mirror routes go before anything else moves: on the way out of a step, no request
+  // may be sent to the canary by them once weights or pods change.
+  const routesNow = stepRoutesNow(routing.routed, desiredRoutes);
+  const routesAction = stepRoutesWrite(routing.routed, routesNow) ?? stepRoutesRecord(ctx, routesNow);
+  if (routesAction !== undefined) return routesAction;
   const takeover = workloadTakeover(routing.routed, routing.pendingSubsets);
   if (takeover.action !== undefined) return takeover.action;
   const action = decideState(routing.routed, state);

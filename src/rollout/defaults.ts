@@ -23,6 +23,8 @@ export interface ResolvedTrafficRouting {
   host: string;
   virtualService: { name: string; routes: string[] };
   destinationRule: { name: string; stableSubset: string; canarySubset: string };
+  /** Names of the header and mirror routes, top first. */
+  managedRoutes: string[];
 }
 
 export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>> &
@@ -50,6 +52,7 @@ export function resolveTrafficRouting(routing: TrafficRouting): ResolvedTrafficR
       stableSubset: routing.destinationRule.stableSubset ?? DEFAULT_STABLE_SUBSET,
       canarySubset: routing.destinationRule.canarySubset ?? DEFAULT_CANARY_SUBSET,
     },
+    managedRoutes: (routing.managedRoutes ?? []).map((route) => route.name),
   };
 }
 

@@ -13,6 +13,7 @@ import { scaleDownDelay } from './deployments/scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from './types.ts';
 import { observedCanaryWeight, resolveManagedRoutes } from './routing/weights.ts';
+import { ownStepRoutes, stepRoutesWrite } from './routing/step-routes.ts';
 import { setWeights } from './writes.ts';
 
 export function hasFinalizer(rollout: Rollout): boolean {
@@ -83,8 +84,14 @@ export function decideDeletion(ctx: DecideContext): Action {
     const self = rollout.metadata.name;
     // Routes another Rollout owns (this one was a copy that never wrote them) are left to it.
     const ours = resolution.ok && planClaims(vs, 'virtualservices', self, resolution.routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
+    const stepRoutes = ownStepRoutes(ctx, vs);
+    const routed: RoutedContext = resolution.ok
+      ? { ...ctx, virtualService: vs, routes: resolution.routes, canaryWeight: undefined, stepRoutes }
+      : { ...ctx, virtualService: vs, routes: [], canaryWeight: undefined, stepRoutes };
+    // Header and mirror routes first: the one that sends testers to the canary goes before its pods.
+    const removal = stepRoutes.size === 0 ? undefined : stepRoutesWrite(routed, []);
+    if (removal !== undefined) return removal;
     if (resolution.ok && ours && observedCanaryWeight(resolution.routes) !== 0) {
-      const routed: RoutedContext = { ...ctx, virtualService: vs, routes: resolution.routes, canaryWeight: undefined };
       return setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');
     }
   }

@@ -29,6 +29,8 @@ export interface RoutedContext extends DecideContext {
   routes: ManagedRoute[];
   /** The weight all managed routes agree on; undefined when they disagree (a write will fix that). */
   canaryWeight: number | undefined;
+  /** Names of the header and mirror routes of this Rollout's in the VirtualService (managed-routes.ts). */
+  stepRoutes: ReadonlySet<string>;
 }
 
 export type RolloutState =

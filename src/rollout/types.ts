@@ -58,20 +58,63 @@ export interface TrafficRouting {
   host: string;
   virtualService: VirtualServiceRef;
   destinationRule: DestinationRuleRef;
+  /**
+   * The http routes setHeaderRoute and setMirrorRoute steps may add to the VirtualService, in the
+   * order they take precedence: they go above every route of the user's (routing/managed-routes.ts).
+   */
+  managedRoutes?: { name: string }[];
 }
 
-export interface SetWeightStep {
+/** Istio's StringMatch, one of the three kinds (the ones Argo Rollouts' steps take too). */
+export interface StringMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+
+export interface HeaderRouteMatch {
+  headerName: string;
+  headerValue: StringMatch;
+}
+
+/** Requests that match any entry (each entry: all of its fields) go to the canary. No match: the route is removed. */
+export interface SetHeaderRoute {
+  name: string;
+  match?: HeaderRouteMatch[];
+}
+
+export interface MirrorRouteMatch {
+  method?: StringMatch;
+  path?: StringMatch;
+  headers?: Record<string, StringMatch>;
+}
+
+/**
+ * Requests that match any entry go where the weighted routes send them, and a copy of
+ * `percentage`% of them to the canary, whose answers are dropped. No match: the route is removed.
+ */
+export interface SetMirrorRoute {
+  name: string;
+  percentage?: number;
+  match?: MirrorRouteMatch[];
+}
+
+interface StepKinds {
   setWeight: number;
-  pause?: never;
-}
-
-export interface PauseStep {
   /** No duration: wait until promoted. */
   pause: { duration?: string };
-  setWeight?: never;
+  setHeaderRoute: SetHeaderRoute;
+  setMirrorRoute: SetMirrorRoute;
 }
 
-export type RolloutStep = SetWeightStep | PauseStep;
+/** Exactly one member of StepKinds. */
+type OneOf<K extends keyof StepKinds> = { [P in K]: StepKinds[P] } & { [P in Exclude<keyof StepKinds, K>]?: never };
+
+export type SetWeightStep = OneOf<'setWeight'>;
+export type PauseStep = OneOf<'pause'>;
+export type SetHeaderRouteStep = OneOf<'setHeaderRoute'>;
+export type SetMirrorRouteStep = OneOf<'setMirrorRoute'>;
+export type RolloutStep = SetWeightStep | PauseStep | SetHeaderRouteStep | SetMirrorRouteStep;
 
 /**
  * One metric. The name selects the kind: `error-rate` and `latency-p99` are built-in Istio
@@ -265,7 +308,17 @@ export interface RolloutStatus {
   acknowledgedCommands?: AcknowledgedCommands;
   /** How the proxies took the last weight change that a decision waited for. */
   dataPlane?: DataPlaneStatus;
+  /** The header and mirror routes this Rollout has in the VirtualService now, top first. */
+  managedRoutes?: ManagedRouteStatus[];
   conditions?: Condition[];
+}
+
+export interface ManagedRouteStatus {
+  name: string;
+  type: 'Header' | 'Mirror';
+  match: HeaderRouteMatch[] | MirrorRouteMatch[];
+  /** Mirror routes: the share of matching requests copied to the canary. */
+  percentage?: number;
 }
 
 export const DATA_PLANE_STATES = ['Synced', 'Applied', 'TimedOut', 'Unreachable'] as const;

@@ -5,24 +5,76 @@ import { AnalysisConfigError, BUILTIN_METRICS, buildAnalysisPlan } from '../anal
 import { MIN_ANALYSIS_INTERVAL_MS, type ResolvedSpec } from './defaults.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import { parseDuration } from './durations.ts';
-import { TRACK_LABEL, type Rollout, type RolloutStep } from './types.ts';
+import { TRACK_LABEL, type Rollout, type RolloutStep, type StringMatch } from './types.ts';
 
-function stepProblems(steps: readonly RolloutStep[]): string[] {
+const STEP_KINDS = ['setWeight', 'pause', 'setHeaderRoute', 'setMirrorRoute'] as const;
+
+function stringMatchProblem(at: string, match: StringMatch | undefined): string[] {
+  if (match === undefined) return [];
+  const kinds = (['exact', 'prefix', 'regex'] as const).filter((kind) => match[kind] !== undefined);
+  return kinds.length === 1 ? [] : [`${at} must set exactly one of exact, prefix or regex`];
+}
+
+function routeStepProblems(at: string, step: RolloutStep, managed: readonly string[]): string[] {
+  const route = step.setHeaderRoute ?? step.setMirrorRoute;
+  if (route === undefined) return [];
+  const kind = step.setHeaderRoute === undefined ? 'setMirrorRoute' : 'setHeaderRoute';
+  const problems = managed.includes(route.name)
+    ? []
+    : [`${at}.${kind}.name "${route.name}" is not in spec.trafficRouting.managedRoutes: add it there (the list orders the routes)`];
+  if (step.setHeaderRoute !== undefined) {
+    for (const [index, match] of (step.setHeaderRoute.match ?? []).entries()) {
+      problems.push(...stringMatchProblem(`${at}.setHeaderRoute.match[${index}].headerValue`, match.headerValue));
+    }
+  }
+  if (step.setMirrorRoute !== undefined) {
+    const { percentage } = step.setMirrorRoute;
+    if (percentage !== undefined && !(percentage >= 0 && percentage <= 100)) problems.push(`${at}.setMirrorRoute.percentage ${percentage} must be from 0 to 100`);
+    for (const [index, match] of (step.setMirrorRoute.match ?? []).entries()) {
+      const where = `${at}.setMirrorRoute.match[${index}]`;
+      problems.push(...stringMatchProblem(`${where}.method`, match.method), ...stringMatchProblem(`${where}.path`, match.path));
+      for (const [name, value] of Object.entries(match.headers ?? {})) problems.push(...stringMatchProblem(`${where}.headers.${name}`, value));
+    }
+  }
+  return problems;
+}
+
+function stepProblems(steps: readonly RolloutStep[], managed: readonly string[]): string[] {
   if (steps.length === 0) return ['spec.steps is empty: add at least one step (setWeight or pause)'];
   return steps.flatMap((step, index) => {
     const at = `spec.steps[${index}]`;
-    const hasWeight = step.setWeight !== undefined;
-    const hasPause = step.pause !== undefined;
-    if (hasWeight === hasPause) return [`${at} must set exactly one of setWeight or pause`];
-    if (hasWeight && !(Number.isInteger(step.setWeight) && step.setWeight >= 0 && step.setWeight <= 100)) {
+    if (STEP_KINDS.filter((kind) => step[kind] !== undefined).length !== 1) {
+      return [`${at} must set exactly one of setWeight, pause, setHeaderRoute or setMirrorRoute`];
+    }
+    if (step.setWeight !== undefined && !(Number.isInteger(step.setWeight) && step.setWeight >= 0 && step.setWeight <= 100)) {
       return [`${at}.setWeight is ${step.setWeight}: use a whole number from 0 to 100`];
     }
     const duration = step.pause?.duration;
     if (duration !== undefined && parseDuration(duration) === undefined) {
       return [`${at}.pause.duration "${duration}" is not a duration: write e.g. 30s, 2m, 1h or 1h30m`];
     }
-    return [];
+    return routeStepProblems(at, step, managed);
   });
+}
+
+/** Header and mirror routes: one kind per name, never a weighted route's name. */
+function managedRouteProblems(spec: ResolvedSpec): string[] {
+  const { managedRoutes, virtualService } = spec.trafficRouting;
+  const problems: string[] = [];
+  const kinds = new Map<string, string>();
+  for (const step of spec.steps) {
+    const [kind, name] = step.setHeaderRoute !== undefined ? ['header', step.setHeaderRoute.name] : step.setMirrorRoute !== undefined ? ['mirror', step.setMirrorRoute.name] : [];
+    if (kind === undefined || name === undefined) continue;
+    if (kinds.has(name) && kinds.get(name) !== kind) problems.push(`spec.steps use "${name}" as both a header and a mirror route: name the two kinds differently`);
+    kinds.set(name, kind);
+  }
+  if (new Set(managedRoutes).size !== managedRoutes.length) problems.push('spec.trafficRouting.managedRoutes names a route twice');
+  for (const name of managedRoutes) {
+    if (virtualService.routes.includes(name)) {
+      problems.push(`spec.trafficRouting.managedRoutes "${name}" is also in virtualService.routes: a weighted route cannot be a header or mirror route`);
+    }
+  }
+  return [...new Set(problems)];
 }
 
 function selectorProblems(spec: ResolvedSpec): string[] {
@@ -82,7 +134,7 @@ function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
 
 /** Every problem found, each a full sentence; empty when the spec is usable. */
 export function validateRollout(rollout: Rollout, spec: ResolvedSpec): string[] {
-  const problems = [...selectorProblems(spec), ...stepProblems(spec.steps)];
+  const problems = [...selectorProblems(spec), ...stepProblems(spec.steps, spec.trafficRouting.managedRoutes), ...managedRouteProblems(spec)];
   const { stableSubset, canarySubset } = spec.trafficRouting.destinationRule;
   if (stableSubset === canarySubset) {
     problems.push(`spec.trafficRouting.destinationRule: stableSubset and canarySubset are both "${stableSubset}": name two different subsets`);

@@ -102,6 +102,7 @@ export function claimStands(claimant: Rollout | null | undefined, plural: Routin
   const routing = resolveTrafficRouting(spec);
   if (plural === 'destinationrules') return routing.destinationRule.name === object.metadata.name && subsetClaimKeys(routing).includes(key);
   if (routing.virtualService.name !== object.metadata.name) return false;
+  if (routing.managedRoutes.some((name) => `http/${name}` === key)) return true;
   if (routing.virtualService.routes.length > 0) return routing.virtualService.routes.some((name) => `http/${name}` === key);
   const resolution = resolveManagedRoutes(object as VirtualService, routing, claimant.metadata.namespace);
   // A claimant that cannot use the routes writes nothing, but it is still the owner a person chose.

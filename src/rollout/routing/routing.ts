@@ -8,7 +8,8 @@ import type { DecideContext, RoutedContext } from '../state.ts';
 import { deploymentReadiness, desiredReplicas } from '../deployments/deployments.ts';
 import { planSubsets } from './subsets.ts';
 import type { ResolvedTrafficRouting } from '../defaults.ts';
-import type { DestinationRule, Track, VirtualService } from '../types.ts';
+import type { DestinationRule, ManagedRouteStatus, Track, VirtualService } from '../types.ts';
+import { ownStepRoutes, stepRouteProblem, stepRouteWeights } from './step-routes.ts';
 import { describeRoute, hostMatches, impliedWeight, observedCanaryWeight, resolveManagedRoutes, type ManagedRoute } from './weights.ts';
 
 export type RoutingResolution =
@@ -19,7 +20,8 @@ function problem(reason: string, message: string): RoutingResolution {
   return { ok: false, condition: { type: CONDITION.trafficRoutingReady, status: 'False', reason, message: `${message}; nothing is changed until then` } };
 }
 
-export function resolveRouting(ctx: DecideContext): RoutingResolution {
+/** `desired`: the header and mirror routes the Rollout's state wants in place (step-routes.ts). */
+export function resolveRouting(ctx: DecideContext, desired: readonly ManagedRouteStatus[] = []): RoutingResolution {
   const { namespace } = ctx.rollout.metadata;
   const routing = ctx.spec.trafficRouting;
   const { virtualService, destinationRule } = ctx.observed;
@@ -42,13 +44,18 @@ export function resolveRouting(ctx: DecideContext): RoutingResolution {
       `DestinationRule ${destinationRule.metadata.name} is for host ${drHost}, not ${routing.host}: point spec.trafficRouting at the DestinationRule of ${routing.host}`,
     );
   }
-  const resolution = resolveManagedRoutes(virtualService, routing, namespace);
+  const stepRoutes = ownStepRoutes(ctx, virtualService);
+  const resolution = resolveManagedRoutes(virtualService, routing, namespace, new Set([...routing.managedRoutes, ...stepRoutes]));
   if (!resolution.ok) return problem(resolution.reason, resolution.message);
-  const pinned = canaryPinnedRoute(virtualService, resolution.routes, routing, namespace);
+  const stepProblem = stepRouteProblem(ctx, virtualService, resolution.routes, stepRoutes);
+  if (stepProblem !== undefined) return problem(stepProblem.reason, stepProblem.message);
+  const routes = [...resolution.routes, ...stepRouteWeights(virtualService, routing, namespace, stepRoutes)];
+  const pinned = canaryPinnedRoute(virtualService, routes, routing, namespace, stepRoutes);
   if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
   const claimWrites: ClaimWrite[] = [];
+  const stepRouteKeys = [...new Set([...desired.map((route) => route.name), ...stepRoutes])].map((name) => routeClaimKey({ name, index: -1 }));
   const owned: [RoutingPlural, VirtualService | DestinationRule, string[]][] = [
-    ['virtualservices', virtualService, resolution.routes.map(routeClaimKey)],
+    ['virtualservices', virtualService, [...new Set([...routes.map(routeClaimKey), ...stepRouteKeys])]],
     ['destinationrules', destinationRule, subsetClaimKeys(routing)],
   ];
   for (const [plural, object, wanted] of owned) {
@@ -56,7 +63,7 @@ export function resolveRouting(ctx: DecideContext): RoutingResolution {
     if (!plan.ok) return problem('RouteOwnedByAnotherRollout', claimedMessage(plural, object.metadata.name, plan.conflict));
     if (plan.patch.length > 0) claimWrites.push({ plural, name: object.metadata.name, patch: plan.patch, tookOver: plan.tookOver, released: plan.released });
   }
-  const routed: RoutedContext = { ...ctx, virtualService, routes: resolution.routes, canaryWeight: observedCanaryWeight(resolution.routes) };
+  const routed: RoutedContext = { ...ctx, virtualService, routes, canaryWeight: observedCanaryWeight(routes), stepRoutes };
   const mayRepoint = (track: Track) => trackAvailable(ctx, track) || subsetWeight(virtualService, routing, namespace, track) === 0;
   const plan = planSubsets(destinationRule, routing, ctx.spec.selector.matchLabels, mayRepoint);
   return { ok: true, routed, claimWrites, subsetPatch: plan.patch, pendingSubsets: plan.pending };
@@ -98,11 +105,13 @@ function subsetWeight(vs: VirtualService, routing: ResolvedTrafficRouting, names
  * rewritten: the controller never changes the destinations of routes it does not own.
  * `switchboard analyze` reports the same check (SB0807) before anything is applied.
  */
-export function canaryPinnedRoute(vs: VirtualService, managed: readonly ManagedRoute[], routing: ResolvedTrafficRouting, namespace: string): string | undefined {
+export function canaryPinnedRoute(
+  vs: VirtualService, managed: readonly ManagedRoute[], routing: ResolvedTrafficRouting, namespace: string, stepRoutes: ReadonlySet<string> = new Set(),
+): string | undefined {
   const managedIndexes = new Set(managed.map((route) => route.index));
   const { canarySubset, stableSubset } = routing.destinationRule;
   for (const [index, route] of (vs.spec?.http ?? []).entries()) {
-    if (managedIndexes.has(index)) continue;
+    if (managedIndexes.has(index) || (route.name !== undefined && stepRoutes.has(route.name))) continue;
     const destinations = route.route ?? [];
     const toCanary = destinations.find((entry) => hostMatches(entry.destination?.host, routing.host, namespace) && entry.destination.subset === canarySubset);
     if (toCanary === undefined) continue;

@@ -40,7 +40,7 @@ export function describeRoute(route: HttpRoute, index: number): string {
   return route.name === undefined ? `http route #${index}` : `http route "${route.name}" (#${index})`;
 }
 
-function inspectRoute(route: HttpRoute, index: number, routing: ResolvedTrafficRouting, namespace: string): ManagedRoute | string {
+export function inspectRoute(route: HttpRoute, index: number, routing: ResolvedTrafficRouting, namespace: string): ManagedRoute | string {
   const { stableSubset, canarySubset } = routing.destinationRule;
   const destinations = route.route ?? [];
   const managed: ManagedRoute = { index, ...(route.name === undefined ? {} : { name: route.name }), destinations };
@@ -65,7 +65,7 @@ function inspectRoute(route: HttpRoute, index: number, routing: ResolvedTrafficR
   return managed;
 }
 
-function sendsToBothSubsets(route: HttpRoute, routing: ResolvedTrafficRouting, namespace: string): boolean {
+export function sendsToBothSubsets(route: HttpRoute, routing: ResolvedTrafficRouting, namespace: string): boolean {
   const subsets = (route.route ?? [])
     .filter((entry) => hostMatches(entry.destination?.host, routing.host, namespace))
     .map((entry) => entry.destination.subset);
@@ -76,8 +76,11 @@ function sendsToBothSubsets(route: HttpRoute, routing: ResolvedTrafficRouting, n
  * The routes whose weights this Rollout owns: those named in virtualService.routes, or, when
  * none are named, every http route that sends to both subsets of the host (a route that sends
  * only to one subset, such as a header match pinning testers to the canary, is left alone).
+ * Header and mirror routes (`managed`, by name) are never among them: managed-routes.ts adds them.
  */
-export function resolveManagedRoutes(vs: VirtualService, routing: ResolvedTrafficRouting, namespace: string): RouteResolution {
+export function resolveManagedRoutes(
+  vs: VirtualService, routing: ResolvedTrafficRouting, namespace: string, managed: ReadonlySet<string> = new Set(routing.managedRoutes),
+): RouteResolution {
   const http = vs.spec?.http ?? [];
   const named = routing.virtualService.routes;
   const candidates: [HttpRoute, number][] = [];
@@ -96,7 +99,10 @@ export function resolveManagedRoutes(vs: VirtualService, routing: ResolvedTraffi
       candidates.push([route, index]);
     }
   } else {
-    http.forEach((route, index) => sendsToBothSubsets(route, routing, namespace) && candidates.push([route, index]));
+    http.forEach((route, index) => {
+      if (route.name !== undefined && managed.has(route.name)) return;
+      if (sendsToBothSubsets(route, routing, namespace)) candidates.push([route, index]);
+    });
     if (candidates.length === 0) {
       const { stableSubset, canarySubset } = routing.destinationRule;
       return {

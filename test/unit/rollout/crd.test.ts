@@ -101,6 +101,7 @@ describe('Rollout CRD', () => {
       inconclusiveStepIndex: true,
       canaryScaleDownAt: true,
       dataPlane: true,
+      managedRoutes: true,
       stableScaleDownAt: true,
       workloadScaleDownAt: true,
       replicas: true,

@@ -144,6 +144,12 @@ export class Simulation {
         this.virtualService = next;
         return true;
       }
+      case 'setManagedRoutes': {
+        const next = this.virtualService === undefined ? undefined : patched(this.virtualService, action.patch);
+        if (next === undefined) return false;
+        this.virtualService = { ...next, metadata: { ...next.metadata, resourceVersion: String((this.#version += 1)) } };
+        return true;
+      }
       case 'runAnalysis':
         this.round = await runAnalysis(this.#provider, action.plan, () => this.now);
         return true;
