@@ -27,7 +27,7 @@ export type RoutingOutcome =
 export function routeRequest(
   config: AppliedRoutes, request: SimulatedRequest, random: () => number = Math.random, isLive?: (address: string) => boolean,
 ): RoutingOutcome {
-  const route = config.routes.find((candidate) => matches(candidate, request));
+  const route = matchedRoute(config, request);
   if (!route || route.clusters.length === 0) return { kind: 'no-route' };
   const clusterName = pickWeighted(route, random);
   const cluster = config.clusters[clusterName];
@@ -42,6 +42,22 @@ export function routeRequest(
   const endpoint = healthy[Math.min(Math.floor(random() * healthy.length), healthy.length - 1)]!;
   if (!isLive(endpoint.address)) return { kind: 'upstream-connect-failure', cluster: clusterName, subset, host };
   return { kind: 'upstream', cluster: clusterName, subset, host };
+}
+
+/** The first route whose match holds, as Envoy picks it. */
+export function matchedRoute(config: AppliedRoutes, request: SimulatedRequest): AppliedRoute | undefined {
+  return config.routes.find((candidate) => matches(candidate, request));
+}
+
+/**
+ * The copies Envoy sends for a request its route mirrors (each to a subset, `percent` of the
+ * time), whose answers it drops: subsets with a healthy endpoint only, as a shadow to a cluster
+ * without one goes nowhere.
+ */
+export function mirroredSubsets(config: AppliedRoutes, route: AppliedRoute | undefined, random: () => number = Math.random): string[] {
+  return (route?.mirrors ?? [])
+    .filter((mirror) => random() * 100 < mirror.percent && (config.clusters[mirror.cluster]?.endpoints ?? []).some((endpoint) => endpoint.healthy))
+    .map((mirror) => parseClusterName(mirror.cluster).subset);
 }
 
 /**

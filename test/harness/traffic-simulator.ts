@@ -9,7 +9,7 @@
 // is gone fails as a connection failure.
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { catchAllWeights, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
+import { catchAllWeights, matchedRoute, mirroredSubsets, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
 import type { AppliedRoutesSource } from './sidecar.ts';
 
 // Istio's default buckets for istio_request_duration_milliseconds.
@@ -46,6 +46,11 @@ const PROXY_LOCAL: ReadonlySet<FailureMode> = new Set(['no-healthy-upstream', 'n
 export interface TrafficBehaviour {
   errorRate: number;
   latencyMs: number;
+  /**
+   * Share of mirrored copies that fail (their Host ends in -shadow, which a workload may not
+   * serve); errorRate when not given.
+   */
+  shadowErrorRate?: number;
   /** http-503 when not given. */
   failure?: FailureMode;
 }
@@ -127,7 +132,9 @@ export class TrafficSimulator {
     const live = this.options.liveEndpoints;
     const isLive = live ? (address: string) => live.isLive(address) : undefined;
     for (let i = 0; i < count; i++) {
-      const outcome = routeRequest(applied, this.nextRequest(), Math.random, isLive);
+      const request = this.nextRequest();
+      for (const subset of mirroredSubsets(applied, matchedRoute(applied, request))) this.recordShadow(subset);
+      const outcome = routeRequest(applied, request, Math.random, isLive);
       if (outcome.kind === 'no-route' || outcome.kind === 'no-cluster') {
         this.record('unknown', 'unknown', outcome.kind, 0);
         continue;
@@ -151,7 +158,17 @@ export class TrafficSimulator {
     return { path: '/', headers: {} };
   }
 
-  private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number): void {
+  /**
+   * A mirrored copy: only the workload's proxy reports it (the caller's never sees it, as with
+   * Istio: istio/istio#23496), and its answer goes nowhere.
+   */
+  private recordShadow(subset: string): void {
+    const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
+    const failed = Math.random() < (behaviour.shadowErrorRate ?? behaviour.errorRate);
+    this.record(subset, this.options.workloads[subset] ?? 'unknown', failed ? 'http-503' : undefined, behaviour.latencyMs, 'destination');
+  }
+
+  private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number, only?: 'destination'): void {
     const { namespace, host } = this.options;
     const reachedNoPod = failure !== undefined && PROXY_LOCAL.has(failure);
     const labels = {
@@ -161,7 +178,7 @@ export class TrafficSimulator {
       destination_version: reachedNoPod ? 'unknown' : subset,
       ...OUTCOME_LABELS[failure ?? 'none'],
     };
-    this.requests.inc({ ...labels, reporter: 'source' });
+    if (only === undefined) this.requests.inc({ ...labels, reporter: 'source' });
     if (failure === 'reset' || reachedNoPod) return;
     this.requests.inc({ ...labels, reporter: 'destination' });
     this.duration.observe({ ...labels, reporter: 'destination' }, latencyMs * (0.5 + Math.random()));

@@ -145,7 +145,17 @@ describe('canary rollouts', () => {
     cleanups.push(() => deleteNamespace(cluster, namespace));
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ steps: [{ setWeight: 150 }] }, /setWeight.*(less than or equal to 100|100)/],
-      [{ steps: [{ setWeight: 10, pause: {} }] }, /exactly one of setWeight or pause/],
+      [{ steps: [{ setWeight: 10, pause: {} }] }, /exactly one of setWeight, pause, setHeaderRoute or setMirrorRoute/],
+      [{ steps: [{ setHeaderRoute: { name: 'testers', match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }] } }] }, /names a route of spec.trafficRouting.managedRoutes/],
+      [{ steps: [{ setHeaderRoute: { name: 'testers', match: [{ headerName: 'x', headerValue: { exact: 'a', regex: 'b' } }] } }] }, /exactly one of exact, prefix or regex/],
+      [{ steps: [{ setMirrorRoute: { name: 'shadow', percentage: 101 } }] }, /percentage.*100/],
+      [{
+        trafficRouting: { host: 'payments', virtualService: { name: 'vs', routes: ['primary'] }, destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
+      }, /weighted route cannot be a header or mirror route/],
+      [{
+        trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'r' }] },
+        steps: [{ setHeaderRoute: { name: 'r' } }, { setMirrorRoute: { name: 'r' } }],
+      }, /either a header route or a mirror route/],
       [{ analysis: { interval: '1s', metrics: [{ name: 'error-rate', maxErrorRatePercent: 1 }] } }, /at least 5s/],
       [{ trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, destinationRule: { name: 'dr', stableSubset: 'x', canarySubset: 'x' } } }, /two different subsets/],
     ];

@@ -39,7 +39,9 @@ const PAYMENTS_PORT = 80;
  * asked) and a 100/0 VirtualService, and its caller, checkout: one pod whose identity the
  * simulated sidecar takes (the simulator reports it as source_workload).
  */
-export async function deployPaymentsRouting(namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean } = {}): Promise<void> {
+export async function deployPaymentsRouting(
+  namespace: string, options: { withCanarySubset?: boolean; withDestinationRule?: boolean; namedRoutes?: boolean } = {},
+): Promise<void> {
   const subsets = [{ name: 'stable', labels: { app: 'payments', 'switchboard.dev/track': 'stable' } }];
   if (options.withCanarySubset) subsets.push({ name: 'canary', labels: { app: 'payments', 'switchboard.dev/track': 'canary' } });
   const checkout = { app: 'checkout' };
@@ -61,8 +63,12 @@ export async function deployPaymentsRouting(namespace: string, options: { withCa
       spec: {
         hosts: ['payments'],
         http: [
-          { match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }] },
           {
+            ...(options.namedRoutes ? { name: 'beta' } : {}),
+            match: [{ headers: { 'x-beta-user': { exact: 'true' } } }], route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }],
+          },
+          {
+            ...(options.namedRoutes ? { name: 'primary' } : {}),
             route: [{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }, { destination: { host: 'payments', subset: 'canary' }, weight: 0 }],
             retries: { attempts: 3, perTryTimeout: '2s', retryOn: 'gateway-error,connect-failure,retriable-4xx' },
             timeout: '10s',
@@ -86,7 +92,7 @@ export async function deployPaymentsRouting(namespace: string, options: { withCa
  * destination_workload is the Deployment's name, what the analysis queries select on.
  */
 export async function startTraffic(cluster: TestCluster, prometheus: RunningPrometheus, namespace: string, canary: Partial<TrafficBehaviour> = {},
-  options: Partial<Pick<CallerTrafficOptions, 'startOnceApplied' | 'applyDelaySeconds' | 'callerSelector'>> = {}): Promise<CallerTraffic> {
+  options: Partial<Pick<CallerTrafficOptions, 'startOnceApplied' | 'applyDelaySeconds' | 'callerSelector' | 'requestHeaders'>> = {}): Promise<CallerTraffic> {
   const istiod = inject('istiod');
   if (!istiod) {
     throw new Error('the rollout tests route traffic through a sidecar that follows istiod, and this cluster has none: run them on the local control plane (unset USE_EXISTING_CLUSTER and SWITCHBOARD_TEST_CLUSTER)');

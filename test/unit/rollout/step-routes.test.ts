@@ -298,6 +298,6 @@ describe('simulated rollouts with header and mirror routes', () => {
     sim.delete();
     await sim.runUntil((s) => (s.rollout.metadata.finalizers ?? []).length === 0, 200);
     expect(names(sim)).toEqual(['beta', 'primary']);
-    expect(JSON.parse(sim.virtualService?.metadata.annotations?.[CLAIMS_ANNOTATION] ?? '{}')).toEqual({});
+    expect(JSON.parse((sim.virtualService?.metadata.annotations as Record<string, string> | undefined)?.[CLAIMS_ANNOTATION] ?? '{}')).toEqual({});
   });
 });
