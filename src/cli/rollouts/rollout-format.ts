@@ -4,6 +4,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../../rollout/commands.ts';
 import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments/deployments.ts';
 import { parseDuration } from '../../rollout/durations.ts';
+import { DEFAULT_MIRROR_PERCENTAGE, describeMatch } from '../../rollout/routing/managed-routes.ts';
 import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
 import { age, formatColumns, formatNumber, humanDuration } from './rollout-table.ts';
@@ -75,6 +76,15 @@ function pauseProgress(rollout: Rollout, step: RolloutStep, stepIndex: number, n
 
 function describeStep(step: RolloutStep): string {
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step.setHeaderRoute !== undefined) {
+    const { name, match } = step.setHeaderRoute;
+    return match === undefined || match.length === 0 ? `setHeaderRoute ${name}: remove` : `setHeaderRoute ${name}: ${describeMatch({ type: 'Header', match })} to canary`;
+  }
+  if (step.setMirrorRoute !== undefined) {
+    const { name, match, percentage } = step.setMirrorRoute;
+    if (match === undefined || match.length === 0) return `setMirrorRoute ${name}: remove`;
+    return `setMirrorRoute ${name}: ${percentage ?? DEFAULT_MIRROR_PERCENTAGE}% of ${describeMatch({ type: 'Mirror', match })} copied to canary`;
+  }
   return step.pause?.duration === undefined ? 'pause until promoted' : `pause ${step.pause.duration}`;
 }
 
@@ -159,6 +169,18 @@ function generationNote(rollout: Rollout): string[] {
   return [field('Note', `${seen}; the controller has not acted on generation ${generation} yet`)];
 }
 
+/** The header and mirror routes the controller has put at the top of the VirtualService. */
+function formatRoutes(rollout: Rollout): string[] {
+  const routes = rollout.status?.managedRoutes ?? [];
+  if (routes.length === 0) return [];
+  return [
+    'Routes:',
+    ...routes.map((route) => route.type === 'Header'
+      ? `  header ${route.name}: ${describeMatch(route)} to canary`
+      : `  mirror ${route.name}: ${route.percentage ?? DEFAULT_MIRROR_PERCENTAGE}% of ${describeMatch(route)} copied to canary`),
+  ];
+}
+
 /** `switchboard status NAME`: everything a person needs to decide to promote, wait or abort. */
 export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployments, now: Date): string {
   const { metadata, spec, status } = rollout;
@@ -171,6 +193,7 @@ export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployme
     ...(spec.paused === true ? [field('Paused', `yes (spec.paused); continue with: switchboard resume ${metadata.name} -n ${metadata.namespace}`)] : []),
     field('Canary weight', status?.canaryWeight === undefined ? '-' : `${status.canaryWeight}%`),
     ...(status?.dataPlane === undefined ? [] : [field('Data plane', `${status.dataPlane.message} (VirtualService generation ${status.dataPlane.virtualServiceGeneration})`)]),
+    ...formatRoutes(rollout),
     field('Step', stepField(rollout)),
     'Steps:',
     ...formatSteps(rollout, now),

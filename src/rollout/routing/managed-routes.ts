@@ -120,6 +120,29 @@ export function planManagedRoutes(vs: VirtualService, desired: readonly HttpRout
   return [...guard, ...removals, ...additions];
 }
 
+function stringMatchText(match: StringMatch): string {
+  if (match.exact !== undefined) return `= ${match.exact}`;
+  if (match.prefix !== undefined) return `starts with ${match.prefix}`;
+  return `~ /${match.regex ?? ''}/`;
+}
+
+/** "x-canary = yes or cookie ~ /beta/", "method = GET, path starts with /api": what a route matches. */
+export function describeMatch(route: Pick<ManagedRouteStatus, 'type' | 'match'>): string {
+  if (route.type === 'Header') {
+    return (route.match as HeaderRouteMatch[]).map((entry) => `${entry.headerName} ${stringMatchText(entry.headerValue)}`).join(' or ');
+  }
+  return (route.match as MirrorRouteMatch[])
+    .map((entry) => {
+      const parts = [
+        ...(entry.method === undefined ? [] : [`method ${stringMatchText(entry.method)}`]),
+        ...(entry.path === undefined ? [] : [`path ${stringMatchText(entry.path)}`]),
+        ...Object.entries(entry.headers ?? {}).map(([name, value]) => `${name} ${stringMatchText(value)}`),
+      ];
+      return parts.length === 0 ? 'every request' : parts.join(', ');
+    })
+    .join(' or ');
+}
+
 /** "header route canary-testers, mirror route shadow-reads (20%)": the routes as a person reads them. */
 export function describeManagedRoutes(routes: readonly ManagedRouteStatus[]): string {
   if (routes.length === 0) return 'no header or mirror routes';

@@ -65,6 +65,23 @@ Pending:        promote (token tok-1): not yet acknowledged by the controller
     expect(text).toContain('Canary weight:  5%\nData plane:     istiod pushed 5% to 3/3 proxies in 0.4 s (VirtualService generation 7)\nStep:');
   });
 
+  it('shows the header and mirror routes in place, and the steps that set them', () => {
+    const managedRoutes = [
+      { name: 'testers', type: 'Header' as const, match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }, { headerName: 'cookie', headerValue: { regex: '.*beta.*' } }] },
+      { name: 'shadow', type: 'Mirror' as const, match: [{ method: { exact: 'GET' }, path: { prefix: '/api' } }, {}], percentage: 20 },
+    ];
+    const steps = [{ setHeaderRoute: { name: 'testers', match: managedRoutes[0]!.match } }, { setMirrorRoute: { name: 'shadow', percentage: 20, match: managedRoutes[1]!.match } }, { setHeaderRoute: { name: 'testers' } }];
+    const subject = rollout({ spec: { steps }, status: { ...PAUSED, managedRoutes } });
+    const text = formatRolloutStatus(subject, { stable: deployment(REV_A, 4, 4), canary: deployment(REV_B, 1, 1) }, at(30));
+    expect(text).toContain([
+      'Routes:',
+      '  header testers: x-canary = yes or cookie ~ /.*beta.*/ to canary',
+      '  mirror shadow: 20% of method = GET, path starts with /api or every request copied to canary',
+    ].join('\n'));
+    expect(text).toContain('2. setMirrorRoute shadow: 20% of method = GET, path starts with /api or every request copied to canary');
+    expect(text).toContain('3. setHeaderRoute testers: remove');
+  });
+
   const noDeployments = { stable: undefined, canary: undefined };
   it.each([
     ['a Rollout the controller never saw', rollout(), ['Phase:          Unknown (the controller has not written a status)', 'Step:           - (no rollout in progress; 5 steps)', 'Canary weight:  -', 'Analysis:       not run yet (metrics: error-rate)', 'Conditions:     none', 'Pending:        none', '  payment-service-stable   not found']],
