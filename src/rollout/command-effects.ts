@@ -67,7 +67,7 @@ function promote(ctx: DecideContext, state: RolloutState, pending: PendingComman
   return { reason: 'Promoted', message, status: { ...ctx.status, pauseReleasedStepIndex: state.stepIndex, message } };
 }
 
-const STEP_KIND_NAMES = ['setWeight', 'setHeaderRoute', 'setMirrorRoute'] as const;
+const STEP_KIND_NAMES = ['setWeight', 'setHeaderRoute', 'setMirrorRoute', 'setCanaryScale'] as const;
 
 /** Records which running Deployments to roll; restart.ts then rolls each, one write at a time. */
 function restart(ctx: DecideContext, _state: RolloutState, pending: PendingCommand): Effect {

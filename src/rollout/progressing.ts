@@ -10,7 +10,7 @@ import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold
 import { stepsHash } from './revision.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
-import { canaryReplicas, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
+import { canaryReplicasAtStep, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
 
@@ -52,10 +52,15 @@ function waitForCanaryPods(ctx: RoutedContext, stepIndex: number): Action | unde
   return hold(ctx, progressView(ctx, 'Progressing', 'WaitingForCanaryPods', message, { waitingForPods: true }), waitUntil('WaitingForCanaryPods', message, deadline));
 }
 
-/** Canary Deployment exists at the rollout's revision with enough pods for the weight it will take. */
-export function canaryInPlace(ctx: RoutedContext, targetWeight: number): Action | undefined {
+/**
+ * Canary Deployment exists at the rollout's revision with enough pods for the weight it will take,
+ * or as many as the setCanaryScale in force at `stepIndex` says.
+ */
+export function canaryInPlace(ctx: RoutedContext, targetWeight: number, stepIndex?: number): Action | undefined {
   const revision = ctx.status.canaryRevision ?? ctx.revision;
-  const replicas = canaryReplicas(ctx.spec.replicas, Math.max(targetWeight, ctx.canaryWeight ?? 0));
+  const weight = Math.max(targetWeight, ctx.canaryWeight ?? 0);
+  const scale = stepIndex === undefined ? undefined : canaryScaleAtStep(ctx.spec.steps, stepIndex);
+  const replicas = canaryReplicasAtStep(ctx.spec.replicas, weight, scale);
   const canary = ctx.observed.canaryDeployment;
   if (canary === undefined) return createDeployment(ctx, 'canary', revision, replicas, 'CreatingCanary');
   if (deploymentRevision(canary) !== revision) {
@@ -128,7 +133,7 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   if (round !== undefined) return creditRoundAction(ctx, round);
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
   const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
-  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
+  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight, stepIndex) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
   if (write !== undefined) return write;
 
   const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;

@@ -7,7 +7,7 @@ import { deploymentRevision } from './deployments/deployments.ts';
 import type { ObservedState } from './observed.ts';
 import { stepsHash } from './revision.ts';
 import type { ManagedRoute } from './routing/weights.ts';
-import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, VirtualService } from './types.ts';
+import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, SetCanaryScale, VirtualService } from './types.ts';
 
 export interface DecideContext {
   observed: ObservedState;
@@ -89,6 +89,25 @@ export function weightAtStep(steps: readonly RolloutStep[], stepIndex: number, h
 export function canaryReplicas(replicas: number, canaryWeight: number): number {
   if (replicas === 0) return 0;
   return Math.max(1, Math.ceil((replicas * canaryWeight) / 100));
+}
+
+/** The setCanaryScale in force at a step: the last one at or before it; undefined when sized by weight. */
+export function canaryScaleAtStep(steps: readonly RolloutStep[], stepIndex: number): SetCanaryScale | undefined {
+  for (let index = Math.min(stepIndex, steps.length - 1); index >= 0; index -= 1) {
+    const scale = steps[index]?.setCanaryScale;
+    if (scale !== undefined) return scale.matchTrafficWeight === true ? undefined : scale;
+  }
+  return undefined;
+}
+
+/**
+ * The canary's pods at a step: what setCanaryScale says (a count, or a share of spec.replicas,
+ * at least one: a canary without pods could take no request), else its weight's share.
+ */
+export function canaryReplicasAtStep(replicas: number, canaryWeight: number, scale: SetCanaryScale | undefined): number {
+  if (scale === undefined || replicas === 0) return canaryReplicas(replicas, canaryWeight);
+  if (scale.replicas !== undefined) return Math.max(1, scale.replicas);
+  return Math.max(1, Math.ceil((replicas * (scale.weight ?? 0)) / 100));
 }
 
 /** "3/5": the step in progress, 1-based, as the printer column shows it. */

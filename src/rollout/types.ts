@@ -99,8 +99,19 @@ export interface SetMirrorRoute {
   match?: MirrorRouteMatch[];
 }
 
+/**
+ * The canary's size from this step on, apart from its weight: a number of pods, a percentage of
+ * spec.replicas, or (matchTrafficWeight) back to the share its weight needs.
+ */
+export interface SetCanaryScale {
+  replicas?: number;
+  weight?: number;
+  matchTrafficWeight?: boolean;
+}
+
 interface StepKinds {
   setWeight: number;
+  setCanaryScale: SetCanaryScale;
   /** No duration: wait until promoted. */
   pause: { duration?: string };
   setHeaderRoute: SetHeaderRoute;
@@ -114,7 +125,8 @@ export type SetWeightStep = OneOf<'setWeight'>;
 export type PauseStep = OneOf<'pause'>;
 export type SetHeaderRouteStep = OneOf<'setHeaderRoute'>;
 export type SetMirrorRouteStep = OneOf<'setMirrorRoute'>;
-export type RolloutStep = SetWeightStep | PauseStep | SetHeaderRouteStep | SetMirrorRouteStep;
+export type SetCanaryScaleStep = OneOf<'setCanaryScale'>;
+export type RolloutStep = SetWeightStep | PauseStep | SetHeaderRouteStep | SetMirrorRouteStep | SetCanaryScaleStep;
 
 /**
  * One metric. The name selects the kind: `error-rate` and `latency-p99` are built-in Istio
@@ -155,6 +167,15 @@ export interface WorkloadRef {
 export const DELETION_POLICIES = ['KeepStable', 'DeleteAll'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
+/**
+ * Keeps canary pods off the nodes that run stable pods, so one bad node cannot take both: the
+ * scheduler must (required) or should (preferred, with a weight) place them elsewhere.
+ */
+export interface AntiAffinitySpec {
+  requiredDuringSchedulingIgnoredDuringExecution?: Record<string, never>;
+  preferredDuringSchedulingIgnoredDuringExecution?: { weight: number };
+}
+
 export interface RolloutSpec {
   replicas?: number;
   selector: { matchLabels: Record<string, string> };
@@ -170,6 +191,7 @@ export interface RolloutSpec {
   deletionPolicy?: DeletionPolicy;
   paused?: boolean;
   dataPlaneSync?: DataPlaneSyncSpec;
+  antiAffinity?: AntiAffinitySpec;
 }
 
 /** What a scale-down does when proxies known to istiod still have not applied the change. */

@@ -5,9 +5,9 @@ import { AnalysisConfigError, BUILTIN_METRICS, buildAnalysisPlan } from '../anal
 import { MIN_ANALYSIS_INTERVAL_MS, type ResolvedSpec } from './defaults.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import { parseDuration } from './durations.ts';
-import { TRACK_LABEL, type Rollout, type RolloutStep, type StringMatch } from './types.ts';
+import { TRACK_LABEL, type Rollout, type RolloutStep, type SetCanaryScale, type StringMatch } from './types.ts';
 
-const STEP_KINDS = ['setWeight', 'pause', 'setHeaderRoute', 'setMirrorRoute'] as const;
+const STEP_KINDS = ['setWeight', 'pause', 'setHeaderRoute', 'setMirrorRoute', 'setCanaryScale'] as const;
 
 function stringMatchProblem(at: string, match: StringMatch | undefined): string[] {
   if (match === undefined) return [];
@@ -39,13 +39,22 @@ function routeStepProblems(at: string, step: RolloutStep, managed: readonly stri
   return problems;
 }
 
+function canaryScaleProblems(at: string, scale: SetCanaryScale): string[] {
+  const set = [scale.replicas !== undefined, scale.weight !== undefined, scale.matchTrafficWeight === true].filter(Boolean).length;
+  if (set !== 1) return [`${at} must set exactly one of replicas, weight or matchTrafficWeight: true`];
+  if (scale.replicas !== undefined && !(Number.isInteger(scale.replicas) && scale.replicas >= 0)) return [`${at}.replicas ${scale.replicas} must be a whole number >= 0`];
+  if (scale.weight !== undefined && !(Number.isInteger(scale.weight) && scale.weight >= 0 && scale.weight <= 100)) return [`${at}.weight ${scale.weight} must be a whole number from 0 to 100`];
+  return [];
+}
+
 function stepProblems(steps: readonly RolloutStep[], managed: readonly string[]): string[] {
   if (steps.length === 0) return ['spec.steps is empty: add at least one step (setWeight or pause)'];
   return steps.flatMap((step, index) => {
     const at = `spec.steps[${index}]`;
     if (STEP_KINDS.filter((kind) => step[kind] !== undefined).length !== 1) {
-      return [`${at} must set exactly one of setWeight, pause, setHeaderRoute or setMirrorRoute`];
+      return [`${at} must set exactly one of setWeight, pause, setHeaderRoute, setMirrorRoute or setCanaryScale`];
     }
+    if (step.setCanaryScale !== undefined) return canaryScaleProblems(`${at}.setCanaryScale`, step.setCanaryScale);
     if (step.setWeight !== undefined && !(Number.isInteger(step.setWeight) && step.setWeight >= 0 && step.setWeight <= 100)) {
       return [`${at}.setWeight is ${step.setWeight}: use a whole number from 0 to 100`];
     }
@@ -140,5 +149,14 @@ export function validateRollout(rollout: Rollout, spec: ResolvedSpec): string[] 
     problems.push(`spec.trafficRouting.destinationRule: stableSubset and canarySubset are both "${stableSubset}": name two different subsets`);
   }
   if (!Number.isInteger(spec.replicas) || spec.replicas < 0) problems.push(`spec.replicas ${spec.replicas} must be a whole number >= 0`);
+  const { antiAffinity } = spec;
+  if (antiAffinity !== undefined) {
+    const preferred = antiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    if ((antiAffinity.requiredDuringSchedulingIgnoredDuringExecution === undefined) === (preferred === undefined)) {
+      problems.push('spec.antiAffinity must set exactly one of requiredDuringSchedulingIgnoredDuringExecution and preferredDuringSchedulingIgnoredDuringExecution');
+    } else if (preferred !== undefined && !(Number.isInteger(preferred.weight) && preferred.weight >= 1 && preferred.weight <= 100)) {
+      problems.push(`spec.antiAffinity.preferredDuringSchedulingIgnoredDuringExecution.weight ${preferred.weight} must be a whole number from 1 to 100`);
+    }
+  }
   return [...problems, ...analysisProblems(rollout, spec)];
 }

@@ -2,7 +2,8 @@
 // scraping Istio-shaped series from a simulator that routes by what a caller's sidecar has
 // applied from istiod's pushes.
 import { describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, eventually, testCluster } from './support/cluster.ts';
+import { stringify } from 'yaml';
+import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
 import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RolloutView } from './support/rollout-scenario.ts';
 
@@ -140,15 +141,42 @@ describe('canary rollouts', () => {
     expect(vs.spec.http[1]!.route.map((d) => [d.destination.subset, d.weight])).toEqual([['stable', 100], ['canary', 0]]);
   });
 
+  it('schedules the canary away from stable\'s node with required anti-affinity, sized by setCanaryScale at weight 0', async () => {
+    // A second node (kwok runs every node) beside the test cluster's one, for the canary to go to.
+    const node = `kwok-affinity-${Date.now()}`;
+    await kubectl(['apply', '-f', '-'], stringify({
+      apiVersion: 'v1', kind: 'Node',
+      metadata: { name: node, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { 'kubernetes.io/hostname': node, type: 'kwok' } },
+      status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, capacity: { cpu: '32', memory: '256Gi', pods: '110' } },
+    }));
+    cleanups.push(async () => { await kubectl(['delete', 'node', node, '--wait=false']); });
+    const { namespace } = await scenario('affinity', { withCanarySubset: true });
+    await settleFirstDeploy(namespace, {
+      replicas: 1, antiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: {} }, steps: [{ setCanaryScale: { replicas: 1 } }, { pause: {} }],
+    });
+    await changeImage(namespace, 'payments:1.1');
+    const nodeOf = async (track: string) => {
+      const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: `app=payments,switchboard.dev/track=${track}` });
+      return pods.items.map((pod) => pod.spec?.nodeName).filter((name) => name !== undefined);
+    };
+    await eventually(`${namespace}: the canary pod scheduled`, async () => (await nodeOf('canary')).length === 1, 60_000);
+    const [canaryNode] = await nodeOf('canary');
+    expect(await nodeOf('stable')).not.toContain(canaryNode);
+    const paused = await waitForPhase(namespace, 'Paused', 60_000);
+    expect(paused.status?.canaryWeight).toBe(0);
+  });
+
   it('has the API server refuse an invalid Rollout with a message a person understands', async () => {
     const namespace = await createNamespace(cluster, 'invalid');
     cleanups.push(() => deleteNamespace(cluster, namespace));
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ steps: [{ setWeight: 150 }] }, /setWeight.*(less than or equal to 100|100)/],
-      [{ steps: [{ setWeight: 10, pause: {} }] }, /exactly one of setWeight, pause, setHeaderRoute or setMirrorRoute/],
+      [{ steps: [{ setWeight: 10, pause: {} }] }, /exactly one of setWeight, pause, setHeaderRoute, setMirrorRoute or setCanaryScale/],
       [{ steps: [{ setHeaderRoute: { name: 'testers', match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }] } }] }, /names a route of spec.trafficRouting.managedRoutes/],
       [{ steps: [{ setHeaderRoute: { name: 'testers', match: [{ headerName: 'x', headerValue: { exact: 'a', regex: 'b' } }] } }] }, /exactly one of exact, prefix or regex/],
       [{ steps: [{ setMirrorRoute: { name: 'shadow', percentage: 101 } }] }, /percentage.*100/],
+      [{ steps: [{ setCanaryScale: { replicas: 1, weight: 5 } }] }, /exactly one of replicas, weight or matchTrafficWeight true/],
+      [{ antiAffinity: {} }, /exactly one of requiredDuringSchedulingIgnoredDuringExecution and preferredDuringSchedulingIgnoredDuringExecution/],
       [{
         trafficRouting: { host: 'payments', virtualService: { name: 'vs', routes: ['primary'] }, destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
       }, /weighted route cannot be a header or mirror route/],

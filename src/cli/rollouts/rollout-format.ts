@@ -76,6 +76,10 @@ function pauseProgress(rollout: Rollout, step: RolloutStep, stepIndex: number, n
 
 function describeStep(step: RolloutStep): string {
   if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step.setCanaryScale !== undefined) {
+    const { replicas, weight } = step.setCanaryScale;
+    return replicas !== undefined ? `setCanaryScale ${replicas} pods` : weight !== undefined ? `setCanaryScale ${weight}% of replicas` : 'setCanaryScale: sized by weight';
+  }
   if (step.setHeaderRoute !== undefined) {
     const { name, match } = step.setHeaderRoute;
     return match === undefined || match.length === 0 ? `setHeaderRoute ${name}: remove` : `setHeaderRoute ${name}: ${describeMatch({ type: 'Header', match })} to canary`;

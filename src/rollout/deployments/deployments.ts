@@ -1,9 +1,9 @@
 // The two Deployments a Rollout owns, <name>-stable and <name>-canary: how they are built, how
 // they are changed, and when they count as ready.
-import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Deployment, V1OwnerReference, V1PodAffinityTerm, V1PodAntiAffinity, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from '../defaults.ts';
-import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type Rollout, type Track } from '../types.ts';
+import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type AntiAffinitySpec, type Rollout, type Track } from '../types.ts';
 import { pointerToken } from '../../kube/json-pointer.ts';
 
 export function deploymentName(rolloutName: string, track: Track): string {
@@ -34,10 +34,28 @@ export function deploymentReplicaCount(deployment: V1Deployment | undefined): nu
   return deployment?.status?.replicas ?? 0;
 }
 
-/** The pod template a track runs: the Rollout's template plus the track label. */
+/** The pod template a track runs: the Rollout's template plus the track label (and the canary's anti-affinity). */
 function trackTemplate(spec: ResolvedSpec, track: Track): V1PodTemplateSpec {
   const { template } = spec;
-  return { ...template, metadata: { ...template.metadata, labels: { ...template.metadata.labels, [TRACK_LABEL]: track } } };
+  const labelled = { ...template, metadata: { ...template.metadata, labels: { ...template.metadata.labels, [TRACK_LABEL]: track } } };
+  if (track !== 'canary' || spec.antiAffinity === undefined) return labelled;
+  return { ...labelled, spec: withAntiAffinity(template.spec, spec.antiAffinity, trackLabels(spec, 'stable')) };
+}
+
+/** The pod spec with one more anti-affinity term against the stable pods, the template's own terms kept. */
+export function withAntiAffinity(pod: V1PodSpec, antiAffinity: AntiAffinitySpec, stableLabels: Record<string, string>): V1PodSpec {
+  const term: V1PodAffinityTerm = { labelSelector: { matchLabels: stableLabels }, topologyKey: 'kubernetes.io/hostname' };
+  const existing = pod.affinity?.podAntiAffinity ?? {};
+  const preferred = antiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+  const podAntiAffinity: V1PodAntiAffinity = preferred === undefined
+    ? { ...existing, requiredDuringSchedulingIgnoredDuringExecution: [...(existing.requiredDuringSchedulingIgnoredDuringExecution ?? []), term] }
+    : {
+        ...existing,
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          ...(existing.preferredDuringSchedulingIgnoredDuringExecution ?? []), { weight: preferred.weight, podAffinityTerm: term },
+        ],
+      };
+  return { ...pod, affinity: { ...pod.affinity, podAntiAffinity } };
 }
 
 export function buildDeployment(rollout: Rollout, spec: ResolvedSpec, track: Track, revision: string, replicas: number): V1Deployment {

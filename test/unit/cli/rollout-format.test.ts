@@ -1,7 +1,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { formatRolloutStatus, formatRolloutTable, formatSteps, pendingCommands } from '../../../src/cli/rollouts/rollout-format.ts';
-import type { RolloutStatus } from '../../../src/rollout/types.ts';
+import type { RolloutStatus, RolloutStep } from '../../../src/rollout/types.ts';
 import { at, iso, REV_A, REV_B, rollout } from '../rollout/fixtures.ts';
 
 const deployment = (revision: string, ready: number, desired: number): V1Deployment => ({
@@ -66,11 +66,13 @@ Pending:        promote (token tok-1): not yet acknowledged by the controller
   });
 
   it('shows the header and mirror routes in place, and the steps that set them', () => {
+    const header = [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }, { headerName: 'cookie', headerValue: { regex: '.*beta.*' } }];
+    const mirror = [{ method: { exact: 'GET' }, path: { prefix: '/api' } }, {}];
     const managedRoutes = [
-      { name: 'testers', type: 'Header' as const, match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }, { headerName: 'cookie', headerValue: { regex: '.*beta.*' } }] },
-      { name: 'shadow', type: 'Mirror' as const, match: [{ method: { exact: 'GET' }, path: { prefix: '/api' } }, {}], percentage: 20 },
+      { name: 'testers', type: 'Header' as const, match: header },
+      { name: 'shadow', type: 'Mirror' as const, match: mirror, percentage: 20 },
     ];
-    const steps = [{ setHeaderRoute: { name: 'testers', match: managedRoutes[0]!.match } }, { setMirrorRoute: { name: 'shadow', percentage: 20, match: managedRoutes[1]!.match } }, { setHeaderRoute: { name: 'testers' } }];
+    const steps: RolloutStep[] = [{ setHeaderRoute: { name: 'testers', match: header } }, { setMirrorRoute: { name: 'shadow', percentage: 20, match: mirror } }, { setHeaderRoute: { name: 'testers' } }];
     const subject = rollout({ spec: { steps }, status: { ...PAUSED, managedRoutes } });
     const text = formatRolloutStatus(subject, { stable: deployment(REV_A, 4, 4), canary: deployment(REV_B, 1, 1) }, at(30));
     expect(text).toContain([

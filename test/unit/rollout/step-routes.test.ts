@@ -150,7 +150,7 @@ describe('validation of header and mirror steps', () => {
 
   it.each([
     ['a route not in managedRoutes', { steps: [{ setHeaderRoute: { ...HEADER, name: 'other' } }] }, 'not in spec.trafficRouting.managedRoutes'],
-    ['two kinds of step in one', { steps: [{ setWeight: 5, setHeaderRoute: HEADER } as unknown as RolloutStep] }, 'exactly one of setWeight, pause, setHeaderRoute or setMirrorRoute'],
+    ['two kinds of step in one', { steps: [{ setWeight: 5, setHeaderRoute: HEADER } as unknown as RolloutStep] }, 'exactly one of setWeight, pause, setHeaderRoute, setMirrorRoute or setCanaryScale'],
     ['a header value of two kinds', { steps: [{ setHeaderRoute: { name: 'testers', match: [{ headerName: 'a', headerValue: { exact: 'x', prefix: 'y' } }] } }] }, 'exactly one of exact, prefix or regex'],
     ['one name as header and mirror', { steps: [{ setHeaderRoute: { ...HEADER, name: 'shadow' } }, { setMirrorRoute: MIRROR }] }, 'both a header and a mirror route'],
     ['a percentage past 100', { steps: [{ setMirrorRoute: { ...MIRROR, percentage: 120 } }] }, 'percentage 120'],
