@@ -52,7 +52,8 @@ export function resolveTrafficRouting(routing: TrafficRouting): ResolvedTrafficR
       stableSubset: routing.destinationRule.stableSubset ?? DEFAULT_STABLE_SUBSET,
       canarySubset: routing.destinationRule.canarySubset ?? DEFAULT_CANARY_SUBSET,
     },
-    managedRoutes: (routing.managedRoutes ?? []).map((route) => route.name),
+    // Read defensively: analyze hands in Rollouts no API server has checked.
+    managedRoutes: Array.isArray(routing.managedRoutes) ? routing.managedRoutes.flatMap((route) => (typeof route?.name === 'string' ? [route.name] : [])) : [],
   };
 }
 

@@ -3,6 +3,7 @@
 // (src/rollout/routing/routing.ts, weights.ts), run before anything is applied.
 import { canaryPinnedRoute } from '../../rollout/routing/routing.ts';
 import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/routing/claims.ts';
+import { stepRouteProblem } from '../../rollout/routing/step-routes.ts';
 import { hostMatches, resolveManagedRoutes } from '../../rollout/routing/weights.ts';
 import type { VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
@@ -18,6 +19,7 @@ export const ROLLOUT_ROUTES_UNUSABLE = { code: 'SB0804', name: 'RolloutRoutesUnu
 export const ROLLOUT_SUBSET_TO_BE_ADDED = { code: 'SB0805', name: 'RolloutSubsetAddedByController', severity: 'info' } as const;
 export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared', severity: 'error' } as const;
 export const ROLLOUT_CANARY_PINNED_ROUTE = { code: 'SB0807', name: 'RolloutCanaryPinnedRoute', severity: 'error' } as const;
+export const ROLLOUT_MANAGED_ROUTE_UNUSABLE = { code: 'SB0808', name: 'RolloutManagedRouteUnusable', severity: 'error' } as const;
 
 /** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/routing/claims.ts). */
 interface ManagedPart {
@@ -27,7 +29,10 @@ interface ManagedPart {
 }
 
 export const rolloutRule: Rule = {
-  definitions: [ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED, ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE],
+  definitions: [
+    ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED,
+    ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE, ROLLOUT_MANAGED_ROUTE_UNUSABLE,
+  ],
   check(objects: ObjectSet): Finding[] {
     const findings: Finding[] = [];
     const managers = new Map<string, { rollout: string; parts: ManagedPart[] }[]>();
@@ -62,9 +67,16 @@ export const rolloutRule: Rule = {
       if (virtualService !== undefined) {
         const typed = virtualService as unknown as VirtualService;
         const resolution = resolveManagedRoutes(typed, routing, namespace);
+        const vsPart = (key: string): ManagedPart => ({ kind: 'VirtualService', object: virtualService as unknown as RoutingObject, key });
         if (!resolution.ok) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${resolution.message}: ${stops}`));
-        else parts.push(...resolution.routes.map((route) => ({ kind: 'VirtualService' as const, object: virtualService as unknown as RoutingObject, key: routeClaimKey(route) })));
-        const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, routing, namespace) : undefined;
+        else parts.push(...resolution.routes.map((route) => vsPart(routeClaimKey(route))));
+        // Header and mirror routes of this Rollout's already in the VirtualService (a live cluster): those its claims name.
+        const claims = readClaims(typed);
+        const own = new Set(routing.managedRoutes.filter((name) => claims[`http/${name}`] === rollout.metadata.name));
+        parts.push(...routing.managedRoutes.map((name) => vsPart(`http/${name}`)));
+        const unusable = resolution.ok ? stepRouteProblem(routing.managedRoutes, typed, resolution.routes, own) : undefined;
+        if (unusable !== undefined) findings.push(finding(ROLLOUT_MANAGED_ROUTE_UNUSABLE, rollout, `${unusable.message} (${unusable.reason}): ${stops}`));
+        const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, routing, namespace, own) : undefined;
         if (pinned !== undefined) findings.push(finding(ROLLOUT_CANARY_PINNED_ROUTE, rollout, `${pinned}: ${stops}`));
       }
       if (destinationRule !== undefined) {

@@ -47,7 +47,7 @@ export function resolveRouting(ctx: DecideContext, desired: readonly ManagedRout
   const stepRoutes = ownStepRoutes(ctx, virtualService);
   const resolution = resolveManagedRoutes(virtualService, routing, namespace, new Set([...routing.managedRoutes, ...stepRoutes]));
   if (!resolution.ok) return problem(resolution.reason, resolution.message);
-  const stepProblem = stepRouteProblem(ctx, virtualService, resolution.routes, stepRoutes);
+  const stepProblem = stepRouteProblem(routing.managedRoutes, virtualService, resolution.routes, stepRoutes);
   if (stepProblem !== undefined) return problem(stepProblem.reason, stepProblem.message);
   const routes = [...resolution.routes, ...stepRouteWeights(virtualService, routing, namespace, stepRoutes)];
   const pinned = canaryPinnedRoute(virtualService, routes, routing, namespace, stepRoutes);

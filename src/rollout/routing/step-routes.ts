@@ -62,10 +62,14 @@ export function stepRouteWeights(vs: VirtualService, routing: ResolvedTrafficRou
   return routes;
 }
 
+/**
+ * What keeps header and mirror routes out of the VirtualService: a route of someone else's under
+ * one of their names, or a managed route without a name (inserting above it would move it).
+ * `analyze` asks the same (SB0808).
+ */
 export function stepRouteProblem(
-  ctx: DecideContext, vs: VirtualService, weighted: readonly ManagedRoute[], own: ReadonlySet<string>,
+  managedRoutes: readonly string[], vs: VirtualService, weighted: readonly ManagedRoute[], own: ReadonlySet<string>,
 ): { reason: string; message: string } | undefined {
-  const { managedRoutes } = ctx.spec.trafficRouting;
   if (managedRoutes.length === 0) return undefined;
   const name = vs.metadata.name;
   const taken = (vs.spec?.http ?? []).find((route) => route.name !== undefined && managedRoutes.includes(route.name) && !own.has(route.name));

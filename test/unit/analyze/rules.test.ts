@@ -55,9 +55,9 @@ const families: Family[] = [
     ],
   },
   {
-    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807'],
+    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807', 'SB0808'],
     positive: [
-      'SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0807 Rollout shop/pricing',
+      'SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0807 Rollout shop/pricing', 'SB0808 Rollout shop/reviews',
       'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart',
     ],
   },
@@ -178,6 +178,10 @@ describe('messages say what happens and what to do', () => {
     expect(messages('rollouts', 'SB0807')).toEqual([
       expect.stringMatching(/^VirtualService pricing: http route "beta" \(#0\) sends 100% to subset canary, which has no pods outside a rollout, so its requests would fail with 503; send that route to subset stable .*: the controller stops the rollout before moving any traffic$/),
     ]);
+  });
+
+  it('SB0808 is the controller\'s own refusal of a route name it does not own', () => {
+    expect(messages('rollouts', 'SB0808')).toEqual([expect.stringMatching(/^VirtualService reviews already has an http route named "testers" that this Rollout did not add; .*\(ManagedRouteNameTaken\)/)]);
   });
 
   it('SB0804 is the controller\'s own routing message', () => {
