@@ -8,7 +8,9 @@ import { destinationTlsRule } from './rules/destination-rules/destination-tls.ts
 import { envoyFilterRule } from './rules/envoy-filters.ts';
 import { gatewayRule } from './rules/gateways/gateways.ts';
 import { injectionIstioRule } from './rules/injection-istio/injection-istio.ts';
+import { injectorValuesRule } from './rules/injection-istio/injector-values.ts';
 import { injectionSettingsRule } from './rules/injection-settings.ts';
+import { jwksRule } from './rules/jwks.ts';
 import { liveRule } from './rules/live.ts';
 import { mtlsRule } from './rules/mtls.ts';
 import { proxyIdentityRule } from './rules/proxy-identity.ts';
@@ -20,13 +22,14 @@ import { sidecarRule } from './rules/sidecars.ts';
 import { subsetRule } from './rules/subsets.ts';
 import { trafficPolicyRule } from './rules/traffic-policy.ts';
 import { virtualServiceRule } from './rules/virtual-services/virtual-services.ts';
+import { webhookRule } from './rules/webhooks.ts';
 import { weightRule } from './rules/weights.ts';
 import { workloadSelectorRule } from './rules/workload-selectors.ts';
 
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
-  workloadSelectorRule, deploymentRule,
+  workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {

@@ -21,7 +21,9 @@ export interface MeshObject {
 }
 
 /** Kinds that exist once per cluster: their namespace is always ''. */
-export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(['Namespace', 'Node', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'Namespace', 'Node', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration',
+]);
 
 export interface ObjectSet {
   readonly all: readonly MeshObject[];

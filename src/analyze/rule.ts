@@ -2,6 +2,8 @@
 import type { Finding, RuleDefinition } from './finding.ts';
 import type { ObjectSet } from './objects.ts';
 import type { SchemaCatalog } from './istio-schemas.ts';
+import type { InjectorConfig } from '../injector/config.ts';
+import type { IstioValues } from '../injector/istio/istio-values.ts';
 
 export interface AnalysisContext {
   /** Istio's CRD schemas (crds/istio/), for the schema rules. */
@@ -10,6 +12,18 @@ export interface AnalysisContext {
   meshRootNamespace: string;
   /** From --mesh-config-file; Istio's defaults when absent. */
   mesh?: MeshSettings;
+  /** From --values-file: Istio's injector values. Absent, the rules that need them use the chart's defaults or skip. */
+  injector?: InjectorValues;
+}
+
+/** Istio's sidecar injector values (the istio-sidecar-injector ConfigMap's `values`), as the injector reads them. */
+export interface InjectorValues {
+  /** Where they came from, for messages: "--values-file values.yaml". */
+  source: string;
+  /** The values as given, validated against Istio's schema (pilot.env, sidecarInjectorWebhook, ...). */
+  values: IstioValues;
+  /** The injector's configuration with the values applied over its built-in defaults (hub, tag, revision, CNI, ...). */
+  config: InjectorConfig;
 }
 
 /** What the rules read of Istio's MeshConfig. */

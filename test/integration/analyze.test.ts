@@ -128,6 +128,22 @@ describe('switchboard analyze --cluster', () => {
     expect(run.stdout).toMatch(/\n\d+ objects analyzed: 2 errors, \d+ warnings, \d+ info\.\n$/);
   });
 
+  it('reads the injection webhooks: one calling a Service that the namespace it names lacks is SB1901', async () => {
+    // failurePolicy Ignore and a revision no namespace has: the webhook never holds up a pod.
+    const webhook = {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: `${namespace}-injector` },
+      webhooks: [{ name: 'sidecar-injector.istio.io', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore',
+        clientConfig: { service: { name: 'no-injector', namespace } }, namespaceSelector: { matchLabels: { 'istio.io/rev': namespace } } }],
+    };
+    await cluster.objects.create(webhook);
+    try {
+      const found = (await analyzeJson('-n', namespace)).findings.filter((item) => item.code === 'SB1901' && item.name === webhook.metadata.name);
+      expect(found.map((item) => item.message)).toEqual([expect.stringMatching(/clientConfig\.service is analyze-.*\/no-injector, and there is no such Service/)]);
+    } finally {
+      await cluster.objects.delete(webhook);
+    }
+  });
+
   it('says which namespace it could not read, without a stack trace', async () => {
     const run = await switchboard(['analyze', '--cluster', '-n', 'no-such-namespace-here']);
     expect(run.code).toBe(1);

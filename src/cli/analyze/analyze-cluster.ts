@@ -1,5 +1,5 @@
 // Reads the live objects analyze judges with --cluster: namespaces, pods, services and workloads
-// through the typed clients, Istio's and Switchboard's resources as plain JSON. A resource type the
+// through the typed clients, Istio's and Switchboard's resources and the injection webhooks as plain JSON. A resource type the
 // cluster does not serve (Istio not installed, an older Istio API version) is skipped and named.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { httpStatusOf } from '../../kube/api-errors.ts';
@@ -14,6 +14,8 @@ export interface ClusterObjects {
   objects: MeshObject[];
   /** Resource types the cluster does not serve, e.g. "virtualservices.networking.istio.io". */
   unserved: string[];
+  /** Cluster-wide resource types the user may not list: what needs them is not judged. */
+  forbidden: string[];
 }
 
 interface CustomResource { group: string; versions: string[]; plural: string; kind: string }
@@ -35,6 +37,8 @@ const CUSTOM_RESOURCES: readonly CustomResource[] = [
   { group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural: 'requestauthentications', kind: 'RequestAuthentication' },
   { group: ROLLOUT_GROUP, versions: [ROLLOUT_VERSION], plural: ROLLOUT_PLURAL, kind: ROLLOUT_KIND },
 ];
+
+const WEBHOOKS = 'mutatingwebhookconfigurations.admissionregistration.k8s.io';
 
 /** List items carry no kind, and cluster-scoped objects no namespace: the rules need both. */
 function withType(items: readonly object[], apiVersion: string, kind: string): MeshObject[] {
@@ -83,15 +87,24 @@ export async function readClusterObjects(kubeConfig: KubeConfig, scope: ClusterS
   } catch (error) {
     throw failure(error, 'namespaces, pods and services', scope, namespaced ? 'get' : 'list');
   }
+  // Injection webhooks are cluster-wide: read whatever the scope, but a user whose RBAC stops at
+  // namespaces still gets the rest of the analysis.
+  const webhooksRead = custom.listClusterCustomObject({ group: 'admissionregistration.k8s.io', version: 'v1', plural: 'mutatingwebhookconfigurations' })
+    .then((list) => ({ items: (list as { items?: object[] }).items ?? [] }), (error: unknown) => ({ error }));
   const lists = await Promise.all(CUSTOM_RESOURCES.map(async (resource) => ({ resource, items: await listCustom(custom, resource, scope) })));
   for (const { resource, items } of lists) {
     if (items === undefined) unserved.push(`${resource.plural}.${resource.group}`);
     else objects.push(...items);
   }
+  const forbidden: string[] = [];
+  const webhooks = await webhooksRead;
+  if ('items' in webhooks) objects.push(...withType(webhooks.items, 'admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration'));
+  else if (httpStatusOf(webhooks.error) === 403) forbidden.push(WEBHOOKS);
+  else throw failure(webhooks.error, WEBHOOKS, { allNamespaces: true });
   if (namespaced && scope.namespace !== meshRootNamespace) {
     const resource = CUSTOM_RESOURCES.find((candidate) => candidate.kind === 'PeerAuthentication') as CustomResource;
     const meshWide = await listCustom(custom, resource, { namespace: meshRootNamespace }).catch(() => undefined);
     objects.push(...(meshWide ?? []));
   }
-  return { objects, unserved };
+  return { objects, unserved, forbidden };
 }

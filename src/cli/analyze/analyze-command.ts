@@ -20,6 +20,8 @@ export function registerAnalyzeCommand(program: Command, output: CliOutput = { s
     .option('--fail-on <severity>', 'exit 1 when a finding is at least this severe: error (default), warning or info')
     .option('--mesh-root-namespace <namespace>', `Istio's root namespace, where a PeerAuthentication without selector is mesh-wide (default: ${DEFAULT_MESH_ROOT_NAMESPACE})`)
     .option('--mesh-config-file <path>', "Istio's MeshConfig (the istio ConfigMap's mesh value, or the ConfigMap): its rootNamespace, and DNS capture with address auto-allocation")
+    .option('--values-file <file>', "Istio's injector values (the istio-sidecar-injector ConfigMap's values, or that ConfigMap), as inject takes them: " +
+      'the proxy image, enableNamespacesByDefault and pilot.env for the checks that need them')
     .option('--suppress <code=resource>', 'hide a finding: CODE (or rule name) = "Kind name.namespace", * for any characters, e.g. "SB0101=VirtualService reviews.*"; repeatable', collect, [])
     .option('--istio-crds <dir>', 'judge Istio objects against the CRDs in this directory, e.g. those of the Istio version you run (default: the ones shipped in crds/istio/)')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')

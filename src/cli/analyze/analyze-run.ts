@@ -11,6 +11,7 @@ import { applySuppressions, parseSuppression, type Suppression } from '../../ana
 import type { ClusterScope } from './analyze-cluster.ts';
 import { readManifestInputs } from './analyze-files.ts';
 import { readMeshConfigFile } from './mesh-config-file.ts';
+import { readValuesFile } from './values-file.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface AnalyzeOptions {
@@ -24,6 +25,8 @@ export interface AnalyzeOptions {
   context?: string;
   meshRootNamespace?: string;
   meshConfigFile?: string;
+  /** Istio's injector values, as `switchboard inject --values-file` takes them. */
+  valuesFile?: string;
   istioCrds?: string;
   /** CODE=RESOURCE, repeatable. */
   suppress?: string[];
@@ -76,6 +79,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   const meshFile = options.meshConfigFile === undefined ? undefined : readMeshConfigFile(options.meshConfigFile);
   const meshRootNamespace = options.meshRootNamespace ?? meshFile?.rootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
   const mesh = meshFile === undefined ? {} : { mesh: { dnsAutoAllocate: meshFile.dnsAutoAllocate } };
+  const injector = options.valuesFile === undefined ? {} : { injector: readValuesFile(options.valuesFile) };
   const schemas = loadSchemas(options.istioCrds);
   const notes: string[] = [];
   let clusterObjects: MeshObject[] = [];
@@ -90,6 +94,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
     const read = await readClusterObjects(kubeConfig, scope, meshRootNamespace);
     clusterObjects = read.objects;
     if (read.unserved.length > 0) notes.push(`the cluster does not serve ${read.unserved.join(', ')}: objects of these types were not read`);
+    if (read.forbidden.length > 0) notes.push(`you may not list ${read.forbidden.join(', ')}: the checks that need them (SB1901) were not made`);
   }
   const files = await readManifestInputs(options.filename, defaultNamespace);
   if (files.empty.length > 0) {
@@ -97,7 +102,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   }
   const objects = objectSet(mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object)), options.cluster === true);
   const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), { file: loaded.file, line: loaded.line }]));
-  const judged = judge(objects, { schemas, meshRootNamespace, ...mesh }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
+  const judged = judge(objects, { schemas, meshRootNamespace, ...mesh, ...injector }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
   const { reported, suppressed, notes: suppressionNotes } = applySuppressions([...files.findings, ...judged], objects, suppress, catalog);
   return {
     findings: reported,

@@ -32,7 +32,7 @@ const DATAPLANE_MODE = 'istio.io/dataplane-mode';
 /** The Kubernetes system namespaces istioctl analyze leaves out of its input (pkg/kube/inject IgnoredNamespaces). */
 const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
-function inIgnoredNamespace(object: MeshObject): boolean {
+export function inIgnoredNamespace(object: MeshObject): boolean {
   return IGNORED_NAMESPACES.has(object.kind === 'Namespace' ? object.metadata.name : object.metadata.namespace);
 }
 
@@ -70,7 +70,7 @@ function namespaceFindings(namespace: MeshObject, objects: ObjectSet, context: A
   if (labels[DATAPLANE_MODE] === 'ambient') return findings;
   const example = leftOut.get(name);
   const unlabelled = (injection === undefined || injection === '') && labels[labelKeys.revision] === undefined;
-  if (unlabelled && example !== undefined && !namespacesInjectedByDefault(objects)) {
+  if (unlabelled && example !== undefined && !namespacesInjectedByDefault(objects, context.injector)) {
     findings.push(finding(NAMESPACE_NOT_INJECTED, namespace,
       `metadata.labels has neither ${labelKeys.namespaceInjection} nor ${labelKeys.revision}: pods created in namespace ${name} ` +
       `(such as ${example.isPod ? '' : 'the pods of '}${example.object.kind} ${example.object.metadata.name}) get no sidecar unless each opts in ` +
@@ -94,11 +94,11 @@ function multipleLabelsMessage(labels: Record<string, string>, present: string[]
 }
 
 /** "spec.template.metadata.annotations" for a workload, "metadata.annotations" for the object itself. */
-function annotationPath(prefix: string, key: string): string {
+export function annotationPath(prefix: string, key: string): string {
   return `${prefix}metadata.annotations[${JSON.stringify(key)}]`;
 }
 
-interface AnnotatedMetadata {
+export interface AnnotatedMetadata {
   object: MeshObject;
   /** The kind Istio judges the metadata as: a pod template's is a Pod's. */
   kind: string;
@@ -175,7 +175,8 @@ function stringAnnotations(pod: V1Pod): Record<string, string> {
 
 /**
  * The injector's refusals of this pod, except the UID/GID 1337 policy (SB0601) and an istio-proxy
- * image other than the injector's, which depends on the injector's configuration analyze does not read.
+ * image other than the injector's, which depends on the injector's configuration (analyze has it
+ * only with --values-file, and then judges the images of running pods: SB1411).
  */
 function injectorRefusals(pod: V1Pod): Refusal[] {
   const config = defaultInjectorConfig();
@@ -185,7 +186,7 @@ function injectorRefusals(pod: V1Pod): Refusal[] {
   return [...refusals, ...overrideRefusals];
 }
 
-function podFindings(judged: JudgedPod, objects: ObjectSet): Finding[] {
+function podFindings(judged: JudgedPod, objects: ObjectSet, context: AnalysisContext): Finding[] {
   const { object, pod, fieldPrefix } = judged;
   // The API server refuses such a pod before any webhook sees it; the schema rules say why.
   if (podShapeProblem(pod) !== undefined) return [];
@@ -195,7 +196,7 @@ function podFindings(judged: JudgedPod, objects: ObjectSet): Finding[] {
     findings.push(finding(INVALID_ANNOTATION, object, `${formatRefusal(refusal, fieldPrefix)}; the injector refuses to inject the pod until it is fixed`));
   }
   const created = alreadyCreated(object);
-  const outlook = injectionOutlook(pod, object.metadata.namespace, objects);
+  const outlook = injectionOutlook(pod, object.metadata.namespace, objects, context.injector);
   if (outlook.injected !== false) {
     for (const refusal of refusals.filter((item) => item.code !== refusalCodes.invalidAnnotation)) {
       findings.push(finding(INJECTOR_REFUSES_POD, object,
@@ -231,25 +232,37 @@ function createdPodFindings(pod: MeshObject): Finding[] {
     `enable injection for its namespace or workload, then delete the pod (or restart its workload) so that it is created again`));
 }
 
+/** The pods (and pod templates) the family judges: those outside the Kubernetes system namespaces. */
+export function injectionPods(objects: ObjectSet): JudgedPod[] {
+  return judgedPods(objects).filter((pod) => !inIgnoredNamespace(pod.object));
+}
+
+/**
+ * Every metadata whose annotations Istio's analyzers judge: Namespaces, Services and workloads (their
+ * own), and each pod or pod template (as a Pod's), outside the Kubernetes system namespaces.
+ */
+export function annotatedMetadata(objects: ObjectSet, pods: readonly JudgedPod[] = injectionPods(objects)): AnnotatedMetadata[] {
+  const judgedObjects = new Set(pods.map((pod) => pod.object));
+  return [
+    ...objects.all.filter((object) => !inIgnoredNamespace(object) && object.kind !== 'Pod' && (!holdsPods(object) || judgedObjects.has(object)))
+      .map((object) => ownMetadata(object, pods)),
+    ...pods.map(podMetadata),
+  ].filter((item) => item !== undefined);
+}
+
 export const injectionIstioRule: Rule = {
   definitions: [
     NAMESPACE_NOT_INJECTED, NAMESPACE_MULTIPLE_INJECTION_LABELS, MISPLACED_ANNOTATION, UNKNOWN_ANNOTATION, INVALID_ANNOTATION, DEPRECATED_ANNOTATION,
     IMAGE_AUTO_WITHOUT_INJECTION_WARNING, INJECTOR_REFUSES_POD, IMAGE_AUTO_WITHOUT_INJECTION_ERROR,
   ],
   check(objects: ObjectSet, context: AnalysisContext): Finding[] {
-    const pods = judgedPods(objects).filter((pod) => !inIgnoredNamespace(pod.object));
-    const judgedObjects = new Set(pods.map((pod) => pod.object));
+    const pods = injectionPods(objects);
     const leftOut = podsLeftOut(pods);
     const judged = (object: MeshObject) => !inIgnoredNamespace(object);
-    const metadata = [
-      ...objects.all.filter((object) => judged(object) && object.kind !== 'Pod' && (!holdsPods(object) || judgedObjects.has(object)))
-        .map((object) => ownMetadata(object, pods)),
-      ...pods.map(podMetadata),
-    ].filter((item) => item !== undefined);
     return [
       ...objects.ofKind('Namespace').filter(judged).flatMap((namespace) => namespaceFindings(namespace, objects, context, leftOut)),
-      ...metadata.flatMap(annotationFindings),
-      ...pods.flatMap((pod) => podFindings(pod, objects)),
+      ...annotatedMetadata(objects, pods).flatMap(annotationFindings),
+      ...pods.flatMap((pod) => podFindings(pod, objects, context)),
       ...objects.ofKind('Pod').filter(judged).flatMap(createdPodFindings),
     ];
   },

@@ -2,12 +2,14 @@
 // decision for what the pod says (hostNetwork, opt-out, excluded namespaces), then the selectors of
 // Istio's injection webhooks for what its namespace says, when the namespace is in the input.
 import type { V1Pod } from '@kubernetes/client-node';
-import { defaultInjectorConfig } from '../../../injector/config.ts';
+import { defaultInjectorConfig, type InjectorConfig } from '../../../injector/config.ts';
 import { decideInjection, type InjectionDecision } from '../../../injector/decide.ts';
 import { labelKeys } from '../../../injector/istio/istio-constants.ts';
+import { servedRevisions } from '../../../injector/revisions.ts';
 import { findPodTemplates, valueAt } from '../../../injector/workloads.ts';
 import { isRecord, type MeshObject, type ObjectSet } from '../../objects.ts';
 import { isSwitchboardRollout } from '../../rollout-references.ts';
+import type { InjectorValues } from '../../rule.ts';
 
 export interface JudgedPod {
   /** The object findings are about: the Pod itself, or the workload holding the template. */
@@ -59,24 +61,46 @@ export function alreadyCreated(object: MeshObject): boolean {
 }
 
 /**
- * Whether istiod is installed with sidecarInjectorWebhook.enableNamespacesByDefault (read from the
- * injector ConfigMap's values, as Istio's analyzer reads it): then a namespace without labels is injected.
+ * Whether istiod is installed with sidecarInjectorWebhook.enableNamespacesByDefault: then a namespace
+ * without labels is injected. --values-file says so for the revision it serves, when that is the
+ * default one (the chart adds the webhook for unlabelled namespaces to the default revision only);
+ * otherwise the injector ConfigMap's values say, as Istio's analyzer reads them.
  */
-export function namespacesInjectedByDefault(objects: ObjectSet): boolean {
-  let known = injectedByDefault.get(objects);
-  if (known === undefined) {
-    known = enablesNamespacesByDefault(objects);
-    injectedByDefault.set(objects, known);
-  }
-  return known;
+export function namespacesInjectedByDefault(objects: ObjectSet, injector?: InjectorValues): boolean {
+  return injectedByDefaultSource(objects, injector) !== undefined;
 }
 
-const injectedByDefault = new WeakMap<ObjectSet, boolean>();
+/** What says that unlabelled namespaces are injected ("--values-file values.yaml", or the ConfigMap), if anything does. */
+export function injectedByDefaultSource(objects: ObjectSet, injector?: InjectorValues): string | undefined {
+  if (injector !== undefined && servesDefaultRevision(injector)) {
+    const webhook = injector.values.sidecarInjectorWebhook;
+    return isRecord(webhook) && webhook.enableNamespacesByDefault === true ? injector.source : undefined;
+  }
+  let known = injectedByDefault.get(objects);
+  if (known === undefined) {
+    known = { source: enablingConfigMap(objects) };
+    injectedByDefault.set(objects, known);
+  }
+  return known.source;
+}
 
-function enablesNamespacesByDefault(objects: ObjectSet): boolean {
-  return objects.ofKind('ConfigMap').some((configMap) => {
-    if (!/^istio-sidecar-injector(-.+)?$/.test(configMap.metadata.name)) return false;
-    const values = isRecord(configMap.data) ? configMap.data.values : undefined;
+const injectedByDefault = new WeakMap<ObjectSet, { source: string | undefined }>();
+
+/** The values' revision is the default one, or they tag it "default" (revisionTags). */
+export function servesDefaultRevision(injector: InjectorValues): boolean {
+  return servedRevisions(injectorWithTags(injector)).isDefault;
+}
+
+/** The injector config with the values' revisionTags, which applyIstioConfiguration leaves to Switchboard's config. */
+export function injectorWithTags(injector: InjectorValues): InjectorConfig {
+  const tags = Array.isArray(injector.values.revisionTags) ? injector.values.revisionTags.filter((tag): tag is string => typeof tag === 'string') : [];
+  return { ...injector.config, revisionTags: [...injector.config.revisionTags, ...tags] };
+}
+
+function enablingConfigMap(objects: ObjectSet): string | undefined {
+  const configMap = objects.ofKind('ConfigMap').find((candidate) => {
+    if (!/^istio-sidecar-injector(-.+)?$/.test(candidate.metadata.name)) return false;
+    const values = isRecord(candidate.data) ? candidate.data.values : undefined;
     if (typeof values !== 'string') return false;
     try {
       const parsed: unknown = JSON.parse(values);
@@ -86,6 +110,7 @@ function enablesNamespacesByDefault(objects: ObjectSet): boolean {
       return false;
     }
   });
+  return configMap === undefined ? undefined : `ConfigMap ${configMap.metadata.namespace}/${configMap.metadata.name}`;
 }
 
 /** What the pod itself says, as the injector reads it offline: hostNetwork, opt-out, excluded namespaces. */
@@ -108,7 +133,7 @@ export type InjectionOutlook = { injected: true } | { injected: false; reason: s
  * pod's istio.io/rev or its sidecar.istio.io/inject=true label. Without the namespace, only what the
  * pod says can tell.
  */
-export function injectionOutlook(pod: V1Pod, namespace: string, objects: ObjectSet): InjectionOutlook {
+export function injectionOutlook(pod: V1Pod, namespace: string, objects: ObjectSet, injector?: InjectorValues): InjectionOutlook {
   const decision = podDecision(pod, namespace);
   if (!decision.inject) return { injected: false, reason: decision.reason };
   const namespaceObject = objects.find('Namespace', '', namespace);
@@ -120,7 +145,7 @@ export function injectionOutlook(pod: V1Pod, namespace: string, objects: ObjectS
     return { injected: false, reason: `namespace ${namespace} has ${labelKeys.namespaceInjection}=${injection}, which no injection webhook selects` };
   }
   if (labels[labelKeys.revision] !== undefined) return { injected: true };
-  if (namespacesInjectedByDefault(objects)) return { injected: 'unknown' };
+  if (namespacesInjectedByDefault(objects, injector)) return { injected: 'unknown' };
   if (podOptsIn(pod)) return { injected: true };
   return {
     injected: false,
