@@ -28,6 +28,7 @@ import { foldStatusDecisions } from './fold-status.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
 import { decideRestart } from './deployments/restart.ts';
+import { stableCapacityFor } from './deployments/stable-scale.ts';
 import { templateRevision } from './revision.ts';
 import { resolveRouting } from './routing/routing.ts';
 import { desiredStepRoutes, stepRoutesNow, stepRoutesRecord, stepRoutesWrite } from './routing/step-routes.ts';
@@ -123,7 +124,8 @@ export function decide(observed: ObservedState, now: Date): Action {
 /** One decision: what a single pass would do, with no status decision folded in. */
 export function decideOne(observed: ObservedState, now: Date): Action {
   const ctx = context(observed, now);
-  const action = decideFor(ctx);
+  const decided = decideFor(ctx);
+  const action = stableCapacityFor(ctx, decided) ?? decided;
   // Every status write carries what the scale subresource reads (HPAs, kubectl scale).
   return action.kind === 'updateStatus' ? { ...action, status: { ...action.status, ...scaleStatus(ctx) } } : action;
 }

@@ -38,6 +38,7 @@ export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'anal
   scaleDownDelaySeconds: number;
   deletionPolicy: DeletionPolicy;
   paused: boolean;
+  dynamicStableScale: boolean;
   dataPlaneSync: Required<DataPlaneSyncSpec>;
   trafficRouting: ResolvedTrafficRouting;
   analysis: ResolvedAnalysis | undefined;
@@ -85,6 +86,7 @@ export function resolveSpec(rollout: Rollout, workloadTemplate?: PodTemplate): R
     scaleDownDelaySeconds: spec.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
     deletionPolicy: spec.deletionPolicy ?? DEFAULT_DELETION_POLICY,
     paused: spec.paused ?? false,
+    dynamicStableScale: spec.dynamicStableScale ?? false,
     dataPlaneSync: {
       enabled: spec.dataPlaneSync?.enabled ?? true,
       timeoutSeconds: spec.dataPlaneSync?.timeoutSeconds ?? DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS,

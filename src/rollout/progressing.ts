@@ -9,6 +9,7 @@ import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
 import { stepsHash } from './revision.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
+import { dynamicStableReplicas } from './deployments/stable-scale.ts';
 import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
 import { canaryReplicasAtStep, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
@@ -133,7 +134,8 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   if (round !== undefined) return creditRoundAction(ctx, round);
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
   const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
-  const write = stableReplicasFix(ctx) ?? canaryInPlace(ctx, targetWeight, stepIndex) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
+  const stableSize = ctx.spec.dynamicStableScale ? dynamicStableReplicas(ctx, targetWeight) : ctx.spec.replicas;
+  const write = stableReplicasFix(ctx, stableSize) ?? canaryInPlace(ctx, targetWeight, stepIndex) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
   if (write !== undefined) return write;
 
   const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;

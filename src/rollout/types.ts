@@ -192,6 +192,8 @@ export interface RolloutSpec {
   paused?: boolean;
   dataPlaneSync?: DataPlaneSyncSpec;
   antiAffinity?: AntiAffinitySpec;
+  /** Stable's pods follow its share of the traffic during a rollout (deployments/stable-scale.ts). */
+  dynamicStableScale?: boolean;
 }
 
 /** What a scale-down does when proxies known to istiod still have not applied the change. */

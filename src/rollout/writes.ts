@@ -67,11 +67,15 @@ export function retemplateDeployment(
   };
 }
 
-/** Stable runs spec.replicas whatever happens to the canary; a change of spec.replicas alone is no rollout. */
-export function stableReplicasFix(ctx: DecideContext): UpdateDeploymentAction | undefined {
+/**
+ * Stable runs spec.replicas whatever happens to the canary (a change of spec.replicas alone is no
+ * rollout), or, during a step with dynamicStableScale, `replicas` (deployments/stable-scale.ts).
+ */
+export function stableReplicasFix(ctx: DecideContext, replicas = ctx.spec.replicas): UpdateDeploymentAction | undefined {
   const stable = ctx.observed.stableDeployment;
-  if (stable === undefined || desiredReplicas(stable) === ctx.spec.replicas) return undefined;
-  return scaleDeployment(ctx, stable, 'stable', ctx.spec.replicas, 'ScalingStable');
+  if (stable === undefined || desiredReplicas(stable) === replicas) return undefined;
+  const reason = replicas === ctx.spec.replicas ? 'ScalingStable' : 'ScalingStableWithTraffic';
+  return scaleDeployment(ctx, stable, 'stable', replicas, reason);
 }
 
 /**
