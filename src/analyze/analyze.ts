@@ -3,6 +3,7 @@ import { compareFindings, type Finding, type RuleDefinition } from './finding.ts
 import type { ObjectSet } from './objects.ts';
 import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
+import { conditionRule } from './rules/conditions.ts';
 import { deploymentRule } from './rules/deployments.ts';
 import { destinationTlsRule } from './rules/destination-rules/destination-tls.ts';
 import { envoyFilterRule } from './rules/envoy-filters.ts';
@@ -17,6 +18,7 @@ import { proxyIdentityRule } from './rules/proxy-identity.ts';
 import { retryRule } from './rules/retries.ts';
 import { rolloutRule } from './rules/rollouts.ts';
 import { schemaRule } from './rules/schema.ts';
+import { schemaWarningRule } from './rules/schema-warnings.ts';
 import { serviceRule } from './rules/services.ts';
 import { sidecarRule } from './rules/sidecars.ts';
 import { subsetRule } from './rules/subsets.ts';
@@ -29,7 +31,7 @@ import { workloadSelectorRule } from './rules/workload-selectors.ts';
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
-  workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule,
+  workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule, schemaWarningRule, conditionRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {

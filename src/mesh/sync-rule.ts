@@ -9,6 +9,7 @@
 //   the write (istiod's maximum debounce plus push latency): by then istiod has sent every proxy
 //   that depends on the VirtualService a push carrying it, and an ACK is only recorded for the
 //   nonce last sent.
+import { exportScope, visibleIn } from './export-to.ts';
 import { highestCounter, proxyNamespace, pushCounter, routeError, type SyncStatus } from './syncz.ts';
 
 /** istiod's PILOT_DEBOUNCE_AFTER default: no push takes its version sooner after an event. */
@@ -93,7 +94,6 @@ export function summarize(
 
 /** Namespaces whose proxies see a VirtualService, from its exportTo (Istio's default: all). */
 export function exportedTo(namespace: string, exportTo: readonly string[] | undefined): (proxyNamespace: string) => boolean {
-  if (exportTo === undefined || exportTo.length === 0 || exportTo.includes('*')) return () => true;
-  const names = new Set(exportTo.map((entry) => (entry === '.' ? namespace : entry)));
-  return (proxyNs) => names.has(proxyNs);
+  const scope = exportScope(exportTo, namespace);
+  return (proxyNs) => visibleIn(scope, proxyNs);
 }

@@ -3,6 +3,7 @@
 // (http, http2, https, grpc, grpc-web, tcp, tls, mongo, mysql, redis, udp): a port it cannot
 // classify falls back to protocol sniffing, and HTTP routing and metrics by route need a name.
 import { finding, type Finding } from '../finding.ts';
+import { specExportScope } from '../hosts.ts';
 import { records, type MeshObject, type ObjectSet } from '../objects.ts';
 import type { AnalysisContext, Rule } from '../rule.ts';
 
@@ -60,11 +61,10 @@ function checkServicePorts(service: MeshObject, findings: Finding[]): void {
   }
 }
 
-/** The namespaces a ServiceEntry is visible from ('*' for all). */
+/** The namespaces a ServiceEntry is visible from ('*' for all; none for `~`, which no proxy of another workload sees). */
 function scopes(entry: MeshObject): string[] {
-  const exportTo = Array.isArray(entry.spec?.exportTo) ? entry.spec.exportTo.map(String) : [];
-  if (exportTo.length === 0 || exportTo.includes('*')) return ['*'];
-  return [...new Set(exportTo.map((scope) => (scope === '.' ? entry.metadata.namespace : scope)))];
+  const scope = specExportScope(entry);
+  return scope.all ? ['*'] : [...scope.namespaces];
 }
 
 function checkServiceEntries(objects: ObjectSet, context: AnalysisContext, findings: Finding[]): void {

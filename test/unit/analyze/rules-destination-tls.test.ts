@@ -130,9 +130,12 @@ describe('DestinationRule rules (SB12)', () => {
       }
     });
 
-    it('resolves short, namespace-qualified and fully qualified names', () => {
-      for (const host of ['reviews', 'reviews.shop', 'reviews.shop.svc', 'reviews.shop.svc.cluster.local']) {
+    it('resolves short and fully qualified names, and leaves name.namespace as written, as istiod does', () => {
+      for (const host of ['reviews', 'reviews.shop.svc.cluster.local']) {
         expect(run(service('reviews', 'shop') + destinationRule('shop', host))).toEqual([]);
+      }
+      for (const host of ['reviews.shop', 'reviews.shop.svc']) {
+        expect(reported(service('reviews', 'shop') + destinationRule('shop', host))).toEqual(unknownHost('shop'));
       }
       expect(run(service('reviews', 'shop') + destinationRule('catalog', 'reviews.shop.svc.cluster.local'))).toEqual([]);
       expect(run(service('reviews', 'shop') + destinationRule('catalog', 'reviews')).map(brief)).toEqual([]);

@@ -1,13 +1,13 @@
 // DestinationRules that originate TLS without pinning the server's CA, and DestinationRules whose
 // host names no service, so that Istio applies them to no traffic at all.
-import {
-  clusterNamespaceOf, exportToOf, hostForms, isKubernetesService, isServiceEntry, knownHosts, matchesKnownHost, visibilityOf, visibleTogether,
-  type KnownHost,
-} from './known-hosts.ts';
 import { finding, type Finding } from '../../finding.ts';
-import { qualifyHost } from '../../hosts.ts';
+import {
+  clusterNamespaceOf, describeRegistryHost, hostRegistry, istioFqdn, kubernetesServices, specExportScope, unexpandedServiceName,
+  type HostRegistry, type RegistryHost,
+} from '../../hosts.ts';
 import { isRecord, records, type MeshObject, type ObjectSet } from '../../objects.ts';
 import type { Rule } from '../../rule.ts';
+import { scopesMeet, withNamespace } from '../../../mesh/export-to.ts';
 
 export const NO_SERVER_CERTIFICATE_VERIFICATION = { code: 'SB1201', name: 'NoServerCertificateVerificationDestinationLevel', severity: 'warning' } as const;
 export const NO_SERVER_CERTIFICATE_VERIFICATION_PORT = { code: 'SB1202', name: 'NoServerCertificateVerificationPortLevel', severity: 'warning' } as const;
@@ -58,57 +58,70 @@ function verificationFinding(rule: MeshObject, { path, tls, port }: TlsAt): Find
     'and subjectAltNames to the server\'s names')];
 }
 
-interface Judged { forms: string[]; namespace: string }
-
 /**
- * Whether the input can tell that a host is unknown: for a host under svc.cluster.local, it holds
- * a Service of that namespace; for any other host, a ServiceEntry in the rule's namespace.
+ * The namespace whose hosts decide a qualified host, when the input can tell that it is unknown:
+ * for a host under svc.cluster.local, the input holds a Service of that namespace; for a
+ * "name.namespace" host (which istiod leaves as written), a Service of that namespace; for any
+ * other host, a ServiceEntry in the rule's namespace. Undefined when the input cannot tell.
  */
-function judgeable(objects: ObjectSet, rule: MeshObject, qualified: string): Judged | undefined {
+function judgedNamespace(registry: HostRegistry, rule: MeshObject, qualified: string): string | undefined {
   const namespace = clusterNamespaceOf(qualified);
   if (namespace === undefined) return undefined;
-  const inNamespace = namespace === ''
-    ? objects.ofKind('ServiceEntry').some((entry) => isServiceEntry(entry) && entry.metadata.namespace === rule.metadata.namespace)
-    : objects.ofKind('Service').some((service) => isKubernetesService(service) && service.metadata.namespace === namespace);
-  if (!inNamespace) return undefined;
-  const forms = hostForms(rule.spec?.host as string, rule.metadata.namespace);
-  return { forms, namespace: namespace === '' ? rule.metadata.namespace : namespace };
+  if (namespace !== '') return registry.serviceNamespaces.has(namespace) ? namespace : undefined;
+  const unexpanded = unexpandedServiceName(qualified);
+  if (unexpanded !== undefined && registry.serviceNamespaces.has(unexpanded.namespace)) return unexpanded.namespace;
+  return registry.serviceEntryNamespaces.has(rule.metadata.namespace) ? rule.metadata.namespace : undefined;
 }
 
-/** Why nothing matches, and what to do: a Service hidden by exportTo, a short name of another namespace, or nothing at all. */
-function explain(objects: ObjectSet, rule: MeshObject, host: string, qualified: string, judged: Judged, matching: readonly KnownHost[]): string {
-  if (matching.length > 0) {
-    const sources = matching.map((candidate) => candidate.source).join(', ');
-    return `${sources} defines it, but its exportTo hides it from every namespace that sees this DestinationRule, so Istio applies this ` +
-      'DestinationRule to no traffic and its traffic policy and subsets do nothing; export the service to the namespaces of its clients ' +
-      '(networking.istio.io/exportTo, or the ServiceEntry\'s exportTo), or move the DestinationRule there';
+const namesIndex = new WeakMap<ObjectSet, Map<string, string[]>>();
+
+/** Service name → the namespaces that have a Service of that name, built once per object set. */
+function servicesByName(objects: ObjectSet): Map<string, string[]> {
+  let index = namesIndex.get(objects);
+  if (index === undefined) {
+    index = new Map();
+    for (const service of kubernetesServices(objects)) index.set(service.metadata.name, [...(index.get(service.metadata.name) ?? []), service.metadata.namespace]);
+    namesIndex.set(objects, index);
   }
-  const why = qualified.endsWith('.svc.cluster.local')
-    ? `no Service of namespace ${judged.namespace} (nor any ServiceEntry) defines it`
+  return index;
+}
+
+const EFFECT = 'so Istio applies this DestinationRule to no traffic and its traffic policy and subsets do nothing';
+
+/** Why nothing matches, and what to do: a Service hidden by exportTo, a name istiod does not expand, a short name of another namespace, or nothing at all. */
+function explain(objects: ObjectSet, rule: MeshObject, host: string, qualified: string, namespace: string, matching: readonly RegistryHost[]): string {
+  if (matching.length > 0) {
+    const sources = matching.map(describeRegistryHost).join(', ');
+    return `${sources} defines it, but its exportTo hides it from every namespace that sees this DestinationRule, ${EFFECT}; ` +
+      'export the service to the namespaces of its clients (networking.istio.io/exportTo, or the ServiceEntry\'s exportTo), or move the DestinationRule there';
+  }
+  const unexpanded = unexpandedServiceName(host);
+  if (unexpanded !== undefined && objects.find('Service', unexpanded.namespace, unexpanded.name) !== undefined) {
+    return `istiod expands only one-word short names and does not read it as Service ${unexpanded.namespace}/${unexpanded.name}, ${EFFECT}; ` +
+      `write ${unexpanded.name}.${unexpanded.namespace}.svc.cluster.local`;
+  }
+  const why = qualified.endsWith('.svc.cluster.local') || unexpanded !== undefined
+    ? `no Service of namespace ${namespace} (nor any ServiceEntry) defines it`
     : `no ServiceEntry visible to namespace ${rule.metadata.namespace} defines it`;
-  const shortName = host.split('.')[0] ?? '';
-  const elsewhere = host.includes('.') ? [] : objects.ofKind('Service')
-    .filter((service) => isKubernetesService(service) && service.metadata.name === shortName)
-    .map((service) => `${shortName}.${service.metadata.namespace}.svc.cluster.local`);
+  const elsewhere = host.includes('.') ? [] : (servicesByName(objects).get(host) ?? []).map((namespace) => `${host}.${namespace}.svc.cluster.local`);
   const fix = elsewhere.length > 0
     ? `a short name resolves in the DestinationRule's namespace: write the fully qualified host (${elsewhere.join(' or ')})`
     : 'correct spec.host (a short name resolves in the DestinationRule\'s namespace), or create the Service or ServiceEntry it is meant for';
-  return `${why}, so Istio applies this DestinationRule to no traffic and its traffic policy and subsets do nothing; ${fix}`;
+  return `${why}, ${EFFECT}; ${fix}`;
 }
 
-function unknownHostFinding(objects: ObjectSet, rule: MeshObject, known: readonly KnownHost[]): Finding[] {
+function unknownHostFinding(objects: ObjectSet, registry: HostRegistry, rule: MeshObject): Finding[] {
   const host = rule.spec?.host;
   if (typeof host !== 'string' || host === '') return [];
-  const qualified = qualifyHost(host, rule.metadata.namespace);
-  const judged = judgeable(objects, rule, qualified);
-  if (judged === undefined) return [];
-  const matching = known.filter((candidate) => matchesKnownHost(judged.forms, candidate));
+  const qualified = istioFqdn(host, rule.metadata.namespace);
+  const namespace = judgedNamespace(registry, rule, qualified);
+  if (namespace === undefined) return [];
+  const matching = registry.hosts.overlapping(qualified);
   // A rule applies in the namespaces that see both it and the service; its own namespace always sees it.
-  const ruleVisibility = visibilityOf(exportToOf(rule), rule.metadata.namespace);
-  const visibility = ruleVisibility === 'all' ? ruleVisibility : new Set([...ruleVisibility, rule.metadata.namespace]);
-  if (matching.some((candidate) => visibleTogether(visibility, candidate.visibility))) return [];
+  const visibility = withNamespace(specExportScope(rule), rule.metadata.namespace);
+  if (matching.some((candidate) => scopesMeet(visibility, candidate.scope))) return [];
   const written = qualified === host ? host : `${host} (${qualified})`;
-  const reason = explain(objects, rule, host, qualified, judged, matching);
+  const reason = explain(objects, rule, host, qualified, namespace, matching);
   return [finding(UNKNOWN_DESTINATION_RULE_HOST, rule, `spec.host ${written} matches no service: ${reason}`)];
 }
 
@@ -116,10 +129,10 @@ export const destinationTlsRule: Rule = {
   definitions: [NO_SERVER_CERTIFICATE_VERIFICATION, NO_SERVER_CERTIFICATE_VERIFICATION_PORT, UNKNOWN_DESTINATION_RULE_HOST],
   check(objects: ObjectSet): Finding[] {
     const rules = objects.ofKind('DestinationRule').filter((rule) => rule.apiVersion.startsWith('networking.istio.io/'));
-    const known = knownHosts(objects);
+    const registry = hostRegistry(objects);
     return rules.flatMap((rule) => [
       ...tlsSettings(rule).flatMap((level) => verificationFinding(rule, level)),
-      ...unknownHostFinding(objects, rule, known),
+      ...unknownHostFinding(objects, registry, rule),
     ]);
   },
 };

@@ -6,9 +6,10 @@ import { isRecord, records, selects, stringMap, type MeshObject, type ObjectSet 
 import type { AnalysisContext, Rule } from '../../rule.ts';
 import { vsDestinations, type VsDestination } from './destinations.ts';
 import {
-  boundGateways, boundToMesh, clusterNamespaceOf, describeRegistryHost, describeVisibility, destinationNamespaces, gatewayServerPorts, istioFqdn,
-  kubernetesServices, looksLikeAddress, overlap, registryCovers, registryHosts, virtualServiceHosts, virtualServiceVisibility, type RegistryHost,
-} from './hosts.ts';
+  clusterNamespaceOf, describeRegistryHost, hostRegistry, istioFqdn, specExportScope, unexpandedServiceName, type HostRegistry, type RegistryHost,
+} from '../../hosts.ts';
+import { describeScope, scopesMeet } from '../../../mesh/export-to.ts';
+import { boundGateways, boundToMesh, destinationNamespaces, gatewayServerPorts, looksLikeAddress, virtualServiceHosts } from './hosts.ts';
 import { httpMatchCovers, l4MatchCovers, matchConditions } from './matches.ts';
 
 export const CONFLICTING_MESH_GATEWAY_HOSTS = { code: 'SB1001', name: 'ConflictingMeshGatewayVirtualServiceHosts', severity: 'error' } as const;
@@ -34,7 +35,7 @@ function meshHostConflicts(objects: ObjectSet): Finding[] {
   const written = new Map<MeshObject, Map<string, string>>();
   for (const virtualService of objects.ofKind('VirtualService')) {
     if (!boundToMesh(virtualService)) continue;
-    const scope = virtualServiceVisibility(virtualService);
+    const scope = specExportScope(virtualService);
     const scopes = scope.all ? ['*'] : [...scope.namespaces];
     const hosts = new Map(virtualServiceHosts(virtualService).map((host) => [istioFqdn(host, virtualService.metadata.namespace), host]));
     written.set(virtualService, hosts);
@@ -74,24 +75,17 @@ function meshHostConflicts(objects: ObjectSet): Finding[] {
 
 // SB1002, SB1003 -------------------------------------------------------------------------------
 
-/** "reviews.shop" or "reviews.shop.svc": a Service name istiod does not expand. */
-function unexpandedServiceName(host: string): { name: string; namespace: string } | undefined {
-  const match = /^([^.*]+)\.([^.]+)(\.svc)?$/.exec(host);
-  return match === null ? undefined : { name: match[1] as string, namespace: match[2] as string };
-}
-
 /**
  * Whether the input can tell that a host exists nowhere: for a cluster-local name, at least one
  * Service of its namespace is in the input; for another host, at least one ServiceEntry in the
  * VirtualService's namespace (external hosts are declared next to the routes that use them).
  */
-function canJudge(objects: ObjectSet, fqdn: string, virtualService: MeshObject): boolean {
-  const hasService = (namespace: string) => kubernetesServices(objects).some((service) => service.metadata.namespace === namespace);
+function canJudge(registry: HostRegistry, fqdn: string, virtualService: MeshObject): boolean {
   const clusterNamespace = clusterNamespaceOf(fqdn);
-  if (clusterNamespace !== undefined) return hasService(clusterNamespace);
+  if (clusterNamespace !== undefined && clusterNamespace !== '') return registry.serviceNamespaces.has(clusterNamespace);
   const unexpanded = unexpandedServiceName(fqdn);
-  if (unexpanded !== undefined && hasService(unexpanded.namespace)) return true;
-  return objects.ofKind('ServiceEntry').some((entry) => entry.metadata.namespace === virtualService.metadata.namespace);
+  if (unexpanded !== undefined && registry.serviceNamespaces.has(unexpanded.namespace)) return true;
+  return registry.serviceEntryNamespaces.has(virtualService.metadata.namespace);
 }
 
 function effectOf(destination: VsDestination): string {
@@ -102,8 +96,8 @@ function notFound(objects: ObjectSet, virtualService: MeshObject, destination: V
   const field = `${destination.path}.host`;
   const shown = destination.host === fqdn ? destination.host : `${destination.host} (${fqdn})`;
   if (hidden.length > 0) {
-    const where = hidden.map((entry) => `${describeRegistryHost(entry)} (exported to ${describeVisibility(entry.scope)})`).join(', ');
-    const consumers = describeVisibility(destinationNamespaces(virtualService));
+    const where = hidden.map((entry) => `${describeRegistryHost(entry)} (exported to ${describeScope(entry.scope)})`).join(', ');
+    const consumers = describeScope(destinationNamespaces(virtualService));
     return finding(REFERENCED_HOST_NOT_FOUND, virtualService,
       `${field} ${shown} is defined only by ${where}, which is not visible to the proxies that apply this VirtualService (${consumers}): ` +
       `${effectOf(destination)}; export the service to ${consumers} too, or route to a host they can see`);
@@ -137,16 +131,16 @@ function portSelectorRequired(objects: ObjectSet, virtualService: MeshObject, de
     `set ${destination.path}.port.number`)];
 }
 
-function destinationFindings(objects: ObjectSet, registry: RegistryHost[], virtualService: MeshObject): Finding[] {
+function destinationFindings(objects: ObjectSet, registry: HostRegistry, virtualService: MeshObject): Finding[] {
   const findings: Finding[] = [];
   const scope = destinationNamespaces(virtualService);
   for (const destination of vsDestinations(virtualService)) {
     if (looksLikeAddress(destination.host)) continue;
     const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
-    const matching = registry.filter((entry) => registryCovers(entry.host, fqdn));
-    const visible = matching.filter((entry) => overlap(entry.scope, scope));
+    const matching = registry.hosts.covering(fqdn);
+    const visible = matching.filter((entry) => scopesMeet(entry.scope, scope));
     if (visible.length === 0) {
-      if (matching.length > 0 || canJudge(objects, fqdn, virtualService)) findings.push(notFound(objects, virtualService, destination, fqdn, matching));
+      if (matching.length > 0 || canJudge(registry, fqdn, virtualService)) findings.push(notFound(objects, virtualService, destination, fqdn, matching));
       continue;
     }
     const port = destination.port;
@@ -356,7 +350,7 @@ export const virtualServiceRule: Rule = {
     JWT_CLAIM_ROUTE_WITHOUT_AUTHN, DEPRECATED_FIELD, INGRESS_ROUTE_RULES_NOT_AFFECTED,
   ],
   check(objects: ObjectSet, context: AnalysisContext): Finding[] {
-    const registry = registryHosts(objects);
+    const registry = hostRegistry(objects);
     return [
       ...meshHostConflicts(objects),
       ...objects.ofKind('VirtualService').flatMap((virtualService) => [
