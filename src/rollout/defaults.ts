@@ -1,6 +1,7 @@
 // The CRD's defaults, applied again in the pure core: objects built in tests, or stored before a
 // default existed, behave exactly like objects that went through the API server.
-import type { AnalysisSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, TrafficRouting } from './types.ts';
+import { blueGreenSteps, previewRouteName } from './strategies/blue-green.ts';
+import type { AnalysisSpec, BlueGreenSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, RolloutStep, TrafficRouting } from './types.ts';
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_STABLE_SUBSET = 'stable';
@@ -30,7 +31,9 @@ export interface ResolvedTrafficRouting {
 export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>> &
   Pick<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>;
 
-export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'analysis' | 'template'> {
+export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'analysis' | 'template' | 'steps'> {
+  /** spec.steps, or the steps spec.blueGreen stands for. */
+  steps: RolloutStep[];
   /** spec.template, or the template of the workloadRef Deployment. */
   template: PodTemplate;
   replicas: number;
@@ -72,6 +75,19 @@ export function resolveAnalysis(analysis: AnalysisSpec | undefined): ResolvedAna
   };
 }
 
+/** The steps a Rollout walks: its own, or those of its blue-green release. */
+export function effectiveSteps(spec: Pick<RolloutSpec, 'steps' | 'blueGreen'>): RolloutStep[] {
+  if (spec.blueGreen !== undefined) return blueGreenSteps(spec.blueGreen);
+  return spec.steps ?? [];
+}
+
+/** A blue-green preview route is a managed route like any other, listed last. */
+function withPreviewRoute(routing: ResolvedTrafficRouting, blueGreen: BlueGreenSpec | undefined): ResolvedTrafficRouting {
+  const name = previewRouteName(blueGreen);
+  if (name === undefined || routing.managedRoutes.includes(name)) return routing;
+  return { ...routing, managedRoutes: [...routing.managedRoutes, name] };
+}
+
 /** Stands in for a workloadRef template that could not be read; decide() stops before using it. */
 export const NO_TEMPLATE: PodTemplate = { metadata: { labels: {} }, spec: { containers: [] } };
 
@@ -92,8 +108,8 @@ export function resolveSpec(rollout: Rollout, workloadTemplate?: PodTemplate): R
       timeoutSeconds: spec.dataPlaneSync?.timeoutSeconds ?? DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS,
       onTimeout: spec.dataPlaneSync?.onTimeout ?? 'KeepPods',
     },
-    steps: spec.steps ?? [],
-    trafficRouting: resolveTrafficRouting(spec.trafficRouting),
+    steps: effectiveSteps(spec),
+    trafficRouting: withPreviewRoute(resolveTrafficRouting(spec.trafficRouting), spec.blueGreen),
     analysis: resolveAnalysis(spec.analysis),
   };
 }

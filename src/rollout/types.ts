@@ -176,6 +176,20 @@ export interface AntiAffinitySpec {
   preferredDuringSchedulingIgnoredDuringExecution?: { weight: number };
 }
 
+/** A blue-green release instead of steps (strategies/blue-green.ts turns it into steps). */
+export interface BlueGreenSpec {
+  /** Pods of the new version before the switch; default spec.replicas. */
+  previewReplicaCount?: number;
+  /** Default true: switch without a person once the preview is ready (and its analysis passed). */
+  autoPromotionEnabled?: boolean;
+  /** With autoPromotionEnabled, how long the preview waits before the switch; default 0. */
+  autoPromotionSeconds?: number;
+  /** A header route to the preview for testers before the switch; its traffic is analysed. */
+  previewRoute?: { name?: string; match: HeaderRouteMatch[] };
+  /** How long the new version takes all traffic, under analysis, while the old one keeps its pods; default 0. */
+  postPromotionSeconds?: number;
+}
+
 export interface RolloutSpec {
   replicas?: number;
   selector: { matchLabels: Record<string, string> };
@@ -183,7 +197,9 @@ export interface RolloutSpec {
   template?: PodTemplate;
   workloadRef?: WorkloadRef;
   trafficRouting: TrafficRouting;
-  steps: RolloutStep[];
+  /** Exactly one of steps and blueGreen. */
+  steps?: RolloutStep[];
+  blueGreen?: BlueGreenSpec;
   analysis?: AnalysisSpec;
   progressDeadlineSeconds?: number;
   /** How long canary pods keep running after traffic left them, so every proxy has seen the change. */

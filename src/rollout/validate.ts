@@ -141,8 +141,26 @@ function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
   return problems;
 }
 
+function blueGreenProblems(rollout: Rollout): string[] {
+  const { blueGreen, steps, dynamicStableScale } = rollout.spec;
+  if ((blueGreen === undefined) === (steps === undefined)) return ['set exactly one of spec.steps (a canary) and spec.blueGreen'];
+  if (blueGreen === undefined) return [];
+  const problems: string[] = [];
+  if (dynamicStableScale === true) problems.push('spec.dynamicStableScale cannot be used with spec.blueGreen, whose old version keeps every pod until the new one is promoted');
+  for (const field of ['autoPromotionSeconds', 'postPromotionSeconds'] as const) {
+    const value = blueGreen[field];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) problems.push(`spec.blueGreen.${field} ${value} must be a whole number of seconds >= 0`);
+  }
+  const preview = blueGreen.previewReplicaCount;
+  if (preview !== undefined && !(Number.isInteger(preview) && preview >= 1)) problems.push(`spec.blueGreen.previewReplicaCount ${preview} must be a whole number >= 1`);
+  if (blueGreen.previewRoute !== undefined && blueGreen.previewRoute.match.length === 0) problems.push('spec.blueGreen.previewRoute.match is empty: give at least one header to match');
+  return problems;
+}
+
 /** Every problem found, each a full sentence; empty when the spec is usable. */
 export function validateRollout(rollout: Rollout, spec: ResolvedSpec): string[] {
+  const strategy = blueGreenProblems(rollout);
+  if (strategy.length > 0) return strategy;
   const problems = [...selectorProblems(spec), ...stepProblems(spec.steps, spec.trafficRouting.managedRoutes), ...managedRouteProblems(spec)];
   const { stableSubset, canarySubset } = spec.trafficRouting.destinationRule;
   if (stableSubset === canarySubset) {

@@ -11,7 +11,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
 import { DR_CLAIMS, REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 
-const STEPS = rollout().spec.steps;
+const STEPS = rollout().spec.steps ?? [];
 
 const annotated = (base: ObservedState, annotation: string, token: string): ObservedState => ({
   ...base,

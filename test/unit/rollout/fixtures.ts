@@ -218,7 +218,7 @@ export function observed(fields: Partial<ObservedState> & { status?: RolloutStat
   const built = rollout({ ...(spec === undefined ? {} : { spec }), status: status ?? rolloutStatus() });
   // Status as the controller wrote it: for the steps the spec has now, unless a test says otherwise.
   if (built.status !== undefined && built.status.canaryRevision !== undefined && !('stepsHash' in built.status)) {
-    built.status = { ...built.status, stepsHash: stepsHash(built.spec.steps) };
+    built.status = { ...built.status, stepsHash: stepsHash(built.spec.steps ?? []) };
   }
   return {
     rollout: built,

@@ -4,12 +4,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PROMOTE_ANNOTATION } from '../../../src/rollout/commands.ts';
-import type { Rollout } from '../../../src/rollout/types.ts';
+import type { RolloutStep } from '../../../src/rollout/types.ts';
 import { weightAtStep } from '../../../src/rollout/state.ts';
 import { REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, T0, rollout, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 import { Simulation, fakeProvider, splitWeights, type Fault } from './simulation.ts';
 
-const STEPS: Rollout['spec']['steps'] = [{ setWeight: 5 }, { pause: { duration: '2m' } }, { setWeight: 25 }, { setWeight: 50 }];
+const STEPS: RolloutStep[] = [{ setWeight: 5 }, { pause: { duration: '2m' } }, { setWeight: 25 }, { setWeight: 50 }];
 
 function newSimulation(canaryErrorRate: number | Error, steps = STEPS, requests?: number): Simulation {
   const initial = rollout({ spec: { template: TEMPLATE_A, steps }, metadata: { finalizers: undefined } });
@@ -127,7 +127,7 @@ describe('simulated rollouts', () => {
   });
 
   it('an indefinite pause waits for promote, then finishes', async () => {
-    const steps: Rollout['spec']['steps'] = [{ setWeight: 10 }, { pause: {} }];
+    const steps: RolloutStep[] = [{ setWeight: 10 }, { pause: {} }];
     const sim = await deployed(0.1, steps);
     await sim.runUntil((s) => s.rollout.status?.phase === 'Paused' && s.rollout.status.analysis?.lastPassedAt !== undefined, 200);
     const pausedAt = sim.now;
