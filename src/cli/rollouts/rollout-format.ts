@@ -2,6 +2,7 @@
 // so that every line is table-tested without a cluster.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../../rollout/commands.ts';
+import { effectiveSteps } from '../../rollout/defaults.ts';
 import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments/deployments.ts';
 import { parseDuration } from '../../rollout/durations.ts';
 import { DEFAULT_MIRROR_PERCENTAGE, describeMatch } from '../../rollout/routing/managed-routes.ts';
@@ -95,7 +96,7 @@ function describeStep(step: RolloutStep): string {
 /** The step list with "=>" at the step in progress (none when no rollout is recorded). */
 export function formatSteps(rollout: Rollout, now: Date): string[] {
   const current = rollout.status?.canaryRevision === undefined ? undefined : rollout.status.currentStepIndex;
-  return rollout.spec.steps.map((step, index) => {
+  return effectiveSteps(rollout.spec).map((step, index) => {
     const marker = index === current ? '=>' : '  ';
     const progress = index === current ? pauseProgress(rollout, step, index, now) : undefined;
     return `  ${marker} ${index + 1}. ${describeStep(step)}${progress === undefined ? '' : ` (${progress})`}`;
@@ -104,9 +105,10 @@ export function formatSteps(rollout: Rollout, now: Date): string[] {
 
 function stepField(rollout: Rollout): string {
   const { status, spec } = rollout;
-  if (status?.canaryRevision === undefined || status.currentStepIndex === undefined) return `- (no rollout in progress; ${spec.steps.length} steps)`;
-  if (status.currentStepIndex >= spec.steps.length) return `${spec.steps.length}/${spec.steps.length}, all steps done`;
-  return `${status.currentStepIndex + 1}/${spec.steps.length}`;
+  if (status?.canaryRevision === undefined || status.currentStepIndex === undefined) return `- (no rollout in progress; ${effectiveSteps(spec).length} steps)`;
+  const count = effectiveSteps(spec).length;
+  if (status.currentStepIndex >= count) return `${count}/${count}, all steps done`;
+  return `${status.currentStepIndex + 1}/${count}`;
 }
 
 function deploymentRow(rolloutName: string, track: Track, deployment: V1Deployment | undefined): string[] {
