@@ -60,6 +60,23 @@ export function resultValue(data: ApiResponse['data'], promql: string): number |
   return sampleValue((result[0] as { value?: unknown }).value, promql);
 }
 
+/** Each sample's value by the value of `label`; a sample without the label, or two with one value, is an error. */
+export function resultByLabel(data: ApiResponse['data'], promql: string, label: string): Map<string, number> {
+  const { resultType, result } = data ?? {};
+  if (resultType !== 'vector' || !Array.isArray(result)) {
+    throw new PrometheusError('response', `query must return a vector, got ${resultType ?? 'nothing'}: ${promql}`);
+  }
+  const values = new Map<string, number>();
+  for (const series of result as { metric?: Record<string, string>; value?: unknown }[]) {
+    const key = series.metric?.[label];
+    if (key === undefined || values.has(key)) {
+      throw new PrometheusError('response', `query must return one series per ${label} (aggregate it with sum by (${label})): ${promql}`);
+    }
+    values.set(key, sampleValue(series.value, promql));
+  }
+  return values;
+}
+
 export class PrometheusClient implements MetricsProvider {
   readonly #url: string;
   readonly #timeoutMs: number;
@@ -76,6 +93,14 @@ export class PrometheusClient implements MetricsProvider {
   }
 
   async query(promql: string): Promise<number | undefined> {
+    return resultValue(await this.#evaluate(promql), promql);
+  }
+
+  async queryByLabel(promql: string, label: string): Promise<Map<string, number>> {
+    return resultByLabel(await this.#evaluate(promql), promql, label);
+  }
+
+  async #evaluate(promql: string): Promise<ApiResponse['data']> {
     const endpoint = `${this.#url}/api/v1/query?${new URLSearchParams({ query: promql })}`;
     const authorization = this.#authorizationHeader();
     let response: Response;
@@ -103,7 +128,7 @@ export class PrometheusClient implements MetricsProvider {
       throw new PrometheusError('http', `Prometheus at ${this.#url} answered HTTP ${response.status} ${response.statusText}`, response.status);
     }
     if (body === undefined) throw new PrometheusError('response', `Prometheus at ${this.#url} answered with a body that is not JSON`);
-    return resultValue(body.data, promql);
+    return body.data;
   }
 
   async isOnline(): Promise<boolean> {

@@ -7,6 +7,11 @@ export interface MetricsProvider {
    * included) or undefined when the result is empty; rejects with a descriptive Error otherwise.
    */
   query(promql: string): Promise<number | undefined>;
+  /**
+   * Evaluates an instant query that yields one sample per value of `label` (e.g. histogram
+   * buckets by `le`): label value → sample value; empty when the result is. Rejects like query().
+   */
+  queryByLabel(promql: string, label: string): Promise<Map<string, number>>;
   /** True when the backend answers a trivial query. */
   isOnline(): Promise<boolean>;
 }

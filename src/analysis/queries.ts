@@ -3,10 +3,11 @@
 // controller runs the canary as its own Deployment (<name>-canary): the canary's series are
 // exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
-import type { AnalysisMetric } from '../rollout/types.ts';
+import type { AnalysisMetric, JudgeSpec } from '../rollout/types.ts';
+import { DEFAULT_MIN_SAMPLES, DEFAULT_SIGNIFICANCE } from './judge/judge.ts';
 import { parseDuration } from '../rollout/durations.ts';
 import { prometheusAddressProblem } from './prometheus-address.ts';
-import type { AnalysisPlan, ComparisonCheck, PlannedCheck, ThresholdCheck } from './types.ts';
+import type { AnalysisPlan, ComparisonCheck, JudgeCheck, PlannedCheck, ThresholdCheck } from './types.ts';
 
 export const ERROR_RATE_METRIC = 'error-rate';
 export const LATENCY_P99_METRIC = 'latency-p99';
@@ -167,6 +168,9 @@ function queryWindow(interval: string, minWindowMs: number | undefined): string 
 }
 
 function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables, mirrored: boolean): ThresholdCheck {
+  if (BUILTIN_METRICS.includes(metric.name) && metric.judge !== undefined) {
+    throw new AnalysisConfigError(`metric ${metric.name}: a built-in metric takes no judge; give the judge a name of its own`);
+  }
   if (metric.name === ERROR_RATE_METRIC) {
     return { kind: 'threshold', name: metric.name, query: errorRateQuery(canary, mirrored), max: metric.maxErrorRatePercent, unit: '%' };
   }
@@ -180,6 +184,35 @@ function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables
   }
   const query = renderQueryTemplate(metric.name, metric.query, variables);
   return { kind: 'threshold', name: metric.name, query, max: metric.max, min: metric.min, unit: '' };
+}
+
+/**
+ * The judge's queries: counts (not rates) over the window, from one reporter for both sides so
+ * that they are measured alike: the workloads' own proxies, which see every request they served,
+ * or the callers' while a mirror route adds copies only the workloads' proxies report.
+ */
+function plannedJudge(metric: AnalysisMetric, judge: JudgeSpec, canaryWindow: WorkloadWindow, stableWindow: WorkloadWindow, mirrored: boolean): JudgeCheck {
+  if (metric.query !== undefined || metric.max !== undefined || metric.min !== undefined || metric.maxErrorRatePercent !== undefined || metric.maxLatencyMs !== undefined) {
+    throw new AnalysisConfigError(`metric ${metric.name}: a judge compares canary with stable and takes no query, max, min, maxErrorRatePercent or maxLatencyMs`);
+  }
+  const reporter: Reporter = mirrored ? 'source' : 'destination';
+  // Without the service host: failures that reached no pod are no side's own.
+  const canary: WorkloadWindow = { namespace: canaryWindow.namespace, workload: canaryWindow.workload, window: canaryWindow.window };
+  const stable: WorkloadWindow = { namespace: stableWindow.namespace, workload: stableWindow.workload, window: stableWindow.window };
+  const settings = {
+    kind: 'judge' as const, name: metric.name,
+    significance: judge.significance ?? DEFAULT_SIGNIFICANCE, minSamples: judge.minSamples ?? DEFAULT_MIN_SAMPLES,
+  };
+  if (judge.test === 'Latency') {
+    const buckets = (target: WorkloadWindow) =>
+      `sum by (le) (increase(istio_request_duration_milliseconds_bucket${workloadSelector(target, 'destination')}[${target.window}]))`;
+    return { ...settings, test: 'Latency', canaryBuckets: buckets(canary), stableBuckets: buckets(stable) };
+  }
+  return {
+    ...settings, test: 'ErrorRate',
+    canaryTotal: summed(canary, reporter, 'increase', false), canaryFailed: summed(canary, reporter, 'increase', true),
+    stableTotal: summed(stable, reporter, 'increase', false), stableFailed: summed(stable, reporter, 'increase', true),
+  };
 }
 
 /** Renders every query of one round. Throws AnalysisConfigError for a spec it cannot render. */
@@ -200,7 +233,8 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     stable: input.stableWorkload,
     interval: window,
   };
-  const checks: PlannedCheck[] = analysis.metrics.map((metric) => plannedMetric(metric, canary, variables, input.mirrored ?? false));
+  const checks: PlannedCheck[] = analysis.metrics.map((metric) =>
+    metric.judge === undefined ? plannedMetric(metric, canary, variables, input.mirrored ?? false) : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false));
   if (analysis.maxErrorRateIncrease !== undefined) {
     const comparison: ComparisonCheck = {
       kind: 'comparison',

@@ -1,7 +1,8 @@
 // One analysis round: every query of the plan through the injected provider, judged by verdict.ts.
 // The only I/O is the provider's; the round never throws (a failing query becomes an 'error' check).
 import type { MetricsProvider } from './provider.ts';
-import type { AnalysisPlan, AnalysisRound, MetricResult, PlannedCheck, QueryOutcome } from './types.ts';
+import { judgeErrorRate, judgeLatency, type LabelledOutcome } from './judge/judge.ts';
+import type { AnalysisPlan, AnalysisRound, JudgeCheck, MetricResult, PlannedCheck, QueryOutcome } from './types.ts';
 import { judgeComparison, judgeThreshold, roundVerdict, type Evidence } from './verdict.ts';
 
 async function settle(provider: MetricsProvider, promql: string): Promise<QueryOutcome> {
@@ -12,10 +13,30 @@ async function settle(provider: MetricsProvider, promql: string): Promise<QueryO
   }
 }
 
+async function settleByLabel(provider: MetricsProvider, promql: string, label: string): Promise<LabelledOutcome> {
+  try {
+    return await provider.queryByLabel(promql, label);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** The judge weighs its own sample sizes (minSamples on each side) instead of the round's evidence. */
+async function runJudge(provider: MetricsProvider, check: JudgeCheck, at: string): Promise<MetricResult> {
+  if (check.test === 'Latency') {
+    const [canary, stable] = await Promise.all([settleByLabel(provider, check.canaryBuckets, 'le'), settleByLabel(provider, check.stableBuckets, 'le')]);
+    return judgeLatency(check, canary, stable, at);
+  }
+  const queries = [check.canaryTotal, check.canaryFailed, check.stableTotal, check.stableFailed] as const;
+  const [canaryTotal, canaryFailed, stableTotal, stableFailed] = await Promise.all(queries.map((query) => settle(provider, query)));
+  return judgeErrorRate(check, [canaryTotal, canaryFailed, stableTotal, stableFailed], at);
+}
+
 async function runCheck(provider: MetricsProvider, check: PlannedCheck, evidence: Evidence, at: string): Promise<MetricResult> {
   if (check.kind === 'threshold') {
     return judgeThreshold(check, await settle(provider, check.query), evidence, at);
   }
+  if (check.kind === 'judge') return runJudge(provider, check, at);
   const [canary, stable] = await Promise.all([settle(provider, check.canaryQuery), settle(provider, check.stableQuery)]);
   return judgeComparison(check, canary, stable, evidence, at);
 }

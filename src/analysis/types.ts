@@ -28,7 +28,22 @@ export interface ComparisonCheck {
   unit: string;
 }
 
-export type PlannedCheck = ThresholdCheck | ComparisonCheck;
+/**
+ * Canary against stable by a statistical test over the same window (judge/): failure counts for
+ * ErrorRate, histogram buckets for Latency. Fails when p < significance; inconclusive below
+ * minSamples requests on either side.
+ */
+export type JudgeCheck = {
+  kind: 'judge';
+  name: string;
+  significance: number;
+  minSamples: number;
+} & (
+  | { test: 'ErrorRate'; canaryTotal: string; canaryFailed: string; stableTotal: string; stableFailed: string }
+  | { test: 'Latency'; canaryBuckets: string; stableBuckets: string }
+);
+
+export type PlannedCheck = ThresholdCheck | ComparisonCheck | JudgeCheck;
 
 /** One analysis round, fully rendered: the rollout core builds it, run.ts executes it. */
 export interface AnalysisPlan {

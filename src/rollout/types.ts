@@ -132,8 +132,19 @@ export type RolloutStep = SetWeightStep | PauseStep | SetHeaderRouteStep | SetMi
  * One metric. The name selects the kind: `error-rate` and `latency-p99` are built-in Istio
  * queries; any other name is custom PromQL with `max` and/or `min`.
  */
+/** A statistical comparison of canary and stable over the same window (analysis/judge/). */
+export interface JudgeSpec {
+  test: 'ErrorRate' | 'Latency';
+  /** The false-alarm rate accepted per round: fail when p < significance. Default 0.05. */
+  significance?: number;
+  /** Requests on each side below which the round is inconclusive. Default 200. */
+  minSamples?: number;
+}
+
 export interface AnalysisMetric {
   name: string;
+  /** A statistical comparison instead of limits: takes no query, max, min or built-in limit. */
+  judge?: JudgeSpec;
   maxErrorRatePercent?: number;
   maxLatencyMs?: number;
   query?: string;

@@ -118,6 +118,16 @@ function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
     if (metric.name === 'latency-p99' && metric.maxLatencyMs === undefined) {
       problems.push('spec.analysis.metrics latency-p99 needs maxLatencyMs');
     }
+    const judge = metric.judge;
+    if (judge !== undefined) {
+      if (!['ErrorRate', 'Latency'].includes(judge.test)) problems.push(`spec.analysis.metrics ${metric.name}: judge.test "${judge.test}" is not ErrorRate or Latency`);
+      if (judge.significance !== undefined && !(judge.significance >= 0.0001 && judge.significance <= 0.5)) {
+        problems.push(`spec.analysis.metrics ${metric.name}: judge.significance ${judge.significance} must be from 0.0001 to 0.5`);
+      }
+      if (judge.minSamples !== undefined && !(Number.isInteger(judge.minSamples) && judge.minSamples >= 1)) {
+        problems.push(`spec.analysis.metrics ${metric.name}: judge.minSamples ${judge.minSamples} must be a whole number >= 1`);
+      }
+    }
     if (BUILTIN_METRICS.includes(metric.name) && metric.query !== undefined) {
       problems.push(`spec.analysis.metrics ${metric.name} is built in and takes no query: rename the metric to use your own`);
     }

@@ -14,9 +14,16 @@ const { readRollout, readVirtualService, readDestinationRule, watchWeights, scen
 const group = ROLLOUTS;
 
 describe('canary rollouts', () => {
-  it('walks a healthy canary through every step and promotes it', async () => {
-    const { namespace } = await scenario('healthy', { withCanarySubset: true });
-    await settleFirstDeploy(namespace);
+  it('walks a healthy canary through every step and promotes it, the statistical judge reading the real Prometheus', async () => {
+    // As fast as stable: the judge compares the two (a strict significance: this test is about the path, not the odds).
+    const { namespace } = await scenario('healthy', { withCanarySubset: true, canaryLatencyMs: 20 });
+    const judge = (name: string, test: string) => ({ name, judge: { test, significance: 0.001, minSamples: 50 } });
+    await settleFirstDeploy(namespace, {
+      analysis: {
+        interval: '5s', failureLimit: 1, minRequests: 10,
+        metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }, judge('errors-vs-stable', 'ErrorRate'), judge('latency-vs-stable', 'Latency')],
+      },
+    });
     expect(await deploymentImage(namespace, 'payments-stable')).toEqual({ image: 'payments:1.0', replicas: 2 });
     const weights = watchWeights(namespace);
     // The poller's first sample is the weight before the change, however slow its first read.
@@ -36,6 +43,9 @@ describe('canary rollouts', () => {
     const vs = await readVirtualService(namespace);
     expect(vs.spec.http[1]!.route.map((d) => d.weight)).toEqual([100, 0]);
     expect(vs.spec.http[0]!.route).toEqual([{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }]);
+    const last = (done.status?.analysis as { last?: { name: string; verdict: string; message: string }[] } | undefined)?.last ?? [];
+    expect(last.find((check) => check.name === 'latency-vs-stable')?.message).toMatch(/Mann-Whitney z = .* over \d+ buckets|canary and .* stable requests/);
+    expect(last.filter((check) => check.name.endsWith('-vs-stable')).map((check) => check.verdict)).toEqual(['pass', 'pass']);
   });
 
   it('rolls a failing canary back within one analysis interval of the failure limit', async () => {

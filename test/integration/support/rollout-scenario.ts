@@ -64,10 +64,13 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
     return { seen, stop: () => clearInterval(timer) };
   }
 
-  async function scenario(prefix: string, options: { canaryErrorRate?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string; istiod?: boolean } = {}) {
+  async function scenario(prefix: string, options: {
+    canaryErrorRate?: number; canaryLatencyMs?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string; istiod?: boolean;
+  } = {}) {
     const namespace = await createNamespace(cluster, prefix);
     await deployPaymentsRouting(namespace, options);
-    const traffic: CallerTraffic = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0 });
+    const latency = options.canaryLatencyMs === undefined ? {} : { latencyMs: options.canaryLatencyMs };
+    const traffic: CallerTraffic = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0, ...latency });
     const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix, options.istiod === undefined ? {} : { istiod: options.istiod })];
     cleanups.push(async () => {
       for (const c of controllers) await c.kill('SIGKILL');

@@ -9,7 +9,7 @@ function registry(maxCached: number) {
     defaultUrl: 'http://prometheus.monitoring:9090/',
     create: (url) => {
       created.push(url);
-      return { url, query: async () => undefined, isOnline: async () => true } as MetricsProvider & { url: string };
+      return { url, query: async () => undefined, queryByLabel: async () => new Map(), isOnline: async () => true } as MetricsProvider & { url: string };
     },
     maxCached,
   });

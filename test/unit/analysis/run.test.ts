@@ -17,13 +17,19 @@ const plan: AnalysisPlan = {
   ],
 };
 
-function provider(answers: Record<string, number | undefined | Error>): MetricsProvider & { asked: string[] } {
+function provider(answers: Record<string, number | undefined | Error>, vectors: Record<string, Map<string, number> | Error> = {}): MetricsProvider & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
     async query(promql) {
       asked.push(promql);
       const answer = answers[promql];
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    async queryByLabel(promql) {
+      asked.push(promql);
+      const answer = vectors[promql] ?? new Map<string, number>();
       if (answer instanceof Error) throw answer;
       return answer;
     },
@@ -58,7 +64,7 @@ describe('analysis round', () => {
   });
 
   it('a provider throwing a non-Error is still an error check', async () => {
-    const odd: MetricsProvider = { query: () => Promise.reject('boom'), isOnline: async () => false };
+    const odd: MetricsProvider = { query: () => Promise.reject('boom'), queryByLabel: () => Promise.reject('boom'), isOnline: async () => false };
     expect((await runAnalysis(odd, plan, clock)).verdict).toBe('error');
   });
 

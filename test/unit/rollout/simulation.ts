@@ -230,6 +230,11 @@ export function fakeProvider(canaryErrorRate: number | Error, requests = 500): M
       if (promql.includes('increase(istio_requests_total')) return requests;
       return promql.includes('payment-service-canary') ? canaryErrorRate : 0.1;
     },
+    async queryByLabel(promql) {
+      queries.push(promql);
+      if (canaryErrorRate instanceof Error) throw canaryErrorRate;
+      return new Map();
+    },
     async isOnline() {
       return !(canaryErrorRate instanceof Error);
     },
