@@ -233,8 +233,12 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     stable: input.stableWorkload,
     interval: window,
   };
-  const checks: PlannedCheck[] = analysis.metrics.map((metric) =>
-    metric.judge === undefined ? plannedMetric(metric, canary, variables, input.mirrored ?? false) : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false));
+  const checks: PlannedCheck[] = analysis.metrics.map((metric) => {
+    const check = metric.judge === undefined
+      ? plannedMetric(metric, canary, variables, input.mirrored ?? false)
+      : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
+    return metric.dryRun === true ? { ...check, dryRun: true } : check;
+  });
   if (analysis.maxErrorRateIncrease !== undefined) {
     const comparison: ComparisonCheck = {
       kind: 'comparison',

@@ -50,6 +50,9 @@ export async function runAnalysis(
   const at = clock().toISOString();
   const requests = await settle(provider, plan.requestCountQuery);
   const evidence: Evidence = { requests, minRequests: plan.minRequests };
-  const checks = await Promise.all(plan.checks.map((check) => runCheck(provider, check, evidence, at)));
+  const checks = await Promise.all(plan.checks.map(async (check) => {
+    const result = await runCheck(provider, check, evidence, at);
+    return 'dryRun' in check && check.dryRun === true ? { ...result, dryRun: true, message: `dry run, not judged: ${result.message}` } : result;
+  }));
   return { canaryRevision: plan.canaryRevision, stepIndex: plan.stepIndex, at, verdict: roundVerdict(checks), checks };
 }

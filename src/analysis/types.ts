@@ -11,6 +11,7 @@ export type QueryOutcome = number | undefined | Error;
 export interface ThresholdCheck {
   kind: 'threshold';
   name: string;
+  dryRun?: boolean;
   query: string;
   max?: number;
   min?: number;
@@ -36,6 +37,7 @@ export interface ComparisonCheck {
 export type JudgeCheck = {
   kind: 'judge';
   name: string;
+  dryRun?: boolean;
   significance: number;
   minSamples: number;
 } & (

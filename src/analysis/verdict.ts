@@ -110,7 +110,10 @@ export function judgeComparison(
 }
 
 /** A round fails if any check fails; otherwise any error, then any inconclusive check, holds it back. */
-export function roundVerdict(checks: readonly MetricResult[]): CheckVerdict {
+export function roundVerdict(all: readonly MetricResult[]): CheckVerdict {
+  const checks = all.filter((check) => check.dryRun !== true);
+  // Only dry-run metrics: nothing is judged, as with no analysis at all.
+  if (checks.length === 0 && all.length > 0) return 'pass';
   const verdicts = new Set(checks.map((check) => check.verdict));
   if (verdicts.has('fail')) return 'fail';
   if (verdicts.has('error')) return 'error';

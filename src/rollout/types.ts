@@ -145,6 +145,8 @@ export interface AnalysisMetric {
   name: string;
   /** A statistical comparison instead of limits: takes no query, max, min or built-in limit. */
   judge?: JudgeSpec;
+  /** Measured and recorded every round, never judged: a new metric tried out beside the others. */
+  dryRun?: boolean;
   maxErrorRatePercent?: number;
   maxLatencyMs?: number;
   query?: string;
@@ -266,6 +268,8 @@ export type CheckVerdict = 'pass' | 'fail' | 'inconclusive' | 'error';
 export interface MetricResult {
   name: string;
   verdict: CheckVerdict;
+  /** The metric's dryRun: this verdict was recorded and did not count. */
+  dryRun?: boolean;
   /** Omitted when the query gave no finite number (empty, NaN, ±Inf, error): see message. */
   value?: number;
   limit?: number;

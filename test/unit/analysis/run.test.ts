@@ -56,6 +56,17 @@ describe('analysis round', () => {
     expect(round.checks[1]).toMatchObject({ name: 'latency-p99', verdict: 'fail', value: 900, limit: 500 });
   });
 
+  it('a dry-run metric is measured and recorded but does not judge the round', async () => {
+    const dry: AnalysisPlan = { ...plan, checks: plan.checks.map((check) => (check.name === 'latency-p99' ? { ...check, dryRun: true } : check)) };
+    const round = await runAnalysis(provider({ requests: 300, errors: 0.2, latency: 900, 'stable-errors': 0.1 }), dry, clock);
+    expect(round.verdict).toBe('pass');
+    expect(round.checks[1]).toMatchObject({ name: 'latency-p99', verdict: 'fail', dryRun: true, value: 900 });
+    expect(round.checks[1]?.message).toMatch(/^dry run, not judged: /);
+    // With only dry-run metrics nothing is judged, as with no analysis.
+    const onlyDry: AnalysisPlan = { ...plan, checks: [{ kind: 'threshold', name: 'latency-p99', query: 'latency', max: 500, unit: 'ms', dryRun: true }] };
+    expect((await runAnalysis(provider({ requests: 300, latency: 900 }), onlyDry, clock)).verdict).toBe('pass');
+  });
+
   it('Prometheus failing never throws and never passes', async () => {
     const down = new Error('cannot reach Prometheus at http://prometheus:9090: ECONNREFUSED');
     const round = await runAnalysis(provider({ requests: down, errors: down, latency: down, 'stable-errors': down }), plan, clock);
