@@ -2,6 +2,7 @@
 // runs it) against the real API server with the Rollout CRD. No controller runs here, so the
 // test plays the controller's part where needed by writing status itself.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { Ajv } from 'ajv';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RolloutApi } from '../../src/cli/rollouts/rollout-api.ts';
 import { CLI_ERROR, CliError } from '../../src/cli/rollout-errors.ts';
 import { applyUndo, planUndo, stableTemplate } from '../../src/cli/rollouts/rollout-undo.ts';
+import { ROLLOUT_STATUS_SCHEMA } from '../../src/cli/rollouts/rollout-view-schema.ts';
+import type { RolloutStatusListView, RolloutStatusView } from '../../src/cli/rollouts/rollout-view.ts';
 import type { PodTemplate, Rollout, RolloutStatus } from '../../src/rollout/types.ts';
 import { resolveBinaries } from '../harness/binaries.ts';
 import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
@@ -115,12 +118,12 @@ describe('switchboard get and status', () => {
     }
   });
 
-  it('prints the object itself with -o json and -o yaml', async () => {
-    const json = JSON.parse((await inNamespace('get', 'web', '-o', 'json')).stdout) as Rollout;
-    expect(json.metadata.name).toBe('web');
-    expect(json.status?.canaryWeight).toBe(10);
-    const yaml = parse((await inNamespace('status', 'web', '-o', 'yaml')).stdout) as Rollout;
-    expect(yaml.spec.steps).toHaveLength(4);
+  it('prints the RolloutStatus view with -o json and -o yaml, as its schema says', async () => {
+    const json = JSON.parse((await inNamespace('status', 'web', '-o', 'json')).stdout) as RolloutStatusView;
+    expect(json).toMatchObject({ kind: 'RolloutStatus', name: 'web', namespace, phase: 'Paused', canaryWeight: 10, step: { index: 1, count: 4 } });
+    expect(new Ajv({ formats: { 'date-time': true } }).validate(ROLLOUT_STATUS_SCHEMA, json)).toBe(true);
+    const list = parse((await inNamespace('get', '-o', 'yaml')).stdout) as RolloutStatusListView;
+    expect(list.items.find((item) => item.name === 'web')).toEqual(json);
   });
 
   it('prints kubectl get\'s -o name and -o wide', async () => {

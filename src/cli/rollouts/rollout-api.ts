@@ -79,8 +79,8 @@ export class RolloutApi {
     return { ...this.rolloutsPath(), name };
   }
 
-  private failure(error: unknown, action: string, verb: string, resource = ROLLOUT_RESOURCE): CliError {
-    return apiError(error, { action, namespace: this.namespace, verb, resource });
+  private failure(error: unknown, action: string, verb: string, resource = ROLLOUT_RESOURCE, namespace = this.namespace): CliError {
+    return apiError(error, { action, namespace, verb, resource });
   }
 
   private notFound(name: string): CliError {
@@ -150,19 +150,20 @@ export class RolloutApi {
   /**
    * Read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
    * deserializer drops fields its models do not know, and undo must copy the template whole.
+   * `namespace`: the rollout's, when a list of every namespace's (get -A) names it.
    */
-  async readDeployment(rolloutName: string, track: Track): Promise<V1Deployment | undefined> {
+  async readDeployment(rolloutName: string, track: Track, namespace = this.namespace): Promise<V1Deployment | undefined> {
     const name = deploymentName(rolloutName, track);
     try {
-      return (await this.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace: this.namespace, plural: 'deployments', name })) as V1Deployment;
+      return (await this.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'deployments', name })) as V1Deployment;
     } catch (error) {
       if (this.isMissingObject(error)) return undefined;
-      throw this.failure(error, `reading Deployment "${name}" in namespace "${this.namespace}"`, 'get', 'deployments.apps');
+      throw this.failure(error, `reading Deployment "${name}" in namespace "${namespace}"`, 'get', 'deployments.apps', namespace);
     }
   }
 
-  async readDeployments(rolloutName: string): Promise<TrackDeployments> {
-    const [stable, canary] = await Promise.all([this.readDeployment(rolloutName, 'stable'), this.readDeployment(rolloutName, 'canary')]);
+  async readDeployments(rolloutName: string, namespace = this.namespace): Promise<TrackDeployments> {
+    const [stable, canary] = await Promise.all([this.readDeployment(rolloutName, 'stable', namespace), this.readDeployment(rolloutName, 'canary', namespace)]);
     return { stable, canary };
   }
 

@@ -1,7 +1,7 @@
 // `switchboard get|status|promote|abort|retry|restart|pause|resume|undo ROLLOUT`: the rollout operations,
-// also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-format.ts and
-// rollout-get.ts, patches in rollout-actions.ts and rollout-undo.ts, API calls in rollout-api.ts
-// (loaded by connectRollouts only when a command runs).
+// also reachable as `kubectl switchboard ...`. Wiring only: views are in rollout-view.ts (the object
+// -o json|yaml prints), rollout-format.ts and rollout-get.ts, patches in rollout-actions.ts and
+// rollout-undo.ts, API calls in rollout-api.ts (loaded by connectRollouts only when a command runs).
 import type { Command } from 'commander';
 import { commandToken } from '../../rollout/commands.ts';
 import { parseDuration } from '../../rollout/durations.ts';
@@ -11,9 +11,10 @@ import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, ty
 import type { RolloutApi, TargetOptions } from './rollout-api.ts';
 import { connectRollouts } from './rollout-connect.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
-import { formatRolloutStatus } from './rollout-format.ts';
-import { printObject, type ObjectFormat } from './rollout-get.ts';
+import { formatStatusView } from './rollout-format.ts';
+import { objectStream, printObject, type ObjectFormat } from './rollout-get.ts';
 import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';
+import { rolloutStatusView } from './rollout-view.ts';
 import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
 import { registerSetImageCommand } from './set-image-command.ts';
 
@@ -45,17 +46,28 @@ async function readSnapshot(api: RolloutApi, name: string): Promise<RolloutSnaps
 }
 
 function renderSnapshot(snapshot: RolloutSnapshot, format: OutputFormat | undefined, now: Date): string {
-  return format === undefined ? formatRolloutStatus(snapshot.rollout, snapshot.deployments, now) : printObject(snapshot.rollout, format);
+  const view = rolloutStatusView(snapshot.rollout, snapshot.deployments);
+  return format === undefined ? formatStatusView(view, now) : printObject(view, format);
+}
+
+/** What --watch prints for each change: the status view, blank-line apart, or one object per change (rollout-get.ts). */
+export function snapshotPrinter(format: OutputFormat | undefined): (snapshot: RolloutSnapshot, now: Date) => string {
+  if (format !== undefined) {
+    const stream = objectStream(format);
+    return (snapshot) => stream(rolloutStatusView(snapshot.rollout, snapshot.deployments));
+  }
+  let shown = 0;
+  return (snapshot, now) => `${shown++ === 0 ? '' : '\n'}${renderSnapshot(snapshot, undefined, now)}`;
 }
 
 async function watchStatus(
   api: RolloutApi, name: string, options: { format: OutputFormat | undefined; timeout: string | undefined; timeoutMs: number | undefined },
   output: CliOutput, clock: () => Date,
 ): Promise<void> {
-  let shown = 0;
+  const print = snapshotPrinter(options.format);
   const outcome = await watchRollout({
     read: () => readSnapshot(api, name),
-    show: (snapshot) => output.stdout(`${shown++ === 0 ? '' : '\n'}${renderSnapshot(snapshot, options.format, clock())}`),
+    show: (snapshot) => output.stdout(print(snapshot, clock())),
     sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
     now: () => clock().getTime(),
     readFailed: (error) => {
@@ -82,7 +94,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
 
   withTarget(program.command('status <rollout>'))
     .description('show where a rollout stands; with --watch, wait until it is Healthy (exit 0), or RolledBack, Aborted, Invalid, Degraded or Inconclusive (exit 1)')
-    .addOption(outputOption(STATUS_FORMATS, 'print the object itself'))
+    .addOption(outputOption(STATUS_FORMATS, 'print the RolloutStatus view (docs/operations.md); -o json with --watch: one object per line'))
     .option('-w, --watch', 'poll every 2s and print each change until the rollout settles')
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 10m or 1h30m (exit 1); implies --watch')
     .action(async (name: string, options: StatusOptions) => {

@@ -1,14 +1,14 @@
 // The readable views of `switchboard get|status`: pure functions of the objects and the time,
-// so that every line is table-tested without a cluster.
-import type { V1Deployment } from '@kubernetes/client-node';
-import { COMMAND_ANNOTATIONS, type RolloutCommand } from '../../rollout/commands.ts';
-import { effectiveSteps } from '../../rollout/defaults.ts';
-import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollout/deployments/deployments.ts';
-import { parseDuration } from '../../rollout/durations.ts';
-import { DEFAULT_MIRROR_PERCENTAGE, describeMatch } from '../../rollout/routing/managed-routes.ts';
-import type { AnalysisSpec, AnalysisStatus, Rollout, RolloutStep, Track } from '../../rollout/types.ts';
+// so that every line is table-tested without a cluster. The status view is drawn from the
+// RolloutStatusView alone (rollout-view.ts), the object -o json|yaml prints.
+import type { RolloutCommand } from '../../rollout/commands.ts';
+import { describeMatch } from '../../rollout/routing/managed-routes.ts';
+import type { Rollout } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
+import { rolloutStatusView, stepViews, type AnalysisView, type DeploymentView, type RolloutStatusView, type StepView } from './rollout-view.ts';
 import { age, formatColumns, formatNumber, humanDuration } from './rollout-table.ts';
+
+export { pendingCommands } from './rollout-view.ts';
 
 const LABEL_WIDTH = 16;
 const COMMAND_WORDS: Record<RolloutCommand, string> = { promote: 'promote', promoteFull: 'promote --full', abort: 'abort', retry: 'retry', restart: 'restart' };
@@ -64,156 +64,121 @@ export function formatRolloutTable(rollouts: readonly Rollout[], now: Date, opti
 }
 
 /** Where the pause of the step in progress stands: "1m30s left" or "released by promote". */
-function pauseProgress(rollout: Rollout, step: RolloutStep, stepIndex: number, now: Date): string | undefined {
-  if (step.pause === undefined) return undefined;
-  const { status } = rollout;
-  if (status?.pauseReleasedStepIndex === stepIndex) return 'released by promote';
-  if (step.pause.duration === undefined) return undefined;
-  const started = status?.pauseStartedAt === undefined ? Number.NaN : Date.parse(status.pauseStartedAt);
-  const duration = parseDuration(step.pause.duration);
-  if (Number.isNaN(started) || duration === undefined) return undefined;
-  return `${humanDuration(Math.max(0, started + duration - now.getTime()))} left`;
+function pauseProgress(pause: StepView['pause'], now: Date): string | undefined {
+  if (pause === undefined) return undefined;
+  if (pause.released) return 'released by promote';
+  const ends = pause.endsAt === undefined ? Number.NaN : Date.parse(pause.endsAt);
+  return Number.isNaN(ends) ? undefined : `${humanDuration(Math.max(0, ends - now.getTime()))} left`;
 }
 
-function describeStep(step: RolloutStep): string {
-  if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
-  if (step.setCanaryScale !== undefined) {
-    const { replicas, weight } = step.setCanaryScale;
-    return replicas !== undefined ? `setCanaryScale ${replicas} pods` : weight !== undefined ? `setCanaryScale ${weight}% of replicas` : 'setCanaryScale: sized by weight';
-  }
-  if (step.setHeaderRoute !== undefined) {
-    const { name, match } = step.setHeaderRoute;
-    return match === undefined || match.length === 0 ? `setHeaderRoute ${name}: remove` : `setHeaderRoute ${name}: ${describeMatch({ type: 'Header', match })} to canary`;
-  }
-  if (step.setMirrorRoute !== undefined) {
-    const { name, match, percentage } = step.setMirrorRoute;
-    if (match === undefined || match.length === 0) return `setMirrorRoute ${name}: remove`;
-    return `setMirrorRoute ${name}: ${percentage ?? DEFAULT_MIRROR_PERCENTAGE}% of ${describeMatch({ type: 'Mirror', match })} copied to canary`;
-  }
-  return step.pause?.duration === undefined ? 'pause until promoted' : `pause ${step.pause.duration}`;
+function formatStepViews(steps: readonly StepView[], now: Date): string[] {
+  return steps.map((step, index) => {
+    const progress = step.current ? pauseProgress(step.pause, now) : undefined;
+    return `  ${step.current ? '=>' : '  '} ${index + 1}. ${step.description}${progress === undefined ? '' : ` (${progress})`}`;
+  });
 }
 
 /** The step list with "=>" at the step in progress (none when no rollout is recorded). */
 export function formatSteps(rollout: Rollout, now: Date): string[] {
-  const current = rollout.status?.canaryRevision === undefined ? undefined : rollout.status.currentStepIndex;
-  return effectiveSteps(rollout.spec).map((step, index) => {
-    const marker = index === current ? '=>' : '  ';
-    const progress = index === current ? pauseProgress(rollout, step, index, now) : undefined;
-    return `  ${marker} ${index + 1}. ${describeStep(step)}${progress === undefined ? '' : ` (${progress})`}`;
-  });
+  return formatStepViews(stepViews(rollout), now);
 }
 
-function stepField(rollout: Rollout): string {
-  const { status, spec } = rollout;
-  if (status?.canaryRevision === undefined || status.currentStepIndex === undefined) return `- (no rollout in progress; ${effectiveSteps(spec).length} steps)`;
-  const count = effectiveSteps(spec).length;
-  if (status.currentStepIndex >= count) return `${count}/${count}, all steps done`;
-  return `${status.currentStepIndex + 1}/${count}`;
+function stepField(view: RolloutStatusView): string {
+  const { step, steps } = view;
+  if (step === undefined) return `- (no rollout in progress; ${steps.length} steps)`;
+  if (step.index >= step.count) return `${step.count}/${step.count}, all steps done`;
+  return `${step.index + 1}/${step.count}`;
 }
 
-function deploymentRow(rolloutName: string, track: Track, deployment: V1Deployment | undefined): string[] {
-  const name = deploymentName(rolloutName, track);
-  if (deployment === undefined) return [name, 'not found', ''];
-  const ready = deployment.status?.readyReplicas ?? 0;
-  const revision = deploymentRevision(deployment);
-  return [name, `${ready}/${desiredReplicas(deployment)} ready`, revision === undefined ? '' : `revision ${revision}`];
+function deploymentRow(deployment: DeploymentView): string[] {
+  if (!deployment.found) return [deployment.name, 'not found', ''];
+  return [deployment.name, `${deployment.ready ?? 0}/${deployment.desired ?? 0} ready`, deployment.revision === undefined ? '' : `revision ${deployment.revision}`];
 }
 
-function analysisCounts(analysis: AnalysisStatus, spec: AnalysisSpec | undefined): string {
-  const tolerated = spec?.failureLimit ?? 0;
-  return `${analysis.passedChecks} passed, ${analysis.failedChecks} failed (tolerated: ${tolerated}), ` +
-    `${analysis.inconclusiveChecks} inconclusive, ${analysis.erroredChecks} errored`;
+function formatDeployments(deployments: readonly DeploymentView[] | undefined): string[] {
+  if (deployments === undefined) return [field('Deployments', 'unknown (they could not be read)')];
+  return ['Deployments:', formatColumns(deployments.map(deploymentRow), '  ')];
 }
 
-function formatAnalysis(rollout: Rollout, now: Date): string[] {
-  const spec = rollout.spec.analysis;
-  const analysis = rollout.status?.analysis;
-  if (analysis === undefined) {
-    return spec === undefined ? [field('Analysis', 'none configured')] : [field('Analysis', `not run yet (metrics: ${spec.metrics.map((m) => m.name).join(', ')})`)];
-  }
+function formatAnalysis(analysis: AnalysisView | undefined, now: Date): string[] {
+  if (analysis === undefined) return [field('Analysis', 'none configured')];
+  const { counts } = analysis;
+  if (counts === undefined) return [field('Analysis', `not run yet (metrics: ${analysis.metrics.join(', ')})`)];
   const lastRun = age(analysis.lastRunAt, now);
-  const lines = [field('Analysis', `${analysisCounts(analysis, spec)}${lastRun === undefined ? '' : `; last run ${lastRun} ago`}`)];
-  const results = analysis.last ?? [];
-  if (results.length > 0) {
-    const rows = results.map((result) => [result.name, formatNumber(result.value), formatNumber(result.limit), result.verdict, result.message]);
+  const summary = `${counts.passed} passed, ${counts.failed} failed (tolerated: ${analysis.failureLimit}), ` +
+    `${counts.inconclusive} inconclusive, ${counts.errored} errored${lastRun === undefined ? '' : `; last run ${lastRun} ago`}`;
+  const lines = [field('Analysis', summary)];
+  if (analysis.last.length > 0) {
+    const rows = analysis.last.map((result) => [result.name, formatNumber(result.value), formatNumber(result.limit), result.verdict, result.message]);
     lines.push(formatColumns([['METRIC', 'VALUE', 'LIMIT', 'VERDICT', 'MESSAGE'], ...rows], '  '));
   }
   return lines;
 }
 
-function formatConditions(rollout: Rollout, now: Date): string[] {
-  const conditions = rollout.status?.conditions ?? [];
-  if (conditions.length === 0) return [field('Conditions', 'none')];
-  const rows = conditions.map((c) => [c.type, c.status, c.reason, age(c.lastTransitionTime, now) ?? '', c.message]);
+function formatConditions(view: RolloutStatusView, now: Date): string[] {
+  if (view.conditions.length === 0) return [field('Conditions', 'none')];
+  const rows = view.conditions.map((c) => [c.type, c.status, c.reason, age(c.lastTransitionTime, now) ?? '', c.message]);
   return ['Conditions:', formatColumns([['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'], ...rows], '  ')];
 }
 
-/** Every command whose annotation the controller has not acknowledged yet, in the order it handles them. */
-export function pendingCommands(rollout: Rollout): { command: RolloutCommand; token: string }[] {
-  const annotations = rollout.metadata.annotations ?? {};
-  const acknowledged = rollout.status?.acknowledgedCommands ?? {};
-  const order: RolloutCommand[] = ['abort', 'retry', 'promoteFull', 'promote', 'restart'];
-  return order.flatMap((command) => {
-    const token = annotations[COMMAND_ANNOTATIONS[command]];
-    return token === undefined || token === '' || token === acknowledged[command] ? [] : [{ command, token }];
-  });
-}
-
-function formatPending(rollout: Rollout): string {
-  const pending = pendingCommands(rollout);
-  if (pending.length === 0) return field('Pending', 'none');
-  const listed = pending.map(({ command, token }) => `${COMMAND_WORDS[command]} (token ${token})`).join(', ');
+function formatPending(view: RolloutStatusView): string {
+  if (view.pendingCommands.length === 0) return field('Pending', 'none');
+  const listed = view.pendingCommands.map(({ command, token }) => `${COMMAND_WORDS[command]} (token ${token})`).join(', ');
   return field('Pending', `${listed}: not yet acknowledged by the controller`);
 }
 
 /** Status written before the controller saw the latest spec describes an older generation. */
-function generationNote(rollout: Rollout): string[] {
-  const generation = rollout.metadata.generation;
-  const observed = rollout.status?.observedGeneration;
-  if (generation === undefined || (observed !== undefined && observed >= generation)) return [];
-  const seen = observed === undefined ? 'no status written yet' : `status is of generation ${observed}`;
-  return [field('Note', `${seen}; the controller has not acted on generation ${generation} yet`)];
+function generationNote(view: RolloutStatusView): string[] {
+  if (view.specObserved) return [];
+  const seen = view.observedGeneration === undefined ? 'no status written yet' : `status is of generation ${view.observedGeneration}`;
+  return [field('Note', `${seen}; the controller has not acted on generation ${view.generation} yet`)];
+}
+
+function formatDataPlane({ dataPlane }: RolloutStatusView): string[] {
+  return dataPlane === undefined ? [] : [field('Data plane', `${dataPlane.message} (VirtualService generation ${dataPlane.virtualServiceGeneration})`)];
 }
 
 /** The header and mirror routes the controller has put at the top of the VirtualService. */
-function formatRoutes(rollout: Rollout): string[] {
-  const routes = rollout.status?.managedRoutes ?? [];
-  if (routes.length === 0) return [];
+function formatRoutes(view: RolloutStatusView): string[] {
+  if (view.managedRoutes.length === 0) return [];
   return [
     'Routes:',
-    ...routes.map((route) => route.type === 'Header'
+    ...view.managedRoutes.map((route) => route.type === 'Header'
       ? `  header ${route.name}: ${describeMatch(route)} to canary`
-      : `  mirror ${route.name}: ${route.percentage ?? DEFAULT_MIRROR_PERCENTAGE}% of ${describeMatch(route)} copied to canary`),
+      : `  mirror ${route.name}: ${route.percentage}% of ${describeMatch(route)} copied to canary`),
   ];
 }
 
-/** `switchboard status NAME`: everything a person needs to decide to promote, wait or abort. */
-export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployments, now: Date): string {
-  const { metadata, spec, status } = rollout;
+/** The status view from the RolloutStatusView alone: whatever it shows, -o json shows too. */
+export function formatStatusView(view: RolloutStatusView, now: Date): string {
   const lines = [
-    field('Name', metadata.name),
-    field('Namespace', metadata.namespace),
-    field('Phase', status?.phase ?? 'Unknown (the controller has not written a status)'),
-    ...(status?.message ? [field('Message', status.message)] : []),
-    ...generationNote(rollout),
-    ...(spec.paused === true ? [field('Paused', `yes (spec.paused); continue with: switchboard resume ${metadata.name} -n ${metadata.namespace}`)] : []),
-    field('Canary weight', status?.canaryWeight === undefined ? '-' : `${status.canaryWeight}%`),
-    ...(status?.dataPlane === undefined ? [] : [field('Data plane', `${status.dataPlane.message} (VirtualService generation ${status.dataPlane.virtualServiceGeneration})`)]),
-    ...formatRoutes(rollout),
-    field('Step', stepField(rollout)),
+    field('Name', view.name),
+    field('Namespace', view.namespace),
+    field('Phase', view.phase ?? 'Unknown (the controller has not written a status)'),
+    ...(view.message === undefined ? [] : [field('Message', view.message)]),
+    ...generationNote(view),
+    ...(view.paused ? [field('Paused', `yes (spec.paused); continue with: switchboard resume ${view.name} -n ${view.namespace}`)] : []),
+    field('Canary weight', view.canaryWeight === undefined ? '-' : `${view.canaryWeight}%`),
+    ...formatDataPlane(view),
+    ...formatRoutes(view),
+    field('Step', stepField(view)),
     'Steps:',
-    ...formatSteps(rollout, now),
-    field('Stable', status?.stableRevision ?? '-'),
-    field('Canary', status?.canaryRevision ?? '-'),
-    'Deployments:',
-    formatColumns([deploymentRow(metadata.name, 'stable', deployments.stable), deploymentRow(metadata.name, 'canary', deployments.canary)], '  '),
-    ...formatAnalysis(rollout, now),
+    ...formatStepViews(view.steps, now),
+    field('Stable', view.stableRevision ?? '-'),
+    field('Canary', view.canaryRevision ?? '-'),
+    ...formatDeployments(view.deployments),
+    ...formatAnalysis(view.analysis, now),
   ];
-  const rollback = status?.rollback;
+  const { rollback } = view;
   if (rollback !== undefined) {
     const when = age(rollback.at, now);
     lines.push(field('Rolled back', `${rollback.reason}${when === undefined ? '' : ` ${when} ago`}, revision ${rollback.revision}: ${rollback.message}`));
   }
-  lines.push(...formatConditions(rollout, now), formatPending(rollout));
+  lines.push(...formatConditions(view, now), formatPending(view));
   return `${lines.join('\n')}\n`;
+}
+
+/** `switchboard status NAME`: everything a person needs to decide to promote, wait or abort. */
+export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployments | undefined, now: Date): string {
+  return formatStatusView(rolloutStatusView(rollout, deployments), now);
 }

@@ -1,5 +1,6 @@
-// `switchboard get [NAME] [-o wide|name|json|yaml] [-w]`: kubectl get's output formats for
-// Rollouts, and --watch: what is there now, then each rollout again whenever it changes, as
+// `switchboard get [NAME] [-o wide|name|json|yaml] [-w]`: kubectl get's table, -o wide and -o name
+// for Rollouts (-o json|yaml print the RolloutStatus view of rollout-view.ts instead of the
+// object), and --watch: what is there now, then each rollout again whenever it changes, as
 // `kubectl get -w` prints them. Pure apart from the source of events, so it is tested without a
 // cluster; rollout-api.ts is that source against the API server.
 import { stringify } from 'yaml';
@@ -11,28 +12,48 @@ import { columnWidths, formatColumns } from './rollout-table.ts';
 export const GET_FORMATS = ['wide', 'name', 'json', 'yaml'] as const;
 export type GetFormat = (typeof GET_FORMATS)[number];
 export type ObjectFormat = 'json' | 'yaml';
+/** The formats that print rows of the rollouts themselves (undefined: the table). */
+export type RowFormat = Exclude<GetFormat, ObjectFormat> | undefined;
+
+export function isObjectFormat(format: GetFormat | undefined): format is ObjectFormat {
+  return format === 'json' || format === 'yaml';
+}
 
 /** -o name: kubectl's resource/name, spelled with the group so that it never means Argo's Rollout. */
 export function rolloutResourceName(rollout: Rollout): string {
   return `rollout.${ROLLOUT_GROUP}/${rollout.metadata.name}`;
 }
 
+/**
+ * YAML that YAML 1.1 readers (PyYAML, go-yaml v2) read back as written: a time, `yes` or `on` is
+ * quoted, as kubectl quotes them, instead of turning into a timestamp or a boolean there.
+ */
+function yaml(object: unknown): string {
+  return stringify(object, { version: '1.1' });
+}
+
 export function printObject(object: unknown, format: ObjectFormat): string {
-  return format === 'json' ? `${JSON.stringify(object, null, 2)}\n` : stringify(object);
+  return format === 'json' ? `${JSON.stringify(object, null, 2)}\n` : yaml(object);
 }
 
 /**
- * Prints rollouts in one -o format across calls: a table's header once, with later rows kept in
- * line with the first ones; YAML objects separated by `---`.
+ * -o json|yaml of a watch, one object per change: JSON on a single line each (NDJSON, so that a
+ * pipeline reads a change as soon as its line ends), YAML documents separated by `---`. Each
+ * object is one string, written at once.
  */
+export function objectStream(format: ObjectFormat): (object: unknown) => string {
+  let printed = 0;
+  return (object) => (format === 'json' ? `${JSON.stringify(object)}\n` : `${printed++ > 0 ? '---\n' : ''}${yaml(object)}`);
+}
+
+/** Prints rollouts as rows across calls: a table's header once, with later rows kept in line with the first ones. */
 export class RolloutPrinter {
-  private readonly format: GetFormat | undefined;
+  private readonly format: RowFormat;
   private readonly withNamespace: boolean;
   private readonly now: () => Date;
   private widths: number[] | undefined;
-  private objects = 0;
 
-  constructor(format: GetFormat | undefined, withNamespace: boolean, now: () => Date) {
+  constructor(format: RowFormat, withNamespace: boolean, now: () => Date) {
     this.format = format;
     this.withNamespace = withNamespace;
     this.now = now;
@@ -42,10 +63,6 @@ export class RolloutPrinter {
   render(rollouts: readonly Rollout[]): string {
     if (rollouts.length === 0) return '';
     if (this.format === 'name') return rollouts.map((rollout) => `${rolloutResourceName(rollout)}\n`).join('');
-    if (this.format === 'json' || this.format === 'yaml') {
-      const format = this.format;
-      return rollouts.map((rollout) => `${format === 'yaml' && this.objects++ > 0 ? '---\n' : ''}${printObject(rollout, format)}`).join('');
-    }
     const [header = [], ...rows] = rolloutTableRows(rollouts, this.now(), { withNamespace: this.withNamespace, wide: this.format === 'wide' });
     const table = this.widths === undefined ? [header, ...rows] : rows;
     this.widths = columnWidths(table, this.widths);

@@ -1,14 +1,18 @@
 // `switchboard get` wired to a stand-in for the API: which view each flag gives, and what -w prints
 // for a list and for one rollout. The real API server's side is in test/integration/cli.test.ts.
 import { Command } from 'commander';
+import { parse } from 'yaml';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RolloutApi, RolloutEventType, WatchEnd } from '../../../src/cli/rollouts/rollout-api.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
+import { rolloutStatusList, rolloutStatusView, type RolloutStatusListView, type RolloutStatusView } from '../../../src/cli/rollouts/rollout-view.ts';
 import { at, iso, rollout } from '../rollout/fixtures.ts';
+import { trackDeployment } from './status-fixtures.ts';
 
 let listed: Rollout[];
 let watches: Array<Array<[RolloutEventType, Rollout]>>;
 let watchedWith: unknown[];
+let deploymentReads: string[];
 
 const fakeApi = {
   namespace: 'production',
@@ -18,7 +22,11 @@ const fakeApi = {
     if (!found) throw new Error(`rollout "${name}" not found`);
     return found;
   },
-  readDeployments: async () => ({ stable: undefined, canary: undefined }),
+  readDeployments: async (name: string, namespace = 'production') => {
+    deploymentReads.push(`${namespace}/${name}`);
+    if (name === 'broken') throw new Error('SB_CLI_FORBIDDEN: reading Deployment "broken-stable" was refused');
+    return { stable: trackDeployment('8d4c72e4a3', 2, 2), canary: undefined };
+  },
   watchRollouts: async (scope: unknown, resourceVersion: string | undefined, onEvent: (type: RolloutEventType, object: Rollout) => void): Promise<WatchEnd> => {
     watchedWith.push({ scope, resourceVersion });
     const events = watches.shift();
@@ -48,6 +56,7 @@ beforeEach(() => {
   listed = [web];
   watches = [];
   watchedWith = [];
+  deploymentReads = [];
 });
 
 describe('get', () => {
@@ -96,5 +105,47 @@ describe('get -w', () => {
     const { stdout, stderr } = await get('-w');
     expect(stderr).toBe('No rollouts found in namespace "production".\n');
     expect(stdout).toMatch(/^NAME\s+PHASE.*\nweb\s+Progressing/);
+  });
+});
+
+describe('get -o json|yaml', () => {
+  const deployments = { stable: trackDeployment('8d4c72e4a3', 2, 2), canary: undefined };
+  const checkout = rollout({ metadata: { name: 'checkout', namespace: 'shop', creationTimestamp: iso(-60) } });
+
+  it('prints a RolloutStatusList of the views, each with its Deployments read in its own namespace', async () => {
+    listed = [web, checkout];
+    const { stdout, error } = await get('-A', '-o', 'json');
+    expect(error).toBeUndefined();
+    expect(JSON.parse(stdout)).toEqual(rolloutStatusList([rolloutStatusView(web, deployments), rolloutStatusView(checkout, deployments)]));
+    expect(deploymentReads.sort()).toEqual(['production/web', 'shop/checkout']);
+    expect((parse((await get('-o', 'yaml')).stdout) as RolloutStatusListView).items.map((item) => item.name)).toEqual(['web', 'checkout']);
+  });
+
+  it('prints an empty list on stdout, as kubectl does, rather than a message', async () => {
+    listed = [];
+    const empty = { apiVersion: 'cli.switchboard.dev/v1', kind: 'RolloutStatusList', items: [] };
+    expect(await get('-o', 'json')).toMatchObject({ stdout: `${JSON.stringify(empty, null, 2)}\n`, stderr: '' });
+  });
+
+  it('prints one rollout\'s view with a name', async () => {
+    const view = JSON.parse((await get('web', '-o', 'json')).stdout) as RolloutStatusView;
+    expect(view).toEqual(rolloutStatusView(web, deployments));
+    expect(view.deployments?.[0]).toEqual({ track: 'stable', name: 'web-stable', found: true, ready: 2, desired: 2, revision: '8d4c72e4a3' });
+  });
+
+  it('-w prints one JSON line per rollout, then one per change', async () => {
+    watches = [[['MODIFIED', later('Progressing', '60')], ['MODIFIED', later('Healthy', '70')]]];
+    const { stdout } = await get('-w', '-o', 'json');
+    const lines = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as RolloutStatusView);
+    expect(lines.map((line) => [line.kind, line.name, line.phase])).toEqual([
+      ['RolloutStatus', 'web', 'Paused'], ['RolloutStatus', 'web', 'Progressing'], ['RolloutStatus', 'web', 'Healthy'],
+    ]);
+  });
+
+  it('-w leaves out Deployments it could not read, with a warning on stderr', async () => {
+    listed = [rollout({ metadata: { name: 'broken', resourceVersion: '10' } })];
+    const { stdout, stderr } = await get('-w', '-o', 'json');
+    expect(JSON.parse(stdout)).not.toHaveProperty('deployments');
+    expect(stderr).toBe('warning: SB_CLI_FORBIDDEN: reading Deployment "broken-stable" was refused; the Deployments are left out of this view\n');
   });
 });

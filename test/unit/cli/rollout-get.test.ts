@@ -1,9 +1,9 @@
-// `switchboard get`'s kubectl formats (-o wide, name, json, yaml) and --watch, fed with events by
+// `switchboard get`'s kubectl formats (-o wide, name), the object stream of -o json|yaml, and --watch, fed with events by
 // hand; the same against the real API server is in test/integration/cli.test.ts.
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { RolloutEventType, WatchEnd } from '../../../src/cli/rollouts/rollout-api.ts';
-import { followRollouts, rolloutResourceName, RolloutPrinter, type RolloutWatchSource } from '../../../src/cli/rollouts/rollout-get.ts';
+import { followRollouts, objectStream, rolloutResourceName, RolloutPrinter, type RolloutWatchSource } from '../../../src/cli/rollouts/rollout-get.ts';
 import type { Rollout } from '../../../src/rollout/types.ts';
 import { at, iso, rollout } from '../rollout/fixtures.ts';
 
@@ -37,11 +37,24 @@ describe('RolloutPrinter', () => {
     expect(later.indexOf('Paused')).toBe(table.indexOf('PHASE'));
   });
 
-  it('separates YAML objects with --, one JSON object after the other', () => {
-    const yaml = new RolloutPrinter('yaml', false, now);
-    const text = yaml.render([web]) + yaml.render([api]);
-    expect(parseAllDocuments(text).map((document) => (document.toJS() as Rollout).metadata.name)).toEqual(['web', 'api-gateway']);
-    expect(JSON.parse(new RolloutPrinter('json', false, now).render([web])).metadata.name).toBe('web');
+});
+
+describe('objectStream (-o json|yaml of a watch)', () => {
+  it('prints one JSON object per line, each in a single string', () => {
+    const json = objectStream('json');
+    const printed = [json({ name: 'web', weight: 5 }), json({ name: 'api-gateway', weight: 0 })];
+    expect(printed).toEqual(['{"name":"web","weight":5}\n', '{"name":"api-gateway","weight":0}\n']);
+  });
+
+  it('separates YAML documents with ---', () => {
+    const yaml = objectStream('yaml');
+    const text = yaml({ name: 'web' }) + yaml({ name: 'api-gateway' });
+    expect(text).toBe('name: web\n---\nname: api-gateway\n');
+    expect(parseAllDocuments(text).map((document) => (document.toJS() as { name: string }).name)).toEqual(['web', 'api-gateway']);
+  });
+
+  it('quotes what a YAML 1.1 reader would take for a time or a boolean, as kubectl does', () => {
+    expect(objectStream('yaml')({ at: '2025-01-01T00:00:00.000Z', token: 'yes', name: 'web' })).toBe('at: "2025-01-01T00:00:00.000Z"\ntoken: "yes"\nname: web\n');
   });
 });
 
