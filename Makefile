@@ -35,7 +35,7 @@ typecheck: deps
 lint: deps typecheck
 	$(NODE) node_modules/eslint/bin/eslint.js .
 
-unit: deps
+unit: deps prometheus control-plane
 	$(NODE) node_modules/vitest/vitest.mjs run --project unit
 
 # Go-built etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok,
