@@ -136,6 +136,12 @@ export function createControllerMetrics(registry = new Registry()) {
       name: 'switchboard_data_plane_sync_timeouts_total', help: 'Waits for the data plane that ended unconfirmed (timeout, or istiod not reachable)', registers: [registry],
     }),
     istiodRequests: new Counter({ name: 'switchboard_istiod_requests_total', help: "Requests to istiod's /debug/syncz by result", labelNames: ['result'] as const, registers: [registry] }),
+    // Per Lease (one per shard): 1 on the replica that acts on its Rollouts, 0 on standbys, so that
+    // sum by (lease) == 0 says no replica acts.
+    leading: new Gauge({
+      name: 'switchboard_controller_leading', help: "1 when this replica acts on the Lease's Rollouts (it holds the Lease, or runs without leader election), else 0",
+      labelNames: ['lease'] as const, registers: [registry],
+    }),
   };
 }
 

@@ -168,17 +168,21 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
     await controller.startInformers();
     informersSynced = true;
     let elector: LeaderElector | undefined;
+    const lease = shardLeaseName(options.leaderElectionId, tuning.shardSelector?.text);
+    const leading = (value: number) => metrics.leading.set({ lease }, value);
     if (options.leaderElect) {
+      leading(0);
       elector = startLeaderElection({
-        kubeConfig, namespace: options.leaderElectionNamespace, name: shardLeaseName(options.leaderElectionId, tuning.shardSelector?.text),
+        kubeConfig, namespace: options.leaderElectionNamespace, name: lease,
         identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`, logger,
         leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline, retryPeriodMs: options.leaderElectRetryPeriod,
-        onStartedLeading: () => controller.run(),
+        onStartedLeading: () => { leading(1); controller.run(); },
         // The webhook in this process keeps serving: admission does not need the lease. The elector
         // keeps campaigning, and the warm informers let this replica lead again at once.
-        onStoppedLeading: () => void controller.stopWorkers(),
+        onStoppedLeading: () => { leading(0); void controller.stopWorkers(); },
       });
     } else {
+      leading(1);
       controller.run();
     }
     stops.push(async () => { await controller.stop(); await elector?.stop(); });
