@@ -125,9 +125,19 @@ function isTemplateVariable(word: string): word is keyof TemplateVariables {
   return (TEMPLATE_VARIABLES as readonly string[]).includes(word);
 }
 
-/** Replaces `{{ variable }}`; an unknown variable is an error, never silently left in the query. */
-export function renderQueryTemplate(metricName: string, template: string, variables: TemplateVariables): string {
+/**
+ * Replaces `{{ variable }}` and `{{ args.NAME }}`; an unknown variable or argument is an error,
+ * never silently left in the query.
+ */
+export function renderQueryTemplate(metricName: string, template: string, variables: TemplateVariables, args: Readonly<Record<string, string>> = {}): string {
   return template.replace(PLACEHOLDER, (_placeholder, word: string) => {
+    if (word.startsWith('args.')) {
+      const value = args[word.slice('args.'.length)];
+      if (value === undefined) {
+        throw new AnalysisConfigError(`metric ${metricName}: no value for {{ ${word} }} in query; give it in spec.analysis.args (or as the template's default)`);
+      }
+      return value;
+    }
     if (!isTemplateVariable(word)) {
       throw new AnalysisConfigError(
         `metric ${metricName}: unknown template variable {{ ${word} }} in query; ` +
@@ -167,7 +177,9 @@ function queryWindow(interval: string, minWindowMs: number | undefined): string 
   return `${Math.ceil(minWindowMs / 1000)}s`;
 }
 
-function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables, mirrored: boolean): ThresholdCheck {
+function plannedMetric(
+  metric: AnalysisMetric, canary: WorkloadWindow, variables: TemplateVariables, mirrored: boolean, args: Readonly<Record<string, string>>,
+): ThresholdCheck {
   if (BUILTIN_METRICS.includes(metric.name) && metric.judge !== undefined) {
     throw new AnalysisConfigError(`metric ${metric.name}: a built-in metric takes no judge; give the judge a name of its own`);
   }
@@ -182,7 +194,7 @@ function plannedMetric(metric: AnalysisMetric, canary: WorkloadWindow, variables
       `metric ${metric.name}: a custom metric needs a query and max or min (built-in metrics are ${BUILTIN_METRICS.join(', ')})`,
     );
   }
-  const query = renderQueryTemplate(metric.name, metric.query, variables);
+  const query = renderQueryTemplate(metric.name, metric.query, variables, args);
   return { kind: 'threshold', name: metric.name, query, max: metric.max, min: metric.min, unit: '' };
 }
 
@@ -235,7 +247,7 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
   };
   const checks: PlannedCheck[] = analysis.metrics.map((metric) => {
     const check = metric.judge === undefined
-      ? plannedMetric(metric, canary, variables, input.mirrored ?? false)
+      ? plannedMetric(metric, canary, variables, input.mirrored ?? false, analysis.args ?? {})
       : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
     return metric.dryRun === true ? { ...check, dryRun: true } : check;
   });

@@ -23,6 +23,7 @@ export interface MeshObject {
 /** Kinds that exist once per cluster: their namespace is always ''. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'Namespace', 'Node', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration',
+  'ClusterAnalysisTemplate',
 ]);
 
 export interface ObjectSet {

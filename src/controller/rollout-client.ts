@@ -1,4 +1,5 @@
 // The API calls the rollout controller makes, in one place: reads for observe, one write per action.
+import { ANALYSIS_TEMPLATE_PLURAL, CLUSTER_ANALYSIS_TEMPLATE_PLURAL, type AnalysisTemplate } from '../analysis/templates.ts';
 import {
   AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
@@ -56,6 +57,14 @@ export class RolloutClient {
   }
 
   // Writes resolve with the resourceVersion the object has after them, for the cache guard.
+
+  /** An AnalysisTemplate of the namespace, or with no namespace a ClusterAnalysisTemplate; undefined when it does not exist. */
+  async readAnalysisTemplate(namespace: string | undefined, name: string): Promise<AnalysisTemplate | undefined> {
+    const read = namespace === undefined
+      ? this.custom.getClusterCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: CLUSTER_ANALYSIS_TEMPLATE_PLURAL, name })
+      : this.custom.getNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ANALYSIS_TEMPLATE_PLURAL, name });
+    return orUndefinedIfNotFound(read as Promise<AnalysisTemplate>);
+  }
 
   async patchRollout(namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
     return versionOf(await this.custom.patchNamespacedCustomObject({ group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, namespace, plural: ROLLOUT_PLURAL, name, body: patch, fieldManager }, jsonPatch));

@@ -1,5 +1,6 @@
 // The rollout controller's reconcile loop: informers turn cluster changes into Rollout keys, the
 // work queue hands one key to one worker at a time, and each reconcile is observe → decide → act.
+import type { AnalysisTemplate, ObservedTemplates } from '../analysis/templates.ts';
 import { type KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
@@ -300,13 +301,29 @@ export class RolloutController {
     const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule]);
     const formerClaims = this.formerClaims(rollout);
     const dataPlane = this.dataPlane?.view(key, namespace, virtualService);
+    const analysisTemplates = await this.templatesOf(rollout);
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
       ...(writeLoop ? { writeLoop } : {}), ...(claimants ? { claimants } : {}), ...(formerClaims.length > 0 ? { formerClaims } : {}),
-      ...(dataPlane === undefined ? {} : { dataPlane }),
+      ...(dataPlane === undefined ? {} : { dataPlane }), ...(analysisTemplates === undefined ? {} : { analysisTemplates }),
       ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
     };
+  }
+
+  /**
+   * The templates spec.analysis names, read live at each reconcile: only Rollouts that name some
+   * pay for it, and an edited template takes effect at the next round without a watch.
+   */
+  private async templatesOf(rollout: Rollout): Promise<ObservedTemplates | undefined> {
+    const refs = rollout.spec.analysis?.templates ?? [];
+    if (refs.length === 0) return undefined;
+    const templates: { namespaced: Record<string, AnalysisTemplate | null>; cluster: Record<string, AnalysisTemplate | null> } = { namespaced: {}, cluster: {} };
+    await Promise.all(refs.map(async ({ templateName, clusterScope }) => {
+      const found = await this.client.readAnalysisTemplate(clusterScope === true ? undefined : rollout.metadata.namespace, templateName);
+      templates[clusterScope === true ? 'cluster' : 'namespaced'][templateName] = found ?? null;
+    }));
+    return templates;
   }
 
   /**

@@ -4,7 +4,8 @@
 //   1. deletion: restore 100% stable, let proxies catch up, leave stable behind, release the finalizer
 //   2. the finalizer is added before anything else is written
 //   3. spec.workloadRef's Deployment missing: stop, touch nothing
-//   4. an invalid spec stops everything but abort and a rollback's return to stable (status says why)
+//   4. an analysis template or argument missing, or an invalid spec, stops everything but abort and
+//      a rollback's return to stable (status says why)
 //   5. a pending command (annotation) is applied and acknowledged in one status write
 //   6. a <name>-stable/-canary Deployment that is not ours: stop (ours left ownerless: adopt it)
 //   7. a write the API server refused as invalid: report it, until the spec changes;
@@ -21,6 +22,7 @@ import { CONDITION } from './conditions.ts';
 import { decideEnd, decideFirstDeploy, decidePromoting, decideRolledBack, decideStart, decideSteady } from './converge.ts';
 import { resolveSpec } from './defaults.ts';
 import { addFinalizer, decideDeletion, hasFinalizer, isDeleting } from './finalize.ts';
+import { addMilliseconds } from './durations.ts';
 import { hold, stopWith, waitUntil } from './hold.ts';
 import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './deployments/ownership.ts';
@@ -30,6 +32,7 @@ import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
 import { decideRestart } from './deployments/restart.ts';
 import { stableCapacityFor } from './deployments/stable-scale.ts';
 import { templateRevision } from './revision.ts';
+import { resolveTemplates } from '../analysis/templates.ts';
 import { resolveRouting } from './routing/routing.ts';
 import { desiredStepRoutes, stepRoutesNow, stepRoutesRecord, stepRoutesWrite } from './routing/step-routes.ts';
 import { classify, stableRevisionOf, type DecideContext, type RolloutState, type RoutedContext } from './state.ts';
@@ -42,7 +45,11 @@ export type { ObservedState } from './observed.ts';
 
 function context(observed: ObservedState, now: Date): DecideContext {
   const { rollout } = observed;
-  const spec = resolveSpec(rollout, workloadTemplate(observed.workload));
+  const resolved = resolveSpec(rollout, workloadTemplate(observed.workload));
+  const templates = resolved.analysis === undefined ? undefined : resolveTemplates(rollout, observed.analysisTemplates);
+  const spec = templates?.ok === true && resolved.analysis !== undefined
+    ? { ...resolved, analysis: { ...resolved.analysis, metrics: templates.metrics, args: templates.args } }
+    : resolved;
   return {
     observed,
     rollout,
@@ -51,8 +58,19 @@ function context(observed: ObservedState, now: Date): DecideContext {
     now,
     revision: templateRevision(spec.template),
     stableRevision: stableRevisionOf(observed),
-    problems: validateRollout(rollout, spec),
+    problems: templates?.ok === false ? [] : validateRollout(rollout, spec),
+    ...(templates?.ok === false ? { templateProblem: { reason: templates.reason, message: templates.message } } : {}),
   };
+}
+
+/** Templates are read, not watched: a Rollout waiting for one looks again this often. */
+const TEMPLATE_RECHECK_MS = 10_000;
+
+/** A template or argument that cannot be had: nothing moves until it can, and status says what is missing. */
+function templateHold(ctx: DecideContext, problem: { reason: string; message: string }): Action {
+  const condition = { type: CONDITION.progressing, status: 'False' as const, reason: problem.reason, message: `${problem.message}; nothing is changed until then` };
+  const recheck = waitUntil(problem.reason, condition.message, addMilliseconds(ctx.now, TEMPLATE_RECHECK_MS));
+  return hold(ctx, { phase: 'Degraded', message: condition.message, conditions: [condition], warning: true }, recheck);
 }
 
 function invalidHold(ctx: DecideContext): Action {
@@ -138,6 +156,8 @@ function decideFor(ctx: DecideContext): Action {
 
   const state = classify(ctx);
   const command = pendingCommand(ctx.rollout);
+  // Abort still works: a template deleted mid-rollout must not keep traffic on the canary.
+  if (ctx.templateProblem !== undefined && command?.command !== 'abort' && state.kind !== 'rolledBack') return templateHold(ctx, ctx.templateProblem);
   if (ctx.problems.length > 0) return decideInvalid(ctx, state, command);
   if (command !== undefined) return applyCommand(ctx, state, command);
   const beforeRouting = decideOwnership(ctx) ?? refusedWriteHold(ctx) ?? writeLoopHold(ctx) ?? decideRestart(ctx) ?? releaseFormerClaims(ctx);

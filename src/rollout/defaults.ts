@@ -1,7 +1,7 @@
 // The CRD's defaults, applied again in the pure core: objects built in tests, or stored before a
 // default existed, behave exactly like objects that went through the API server.
 import { blueGreenSteps, previewRouteName } from './strategies/blue-green.ts';
-import type { AnalysisSpec, BlueGreenSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, RolloutStep, TrafficRouting } from './types.ts';
+import type { AnalysisSpec, AnalysisTemplateRef, BlueGreenSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, RolloutStep, TrafficRouting } from './types.ts';
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_STABLE_SUBSET = 'stable';
@@ -28,8 +28,13 @@ export interface ResolvedTrafficRouting {
   managedRoutes: string[];
 }
 
-export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>> &
-  Pick<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'>;
+export type ResolvedAnalysis = Required<Omit<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus' | 'templates' | 'args'>> &
+  Pick<AnalysisSpec, 'maxErrorRateIncrease' | 'prometheus'> & {
+    /** The templates' metrics are in `metrics` once resolved (analysis/templates.ts). */
+    templates?: AnalysisTemplateRef[];
+    /** Resolved values of `{{ args.NAME }}`. */
+    args?: Record<string, string>;
+  };
 
 export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'analysis' | 'template' | 'steps'> {
   /** spec.steps, or the steps spec.blueGreen stands for. */
@@ -71,7 +76,9 @@ export function resolveAnalysis(analysis: AnalysisSpec | undefined): ResolvedAna
     inconclusiveLimit: analysis.inconclusiveLimit ?? DEFAULT_INCONCLUSIVE_LIMIT,
     maxErrorRateIncrease: analysis.maxErrorRateIncrease,
     prometheus: analysis.prometheus,
-    metrics: analysis.metrics,
+    metrics: analysis.metrics ?? [],
+    templates: analysis.templates ?? [],
+    args: Object.fromEntries((analysis.args ?? []).flatMap((arg) => (arg.value === undefined ? [] : [[arg.name, arg.value]]))),
   };
 }
 

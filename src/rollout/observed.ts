@@ -1,6 +1,7 @@
 // Everything decide() looks at, gathered by the I/O shell from its informer caches. Absent
 // objects are undefined (not errors): each absence is a state decide knows how to handle.
 import type { V1Deployment } from '@kubernetes/client-node';
+import type { ObservedTemplates } from '../analysis/templates.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
 import type { DataPlaneView } from '../mesh/types.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
@@ -36,6 +37,8 @@ export interface ObservedState {
   writeLoop?: WriteLoop;
   /** What istiod says of the VirtualService's current generation; absent when the controller knows no istiod. */
   dataPlane?: DataPlaneView;
+  /** The AnalysisTemplates and ClusterAnalysisTemplates spec.analysis.templates names, as read. */
+  analysisTemplates?: ObservedTemplates;
   /** The controller's setting: the shortest range vector for analysis queries (4 scrape intervals). */
   minAnalysisWindowMs?: number;
 }

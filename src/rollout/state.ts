@@ -21,6 +21,8 @@ export interface DecideContext {
   stableRevision: string | undefined;
   /** What is wrong with the spec (validate.ts); only commands and traffic restoration act while any remain. */
   problems: string[];
+  /** A template or argument spec.analysis names that cannot be had (analysis/templates.ts). */
+  templateProblem?: { reason: string; message: string };
 }
 
 /** A context whose VirtualService and DestinationRule were found usable. */

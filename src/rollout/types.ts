@@ -154,7 +154,24 @@ export interface AnalysisMetric {
   min?: number;
 }
 
+/** An AnalysisTemplate (the Rollout's namespace) or, with clusterScope, a ClusterAnalysisTemplate. */
+export interface AnalysisTemplateRef {
+  templateName: string;
+  clusterScope?: boolean;
+}
+
+/** A value for `{{ args.NAME }}` in the templates' (and the inline) queries. */
+export interface AnalysisArg {
+  name: string;
+  value?: string;
+  /** A field of this Rollout, e.g. metadata.name, metadata.labels['app'], spec.trafficRouting.host. */
+  valueFrom?: { fieldRef: { fieldPath: string } };
+}
+
 export interface AnalysisSpec {
+  /** Metrics of AnalysisTemplates, added to the inline ones (analysis/templates.ts). */
+  templates?: AnalysisTemplateRef[];
+  args?: AnalysisArg[];
   interval?: string;
   failureLimit?: number;
   minRequests?: number;
@@ -166,7 +183,8 @@ export interface AnalysisSpec {
   prometheus?: { address: string };
   /** Percentage points by which the canary's error rate may exceed stable's. */
   maxErrorRateIncrease?: number;
-  metrics: AnalysisMetric[];
+  /** Optional when templates give metrics. */
+  metrics?: AnalysisMetric[];
 }
 
 /** An existing Deployment whose pod template the Rollout runs (and which it scales down once it has taken over). */

@@ -48,9 +48,32 @@ describe('canary rollouts', () => {
     expect(last.filter((check) => check.name.endsWith('-vs-stable')).map((check) => check.verdict)).toEqual(['pass', 'pass']);
   });
 
-  it('rolls a failing canary back within one analysis interval of the failure limit', async () => {
+  it('rolls a failing canary back within one analysis interval of the failure limit, judged by a ClusterAnalysisTemplate with args', async () => {
     const { namespace } = await scenario('failing', { withCanarySubset: true, canaryErrorRate: 0.5 });
-    await settleFirstDeploy(namespace);
+    // The metrics come from a template, one of whose queries takes the Rollout's name as an argument.
+    const templateName = `${namespace}-errors`;
+    const analysis = {
+      interval: '5s', failureLimit: 1, minRequests: 10,
+      templates: [{ templateName, clusterScope: true }], args: [{ name: 'workload', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+    };
+    await createRollout(namespace, 'payments:1.0', { analysis });
+    const waiting = await waitForPhase(namespace, 'Degraded', 60_000);
+    expect(waiting.status?.message).toMatch(/ClusterAnalysisTemplate .* does not exist in the cluster/);
+    await cluster.custom.createClusterCustomObject({
+      group: 'switchboard.dev', version: 'v1alpha1', plural: 'clusteranalysistemplates',
+      body: {
+        apiVersion: 'switchboard.dev/v1alpha1', kind: 'ClusterAnalysisTemplate', metadata: { name: templateName },
+        spec: {
+          args: [{ name: 'workload' }],
+          metrics: [
+            { name: 'error-rate', maxErrorRatePercent: 5 },
+            { name: 'canary-seen', query: 'count(istio_requests_total{destination_workload="{{ args.workload }}-canary"}) or vector(0)', min: 0 },
+          ],
+        },
+      },
+    });
+    cleanups.push(async () => { await cluster.custom.deleteClusterCustomObject({ group: 'switchboard.dev', version: 'v1alpha1', plural: 'clusteranalysistemplates', name: templateName }); });
+    await waitForPhase(namespace, 'Healthy');
     await changeImage(namespace, 'payments:2.0-broken');
     const rolledBack = await waitForPhase(namespace, 'RolledBack', 120_000);
     expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
@@ -60,6 +83,8 @@ describe('canary rollouts', () => {
     const lastRunAt = (rolledBack.status!.analysis as { lastRunAt?: string }).lastRunAt!;
     expect(Date.parse(at) - Date.parse(lastRunAt)).toBeLessThanOrEqual(5_000);
     expect(rolledBack.status?.message ?? '').toMatch(/error-rate/);
+    const last = (rolledBack.status?.analysis as { last?: { name: string; verdict: string }[] } | undefined)?.last ?? [];
+    expect(last.find((check) => check.name === 'canary-seen')?.verdict).toBe('pass');
     // The decision is recorded in status first and carried out by the next writes, so that a
     // controller that dies in between still finishes it.
     await eventually('all traffic back on stable', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 10_000);
@@ -187,6 +212,8 @@ describe('canary rollouts', () => {
       [{ steps: [{ setMirrorRoute: { name: 'shadow', percentage: 101 } }] }, /percentage.*100/],
       [{ steps: [{ setCanaryScale: { replicas: 1, weight: 5 } }] }, /exactly one of replicas, weight or matchTrafficWeight true/],
       [{ antiAffinity: {} }, /exactly one of requiredDuringSchedulingIgnoredDuringExecution and preferredDuringSchedulingIgnoredDuringExecution/],
+      [{ analysis: { templates: [{ templateName: 't' }], args: [{ name: 'a', value: 'x', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } }, /exactly one of value and valueFrom/],
+      [{ analysis: { interval: '1m' } }, /analysis needs metrics, inline or from templates/],
       [{
         trafficRouting: { host: 'payments', virtualService: { name: 'vs', routes: ['primary'] }, destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
       }, /weighted route cannot be a header or mirror route/],

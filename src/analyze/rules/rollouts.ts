@@ -5,7 +5,8 @@ import { canaryPinnedRoute } from '../../rollout/routing/routing.ts';
 import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/routing/claims.ts';
 import { stepRouteProblem } from '../../rollout/routing/step-routes.ts';
 import { hostMatches, resolveManagedRoutes } from '../../rollout/routing/weights.ts';
-import type { VirtualService } from '../../rollout/types.ts';
+import { resolveTemplates, type AnalysisTemplate } from '../../analysis/templates.ts';
+import type { Rollout, VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
 import type { ObjectSet } from '../objects.ts';
 import { isSwitchboardRollout, rolloutRouting } from '../rollout-references.ts';
@@ -20,6 +21,7 @@ export const ROLLOUT_SUBSET_TO_BE_ADDED = { code: 'SB0805', name: 'RolloutSubset
 export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared', severity: 'error' } as const;
 export const ROLLOUT_CANARY_PINNED_ROUTE = { code: 'SB0807', name: 'RolloutCanaryPinnedRoute', severity: 'error' } as const;
 export const ROLLOUT_MANAGED_ROUTE_UNUSABLE = { code: 'SB0808', name: 'RolloutManagedRouteUnusable', severity: 'error' } as const;
+export const ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE = { code: 'SB0809', name: 'RolloutAnalysisTemplateUnusable', severity: 'error' } as const;
 
 /** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/routing/claims.ts). */
 interface ManagedPart {
@@ -31,7 +33,7 @@ interface ManagedPart {
 export const rolloutRule: Rule = {
   definitions: [
     ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED,
-    ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE, ROLLOUT_MANAGED_ROUTE_UNUSABLE,
+    ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE, ROLLOUT_MANAGED_ROUTE_UNUSABLE, ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE,
   ],
   check(objects: ObjectSet): Finding[] {
     const findings: Finding[] = [];
@@ -87,10 +89,34 @@ export const rolloutRule: Rule = {
         managers.set(id, [...(managers.get(id) ?? []), { rollout: rollout.metadata.name, parts }]);
       }
     }
-    findings.push(...sharedRoutes(objects, managers));
+    findings.push(...sharedRoutes(objects, managers), ...templateFindings(objects));
     return findings;
   },
 };
+
+/**
+ * The controller's own resolution of spec.analysis.templates (analysis/templates.ts), on the
+ * templates of the input. A template is judged missing only where the input can tell: it holds
+ * templates of that kind (in the namespace, for AnalysisTemplates); `--cluster` reads none.
+ */
+function templateFindings(objects: ObjectSet): Finding[] {
+  const findings: Finding[] = [];
+  for (const object of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
+    const rollout = object as unknown as Rollout;
+    const refs = Array.isArray(rollout.spec?.analysis?.templates) ? rollout.spec.analysis.templates : [];
+    if (refs.length === 0) continue;
+    const { namespace } = rollout.metadata;
+    const namespacedKnown = objects.ofKind('AnalysisTemplate').some((template) => template.metadata.namespace === namespace);
+    const clusterKnown = objects.ofKind('ClusterAnalysisTemplate').length > 0;
+    if (refs.some((ref) => (ref.clusterScope === true ? !clusterKnown : !namespacedKnown))) continue;
+    const lookup = (kind: string, ns: string | undefined) => Object.fromEntries(refs.map((ref) => [ref.templateName, objects.find(kind, ns ?? '', ref.templateName) as unknown as AnalysisTemplate ?? null]));
+    const resolution = resolveTemplates(rollout, { namespaced: lookup('AnalysisTemplate', namespace), cluster: lookup('ClusterAnalysisTemplate', undefined) });
+    if (!resolution.ok) {
+      findings.push(finding(ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE, object, `${resolution.message} (${resolution.reason}): the controller holds the Rollout Degraded, moving nothing`));
+    }
+  }
+  return findings;
+}
 
 /**
  * Two Rollouts on one route or subset: the controller lets one manage them (the Rollout the claims

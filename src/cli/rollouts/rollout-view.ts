@@ -227,7 +227,7 @@ function analysisView(rollout: Rollout): AnalysisView | undefined {
   const analysis = rollout.status?.analysis;
   if (spec === undefined && analysis === undefined) return undefined;
   return present<AnalysisView>({
-    metrics: spec?.metrics.map((metric) => metric.name) ?? [],
+    metrics: spec?.metrics?.map((metric) => metric.name) ?? [],
     failureLimit: spec?.failureLimit ?? 0,
     counts: analysis === undefined ? undefined : {
       passed: analysis.passedChecks, failed: analysis.failedChecks, inconclusive: analysis.inconclusiveChecks, errored: analysis.erroredChecks,

@@ -31,7 +31,10 @@ export function rolloutSuite(cluster: TestCluster) {
   let prometheus: RunningPrometheus | undefined;
   const cleanups: (() => Promise<void>)[] = [];
   beforeAll(async () => {
-    await installCrds(cluster, ['crds/switchboard.dev_rollouts.yaml', 'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
+    await installCrds(cluster, [
+      'crds/switchboard.dev_rollouts.yaml', 'crds/switchboard.dev_analysistemplates.yaml', 'crds/switchboard.dev_clusteranalysistemplates.yaml',
+      'crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml',
+    ]);
     prometheus = await startMeshPrometheus();
   });
   afterEach(async () => {
