@@ -3,11 +3,11 @@
 // controller runs the canary as its own Deployment (<name>-canary): the canary's series are
 // exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
-import type { AnalysisMetric, JudgeSpec } from '../rollout/types.ts';
+import type { AnalysisMetric, JudgeSpec, WebMetricSpec } from '../rollout/types.ts';
 import { DEFAULT_MIN_SAMPLES, DEFAULT_SIGNIFICANCE } from './judge/judge.ts';
 import { parseDuration } from '../rollout/durations.ts';
 import { prometheusAddressProblem } from './prometheus-address.ts';
-import type { AnalysisPlan, ComparisonCheck, JudgeCheck, PlannedCheck, ThresholdCheck } from './types.ts';
+import type { AnalysisPlan, ComparisonCheck, JudgeCheck, PlannedCheck, ThresholdCheck, WebCheck } from './types.ts';
 
 export const ERROR_RATE_METRIC = 'error-rate';
 export const LATENCY_P99_METRIC = 'latency-p99';
@@ -227,6 +227,27 @@ function plannedJudge(metric: AnalysisMetric, judge: JudgeSpec, canaryWindow: Wo
   };
 }
 
+export const DEFAULT_WEB_TIMEOUT_SECONDS = 10;
+
+/** A web metric, its URL and body rendered like a query. */
+function plannedWeb(metric: AnalysisMetric, web: WebMetricSpec, variables: TemplateVariables, args: Readonly<Record<string, string>>): WebCheck {
+  if (BUILTIN_METRICS.includes(metric.name) || metric.query !== undefined || metric.judge !== undefined) {
+    throw new AnalysisConfigError(`metric ${metric.name}: a web metric has a name of its own and takes no query or judge`);
+  }
+  if (metric.max === undefined && metric.min === undefined) throw new AnalysisConfigError(`metric ${metric.name}: a web metric needs max or min`);
+  const method = web.method ?? 'GET';
+  if (web.body !== undefined && method !== 'POST') throw new AnalysisConfigError(`metric ${metric.name}: web.body needs method POST`);
+  const url = renderQueryTemplate(metric.name, web.url, variables, args);
+  if (!/^https?:\/\//.test(url)) throw new AnalysisConfigError(`metric ${metric.name}: web.url "${url}" must be an http or https URL`);
+  return {
+    kind: 'web', name: metric.name, url, method, headers: web.headers ?? [], jsonPath: web.jsonPath,
+    timeoutMs: (web.timeoutSeconds ?? DEFAULT_WEB_TIMEOUT_SECONDS) * 1000,
+    ...(web.body === undefined ? {} : { body: renderQueryTemplate(metric.name, web.body, variables, args) }),
+    ...(web.caBundle === undefined ? {} : { caBundle: web.caBundle }),
+    ...(metric.max === undefined ? {} : { max: metric.max }), ...(metric.min === undefined ? {} : { min: metric.min }),
+  };
+}
+
 /** Renders every query of one round. Throws AnalysisConfigError for a spec it cannot render. */
 export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
   const { analysis, namespace } = input;
@@ -246,9 +267,11 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     interval: window,
   };
   const checks: PlannedCheck[] = analysis.metrics.map((metric) => {
-    const check = metric.judge === undefined
-      ? plannedMetric(metric, canary, variables, input.mirrored ?? false, analysis.args ?? {})
-      : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
+    const check = metric.web !== undefined
+      ? plannedWeb(metric, metric.web, variables, analysis.args ?? {})
+      : metric.judge === undefined
+        ? plannedMetric(metric, canary, variables, input.mirrored ?? false, analysis.args ?? {})
+        : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
     return metric.dryRun === true ? { ...check, dryRun: true } : check;
   });
   if (analysis.maxErrorRateIncrease !== undefined) {

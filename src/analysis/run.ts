@@ -2,7 +2,8 @@
 // The only I/O is the provider's; the round never throws (a failing query becomes an 'error' check).
 import type { MetricsProvider } from './provider.ts';
 import { judgeErrorRate, judgeLatency, type LabelledOutcome } from './judge/judge.ts';
-import type { AnalysisPlan, AnalysisRound, JudgeCheck, MetricResult, PlannedCheck, QueryOutcome } from './types.ts';
+import { webValue } from './providers/web.ts';
+import type { AnalysisPlan, AnalysisRound, JudgeCheck, MetricResult, PlannedCheck, QueryOutcome, ThresholdCheck } from './types.ts';
 import { judgeComparison, judgeThreshold, roundVerdict, type Evidence } from './verdict.ts';
 
 async function settle(provider: MetricsProvider, promql: string): Promise<QueryOutcome> {
@@ -37,6 +38,11 @@ async function runCheck(provider: MetricsProvider, check: PlannedCheck, evidence
     return judgeThreshold(check, await settle(provider, check.query), evidence, at);
   }
   if (check.kind === 'judge') return runJudge(provider, check, at);
+  if (check.kind === 'web') {
+    // A web measurement stands on its own: the canary's request count is no evidence for or against it.
+    const threshold: ThresholdCheck = { kind: 'threshold', name: check.name, query: check.url, unit: '', ...(check.max === undefined ? {} : { max: check.max }), ...(check.min === undefined ? {} : { min: check.min }) };
+    return judgeThreshold(threshold, await webValue(check), { requests: Number.POSITIVE_INFINITY, minRequests: 0 }, at);
+  }
   const [canary, stable] = await Promise.all([settle(provider, check.canaryQuery), settle(provider, check.stableQuery)]);
   return judgeComparison(check, canary, stable, evidence, at);
 }

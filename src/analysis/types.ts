@@ -45,7 +45,23 @@ export type JudgeCheck = {
   | { test: 'Latency'; canaryBuckets: string; stableBuckets: string }
 );
 
-export type PlannedCheck = ThresholdCheck | ComparisonCheck | JudgeCheck;
+/** A number read from an HTTP endpoint (providers/web.ts), judged against max and min. */
+export interface WebCheck {
+  kind: 'web';
+  name: string;
+  dryRun?: boolean;
+  url: string;
+  method: 'GET' | 'POST';
+  headers: { name: string; value: string }[];
+  body?: string;
+  jsonPath: string;
+  timeoutMs: number;
+  caBundle?: string;
+  max?: number;
+  min?: number;
+}
+
+export type PlannedCheck = ThresholdCheck | ComparisonCheck | JudgeCheck | WebCheck;
 
 /** One analysis round, fully rendered: the rollout core builds it, run.ts executes it. */
 export interface AnalysisPlan {

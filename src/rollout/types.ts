@@ -132,6 +132,20 @@ export type RolloutStep = SetWeightStep | PauseStep | SetHeaderRouteStep | SetMi
  * One metric. The name selects the kind: `error-rate` and `latency-p99` are built-in Istio
  * queries; any other name is custom PromQL with `max` and/or `min`.
  */
+export interface WebMetricSpec {
+  /** May use the query variables ({{ canary }}, {{ args.NAME }}, ...). */
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: { name: string; value: string }[];
+  /** POST only; may use the query variables. */
+  body?: string;
+  /** Where the number is in the JSON answer, e.g. $.data.score. */
+  jsonPath: string;
+  timeoutSeconds?: number;
+  /** PEM: the CA that signed an https endpoint's certificate. */
+  caBundle?: string;
+}
+
 /** A statistical comparison of canary and stable over the same window (analysis/judge/). */
 export interface JudgeSpec {
   test: 'ErrorRate' | 'Latency';
@@ -147,6 +161,8 @@ export interface AnalysisMetric {
   judge?: JudgeSpec;
   /** Measured and recorded every round, never judged: a new metric tried out beside the others. */
   dryRun?: boolean;
+  /** The value from an HTTP endpoint instead of a PromQL query, judged by max and min. */
+  web?: WebMetricSpec;
   maxErrorRatePercent?: number;
   maxLatencyMs?: number;
   query?: string;

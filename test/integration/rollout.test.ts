@@ -214,6 +214,7 @@ describe('canary rollouts', () => {
       [{ antiAffinity: {} }, /exactly one of requiredDuringSchedulingIgnoredDuringExecution and preferredDuringSchedulingIgnoredDuringExecution/],
       [{ analysis: { templates: [{ templateName: 't' }], args: [{ name: 'a', value: 'x', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } }, /exactly one of value and valueFrom/],
       [{ analysis: { interval: '1m' } }, /analysis needs metrics, inline or from templates/],
+      [{ analysis: { metrics: [{ name: 'smoke', web: { url: 'http://smoke', jsonPath: '$.failed' } }] } }, /a web metric has a name of its own, takes no query or judge, and needs max or min/],
       [{
         trafficRouting: { host: 'payments', virtualService: { name: 'vs', routes: ['primary'] }, destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
       }, /weighted route cannot be a header or mirror route/],

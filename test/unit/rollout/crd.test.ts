@@ -119,4 +119,13 @@ describe('Rollout CRD', () => {
     for (const annotation of Object.values(COMMAND_ANNOTATIONS)) expect(text).toContain(annotation);
     expect(Object.keys(status.acknowledgedCommands.properties).sort()).toEqual(Object.keys(COMMAND_ANNOTATIONS).sort());
   });
+
+  it('the analysis templates take exactly the Rollout\'s metric schema', () => {
+    const rolloutMetrics = spec.analysis.properties.metrics;
+    for (const file of ['switchboard.dev_analysistemplates.yaml', 'switchboard.dev_clusteranalysistemplates.yaml']) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a schema document
+      const template = parse(readFileSync(new URL(`../../../crds/${file}`, import.meta.url), 'utf8')) as any;
+      expect(template.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.metrics, file).toEqual(rolloutMetrics);
+    }
+  });
 });
