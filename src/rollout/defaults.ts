@@ -83,9 +83,13 @@ export function resolveAnalysis(analysis: AnalysisSpec | undefined): ResolvedAna
 }
 
 /** The steps a Rollout walks: its own, or those of its blue-green release. */
-export function effectiveSteps(spec: Pick<RolloutSpec, 'steps' | 'blueGreen'>): RolloutStep[] {
+export function effectiveSteps(spec: Pick<RolloutSpec, 'steps' | 'blueGreen' | 'postPromotionWatch'>): RolloutStep[] {
   if (spec.blueGreen !== undefined) return blueGreenSteps(spec.blueGreen);
-  return spec.steps ?? [];
+  const steps = spec.steps ?? [];
+  const watch = spec.postPromotionWatch;
+  if (watch === undefined) return steps;
+  // The watch is two steps of the rollout: all traffic to the new version, then a pause under analysis.
+  return [...steps, { setWeight: 100 }, { pause: { duration: watch.duration } }];
 }
 
 /** A blue-green preview route is a managed route like any other, listed last. */

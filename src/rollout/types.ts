@@ -257,6 +257,11 @@ export interface RolloutSpec {
   antiAffinity?: AntiAffinitySpec;
   /** Stable's pods follow its share of the traffic during a rollout (deployments/stable-scale.ts). */
   dynamicStableScale?: boolean;
+  /**
+   * After the last step, the new version alone takes all traffic for this long under analysis,
+   * while the old one keeps every pod: a failure switches straight back (canary steps only).
+   */
+  postPromotionWatch?: { duration: string };
 }
 
 /** What a scale-down does when proxies known to istiod still have not applied the change. */

@@ -152,11 +152,15 @@ function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
 }
 
 function blueGreenProblems(rollout: Rollout): string[] {
-  const { blueGreen, steps, dynamicStableScale } = rollout.spec;
+  const { blueGreen, steps, dynamicStableScale, postPromotionWatch } = rollout.spec;
   if ((blueGreen === undefined) === (steps === undefined)) return ['set exactly one of spec.steps (a canary) and spec.blueGreen'];
+  if (postPromotionWatch !== undefined && dynamicStableScale === true) {
+    return ['spec.postPromotionWatch cannot be used with spec.dynamicStableScale: the old version must keep every pod while the new one is watched'];
+  }
   if (blueGreen === undefined) return [];
   const problems: string[] = [];
   if (dynamicStableScale === true) problems.push('spec.dynamicStableScale cannot be used with spec.blueGreen, whose old version keeps every pod until the new one is promoted');
+  if (rollout.spec.postPromotionWatch !== undefined) problems.push('spec.postPromotionWatch is for canary steps: with spec.blueGreen, use blueGreen.postPromotionSeconds');
   for (const field of ['autoPromotionSeconds', 'postPromotionSeconds'] as const) {
     const value = blueGreen[field];
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) problems.push(`spec.blueGreen.${field} ${value} must be a whole number of seconds >= 0`);
