@@ -39,6 +39,8 @@ interface Written {
   weight: boolean;
   verdicts: boolean;
   reasons: Set<ReconcileErrorReason>;
+  /** Metric names with a measured value series. */
+  measured: Set<string>;
 }
 
 export class RolloutMetrics {
@@ -46,6 +48,8 @@ export class RolloutMetrics {
   readonly #canaryWeight: Gauge<'namespace' | 'name'>;
   readonly #analysisRounds: Counter<'namespace' | 'name' | 'verdict'>;
   readonly #reconcileErrors: Counter<'namespace' | 'name' | 'reason'>;
+  readonly #measured: Gauge<'namespace' | 'name' | 'metric'>;
+  readonly #limit: Gauge<'namespace' | 'name' | 'metric'>;
   readonly #written = new Map<string, Written>();
 
   constructor(registry: Registry) {
@@ -62,6 +66,28 @@ export class RolloutMetrics {
     this.#reconcileErrors = new Counter({
       name: 'switchboard_rollout_reconcile_errors_total', help: 'Failed reconciles by reason', labelNames: ['namespace', 'name', 'reason'], registers,
     });
+    // Next to the limits, so that a dashboard plots a canary's measures against what judges them.
+    this.#measured = new Gauge({
+      name: 'switchboard_rollout_analysis_value', help: "Each metric's value in the Rollout's last analysis round (the judge's p-value)",
+      labelNames: ['namespace', 'name', 'metric'], registers,
+    });
+    this.#limit = new Gauge({
+      name: 'switchboard_rollout_analysis_limit', help: "Each metric's limit in the last round (max, else min; the judge's significance)",
+      labelNames: ['namespace', 'name', 'metric'], registers,
+    });
+  }
+
+  /** The values of a round: a metric without a finite value this round has no series until it has one. */
+  recordMeasurements(namespace: string, name: string, checks: readonly { name: string; value?: number; limit?: number }[]): void {
+    const written = this.#entry(namespace, name);
+    for (const check of checks) {
+      const labels = { namespace, name, metric: check.name };
+      written.measured.add(check.name);
+      if (check.value === undefined) this.#measured.remove(labels);
+      else this.#measured.set(labels, check.value);
+      if (check.limit === undefined) this.#limit.remove(labels);
+      else this.#limit.set(labels, check.limit);
+    }
   }
 
   /** The Rollout's phase as just observed or written: its info series moves to the new phase. */
@@ -100,6 +126,10 @@ export class RolloutMetrics {
     if (written.weight) this.#canaryWeight.remove({ namespace, name });
     if (written.verdicts) for (const verdict of VERDICTS) this.#analysisRounds.remove({ namespace, name, verdict });
     for (const reason of written.reasons) this.#reconcileErrors.remove({ namespace, name, reason });
+    for (const metric of written.measured) {
+      this.#measured.remove({ namespace, name, metric });
+      this.#limit.remove({ namespace, name, metric });
+    }
     this.#written.delete(key(namespace, name));
   }
 
@@ -107,7 +137,7 @@ export class RolloutMetrics {
     const id = key(namespace, name);
     let written = this.#written.get(id);
     if (written === undefined) {
-      written = { weight: false, verdicts: false, reasons: new Set() };
+      written = { weight: false, verdicts: false, reasons: new Set(), measured: new Set() };
       this.#written.set(id, written);
     }
     return written;

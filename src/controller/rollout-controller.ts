@@ -470,6 +470,7 @@ export class RolloutController {
           (round) => {
             this.analysisRounds.set(key, round);
             this.options.metrics.rollouts.countAnalysisRound(namespace, name, round.verdict);
+            this.options.metrics.rollouts.recordMeasurements(namespace, name, round.checks);
             log.info({ verdict: round.verdict, checks: round.checks.map((c) => ({ name: c.name, verdict: c.verdict, value: c.value })) }, action.message);
             this.enqueue(namespace, name);
           },

@@ -5,7 +5,7 @@ import { createControllerMetrics, reconcileErrorReason } from '../../../src/cont
 /** The registry's exposition, only the sample lines of switchboard_rollout_* per-Rollout metrics. */
 async function samples(registry: Registry): Promise<string[]> {
   const text = await registry.metrics();
-  return text.split('\n').filter((line) => /^switchboard_rollout_(info|canary_weight|analysis_rounds_total|reconcile_errors_total)\{/.test(line));
+  return text.split('\n').filter((line) => /^switchboard_rollout_(info|canary_weight|analysis_rounds_total|reconcile_errors_total|analysis_value|analysis_limit)\{/.test(line));
 }
 
 describe('RolloutMetrics', () => {
@@ -37,6 +37,19 @@ describe('RolloutMetrics', () => {
       'switchboard_rollout_analysis_rounds_total{namespace="production",name="payments",verdict="error"} 1',
       'switchboard_rollout_reconcile_errors_total{namespace="production",name="payments",reason="invalid"} 1',
     ]);
+  });
+
+  it('the last round\'s measured values next to their limits; a metric without a value this round has none', async () => {
+    const { registry, rollouts } = createControllerMetrics(new Registry());
+    rollouts.recordMeasurements('production', 'payments', [{ name: 'error-rate', value: 0.4, limit: 1 }, { name: 'errors-vs-stable', value: 0.31, limit: 0.05 }]);
+    rollouts.recordMeasurements('production', 'payments', [{ name: 'error-rate', limit: 1 }, { name: 'errors-vs-stable', value: 0.02, limit: 0.05 }]);
+    expect(await samples(registry)).toEqual([
+      'switchboard_rollout_analysis_value{namespace="production",name="payments",metric="errors-vs-stable"} 0.02',
+      'switchboard_rollout_analysis_limit{namespace="production",name="payments",metric="error-rate"} 1',
+      'switchboard_rollout_analysis_limit{namespace="production",name="payments",metric="errors-vs-stable"} 0.05',
+    ]);
+    rollouts.forget('production', 'payments');
+    expect(await samples(registry)).toEqual([]);
   });
 
   it('forget removes every series of that Rollout and only of that Rollout', async () => {
