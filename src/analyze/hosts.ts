@@ -49,6 +49,21 @@ export function hostCovers(pattern: string, host: string): boolean {
   return host.replace(/^\*/, '').endsWith(pattern.slice(1));
 }
 
+/**
+ * The Gateway a gateways entry names, as istiod resolves it: namespace/name (`.` for the
+ * VirtualService's namespace), a short name in the VirtualService's namespace, or the legacy
+ * name.namespace[.svc.cluster.local] form.
+ */
+export function gatewayReference(written: string, namespace: string): { namespace: string; name: string } {
+  const slash = written.indexOf('/');
+  if (slash >= 0) {
+    const ns = written.slice(0, slash);
+    return { namespace: ns === '.' ? namespace : ns, name: written.slice(slash + 1) };
+  }
+  const [name = written, legacyNamespace] = written.split('.');
+  return legacyNamespace === undefined ? { namespace, name } : { namespace: legacyNamespace, name };
+}
+
 /** Either host, wildcards included, names a service the other names too. */
 export function hostsOverlap(a: string, b: string): boolean {
   return hostCovers(a, b) || hostCovers(b, a);

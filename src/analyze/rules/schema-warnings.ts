@@ -15,7 +15,7 @@ import { isRecord, records, selects, stringMap, type MeshObject, type ObjectSet 
 import type { AnalysisContext, Rule } from '../rule.ts';
 import { knownPods, podsSelectedBy, type KnownPod } from './gateways/workloads.ts';
 import { portProtocol } from './services.ts';
-import { gatewayReference } from './virtual-services/hosts.ts';
+import { gatewayReference } from '../hosts.ts';
 
 /** An empty selector is valid and means the whole namespace: info, since it may be meant (Istio warns). */
 export const WORKLOAD_SELECTOR_WITHOUT_LABELS = { code: 'SB0308', name: 'WorkloadSelectorWithoutLabels', severity: 'info' } as const;

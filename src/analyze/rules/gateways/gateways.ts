@@ -3,6 +3,7 @@
 // pods its selector picks, the Service in front of them and the Secrets in their namespace, so
 // each check judges only what the input shows; the Kubernetes Gateway API is not judged here.
 import { finding, type Finding } from '../../finding.ts';
+import { gatewayReference, hostsOverlap } from '../../hosts.ts';
 import { credentialProblem, credentialReference } from './credentials.ts';
 import { describePod, isGatewayProxy, knownPods, podsSelectedBy, selectorText, type KnownPod } from './workloads.ts';
 import { isRecord, records, selects, stringMap, type MeshObject, type ObjectSet } from '../../objects.ts';
@@ -53,27 +54,6 @@ function listed(items: readonly string[], limit = 4): string {
   return items.length <= limit ? items.join(', ') : `${items.slice(0, limit).join(', ')} and ${items.length - limit} more`;
 }
 
-/** The Gateway a VirtualService's gateways entry names, resolved as istiod does (legacy name.namespace forms too). */
-function gatewayReference(written: string, namespace: string): { namespace: string; name: string } {
-  const slash = written.indexOf('/');
-  if (slash >= 0) {
-    const ns = written.slice(0, slash);
-    return { namespace: ns === '.' ? namespace : ns, name: written.slice(slash + 1) };
-  }
-  const [name = written, ns] = written.split('.');
-  return ns === undefined ? { namespace, name } : { namespace: ns, name };
-}
-
-/** Istio's host matching: `*.example.com` covers its subdomains, `*` everything, both ways. */
-function hostsMatch(a: string, b: string): boolean {
-  const aWild = a.startsWith('*');
-  const bWild = b.startsWith('*');
-  if (aWild && bWild) return a.length < b.length ? b.slice(1).endsWith(a.slice(1)) : a.slice(1).endsWith(b.slice(1));
-  if (aWild) return b.endsWith(a.slice(1));
-  if (bWild) return a.endsWith(b.slice(1));
-  return a === b;
-}
-
 // The hosts of a Gateway's servers that VirtualServices of this namespace may bind: ns/host, ./host, any-namespace forms.
 function gatewayHostsFor(gateway: MeshObject, namespace: string): string[] {
   return servers(gateway).flatMap((server) => server.hosts).flatMap((host) => {
@@ -119,7 +99,7 @@ function virtualServiceGateways(objects: ObjectSet, gateways: readonly MeshObjec
       // istiod qualifies a short VirtualService host in its namespace before matching it.
       const candidates = hosts.flatMap((host) => (host === '*' || host.includes('.') ? [host] : [host, `${host}.${namespace}.svc.cluster.local`]));
       const served = gatewayHostsFor(gateway, namespace);
-      if (candidates.some((host) => served.some((gatewayHost) => hostsMatch(gatewayHost, host)))) return;
+      if (candidates.some((host) => served.some((gatewayHost) => hostsOverlap(gatewayHost, host)))) return;
       const serverHosts = servers(gateway).flatMap((server) => server.hosts);
       findings.push(finding(VIRTUAL_SERVICE_HOST_NOT_FOUND_IN_GATEWAY, virtualService,
         `${path} binds to Gateway ${fullName(gateway)}, but none of spec.hosts (${listed(hosts)}) is a host its servers accept from namespace ${namespace} ` +

@@ -1,6 +1,6 @@
 // What a VirtualService binds to and who applies it: its gateways, the mesh, and the namespaces
 // whose proxies must see its destinations. Host resolution itself is ../../hosts.ts's.
-import { specExportScope, stringList } from '../../hosts.ts';
+import { gatewayReference, specExportScope, stringList } from '../../hosts.ts';
 import { isRecord, records, type MeshObject } from '../../objects.ts';
 import type { ExportScope } from '../../../mesh/export-to.ts';
 
@@ -26,21 +26,6 @@ export function gatewayNames(virtualService: MeshObject): string[] {
 export function boundToMesh(virtualService: MeshObject): boolean {
   const gateways = gatewayNames(virtualService);
   return gateways.length === 0 || gateways.includes(MESH_GATEWAY);
-}
-
-/**
- * The Gateway a gateways entry names, as istiod resolves it: namespace/name (`.` for the
- * VirtualService's namespace), a short name in the VirtualService's namespace, or the legacy
- * name.namespace[.svc.cluster.local] form.
- */
-export function gatewayReference(written: string, namespace: string): { namespace: string; name: string } {
-  const slash = written.indexOf('/');
-  if (slash >= 0) {
-    const ns = written.slice(0, slash);
-    return { namespace: ns === '.' ? namespace : ns, name: written.slice(slash + 1) };
-  }
-  const [name = written, legacyNamespace] = written.split('.');
-  return legacyNamespace === undefined ? { namespace, name } : { namespace: legacyNamespace, name };
 }
 
 /** The gateways (not `mesh`) a VirtualService is bound to, as namespace and name. */
