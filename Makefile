@@ -21,7 +21,7 @@ help:
 $(NPM_STAMP): package.json package-lock.json
 	@# The machine's Node may be older than 22: npm warns about engines, but everything runs on
 	@# node_modules/.bin/node (the "node" package), so those warnings are noise.
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: $(NPM_STAMP)

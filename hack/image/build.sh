@@ -53,6 +53,11 @@ prepare_npm_config() {
     npm_build_volumes+=(--volume "$WORK/npm-ca.crt:/usr/local/etc/npm-ca.crt:ro")
   fi
   [[ -s "$WORK/npmrc" ]] && npm_build_volumes+=(--volume "$WORK/npmrc:/usr/local/etc/npmrc:ro")
+  # The machine's npm cache, which `npm ci --prefer-offline` in the build reads before the registry:
+  # packages the machine already has are not downloaded again (volumes reach RUN steps only).
+  local cache
+  cache=$(npm_setting cache)
+  [[ -n "$cache" && -d "$cache" ]] && npm_build_volumes+=(--volume "$cache:/root/.npm:rw")
   return 0
 }
 prepare_npm_config
