@@ -1,12 +1,15 @@
 // Per-pod sidecar annotations: validated, then combined with the injector config into the settings
 // one injection uses. Each resource annotation overrides only its own field; Istio drops the other
 // three when any is set, which is a long-standing complaint (istio/istio#16126).
+import type { V1EnvVar } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { InjectorConfig } from './config.ts';
+import { istioSettings, type InjectorConfig } from './config.ts';
+import { goString } from './istio/istio-settings.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
 import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
+import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
 import { selectTemplate, type InjectionTemplate } from './templates.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
@@ -34,6 +37,8 @@ export interface SidecarSettings {
   proxyMetadata: Record<string, string>;
   /** Status port, readiness timings, log levels, user volumes, interfaces. */
   proxy: ProxyAnnotationSettings;
+  /** The pod's apm.datadoghq.com/env, as the proxy's environment, when Istio's tracer is datadog. */
+  datadogEnv?: V1EnvVar[];
 }
 
 /** The proxy's resources in Kubernetes' shape, leaving out an empty requests or limits map. */
@@ -114,8 +119,26 @@ export function resolveSidecarSettings(
   refusals.push(...fitRequestsWithinLimits(resources, warnings));
   const proxy = readProxyAnnotations(present, config, refusals);
   const proxyConfig = mergeProxyConfig(config.proxyConfig, podProxyConfig);
-  const templateChoice = selectTemplate(present);
+  const proxyMetadata = stringEntries(proxyConfig.proxyMetadata);
+  if (podProxyConfig !== undefined && proxyMetadata.IPTABLES_TRACE_LOGGING === 'true') {
+    refusals.push({
+      code: refusalCodes.invalidAnnotation,
+      field: annotationField(annotationKeys.proxyConfig),
+      message:
+        `annotation ${annotationKeys.proxyConfig} sets proxyMetadata.IPTABLES_TRACE_LOGGING "true", which makes Istio's template run istio-proxy privileged, ` +
+        'as root; Switchboard never runs the proxy privileged',
+    });
+  }
+  const istio = istioSettings(config);
+  const merges = prometheusMerge ?? config.prometheusMerge;
+  const scrapePort = merges ? prometheusPortProblem(present, istio.agentStatusPort) : undefined;
+  if (scrapePort) refusals.push(invalidAnnotation(scrapePort.key, scrapePort.value, scrapePort.expected));
+  const templateChoice = selectTemplate(present, istio.defaultTemplate);
   if (templateChoice.refusal) refusals.push(templateChoice.refusal);
+  const datadogEnv =
+    istio.tracer === 'datadog' && templateChoice.template === 'sidecar'
+      ? read(datadogEnvAnnotation, 'a JSON object of environment variables, e.g. {"DD_ENV": "prod"}', parseDatadogEnv)
+      : undefined;
 
   return {
     settings: {
@@ -124,12 +147,13 @@ export function resolveSidecarSettings(
       interceptionMode: interceptionMode ?? config.interceptionMode,
       nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
-      prometheusMerge: prometheusMerge ?? config.prometheusMerge,
+      prometheusMerge: merges,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
       template: templateChoice.template ?? 'sidecar',
       proxyConfig,
-      proxyMetadata: stringEntries(proxyConfig.proxyMetadata),
+      proxyMetadata,
       proxy,
+      ...(datadogEnv ? { datadogEnv } : {}),
     },
     refusals,
     warnings,
@@ -219,6 +243,22 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 function stringEntries(value: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(asRecord(value)).map(([key, entry]) => [key, typeof entry === 'string' ? entry : JSON.stringify(entry)]));
+}
+
+const datadogEnvAnnotation = 'apm.datadoghq.com/env';
+
+/** Istio's template ranges over the JSON object (sorted by name) and fails the injection on anything else. */
+function parseDatadogEnv(text: string): V1EnvVar[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (!entries.every(([, entry]) => ['string', 'number', 'boolean'].includes(typeof entry))) return undefined;
+  return entries.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, entry]) => ({ name, value: goString(entry) }));
 }
 
 function parseProxyConfig(text: string): Record<string, unknown> | undefined {

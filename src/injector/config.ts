@@ -1,7 +1,7 @@
 // The injector's configuration: what Istio keeps in its sidecar-injector values and mesh config,
 // reduced to the knobs this injector honours. Read from a YAML file or a ConfigMap holding one.
 import { readFileSync } from 'node:fs';
-import type { V1LabelSelector, V1LabelSelectorRequirement } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1LabelSelectorRequirement, V1Lifecycle, V1PodSecurityContext, V1SeccompProfile } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
 import { interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { labelSelectorProblem } from './label-selectors.ts';
@@ -47,6 +47,99 @@ export interface ReadinessProbeTimings {
 export interface StartupProbeSettings {
   enabled: boolean;
   failureThreshold: number;
+}
+
+/**
+ * What only Istio's values and mesh config say (docs/injector-config.md lists each key). Switchboard's
+ * own config has no field for these: they describe the installed istiod, so they come from its files.
+ */
+export interface IstioInjectionSettings {
+  /** values.global.proxy.statusPort: istio-init's -d, the CNI exclusion, the native preStop and the proxy's probes (none at 0). */
+  statusPort: number;
+  /** meshConfig.defaultConfig.statusPort: where the agent listens, so where app probes and prometheus.io/port point. */
+  agentStatusPort: number;
+  /** meshConfig.proxyListenPort and proxyInboundListenPort: istio-iptables -p and -z. */
+  outboundListenerPort: number;
+  inboundListenerPort: number;
+  /** meshConfig.inboundTrafficPolicy.mode LOCALHOST: the agent sends rewritten probes to localhost, as Envoy sends inbound traffic. */
+  inboundToLocalhost: boolean;
+  /** values.global.proxy_init.image; undefined without Istio's values, when istio-init runs the proxy's image. */
+  proxyInitImage?: string;
+  /** values.global.variant: the image type (debug, distroless) suffixed to the tag when the mesh config names none. */
+  variant: string;
+  /** values.global.pilotCertProvider: who signs istiod's certificate; only "istiod" mounts its root certificate and CRL. */
+  pilotCertProvider: string;
+  /** values.global.trustBundleName: the ConfigMap (or ClusterTrustBundle) holding the root certificate; '' for Istio's default. */
+  trustBundleName: string;
+  /** values.pilot.env.ENABLE_CLUSTER_TRUST_BUNDLE_API: the root certificate from a ClusterTrustBundle. */
+  clusterTrustBundle: boolean;
+  /** values.pilot.crlConfigMapName; '' for istio-ca-crl. */
+  crlConfigMapName: string;
+  /** values.global.caName GkeWorkloadCertificate: GKE's CSI driver provides the workload certificate. */
+  gkeWorkloadCertificate: boolean;
+  /** values.global.mountMtlsCerts: the service account's istio.<name> secret at /etc/certs/. */
+  mountMtlsCerts: boolean;
+  /** values.pilot.cni.provider multus: the pod asks Multus for the istio-cni network. */
+  multusNetwork: boolean;
+  /** values.global.proxy.lifecycle: replaces the proxy's own hooks. */
+  lifecycle?: V1Lifecycle;
+  /** values.global.proxy.seccompProfile: istio-init's and the proxy's. */
+  seccompProfile?: V1SeccompProfile;
+  /** values.global.proxy_init.forceApplyIptables, values.global.nativeNftables, values.global.logAsJson: istio-iptables and agent flags. */
+  forceApplyIptables: boolean;
+  nativeNftables: boolean;
+  logAsJson: boolean;
+  /** values.global.sts.servicePort; 0 for none. */
+  stsPort: number;
+  /** values.global.proxy.outlierLogPath; '' for none. */
+  outlierLogPath: string;
+  /** values.sidecarInjectorWebhook.injectedAnnotations: set on every injected pod, over its own. */
+  injectedAnnotations: Record<string, string>;
+  /** values.global.proxy.tracer: datadog reads the pod's apm.datadoghq.com/env, lightstep mounts its CA. */
+  tracer: string;
+  /** values.gateways.securityContext: the gateway template's pod security context, in place of its sysctl. */
+  gatewaySecurityContext?: V1PodSecurityContext;
+  /** values.pilot.env.COMPLIANCE_POLICY: handed to the proxy (fips-140-3 also restricts Go's crypto). */
+  compliancePolicy: string;
+  /** values.sidecarInjectorWebhook.defaultTemplates: the template of pods that name none. */
+  defaultTemplate: 'sidecar' | 'gateway';
+  /** meshConfig.extensionProviders: an OpenTelemetry provider enriching spans with OTEL semantic conventions. */
+  otelResourceAttributes: boolean;
+}
+
+export function defaultIstioInjectionSettings(): IstioInjectionSettings {
+  return {
+    statusPort: 15020,
+    agentStatusPort: 15020,
+    outboundListenerPort: 15001,
+    inboundListenerPort: 15006,
+    inboundToLocalhost: false,
+    variant: '',
+    pilotCertProvider: 'istiod',
+    trustBundleName: '',
+    clusterTrustBundle: false,
+    crlConfigMapName: '',
+    gkeWorkloadCertificate: false,
+    mountMtlsCerts: false,
+    multusNetwork: false,
+    forceApplyIptables: false,
+    nativeNftables: false,
+    logAsJson: false,
+    stsPort: 0,
+    outlierLogPath: '',
+    injectedAnnotations: {},
+    tracer: 'none',
+    compliancePolicy: '',
+    defaultTemplate: 'sidecar',
+    otelResourceAttributes: false,
+  };
+}
+
+const defaultIstio = Object.freeze(defaultIstioInjectionSettings());
+
+/** The config's Istio settings, or Istio's defaults when it has none (a config built before they existed). */
+export function istioSettings(config: InjectorConfig): IstioInjectionSettings {
+  return config.istio ?? defaultIstio;
 }
 
 export interface InjectorConfig {
@@ -99,6 +192,8 @@ export interface InjectorConfig {
   tokenAudience: string;
   /** Mesh-wide ProxyConfig defaults, merged with proxy.istio.io/config into PROXY_CONFIG. */
   proxyConfig: Record<string, unknown>;
+  /** Set from Istio's values and mesh config only, never from Switchboard's config; absent means Istio's defaults. */
+  istio?: IstioInjectionSettings;
 }
 
 export function defaultInjectorConfig(): InjectorConfig {

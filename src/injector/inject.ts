@@ -2,14 +2,14 @@
 // what Istio's injection template and post-processing (pkg/kube/inject) produce.
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
-import type { InjectorConfig } from './config.ts';
+import { istioSettings, type InjectorConfig } from './config.ts';
 import { podShapeProblem } from './pod-shape.ts';
 import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './proxy/prometheus-merge.ts';
 import { buildProxyContainer } from './proxy/proxy-container.ts';
 import { buildInitContainer } from './proxy/proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
-import { proxyPodVolumes } from './proxy/proxy-volumes.ts';
+import { lightstepVolumes, proxyPodVolumes } from './proxy/proxy-volumes.ts';
 import { rewriteAppProbes } from './proxy/probes.ts';
 import { proxyUid } from './istio/istio-constants.ts';
 import { exemptProxyUid, mergeProxyOverride, overrideAnnotation, takeProxyOverride } from './proxy/proxy-override.ts';
@@ -39,7 +39,8 @@ export interface InjectOptions {
 export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOptions = {}): V1Pod {
   const shapeProblem = podShapeProblem(pod);
   if (shapeProblem) throw new TypeError(`cannot inject this pod: ${shapeProblem}`);
-  const previous = stripPreviousInjection(pod);
+  const istio = istioSettings(config);
+  const previous = stripPreviousInjection(pod, istio.agentStatusPort);
   const original = previous?.pod ?? pod;
   // Only the pod, its metadata and spec are copied: every change below replaces a whole field
   // (an array, the labels, the annotations), so untouched subtrees can be shared with the input.
@@ -54,28 +55,36 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   // The template sees the pod's own istio-proxy (its ports count among the pod's); then it becomes the override.
   const templateProxy = buildProxyContainer(injected, settings, config, workload);
   const override = takeProxyOverride(spec);
-  const proxy = override ? mergeProxyOverride(gateway ? asGatewayProxy(templateProxy) : templateProxy, override.container) : gateway ? asGatewayProxy(templateProxy) : templateProxy;
+  const renderedProxy = gateway ? asGatewayProxy(templateProxy, config, proxyConfigInterceptionMode(settings, config)) : templateProxy;
+  const proxy = override ? mergeProxyOverride(renderedProxy, override.container) : renderedProxy;
   const tproxy = settings.interceptionMode === 'TPROXY';
-  if (tproxy && override?.container.securityContext?.runAsUser !== undefined) proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
   const iptables = gateway || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
+  // Istio adjusts the proxy's user only in a pod with istio-init or istio-validation (adjustInitContainerUser).
+  if (tproxy && iptables.length > 0 && override?.container.securityContext?.runAsUser !== undefined) {
+    proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
+  }
 
   const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
   const merged: PrometheusMergeResult = settings.prometheusMerge
-    ? mergePrometheusAnnotations(metadata.annotations ?? {})
+    ? mergePrometheusAnnotations(metadata.annotations ?? {}, istio.agentStatusPort)
     : { annotations: metadata.annotations ?? {} };
   const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
   if (scrapeEnv) proxyEnv.push(scrapeEnv);
   if (settings.rewriteAppProbes) {
-    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.statusPort, previous?.appProbers);
+    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.probeRewritePort, previous?.appProbers, istio.agentStatusPort);
     spec.containers = rewritten.containers;
     if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
     if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
   }
   const nativeSidecar = settings.nativeSidecar && !gateway;
   placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, validatesOnly: config.cniEnabled, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
-  if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext);
+  if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext, istio.gatewaySecurityContext);
 
-  const volumes = [...proxyPodVolumes(config, settings.template), ...settings.proxy.userVolumes];
+  // The gateway template has neither the pod's user volumes nor the lightstep CA.
+  const volumes = [
+    ...proxyPodVolumes(config, settings.template, spec.serviceAccountName),
+    ...(gateway ? [] : [...settings.proxy.userVolumes, ...lightstepVolumes(settings.proxyConfig, config)]),
+  ];
   spec.volumes = [...(spec.volumes ?? []), ...volumes];
   const pullSecrets = addImagePullSecrets(spec, config.imagePullSecrets);
 
@@ -88,10 +97,16 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network);
-  const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings) } : merged.annotations;
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network, settings.proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true');
+  const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings, merged.annotations, config) } : merged.annotations;
   metadata.annotations = injectedAnnotations(override && !previous ? { ...annotations, ...overrideAnnotation(override.container, nativeSidecar) } : annotations, injected, status, config);
   return injected;
+}
+
+/** The ProxyConfig's interception mode (the mesh default, or the pod's proxy.istio.io/config over it). */
+function proxyConfigInterceptionMode(settings: SidecarSettings, config: InjectorConfig): string {
+  const mode = settings.proxyConfig.interceptionMode;
+  return typeof mode === 'string' && mode !== '' ? mode : config.interceptionMode;
 }
 
 function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {

@@ -1,7 +1,7 @@
 // Labels and annotations an injected pod carries, as Istio's template sets them.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { SidecarSettings } from './annotations.ts';
-import type { InjectorConfig } from './config.ts';
+import { istioSettings, type InjectorConfig } from './config.ts';
 import { excludedInboundPorts } from './proxy/proxy-annotations.ts';
 import { annotationKeys, labelKeys, proxyContainerName } from './istio/istio-constants.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
@@ -15,18 +15,31 @@ function asLabelValue(text: string): string {
   return text.slice(0, 63).replace(/^[-_.]+|[-_.]+$/g, '');
 }
 
-export function injectedLabels(labels: Record<string, string>, workload: WorkloadIdentity, template: 'sidecar' | 'gateway' = 'sidecar', network = ''): Record<string, string> {
+/**
+ * hbone: the pod's ProxyConfig has ISTIO_META_ENABLE_HBONE "true" in its proxyMetadata; Istio's sidecar
+ * template then labels it as reachable through the HBONE tunnel.
+ */
+export function injectedLabels(
+  labels: Record<string, string>,
+  workload: WorkloadIdentity,
+  template: 'sidecar' | 'gateway' = 'sidecar',
+  network = '',
+  hbone = false,
+): Record<string, string> {
   return {
     ...labels,
     // Istio sets the network label from global.network, over the pod's own.
     ...(network === '' ? {} : { [labelKeys.network]: network }),
     ...(template === 'sidecar' ? { [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio') } : {}),
+    ...(template === 'sidecar' && hbone ? { [tunnelLabel]: firstNonEmpty(labels[tunnelLabel], 'http') } : {}),
     [labelKeys.canonicalName]: asLabelValue(
       firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name),
     ),
     [labelKeys.canonicalRevision]: firstNonEmpty(labels[labelKeys.canonicalRevision], labels['app.kubernetes.io/version'], labels.version, 'latest'),
   };
 }
+
+const tunnelLabel = 'networking.istio.io/tunnel';
 
 export function revisionName(config: InjectorConfig): string {
   return config.revision === '' ? 'default' : config.revision;
@@ -53,17 +66,20 @@ export function injectedAnnotations(annotations: Record<string, string>, pod: V1
     result[annotationKeys.defaultContainer] ??= firstApp;
   }
   result[annotationKeys.status] = status;
-  return result;
+  // values.sidecarInjectorWebhook.injectedAnnotations: Istio sets them last, over the pod's and its own.
+  return { ...result, ...istioSettings(config).injectedAnnotations };
 }
 
 /**
  * With Istio CNI the node's plugin sets up the redirect, reading it from the pod's annotations; the
  * template writes the effective values there (traffic.sidecar.istio.io/* and the interception mode).
  */
-export function cniAnnotations(settings: SidecarSettings): Record<string, string> {
+export function cniAnnotations(settings: SidecarSettings, annotations: Record<string, string> = {}, config?: InjectorConfig): Record<string, string> {
   const { traffic, proxy } = settings;
   const excluded = excludedInboundPorts(traffic.excludeInboundPorts, proxy.statusPort).split(',').slice(2).join(',');
+  const multus = config !== undefined && istioSettings(config).multusNetwork;
   return {
+    ...(multus ? { [multusNetworksAnnotation]: appendMultusNetwork(annotations[multusNetworksAnnotation] ?? '', istioCniNetwork) } : {}),
     [annotationKeys.interceptionMode]: settings.interceptionMode,
     ...(traffic.includeOutboundIPRanges === '' ? {} : { [annotationKeys.includeOutboundIPRanges]: traffic.includeOutboundIPRanges }),
     ...(traffic.excludeOutboundIPRanges === '' ? {} : { [annotationKeys.excludeOutboundIPRanges]: traffic.excludeOutboundIPRanges }),
@@ -72,4 +88,34 @@ export function cniAnnotations(settings: SidecarSettings): Record<string, string
     ...(traffic.includeOutboundPorts === '' ? {} : { [annotationKeys.includeOutboundPorts]: traffic.includeOutboundPorts }),
     ...(traffic.excludeOutboundPorts === '' ? {} : { [annotationKeys.excludeOutboundPorts]: traffic.excludeOutboundPorts }),
   };
+}
+
+const multusNetworksAnnotation = 'k8s.v1.cni.cncf.io/networks';
+const istioCniNetwork = 'default/istio-cni';
+
+/**
+ * Istio's appendMultusNetwork: adds the istio-cni network to the pod's Multus networks, given either as
+ * a comma-separated list or as JSON, unless already there. JSON it cannot read is left as it is.
+ */
+export function appendMultusNetwork(existing: string, network: string): string {
+  if (existing === '') return network;
+  const [networkNamespace, networkName] = network.includes('/') ? [network.slice(0, network.indexOf('/')), network.slice(network.indexOf('/') + 1)] : ['', network];
+  const end = existing.lastIndexOf(']');
+  if (end !== -1) {
+    let networks: unknown;
+    try {
+      networks = JSON.parse(existing);
+    } catch {
+      return existing;
+    }
+    // Go decodes into a list of maps: anything else is an error, but a null entry is an empty map.
+    if (!Array.isArray(networks) || !networks.every((entry) => typeof entry === 'object' && !Array.isArray(entry))) return existing;
+    const present = (networks as Array<Record<string, unknown> | null>).some(
+      (entry) => entry?.name === networkName && (entry.namespace ?? '') === networkNamespace,
+    );
+    if (present) return existing;
+    const added = networkNamespace === '' ? `, {"name": "${networkName}"}` : `, {"name": "${networkName}", "namespace": "${networkNamespace}"}`;
+    return `${existing.slice(0, end)}${added}${existing.slice(end)}`;
+  }
+  return existing.split(',').some((entry) => entry.trim() === network) ? existing : `${existing}, ${network}`;
 }

@@ -27,8 +27,11 @@ export function hasInjectionStatus(pod: V1Pod): boolean {
   return Object.hasOwn(pod.metadata?.annotations ?? {}, annotationKeys.status);
 }
 
-/** Undefined for a pod that was never injected; a status that cannot be read strips nothing, as in Istio. */
-export function stripPreviousInjection(pod: V1Pod): PreviousInjection | undefined {
+/**
+ * Undefined for a pod that was never injected; a status that cannot be read strips nothing, as in Istio.
+ * agentStatusPort is the mesh config's status port, where the previous merge pointed prometheus.io/port.
+ */
+export function stripPreviousInjection(pod: V1Pod, agentStatusPort: number = statusPort): PreviousInjection | undefined {
   const annotations = pod.metadata?.annotations ?? {};
   const statusText = annotations[annotationKeys.status];
   if (statusText === undefined) return undefined;
@@ -41,7 +44,7 @@ export function stripPreviousInjection(pod: V1Pod): PreviousInjection | undefine
   if (spec.volumes) strippedSpec.volumes = spec.volumes.filter(without(status.volumes));
   if (spec.imagePullSecrets) strippedSpec.imagePullSecrets = spec.imagePullSecrets.filter(without(status.imagePullSecrets));
   const { [annotationKeys.status]: _status, ...remaining } = annotations;
-  const stripped: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: withoutAgentScrapeAnnotations(remaining) }, spec: strippedSpec };
+  const stripped: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: withoutAgentScrapeAnnotations(remaining, agentStatusPort) }, spec: strippedSpec };
   const previous: PreviousInjection = { pod: stripped };
   const appProbers = envOf(previousProxy, appProbersEnvName)?.value;
   if (appProbers !== undefined) previous.appProbers = appProbers;
@@ -69,7 +72,7 @@ function parseStatus(text: string): InjectionStatus {
 }
 
 /** The previous merge pointed prometheus.io/* at the agent; Istio clears those so the merge starts over. */
-function withoutAgentScrapeAnnotations(annotations: Record<string, string>): Record<string, string> {
-  if (annotations['prometheus.io/port'] !== String(statusPort)) return annotations;
+function withoutAgentScrapeAnnotations(annotations: Record<string, string>, agentStatusPort: number): Record<string, string> {
+  if (annotations['prometheus.io/port'] !== String(agentStatusPort)) return annotations;
   return Object.fromEntries(Object.entries(annotations).filter(([key]) => !['prometheus.io/port', 'prometheus.io/path', 'prometheus.io/scrape'].includes(key)));
 }

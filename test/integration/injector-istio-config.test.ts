@@ -57,6 +57,26 @@ describe("istiod's ConfigMaps, followed live", () => {
     expect(source.current().tag).toBe('1.28.1');
   });
 
+  it('follows the keys only Istio has, and refuses one Switchboard does not honour, keeping the last good configuration', async () => {
+    await cluster.core.replaceNamespacedConfigMap({
+      name: 'istio-sidecar-injector-canary', namespace: istioNamespace,
+      body: configMap('istio-sidecar-injector-canary', {
+        values: JSON.stringify({ global: { tag: '1.28.1', proxy: { statusPort: 15030 }, proxy_init: { image: 'proxyv2-init' } } }),
+      }),
+    });
+    await eventually('the status port in force', async () => source.current().istio?.statusPort === 15030);
+    expect(source.current().istio).toMatchObject({ proxyInitImage: 'proxyv2-init' });
+    const reported = invalid.length;
+    await cluster.core.replaceNamespacedConfigMap({
+      name: 'istio-sidecar-injector-canary', namespace: istioNamespace,
+      body: configMap('istio-sidecar-injector-canary', { values: JSON.stringify({ global: { tag: '1.29.0', proxy: { statusPort: 15040, privileged: true } } }) }),
+    });
+    await eventually('the refused update reported', async () => invalid.length > reported);
+    const named = `ConfigMap ${istioNamespace}/istio-sidecar-injector-canary (data.values)`;
+    expect(invalid.at(-1)).toContain(`${named}: global.proxy.privileged: true would run istio-init and istio-proxy privileged`);
+    expect(source.current()).toMatchObject({ tag: '1.28.1', istio: { statusPort: 15030 } });
+  });
+
   it('ignores the ConfigMaps of other revisions', async () => {
     await cluster.core.createNamespacedConfigMap({ namespace: istioNamespace, body: configMap('istio-sidecar-injector', { values: JSON.stringify({ global: { tag: '0.0.1' } }) }) });
     await cluster.core.replaceNamespacedConfigMap({

@@ -11,6 +11,7 @@ import { InjectorConfigError, describeValue, isPlainObject } from '../config-sch
 import type { InjectorConfig, ResourceQuantities } from '../config.ts';
 import { labelSelectorProblem } from '../label-selectors.ts';
 import { interceptionModes, type InterceptionMode } from './istio-constants.ts';
+import { readIstioSettings } from './istio-settings.ts';
 import { istioValuesSchema, meshConfigSchema } from './istio-values-schema.ts';
 import { parseQuantity, quantityExpectation } from '../quantity.ts';
 import { checkTrafficValue, type TrafficField } from '../traffic-values.ts';
@@ -101,10 +102,11 @@ export function applyIstioConfiguration(base: InjectorConfig, values: IstioValue
     fromValues<'enabled' | 'disabled'>([...proxy, 'autoInject'], (policy) => (config.injectionPolicy = policy));
     fromValues<boolean>([...proxy, 'holdApplicationUntilProxyStarts'], (hold) => (config.holdApplicationUntilProxyStarts = hold));
     fromValues<number>([...proxy, 'readinessInitialDelaySeconds'], (seconds) => (config.readinessProbe.initialDelaySeconds = seconds));
-    fromValues<number>([...proxy, 'readinessPeriodSeconds'], (seconds) => (config.readinessProbe.periodSeconds = Math.max(1, seconds)));
-    fromValues<number>([...proxy, 'readinessFailureThreshold'], (threshold) => (config.readinessProbe.failureThreshold = Math.max(1, threshold)));
+    // Istio writes 0 as given; the API server then applies its own defaults (10 s, 3 failures).
+    fromValues<number>([...proxy, 'readinessPeriodSeconds'], (seconds) => (config.readinessProbe.periodSeconds = seconds));
+    fromValues<number>([...proxy, 'readinessFailureThreshold'], (threshold) => (config.readinessProbe.failureThreshold = threshold));
     fromValues<boolean>([...proxy, 'startupProbe', 'enabled'], (enabled) => (config.startupProbe.enabled = enabled));
-    fromValues<number>([...proxy, 'startupProbe', 'failureThreshold'], (threshold) => (config.startupProbe.failureThreshold = Math.max(1, threshold)));
+    fromValues<number>([...proxy, 'startupProbe', 'failureThreshold'], (threshold) => (config.startupProbe.failureThreshold = threshold));
     fromValues<Record<string, Record<string, string | number>>>([...proxy, 'resources'], (resources) => {
       // Istio's values give the proxy exactly these resources: a field left out is not set.
       config.resources = { requests: quantities(resources.requests, [...proxy, 'resources', 'requests']), limits: quantities(resources.limits, [...proxy, 'resources', 'limits']) };
@@ -154,6 +156,11 @@ export function applyIstioConfiguration(base: InjectorConfig, values: IstioValue
     }
     const merge = at(mesh, ['enablePrometheusMerge']);
     if (typeof merge === 'boolean') config.prometheusMerge = merge;
+  }
+  if (values || mesh) {
+    const istio = readIstioSettings(config.istio, values, mesh, sources);
+    config.istio = istio.istio;
+    if (istio.nativeSidecars !== undefined) config.nativeSidecars = istio.nativeSidecars;
   }
   return config;
 

@@ -52,16 +52,19 @@ export interface ProbeRewriteResult {
  * probe are returned as they were (the same objects), so the patch stays small.
  * previousAppProbers is the proxy's ISTIO_KUBE_APP_PROBERS before a re-injection: its entries win,
  * because the probes they describe were already rewritten and only the old value still knows them.
+ * agentStatusPort is the mesh config's status port: a probe already aimed there has nothing for the
+ * agent (Istio's DumpAppProbers judges by it, not by the pod's status port annotation).
  */
 export function rewriteAppProbes(
   containers: V1Container[],
   initContainers: V1Container[] | undefined,
   statusPort: number,
   previousAppProbers?: string,
+  agentStatusPort: number = statusPort,
 ): ProbeRewriteResult {
   const probers: Record<string, AppProber> = {};
   for (const container of [...(initContainers ?? []), ...containers]) {
-    if (container.name !== proxyContainerName) Object.assign(probers, originalProbers(container, statusPort));
+    if (container.name !== proxyContainerName) Object.assign(probers, originalProbers(container, agentStatusPort));
   }
   const merged = { ...probers, ...parsePreviousProbers(previousAppProbers) };
   const rewrite = (container: V1Container) => (container.name === proxyContainerName ? container : rewriteContainer(container, statusPort));

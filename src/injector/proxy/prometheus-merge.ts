@@ -20,7 +20,8 @@ function scrapeKeyOf(annotation: string): ScrapeKey | undefined {
   return match?.[1] as ScrapeKey | undefined;
 }
 
-export function mergePrometheusAnnotations(annotations: Record<string, string>): PrometheusMergeResult {
+/** agentStatusPort: the mesh config's defaultConfig.statusPort, where the agent serves the merged metrics. */
+export function mergePrometheusAnnotations(annotations: Record<string, string>, agentStatusPort: number = statusPort): PrometheusMergeResult {
   const declared: Partial<Record<ScrapeKey, string>> = {};
   for (const [key, value] of Object.entries(annotations)) {
     const scrapeKey = scrapeKeyOf(key);
@@ -28,10 +29,10 @@ export function mergePrometheusAnnotations(annotations: Record<string, string>):
   }
   // A pod that says it must not be scraped keeps its annotations; so does one already pointing at the agent.
   if (declared.scrape !== undefined && parseGoBoolean(declared.scrape) === false) return { annotations };
-  if (declared.port === String(statusPort)) return { annotations };
+  if (declared.port === String(agentStatusPort)) return { annotations };
 
   const merged = Object.fromEntries(Object.entries(annotations).filter(([key]) => scrapeKeyOf(key) === undefined));
-  merged['prometheus.io/port'] = String(statusPort);
+  merged['prometheus.io/port'] = String(agentStatusPort);
   merged['prometheus.io/path'] = '/stats/prometheus';
   merged['prometheus.io/scrape'] = 'true';
   const { scrape, path, port } = declared;
@@ -40,3 +41,48 @@ export function mergePrometheusAnnotations(annotations: Record<string, string>):
   const scrapeEnv = hasDeclared ? { name: 'ISTIO_PROMETHEUS_ANNOTATIONS', value: JSON.stringify({ scrape: scrape ?? '', path: path ?? '', port: port ?? '' }) } : undefined;
   return scrapeEnv ? { annotations: merged, scrapeEnv } : { annotations: merged };
 }
+
+// The data plane's own ports (pilot-agent's istioReservedPorts): scraping one is refused.
+const reservedPorts: Record<string, string> = {
+  '15000': 'Envoy admin',
+  '15001': 'outbound traffic capture',
+  '15004': 'pilot debug',
+  '15006': 'inbound traffic capture',
+  '15008': 'HBONE tunnel',
+  '15020': 'pilot-agent status / merged Prometheus',
+  '15021': 'Envoy health',
+  '15053': 'DNS proxy',
+  '15090': 'Envoy Prometheus (already merged)',
+};
+
+/**
+ * Istio refuses a pod whose metrics merge would scrape a prometheus.io/port that is not a port, is
+ * the agent's own, or is one of the data plane's ports; a port already pointing at the agent is kept.
+ */
+export function prometheusPortProblem(
+  annotations: Record<string, string>,
+  agentStatusPort: number = statusPort,
+): { key: string; value: string; expected: string } | undefined {
+  let key: string | undefined;
+  let scrape: string | undefined;
+  for (const [annotation, value] of Object.entries(annotations)) {
+    const scrapeKey = scrapeKeyOf(annotation);
+    if (scrapeKey === 'port') key = annotation;
+    if (scrapeKey === 'scrape' && parseGoBoolean(value) !== undefined) scrape = value;
+  }
+  if (key === undefined || (scrape !== undefined && parseGoBoolean(scrape) === false)) return undefined;
+  // Targets given with prometheus.istio.io/scrape-targets are judged by their own rules.
+  if (Object.keys(annotations).some((annotation) => annotation.replace(/[^a-zA-Z0-9_]/g, '_') === 'prometheus_istio_io_scrape_targets')) return undefined;
+  const value = annotations[key] ?? '';
+  const agent = String(agentStatusPort);
+  if (value === agent) return undefined;
+  // strconv.Atoi: an optional sign, then decimal digits.
+  const number = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < 1 || number > 65535) return { key, value, expected: 'a port from 1 to 65535, which Istio\'s metrics merge scrapes' };
+  const canonical = String(number);
+  if (canonical === agent) return { key, value, expected: `another port than the agent's ${agent}, where the merged metrics are served` };
+  const reserved = reservedPorts[canonical];
+  if (reserved !== undefined) return { key, value, expected: `a port of the app's; ${canonical} is reserved for Istio (${reserved})` };
+  return undefined;
+}
+

@@ -2,8 +2,7 @@
 // agent's status port, the proxy's readiness timings, log levels, extra volumes and mounts, and the
 // interfaces istio-iptables leaves alone or reroutes. Each is validated as Istio validates it.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { InjectorConfig } from '../config.ts';
-import { statusPort as defaultStatusPort } from '../istio/istio-constants.ts';
+import { istioSettings, type InjectorConfig } from '../config.ts';
 import { invalidAnnotation, type Refusal } from '../refusals.ts';
 
 export const proxyAnnotationKeys = {
@@ -22,8 +21,10 @@ export const proxyAnnotationKeys = {
 } as const;
 
 export interface ProxyAnnotationSettings {
-  /** pilot-agent's status port; 0 turns off the proxy's probes and the -d exclusion, as in Istio. */
+  /** The template's status port (annotation, else values.global.proxy.statusPort); 0 turns off the proxy's probes and the -d exclusion. */
   statusPort: number;
+  /** Where app probes are rewritten to: the annotation, else the mesh config's defaultConfig.statusPort (Istio's webhook reads that one). */
+  probeRewritePort: number;
   readiness: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number };
   logLevels: { proxy: string; component: string; agent: string };
   /** Extra pod volumes and proxy mounts, by name, in the order Istio's template writes them (sorted). */
@@ -58,8 +59,11 @@ export function annotationReader(annotations: Record<string, string>, refusals: 
 export function readProxyAnnotations(annotations: Record<string, string>, config: InjectorConfig, refusals: Refusal[]): ProxyAnnotationSettings {
   const read = annotationReader(annotations, refusals);
   const text = (key: string) => (annotations[key] === undefined || annotations[key] === '' ? undefined : annotations[key]);
+  const istio = istioSettings(config);
+  const annotatedStatusPort = read(proxyAnnotationKeys.statusPort, 'a port from 0 to 65535', port);
   const settings: ProxyAnnotationSettings = {
-    statusPort: read(proxyAnnotationKeys.statusPort, 'a port from 0 to 65535', port) ?? defaultStatusPort,
+    statusPort: annotatedStatusPort ?? istio.statusPort,
+    probeRewritePort: annotatedStatusPort ?? istio.agentStatusPort,
     readiness: {
       initialDelaySeconds: read(proxyAnnotationKeys.readinessInitialDelaySeconds, 'a non-negative integer', uint32) ?? config.readinessProbe.initialDelaySeconds,
       periodSeconds: read(proxyAnnotationKeys.readinessPeriodSeconds, 'a non-negative integer', uint32) ?? config.readinessProbe.periodSeconds,

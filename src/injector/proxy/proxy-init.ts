@@ -3,21 +3,48 @@
 // plugin writes those rules, and istio-validation only checks them, without any privilege.
 import type { V1Container, V1EnvVar } from '@kubernetes/client-node';
 import { proxyResourceRequirements, type SidecarSettings } from '../annotations.ts';
-import type { InjectorConfig } from '../config.ts';
-import { inboundListenerPort, initContainerName, outboundListenerPort, proxyGid, proxyUid, validationContainerName } from '../istio/istio-constants.ts';
+import { istioSettings, type InjectorConfig } from '../config.ts';
+import { initContainerName, proxyGid, proxyUid, validationContainerName } from '../istio/istio-constants.ts';
 import { excludedInboundPorts } from './proxy-annotations.ts';
 
-export function proxyImageReference(config: InjectorConfig): string {
-  return config.proxyImage.includes('/') ? config.proxyImage : `${config.hub}/${config.proxyImage}:${config.tag}`;
+const knownImageTypes = ['distroless', 'debug'];
+
+/** Istio's updateImageTypeIfPresent: a known type already on the tag is replaced, and "default" means none. */
+function withImageType(tag: string, imageType: string): string {
+  if (imageType === '') return tag;
+  const known = knownImageTypes.find((type) => tag.endsWith(`-${type}`));
+  const bare = known === undefined ? tag : tag.slice(0, -(known.length + 1));
+  return imageType === 'default' ? bare : `${bare}-${imageType}`;
+}
+
+/** ProxyConfig.image.imageType (the mesh default, or the pod's proxy.istio.io/config over it), else values.global.variant. */
+export function proxyImageType(proxyConfig: Record<string, unknown>, config: InjectorConfig): string {
+  const image = proxyConfig.image;
+  const imageType = typeof image === 'object' && image !== null ? (image as Record<string, unknown>).imageType : undefined;
+  return typeof imageType === 'string' && imageType !== '' ? imageType : istioSettings(config).variant;
+}
+
+/** The proxy's image: a full reference as given, or hub/name:tag with the image type; by default the mesh's type. */
+export function proxyImageReference(config: InjectorConfig, imageType: string = proxyImageType(config.proxyConfig, config)): string {
+  return config.proxyImage.includes('/') ? config.proxyImage : `${config.hub}/${config.proxyImage}:${withImageType(config.tag, imageType)}`;
+}
+
+/** istio-init's image: values.global.proxy_init.image, typed by values.global.variant only (as Istio's ProxyInitImage). */
+export function proxyInitImageReference(config: InjectorConfig): string {
+  const { proxyInitImage, variant } = istioSettings(config);
+  // Without Istio's values there is no proxy_init setting: istio-init runs the proxy's image.
+  if (proxyInitImage === undefined) return proxyImageReference(config);
+  return proxyInitImage.includes('/') ? proxyInitImage : `${config.hub}/${proxyInitImage}:${withImageType(config.tag, variant)}`;
 }
 
 /** istio-iptables flags as Istio's injection template writes them, shaped by the traffic settings. */
 export function iptablesArgs(settings: SidecarSettings, config: InjectorConfig, exemptUid: number = proxyUid): string[] {
   const { traffic, proxy } = settings;
+  const istio = istioSettings(config);
   return [
     'istio-iptables',
-    '-p', String(outboundListenerPort),
-    '-z', String(inboundListenerPort),
+    '-p', String(istio.outboundListenerPort),
+    '-z', String(istio.inboundListenerPort),
     '-u', String(settings.interceptionMode === 'TPROXY' ? proxyUid : exemptUid),
     '-m', settings.interceptionMode,
     '-i', traffic.includeOutboundIPRanges,
@@ -29,7 +56,9 @@ export function iptablesArgs(settings: SidecarSettings, config: InjectorConfig, 
     ...(proxy.rerouteInterfaces === undefined ? [] : ['-k', proxy.rerouteInterfaces]),
     ...(proxy.excludeInterfaces === undefined ? [] : ['-c', proxy.excludeInterfaces]),
     `--log_output_level=${proxy.logLevels.agent}`,
-    ...(config.cniEnabled ? ['--run-validation', '--skip-rule-apply'] : []),
+    ...(istio.logAsJson ? ['--log_as_json'] : []),
+    ...(config.cniEnabled ? ['--run-validation', '--skip-rule-apply'] : istio.forceApplyIptables ? ['--force-apply'] : []),
+    ...(istio.nativeNftables ? ['--native-nftables'] : []),
   ];
 }
 
@@ -43,9 +72,10 @@ export function proxyMetadataEnv(settings: SidecarSettings): V1EnvVar[] {
 export function buildInitContainer(settings: SidecarSettings, config: InjectorConfig, exemptUid: number = proxyUid): V1Container {
   const env = proxyMetadataEnv(settings);
   const tproxy = settings.interceptionMode === 'TPROXY';
+  const { seccompProfile } = istioSettings(config);
   return {
     name: config.cniEnabled ? validationContainerName : initContainerName,
-    image: proxyImageReference(config),
+    image: proxyInitImageReference(config),
     args: iptablesArgs(settings, config, exemptUid),
     ...(config.imagePullPolicy === '' ? {} : { imagePullPolicy: config.imagePullPolicy }),
     ...(env.length > 0 ? { env } : {}),
@@ -60,6 +90,7 @@ export function buildInitContainer(settings: SidecarSettings, config: InjectorCo
           runAsGroup: tproxy ? proxyGid : exemptUid,
           runAsUser: tproxy ? proxyUid : exemptUid,
           runAsNonRoot: true,
+          ...(seccompProfile ? { seccompProfile } : {}),
         }
       : {
           allowPrivilegeEscalation: false,
@@ -69,6 +100,7 @@ export function buildInitContainer(settings: SidecarSettings, config: InjectorCo
           runAsGroup: 0,
           runAsNonRoot: false,
           runAsUser: 0,
+          ...(seccompProfile ? { seccompProfile } : {}),
         },
   };
 }

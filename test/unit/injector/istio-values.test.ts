@@ -35,7 +35,7 @@ describe("Istio's values", () => {
   });
 
   it('accepts every other key Istio defines in those sections, of any type', () => {
-    expect(valuesError('global:\n  waypoint: {resources: {}}\n  proxy:\n    tracer: zipkin\n    lifecycle: {preStop: {}}\npilot:\n  autoscaleEnabled: true\ngateways: {securityContext: {}}\n')).toBe('accepted');
+    expect(valuesError('global:\n  waypoint: {resources: {}}\n  proxy:\n    tracer: zipkin\n    lifecycle: {preStop: {exec: {command: [sleep, "5"]}}}\npilot:\n  autoscaleEnabled: true\ngateways: {securityContext: {}}\n')).toBe('accepted');
   });
 
   it('reads the values out of the istio-sidecar-injector ConfigMap', () => {
