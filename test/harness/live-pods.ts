@@ -1,10 +1,16 @@
 // Which pods of a namespace exist now, for the traffic simulator: a slow sidecar keeps sending to
 // a pod until it applies the push that removed it, and a real Envoy's connection to a deleted pod's
 // IP fails. Only the cluster knows that sooner than istiod's pushes, so the set follows a watch.
+// Only an address seen leaving counts as gone: on a loaded machine the watch can deliver a new pod
+// after istiod has already pushed it as an endpoint, and that pod answers all the same.
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 export interface LivePods {
-  /** Takes an endpoint's address as the sidecar reports it (ip:port) or a bare IP. */
+  /**
+   * Takes an endpoint's address as the sidecar reports it (ip:port) or a bare IP. False only for
+   * the address of a pod that was seen and is gone (deleted, being deleted, or finished), unless a
+   * live pod has it now.
+   */
   isLive(address: string): boolean;
   stop(): void;
 }
@@ -15,17 +21,22 @@ export async function startLivePods(kubeConfig: KubeConfig, namespace: string): 
   const informer = makeInformer<V1Pod>(kubeConfig, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace }));
   const ipsByPod = new Map<string, string[]>();
   let live = new Set<string>();
+  const gone = new Set<string>();
+  const leave = (name: string) => {
+    for (const ip of ipsByPod.get(name) ?? []) gone.add(ip);
+    ipsByPod.delete(name);
+  };
   const follow = (pod: V1Pod) => {
     const name = pod.metadata?.name ?? '';
     const ips = answeringIps(pod);
     if (ips.length > 0) ipsByPod.set(name, ips);
-    else ipsByPod.delete(name);
+    else leave(name);
     live = new Set([...ipsByPod.values()].flat());
   };
   informer.on('add', follow);
   informer.on('update', follow);
   informer.on('delete', (pod) => {
-    ipsByPod.delete(pod.metadata?.name ?? '');
+    leave(pod.metadata?.name ?? '');
     live = new Set([...ipsByPod.values()].flat());
   });
 
@@ -54,7 +65,10 @@ export async function startLivePods(kubeConfig: KubeConfig, namespace: string): 
   }
   started = true;
   return {
-    isLive: (address) => live.has(address) || live.has(withoutPort(address)),
+    isLive: (address) => {
+      const ip = withoutPort(address);
+      return live.has(ip) || !gone.has(ip);
+    },
     stop() {
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);

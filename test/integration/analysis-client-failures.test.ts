@@ -12,10 +12,9 @@ import { istioCrdManifest } from '../harness/istio-api.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { catchAllWeights } from '../harness/envoy-routing.ts';
-import type { AppliedRoutes } from '../harness/sidecar.ts';
 import type { FailureMode } from '../harness/traffic-simulator.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
+import { deployPaymentsRouting, healthyEndpoints, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 let prometheus: RunningPrometheus;
@@ -61,8 +60,6 @@ async function canaryFailing(failure: FailureMode, errorRate: number): Promise<s
       },
     },
   ].map((d) => stringify(d)).join('---\n'));
-  const healthyEndpoints = (applied: AppliedRoutes, subset: string) =>
-    Object.entries(applied.clusters).find(([name]) => name.split('|')[2] === subset)?.[1].endpoints.filter((e) => e.healthy).length;
   const behaviour = failure === 'no-healthy-upstream' ? {} : { errorRate, failure };
   traffics.push(await startTraffic(cluster, prometheus, namespace, behaviour, {
     startOnceApplied: (applied) => {

@@ -14,7 +14,7 @@ import { freePort } from '../harness/ports.ts';
 import type { RunningPrometheus } from '../harness/prometheus.ts';
 import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic, watchStoredWeights } from './support/rollout-env.ts';
+import { deployPaymentsRouting, paymentsRollout, stableServes, startMeshPrometheus, startTraffic, watchStoredWeights } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 const leases = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
@@ -80,7 +80,6 @@ beforeAll(async () => {
   ca = readFileSync(authority.certFile);
   prometheus = await startMeshPrometheus();
   await deployPaymentsRouting(namespace, { withCanarySubset: true });
-  traffic = await startTraffic(cluster, prometheus, namespace);
 });
 
 afterAll(async () => {
@@ -103,6 +102,7 @@ describe('two replicas', () => {
 
     await cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0') });
     await waitForPhase('Healthy');
+    traffic = await startTraffic(cluster, prometheus, namespace, {}, { startOnceApplied: stableServes(2) });
     const before = new Set((await rolloutEvents()).map((e) => e.metadata?.name));
     const weights = await watchStoredWeights(cluster, namespace);
     await changeImage('payments:1.1');

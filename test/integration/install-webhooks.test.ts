@@ -86,7 +86,7 @@ describe('pod admission while Switchboard is down', () => {
 
   it("lets Switchboard's own Deployment create its pods, even with its namespace labelled for injection", async () => {
     switchboardObjects = rendered.filter((o) => ['Namespace', 'ServiceAccount', 'PriorityClass', 'Deployment'].includes(o.kind ?? ''));
-    const apply = (objects: KubernetesObject[]) => kubectl(['apply', '--server-side', '--field-manager=switchboard-install-test', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+    const apply = (objects: KubernetesObject[]) => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchboard-install-test', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
     await apply(switchboardObjects.filter((o) => o.kind !== 'Deployment'));
     // Only the exclusion by name protects it now.
     await kubectl(['label', '--overwrite', 'namespace', 'switchboard-system', 'istio-injection=enabled', 'istio.io/rev=default']);

@@ -18,7 +18,7 @@ import type { RunningPrometheus } from '../harness/prometheus.ts';
 import { writeServiceAccountKubeconfig } from '../harness/service-account-kubeconfig.ts';
 import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, ensureNamespace, eventually, installCrds, kubectl, testCluster } from './support/cluster.ts';
-import { deployPaymentsRouting, paymentsRollout, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
+import { deployPaymentsRouting, paymentsRollout, stableServes, startMeshPrometheus, startTraffic } from './support/rollout-env.ts';
 
 const cluster = testCluster();
 const OWN_NAMESPACE = 'switchboard-system';
@@ -111,13 +111,13 @@ describe('RBAC of config/rbac', () => {
     });
 
     await deployPaymentsRouting(namespace, { withCanarySubset: true });
-    traffic = await startTraffic(cluster, prometheus, namespace);
     const operator = await person('release-operator', 'edit');
     const viewer = await person('release-viewer', 'view');
     const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '3s' } }];
     // Creating a Rollout is an edit-role right too.
     await loadKubeConfig(operator).makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', { steps }) });
     await waitForPhase('Healthy');
+    traffic = await startTraffic(cluster, prometheus, namespace, {}, { startOnceApplied: stableServes(2) });
 
     await changeImage('payments:1.1');
     await waitForPhase('Paused');

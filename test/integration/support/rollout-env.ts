@@ -10,6 +10,7 @@ import { startCallerTraffic, type CallerTraffic, type CallerTrafficOptions } fro
 import { ISTIOD_SETTLE } from '../../harness/istiod.ts';
 import { startLivePods } from '../../harness/live-pods.ts';
 import { startManagerProcess, type ManagerProcess } from '../../harness/manager-process.ts';
+import type { AppliedRoutes } from '../../harness/sidecar.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficBehaviour } from '../../harness/traffic-simulator.ts';
 import { kubectl, type TestCluster } from './cluster.ts';
@@ -84,6 +85,20 @@ export async function deployPaymentsRouting(
     });
   }
   await kubectl(['apply', '-f', '-'], documents.map((d) => stringify(d)).join('---\n'));
+}
+
+/** Healthy endpoints the caller's sidecar has applied for a subset of payments. */
+export function healthyEndpoints(applied: AppliedRoutes, subset: string): number | undefined {
+  return Object.entries(applied.clusters).find(([name]) => name.split('|')[2] === subset)?.[1].endpoints.filter((e) => e.healthy).length;
+}
+
+/**
+ * For startOnceApplied: the caller's sidecar sends to `pods` stable endpoints. Traffic sent before
+ * that fails as "no healthy upstream", which Istio reports with no destination workload, so the
+ * canary's first analysis round would count those failures as its own.
+ */
+export function stableServes(pods: number): (applied: AppliedRoutes) => boolean {
+  return (applied) => healthyEndpoints(applied, 'stable') === pods;
 }
 
 /**
