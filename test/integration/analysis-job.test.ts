@@ -3,12 +3,13 @@
 // way the template's kwok.switchboard.dev/exit label says (test/harness/kwok-stages/pod-exit.yaml).
 import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { eventually, kubectl, testCluster } from './support/cluster.ts';
-import { rolloutSuite } from './support/rollout-scenario.ts';
+import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
+import { paymentsRollout } from './support/rollout-env.ts';
+import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
 const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy } = rolloutSuite(cluster);
+const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups } = rolloutSuite(cluster);
 
 /** A smoke test whose pod exits as `exit` says: "0", "1" or "hang". */
 function smokeAnalysis(exit: string, timeoutSeconds?: number) {
@@ -97,5 +98,26 @@ describe('job metrics', () => {
     await eventually(`Job ${running?.metadata?.name} deleted`, async () => (await jobsLeft(namespace)) === 0, 20_000);
     // The abandoned round counted for nothing.
     expect((await readRollout(namespace)).status?.analysis?.failedChecks ?? 0).toBe(0);
+  });
+
+  it('the API server refuses a job metric with a limit, a second way to measure, or no pod template', async () => {
+    const namespace = await createNamespace(cluster, 'job-invalid');
+    cleanups.push(() => deleteNamespace(cluster, namespace));
+    const job = smokeAnalysis('0').metrics[0]!.job;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ name: 'smoke', max: 0, job }, /a job metric has a name of its own and takes no max or min/],
+      [{ name: 'error-rate', maxErrorRatePercent: 1, job }, /a job metric has a name of its own/],
+      [{ name: 'smoke', query: 'up', max: 1, job }, /a metric measures one way only, by query, judge, web or job/],
+      [{ name: 'smoke', web: { url: 'http://smoke', jsonPath: '$.failed' }, max: 0, job }, /a metric measures one way only/],
+      [{ name: 'smoke', job: { spec: { backoffLimit: 0 } } }, /spec.template: Required value/],
+    ];
+    for (const [metric, message] of cases) {
+      await expect(cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: paymentsRollout(namespace, 'payments:1.0', { analysis: { interval: '5s', metrics: [metric] } }) }))
+        .rejects.toThrow(message);
+    }
+    // The template's pod spec is kept whole, fields the schema does not list included.
+    await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body: paymentsRollout(namespace, 'payments:1.0', { analysis: { interval: '5s', metrics: [{ name: 'smoke', job }] } }) });
+    const stored = await readRollout(namespace);
+    expect((stored.spec.analysis as { metrics: unknown[] }).metrics[0]).toEqual({ name: 'smoke', job: { ...job, timeoutSeconds: 600 } });
   });
 });
