@@ -49,6 +49,11 @@ export class AnalysisRunner {
     else this.queued.push(run);
   }
 
+  /** Ends every round in flight with `reason` (rounds queued never start); their results are dropped. */
+  cancelAll(reason: string): void {
+    for (const { abort } of this.inFlight.values()) if (!abort.signal.aborted) abort.abort(reason);
+  }
+
   /** Cancels the key's round in flight unless `mayCount` says it may still be credited. */
   cancelUnless(key: string, mayCount: (subject: Subject) => boolean, why: string): void {
     const running = this.inFlight.get(key);

@@ -5,7 +5,7 @@ import { type KubeConfig, type KubernetesObject, type V1Deployment } from '@kube
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
-import { batchJobClient } from '../analysis/providers/job.ts';
+import { batchJobClient, HANDED_OVER } from '../analysis/providers/job.ts';
 import { roundMayCount } from '../rollout/analysis-schedule.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
 import { AnalysisConfigError } from '../analysis/queries.ts';
@@ -168,6 +168,8 @@ export class RolloutController {
     this.running = false;
     const previous = this.stopping;
     this.queue.shutDown();
+    // The next leader plans the same rounds and takes over their Jobs: leave those running.
+    this.analysisRunner.cancelAll(HANDED_OVER);
     const workers = this.workers;
     this.workers = [];
     this.stopping = previous.then(() => Promise.all(workers)).then(() => undefined);

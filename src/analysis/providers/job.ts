@@ -26,8 +26,17 @@ export function batchJobClient(batch: BatchV1Api): JobClient {
   };
 }
 
+/**
+ * The abort reason of a round handed over to another replica (leadership lost): the wait ends and
+ * the Job is left running for the new leader, which plans the same round and finds it.
+ */
+export const HANDED_OVER = 'handed over to another replica';
+
 export interface JobWaitOptions {
-  /** Aborted when the round can no longer count (the rollout was aborted, moved on or deleted). */
+  /**
+   * Aborted when the round can no longer count (the rollout was aborted, moved on or deleted): the
+   * Job is deleted; or with HANDED_OVER as the reason: the Job is left for the next leader.
+   */
   signal?: AbortSignal;
   now?: () => Date;
   /** First pause between reads; it grows to maxPollMs. */
@@ -95,6 +104,7 @@ export async function runJobCheck(client: JobClient, check: JobCheck, at: string
   if (typeof created === 'string') return jobResult(check, { kind: 'error', message: created }, at);
   const outcome = await waitFor(client, check, created, options);
   const { namespace, name } = created.metadata;
+  if (outcome.kind === 'cancelled' && options.signal?.reason === HANDED_OVER) return jobResult(check, { kind: 'error', message: `Job ${name} left running: ${HANDED_OVER}` }, at);
   const cleanup = await client.remove(namespace, name).then(() => undefined, (error: unknown) => `Job ${name} could not be deleted: ${describe(error)}`);
   return jobResult(check, outcome, at, cleanup);
 }

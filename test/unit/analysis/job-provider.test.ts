@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ANALYSIS_ROUND_ANNOTATION, adoptionProblem, analysisJobName, jobObject, jobResult, jobState, type JobObject,
 } from '../../../src/analysis/providers/job-measurement.ts';
-import { runJobCheck, type JobClient } from '../../../src/analysis/providers/job.ts';
+import { HANDED_OVER, runJobCheck, type JobClient } from '../../../src/analysis/providers/job.ts';
 import { AnalysisConfigError, buildAnalysisPlan, DEFAULT_JOB_TIMEOUT_SECONDS, type PlanInput } from '../../../src/analysis/queries.ts';
 import { runAnalysis } from '../../../src/analysis/run.ts';
 import type { MetricsProvider } from '../../../src/analysis/provider.ts';
@@ -201,6 +201,17 @@ describe('a round\'s Job', () => {
     expect(result).toMatchObject({ verdict: 'inconclusive' });
     expect(result.message).toMatch(/deleted before it finished: the rollout is Aborted/);
     expect(store.jobs.size).toBe(0);
+  });
+
+  it('a round handed over to another replica leaves its Job running for the next leader', async () => {
+    const store = new JobStore();
+    const abort = new AbortController();
+    const check = plannedJob();
+    store.onRead = (_found, reads) => { if (reads === 1) abort.abort(HANDED_OVER); };
+    const result = await runJobCheck(store, check, at, { ...fast, signal: abort.signal });
+    expect(result).toMatchObject({ verdict: 'error', message: `smoke: Job ${check.job.name} left running: ${HANDED_OVER}` });
+    expect(store.deleted).toEqual([]);
+    expect(store.jobs.has(check.job.name)).toBe(true);
   });
 
   it('a Job deleted by someone else, or one the API server refuses, errors', async () => {

@@ -63,4 +63,16 @@ describe('AnalysisRunner', () => {
     expect(runner.isRunning('ns/a') || runner.isRunning('ns/b')).toBe(false);
     expect(runner.running).toBe(0);
   });
+
+  it('cancelAll ends every round in flight with the reason given', async () => {
+    const runner = new AnalysisRunner(2);
+    const reasons: unknown[] = [];
+    const hold = deferred();
+    for (const key of ['ns/a', 'ns/b']) runner.start(key, subject, (signal) => { signal.addEventListener('abort', () => reasons.push(signal.reason)); return hold.promise; }, () => reasons.push('done'), () => undefined);
+    runner.cancelAll('handed over');
+    hold.resolve();
+    await tick();
+    expect(reasons).toEqual(['handed over', 'handed over']);
+    expect(runner.running).toBe(0);
+  });
 });
