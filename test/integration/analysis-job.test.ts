@@ -4,15 +4,15 @@
 import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
-import { paymentsRollout } from './support/rollout-env.ts';
+import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
 const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups } = rolloutSuite(cluster);
+const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
 
-/** A smoke test whose pod exits as `exit` says: "0", "1" or "hang". */
-function smokeAnalysis(exit: string, timeoutSeconds?: number) {
+/** A smoke test whose pod exits as `exit` says: "0", "1" or "hang", after `exitAfter` (a duration) if given. */
+function smokeAnalysis(exit: string, exitAfter?: string) {
   return {
     interval: '5s', failureLimit: 0, minRequests: 0,
     metrics: [{
@@ -22,11 +22,10 @@ function smokeAnalysis(exit: string, timeoutSeconds?: number) {
         spec: {
           backoffLimit: 0,
           template: {
-            metadata: { labels: { 'kwok.switchboard.dev/exit': exit } },
+            metadata: { labels: { 'kwok.switchboard.dev/exit': exit }, ...(exitAfter === undefined ? {} : { annotations: { 'kwok.switchboard.dev/exit-after': exitAfter } }) },
             spec: { restartPolicy: 'Never', containers: [{ name: 'smoke', image: 'smoke:1', args: ['--target={{ canary }}'] }] },
           },
         },
-        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
       },
     }],
   };
@@ -51,18 +50,23 @@ type Last = { name: string; verdict: string; message: string; value?: number }[]
 const lastChecks = (status: unknown) => ((status as { analysis?: { last?: Last } } | undefined)?.analysis?.last ?? []);
 
 describe('job metrics', () => {
-  it('a smoke Job that succeeds lets each step pass: promoted, and every Job cleaned up', async () => {
-    const { namespace } = await scenario('job-pass', { withCanarySubset: true });
-    await settleFirstDeploy(namespace, { steps: STEPS, analysis: smokeAnalysis('0') });
+  it('a smoke Job that succeeds passes the step, across a controller restart: found again, not created twice; promoted, and cleaned up', async () => {
+    const { namespace, controllers } = await scenario('job-pass', { withCanarySubset: true });
+    await settleFirstDeploy(namespace, { steps: STEPS, analysis: smokeAnalysis('0', '6s') });
     const jobs = recordJobs(namespace);
     await changeImage(namespace, 'payments:1.1');
+    await eventually('the round\'s Job created', async () => jobs.seen.size > 0, 60_000);
+    // Killed mid-round: the next controller plans the same round and takes the Job over.
+    await controllers[0]!.kill('SIGKILL');
+    controllers.push(startController(prometheus().url, 'job-pass-restarted'));
     await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 90_000);
     const done = await waitForPhase(namespace, 'Healthy', 30_000);
     jobs.stop();
     const smoke = lastChecks(done.status).find((check) => check.name === 'smoke');
     expect(smoke).toMatchObject({ verdict: 'pass', value: 1 });
     expect(smoke?.message).toMatch(/^smoke: Job payments-smoke-[0-9a-f]{10} succeeded \(1 pod completed\)$/);
-    expect(jobs.seen.size).toBeGreaterThanOrEqual(1);
+    // One step, one passing round, one Job: the restarted controller created none of its own.
+    expect([...jobs.seen.keys()]).toEqual([smoke?.message.split(' ')[2]]);
     const rollout = await readRollout(namespace);
     for (const job of jobs.seen.values()) {
       expect(job.metadata?.labels).toMatchObject({ team: 'payments', 'switchboard.dev/rollout': 'payments', 'switchboard.dev/analysis-metric': 'smoke' });
