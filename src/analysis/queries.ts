@@ -272,7 +272,8 @@ function renderStrings(metricName: string, value: unknown, variables: TemplateVa
 function plannedJob(
   metric: AnalysisMetric, job: JobMetricSpec, variables: TemplateVariables, args: Readonly<Record<string, string>>, input: PlanInput,
 ): JobCheck {
-  if (BUILTIN_METRICS.includes(metric.name) || metric.query !== undefined || metric.judge !== undefined || metric.web !== undefined || metric.max !== undefined || metric.min !== undefined) {
+  const others = [metric.query, metric.judge, metric.web, metric.max, metric.min];
+  if (BUILTIN_METRICS.includes(metric.name) || others.some((value) => value !== undefined)) {
     throw new AnalysisConfigError(`metric ${metric.name}: a job metric has a name of its own and takes no query, judge, web, max or min: the Job's success is the measurement`);
   }
   const template: unknown = job.spec?.template;

@@ -275,7 +275,8 @@ export class RolloutController {
     }
     const phase = observed.rollout.status?.phase;
     if (phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, phase);
-    this.analysisRunner.cancelUnless(key, (plan) => roundMayCount(observed.rollout.status, plan), `the rollout is ${phase ?? 'elsewhere'} at step ${(observed.rollout.status?.currentStepIndex ?? 0) + 1}`);
+    const where = `the rollout is ${phase ?? 'elsewhere'} at step ${(observed.rollout.status?.currentStepIndex ?? 0) + 1}`;
+    this.analysisRunner.cancelUnless(key, (plan) => roundMayCount(observed.rollout.status, plan), where);
     const now = this.clock();
     const action = decide(observed, now);
     this.options.metrics.actions.inc({ kind: action.kind });

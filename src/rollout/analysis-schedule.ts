@@ -118,7 +118,8 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
     ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
     ...(ctx.observed.minAnalysisWindowMs === undefined ? {} : { minWindowMs: ctx.observed.minAnalysisWindowMs }),
     // The times nextAnalysisAt schedules from: the same round until it is credited, then another.
-    round: [ctx.status.analysis?.lastRunAt, ctx.status.stepStartedAt, ctx.status.weightChangedAt].map((time) => time ?? '').join('|'),
+    round: [ctx.status.analysis?.lastRunAt, ctx.status.stepStartedAt, ctx.status.weightChangedAt]
+      .map((time) => time ?? '').join('|'),
     ...(ctx.rollout.metadata.uid === undefined ? {} : { rolloutUid: ctx.rollout.metadata.uid }),
   });
 }
