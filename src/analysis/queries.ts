@@ -3,11 +3,12 @@
 // controller runs the canary as its own Deployment (<name>-canary): the canary's series are
 // exact. Why the error rate reads both reporters, and what each one sees: docs/analysis.md.
 import type { ResolvedAnalysis } from '../rollout/defaults.ts';
-import type { AnalysisMetric, JudgeSpec, WebMetricSpec } from '../rollout/types.ts';
+import { ROLLOUT_LABEL, type AnalysisMetric, type JobMetricSpec, type JudgeSpec, type WebMetricSpec } from '../rollout/types.ts';
 import { DEFAULT_MIN_SAMPLES, DEFAULT_SIGNIFICANCE } from './judge/judge.ts';
 import { parseDuration } from '../rollout/durations.ts';
 import { prometheusAddressProblem } from './prometheus-address.ts';
-import type { AnalysisPlan, ComparisonCheck, JudgeCheck, PlannedCheck, ThresholdCheck, WebCheck } from './types.ts';
+import { ANALYSIS_METRIC_LABEL, ANALYSIS_ROUND_ANNOTATION, analysisJobName } from './providers/job-measurement.ts';
+import type { AnalysisPlan, ComparisonCheck, JobCheck, JudgeCheck, PlannedCheck, ThresholdCheck, WebCheck } from './types.ts';
 
 export const ERROR_RATE_METRIC = 'error-rate';
 export const LATENCY_P99_METRIC = 'latency-p99';
@@ -168,6 +169,13 @@ export interface PlanInput {
    * instead of giving rate() one sample or none, which reads as "no traffic" for ever.
    */
   minWindowMs?: number;
+  /**
+   * What tells this round from the step's others (the times its schedule follows from): with the
+   * revision and step, it names the round's Jobs, so that a restart finds them again.
+   */
+  round?: string;
+  /** The Rollout's uid: its Jobs name it as their owner. */
+  rolloutUid?: string;
 }
 
 /** The range vector of every query: the interval, widened to minWindowMs when shorter. */
@@ -248,6 +256,44 @@ function plannedWeb(metric: AnalysisMetric, web: WebMetricSpec, variables: Templ
   };
 }
 
+export const DEFAULT_JOB_TIMEOUT_SECONDS = 600;
+
+/** Every string of a JSON value rendered like a query: a Job spec may pass {{ canary }} or {{ args.NAME }} to its pods. */
+function renderStrings(metricName: string, value: unknown, variables: TemplateVariables, args: Readonly<Record<string, string>>): unknown {
+  if (typeof value === 'string') return renderQueryTemplate(metricName, value, variables, args);
+  if (Array.isArray(value)) return value.map((item) => renderStrings(metricName, item, variables, args));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderStrings(metricName, item, variables, args)]));
+  }
+  return value;
+}
+
+/** A job metric: the Job of this round, named after the Rollout, the metric and the round. */
+function plannedJob(
+  metric: AnalysisMetric, job: JobMetricSpec, variables: TemplateVariables, args: Readonly<Record<string, string>>, input: PlanInput,
+): JobCheck {
+  const others = [metric.query, metric.judge, metric.web, metric.max, metric.min];
+  if (BUILTIN_METRICS.includes(metric.name) || others.some((value) => value !== undefined)) {
+    throw new AnalysisConfigError(`metric ${metric.name}: a job metric has a name of its own and takes no query, judge, web, max or min: the Job's success is the measurement`);
+  }
+  const template: unknown = job.spec?.template;
+  if (template === null || typeof template !== 'object') throw new AnalysisConfigError(`metric ${metric.name}: job.spec.template (the Job's pod template) is missing`);
+  const round = `${input.canaryRevision}/${input.stepIndex}/${input.round ?? ''}`;
+  const rendered = (strings: Record<string, string> | undefined) => renderStrings(metric.name, strings ?? {}, variables, args) as Record<string, string>;
+  return {
+    kind: 'job', name: metric.name,
+    job: {
+      name: analysisJobName(input.rolloutName, metric.name, round),
+      namespace: input.namespace,
+      labels: { ...rendered(job.metadata?.labels), [ROLLOUT_LABEL]: input.rolloutName, [ANALYSIS_METRIC_LABEL]: metric.name },
+      annotations: { ...rendered(job.metadata?.annotations), [ANALYSIS_ROUND_ANNOTATION]: round },
+      spec: renderStrings(metric.name, job.spec, variables, args) as Record<string, unknown>,
+    },
+    ...(input.rolloutUid === undefined ? {} : { owner: { name: input.rolloutName, uid: input.rolloutUid } }),
+    timeoutMs: (job.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS) * 1000,
+  };
+}
+
 /** Renders every query of one round. Throws AnalysisConfigError for a spec it cannot render. */
 export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
   const { analysis, namespace } = input;
@@ -267,11 +313,12 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     interval: window,
   };
   const checks: PlannedCheck[] = analysis.metrics.map((metric) => {
-    const check = metric.web !== undefined
-      ? plannedWeb(metric, metric.web, variables, analysis.args ?? {})
-      : metric.judge === undefined
-        ? plannedMetric(metric, canary, variables, input.mirrored ?? false, analysis.args ?? {})
-        : plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
+    const args = analysis.args ?? {};
+    let check: PlannedCheck;
+    if (metric.job !== undefined) check = plannedJob(metric, metric.job, variables, args, input);
+    else if (metric.web !== undefined) check = plannedWeb(metric, metric.web, variables, args);
+    else if (metric.judge !== undefined) check = plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
+    else check = plannedMetric(metric, canary, variables, input.mirrored ?? false, args);
     return metric.dryRun === true ? { ...check, dryRun: true } : check;
   });
   if (analysis.maxErrorRateIncrease !== undefined) {

@@ -61,7 +61,29 @@ export interface WebCheck {
   min?: number;
 }
 
-export type PlannedCheck = ThresholdCheck | ComparisonCheck | JudgeCheck | WebCheck;
+/** The Job one round creates (providers/job.ts), rendered: everything but its owner's identity. */
+export interface JobManifest {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** A batch/v1 JobSpec. */
+  spec: Record<string, unknown>;
+}
+
+/** A Kubernetes Job created for the round: its success passes, its failure fails (providers/job.ts). */
+export interface JobCheck {
+  kind: 'job';
+  name: string;
+  dryRun?: boolean;
+  job: JobManifest;
+  /** The Rollout that owns the Job, so that deleting it deletes the Job too; absent when unknown. */
+  owner?: { name: string; uid: string };
+  /** Counted from the Job's creation, so that a restarted controller keeps the same deadline. */
+  timeoutMs: number;
+}
+
+export type PlannedCheck = ThresholdCheck | ComparisonCheck | JudgeCheck | WebCheck | JobCheck;
 
 /** One analysis round, fully rendered: the rollout core builds it, run.ts executes it. */
 export interface AnalysisPlan {

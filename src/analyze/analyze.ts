@@ -16,6 +16,7 @@ import { liveRule } from './rules/live.ts';
 import { mtlsRule } from './rules/mtls.ts';
 import { proxyIdentityRule } from './rules/proxy-identity.ts';
 import { retryRule } from './rules/retries.ts';
+import { rolloutJobRule } from './rules/rollout-jobs.ts';
 import { rolloutRule } from './rules/rollouts.ts';
 import { schemaRule } from './rules/schema.ts';
 import { schemaWarningRule } from './rules/schema-warnings.ts';
@@ -29,7 +30,7 @@ import { weightRule } from './rules/weights.ts';
 import { workloadSelectorRule } from './rules/workload-selectors.ts';
 
 export const RULES: readonly Rule[] = [
-  subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, liveRule,
+  subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, rolloutJobRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
   workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule, schemaWarningRule, conditionRule,
 ];

@@ -1,7 +1,7 @@
 // The API calls the rollout controller makes, in one place: reads for observe, one write per action.
 import { ANALYSIS_TEMPLATE_PLURAL, CLUSTER_ANALYSIS_TEMPLATE_PLURAL, type AnalysisTemplate } from '../analysis/templates.ts';
 import {
-  AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
+  AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
@@ -24,6 +24,8 @@ export class RolloutClient {
   readonly custom: CustomObjectsApi;
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
+  /** The Jobs of job metrics (analysis/providers/job.ts). */
+  readonly batch: BatchV1Api;
 
   private readonly connections: PooledKubeConfigAuth;
 
@@ -33,6 +35,7 @@ export class RolloutClient {
     this.custom = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket);
     this.apps = makeControllerApiClient(kubeConfig, AppsV1Api, this.connections, bucket);
     this.core = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, bucket);
+    this.batch = makeControllerApiClient(kubeConfig, BatchV1Api, this.connections, bucket);
   }
 
   /** Closes the connections the clients share. */

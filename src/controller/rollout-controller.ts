@@ -5,6 +5,8 @@ import { type KubeConfig, type KubernetesObject, type V1Deployment } from '@kube
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
+import { batchJobClient, HANDED_OVER } from '../analysis/providers/job.ts';
+import { roundMayCount } from '../rollout/analysis-schedule.ts';
 import type { MetricsProvider } from '../analysis/provider.ts';
 import { AnalysisConfigError } from '../analysis/queries.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
@@ -166,6 +168,8 @@ export class RolloutController {
     this.running = false;
     const previous = this.stopping;
     this.queue.shutDown();
+    // The next leader plans the same rounds and takes over their Jobs: leave those running.
+    this.analysisRunner.cancelAll(HANDED_OVER);
     const workers = this.workers;
     this.workers = [];
     this.stopping = previous.then(() => Promise.all(workers)).then(() => undefined);
@@ -260,6 +264,7 @@ export class RolloutController {
     // The watch event of our own last write brings the key back; the timer is a backstop.
     if (observed === 'stale') return STALE_CACHE_RECHECK_MS;
     if (!observed) {
+      this.analysisRunner.cancelUnless(key, () => false, 'the Rollout was deleted');
       this.analysisRounds.delete(key);
       this.refusedWrites.delete(key);
       this.writeLoops.delete(key);
@@ -270,6 +275,8 @@ export class RolloutController {
     }
     const phase = observed.rollout.status?.phase;
     if (phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, phase);
+    const where = `the rollout is ${phase ?? 'elsewhere'} at step ${(observed.rollout.status?.currentStepIndex ?? 0) + 1}`;
+    this.analysisRunner.cancelUnless(key, (plan) => roundMayCount(observed.rollout.status, plan), where);
     const now = this.clock();
     const action = decide(observed, now);
     this.options.metrics.actions.inc({ kind: action.kind });
@@ -464,9 +471,10 @@ export class RolloutController {
       case 'stop':
         return undefined;
       case 'runAnalysis': {
+        const jobs = batchJobClient(this.client.batch);
         this.analysisRunner.start(
-          key,
-          async () => runAnalysis(this.options.metricsProviders.forAddress(action.plan.prometheusAddress), action.plan, this.clock),
+          key, action.plan,
+          async (signal) => runAnalysis(this.options.metricsProviders.forAddress(action.plan.prometheusAddress), action.plan, this.clock, { jobs, signal }),
           (round) => {
             this.analysisRounds.set(key, round);
             this.options.metrics.rollouts.countAnalysisRound(namespace, name, round.verdict);

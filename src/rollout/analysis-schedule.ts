@@ -6,6 +6,7 @@ import type { UpdateStatusAction } from './actions.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import { addMilliseconds, parseDuration } from './durations.ts';
 import { timestamp, type DecideContext } from './state.ts';
+import type { RolloutStatus } from './types.ts';
 import { creditRound, rollbackStatus, updateStatus } from './transitions.ts';
 
 /**
@@ -116,5 +117,21 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
     mirrored: (ctx.status.managedRoutes ?? []).some((route) => route.type === 'Mirror'),
     ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
     ...(ctx.observed.minAnalysisWindowMs === undefined ? {} : { minWindowMs: ctx.observed.minAnalysisWindowMs }),
+    // The times nextAnalysisAt schedules from: the same round until it is credited, then another.
+    round: [ctx.status.analysis?.lastRunAt, ctx.status.stepStartedAt, ctx.status.weightChangedAt]
+      .map((time) => time ?? '').join('|'),
+    ...(ctx.rollout.metadata.uid === undefined ? {} : { rolloutUid: ctx.rollout.metadata.uid }),
   });
+}
+
+/**
+ * Whether a round planned for this revision and step may still be credited: not once the rollout
+ * was aborted, rolled back or promoted, nor once it moved to another revision or step. A round
+ * that may not is abandoned (its Jobs deleted) rather than waited for.
+ */
+export function roundMayCount(status: RolloutStatus | undefined, plan: Pick<AnalysisPlan, 'canaryRevision' | 'stepIndex'>): boolean {
+  if (status === undefined) return true;
+  if (status.phase === 'Aborted' || status.phase === 'RolledBack' || status.phase === 'Healthy') return false;
+  if (status.canaryRevision !== undefined && status.canaryRevision !== plan.canaryRevision) return false;
+  return (status.currentStepIndex ?? 0) === plan.stepIndex;
 }

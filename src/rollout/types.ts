@@ -146,6 +146,19 @@ export interface WebMetricSpec {
   caBundle?: string;
 }
 
+/**
+ * A Kubernetes Job created in the Rollout's namespace for each round (analysis/providers/job.ts):
+ * its success passes the round, its failure fails it.
+ */
+export interface JobMetricSpec {
+  /** Added to the Job's own labels and annotations; string values may use the query variables. */
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** A batch/v1 JobSpec; its strings may use the query variables and {{ args.NAME }}. */
+  spec: { template: Record<string, unknown> } & Record<string, unknown>;
+  /** How long a round waits for the Job; still running then, it is deleted and the check errors. */
+  timeoutSeconds?: number;
+}
+
 /** A statistical comparison of canary and stable over the same window (analysis/judge/). */
 export interface JudgeSpec {
   test: 'ErrorRate' | 'Latency';
@@ -163,6 +176,8 @@ export interface AnalysisMetric {
   dryRun?: boolean;
   /** The value from an HTTP endpoint instead of a PromQL query, judged by max and min. */
   web?: WebMetricSpec;
+  /** A Job run for each round instead of a query: its success is the measurement. */
+  job?: JobMetricSpec;
   maxErrorRatePercent?: number;
   maxLatencyMs?: number;
   query?: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { resolveBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { PROJECT_ROOT, resolveBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { createCertificateAuthority, createServiceAccountKeyPair, issueCertificate, type CertificateAuthority } from './certs.ts';
 import { istiodPrograms, startIstiod, type IstiodAddresses, type RunningIstiod } from './istiod.ts';
 import { freePort } from './ports.ts';
@@ -122,6 +122,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const stages = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
       'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml']
       .map((s) => `--config=${join(binaries.kwokStagesDir, s)}`);
+    // Ours, after kwok's: pods labelled kwok.switchboard.dev/exit succeed, fail or hang (see the file).
+    stages.push(`--config=${join(PROJECT_ROOT, 'test', 'harness', 'kwok-stages', 'pod-exit.yaml')}`);
     processes.push(startProcess('kwok', binaries.paths.kwok, [
       `--kubeconfig=${kubeconfigPath}`, '--manage-all-nodes=true', '--node-ip=127.0.0.1', ...stages,
       // Pod IPs outside the service range (10.0.0.0/24, kwok's default pool too): istiod keys

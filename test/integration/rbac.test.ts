@@ -1,7 +1,7 @@
 // Least privilege, proven: config/rbac applied to the real API server, `switchboard run` speaking
 // only as its ServiceAccount (a TokenRequest token) takes a Rollout through a canary, and people
 // bound to the built-in edit and view roles operate and read it with the CLI.
-import { AuthorizationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { AuthorizationV1Api, BatchV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,8 +114,14 @@ describe('RBAC of config/rbac', () => {
     const operator = await person('release-operator', 'edit');
     const viewer = await person('release-viewer', 'view');
     const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '3s' } }];
+    // Every round also runs a smoke Job (kwok completes its pod): the Jobs are created, read and deleted as the ServiceAccount.
+    const smoke = {
+      name: 'smoke',
+      job: { spec: { backoffLimit: 0, template: { metadata: { labels: { 'kwok.switchboard.dev/exit': '0' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'smoke', image: 'smoke:1' }] } } } },
+    };
+    const analysis = { interval: '5s', failureLimit: 1, minRequests: 10, metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }, smoke] };
     // Creating a Rollout is an edit-role right too.
-    await loadKubeConfig(operator).makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', { steps }) });
+    await loadKubeConfig(operator).makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', { steps, analysis }) });
     await waitForPhase('Healthy');
     traffic = await startTraffic(cluster, prometheus, namespace, {}, { startOnceApplied: stableServes(2) });
 
@@ -142,6 +148,8 @@ describe('RBAC of config/rbac', () => {
 
     const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=payments' });
     expect(events.items.map((e) => e.reason)).toEqual(expect.arrayContaining(['Promoted', 'Aborted']));
+    expect(events.items.map((e) => e.message ?? '')).toEqual(expect.arrayContaining([expect.stringMatching(/smoke: Job payments-smoke-[0-9a-f]{10} succeeded/)]));
+    await eventually('every smoke Job deleted', async () => (await cluster.kubeConfig.makeApiClient(BatchV1Api).listNamespacedJob({ namespace })).items.length === 0, 20_000);
     // No call was denied to the ServiceAccount (the API server says `User "system:serviceaccount:…" cannot …`).
     expect(readFileSync(manager.logFile, 'utf8')).not.toMatch(/serviceaccount:switchboard-system:switchboard-controller\\*" cannot/);
   });

@@ -63,6 +63,10 @@ const families: Family[] = [
     ],
   },
   {
+    name: 'rollout-jobs', codes: ['SB0810', 'SB0811'],
+    positive: ['SB0810 Rollout shop/billing', 'SB0810 Rollout shop/ratings', 'SB0811 Rollout qa/ledger'],
+  },
+  {
     name: 'envoy-filters', codes: ['SB1501', 'SB1502', 'SB1503', 'SB1504', 'SB1505'],
     positive: ['SB1502 EnvoyFilter shop/a-route-patches', 'SB1503 EnvoyFilter shop/a-route-patches', 'SB1504 EnvoyFilter shop/a-route-patches', 'SB1501 EnvoyFilter shop/b-lua-pinned', 'SB1505 EnvoyFilter shop/c-lua-before'],
   },
@@ -156,6 +160,14 @@ describe('messages say what happens and what to do', () => {
       expect.stringMatching(/^container "migrate": spec\.template\.spec\.initContainers\[0\]\.securityContext\.runAsUser/),
       expect.stringMatching(/^container "cache": spec\.template\.spec\.containers\[0\]\.securityContext\.runAsGroup/),
     ]);
+  });
+
+  it('SB0810 and SB0811 name the metric and what every round would do', () => {
+    expect(messages('rollout-jobs', 'SB0810')).toEqual([
+      expect.stringMatching(/^metric smoke: job\.spec\.template\.spec\.restartPolicy is not set; a Job's pods take Never or OnFailure: the API server refuses the Job/),
+      expect.stringMatching(/^metric smoke: job\.spec\.template\.spec\.containers is empty/),
+    ]);
+    expect(messages('rollout-jobs', 'SB0811')).toEqual([expect.stringMatching(/^metric smoke: namespace qa injects sidecars .*sidecar\.istio\.io\/inject: "false".*waits out job\.timeoutSeconds/)]);
   });
 
   it('SB0806 names the route, the owner the claims annotation names, and the hold', () => {

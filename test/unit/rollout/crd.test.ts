@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { COMMAND_ANNOTATIONS } from '../../../src/rollout/commands.ts';
+import { DEFAULT_JOB_TIMEOUT_SECONDS, DEFAULT_WEB_TIMEOUT_SECONDS } from '../../../src/analysis/queries.ts';
 import * as defaults from '../../../src/rollout/defaults.ts';
 import { DURATION_PATTERN } from '../../../src/rollout/durations.ts';
 import { DATA_PLANE_STATES, DATA_PLANE_TIMEOUT_POLICIES, ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
@@ -69,6 +70,12 @@ describe('Rollout CRD', () => {
     expect([sync.enabled.default, sync.timeoutSeconds.default, sync.onTimeout.default]).toEqual([true, defaults.DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS, 'KeepPods']);
     expect(sync.onTimeout.enum).toEqual([...DATA_PLANE_TIMEOUT_POLICIES]);
     expect(status.dataPlane.properties.state.enum).toEqual([...DATA_PLANE_STATES]);
+  });
+
+  it('web and job metrics default to the timeouts the plan applies', () => {
+    const metric = spec.analysis.properties.metrics.items.properties;
+    expect(metric.web.properties.timeoutSeconds.default).toBe(DEFAULT_WEB_TIMEOUT_SECONDS);
+    expect(metric.job.properties.timeoutSeconds.default).toBe(DEFAULT_JOB_TIMEOUT_SECONDS);
   });
 
   it('durations use the same pattern as the core parser', () => {
