@@ -38,6 +38,7 @@ function withoutRolloutFields(status: RolloutStatus): RolloutStatus {
     canaryScaleDownAt: _canaryScaleDownAt,
     stableScaleDownAt: _stableScaleDownAt,
     promotionStartedAt: _promotionStartedAt,
+    gates: _gates,
     ...kept
   } = status;
   return kept;

@@ -102,6 +102,7 @@ describe('Rollout CRD', () => {
       canaryScaleDownAt: true,
       dataPlane: true,
       managedRoutes: true,
+      gates: true,
       stableScaleDownAt: true,
       workloadScaleDownAt: true,
       replicas: true,
