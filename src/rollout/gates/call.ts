@@ -66,6 +66,22 @@ export function gatePayload(rollout: Rollout, gate: GateSpec, extra: Partial<Gat
   };
 }
 
+/** Why a gate's URL cannot be asked, or undefined when it is a well-formed http(s) URL. */
+export function gateUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== 'string') return 'it is not a string';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `its scheme is ${parsed.protocol.replace(/:$/, '')}, not http or https`;
+  if (parsed.hostname === '') return 'it has no host';
+  if (parsed.username !== '' || parsed.password !== '') return 'it carries credentials (send them in a header from a Secret)';
+  if (/\s/.test(url)) return 'it contains white space';
+  return undefined;
+}
+
 /** The wait before asking again after the n-th answer that was not a yes (n from 1). */
 export function retryDelayMs(gate: GateSpec, attempts: number): number {
   const first = (gate.retryIntervalSeconds ?? DEFAULT_GATE_RETRY_INTERVAL_SECONDS) * 1000;

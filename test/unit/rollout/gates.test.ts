@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsProvider } from '../../../src/analysis/provider.ts';
 import { decide } from '../../../src/rollout/decide.ts';
-import { retryDelayMs, type GateAnswer, type GateCall } from '../../../src/rollout/gates/call.ts';
+import { gateUrlProblem, retryDelayMs, type GateAnswer, type GateCall } from '../../../src/rollout/gates/call.ts';
 import { overrideGates } from '../../../src/rollout/gates/gates.ts';
 import { notificationsFor } from '../../../src/rollout/gates/notifications.ts';
 import { PROMOTED_BY_ANNOTATION, PROMOTE_ANNOTATION, promotePatch } from '../../../src/rollout/commands.ts';
@@ -81,8 +81,11 @@ describe('holding gates', () => {
     ]);
     expect(sim.gateCalls[0]?.payload).toMatchObject({ rollout: 'payment-service', namespace: 'production', revision: REV_B, stableRevision: REV_A, metadata: {} });
     expect(sim.appliedReasons()).toContain('GateOpened');
-    // Promotion leaves no gate behind for the next rollout.
-    expect(sim.rollout.status?.gates).toBeUndefined();
+    // The record stays until the next rollout starts, which asks every gate afresh.
+    expect(sim.rollout.status?.gates?.map((g) => `${g.name} ${g.state}`)).toEqual(['beforerollout-gate Open', 'beforeweightincrease-gate Open', 'beforepromotion-gate Open']);
+    sim.editSpec({ template: TEMPLATE_A });
+    await sim.runUntil((s) => s.rollout.status?.canaryRevision === REV_A, 50);
+    expect(sim.rollout.status?.gates?.map((g) => `${g.name} ${g.state} ${g.key}`)).toEqual([`beforerollout-gate Waiting ${REV_A}`]);
   });
 
   it('flipping a refusing gate to yes lets it promote at its next attempt', async () => {
@@ -110,6 +113,7 @@ describe('holding gates', () => {
     await sim.runUntil(promoted, 600);
     expect(promoted(sim)).toBe(true);
     expect(sim.gateCalls).toHaveLength(callsBefore);
+    expect(sim.rollout.status?.gates?.[0]).toMatchObject({ state: 'Overridden', overriddenBy: 'alice@example.com' });
   });
 
   it('a restart resumes from status: the backoff holds, and an answer from before is not credited twice', async () => {
@@ -170,6 +174,17 @@ describe('the pure parts', () => {
     expect(decide({ ...statusWith([credited]), gateAnswers: [answer] }, new Date(T0.getTime() + 15_000))).toMatchObject({ kind: 'callGate' });
     // An answer about another passage is not this one's.
     expect(decide({ ...statusWith([waiting]), gateAnswers: [{ ...answer, key: 'other' }] }, now)).toMatchObject({ kind: 'callGate' });
+  });
+
+  it.each([
+    ['https://changes.example:8443/approve?x=1', undefined],
+    ['http://10.0.0.7/hook', undefined],
+    ['ftp://changes.example/', 'its scheme is ftp, not http or https'],
+    ['changes.example/approve', 'it is not a URL'],
+    ['https://bot:pw@changes.example/', 'it carries credentials (send them in a header from a Secret)'],
+    ['http://changes.example/a b', 'it contains white space'],
+  ])('gate URL %s: %s', (url, problem) => {
+    expect(gateUrlProblem(url)).toBe(problem);
   });
 
   it('promote records who the CLI says ran it', () => {
