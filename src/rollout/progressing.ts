@@ -149,14 +149,21 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   const { paused } = ctx.spec;
   if (ctx.canaryWeight !== targetWeight) {
     const from = ctx.canaryWeight ?? 0;
+    // While a gate holds the increase, the canary is judged at the weight it keeps.
+    const heldAnalysisAt = nextAnalysisAt(ctx, from);
     const increase = !paused && targetWeight > from
       ? gateHold(ctx, {
         point: 'BeforeWeightIncrease',
         key: `${revision}/${ctx.status.stepsHash}/${stepIndex}`,
         what: `the canary weight going from ${from}% to ${targetWeight}% at ${label}`,
         payload: { targetWeight },
+        ...(heldAnalysisAt === undefined ? {} : { wakeBy: heldAnalysisAt }),
       })
       : undefined;
+    if (increase?.kind === 'wait' && heldAnalysisAt !== undefined && ctx.now >= heldAnalysisAt) {
+      const plan = analysisPlanFor(ctx, stepIndex);
+      if (plan !== undefined) return { kind: 'runAnalysis', reason: 'AnalysisDue', message: `${label}: analysing the canary at ${from}% while a gate holds the increase`, plan };
+    }
     if (increase !== undefined) return increase;
     if (!paused) return setWeights(ctx, targetWeight, 'WeightChanged', label);
     const message = `${label}: paused (spec.paused) before moving the canary weight to ${targetWeight}%; resume to continue`;

@@ -23,9 +23,9 @@ function gate(point: GatePoint, fields: Partial<GateSpec> = {}): GateSpec {
   return { name: `${point.toLowerCase()}-gate`, point, url: 'http://gates.test/ask', ...fields };
 }
 
-async function rolloutWith(gates: GateSpec[], steps: Rollout['spec']['steps'] = [{ setWeight: 20 }, { setWeight: 50 }]): Promise<Simulation> {
+async function rolloutWith(gates: GateSpec[], steps: Rollout['spec']['steps'] = [{ setWeight: 20 }, { setWeight: 50 }], provider = healthy): Promise<Simulation> {
   const initial = rollout({ spec: { template: TEMPLATE_A, steps, gates }, metadata: { finalizers: undefined } });
-  const sim = new Simulation({ now: T0, rollout: initial, virtualService: seedVirtualService(0), destinationRule: seedDestinationRule(), provider: healthy });
+  const sim = new Simulation({ now: T0, rollout: initial, virtualService: seedVirtualService(0), destinationRule: seedDestinationRule(), provider });
   await sim.runUntil((s) => s.rollout.status?.phase === 'Healthy' && s.rollout.status.stableRevision === REV_A);
   expect(sim.gateCalls).toEqual([]);
   sim.editSpec({ template: TEMPLATE_B });
@@ -127,6 +127,33 @@ describe('holding gates', () => {
     expect(sim.gateCalls).toHaveLength(1);
     expect(sim.now.getTime()).toBe(next);
     expect(attempts()).toBe(1);
+  });
+
+  it('while a gate holds an increase, analysis judges the canary at the weight it keeps: a failure still rolls back', async () => {
+    const provider = { ...healthy, canaryErrorRate: 0.1, async query(promql: string) { return promql.includes('increase(istio_requests_total') ? 500 : provider.canaryErrorRate; } };
+    const sim = await rolloutWith([gate('BeforeWeightIncrease')], [{ setWeight: 20 }, { setWeight: 50 }], provider);
+    sim.gate = (call) => (call.payload.targetWeight === 20 ? { outcome: 'allowed', message: 'HTTP 200' } : { outcome: 'refused', message: 'HTTP 403: busy' });
+    await sim.runUntil((s) => s.rollout.status?.gates?.[0]?.state === 'Refused' && s.rollout.status.currentStepIndex === 1, 600);
+    const held = sim.applied.length;
+    await sim.runUntil((s) => s.applied.slice(held).filter(({ action }) => action.kind === 'runAnalysis').length >= 2, 600);
+    expect(splitWeights(sim.virtualService)).toEqual([80, 20]);
+    expect(sim.rollout.status?.phase).toBe('Paused');
+    provider.canaryErrorRate = 7;
+    await sim.runUntil((s) => s.rollout.status?.rollback !== undefined, 600);
+    expect(sim.rollout.status?.rollback?.reason).toBe('AnalysisFailed');
+  });
+
+  it('rounds at the held weight do not complete the step: a round at its own weight must pass', async () => {
+    const sim = await rolloutWith([gate('BeforeWeightIncrease')], [{ setWeight: 20 }, { setWeight: 50 }]);
+    sim.gate = (call) => (call.payload.targetWeight === 20 ? { outcome: 'allowed', message: 'HTTP 200' } : { outcome: 'refused', message: 'HTTP 403: busy' });
+    await sim.runUntil((s) => (s.rollout.status?.analysis?.passedChecks ?? 0) >= 3 && s.rollout.status?.currentStepIndex === 1, 600);
+    sim.gate = () => ({ outcome: 'allowed', message: 'HTTP 200' });
+    await sim.runUntil(promoted, 600);
+    const kinds = sim.applied.map(({ action }) => (action.kind === 'setWeights' ? `setWeights(${action.canaryWeight})` : action.reason));
+    const raised = kinds.indexOf('setWeights(50)');
+    const completed = kinds.indexOf('StepCompleted', raised);
+    expect(raised).toBeGreaterThan(0);
+    expect(kinds.slice(raised, completed)).toContain('AnalysisDue');
   });
 
   it('notification points never hold', async () => {
