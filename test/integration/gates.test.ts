@@ -19,6 +19,8 @@ const { readRollout, readVirtualService, scenario, changeImage, waitForPhase, de
 /** The change-approval service: answers what the test says, and keeps what it was sent. */
 let answer = { code: 403, body: 'change freeze until 18:00' };
 const received: { headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
+/** What the notification gates were told (any path but /confirm; always answered 204). */
+const told: Record<string, unknown>[] = [];
 let server: Server;
 let gateUrl: string;
 
@@ -27,6 +29,11 @@ beforeAll(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
+      if (request.url !== '/confirm') {
+        told.push(JSON.parse(body) as Record<string, unknown>);
+        response.writeHead(204).end();
+        return;
+      }
       received.push({ headers: request.headers, body: JSON.parse(body) as Record<string, unknown> });
       response.writeHead(answer.code, { 'content-type': 'text/plain' }).end(answer.body);
     });
@@ -71,7 +78,8 @@ describe('gates', () => {
       metadata: { ticket: 'CHG-42' },
     };
     // One step and no analysis: this test is about the gate, not the steps before it.
-    await settleFirstDeploy(namespace, { steps: [{ setWeight: 50 }], analysis: undefined, gates: [gate] });
+    const notify = (point: string) => ({ name: point.toLowerCase(), point, url: gateUrl.replace(/\/confirm$/, `/${point}`) });
+    await settleFirstDeploy(namespace, { steps: [{ setWeight: 50 }], analysis: undefined, gates: [gate, notify('AfterRollout'), notify('OnEvent')] });
     expect(received).toEqual([]);
 
     // Refused: held at the last step, stable untouched, and status says which gate said what.
@@ -95,6 +103,10 @@ describe('gates', () => {
     await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 30_000);
     const promoted = await waitForPhase(namespace, 'Healthy', 30_000);
     expect(gatesOf(promoted)[0]).toMatchObject({ state: 'Open', answer: 'HTTP 200: approved' });
+    // The notifications: the promotion once, and every decision told as an Event.
+    await eventually('AfterRollout told', async () => told.some((body) => body.point === 'AfterRollout'), 10_000);
+    expect(told.filter((body) => body.point === 'AfterRollout')).toEqual([expect.objectContaining({ revision: promoted.status?.stableRevision, event: expect.objectContaining({ reason: 'Promoted' }) })]);
+    expect(told.filter((body) => body.point === 'OnEvent').map((body) => (body.event as { reason: string }).reason)).toEqual(expect.arrayContaining(['RolloutStarted', 'GateRefused', 'GateOpened']));
 
     // Refused again; a person overrides it with the CLI, and who and when are recorded.
     answer = { code: 403, body: 'change freeze until 18:00' };
