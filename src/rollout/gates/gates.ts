@@ -83,10 +83,16 @@ function credit(ctx: RoutedContext, gate: GateSpec, entry: GateStatus, answer: G
   return { kind: 'updateStatus', reason, message, status: shown(ctx, updated), ...(repeated ? { silent: true } : { warning: true }) };
 }
 
-function isFresh(entry: GateStatus, answer: GateAnswer): boolean {
+/**
+ * An answer not yet credited, asked during this step: one kept in memory from before a `retry`
+ * (same revision, same passage) must not let the new rollout through.
+ */
+function isFresh(ctx: RoutedContext, entry: GateStatus, answer: GateAnswer): boolean {
   if (PASSED.has(entry.state)) return false;
+  const at = Date.parse(answer.at);
+  if (at < (timestamp(ctx.status.stepStartedAt) ?? Number.NEGATIVE_INFINITY)) return false;
   const last = timestamp(entry.lastAttemptAt);
-  return last === undefined || Date.parse(answer.at) > last;
+  return last === undefined || at > last;
 }
 
 function callAction(ctx: RoutedContext, gate: GateSpec, passage: GatePassage, entry: GateStatus): Action {
@@ -112,7 +118,7 @@ export function gateHold(ctx: RoutedContext, passage: GatePassage): Action | und
   for (const gate of gates) {
     const entry = entryFor(ctx.status, gate, passage.key);
     const answer = ctx.observed.gateAnswers?.find((a) => a.gate === gate.name && a.key === passage.key);
-    if (entry !== undefined && answer !== undefined && isFresh(entry, answer)) return credit(ctx, gate, entry, answer, passage);
+    if (entry !== undefined && answer !== undefined && isFresh(ctx, entry, answer)) return credit(ctx, gate, entry, answer, passage);
   }
   for (const gate of gates) {
     const entry = entryFor(ctx.status, gate, passage.key);

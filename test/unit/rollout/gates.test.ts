@@ -156,6 +156,18 @@ describe('holding gates', () => {
     expect(kinds.slice(raised, completed)).toContain('AnalysisDue');
   });
 
+  it('a retry asks every gate again: an answer from the rollout before is not this one\'s', async () => {
+    const provider = { ...healthy, async query(promql: string) { return promql.includes('increase(istio_requests_total') ? 500 : 7; } };
+    const sim = await rolloutWith([gate('BeforeRollout')], [{ setWeight: 20 }, { setWeight: 50 }], provider);
+    await sim.runUntil((s) => s.rollout.status?.phase === 'RolledBack' && (s.canary?.spec?.replicas ?? 0) === 0, 600);
+    expect(sim.gateCalls).toHaveLength(1);
+    sim.gate = () => ({ outcome: 'refused', message: 'HTTP 403: not again' });
+    sim.annotate('switchboard.dev/retry', 'retry-1');
+    await sim.runUntil((s) => s.rollout.status?.gates?.[0]?.state === 'Refused', 100);
+    expect(sim.rollout.status?.gates?.[0]).toMatchObject({ state: 'Refused', answer: 'HTTP 403: not again', attempts: 1 });
+    expect(sim.gateCalls).toHaveLength(2);
+  });
+
   it('notification points never hold', async () => {
     const sim = await rolloutWith([gate('AfterRollout'), gate('OnRollback'), gate('OnEvent')]);
     sim.gate = () => ({ outcome: 'refused', message: 'HTTP 500' });
