@@ -1,15 +1,23 @@
 // askGate against a real HTTP server on loopback: what counts as yes, no and no answer, what is
 // sent, and which Secrets may supply a header.
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askGate, GATE_CREDENTIALS_LABEL, GateRunner } from '../../../src/controller/gate-runner.ts';
 import type { GateCall } from '../../../src/rollout/gates/call.ts';
 import type { GateSpec } from '../../../src/rollout/types.ts';
+import { createCertificateAuthority, issueCertificate } from '../../harness/certs.ts';
 
 let server: Server;
+let secure: Server;
 let base: string;
+let secureBase: string;
+let ca: string;
 const seen: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
 
 beforeAll(async () => {
@@ -22,11 +30,16 @@ beforeAll(async () => {
       setTimeout(() => response.writeHead(Number(code)).end(`answer ${code}\n`), Number(delay));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const authority = createCertificateAuthority(mkdtempSync(join(tmpdir(), 'gate-runner-')), 'gate-ca');
+  const serving = issueCertificate(authority, 'serving', { commonName: 'gate', ipAddresses: ['127.0.0.1'] });
+  ca = readFileSync(authority.certFile, 'utf8');
+  secure = createHttpsServer({ cert: readFileSync(serving.certFile), key: readFileSync(serving.keyFile) }, (_request, response) => response.writeHead(200).end('ok'));
+  await Promise.all([server, secure].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  secureBase = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => Promise.all([server, secure].map((s) => new Promise<void>((resolve) => s.close(() => resolve())))));
 
 function call(gate: Partial<GateSpec> & { url: string }): GateCall {
   return {
@@ -71,6 +84,13 @@ describe('askGate', () => {
     const answer = await askGate(call({ url: `${base}/200`, headers: [{ name: 'authorization', valueFrom: { secretKeyRef } }] }), readSecret, now);
     expect(answer).toMatchObject({ outcome: 'unreachable', message: `not asked: header authorization: ${message}` });
     expect(seen.length).toBe(before);
+  });
+
+  it('https: trusts the gate\'s caBundle, and without it the certificate is refused', async () => {
+    expect(await askGate(call({ url: `${secureBase}/`, caBundle: ca }), readSecret, now)).toMatchObject({ outcome: 'allowed', message: 'HTTP 200: ok' });
+    const untrusted = await askGate(call({ url: `${secureBase}/` }), readSecret, now);
+    expect(untrusted.outcome).toBe('unreachable');
+    expect(untrusted.message).toMatch(/certificate/);
   });
 
   it('no answer within timeoutSeconds, or nobody listening: unreachable', async () => {
