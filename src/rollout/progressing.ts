@@ -136,13 +136,13 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
   const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
   const revision = ctx.status.canaryRevision ?? ctx.revision;
-  // Before the canary gets a pod: once this gate has let the rollout of this revision start, it stays open.
-  const beforeRollout = stepIndex === 0 && (ctx.canaryWeight ?? 0) === 0
-    ? gateHold(ctx, { point: 'BeforeRollout', key: revision, what: `the rollout of revision ${revision}` })
-    : undefined;
-  if (beforeRollout !== undefined) return beforeRollout;
   const stableSize = ctx.spec.dynamicStableScale ? dynamicStableReplicas(ctx, targetWeight) : ctx.spec.replicas;
-  const write = stableReplicasFix(ctx, stableSize) ?? canaryInPlace(ctx, targetWeight, stepIndex) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
+  // Before the canary gets a pod: once this gate has let the rollout of this revision start, it stays open.
+  const beforeRollout = () => (stepIndex === 0 && (ctx.canaryWeight ?? 0) === 0
+    ? gateHold(ctx, { point: 'BeforeRollout', key: revision, what: `the rollout of revision ${revision}` })
+    : undefined);
+  const write = stableReplicasFix(ctx, stableSize) ?? beforeRollout() ?? canaryInPlace(ctx, targetWeight, stepIndex) ??
+    waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
   if (write !== undefined) return write;
 
   const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;
