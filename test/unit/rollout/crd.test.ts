@@ -6,7 +6,8 @@ import { parse } from 'yaml';
 import { COMMAND_ANNOTATIONS } from '../../../src/rollout/commands.ts';
 import * as defaults from '../../../src/rollout/defaults.ts';
 import { DURATION_PATTERN } from '../../../src/rollout/durations.ts';
-import { DATA_PLANE_STATES, DATA_PLANE_TIMEOUT_POLICIES, ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
+import { DEFAULT_GATE_TIMEOUT_SECONDS } from '../../../src/rollout/gates/call.ts';
+import { DATA_PLANE_STATES, DATA_PLANE_TIMEOUT_POLICIES, GATE_POINTS, GATE_STATES, HOLDING_GATE_POINTS, ROLLOUT_PHASES, type RolloutStatus } from '../../../src/rollout/types.ts';
 
 const path = new URL('../../../crds/switchboard.dev_rollouts.yaml', import.meta.url);
 const text = readFileSync(path, 'utf8');
@@ -74,6 +75,16 @@ describe('Rollout CRD', () => {
   it('durations use the same pattern as the core parser', () => {
     expect(spec.steps.items.properties.pause.properties.duration.pattern).toBe(DURATION_PATTERN.source);
     expect(spec.analysis.properties.interval.pattern).toBe(DURATION_PATTERN.source);
+  });
+
+  it('gates: points, states and the timeout default are the core\'s; retries only where the core reads it', () => {
+    const gate = spec.gates.items;
+    expect(gate.properties.point.enum).toEqual([...GATE_POINTS]);
+    expect(status.gates.items.properties.point.enum).toEqual([...GATE_POINTS]);
+    expect(status.gates.items.properties.state.enum).toEqual([...GATE_STATES]);
+    expect(gate.properties.timeoutSeconds.default).toBe(DEFAULT_GATE_TIMEOUT_SECONDS);
+    const notifications = GATE_POINTS.filter((point) => !HOLDING_GATE_POINTS.includes(point));
+    expect(gate['x-kubernetes-validations'][0].rule).toBe(`!has(self.retries) || self.point in [${notifications.map((p) => `'${p}'`).join(', ')}]`);
   });
 
   it('phase enum is the TypeScript list', () => {
