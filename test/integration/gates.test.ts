@@ -1,7 +1,7 @@
 // Gates against a real HTTP server on loopback, with the controller process and the real API
 // server: a refusing BeforePromotion gate holds the rollout and says so, the same gate saying yes
-// lets it promote, `switchboard promote` overrides it and is recorded, and a gate nobody answers
-// for holds too.
+// lets it promote, `switchboard promote` overrides it and is recorded, a gate nobody answers for
+// holds too, and the AfterRollout, OnRollback and OnEvent gates are told.
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,7 +79,7 @@ describe('gates', () => {
     };
     // One step and no analysis: this test is about the gate, not the steps before it.
     const notify = (point: string) => ({ name: point.toLowerCase(), point, url: gateUrl.replace(/\/confirm$/, `/${point}`) });
-    await settleFirstDeploy(namespace, { steps: [{ setWeight: 50 }], analysis: undefined, gates: [gate, notify('AfterRollout'), notify('OnEvent')] });
+    await settleFirstDeploy(namespace, { steps: [{ setWeight: 50 }], analysis: undefined, gates: [gate, notify('AfterRollout'), notify('OnRollback'), notify('OnEvent')] });
     expect(received).toEqual([]);
 
     // Refused: held at the last step, stable untouched, and status says which gate said what.
@@ -137,6 +137,11 @@ describe('gates', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect((await readRollout(namespace)).status?.phase).toBe('Paused');
     expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.2');
+
+    // An abort is a rollback: the OnRollback gate is told, once.
+    expect((await switchboard(['abort', 'payments', '-n', namespace])).code).toBe(0);
+    await eventually('OnRollback told', async () => told.some((body) => body.point === 'OnRollback'), 15_000);
+    expect(told.filter((body) => body.point === 'OnRollback')).toEqual([expect.objectContaining({ event: expect.objectContaining({ reason: 'Aborted', type: 'Warning' }) })]);
   });
 
   it('the API server refuses gates that could not work, naming the field', async () => {
