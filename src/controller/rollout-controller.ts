@@ -15,6 +15,8 @@ import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
 import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 import { decisionEvent } from '../rollout/decision-events.ts';
+import type { GateAnswer } from '../rollout/gates/call.ts';
+import { notificationsFor } from '../rollout/gates/notifications.ts';
 import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
 import type { IstiodAccess } from '../mesh/istiod-client.ts';
@@ -23,6 +25,7 @@ import { ClaimIndex } from './claim-index.ts';
 import { DataPlaneFollower } from './data-plane-follower.ts';
 import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { EventRecorder } from './events.ts';
+import { GateRunner } from './gate-runner.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { FIELD_MANAGER, RolloutClient } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
@@ -69,6 +72,9 @@ export class RolloutController {
   /** The latest analysis round per Rollout; decide() credits it at most once, so losing it is safe. */
   private readonly analysisRounds = new Map<string, AnalysisRound>();
   private readonly analysisRunner: AnalysisRunner;
+  /** The latest answer of each gate per Rollout; decide() credits each at most once. */
+  private readonly gateAnswers = new Map<string, GateAnswer[]>();
+  private readonly gates: GateRunner;
   private readonly events: EventRecorder;
   /** The last write refused as invalid per Rollout; decide() reports it until the spec changes. */
   private readonly refusedWrites = new Map<string, RefusedWrite>();
@@ -97,6 +103,13 @@ export class RolloutController {
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
     this.events = new EventRecorder(this.client.core, options.logger);
+    this.gates = new GateRunner({
+      now: this.clock,
+      readSecret: (namespace, name) => this.client.core.readNamespacedSecret({ namespace, name }).catch((error: unknown) => {
+        if (httpStatusOf(error) === 404) return undefined;
+        throw error;
+      }),
+    });
     this.dataPlane = options.istiod === undefined ? undefined : new DataPlaneFollower(options.istiod, options.logger, options.metrics, (key) => {
       const [namespace, name] = key.split('/');
       this.enqueue(namespace, name);
@@ -178,6 +191,7 @@ export class RolloutController {
 
   async stop(): Promise<void> {
     await this.stopWorkers();
+    this.gates.stop();
     await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.dataPlane?.stop();
@@ -266,6 +280,7 @@ export class RolloutController {
     if (!observed) {
       this.analysisRunner.cancelUnless(key, () => false, 'the Rollout was deleted');
       this.analysisRounds.delete(key);
+      this.gateAnswers.delete(key);
       this.refusedWrites.delete(key);
       this.writeLoops.delete(key);
       this.writeLoopDetector.forget(key);
@@ -303,6 +318,7 @@ export class RolloutController {
     if (objects === 'stale' || objects === undefined) return objects;
     const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload } = objects;
     const analysis = this.analysisRounds.get(key);
+    const gateAnswers = this.gateAnswers.get(key);
     const refusedWrite = this.refusedWrites.get(key);
     const writeLoop = this.writeLoops.get(key);
     const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule]);
@@ -312,6 +328,7 @@ export class RolloutController {
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
+      ...(gateAnswers ? { gateAnswers } : {}),
       ...(writeLoop ? { writeLoop } : {}), ...(claimants ? { claimants } : {}), ...(formerClaims.length > 0 ? { formerClaims } : {}),
       ...(dataPlane === undefined ? {} : { dataPlane }), ...(analysisTemplates === undefined ? {} : { analysisTemplates }),
       ...(this.options.minAnalysisWindowMs === undefined ? {} : { minAnalysisWindowMs: this.options.minAnalysisWindowMs }),
@@ -490,6 +507,14 @@ export class RolloutController {
         // Looked at again when the round is done (or by any event meanwhile).
         return undefined;
       }
+      case 'callGate':
+        this.gates.ask(key, action.call, (answer) => {
+          const others = (this.gateAnswers.get(key) ?? []).filter((a) => a.gate !== answer.gate);
+          this.gateAnswers.set(key, [...others, answer]);
+          log.info({ gate: answer.gate, outcome: answer.outcome }, answer.message);
+          this.enqueue(namespace, name);
+        });
+        return undefined;
       case 'updateStatus':
         // An identical status is a no-op for the API server and would bring us straight back here.
         if (isDeepStrictEqual(JSON.parse(JSON.stringify(action.status)), rollout.status)) {
@@ -539,8 +564,24 @@ export class RolloutController {
     if (action.kind !== 'updateStatus') this.refusedWrites.delete(key);
     const event = decisionEvent(rollout.status, action);
     if (event !== undefined) this.events.record(rollout, event, now);
+    for (const call of notificationsFor(rollout, action, event)) this.notifyGate(rollout, call);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
+  }
+
+  /** A notification gate, told beside the reconcile; a delivery that fails past its retries is a Warning. */
+  private notifyGate(rollout: Rollout, call: Parameters<GateRunner['notify']>[0]): void {
+    const what = `gate "${call.gate.name}" (${call.gate.point})`;
+    this.gates.notify(call, (answer, attempts) => {
+      const log = this.options.logger.child({ rollout: `${call.namespace}/${call.rollout}`, gate: call.gate.name });
+      if (answer.outcome === 'allowed') {
+        log.debug({ attempts }, `${what} told: ${answer.message}`);
+        return;
+      }
+      const message = `${what} could not be told after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}: ${answer.message}`;
+      log.warn(message);
+      this.events.record(rollout, { type: 'Warning', reason: 'GateNotificationFailed', message }, this.clock());
+    });
   }
 }
 

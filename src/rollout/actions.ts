@@ -11,6 +11,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { AnalysisPlan } from '../analysis/types.ts';
+import type { GateCall } from './gates/call.ts';
 import type { RoutingPlural } from './routing/claims.ts';
 import type { Condition, RolloutStatus, Track } from './types.ts';
 
@@ -106,6 +107,12 @@ export interface RunAnalysisAction extends Described {
   plan: AnalysisPlan;
 }
 
+/** Asks a holding gate (rollout/gates/); its answer comes back in ObservedState.gateAnswers. */
+export interface CallGateAction extends Described {
+  kind: 'callGate';
+  call: GateCall;
+}
+
 export interface UpdateStatusAction extends Described {
   kind: 'updateStatus';
   /** What is written: with folded decisions, the status the last of them decided. */
@@ -153,6 +160,7 @@ export type Action =
   | SetWeightsAction
   | SetManagedRoutesAction
   | RunAnalysisAction
+  | CallGateAction
   | UpdateStatusAction
   | WaitAction
   | StopAction;

@@ -36,14 +36,16 @@ export function nextAnalysisAt(ctx: DecideContext, canaryWeight: number): Date |
 
 /**
  * A step that sends traffic to the canary may only complete when analysis vouches for it: a
- * round that passed since the step started, and no later round that did not pass. An
+ * round that passed since the step started and its weight was last changed (rounds run at the
+ * previous weight while a gate holds an increase), and no later round that did not pass. An
  * inconclusive or errored round never opens the gate, so Prometheus being down never promotes.
  */
 export function analysisGateOpen(ctx: DecideContext, canaryWeight: number): boolean {
   if (ctx.spec.analysis === undefined || !canaryTakesTraffic(ctx, canaryWeight)) return true;
   const analysis = ctx.status.analysis;
   const passedAt = timestamp(analysis?.lastPassedAt);
-  const startedAt = timestamp(ctx.status.stepStartedAt) ?? Number.POSITIVE_INFINITY;
+  const stepStartedAt = timestamp(ctx.status.stepStartedAt) ?? Number.POSITIVE_INFINITY;
+  const startedAt = Math.max(stepStartedAt, timestamp(ctx.status.weightChangedAt) ?? Number.NEGATIVE_INFINITY);
   return passedAt !== undefined && passedAt > startedAt && analysis?.lastPassedAt === analysis?.lastRunAt;
 }
 

@@ -2,7 +2,8 @@
 // acknowledgement go into one status write, so a command acts exactly once; a command that does
 // not apply is acknowledged too, with a status message saying why nothing happened.
 import type { UpdateStatusAction } from './actions.ts';
-import type { PendingCommand } from './commands.ts';
+import { PROMOTED_BY_ANNOTATION, type PendingCommand } from './commands.ts';
+import { overrideGates } from './gates/gates.ts';
 import { desiredReplicas } from './deployments/deployments.ts';
 import { isIndefinitePause, stepLabel, type DecideContext, type RolloutState } from './state.ts';
 import { advanceStepStatus, emptyAnalysisStatus, promoteFullStatus, rollbackStatus, startRolloutStatus, updateStatus } from './transitions.ts';
@@ -50,6 +51,14 @@ function promoteFull(ctx: DecideContext, state: RolloutState, pending: PendingCo
 
 function promote(ctx: DecideContext, state: RolloutState, pending: PendingCommand): Effect {
   if (state.kind !== 'progressing') return ignored(ctx, pending, 'no rollout step is in progress');
+  const by = ctx.rollout.metadata.annotations?.[PROMOTED_BY_ANNOTATION];
+  const overridden = overrideGates(ctx.status, ctx.spec.gates ?? [], ctx.now, by);
+  if (overridden !== undefined) {
+    // A person vouches for the passage the gate would not allow: the rollout goes on from there.
+    const gates = overridden.names.map((name) => `"${name}"`).join(', ');
+    const message = `promote: gate ${gates} overridden${by === undefined ? '' : ` by ${by}`}; the rollout goes on`;
+    return { reason: 'GateOverridden', message, status: { ...overridden.status, message } };
+  }
   if (ctx.status.inconclusiveStepIndex === state.stepIndex) {
     // The person vouches for the canary where analysis could not: the step completes.
     const next = state.stepIndex + 1;

@@ -17,6 +17,11 @@ import type { AcknowledgedCommands, Rollout } from './types.ts';
 
 /** Releases the current pause step (timed or indefinite). Analysis the step needs still applies. */
 export const PROMOTE_ANNOTATION = 'switchboard.dev/promote';
+/**
+ * Set by `switchboard promote` beside its token: who asked, as the CLI knows them. Recorded when
+ * the promote lets a rollout past a gate; anyone who may annotate the Rollout may write it.
+ */
+export const PROMOTED_BY_ANNOTATION = 'switchboard.dev/promoted-by';
 /** Skips every remaining step and analysis and promotes the current template. */
 export const PROMOTE_FULL_ANNOTATION = 'switchboard.dev/promote-full';
 /** Rolls the rollout in progress back: 100% stable, canary scaled to zero, phase Aborted. */
@@ -54,8 +59,10 @@ function annotationPatch(annotation: string, token: string): RolloutMergePatch {
   return { metadata: { annotations: { [annotation]: token } } };
 }
 
-export function promotePatch(token: string): RolloutMergePatch {
-  return annotationPatch(PROMOTE_ANNOTATION, token);
+export function promotePatch(token: string, by?: string): RolloutMergePatch {
+  const patch = annotationPatch(PROMOTE_ANNOTATION, token);
+  if (by !== undefined && patch.metadata !== undefined) patch.metadata.annotations[PROMOTED_BY_ANNOTATION] = by;
+  return patch;
 }
 
 export function promoteFullPatch(token: string): RolloutMergePatch {

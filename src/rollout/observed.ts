@@ -4,6 +4,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { ObservedTemplates } from '../analysis/templates.ts';
 import type { AnalysisRound } from '../analysis/types.ts';
 import type { DataPlaneView } from '../mesh/types.ts';
+import type { GateAnswer } from './gates/call.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
@@ -39,6 +40,11 @@ export interface ObservedState {
   dataPlane?: DataPlaneView;
   /** The AnalysisTemplates and ClusterAnalysisTemplates spec.analysis.templates names, as read. */
   analysisTemplates?: ObservedTemplates;
+  /**
+   * The latest answer of each gate the shell asked for this Rollout (kept in memory only): decide
+   * credits one only to the passage it was asked about, and only once.
+   */
+  gateAnswers?: GateAnswer[];
   /** The controller's setting: the shortest range vector for analysis queries (4 scrape intervals). */
   minAnalysisWindowMs?: number;
 }

@@ -11,6 +11,7 @@ import { stepsHash } from './revision.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import { dynamicStableReplicas } from './deployments/stable-scale.ts';
 import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
+import { gateHold } from './gates/gates.ts';
 import { canaryReplicasAtStep, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
@@ -134,13 +135,36 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   if (round !== undefined) return creditRoundAction(ctx, round);
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
   const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
+  const revision = ctx.status.canaryRevision ?? ctx.revision;
   const stableSize = ctx.spec.dynamicStableScale ? dynamicStableReplicas(ctx, targetWeight) : ctx.spec.replicas;
-  const write = stableReplicasFix(ctx, stableSize) ?? canaryInPlace(ctx, targetWeight, stepIndex) ?? waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
+  // Before the canary gets a pod: once this gate has let the rollout of this revision start, it stays open.
+  const beforeRollout = () => (stepIndex === 0 && (ctx.canaryWeight ?? 0) === 0
+    ? gateHold(ctx, { point: 'BeforeRollout', key: revision, what: `the rollout of revision ${revision}` })
+    : undefined);
+  const write = stableReplicasFix(ctx, stableSize) ?? beforeRollout() ?? canaryInPlace(ctx, targetWeight, stepIndex) ??
+    waitForCanaryPods(ctx, stepIndex) ?? inconclusiveHold(ctx, stepIndex);
   if (write !== undefined) return write;
 
   const label = `step ${stepLabel(stepIndex, ctx.spec.steps.length)}`;
   const { paused } = ctx.spec;
   if (ctx.canaryWeight !== targetWeight) {
+    const from = ctx.canaryWeight ?? 0;
+    // While a gate holds the increase, the canary is judged at the weight it keeps.
+    const heldAnalysisAt = nextAnalysisAt(ctx, from);
+    const increase = !paused && targetWeight > from
+      ? gateHold(ctx, {
+        point: 'BeforeWeightIncrease',
+        key: `${revision}/${ctx.status.stepsHash}/${stepIndex}`,
+        what: `the canary weight going from ${from}% to ${targetWeight}% at ${label}`,
+        payload: { targetWeight },
+        ...(heldAnalysisAt === undefined ? {} : { wakeBy: heldAnalysisAt }),
+      })
+      : undefined;
+    if (increase?.kind === 'wait' && heldAnalysisAt !== undefined && ctx.now >= heldAnalysisAt) {
+      const plan = analysisPlanFor(ctx, stepIndex);
+      if (plan !== undefined) return { kind: 'runAnalysis', reason: 'AnalysisDue', message: `${label}: analysing the canary at ${from}% while a gate holds the increase`, plan };
+    }
+    if (increase !== undefined) return increase;
     if (!paused) return setWeights(ctx, targetWeight, 'WeightChanged', label);
     const message = `${label}: paused (spec.paused) before moving the canary weight to ${targetWeight}%; resume to continue`;
     return hold(ctx, progressView(ctx, 'Paused', 'RolloutPaused', message, { paused: true }), waitUntil('RolloutPaused', message));
@@ -171,6 +195,10 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   const gateOpen = analysisGateOpen(ctx, targetWeight);
   if (progress.done && gateOpen && !paused) {
     const next = stepIndex + 1;
+    const beforePromotion = next >= ctx.spec.steps.length
+      ? gateHold(ctx, { point: 'BeforePromotion', key: `${revision}/promotion`, what: `the promotion of revision ${revision}`, ...(analysisAt === undefined ? {} : { wakeBy: analysisAt }) })
+      : undefined;
+    if (beforePromotion !== undefined) return beforePromotion;
     const message = next >= ctx.spec.steps.length ? `${label} complete: promoting` : `${label} complete: on to step ${stepLabel(next, ctx.spec.steps.length)}`;
     return updateStatus('StepCompleted', message, advanceStepStatus(ctx, next, message));
   }

@@ -58,8 +58,10 @@ function base(ctx: DecideContext): RolloutStatus {
 
 /** A rollout of the current template from the first step, with fresh analysis counts. */
 export function startRolloutStatus(ctx: DecideContext, message: string): RolloutStatus {
+  // The last rollout's gates (overrides included) stay in status until the next one starts.
+  const { gates: _gates, ...kept } = withoutRolloutFields(base(ctx));
   return {
-    ...withoutRolloutFields(base(ctx)),
+    ...kept,
     phase: 'Progressing',
     message,
     canaryRevision: ctx.revision,

@@ -277,6 +277,42 @@ export interface RolloutSpec {
    * while the old one keeps every pod: a failure switches straight back (canary steps only).
    */
   postPromotionWatch?: { duration: string };
+  /** Webhooks asked (or told) at named points of a rollout (rollout/gates/). */
+  gates?: GateSpec[];
+}
+
+/**
+ * Where a gate is asked. The first three hold the rollout until the gate answers 2xx; the last
+ * three are notifications, which never hold anything.
+ */
+export const GATE_POINTS = ['BeforeRollout', 'BeforeWeightIncrease', 'BeforePromotion', 'AfterRollout', 'OnRollback', 'OnEvent'] as const;
+export type GatePoint = (typeof GATE_POINTS)[number];
+export const HOLDING_GATE_POINTS: readonly GatePoint[] = ['BeforeRollout', 'BeforeWeightIncrease', 'BeforePromotion'];
+
+export interface GateHeader {
+  name: string;
+  /** Exactly one of value and valueFrom. */
+  value?: string;
+  /** A key of a Secret in the Rollout's namespace labelled switchboard.dev/gate-credentials=true. */
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
+
+export interface GateSpec {
+  name: string;
+  point: GatePoint;
+  /** http(s) URL; the controller POSTs a JSON description of the rollout to it. */
+  url: string;
+  headers?: GateHeader[];
+  timeoutSeconds?: number;
+  /** Wait after an answer other than 2xx before asking again; doubles each time up to maxRetryIntervalSeconds. */
+  retryIntervalSeconds?: number;
+  maxRetryIntervalSeconds?: number;
+  /** Notifications only: further attempts after a failed delivery before giving up. */
+  retries?: number;
+  /** Sent as is in the request's `metadata`. */
+  metadata?: Record<string, string>;
+  /** PEM: the CA that signed an https gate's certificate. */
+  caBundle?: string;
 }
 
 /** What a scale-down does when proxies known to istiod still have not applied the change. */
@@ -419,7 +455,31 @@ export interface RolloutStatus {
   dataPlane?: DataPlaneStatus;
   /** The header and mirror routes this Rollout has in the VirtualService now, top first. */
   managedRoutes?: ManagedRouteStatus[];
+  /** The holding gates asked during this rollout, one entry per gate: the last point it was asked at. */
+  gates?: GateStatus[];
   conditions?: Condition[];
+}
+
+export const GATE_STATES = ['Waiting', 'Open', 'Refused', 'Unreachable', 'Overridden'] as const;
+export type GateState = (typeof GATE_STATES)[number];
+
+export interface GateStatus {
+  name: string;
+  point: GatePoint;
+  /** Which passage of the point: the revision, and for BeforeWeightIncrease the steps and step. */
+  key: string;
+  state: GateState;
+  message: string;
+  /** The gate's last answer (`HTTP 403: ...`), or why none came. */
+  answer?: string;
+  /** Answers received for this key. */
+  attempts: number;
+  lastAttemptAt?: string;
+  /** Set while the gate holds: when it is asked again. */
+  nextAttemptAt?: string;
+  /** `switchboard promote` let the rollout past the gate: when, and who (as the CLI reported it). */
+  overriddenAt?: string;
+  overriddenBy?: string;
 }
 
 export interface ManagedRouteStatus {

@@ -2,7 +2,8 @@
 // result, another monitoring system's API), as Argo Rollouts' web metric provider gives one. GET
 // or POST, headers, a JSON body, a JSONPath to the value, a CA for private TLS, a timeout. Requests
 // go through node:http(s) rather than fetch: fetch cannot be given a CA per request without
-// undici's own dispatcher, and the Prometheus client reads its CA the same way.
+// undici's own dispatcher, and the Prometheus client reads its CA the same way. Gates
+// (controller/gate-runner.ts) send their requests through sendRequest too.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { JSONPath } from 'jsonpath-plus';
@@ -10,7 +11,11 @@ import type { QueryOutcome, WebCheck } from '../types.ts';
 
 const MAX_BODY_BYTES = 1 << 20;
 
-function send(check: WebCheck): Promise<{ status: number; body: string }> {
+/** What one HTTP exchange needs: the web check's fields, or a gate's request. */
+export type HttpExchange = Pick<WebCheck, 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'caBundle'>;
+
+/** One request; the answer's status and body (at most 1 MiB), or a rejection naming what failed. */
+export function sendRequest(check: HttpExchange): Promise<{ status: number; body: string }> {
   const url = new URL(check.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const headers: Record<string, string> = { accept: 'application/json', ...Object.fromEntries(check.headers.map(({ name, value }) => [name, value])) };
@@ -43,7 +48,7 @@ function send(check: WebCheck): Promise<{ status: number; body: string }> {
 export async function webValue(check: WebCheck): Promise<QueryOutcome> {
   let answer: { status: number; body: string };
   try {
-    answer = await send(check);
+    answer = await sendRequest(check);
   } catch (error) {
     return new Error(`${check.method} ${check.url}: ${(error as Error).message}`);
   }

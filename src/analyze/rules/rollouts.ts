@@ -6,6 +6,7 @@ import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTA
 import { stepRouteProblem } from '../../rollout/routing/step-routes.ts';
 import { hostMatches, resolveManagedRoutes } from '../../rollout/routing/weights.ts';
 import { resolveTemplates, type AnalysisTemplate } from '../../analysis/templates.ts';
+import { gateUrlProblem } from '../../rollout/gates/call.ts';
 import type { Rollout, VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
 import type { ObjectSet } from '../objects.ts';
@@ -22,6 +23,7 @@ export const ROLLOUT_ROUTE_SHARED = { code: 'SB0806', name: 'RolloutRouteShared'
 export const ROLLOUT_CANARY_PINNED_ROUTE = { code: 'SB0807', name: 'RolloutCanaryPinnedRoute', severity: 'error' } as const;
 export const ROLLOUT_MANAGED_ROUTE_UNUSABLE = { code: 'SB0808', name: 'RolloutManagedRouteUnusable', severity: 'error' } as const;
 export const ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE = { code: 'SB0809', name: 'RolloutAnalysisTemplateUnusable', severity: 'error' } as const;
+export const ROLLOUT_GATE_URL_MALFORMED = { code: 'SB0812', name: 'RolloutGateUrlMalformed', severity: 'error' } as const;
 
 /** A part of a VirtualService or DestinationRule that one Rollout manages (rollout/routing/claims.ts). */
 interface ManagedPart {
@@ -33,7 +35,7 @@ interface ManagedPart {
 export const rolloutRule: Rule = {
   definitions: [
     ROLLOUT_VIRTUAL_SERVICE_MISSING, ROLLOUT_DESTINATION_RULE_MISSING, ROLLOUT_DESTINATION_RULE_HOST_MISMATCH, ROLLOUT_ROUTES_UNUSABLE, ROLLOUT_SUBSET_TO_BE_ADDED,
-    ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE, ROLLOUT_MANAGED_ROUTE_UNUSABLE, ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE,
+    ROLLOUT_ROUTE_SHARED, ROLLOUT_CANARY_PINNED_ROUTE, ROLLOUT_MANAGED_ROUTE_UNUSABLE, ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE, ROLLOUT_GATE_URL_MALFORMED,
   ],
   check(objects: ObjectSet): Finding[] {
     const findings: Finding[] = [];
@@ -89,7 +91,7 @@ export const rolloutRule: Rule = {
         managers.set(id, [...(managers.get(id) ?? []), { rollout: rollout.metadata.name, parts }]);
       }
     }
-    findings.push(...sharedRoutes(objects, managers), ...templateFindings(objects));
+    findings.push(...sharedRoutes(objects, managers), ...templateFindings(objects), ...gateFindings(objects));
     return findings;
   },
 };
@@ -114,6 +116,22 @@ function templateFindings(objects: ObjectSet): Finding[] {
     if (!resolution.ok) {
       findings.push(finding(ROLLOUT_ANALYSIS_TEMPLATE_UNUSABLE, object, `${resolution.message} (${resolution.reason}): the controller holds the Rollout Degraded, moving nothing`));
     }
+  }
+  return findings;
+}
+
+/** A gate whose URL cannot be asked: the API server refuses it, and a gate that held would never answer. */
+function gateFindings(objects: ObjectSet): Finding[] {
+  const findings: Finding[] = [];
+  for (const object of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
+    const gates: unknown = (object as unknown as Rollout).spec?.gates;
+    if (!Array.isArray(gates)) continue;
+    gates.forEach((gate: { name?: unknown; url?: unknown } | null, index) => {
+      const problem = gateUrlProblem(gate?.url);
+      if (problem === undefined) return;
+      findings.push(finding(ROLLOUT_GATE_URL_MALFORMED, object,
+        `spec.gates[${index}].url (gate ${String(gate?.name)}): ${JSON.stringify(gate?.url)} cannot be asked: ${problem}; write an http:// or https:// URL`));
+    });
   }
   return findings;
 }

@@ -20,7 +20,7 @@ interface ActionDefinition {
 
 export const ROLLOUT_ACTIONS: Readonly<Record<RolloutAction, ActionDefinition>> = {
   promote: {
-    asked: 'promote requested: the current pause step is released (analysis it needs still applies), or a step held Inconclusive completes',
+    asked: 'promote requested: a gate that holds the rollout is overridden, else the current pause step is released (analysis it needs still applies), or a step held Inconclusive completes',
     patch: promotePatch,
     annotation: PROMOTE_ANNOTATION,
   },

@@ -3,7 +3,7 @@
 // a CliError. Commands import this module only when they run (`await import`): client-node costs
 // about a second and 90 MB at start, which --help, TAB completion and inject -f need not pay.
 import {
-  CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Deployment,
+  AuthenticationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
@@ -59,9 +59,11 @@ export class RolloutApi {
   readonly namespace: string;
   private readonly custom: CustomObjectsApi;
   private readonly watcher: Watch;
+  private readonly kubeConfig: KubeConfig;
 
   constructor(kubeConfig: KubeConfig, namespace: string) {
     this.namespace = namespace;
+    this.kubeConfig = kubeConfig;
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(kubeConfig);
   }
@@ -90,6 +92,22 @@ export class RolloutApi {
   private isMissingObject(error: unknown): boolean {
     const failure = describeApiFailure(error);
     return failure.status === 404 && failure.missingName !== undefined;
+  }
+
+  /**
+   * Who the API server takes us for (a SelfSubjectReview), else the kubeconfig's user entry;
+   * undefined when neither says. Recorded beside a promote, never used to decide anything.
+   */
+  async whoAmI(): Promise<string | undefined> {
+    try {
+      const review = await this.kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const username = review.status?.userInfo?.username;
+      if (username !== undefined && username !== '') return username;
+    } catch {
+      // An API server without the review (before 1.28) or a user not allowed it: fall back.
+    }
+    const user = this.kubeConfig.getCurrentUser()?.name;
+    return user === undefined || user === '' ? undefined : `${user} (kubeconfig user)`;
   }
 
   async readRollout(name: string): Promise<Rollout> {

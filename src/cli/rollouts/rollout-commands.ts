@@ -3,7 +3,7 @@
 // -o json|yaml prints), rollout-format.ts and rollout-get.ts, patches in rollout-actions.ts and
 // rollout-undo.ts, API calls in rollout-api.ts (loaded by connectRollouts only when a command runs).
 import type { Command } from 'commander';
-import { commandToken } from '../../rollout/commands.ts';
+import { commandToken, promotePatch } from '../../rollout/commands.ts';
 import { parseDuration } from '../../rollout/durations.ts';
 import { registerGetCommand } from './get-command.ts';
 import { outputFormat, outputOption } from '../output-option.ts';
@@ -117,12 +117,15 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
       return;
     }
     const api = await connectRollouts(options);
-    await api.mergePatchRollout(name, ROLLOUT_ACTIONS[action].patch(commandToken(clock())));
+    const token = commandToken(clock());
+    // A promote may let a rollout past a gate: who asked is recorded with it.
+    const patch = action === 'promote' ? promotePatch(token, await api.whoAmI()) : ROLLOUT_ACTIONS[action].patch(token);
+    await api.mergePatchRollout(name, patch);
     output.stdout(requestedLine(action, name, api.namespace));
   };
 
   withTarget(program.command('promote <rollout>'))
-    .description('release the current pause step; with --full, skip every remaining step and analysis and promote now')
+    .description('override a gate that holds the rollout, else release the current pause step; with --full, skip every remaining step and analysis and promote now')
     .option('--full', 'promote the canary to stable now, skipping the remaining steps and analysis')
     .option('--print-kubectl', 'print the equivalent kubectl command instead of running it')
     .action((name: string, options: ActionOptions) => runAction(name, options.full === true ? 'promoteFull' : 'promote', options));

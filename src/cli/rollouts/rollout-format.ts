@@ -149,6 +149,17 @@ function formatRoutes(view: RolloutStatusView): string[] {
   ];
 }
 
+/** Each holding gate, its state and what it said; the Rollout's message already names the one that holds. */
+function formatGates(view: RolloutStatusView, now: Date): string[] {
+  if (view.gates === undefined) return [];
+  return ['Gates:', ...view.gates.map((gate) => {
+    const said = gate.answer === undefined ? '' : `, last answer ${gate.answer}`;
+    const overridden = gate.overriddenBy === undefined ? '' : ` by ${gate.overriddenBy}`;
+    const next = gate.nextAttemptAt === undefined ? '' : `, asked again ${Date.parse(gate.nextAttemptAt) <= now.getTime() ? 'now' : `at ${gate.nextAttemptAt}`}`;
+    return `  ${gate.name} (${gate.point}): ${gate.state}${overridden}${said}${next}`;
+  })];
+}
+
 /** The status view from the RolloutStatusView alone: whatever it shows, -o json shows too. */
 export function formatStatusView(view: RolloutStatusView, now: Date): string {
   const lines = [
@@ -161,6 +172,7 @@ export function formatStatusView(view: RolloutStatusView, now: Date): string {
     field('Canary weight', view.canaryWeight === undefined ? '-' : `${view.canaryWeight}%`),
     ...formatDataPlane(view),
     ...formatRoutes(view),
+    ...formatGates(view, now),
     field('Step', stepField(view)),
     'Steps:',
     ...formatStepViews(view.steps, now),

@@ -3,9 +3,9 @@
 // rollout-view.ts: a field added to one and not the other, or required in one and optional in
 // the other, fails to compile; the tests check real output against it.
 import type { RolloutCommand } from '../../rollout/commands.ts';
-import { DATA_PLANE_STATES, ROLLOUT_PHASES, type CheckVerdict, type Condition, type RollbackReason, type Track } from '../../rollout/types.ts';
+import { DATA_PLANE_STATES, GATE_POINTS, GATE_STATES, ROLLOUT_PHASES, type CheckVerdict, type Condition, type RollbackReason, type Track } from '../../rollout/types.ts';
 import type {
-  AnalysisView, ConditionView, DataPlaneView, DeploymentView, MetricResultView, PendingCommandView, RollbackView, RolloutStatusListView,
+  AnalysisView, ConditionView, DataPlaneView, DeploymentView, GateView, MetricResultView, PendingCommandView, RollbackView, RolloutStatusListView,
   RolloutStatusView, StepPosition, StepType, StepView,
 } from './rollout-view.ts';
 import { STATUS_LIST_KIND, STATUS_VIEW_KIND, VIEW_API_VERSION } from './rollout-view.ts';
@@ -151,6 +151,19 @@ const CONDITION = object<ConditionView>({
   type: string(), status: oneOf(CONDITION_STATUSES), reason: string(), message: string(), lastTransitionTime: timestamp(),
 }, { type: true, status: true, reason: true, message: true });
 
+const GATE = object<GateView>({
+  name: string(),
+  point: oneOf(GATE_POINTS),
+  state: oneOf(GATE_STATES),
+  message: string(),
+  answer: string('the last answer, e.g. HTTP 403: ..., or why none came'),
+  attempts: integer('answers received for this passage'),
+  lastAttemptAt: timestamp(),
+  nextAttemptAt: timestamp('while it holds: when it is asked again'),
+  overriddenAt: timestamp(),
+  overriddenBy: string('who ran switchboard promote, as the CLI reported it'),
+}, { name: true, point: true, state: true, message: true, attempts: true });
+
 const PENDING_COMMAND = object<PendingCommandView>({ command: oneOf(COMMANDS), token: string() }, { command: true, token: true });
 
 const STATUS = object<RolloutStatusView>({
@@ -168,6 +181,7 @@ const STATUS = object<RolloutStatusView>({
   canaryWeight: integer(),
   dataPlane: DATA_PLANE,
   managedRoutes: array(MANAGED_ROUTE, 'header and mirror routes in place, top first'),
+  gates: array(GATE, 'the holding gates asked during the rollout, one entry per gate'),
   step: STEP_POSITION,
   steps: array(STEP),
   stableRevision: string(),

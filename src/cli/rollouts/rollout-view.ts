@@ -10,7 +10,7 @@ import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollo
 import { parseDuration } from '../../rollout/durations.ts';
 import { DEFAULT_MIRROR_PERCENTAGE, describeMatch } from '../../rollout/routing/managed-routes.ts';
 import type {
-  CheckVerdict, Condition, DataPlaneState, HeaderRouteMatch, MirrorRouteMatch, Rollout, RollbackReason, RolloutPhase, RolloutStep, Track,
+  CheckVerdict, Condition, DataPlaneState, GatePoint, GateState, HeaderRouteMatch, MirrorRouteMatch, Rollout, RollbackReason, RolloutPhase, RolloutStep, Track,
 } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
 
@@ -88,6 +88,20 @@ export type ManagedRouteView =
   | { name: string; type: 'Header'; match: HeaderRouteMatch[] }
   | { name: string; type: 'Mirror'; match: MirrorRouteMatch[]; percentage: number };
 
+/** A holding gate of the rollout in progress (or the last one): status.gates. */
+export interface GateView {
+  name: string;
+  point: GatePoint;
+  state: GateState;
+  message: string;
+  answer?: string;
+  attempts: number;
+  lastAttemptAt?: string;
+  nextAttemptAt?: string;
+  overriddenAt?: string;
+  overriddenBy?: string;
+}
+
 export interface RollbackView {
   reason: RollbackReason;
   message: string;
@@ -127,6 +141,8 @@ export interface RolloutStatusView {
   canaryWeight?: number;
   dataPlane?: DataPlaneView;
   managedRoutes: ManagedRouteView[];
+  /** Omitted when no gate was asked. */
+  gates?: GateView[];
   /** Omitted when no rollout is in progress. */
   step?: StepPosition;
   steps: StepView[];
@@ -254,6 +270,16 @@ function managedRouteViews(rollout: Rollout): ManagedRouteView[] {
     : { name: route.name, type: 'Mirror', match: route.match as MirrorRouteMatch[], percentage: route.percentage ?? DEFAULT_MIRROR_PERCENTAGE });
 }
 
+function gateViews(rollout: Rollout): GateView[] | undefined {
+  const gates = rollout.status?.gates ?? [];
+  if (gates.length === 0) return undefined;
+  return gates.map((gate) => present<GateView>({
+    name: gate.name, point: gate.point, state: gate.state, message: gate.message, answer: gate.answer, attempts: gate.attempts,
+    lastAttemptAt: rfc3339(gate.lastAttemptAt), nextAttemptAt: rfc3339(gate.nextAttemptAt),
+    overriddenAt: rfc3339(gate.overriddenAt), overriddenBy: gate.overriddenBy,
+  }));
+}
+
 /** Every command whose annotation the controller has not acknowledged yet, in the order it handles them. */
 export function pendingCommands(rollout: Rollout): PendingCommandView[] {
   const annotations = rollout.metadata.annotations ?? {};
@@ -294,6 +320,7 @@ export function rolloutStatusView(rollout: Rollout, deployments: TrackDeployment
     canaryWeight: status?.canaryWeight,
     dataPlane: dataPlaneView(rollout),
     managedRoutes: managedRouteViews(rollout),
+    gates: gateViews(rollout),
     step: stepPosition(rollout),
     steps: stepViews(rollout),
     stableRevision: status?.stableRevision,

@@ -55,11 +55,11 @@ const families: Family[] = [
     ],
   },
   {
-    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807', 'SB0808', 'SB0809'],
+    name: 'rollouts', codes: ['SB0801', 'SB0802', 'SB0803', 'SB0804', 'SB0805', 'SB0806', 'SB0807', 'SB0808', 'SB0809', 'SB0812'],
     positive: [
       'SB0803 Rollout shop/cart', 'SB0804 Rollout shop/cart', 'SB0806 Rollout shop/checkout-copy', 'SB0807 Rollout shop/pricing', 'SB0809 Rollout shop/ratings',
       'SB0808 Rollout shop/reviews',
-      'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0805 Rollout shop/cart',
+      'SB0801 Rollout shop/search', 'SB0802 Rollout shop/search', 'SB0812 Rollout shop/search', 'SB0805 Rollout shop/cart',
     ],
   },
   {

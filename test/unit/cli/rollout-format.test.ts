@@ -65,6 +65,23 @@ Pending:        promote (token tok-1): not yet acknowledged by the controller
     expect(text).toContain('Canary weight:  5%\nData plane:     istiod pushed 5% to 3/3 proxies in 0.4 s (VirtualService generation 7)\nStep:');
   });
 
+  it('shows each gate, what it last answered and when it is asked again, or who let the rollout past it', () => {
+    const gates = [
+      { name: 'change-window', point: 'BeforePromotion' as const, key: 'k', state: 'Refused' as const, attempts: 2, answer: 'HTTP 403: freeze', message: 'm', lastAttemptAt: iso(20), nextAttemptAt: iso(40) },
+      { name: 'smoke', point: 'BeforeRollout' as const, key: 'k', state: 'Overridden' as const, attempts: 1, message: 'm', overriddenAt: iso(5), overriddenBy: 'alice' },
+      { name: 'calendar', point: 'BeforeWeightIncrease' as const, key: 'k', state: 'Unreachable' as const, attempts: 3, answer: 'HTTP 503', message: 'm', nextAttemptAt: iso(25) },
+    ];
+    const text = formatRolloutStatus(rollout({ status: { ...PAUSED, gates } }), { stable: deployment(REV_A, 4, 4), canary: deployment(REV_B, 1, 1) }, at(30));
+    expect(text).toContain([
+      'Gates:',
+      `  change-window (BeforePromotion): Refused, last answer HTTP 403: freeze, asked again at ${iso(40)}`,
+      '  smoke (BeforeRollout): Overridden by alice',
+      '  calendar (BeforeWeightIncrease): Unreachable, last answer HTTP 503, asked again now',
+      'Step:',
+    ].join('\n'));
+    expect(formatRolloutStatus(rollout({ status: PAUSED }), undefined, at(30))).not.toContain('Gates:');
+  });
+
   it('shows the header and mirror routes in place, and the steps that set them', () => {
     const header = [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }, { headerName: 'cookie', headerValue: { regex: '.*beta.*' } }];
     const mirror = [{ method: { exact: 'GET' }, path: { prefix: '/api' } }, {}];

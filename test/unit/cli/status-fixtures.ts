@@ -36,6 +36,17 @@ export const PAUSED_STATUS: RolloutStatus = {
       { name: 'errors-vs-stable', verdict: 'fail', dryRun: true, value: 0.01, limit: 0.05, at: iso(10), message: 'dry run, not judged: canary 3% (15/500) vs stable 1% (5/500)' },
     ],
   },
+  gates: [
+    {
+      name: 'change-window', point: 'BeforeWeightIncrease', key: `${REV_B}/s/2`, state: 'Refused', attempts: 2, answer: 'HTTP 403: change freeze',
+      message: 'gate "change-window" (BeforeWeightIncrease) refused the canary weight going from 5% to 25% at step 3/5: HTTP 403: change freeze',
+      lastAttemptAt: iso(20), nextAttemptAt: iso(40),
+    },
+    {
+      name: 'smoke', point: 'BeforeRollout', key: REV_B, state: 'Overridden', attempts: 1, answer: 'HTTP 503',
+      message: 'gate "smoke" (BeforeRollout) overridden by alice with `switchboard promote`', lastAttemptAt: iso(-60), overriddenAt: iso(-30), overriddenBy: 'alice',
+    },
+  ],
   rollback: { reason: 'AnalysisFailed', message: 'error-rate 7% > 1%', at: iso(-900), revision: 'c0ffee0000' },
   conditions: [{ type: 'Available', status: 'True', reason: 'StableAvailable', message: 'payment-service-stable: 4/4', lastTransitionTime: iso(-600) }],
 };

@@ -9,6 +9,7 @@ import type { MetricsProvider } from '../../../src/analysis/provider.ts';
 import { runAnalysis } from '../../../src/analysis/run.ts';
 import type { AnalysisRound } from '../../../src/analysis/types.ts';
 import type { Action } from '../../../src/rollout/actions.ts';
+import type { GateAnswer, GateCall, GateOutcome } from '../../../src/rollout/gates/call.ts';
 import { deepFreeze } from '../../../src/kube/deep-freeze.ts';
 import { decide } from '../../../src/rollout/decide.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
@@ -37,6 +38,10 @@ export class Simulation {
   virtualService: VirtualService | undefined;
   destinationRule: DestinationRule | undefined;
   round: AnalysisRound | undefined;
+  /** How the gates answer (every gate allows by default); each call is kept in `gateCalls`. */
+  gate: (call: GateCall) => { outcome: GateOutcome; message: string } = () => ({ outcome: 'allowed', message: 'HTTP 200' });
+  readonly gateCalls: GateCall[] = [];
+  gateAnswers: GateAnswer[] = [];
   canaryPodsReady = true;
   deleted = false;
   readonly applied: Applied[] = [];
@@ -66,12 +71,16 @@ export class Simulation {
       virtualService: this.virtualService,
       destinationRule: this.destinationRule,
       analysis: this.round,
+      ...(this.gateAnswers.length === 0 ? {} : { gateAnswers: this.gateAnswers }),
     }));
   }
 
   /** One reconcile: observe (maybe stale), decide, act (unless the controller dies first). */
   async step(fault: Fault = 'none'): Promise<Action> {
-    if (fault === 'forget' || fault === 'crash') this.round = undefined;
+    if (fault === 'forget' || fault === 'crash') {
+      this.round = undefined;
+      this.gateAnswers = [];
+    }
     const seen = fault === 'stale' ? { ...this.#previous, analysis: this.round } : this.observe();
     const action = decide(seen, this.now);
     if (fault === 'crash') return action;
@@ -153,6 +162,12 @@ export class Simulation {
       case 'runAnalysis':
         this.round = await runAnalysis(this.#provider, action.plan, () => this.now);
         return true;
+      case 'callGate': {
+        this.gateCalls.push(action.call);
+        const answer = { gate: action.call.gate.name, key: action.call.key, at: this.now.toISOString(), ...this.gate(action.call) };
+        this.gateAnswers = [...this.gateAnswers.filter((a) => a.gate !== answer.gate), answer];
+        return true;
+      }
       case 'wait':
         this.now = action.until !== undefined && action.until > this.now ? action.until : new Date(this.now.getTime() + 10_000);
         return true;
