@@ -2,7 +2,8 @@
 // result, another monitoring system's API), as Argo Rollouts' web metric provider gives one. GET
 // or POST, headers, a JSON body, a JSONPath to the value, a CA for private TLS, a timeout. Requests
 // go through node:http(s) rather than fetch: fetch cannot be given a CA per request without
-// undici's own dispatcher, and the Prometheus client reads its CA the same way.
+// undici's own dispatcher, and the Prometheus client reads its CA the same way. Notifications
+// send through the same sendHttp.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { JSONPath } from 'jsonpath-plus';
@@ -10,10 +11,21 @@ import type { QueryOutcome, WebCheck } from '../types.ts';
 
 const MAX_BODY_BYTES = 1 << 20;
 
-function send(check: WebCheck): Promise<{ status: number; body: string }> {
+/** One HTTP request: JSON by default, a CA for private TLS, an overall timeout. */
+export interface HttpRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: readonly { name: string; value: string }[];
+  body?: string;
+  timeoutMs: number;
+  caBundle?: string;
+}
+
+/** The answer's status and body (at most 1 MiB); rejects on a transport error or the timeout. */
+export function sendHttp(check: HttpRequest): Promise<{ status: number; body: string }> {
   const url = new URL(check.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const headers: Record<string, string> = { accept: 'application/json', ...Object.fromEntries(check.headers.map(({ name, value }) => [name, value])) };
+  const headers: Record<string, string> = { accept: 'application/json', ...Object.fromEntries(check.headers.map(({ name, value }) => [name.toLowerCase(), value])) };
   if (check.body !== undefined) headers['content-type'] ??= 'application/json';
   return new Promise((resolve, reject) => {
     const outgoing = request(url, {
@@ -43,7 +55,7 @@ function send(check: WebCheck): Promise<{ status: number; body: string }> {
 export async function webValue(check: WebCheck): Promise<QueryOutcome> {
   let answer: { status: number; body: string };
   try {
-    answer = await send(check);
+    answer = await sendHttp(check);
   } catch (error) {
     return new Error(`${check.method} ${check.url}: ${(error as Error).message}`);
   }
