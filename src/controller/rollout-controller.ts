@@ -56,6 +56,8 @@ export interface RolloutControllerOptions {
   shardSelector?: ShardSelector;
   /** Where to ask whether proxies applied a VirtualService write; unasked when absent. */
   istiod?: IstiodAccess;
+  /** Told of every action carried out (notifications/notifier.ts); must return at once. */
+  notifier?: { notify(rollout: Rollout, action: Action, now: Date): void };
   /** Injected by tests that need to control time; the wall clock otherwise. */
   clock?: () => Date;
 }
@@ -531,6 +533,7 @@ export class RolloutController {
     if (action.kind !== 'updateStatus') this.refusedWrites.delete(key);
     const event = decisionEvent(rollout.status, action);
     if (event !== undefined) this.events.record(rollout, event, now);
+    this.options.notifier?.notify(rollout, action, now);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
   }
