@@ -107,7 +107,11 @@ export function firedTriggers(before: RolloutStatus, after: RolloutStatus): Trig
   if (entered('Paused')) fired.push('on-rollout-paused');
   if (entered('Inconclusive')) fired.push('on-analysis-inconclusive');
   if (entered('Degraded')) fired.push('on-rollout-degraded');
-  if (after.stableRevision !== undefined && after.stableRevision !== before.stableRevision && after.phase === 'Healthy') fired.push('on-rollout-completed');
+  // Promotion ends the rollout (its fields are cleared) in phase Healthy; stableRevision alone is
+  // no sign, it follows the stable Deployment and changes while promotion is still under way.
+  const rolloutEnded = before.canaryRevision !== undefined && after.canaryRevision === undefined && after.stableRevision === before.canaryRevision;
+  const firstDeploy = before.phase === undefined && before.stableRevision === undefined;
+  if (entered('Healthy') && after.stableRevision !== undefined && (rolloutEnded || firstDeploy)) fired.push('on-rollout-completed');
   return fired;
 }
 

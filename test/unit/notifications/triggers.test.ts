@@ -26,7 +26,10 @@ const cases: [string, RolloutStatus, RolloutStatus, TriggerName[]][] = [
   ['analysis inconclusive past its limit', AT_20, { ...AT_20, phase: 'Inconclusive' }, ['on-analysis-inconclusive']],
   ['degraded', AT_20, { ...AT_20, phase: 'Degraded' }, ['on-rollout-degraded']],
   ['promoted', { ...AT_20, phase: 'Promoting', currentStepIndex: 4 }, { phase: 'Healthy', stableRevision: CANARY, canaryWeight: 0 }, ['on-rollout-completed']],
+  ['stable\'s Deployment takes the new revision mid-promotion: not yet completed',
+    { ...AT_20, phase: 'Promoting', currentStepIndex: 4 }, { ...AT_20, phase: 'Promoting', currentStepIndex: 4, stableRevision: CANARY }, []],
   ['the first deploy becomes stable', {}, { phase: 'Healthy', stableRevision: STABLE }, ['on-rollout-completed']],
+  ['healthy again after a hold, no rollout in between', { phase: 'Degraded', stableRevision: STABLE }, HEALTHY, []],
 ];
 
 describe('firedTriggers', () => {
