@@ -20,7 +20,8 @@ describe('config/rbac', () => {
   it("grants the controller what expected-permissions.yaml lists, cluster-wide, in its own namespace and in Istio's", () => {
     const expected = readExpectedPermissions();
     expect(asPermissionList(permissionsOf(rulesOf('role.yaml', 'ClusterRole')))).toEqual(expected.everyNamespace);
-    expect(asPermissionList(permissionsOf(rulesOf('leader_election_role.yaml', 'Role')))).toEqual(expected.ownNamespace);
+    const ownNamespace = [...rulesOf('leader_election_role.yaml', 'Role'), ...rulesOf('notifications_role.yaml', 'Role')];
+    expect(asPermissionList(permissionsOf(ownNamespace))).toEqual(expected.ownNamespace);
     expect(asPermissionList(permissionsOf(rulesOf(ISTIO_ACCESS, 'Role')))).toEqual(expected.istioNamespace);
   });
 
@@ -28,13 +29,15 @@ describe('config/rbac', () => {
     expect(permissionsOf(rulesOf('role.yaml', 'ClusterRole')).has('configmaps')).toBe(false);
   });
 
-  it('never grants wildcards, deletes, or writes to Secrets, and gives users no status writes', () => {
-    const all = ['role.yaml', 'leader_election_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
+  it('never grants wildcards, deletes, or Secrets beyond reading the notifications one, and gives users no status writes', () => {
+    const all = ['role.yaml', 'leader_election_role.yaml', 'notifications_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
       .flatMap((file) => [...rulesOf(file, 'ClusterRole'), ...rulesOf(file, 'Role')].map((rule) => ({ file, rule })));
     for (const { file, rule } of all) {
       expect(rule.verbs, file).not.toContain('*');
       expect(rule.resources ?? [], file).not.toContain('*');
-      expect(rule.resources ?? [], file).not.toContain('secrets');
+      if ((rule.resources ?? []).includes('secrets')) {
+        expect({ file, names: rule.resourceNames, verbs: rule.verbs }).toEqual({ file: 'notifications_role.yaml', names: ['switchboard-notifications'], verbs: ['get'] });
+      }
     }
     const controller = permissionsOf(rulesOf('role.yaml', 'ClusterRole'));
     expect([...controller.values()].some((verbs) => verbs.has('delete') || verbs.has('deletecollection'))).toBe(false);
