@@ -106,6 +106,14 @@ function httpUrlProblem(text: string): string | undefined {
   }
 }
 
+/** Headers the webhook sets itself: one given in `headers` too would be overridden, so it is refused. */
+function headerTaken(headers: readonly { name: string }[], bearer: boolean): string | undefined {
+  const own = ['content-type', 'x-switchboard-delivery', 'x-switchboard-signature', ...(bearer ? ['authorization'] : [])];
+  const clash = headers.find((header) => own.includes(header.name.toLowerCase()));
+  if (clash === undefined) return undefined;
+  return `headers: ${clash.name} is set by the webhook itself${clash.name.toLowerCase() === 'authorization' ? ' from bearerToken' : ''}; remove it`;
+}
+
 function buildSink(type: SinkType, name: string, raw: Record<string, unknown>, secrets: string[]): SinkConfig | string {
   const base: SinkBase = {
     name, secrets, timeoutMs: ((raw.timeoutSeconds as number | undefined) ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
@@ -116,8 +124,11 @@ function buildSink(type: SinkType, name: string, raw: Record<string, unknown>, s
   if (problem !== undefined) return problem;
   const optional = (key: string) => (raw[key] === undefined ? {} : { [key]: raw[key] as string });
   switch (type) {
-    case 'webhook':
+    case 'webhook': {
+      const taken = headerTaken((raw.headers as { name: string }[] | undefined) ?? [], raw.bearerToken !== undefined);
+      if (taken !== undefined) return taken;
       return { ...base, type, url: target, headers: (raw.headers as { name: string; value: string }[] | undefined) ?? [], ...optional('bearerToken'), ...optional('hmacSecret') };
+    }
     case 'slack':
       return { ...base, type, url: target };
     case 'teams':
@@ -158,7 +169,13 @@ export function parseNotificationsConfig(data: Readonly<Record<string, string>>,
       refuse(`not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`);
       continue;
     }
-    const parsed: unknown = document.toJS();
+    let parsed: unknown;
+    try {
+      parsed = document.toJS();
+    } catch (error) {
+      refuse(`not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+      continue;
+    }
     const validate = VALIDATORS[type];
     if (!validate(parsed)) {
       refuse((validate.errors ?? []).map(describeError).join('; '));

@@ -62,9 +62,16 @@ export class Notifier {
   lead(): void {
     if (this.leading) return;
     this.leading = true;
-    this.loaded = this.reload();
+    // The first read holds notifications back until it is done; later ones replace the
+    // configuration when they are, one at a time, and nothing waits for them.
+    let reloading = true;
+    this.loaded = this.reload().finally(() => { reloading = false; });
     const interval = this.options.reloadIntervalMs ?? 30_000;
-    this.timer = setInterval(() => { this.loaded = this.reload(); }, interval);
+    this.timer = setInterval(() => {
+      if (reloading) return;
+      reloading = true;
+      void this.reload().finally(() => { reloading = false; });
+    }, interval);
     this.timer.unref();
   }
 

@@ -37,6 +37,8 @@ describe('parseNotificationsConfig', () => {
     ['a timeout out of range', { 'service.teams': 'url: https://x\ntimeoutSeconds: 600' }, 'service.teams: timeoutSeconds: must be <= 60'],
     ['a bad alert expiry', { 'service.alertmanager': 'url: https://x\nalertExpiry: 1d' }, 'service.alertmanager: alertExpiry: must match pattern'],
     ['YAML that does not parse', { 'service.slack': 'url: [' }, 'service.slack: not valid YAML'],
+    ['a header the webhook sets itself', { 'service.webhook': 'url: https://x\nheaders: [{ name: Content-Type, value: text/plain }]' }, 'service.webhook: headers: Content-Type is set by the webhook itself'],
+    ['an authorization header beside bearerToken', { 'service.webhook': 'url: https://x\nbearerToken: $token\nheaders: [{ name: Authorization, value: x }]' }, 'Authorization is set by the webhook itself from bearerToken'],
     ['two keys for one sink name', { 'service.slack': 'url: https://a', 'service.webhook.slack': 'url: https://b' }, 'service.webhook.slack: another key already defines the sink slack'],
   ];
   it.each(problems)('reports %s by its key', (_name, data, expected) => {

@@ -14,13 +14,14 @@ import { AT_20, CANARY, HEALTHY, NOW, paymentsRollout, statusWrite, withAnalysis
 const P = 'notifications.switchboard.dev/subscribe.';
 const notFound = Object.assign(new Error('not found'), { code: 404 });
 
-function setup(data: Record<string, string> | undefined, secret: Record<string, string> = {}) {
+function setup(data: Record<string, string> | undefined, secret: Record<string, string> = {}, reloadIntervalMs?: number) {
   const sent: { url: string; body: unknown }[] = [];
   const events: { subject: EventSubject; event: DecisionEvent }[] = [];
   let reads = 0;
   const state = { data };
   const notifier = new Notifier({
     namespace: 'switchboard-system', name: 'switchboard-notifications', logger: pino({ level: 'silent' }), registry: new Registry(),
+    ...(reloadIntervalMs === undefined ? {} : { reloadIntervalMs }),
     core: {
       readNamespacedConfigMap: async () => {
         reads += 1;
@@ -113,6 +114,20 @@ describe('Notifier', () => {
       ['ConfigMap', 'switchboard-notifications', 'cm-uid', 'NotificationsConfigInvalid'],
     ]);
     expect(events[0]!.event.message).toMatch(/service\.teams: \$missing not found .*; template\.x: not a key/);
+    expect(sent.map((s) => s.url)).toEqual([SECRET.slack]);
+    await notifier.stop();
+  });
+
+  it('takes a changed ConfigMap at its next read, without a restart', async () => {
+    const { notifier, sent, state, reads } = setup(undefined, SECRET, 20);
+    notifier.lead();
+    const rollout = paymentsRollout(HEALTHY, { [`${P}slack`]: 'info' });
+    state.data = SINKS;
+    const before = reads();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(reads()).toBeGreaterThan(before);
+    notifier.notify(rollout, statusWrite({ ...AT_20, canaryWeight: 0 }, 'RolloutStarted'), NOW);
+    await settle(notifier);
     expect(sent.map((s) => s.url)).toEqual([SECRET.slack]);
     await notifier.stop();
   });
