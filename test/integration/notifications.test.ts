@@ -27,10 +27,11 @@ const textOf = (request: Received) => request.raw;
 
 describe('notifications', () => {
   it('tells the subscribed sinks of a promotion, pages and alerts on a rollback, and resolves both on the next success', async () => {
-    const [webhook, slack, teams, pagerduty, alertmanager, hanging] = await Promise.all([
-      startReceiver(), startReceiver(), startReceiver(), startReceiver({ status: 202, body: '{"status":"success"}' }), startReceiver(), startReceiver('hang'),
+    const [webhook, slack, teams, pagerduty, alertmanager, hanging, failing] = await Promise.all([
+      startReceiver(), startReceiver(), startReceiver(), startReceiver({ status: 202, body: '{"status":"success"}' }), startReceiver(),
+      startReceiver('hang'), startReceiver({ status: 500, body: 'internal error' }),
     ]);
-    receivers.push(webhook!, slack!, teams!, pagerduty!, alertmanager!, hanging!);
+    receivers.push(webhook!, slack!, teams!, pagerduty!, alertmanager!, hanging!, failing!);
     const { namespace, traffic } = await scenario('notify', {
       withCanarySubset: true,
       controllerArgs: (ns) => [`--notifications-namespace=${ns}`, '--notifications-reload-interval=1s'],
@@ -48,14 +49,15 @@ describe('notifications', () => {
           'service.teams': `url: ${teams!.url}/workflows/1`,
           'service.pagerduty': `url: ${pagerduty!.url}/v2/enqueue\nroutingKey: $pd-key`,
           'service.alertmanager': `url: ${alertmanager!.url}`,
-          // Never answers: its lane fills, and no rollout waits for it.
+          // One never answers, one always fails: they are retried, and no rollout waits for them.
           'service.webhook.hanging': `url: ${hanging!.url}/\ntimeoutSeconds: 1`,
+          'service.webhook.failing': `url: ${failing!.url}/`,
         },
       },
     ].map((o) => stringify(o)).join('---\n'));
     const annotations = {
       [`${SUBSCRIBE}webhook`]: 'info', [`${SUBSCRIBE}on-rollout-step-completed.webhook`]: '',
-      [`${SUBSCRIBE}slack`]: 'info', [`${SUBSCRIBE}teams`]: 'info', [`${SUBSCRIBE}hanging`]: 'info',
+      [`${SUBSCRIBE}slack`]: 'info', [`${SUBSCRIBE}teams`]: 'info', [`${SUBSCRIBE}hanging`]: 'info', [`${SUBSCRIBE}failing`]: 'info',
       [`${SUBSCRIBE}pagerduty`]: 'warn', [`${SUBSCRIBE}alertmanager`]: 'error',
       [`${SUBSCRIBE}on-rollout-started.nowhere`]: '',
     };
@@ -127,7 +129,13 @@ describe('notifications', () => {
     const [ended] = alertmanager!.received[1]!.body as { labels: Record<string, string>; endsAt: string }[];
     expect(ended!.labels).toEqual((posted!.body as { labels: unknown }[])[0]!.labels);
     expect(Date.parse(ended!.endsAt)).toBeLessThanOrEqual(Date.now());
-    // The hanging receiver was asked, and held nothing up.
-    expect(hanging!.received.length).toBeGreaterThan(0);
+    // The receivers that hang or fail were asked, again and again, and held nothing up.
+    expect(hanging!.received.length).toBeGreaterThan(1);
+    const attempts = new Map<string, number>();
+    for (const request of failing!.received) {
+      const id = String(request.headers['x-switchboard-delivery']);
+      attempts.set(id, (attempts.get(id) ?? 0) + 1);
+    }
+    expect(Math.max(...attempts.values())).toBeGreaterThan(1);
   });
 });
