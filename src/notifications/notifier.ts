@@ -46,7 +46,8 @@ export class Notifier {
   private loaded: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
-  private reportedConfig = '';
+  /** The problems last told of the configuration read; undefined until one was read. */
+  private reportedConfig: string | undefined;
   private readonly reportedSubscriptions = new Map<string, string>();
 
   constructor(options: NotifierOptions) {
@@ -150,7 +151,7 @@ export class Notifier {
       if (configMap === undefined) {
         if (this.config !== EMPTY) logger.info({ configMap: `${namespace}/${name}` }, 'notifications ConfigMap gone: no notifications are sent');
         this.config = EMPTY;
-        this.reportedConfig = '';
+        this.reportedConfig = undefined;
         return;
       }
       const secret = await core.readNamespacedSecret({ namespace, name }).catch(absent);

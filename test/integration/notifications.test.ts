@@ -3,15 +3,16 @@
 // Alertmanager and a webhook. A real Alertmanager (Debian's prometheus-alertmanager) is not
 // installed here: its receiver checks the API's payload shape only.
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually, kubectl, testCluster } from './support/cluster.ts';
 import { startReceiver, type Receiver, type Received } from './support/receivers.ts';
-import { paymentsRollout } from './support/rollout-env.ts';
+import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-const { scenario, changeImage, waitForPhase, readRollout, eventReasons } = rolloutSuite(cluster);
+const { scenario, changeImage, waitForPhase, readRollout, eventReasons, prometheus } = rolloutSuite(cluster);
 const receivers: Receiver[] = [];
 afterEach(async () => { for (const receiver of receivers.splice(0)) await receiver.stop(); });
 
@@ -32,10 +33,14 @@ describe('notifications', () => {
       startReceiver('hang'), startReceiver({ status: 500, body: 'internal error' }),
     ]);
     receivers.push(webhook!, slack!, teams!, pagerduty!, alertmanager!, hanging!, failing!);
-    const { namespace, traffic } = await scenario('notify', {
-      withCanarySubset: true,
-      controllerArgs: (ns) => [`--notifications-namespace=${ns}`, '--notifications-reload-interval=1s'],
-    });
+    // Two replicas electing a leader: only the one that acts may send.
+    const replicaArgs = (ns: string) => [
+      `--notifications-namespace=${ns}`, '--notifications-reload-interval=1s',
+      '--leader-elect', `--leader-election-namespace=${ns}`, '--leader-election-id=notify',
+      '--leader-elect-lease-duration=3s', '--leader-elect-renew-deadline=2s', '--leader-elect-retry-period=500ms',
+    ];
+    const { namespace, traffic, controllers } = await scenario('notify', { withCanarySubset: true, controllerArgs: replicaArgs });
+    controllers.push(startController(prometheus().url, 'notify-standby', { args: replicaArgs(namespace) }));
     await kubectl(['apply', '-f', '-'], [
       {
         apiVersion: 'v1', kind: 'Secret', metadata: { name: 'switchboard-notifications', namespace },
@@ -55,6 +60,9 @@ describe('notifications', () => {
         },
       },
     ].map((o) => stringify(o)).join('---\n'));
+    // The leader has read the sinks before anything happens that they should hear of.
+    await eventually('the leader read the notifications configuration', async () =>
+      controllers.some((c) => readFileSync(c.logFile, 'utf8').includes('notifications configuration loaded')), 30_000);
     const annotations = {
       [`${SUBSCRIBE}webhook`]: 'info', [`${SUBSCRIBE}on-rollout-step-completed.webhook`]: '',
       [`${SUBSCRIBE}slack`]: 'info', [`${SUBSCRIBE}teams`]: 'info', [`${SUBSCRIBE}hanging`]: 'info', [`${SUBSCRIBE}failing`]: 'info',
@@ -129,6 +137,16 @@ describe('notifications', () => {
     const [ended] = alertmanager!.received[1]!.body as { labels: Record<string, string>; endsAt: string }[];
     expect(ended!.labels).toEqual((posted!.body as { labels: unknown }[])[0]!.labels);
     expect(Date.parse(ended!.endsAt)).toBeLessThanOrEqual(Date.now());
+    const fixed = (await readRollout(namespace)).status!.stableRevision!;
+    await eventually('the last completion at the webhook', async () => webhookSays(webhook!, 'on-rollout-completed', fixed) !== undefined, 15_000);
+    // Each change told once, though two replicas ran.
+    const told = bodies(webhook!).filter((b) => ['on-rollout-started', 'on-rollout-completed', 'on-rollout-rolled-back'].includes(b.trigger as string))
+      .map((b) => `${String(b.trigger)} ${String(b.revision)}`);
+    expect(told).toEqual(expect.arrayContaining([
+      `on-rollout-started ${promoted}`, `on-rollout-completed ${promoted}`, `on-rollout-started ${bad}`, `on-rollout-rolled-back ${bad}`,
+      `on-rollout-started ${fixed}`, `on-rollout-completed ${fixed}`,
+    ]));
+    expect(new Set(told).size).toBe(told.length);
     // The receivers that hang or fail were asked, again and again, and held nothing up.
     expect(hanging!.received.length).toBeGreaterThan(1);
     const attempts = new Map<string, number>();

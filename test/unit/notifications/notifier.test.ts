@@ -3,6 +3,7 @@
 // hear warnings only, and a completion resolves what the rollout opened.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { HttpRequest } from '../../../src/analysis/providers/web.ts';
 import type { EventSubject } from '../../../src/controller/events.ts';
@@ -19,8 +20,10 @@ function setup(data: Record<string, string> | undefined, secret: Record<string, 
   const events: { subject: EventSubject; event: DecisionEvent }[] = [];
   let reads = 0;
   const state = { data };
+  const logs: string[] = [];
+  const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _encoding, done) { logs.push((JSON.parse(chunk.toString()) as { msg: string }).msg); done(); } }));
   const notifier = new Notifier({
-    namespace: 'switchboard-system', name: 'switchboard-notifications', logger: pino({ level: 'silent' }), registry: new Registry(),
+    namespace: 'switchboard-system', name: 'switchboard-notifications', logger, registry: new Registry(),
     ...(reloadIntervalMs === undefined ? {} : { reloadIntervalMs }),
     core: {
       readNamespacedConfigMap: async () => {
@@ -39,7 +42,7 @@ function setup(data: Record<string, string> | undefined, secret: Record<string, 
       sleep: async () => {},
     },
   });
-  return { notifier, sent, events, state, reads: () => reads };
+  return { notifier, sent, events, state, logs, reads: () => reads };
 }
 
 const rollback = (from: RolloutStatus): RolloutStatus => ({
@@ -129,6 +132,15 @@ describe('Notifier', () => {
     notifier.notify(rollout, statusWrite({ ...AT_20, canaryWeight: 0 }, 'RolloutStarted'), NOW);
     await settle(notifier);
     expect(sent.map((s) => s.url)).toEqual([SECRET.slack]);
+    await notifier.stop();
+  });
+
+  it('says once that it read a configuration without problems', async () => {
+    const { notifier, logs, reads } = setup(SINKS, SECRET, 10);
+    notifier.lead();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reads()).toBeGreaterThan(1);
+    expect(logs.filter((msg) => msg === 'notifications configuration loaded')).toHaveLength(1);
     await notifier.stop();
   });
 
