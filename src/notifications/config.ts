@@ -53,7 +53,10 @@ const SCHEMAS: Record<SinkType, object> = {
       url, ...common,
       headers: {
         type: 'array',
-        items: { type: 'object', additionalProperties: false, required: ['name', 'value'], properties: { name: { type: 'string', pattern: '^[A-Za-z0-9-]+$' }, value: { type: 'string' } } },
+        items: {
+          type: 'object', additionalProperties: false, required: ['name', 'value'],
+          properties: { name: { type: 'string', pattern: '^[A-Za-z0-9-]+$' }, value: { type: 'string' } },
+        },
       },
       bearerToken: { type: 'string', minLength: 1 },
       hmacSecret: { type: 'string', minLength: 1 },

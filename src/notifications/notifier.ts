@@ -174,8 +174,10 @@ export class Notifier {
       logger.info({ configMap: `${namespace}/${name}`, sinks: [...config.sinks.keys()] }, 'notifications configuration loaded');
       return;
     }
-    logger.warn({ configMap: `${namespace}/${name}`, problems: config.problems, sinks: [...config.sinks.keys()] }, 'notifications configuration has problems; the other sinks work');
-    const subject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name, uid: configMap.metadata?.uid, resourceVersion: configMap.metadata?.resourceVersion } };
+    const fields = { configMap: `${namespace}/${name}`, problems: config.problems, sinks: [...config.sinks.keys()] };
+    logger.warn(fields, 'notifications configuration has problems; the other sinks work');
+    const { uid, resourceVersion } = configMap.metadata ?? {};
+    const subject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name, uid, resourceVersion } };
     this.options.events.record(subject, { type: 'Warning', reason: 'NotificationsConfigInvalid', message: text }, new Date());
   }
 }

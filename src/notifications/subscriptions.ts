@@ -72,9 +72,10 @@ export function subscriptionProblems(subscriptions: Subscriptions, config: Notif
       continue;
     }
     if (!INCIDENT_SINKS.has(sink.type)) continue;
-    if (subscription.severity === 'info') problems.push(`sink ${name} (${sink.type}) opens incidents: subscribe it at warn or error; it resolves them by itself when the rollout succeeds`);
+    const pages = `sink ${name} (${sink.type}) opens incidents`;
+    if (subscription.severity === 'info') problems.push(`${pages}: subscribe it at warn or error; it resolves them by itself when the rollout succeeds`);
     for (const trigger of subscription.triggers) {
-      if (TRIGGERS[trigger].severity === 'info') problems.push(`sink ${name} (${sink.type}) opens incidents: ${trigger} is news, not an incident; subscribe it to a webhook, Slack or Teams sink`);
+      if (TRIGGERS[trigger].severity === 'info') problems.push(`${pages}: ${trigger} is news, not an incident; subscribe it to a webhook, Slack or Teams sink`);
     }
   }
   return problems;
