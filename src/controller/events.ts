@@ -29,8 +29,11 @@ interface Remembered {
   firstSeenMs: number;
 }
 
+/** What an Event is about: a Rollout, or another object the controller reports on (a ConfigMap it reads). */
+export type EventSubject = Pick<Rollout, 'apiVersion' | 'kind'> & { metadata: Pick<Rollout['metadata'], 'namespace' | 'name' | 'uid' | 'resourceVersion'> };
+
 /** Same object, type, reason and message: client-go's key for one Event counted up. */
-export function correlationKey(rollout: Rollout, event: DecisionEvent): string {
+export function correlationKey(rollout: EventSubject, event: DecisionEvent): string {
   const { namespace, name, uid } = rollout.metadata;
   return JSON.stringify([namespace, name, uid, event.type, event.reason, event.message.slice(0, 1024)]);
 }
@@ -54,7 +57,7 @@ export class EventRecorder {
   }
 
   /** Sends the Event in the background; a failure is logged, never thrown. */
-  record(rollout: Rollout, event: DecisionEvent, now: Date): void {
+  record(rollout: EventSubject, event: DecisionEvent, now: Date): void {
     if (this.inFlight.size >= this.maxInFlight) {
       this.logger.warn({ reason: event.reason, rollout: `${rollout.metadata.namespace}/${rollout.metadata.name}` }, 'too many Events being sent; this one is dropped');
       return;
@@ -80,7 +83,7 @@ export class EventRecorder {
     if (this.remembered.size > this.maxRemembered) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
-  private create(key: string, rollout: Rollout, event: DecisionEvent, now: Date): Promise<unknown> {
+  private create(key: string, rollout: EventSubject, event: DecisionEvent, now: Date): Promise<unknown> {
     const { namespace, name, uid, resourceVersion } = rollout.metadata;
     const created = this.core.createNamespacedEvent({
       namespace,
@@ -97,7 +100,7 @@ export class EventRecorder {
     return created;
   }
 
-  private async countUp(key: string, entry: Remembered, rollout: Rollout, event: DecisionEvent, now: Date): Promise<unknown> {
+  private async countUp(key: string, entry: Remembered, rollout: EventSubject, event: DecisionEvent, now: Date): Promise<unknown> {
     entry.count += 1;
     const count = entry.count;
     this.remember(key, entry);

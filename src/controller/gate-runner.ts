@@ -3,7 +3,7 @@
 // callGate action (decide spaces the attempts, from status); notifications are retried here,
 // in memory, with backoff. Requests run beside the reconcile workers, never on them.
 import type { V1Secret } from '@kubernetes/client-node';
-import { sendRequest } from '../analysis/providers/web.ts';
+import { sendHttp } from '../analysis/providers/web.ts';
 import { retryDelayMs, DEFAULT_GATE_RETRIES, DEFAULT_GATE_TIMEOUT_SECONDS, type GateAnswer, type GateCall } from '../rollout/gates/call.ts';
 import type { GateHeader } from '../rollout/types.ts';
 
@@ -54,7 +54,7 @@ export async function askGate(call: GateCall, readSecret: ReadSecret, now: () =>
   }
   const timeoutMs = (gate.timeoutSeconds ?? DEFAULT_GATE_TIMEOUT_SECONDS) * 1000;
   try {
-    const { status, body } = await sendRequest({
+    const { status, body } = await sendHttp({
       url: gate.url, method: 'POST', headers, body: JSON.stringify(call.payload), timeoutMs,
       ...(gate.caBundle === undefined ? {} : { caBundle: gate.caBundle }),
     });

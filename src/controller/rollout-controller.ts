@@ -61,6 +61,8 @@ export interface RolloutControllerOptions {
   shardSelector?: ShardSelector;
   /** Where to ask whether proxies applied a VirtualService write; unasked when absent. */
   istiod?: IstiodAccess;
+  /** Told of every action carried out (notifications/notifier.ts); must return at once. */
+  notifier?: { notify(rollout: Rollout, action: Action, now: Date): void };
   /** Injected by tests that need to control time; the wall clock otherwise. */
   clock?: () => Date;
 }
@@ -565,6 +567,7 @@ export class RolloutController {
     const event = decisionEvent(rollout.status, action);
     if (event !== undefined) this.events.record(rollout, event, now);
     for (const call of notificationsFor(rollout, action, event)) this.notifyGate(rollout, call);
+    this.options.notifier?.notify(rollout, action, now);
     // Decide again right away on fresh reads: the next step may already be possible.
     return 0;
   }

@@ -3,7 +3,7 @@
 // or POST, headers, a JSON body, a JSONPath to the value, a CA for private TLS, a timeout. Requests
 // go through node:http(s) rather than fetch: fetch cannot be given a CA per request without
 // undici's own dispatcher, and the Prometheus client reads its CA the same way. Gates
-// (controller/gate-runner.ts) send their requests through sendRequest too.
+// (controller/gate-runner.ts) and notifications send through the same sendHttp.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { JSONPath } from 'jsonpath-plus';
@@ -11,14 +11,21 @@ import type { QueryOutcome, WebCheck } from '../types.ts';
 
 const MAX_BODY_BYTES = 1 << 20;
 
-/** What one HTTP exchange needs: the web check's fields, or a gate's request. */
-export type HttpExchange = Pick<WebCheck, 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'caBundle'>;
+/** One HTTP request: JSON by default, a CA for private TLS, an overall timeout. */
+export interface HttpRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: readonly { name: string; value: string }[];
+  body?: string;
+  timeoutMs: number;
+  caBundle?: string;
+}
 
-/** One request; the answer's status and body (at most 1 MiB), or a rejection naming what failed. */
-export function sendRequest(check: HttpExchange): Promise<{ status: number; body: string }> {
+/** The answer's status and body (at most 1 MiB); rejects on a transport error or the timeout. */
+export function sendHttp(check: HttpRequest): Promise<{ status: number; body: string }> {
   const url = new URL(check.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const headers: Record<string, string> = { accept: 'application/json', ...Object.fromEntries(check.headers.map(({ name, value }) => [name, value])) };
+  const headers: Record<string, string> = { accept: 'application/json', ...Object.fromEntries(check.headers.map(({ name, value }) => [name.toLowerCase(), value])) };
   if (check.body !== undefined) headers['content-type'] ??= 'application/json';
   return new Promise((resolve, reject) => {
     const outgoing = request(url, {
@@ -48,7 +55,7 @@ export function sendRequest(check: HttpExchange): Promise<{ status: number; body
 export async function webValue(check: WebCheck): Promise<QueryOutcome> {
   let answer: { status: number; body: string };
   try {
-    answer = await sendRequest(check);
+    answer = await sendHttp(check);
   } catch (error) {
     return new Error(`${check.method} ${check.url}: ${(error as Error).message}`);
   }

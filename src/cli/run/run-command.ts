@@ -31,6 +31,10 @@ export interface RunOptions extends PrometheusCliOptions, AnalysisCliOptions, Co
   leaderElectLeaseDuration: number;
   leaderElectRenewDeadline: number;
   leaderElectRetryPeriod: number;
+  /** Name of the notifications ConfigMap and Secret; '' sends none. */
+  notificationsConfig: string;
+  notificationsNamespace: string;
+  notificationsReloadInterval: number;
   logLevel: string;
 }
 
@@ -64,6 +68,9 @@ export function defineRunCommand(command: Command): void {
     .addOption(durationOption('--leader-elect-lease-duration <duration>', 'how long a standby waits after it last saw the lease change', DEFAULT_LEADER_ELECTION_TIMING.leaseDurationMs))
     .addOption(durationOption('--leader-elect-renew-deadline <duration>', 'how long the leader acts without renewing; shorter than the lease duration', DEFAULT_LEADER_ELECTION_TIMING.renewDeadlineMs))
     .addOption(durationOption('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the lease', DEFAULT_LEADER_ELECTION_TIMING.retryPeriodMs))
+    .option('--notifications-config <name>', "ConfigMap (sinks) and Secret (their credentials) of notifications ('' sends none)", 'switchboard-notifications')
+    .option('--notifications-namespace <ns>', 'namespace of the notifications ConfigMap and Secret', process.env.POD_NAMESPACE ?? 'switchboard-system')
+    .addOption(durationOption('--notifications-reload-interval <duration>', 'how often the leader reads the notifications ConfigMap and Secret again', 30_000))
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: RunOptions) => {
       let stop: () => Promise<void>;
@@ -158,8 +165,9 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
     ]);
     const metrics = createControllerMetrics(options.webhook ? new Registry() : withProcessMetrics(new Registry()));
     const istiod = await istiodAccess(options, kubeConfig);
+    const notifier = await startNotifier(options, kubeConfig, logger, metrics.registry);
     const controller = new RolloutController({
-      ...(istiod === undefined ? {} : { istiod }),
+      ...(istiod === undefined ? {} : { istiod }), ...(notifier === undefined ? {} : { notifier }),
       kubeConfig, logger: logger.child({ component: 'controller' }), metrics,
       metricsProviders: prometheus,
       minAnalysisWindowMs: 4 * scrapeIntervalMs(options.prometheusScrapeInterval),
@@ -176,16 +184,17 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
         kubeConfig, namespace: options.leaderElectionNamespace, name: lease,
         identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`, logger,
         leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline, retryPeriodMs: options.leaderElectRetryPeriod,
-        onStartedLeading: () => { leading(1); controller.run(); },
+        onStartedLeading: () => { leading(1); notifier?.lead(); controller.run(); },
         // The webhook in this process keeps serving: admission does not need the lease. The elector
         // keeps campaigning, and the warm informers let this replica lead again at once.
-        onStoppedLeading: () => { leading(0); void controller.stopWorkers(); },
+        onStoppedLeading: () => { leading(0); notifier?.follow(); void controller.stopWorkers(); },
       });
     } else {
       leading(1);
+      notifier?.lead();
       controller.run();
     }
-    stops.push(async () => { await controller.stop(); await elector?.stop(); });
+    stops.push(async () => { await controller.stop(); await notifier?.stop(); await elector?.stop(); });
     const servers = [
       serveIfEnabled(options.metricsBindAddress, async (_req, res) => {
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
@@ -193,6 +202,19 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
     ];
     stops.push(async () => { await Promise.all(servers.map(closeServer)); });
   }
+}
+
+async function startNotifier(options: RunOptions, kubeConfig: KubeConfig, logger: Logger, registry: import('prom-client').Registry) {
+  if (options.notificationsConfig === '') return undefined;
+  const [{ CoreV1Api }, { Notifier }, { EventRecorder }] = await Promise.all([
+    import('@kubernetes/client-node'), import('../../notifications/notifier.ts'), import('../../controller/events.ts'),
+  ]);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const log = logger.child({ component: 'notifications' });
+  return new Notifier({
+    core, events: new EventRecorder(core, log), namespace: options.notificationsNamespace, name: options.notificationsConfig,
+    logger: log, registry, reloadIntervalMs: options.notificationsReloadInterval,
+  });
 }
 
 function serveIfEnabled(address: string, handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>): Server | undefined {

@@ -19,12 +19,12 @@ export type ControllerProcess = ManagerProcess;
 
 let controllerCount = 0;
 /** A controller that asks the local istiod whether proxies have applied its writes, unless told not to. */
-export function startController(prometheusUrl: string, name = 'controller', options: { istiod?: boolean } = {}): ControllerProcess {
+export function startController(prometheusUrl: string, name = 'controller', options: { istiod?: boolean; args?: string[] } = {}): ControllerProcess {
   const istiod = inject('istiod');
   const istiodFlags = istiod && options.istiod !== false ? [`--istiod-url=${istiod.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`] : [];
   return startManagerProcess([
     '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`, '--prometheus-scrape-interval=1s',
-    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...istiodFlags,
+    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...istiodFlags, ...options.args ?? [],
   ], join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`));
 }
 

@@ -69,12 +69,15 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
 
   async function scenario(prefix: string, options: {
     canaryErrorRate?: number; canaryLatencyMs?: number; withCanarySubset?: boolean; withDestinationRule?: boolean; prometheusUrl?: string; istiod?: boolean;
+    /** More flags for the controller; a function of the namespace when they name it. */
+    controllerArgs?: (namespace: string) => string[];
   } = {}) {
     const namespace = await createNamespace(cluster, prefix);
     await deployPaymentsRouting(namespace, options);
     const latency = options.canaryLatencyMs === undefined ? {} : { latencyMs: options.canaryLatencyMs };
     const traffic: CallerTraffic = await startTraffic(cluster, prometheus(), namespace, { errorRate: options.canaryErrorRate ?? 0, ...latency });
-    const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix, options.istiod === undefined ? {} : { istiod: options.istiod })];
+    const controllerOptions = { ...(options.istiod === undefined ? {} : { istiod: options.istiod }), ...(options.controllerArgs === undefined ? {} : { args: options.controllerArgs(namespace) }) };
+    const controllers: ControllerProcess[] = [startController(options.prometheusUrl ?? prometheus().url, prefix, controllerOptions)];
     cleanups.push(async () => {
       for (const c of controllers) await c.kill('SIGKILL');
       await traffic.stop();

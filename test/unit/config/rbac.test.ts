@@ -20,7 +20,8 @@ describe('config/rbac', () => {
   it("grants the controller what expected-permissions.yaml lists, cluster-wide, in its own namespace and in Istio's", () => {
     const expected = readExpectedPermissions();
     expect(asPermissionList(permissionsOf(rulesOf('role.yaml', 'ClusterRole')))).toEqual(expected.everyNamespace);
-    expect(asPermissionList(permissionsOf(rulesOf('leader_election_role.yaml', 'Role')))).toEqual(expected.ownNamespace);
+    const ownNamespace = [...rulesOf('leader_election_role.yaml', 'Role'), ...rulesOf('notifications_role.yaml', 'Role')];
+    expect(asPermissionList(permissionsOf(ownNamespace))).toEqual(expected.ownNamespace);
     expect(asPermissionList(permissionsOf(rulesOf(ISTIO_ACCESS, 'Role')))).toEqual(expected.istioNamespace);
   });
 
@@ -29,13 +30,20 @@ describe('config/rbac', () => {
   });
 
   it('never grants wildcards, deletes (but of the Jobs it runs), or writes to Secrets, and gives users no status writes', () => {
-    const all = ['role.yaml', 'leader_election_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
+    const all = ['role.yaml', 'leader_election_role.yaml', 'notifications_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
       .flatMap((file) => [...rulesOf(file, 'ClusterRole'), ...rulesOf(file, 'Role')].map((rule) => ({ file, rule })));
     for (const { file, rule } of all) {
       expect(rule.verbs, file).not.toContain('*');
       expect(rule.resources ?? [], file).not.toContain('*');
-      // The controller reads one named Secret when a gate's header names it; it cannot list them.
-      if ((rule.resources ?? []).includes('secrets')) expect({ file, resources: rule.resources, verbs: rule.verbs }).toEqual({ file: 'role.yaml', resources: ['secrets'], verbs: ['get'] });
+      // Secrets are only read: one by name when a gate's header names it (the controller cannot
+      // list them), and the notifications' own.
+      if ((rule.resources ?? []).includes('secrets')) {
+        const grant = { file, resources: rule.resources, names: rule.resourceNames, verbs: rule.verbs };
+        expect([
+          { file: 'role.yaml', resources: ['secrets'], names: undefined, verbs: ['get'] },
+          { file: 'notifications_role.yaml', resources: ['configmaps', 'secrets'], names: ['switchboard-notifications'], verbs: ['get'] },
+        ]).toContainEqual(grant);
+      }
     }
     const controller = permissionsOf(rulesOf('role.yaml', 'ClusterRole'));
     // The one delete: the Jobs of job metrics, which the controller created for a round.
