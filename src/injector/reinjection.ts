@@ -1,7 +1,9 @@
 // Re-injection, as Istio does it: a pod that carries sidecar.istio.io/status (created from an injected
 // spec, or run through `switchboard inject` twice) has the containers and volumes that status lists
 // taken out, then is injected again with the current configuration. The result is the same pod as
-// one injection of the original, so injecting twice changes nothing.
+// one injection of the original, so injecting twice changes nothing. The same path serves the API
+// server's second call under reinvocationPolicy IfNeeded: containers a later webhook added are then
+// among the pod's own, and get their probes rewritten and their ports counted like any other.
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { annotationKeys, proxyContainerName, statusPort } from './istio/istio-constants.ts';
 import { appProbersEnvName } from './proxy/probes.ts';
