@@ -3,9 +3,9 @@
 // injector again and the added container's probe goes through the agent, as istiod does it
 // (istio/istio#53786); with Never, as config/webhook ships, it does not. Then the same two calls
 // through Istio's own handler and ours, side by side, for a few pods, in both native-sidecar modes.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { applyPatch } from 'rfc6902';
@@ -17,6 +17,8 @@ import { watchNamespaceLabels } from '../../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../../src/observability/metrics.ts';
 import { createWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { createCertificateAuthority, issueCertificate } from '../harness/certs.ts';
+import { PROJECT_ROOT } from '../harness/binaries.ts';
+import { renderKustomization } from '../harness/kustomize.ts';
 import { istioReferenceBinaries, renderedIstioConfiguration, startIstioWebhook } from '../harness/istio-reference.ts';
 import { containerAddingRegistration, startContainerAddingWebhook, type ContainerAddingWebhook } from '../harness/container-adding-webhook.ts';
 import { webhookConfigurations } from '../harness/webhook-registration.ts';
@@ -114,6 +116,29 @@ describe('a container added by a later mutating webhook', () => {
 });
 
 type Json = Record<string, unknown>;
+
+describe('the shipped registration', () => {
+  const policies = (objects: Json[]) => objects.filter((object) => object.kind === 'MutatingWebhookConfiguration')
+    .flatMap((object) => (object.webhooks as Json[]).map((webhook) => webhook.reinvocationPolicy));
+
+  it('is Never, as istiod\'s chart ships it; config/webhook-reinvocation turns every entry to IfNeeded and changes nothing else', () => {
+    const shipped = renderKustomization('config/webhook') as unknown as Json[];
+    expect(policies(shipped)).toEqual(['Never', 'Never', 'Never', 'Never']);
+    const overlay = mkdtempSync(join(tmpdir(), 'reinvocation-overlay-'));
+    const config = relative(overlay, join(PROJECT_ROOT, 'config'));
+    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${config}/webhook]\ncomponents: [${config}/webhook-reinvocation]\n`);
+    try {
+      const patched = renderKustomization(relative(PROJECT_ROOT, overlay)) as unknown as Json[];
+      expect(policies(patched)).toEqual(['IfNeeded', 'IfNeeded', 'IfNeeded', 'IfNeeded']);
+      const asShipped = structuredClone(patched);
+      for (const object of asShipped) if (object.kind === 'MutatingWebhookConfiguration') for (const webhook of object.webhooks as Json[]) webhook.reinvocationPolicy = 'Never';
+      expect(asShipped).toEqual(shipped);
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+  });
+});
+
 const later: V1Container[] = [
   { name: 'late-agent', image: 'agent:1', readinessProbe: { httpGet: { path: '/healthz', port: 8181 } } },
   { name: 'late-named', image: 'agent:1', ports: [{ name: 'health', containerPort: 9901 }],
