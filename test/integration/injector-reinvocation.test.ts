@@ -149,6 +149,12 @@ const firstPods: Array<{ name: string; pod: Json }> = [
   { name: 'an app with an HTTP probe and scrape annotations', pod: appPod('with-probe') as Json },
   // istio/istio#56102: nothing to rewrite on the first call, so no ISTIO_KUBE_APP_PROBERS yet.
   { name: 'an app without probes', pod: { metadata: { name: 'no-probe' }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } },
+  // The pod's own istio-proxy: istiod puts it back from proxy.istio.io/overrides before injecting again.
+  { name: 'an app with its own istio-proxy', pod: { metadata: { name: 'override' }, spec: { containers: [
+    { name: 'app', image: 'app:1' },
+    { name: 'istio-proxy', image: 'auto', env: [{ name: 'OWN_SETTING', value: 'kept' }], args: ['proxy', 'sidecar', '--concurrency', '4'],
+      readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, periodSeconds: 5 } },
+  ] } } },
   { name: 'an app with a gRPC probe', pod: { metadata: { name: 'grpc' }, spec: { containers: [{ name: 'app', image: 'app:1', livenessProbe: { grpc: { port: 7000 } } }] } } },
 ];
 
@@ -168,7 +174,16 @@ function reinvocationFacets(pod: Json): Json {
     appContainers: env(proxy, 'ISTIO_META_APP_CONTAINERS'),
     scrape: Object.fromEntries(Object.entries(annotations).filter(([key]) => key.startsWith('prometheus.io/'))),
     status: JSON.parse(annotations['sidecar.istio.io/status'] ?? 'null') as unknown,
+    overrides: JSON.parse(annotations['proxy.istio.io/overrides'] ?? 'null') as unknown,
+    ownSetting: env(proxy, 'OWN_SETTING'),
   };
+}
+
+/** Where the pod's own istio-proxy and the template both set a field, which one the pod ends with. */
+function contested(pod: Json): Json {
+  const spec = pod.spec as { containers: V1Container[]; initContainers?: V1Container[] };
+  const proxy = [...spec.containers, ...(spec.initContainers ?? [])].find((container) => container.name === 'istio-proxy');
+  return { args: proxy?.args, readinessPeriod: proxy?.readinessProbe?.periodSeconds };
 }
 
 function withLaterContainers(pod: Json): Json {
@@ -194,7 +209,7 @@ function ours(pod: Json, config: InjectorConfig): Json {
 }
 
 describe("reinvocation against Istio's injection handler", () => {
-  it.each([false, true])('native sidecars %s: the second call gives what istiod gives', async (native) => {
+  it.each([false, true])('native sidecars %s: the second call gives what istiod gives, the override aside', async (native) => {
     const binaries = istioReferenceBinaries();
     const rendered = renderedIstioConfiguration();
     const istio = await startIstioWebhook({ binary: binaries['istio-webhook'], files: rendered, tls: { certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key') }, nativeSidecars: native });
@@ -203,11 +218,24 @@ describe("reinvocation against Istio's injection handler", () => {
       for (const { name, pod: given } of firstPods) {
         const pod = asDecodedByTheApiServer(structuredClone(given));
         // Each side's own first injection, then the later webhook's containers, then each side again.
-        const theirs = await istio.inject(withLaterContainers((await istio.inject(pod, 'shop')).pod), 'shop');
-        const mine = ours(withLaterContainers(ours(pod, config)), config);
+        const theirFirst = (await istio.inject(pod, 'shop')).pod;
+        const theirs = await istio.inject(withLaterContainers(theirFirst), 'shop');
+        const myFirst = ours(pod, config);
+        const mine = ours(withLaterContainers(myFirst), config);
         expect(theirs.allowed, name).toBe(true);
         expect(reinvocationFacets(mine), name).toEqual(reinvocationFacets(theirs.pod));
         expect(reinvocationFacets(mine).proxies, name).toBe(1);
+        // A deliberate difference: istiod's second call merges its template over the pod's own
+        // istio-proxy, so the override loses every field the template also sets (its args, its probe
+        // timings); the injector merges the override last on every call, so a later webhook cannot
+        // undo what the pod asked for.
+        expect(contested(mine), name).toEqual(contested(myFirst));
+        if (name.includes('own istio-proxy')) {
+          expect(contested(mine), name).toEqual({ args: ['proxy', 'sidecar', '--concurrency', '4'], readinessPeriod: 5 });
+          expect(contested(theirs.pod), name).not.toEqual(contested(theirFirst));
+        } else {
+          expect(contested(mine), name).toEqual(contested(theirs.pod));
+        }
         expect(Object.keys(reinvocationFacets(mine).appProbers as Json), name).toEqual(expect.arrayContaining(['/app-health/late-agent/readyz', '/app-health/late-named/livez', '/app-health/late-named/startupz', '/app-health/late-grpc/readyz']));
       }
     } finally {

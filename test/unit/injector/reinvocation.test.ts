@@ -115,6 +115,27 @@ describe('a second call after a later webhook added a container', () => {
     expect(envValue(proxyOf(reinvoked), 'ADDED_LATER')).toBeUndefined();
   });
 
+  it('keeps the pod\'s own istio-proxy, which the first call recorded in proxy.istio.io/overrides', () => {
+    const own = { name: 'istio-proxy', image: 'auto', args: ['proxy', 'sidecar', '--concurrency', '4'], env: [{ name: 'OWN_SETTING', value: 'kept' }] };
+    for (const config of [classic, native]) {
+      const first = call(pod({ containers: [appContainer('app'), own] }), config);
+      const reinvoked = call(addedByLaterWebhook(first, late({})), config);
+      expect(proxyOf(reinvoked)?.args).toEqual(own.args);
+      expect(envValue(proxyOf(reinvoked), 'OWN_SETTING')).toBe('kept');
+      expect(reinvoked.metadata?.annotations?.['proxy.istio.io/overrides']).toBe(first.metadata?.annotations?.['proxy.istio.io/overrides']);
+      expect(all(reinvoked).filter((container) => container.name === 'istio-proxy')).toHaveLength(1);
+    }
+  });
+
+  it('keeps the override\'s UID as the exempt one: istio-init\'s -u and the policy follow it on the second call', () => {
+    const own = { name: 'istio-proxy', image: 'auto', securityContext: { runAsUser: 2000 } };
+    const first = call(pod({ containers: [appContainer('app'), own] }), classic);
+    const reinvoked = call(addedByLaterWebhook(first, late({})), classic);
+    const init = all(reinvoked).find((container) => container.name === 'istio-init');
+    expect(init?.args?.join(' ')).toContain('-u 2000');
+    expect(admitPod(admissionInput(addedByLaterWebhook(first, late({ securityContext: { runAsUser: 2000 } }))), classic)).toMatchObject({ allowed: false, reason: 'ContainerRunsAsProxyUID' });
+  });
+
   it('refuses a later container that runs as the proxy UID', () => {
     const result = admitPod(admissionInput(addedByLaterWebhook(call(pod(), classic), late({ securityContext: { runAsUser: 1337 } }))), classic);
     expect(result).toMatchObject({ allowed: false, reason: 'ContainerRunsAsProxyUID' });
