@@ -6,6 +6,7 @@
 import type { V1Container, V1Pod, V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
 import { initContainerName, proxyContainerName, proxyGid, proxyUid, validationContainerName } from './istio/istio-constants.ts';
 import { refusalCodes, type Refusal } from './refusals.ts';
+import { injectedInitContainerNames } from './reinjection.ts';
 
 type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 type IdField = 'runAsUser' | 'runAsGroup';
@@ -48,12 +49,16 @@ type ProxyIds = Record<IdField, number>;
 const defaultProxyIds: ProxyIds = { runAsUser: proxyUid, runAsGroup: proxyGid };
 const idNoun: Record<IdField, string> = { runAsUser: 'UID', runAsGroup: 'GID' };
 
-// The injected containers themselves; ephemeral containers are never the proxy, whatever their name.
+// The proxy itself (injected, or the pod's own istio-proxy, which becomes it); ephemeral containers
+// are never the proxy, whatever their name.
 const exemptNames: Record<ContainerList, readonly string[]> = {
   containers: [proxyContainerName],
-  initContainers: [initContainerName, validationContainerName, proxyContainerName],
+  initContainers: [proxyContainerName],
   ephemeralContainers: [],
 };
+// istio-validation runs as the proxy (Istio CNI): exempt when the injection status lists it, so that a
+// pod's own container of that name, in a pod the injector never touched, is judged like any other.
+const injectedInitContainers = [initContainerName, validationContainerName];
 
 export function findProxyIdentityViolations(pod: V1Pod, scope: PolicyScope = {}): Refusal[] {
   return checkProxyIdentity(pod, scope).refusals;
@@ -110,10 +115,12 @@ export function formatAllowance(allowed: ProxyIdentityAllowance, fieldPrefix = '
 
 function checkedContainers(pod: V1Pod, scope: PolicyScope): CheckedContainer[] {
   const lists: ContainerList[] = scope.newEphemeralContainers ? ['ephemeralContainers'] : ['containers', 'initContainers', 'ephemeralContainers'];
+  const injected = injectedInitContainerNames(pod);
   return lists.flatMap((list) =>
     ((pod.spec?.[list] ?? []) as V1Container[])
       .map((container, index) => ({ list, index, container }))
       .filter(({ container }) => !exemptNames[list].includes(container.name))
+      .filter(({ container }) => list !== 'initContainers' || !injectedInitContainers.includes(container.name) || !injected.has(container.name))
       .filter(({ container }) => scope.newEphemeralContainers?.has(container.name) ?? true),
   );
 }

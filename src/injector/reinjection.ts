@@ -31,6 +31,12 @@ export function hasInjectionStatus(pod: V1Pod): boolean {
   return Object.hasOwn(pod.metadata?.annotations ?? {}, annotationKeys.status);
 }
 
+/** The init containers the status says an injection added (istio-init or istio-validation, a native istio-proxy). */
+export function injectedInitContainerNames(pod: V1Pod): ReadonlySet<string> {
+  const statusText = pod.metadata?.annotations?.[annotationKeys.status];
+  return new Set(statusText === undefined ? [] : parseStatus(statusText).initContainers);
+}
+
 /**
  * Undefined for a pod that was never injected; a status that cannot be read strips nothing, as in Istio.
  * agentStatusPort is the mesh config's status port, where the previous merge pointed prometheus.io/port.

@@ -50,8 +50,12 @@ const cases: OptInCase[] = [
   { name: 'the proxy moved to 2000 by an override: an init container as 2000 opted in is allowed, one as 1337 is nothing special',
     pod: pod({ initContainers: [appContainer('fetch', runAs(2000)), appContainer('other', runAs(1337))] }), scope: { ...optedIn, exemptId: 2000 },
     refused: [], allowed: ['spec.initContainers[0].securityContext.runAsUser'] },
-  { name: 'istio-validation (Istio CNI) runs as 1337 and is the injector\'s own', pod: pod({ initContainers: [appContainer('istio-validation', runAs(1337, 1337))] }), scope: {},
+  { name: 'istio-validation (Istio CNI) runs as 1337 and, listed in the injection status, is the injector\'s own',
+    pod: pod({ annotations: { 'sidecar.istio.io/status': '{"initContainers":["istio-validation"],"containers":["istio-proxy"]}' }, initContainers: [appContainer('istio-validation', runAs(1337, 1337))] }), scope: {},
     refused: [], allowed: [] },
+  { name: 'a pod\'s own istio-validation or istio-init as 1337, in a pod never injected, is judged like any init container',
+    pod: pod({ initContainers: [appContainer('istio-validation', runAs(1337)), appContainer('istio-init', runAs(1337))] }), scope: {},
+    refused: ['spec.initContainers[0].securityContext.runAsUser', 'spec.initContainers[1].securityContext.runAsUser'], allowed: [] },
 ];
 
 describe('checkProxyIdentity with the init-container opt-in', () => {
