@@ -93,7 +93,7 @@ function injectTemplate(document: Document, manifest: unknown, location: Namespa
   const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...identity.refusals];
   if (violations.length > 0) return refused(violations);
   const { settings } = resolved;
-  warnings.push(...resolved.warnings.map(describe), ...identity.allowances.map((allowed) => describe(formatAllowance(allowed, fieldPrefix))));
+  warnings.push(...resolved.warnings.map(describe), ...identity.allowances.map((allowed) => describe(formatAllowance(allowed))));
 
   // A Pod manifest names its workload through ownerReferences, as a pod sent to the webhook does.
   const owner = location.isPod ? workloadOfPod(pod, location.declaredNamespace) : workload;

@@ -103,14 +103,18 @@ function allowance(index: number, name: string, field: IdField, proxyId: ProxyId
     field: `spec.initContainers[${index}].securityContext.${field}`,
     container: name,
     message:
-      `${field} is ${proxyId[field]}, the proxy's ${idNoun[field]}, allowed because the injector config lists this namespace in proxyUidInitContainerNamespaces: ` +
+      `securityContext.${field} is ${proxyId[field]}, the proxy's ${idNoun[field]}, allowed because the injector config lists this namespace in proxyUidInitContainerNamespaces: ` +
       'the init container\'s traffic bypasses the sidecar (no mTLS, authorization or telemetry) until it exits',
   };
 }
 
-/** `init container "fetch": spec.initContainers[0].securityContext.runAsUser: message`, as refusals read. */
-export function formatAllowance(allowed: ProxyIdentityAllowance, fieldPrefix = ''): string {
-  return `init container ${JSON.stringify(allowed.container)}: ${fieldPrefix}${allowed.field}: ${allowed.message}`;
+/**
+ * `init container "fetch": securityContext.runAsUser is 1337, ...`. No index: injection moves the
+ * container (istio-validation goes first), and the injector's and the guard's warnings must read
+ * the same for the API server to pass them on once.
+ */
+export function formatAllowance(allowed: ProxyIdentityAllowance): string {
+  return `init container ${JSON.stringify(allowed.container)}: ${allowed.message}`;
 }
 
 function checkedContainers(pod: V1Pod, scope: PolicyScope): CheckedContainer[] {

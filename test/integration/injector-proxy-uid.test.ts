@@ -1,6 +1,7 @@
 // The UID 1337 init-container opt-in through the real API server: refused by default, allowed in a
 // namespace the injector config lists (with one admission warning and one Event on the Namespace),
-// and an app container as 1337 refused even there.
+// and an app container as 1337 refused even there. With Istio CNI, the setup the opt-in is for:
+// istio-validation, which itself runs as the proxy, passes the guard as the injector's own.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   const { CoreV1Api } = await import('@kubernetes/client-node');
   audit = proxyIdentityEvents(cluster.kubeConfig.makeApiClient(CoreV1Api), pino({ level: 'warn' }));
   server = createWebhookServer({
-    config: { ...defaultInjectorConfig(), proxyUidInitContainerNamespaces: [optedIn] },
+    config: { ...defaultInjectorConfig(), cniEnabled: true, nativeSidecars: false, proxyUidInitContainerNamespaces: [optedIn] },
     namespaces, metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }), proxyIdentityAudit: audit,
     tls: { certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key') },
   });
@@ -93,17 +94,17 @@ describe('init containers as the proxy UID', () => {
     expect(warningLines(dry.stderr)).toHaveLength(1);
     const { stderr } = await kubectl(['create', '-n', optedIn, '-f', '-'], stringify(fetcher('allowed')));
     // The injector and the guard both warn in the same words; the API server passes it on once.
-    expect(warningLines(stderr)).toEqual([expect.stringMatching(/^Warning: init container "fetch-config": spec\.initContainers\[0\]\.securityContext\.runAsUser: .*proxyUidInitContainerNamespaces/)]);
+    expect(warningLines(stderr)).toEqual([expect.stringMatching(/^Warning: init container "fetch-config": securityContext\.runAsUser is 1337, the proxy's UID, allowed .*proxyUidInitContainerNamespaces/)]);
     const pod = await cluster.core.readNamespacedPod({ namespace: optedIn, name: 'allowed' });
     expect(pod.spec?.containers.map((container) => container.name)).toContain('istio-proxy');
-    expect(pod.spec?.initContainers?.find((container) => container.name === 'fetch-config')?.securityContext?.runAsUser).toBe(1337);
+    expect(pod.spec?.initContainers?.map((container) => [container.name, container.securityContext?.runAsUser])).toEqual([['istio-validation', 1337], ['fetch-config', 1337]]);
     let events: CoreV1Event[] = [];
     await eventually('the allowance Event', async () => (events = await allowanceEvents(optedIn)).length > 0, 20_000);
     await audit.flush();
     events = await allowanceEvents(optedIn);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Namespace', name: optedIn } });
-    expect(events[0]?.message).toMatch(/^pod allowed: init container "fetch-config": spec\.initContainers\[0\]\.securityContext\.runAsUser/);
+    expect(events[0]?.message).toMatch(/^pod allowed: init container "fetch-config": securityContext\.runAsUser is 1337/);
     expect(await allowanceEvents(notListed)).toEqual([]);
   });
 
