@@ -86,7 +86,7 @@ export function checkProxyIdentity(pod: V1Pod, scope: PolicyScope = {}): ProxyId
       const own = ownId(container.securityContext, field);
       if (own === proxyId[field] && scope.initContainersMayRunAsProxy === true && runsBeforeTheApp(list, container)) {
         allowances.push(allowance(index, container.name, field, proxyId));
-      } else if (own === proxyId[field]) refusals.push(containerRefusal(list, index, container.name, field, proxyId));
+      } else if (own === proxyId[field]) refusals.push(containerRefusal(list, index, container.name, field, proxyId, runsBeforeTheApp(list, container)));
       else if (own === undefined && podSecurity?.[field] === proxyId[field]) refusals.push(inheritedRefusal(list, container.name, field, podSecurity, proxyId));
     }
   }
@@ -139,17 +139,18 @@ function consequence(field: IdField, proxyId: ProxyIds): string {
 
 // Istio's docs once suggested UID 1337 for init containers that need the network before the proxy runs;
 // point at the alternatives that keep the rest of the pod's traffic intercepted.
-function initContainerAdvice(list: ContainerList): string {
+function initContainerAdvice(list: ContainerList, optInWouldAllow = false): string {
   if (list !== 'initContainers') return '';
-  return ' (if this init container needs the network before the proxy starts, exclude its destinations with traffic.sidecar.istio.io/excludeOutboundIPRanges or excludeOutboundPorts, or enable native sidecars)';
+  const optIn = optInWouldAllow ? "; or, where the platform accepts that its traffic bypasses the sidecar, have the namespace listed in the injector config's proxyUidInitContainerNamespaces" : '';
+  return ` (if this init container needs the network before the proxy starts, exclude its destinations with traffic.sidecar.istio.io/excludeOutboundIPRanges or excludeOutboundPorts, or enable native sidecars${optIn})`;
 }
 
-function containerRefusal(list: ContainerList, index: number, name: string, field: IdField, proxyId: ProxyIds): Refusal {
+function containerRefusal(list: ContainerList, index: number, name: string, field: IdField, proxyId: ProxyIds, optInWouldAllow: boolean): Refusal {
   return {
     code: field === 'runAsUser' ? refusalCodes.containerRunsAsProxyUid : refusalCodes.containerRunsAsProxyGid,
     field: `spec.${list}[${index}].securityContext.${field}`,
     container: name,
-    message: `${field} is ${proxyId[field]}: ${consequence(field, proxyId)}; set ${field} to another ${idNoun[field]}${initContainerAdvice(list)}`,
+    message: `${field} is ${proxyId[field]}: ${consequence(field, proxyId)}; set ${field} to another ${idNoun[field]}${initContainerAdvice(list, optInWouldAllow)}`,
   };
 }
 

@@ -65,6 +65,13 @@ describe('checkProxyIdentity with the init-container opt-in', () => {
     expect(result.allowances.map((allowance) => allowance.field)).toEqual(allowed);
   });
 
+  it('points a refused init container at the opt-in, and a native sidecar or an app container not', () => {
+    const message = (subject: V1Pod) => checkProxyIdentity(subject, {}).refusals[0]?.message ?? '';
+    expect(message(pod({ initContainers: [fetchAs1337] }))).toContain('proxyUidInitContainerNamespaces');
+    expect(message(pod({ initContainers: [appContainer('shipper', { ...runAs(1337), restartPolicy: 'Always' })] }))).not.toContain('proxyUidInitContainerNamespaces');
+    expect(message(pod({ containers: [appContainer('app', runAs(1337))] }))).not.toContain('proxyUidInitContainerNamespaces');
+  });
+
   it('opts in by exact namespace name only', () => {
     const config = { proxyUidInitContainerNamespaces: ['payments'] };
     expect(proxyIdentityOptIn('payments', config)).toEqual({ initContainersMayRunAsProxy: true });
