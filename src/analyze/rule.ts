@@ -14,6 +14,8 @@ export interface AnalysisContext {
   mesh?: MeshSettings;
   /** From --values-file: Istio's injector values. Absent, the rules that need them use the chart's defaults or skip. */
   injector?: InjectorValues;
+  /** From --injector-config: Switchboard's own injector config (which namespaces opt in to UID 1337 init containers). */
+  injectorConfig?: InjectorConfig;
 }
 
 /** Istio's sidecar injector values (the istio-sidecar-injector ConfigMap's `values`), as the injector reads them. */

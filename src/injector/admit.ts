@@ -1,6 +1,6 @@
 // Contract between the pure injector core and the webhook transport.
 // The transport (src/webhook/) parses AdmissionReview and calls admitPod; everything here is pure.
-import type { V1Pod, V1EphemeralContainer } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1EphemeralContainer } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { resolveSidecarSettings, type SidecarEnvironment } from './annotations.ts';
 import type { InjectorConfig } from './config.ts';
@@ -10,7 +10,7 @@ import { annotationKeys, labelKeys, proxyUid } from './istio/istio-constants.ts'
 import { injectionPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
 import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy/proxy-override.ts';
-import { findProxyIdentityViolations } from './policy.ts';
+import { checkProxyIdentity, findProxyIdentityViolations, formatAllowance, proxyIdentityOptIn, type PolicyScope, type ProxyIdentityAllowance } from './policy.ts';
 import { formatRefusal, refusalCodes, type Refusal } from './refusals.ts';
 
 export interface PodAdmissionInput {
@@ -41,6 +41,8 @@ export type PodAdmissionResult =
       /** The same as a stable code (a DecisionCode or 'not-create', 'subresource', 'ephemeral-containers'), fit for a metric label. */
       skipCode?: string;
       warnings?: string[];
+      /** Init containers let through as the proxy's UID/GID by the namespace's opt-in: to warn about and record. */
+      proxyIdentityAllowances?: ProxyIdentityAllowance[];
     }
   | {
       allowed: false;
@@ -65,14 +67,16 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     const override = findProxyOverride(checked.pod);
     const overrideRefusals = override ? proxyOverrideRefusals(override, config) : [];
     if (refusals.length > 0) return refuse(400, refusals);
-    const allWarnings = [...(warnings ?? []), ...adjustments];
-    const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };
-    return refuseOr([...overrideRefusals, ...findProxyIdentityViolations(checked.pod, policy)], () => {
+    const identity = checkProxyIdentity(checked.pod, policyScope(checked, config, override?.container, settings.interceptionMode));
+    const allWarnings = [...(warnings ?? []), ...adjustments, ...identity.allowances.map((allowed) => formatAllowance(allowed))];
+    return refuseOr([...overrideRefusals, ...identity.refusals], () => {
       const injected = injectPod(checked.pod, config, { namespace: checked.namespace, settings });
       const patch = injectionPatch(checked.pod, injected);
       // Injecting an injected pod again with the same configuration gives the same pod.
-      if (patch.length === 0 && decision.alreadyInjected) return skipped('already-injected', 'already injected with this configuration: nothing changes', allWarnings.length > 0 ? allWarnings : undefined);
-      return { allowed: true, patch, injected: true, ...(allWarnings.length > 0 ? { warnings: allWarnings } : {}) };
+      if (patch.length === 0 && decision.alreadyInjected) {
+        return withAllowances(skipped('already-injected', 'already injected with this configuration: nothing changes', allWarnings.length > 0 ? allWarnings : undefined), identity.allowances);
+      }
+      return withAllowances({ allowed: true, patch, injected: true, ...(allWarnings.length > 0 ? { warnings: allWarnings } : {}) }, identity.allowances);
     });
   });
 }
@@ -87,9 +91,20 @@ export function validatePod(input: PodAdmissionInput, config: InjectorConfig): P
     const { settings, refusals } = resolveSidecarSettings(checked.pod.metadata?.annotations, config);
     if (refusals.length > 0) return refuse(400, refusals);
     const override = findProxyOverride(checked.pod);
-    const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };
-    return refuseOr(findProxyIdentityViolations(checked.pod, policy), () => skipped(decision.code, 'the pod passes the proxy UID/GID policy'));
+    const identity = checkProxyIdentity(checked.pod, policyScope(checked, config, override?.container, settings.interceptionMode));
+    const warnings = identity.allowances.map((allowed) => formatAllowance(allowed));
+    return refuseOr(identity.refusals, () =>
+      withAllowances(skipped(decision.code, 'the pod passes the proxy UID/GID policy', warnings.length > 0 ? warnings : undefined), identity.allowances));
   });
+}
+
+/** The proxy's identity for this pod (an override may move it off 1337) and the namespace's opt-in. */
+function policyScope(input: PodAdmissionInput, config: InjectorConfig, override: V1Container | undefined, interceptionMode: string): PolicyScope {
+  return { exemptId: exemptProxyUid(override, interceptionMode === 'TPROXY', proxyUid), ...proxyIdentityOptIn(input.namespace, config) };
+}
+
+function withAllowances(result: PodAdmissionResult, allowances: ProxyIdentityAllowance[]): PodAdmissionResult {
+  return result.allowed && allowances.length > 0 ? { ...result, proxyIdentityAllowances: allowances } : result;
 }
 
 function guarded(input: unknown, admit: (input: PodAdmissionInput) => PodAdmissionResult): PodAdmissionResult {

@@ -156,6 +156,12 @@ export interface InjectorConfig {
   imagePullSecrets: string[];
   resources: ProxyResources;
   excludedNamespaces: string[];
+  /**
+   * Namespaces whose init containers may run as the proxy's UID/GID (1337, or an istio-proxy override's
+   * runAsUser), so that they reach the network before the proxy starts. Names, never selectors: a tenant
+   * who can label a namespace cannot opt it in. Each allowed pod gets an admission warning and an Event.
+   */
+  proxyUidInitContainerNamespaces: string[];
   /** Istio's policy: "enabled" injects every pod the webhook receives unless it opts out; "disabled" only pods that opt in. */
   injectionPolicy: 'enabled' | 'disabled';
   /** Pods without sidecar.istio.io/inject matching one of these are not injected (checked first). */
@@ -207,6 +213,7 @@ export function defaultInjectorConfig(): InjectorConfig {
     imagePullSecrets: [],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+    proxyUidInitContainerNamespaces: [],
     injectionPolicy: 'enabled',
     neverInjectSelector: [],
     alwaysInjectSelector: [],
@@ -295,6 +302,7 @@ function configReader(context: ReadContext): FieldReader<InjectorConfig> {
     imagePullSecrets: readStringList(context, 'secret names', isDnsSubdomain),
     resources: readSection<ProxyResources>(context, { requests: quantities, limits: quantities }),
     excludedNamespaces: readStringList(context, 'namespace names', isDnsLabel),
+    proxyUidInitContainerNamespaces: readStringList(context, 'namespace names (no wildcards or selectors)', isDnsLabel),
     injectionPolicy: readOneOf(context, ['enabled', 'disabled'] as const),
     neverInjectSelector: readLabelSelectors(context),
     alwaysInjectSelector: readLabelSelectors(context),

@@ -12,7 +12,7 @@ import { podPatch } from './json-patch.ts';
 import { podShapeProblem } from './pod-shape.ts';
 import { proxyUid } from './istio/istio-constants.ts';
 import { exemptProxyUid, findProxyOverride, proxyOverrideRefusals } from './proxy/proxy-override.ts';
-import { findProxyIdentityViolations } from './policy.ts';
+import { checkProxyIdentity, formatAllowance, proxyIdentityOptIn } from './policy.ts';
 import { formatRefusal, type Refusal } from './refusals.ts';
 import { workloadOfPod } from './workload-identity.ts';
 import { findPodTemplates, runsToCompletion, valueAt, type PodTemplateLocation } from './workloads.ts';
@@ -87,11 +87,13 @@ function injectTemplate(document: Document, manifest: unknown, location: Namespa
   const refused = (refusals: Refusal[]) => refusals.map((refusal) => describe(formatRefusal(refusal, fieldPrefix)));
   const resolved = resolveSidecarSettings(pod.metadata?.annotations, config);
   const override = findProxyOverride(pod);
-  const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid) };
-  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...findProxyIdentityViolations(pod, policy)];
+  // The same opt-in as the webhook's: the namespace the document will be applied to, by name.
+  const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid), ...proxyIdentityOptIn(location.declaredNamespace, config) };
+  const identity = checkProxyIdentity(pod, policy);
+  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...identity.refusals];
   if (violations.length > 0) return refused(violations);
   const { settings } = resolved;
-  warnings.push(...resolved.warnings.map(describe));
+  warnings.push(...resolved.warnings.map(describe), ...identity.allowances.map((allowed) => describe(formatAllowance(allowed))));
 
   // A Pod manifest names its workload through ownerReferences, as a pod sent to the webhook does.
   const owner = location.isPod ? workloadOfPod(pod, location.declaredNamespace) : workload;

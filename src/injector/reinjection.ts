@@ -1,10 +1,14 @@
 // Re-injection, as Istio does it: a pod that carries sidecar.istio.io/status (created from an injected
 // spec, or run through `switchboard inject` twice) has the containers and volumes that status lists
 // taken out, then is injected again with the current configuration. The result is the same pod as
-// one injection of the original, so injecting twice changes nothing.
+// one injection of the original, so injecting twice changes nothing. The same path serves the API
+// server's second call under reinvocationPolicy IfNeeded: containers a later webhook added are then
+// among the pod's own, and get their probes rewritten and their ports counted like any other.
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { annotationKeys, proxyContainerName, statusPort } from './istio/istio-constants.ts';
 import { appProbersEnvName } from './proxy/probes.ts';
+
+const overridesAnnotation = 'proxy.istio.io/overrides';
 
 interface InjectionStatus {
   initContainers: string[];
@@ -27,6 +31,12 @@ export function hasInjectionStatus(pod: V1Pod): boolean {
   return Object.hasOwn(pod.metadata?.annotations ?? {}, annotationKeys.status);
 }
 
+/** The init containers the status says an injection added (istio-init or istio-validation, a native istio-proxy). */
+export function injectedInitContainerNames(pod: V1Pod): ReadonlySet<string> {
+  const statusText = pod.metadata?.annotations?.[annotationKeys.status];
+  return new Set(statusText === undefined ? [] : parseStatus(statusText).initContainers);
+}
+
 /**
  * Undefined for a pod that was never injected; a status that cannot be read strips nothing, as in Istio.
  * agentStatusPort is the mesh config's status port, where the previous merge pointed prometheus.io/port.
@@ -43,6 +53,7 @@ export function stripPreviousInjection(pod: V1Pod, agentStatusPort: number = sta
   if (spec.initContainers) strippedSpec.initContainers = spec.initContainers.filter(without(status.initContainers));
   if (spec.volumes) strippedSpec.volumes = spec.volumes.filter(without(status.volumes));
   if (spec.imagePullSecrets) strippedSpec.imagePullSecrets = spec.imagePullSecrets.filter(without(status.imagePullSecrets));
+  reinsertOverrides(strippedSpec, annotations[overridesAnnotation]);
   const { [annotationKeys.status]: _status, ...remaining } = annotations;
   const stripped: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: withoutAgentScrapeAnnotations(remaining, agentStatusPort) }, spec: strippedSpec };
   const previous: PreviousInjection = { pod: stripped };
@@ -51,6 +62,33 @@ export function stripPreviousInjection(pod: V1Pod, agentStatusPort: number = sta
   const prometheus = envOf(previousProxy, 'ISTIO_PROMETHEUS_ANNOTATIONS');
   if (prometheus) previous.prometheusAnnotations = prometheus;
   return previous;
+}
+
+/**
+ * The pod's own istio-proxy was merged into the proxy the status lists, so stripping took it out too.
+ * The first injection recorded it in proxy.istio.io/overrides; Istio puts it back from there before
+ * injecting again (reinsertOverrides), so a reinvoked pod keeps its own settings.
+ */
+function reinsertOverrides(spec: V1PodSpec, recorded: string | undefined): void {
+  const overrides = parseOverrides(recorded);
+  const missing = (present: V1Container[] | undefined) => (container: V1Container) => !(present ?? []).some((item) => item.name === container.name);
+  const containers = overrides.containers.filter(missing(spec.containers));
+  if (containers.length > 0) spec.containers = [...spec.containers, ...containers];
+  const initContainers = overrides.initContainers.filter(missing(spec.initContainers));
+  if (initContainers.length > 0) spec.initContainers = [...(spec.initContainers ?? []), ...initContainers];
+}
+
+function parseOverrides(text: string | undefined): { containers: V1Container[]; initContainers: V1Container[] } {
+  const named = (value: unknown): V1Container[] =>
+    Array.isArray(value) ? value.filter((item): item is V1Container => typeof item === 'object' && item !== null && typeof (item as V1Container).name === 'string') : [];
+  if (text === undefined) return { containers: [], initContainers: [] };
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    return { containers: named(parsed.containers), initContainers: named(parsed.initContainers) };
+  } catch {
+    // Istio refuses the pod here; an annotation that cannot be read puts nothing back.
+    return { containers: [], initContainers: [] };
+  }
 }
 
 function isListed(status: InjectionStatus, container: V1Container): boolean {

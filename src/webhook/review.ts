@@ -5,6 +5,7 @@ import type { InjectorConfig } from '../injector/config.ts';
 import type { NamespaceLabelSource } from '../kube/namespace-labels.ts';
 import type { WebhookMetrics } from '../observability/metrics.ts';
 import type { NativeSidecarSupportSource } from './native-sidecar-support.ts';
+import type { ProxyIdentityAudit } from './proxy-identity-events.ts';
 import { allowResponse, responseFor, type AdmissionRequestView, type AdmissionReviewResponse } from './admission-review.ts';
 
 export type Endpoint = 'inject' | 'validate';
@@ -16,6 +17,8 @@ export interface ReviewContext {
   webhookNamespace?: string;
   /** Kubelet versions, for nativeSidecars: auto; absent means unknown, and auto stays off. */
   nativeSidecarSupport?: NativeSidecarSupportSource;
+  /** Records each pod the UID 1337 init-container opt-in lets through; absent, they are only warned about. */
+  proxyIdentityAudit?: ProxyIdentityAudit;
 }
 
 export async function reviewAdmission(endpoint: Endpoint, request: AdmissionRequestView, context: ReviewContext): Promise<AdmissionReviewResponse> {
@@ -39,6 +42,9 @@ export async function reviewAdmission(endpoint: Endpoint, request: AdmissionRequ
   };
   const result = endpoint === 'inject' ? admitPod(input, context.config) : validatePod(input, context.config);
   record(endpoint, result, context.metrics);
+  if (endpoint === 'validate' && result.allowed && result.proxyIdentityAllowances && !request.dryRun) {
+    context.proxyIdentityAudit?.record(request.namespace, request.object, result.proxyIdentityAllowances);
+  }
   return responseFor(request.uid, result);
 }
 

@@ -1,7 +1,7 @@
 // The webhook side of `switchboard run`: its watches, its metrics and its HTTPS server. The manager
 // imports this module only when the webhook runs, so a controller-only process loads no fastify,
 // injector or webhook metrics.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { defaultInjectorConfig, loadInjectorConfigFile } from '../injector/config.ts';
@@ -9,6 +9,7 @@ import { watchNamespaceLabels } from '../kube/namespace-labels.ts';
 import { createWebhookMetrics, withProcessMetrics } from '../observability/metrics.ts';
 import { istioConfigurationNames, watchIstioConfiguration } from './istio-configuration.ts';
 import { watchNativeSidecarSupport } from './native-sidecar-support.ts';
+import { proxyIdentityEvents } from './proxy-identity-events.ts';
 import { loadCertificatePair } from './certificates.ts';
 import { createWebhookServer } from './server.ts';
 
@@ -45,8 +46,9 @@ export function startWebhook(options: WebhookStartOptions): StartedWebhook {
   });
   const namespaces = watchNamespaceLabels(kubeConfig, (error) => logger.warn({ err: error }, 'namespace watch failed; restarting'));
   const nativeSidecarSupport = watchNativeSidecarSupport(kubeConfig, (error) => logger.warn({ err: error }, 'node watch failed; restarting'));
+  const proxyIdentityAudit = proxyIdentityEvents(kubeConfig.makeApiClient(CoreV1Api), logger.child({ component: 'webhook' }));
   const webhook = createWebhookServer({
-    get config() { return istio?.current() ?? baseConfig; }, namespaces, nativeSidecarSupport,
+    get config() { return istio?.current() ?? baseConfig; }, namespaces, nativeSidecarSupport, proxyIdentityAudit,
     metrics: createWebhookMetrics(withProcessMetrics(new Registry())), logger: logger.child({ component: 'webhook' }),
     tls: options.tls,
     ...(options.webhookNamespace ? { webhookNamespace: options.webhookNamespace } : {}),
@@ -55,6 +57,6 @@ export function startWebhook(options: WebhookStartOptions): StartedWebhook {
   return {
     notReadyReason: () => webhook.notReadyReason(),
     serving,
-    async stop() { await webhook.close(); await namespaces.stop(); await nativeSidecarSupport.stop(); await istio?.stop(); },
+    async stop() { await webhook.close(); await proxyIdentityAudit.flush(); await namespaces.stop(); await nativeSidecarSupport.stop(); await istio?.stop(); },
   };
 }

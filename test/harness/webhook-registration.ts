@@ -10,19 +10,23 @@ export interface LabelSelector {
  * 127.0.0.1 (the API server calls a webhook running outside the cluster) and limited to the
  * namespaces the selector picks: a test picks its own, so other suites' pods never depend on it.
  */
-export function webhookConfigurations(options: { name: string; url: string; caFile: string; namespaceSelector: LabelSelector }): {
+export function webhookConfigurations(options: {
+  name: string; url: string; caFile: string; namespaceSelector: LabelSelector;
+  /** The injector's; config/webhook ships Never, as istiod's chart does. */
+  reinvocationPolicy?: 'Never' | 'IfNeeded';
+}): {
   mutating: KubernetesObject; validating: KubernetesObject;
 } {
   const caBundle = readFileSync(options.caFile).toString('base64');
   const common = {
-    admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10,
+    admissionReviewVersions: ['v1'], failurePolicy: 'Fail', timeoutSeconds: 10,
     namespaceSelector: options.namespaceSelector,
   };
   return {
     mutating: {
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: options.name },
       webhooks: [{
-        ...common, name: 'inject.switchboard.dev', reinvocationPolicy: 'Never',
+        ...common, name: 'inject.switchboard.dev', sideEffects: 'None', reinvocationPolicy: options.reinvocationPolicy ?? 'Never',
         clientConfig: { url: `${options.url}/inject`, caBundle },
         rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
       }],
@@ -30,7 +34,8 @@ export function webhookConfigurations(options: { name: string; url: string; caFi
     validating: {
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: options.name },
       webhooks: [{
-        ...common, name: 'validate.switchboard.dev',
+        // The guard records the UID 1337 init-container allowances as Events, never on dry runs.
+        ...common, name: 'validate.switchboard.dev', sideEffects: 'NoneOnDryRun',
         clientConfig: { url: `${options.url}/validate`, caBundle },
         rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'pods/ephemeralcontainers'], scope: 'Namespaced' }],
       }],

@@ -1,14 +1,15 @@
 // Workloads whose own containers run as the proxy's UID or GID 1337: their traffic bypasses the
 // sidecar. This is the injector's policy itself (src/injector/policy.ts), applied to every pod and
-// pod template in the set, so that analyze and admission never disagree.
+// pod template in the set, so that analyze and admission never disagree: with --injector-config, the
+// init containers of the namespaces it opts in pass as the webhook lets them pass.
 import type { V1Pod } from '@kubernetes/client-node';
-import { findProxyIdentityViolations } from '../../injector/policy.ts';
+import { findProxyIdentityViolations, proxyIdentityOptIn } from '../../injector/policy.ts';
 import { formatRefusal } from '../../injector/refusals.ts';
 import { findPodTemplates, valueAt } from '../../injector/workloads.ts';
 import { finding, type Finding } from '../finding.ts';
 import { isRecord, type MeshObject, type ObjectSet } from '../objects.ts';
 import { isSwitchboardRollout } from '../rollout-references.ts';
-import type { Rule } from '../rule.ts';
+import type { AnalysisContext, Rule } from '../rule.ts';
 
 export const RUNS_AS_PROXY_IDENTITY = { code: 'SB0601', name: 'RunsAsProxyIdentity', severity: 'error' } as const;
 
@@ -29,11 +30,12 @@ function ownedByController(object: MeshObject, objects: ObjectSet): boolean {
 
 export const proxyIdentityRule: Rule = {
   definitions: [RUNS_AS_PROXY_IDENTITY],
-  check(objects: ObjectSet): Finding[] {
+  check(objects: ObjectSet, context: AnalysisContext): Finding[] {
     return objects.all.flatMap((object) => {
       if (ownedByController(object, objects)) return [];
+      const optIn = proxyIdentityOptIn(object.metadata.namespace ?? '', context.injectorConfig ?? {});
       return podTemplates(object).flatMap(({ pod, fieldPrefix }) =>
-        findProxyIdentityViolations(pod).map((refusal) =>
+        findProxyIdentityViolations(pod, optIn).map((refusal) =>
           finding(RUNS_AS_PROXY_IDENTITY, object, `${formatRefusal(refusal, fieldPrefix)}; the injector refuses such pods`)));
     });
   },

@@ -22,6 +22,8 @@ export function registerAnalyzeCommand(program: Command, output: CliOutput = { s
     .option('--mesh-config-file <path>', "Istio's MeshConfig (the istio ConfigMap's mesh value, or the ConfigMap): its rootNamespace, and DNS capture with address auto-allocation")
     .option('--values-file <file>', "Istio's injector values (the istio-sidecar-injector ConfigMap's values, or that ConfigMap), as inject takes them: " +
       'the proxy image, enableNamespacesByDefault and pilot.env for the checks that need them')
+    .option('--injector-config <file>', "Switchboard's injector config (YAML, or a ConfigMap holding it), as run and inject take it: " +
+      'the namespaces whose init containers may run as the proxy\'s UID (SB0601 agrees with the webhook)')
     .option('--suppress <code=resource>', 'hide a finding: CODE (or rule name) = "Kind name.namespace", * for any characters, e.g. "SB0101=VirtualService reviews.*"; repeatable', collect, [])
     .option('--istio-crds <dir>', 'judge Istio objects against the CRDs in this directory, e.g. those of the Istio version you run (default: the ones shipped in crds/istio/)')
     .option('--kubeconfig <path>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster)')

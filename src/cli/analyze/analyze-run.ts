@@ -11,7 +11,7 @@ import { applySuppressions, parseSuppression, type Suppression } from '../../ana
 import type { ClusterScope } from './analyze-cluster.ts';
 import { readManifestInputs } from './analyze-files.ts';
 import { readMeshConfigFile } from './mesh-config-file.ts';
-import { readValuesFile } from './values-file.ts';
+import { readInjectorConfigFile, readValuesFile } from './values-file.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
 export interface AnalyzeOptions {
@@ -27,6 +27,8 @@ export interface AnalyzeOptions {
   meshConfigFile?: string;
   /** Istio's injector values, as `switchboard inject --values-file` takes them. */
   valuesFile?: string;
+  /** Switchboard's injector config, as `switchboard inject --injector-config` and `switchboard run` take it. */
+  injectorConfig?: string;
   istioCrds?: string;
   /** CODE=RESOURCE, repeatable. */
   suppress?: string[];
@@ -80,6 +82,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   const meshRootNamespace = options.meshRootNamespace ?? meshFile?.rootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
   const mesh = meshFile === undefined ? {} : { mesh: { dnsAutoAllocate: meshFile.dnsAutoAllocate } };
   const injector = options.valuesFile === undefined ? {} : { injector: readValuesFile(options.valuesFile) };
+  const injectorConfig = options.injectorConfig === undefined ? {} : { injectorConfig: readInjectorConfigFile(options.injectorConfig) };
   const schemas = loadSchemas(options.istioCrds);
   const notes: string[] = [];
   let clusterObjects: MeshObject[] = [];
@@ -102,7 +105,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<AnalyzeRun> {
   }
   const objects = objectSet(mergeObjects(clusterObjects, files.objects.map((loaded: LoadedObject) => loaded.object)), options.cluster === true);
   const sources = new Map(files.objects.map((loaded) => [objectKey(loaded.object), { file: loaded.file, line: loaded.line }]));
-  const judged = judge(objects, { schemas, meshRootNamespace, ...mesh, ...injector }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
+  const judged = judge(objects, { schemas, meshRootNamespace, ...mesh, ...injector, ...injectorConfig }, options.istioCrds).map((item) => ({ ...item, ...sources.get(`${item.kind}/${item.namespace}/${item.name}`) }));
   const { reported, suppressed, notes: suppressionNotes } = applySuppressions([...files.findings, ...judged], objects, suppress, catalog);
   return {
     findings: reported,

@@ -3,7 +3,7 @@
 // injector's own code, so that a file inject refuses is refused here with the same words, and
 // applied over the injector's built-in defaults as inject applies it.
 import { readFileSync } from 'node:fs';
-import { defaultInjectorConfig, InjectorConfigError } from '../../injector/config.ts';
+import { defaultInjectorConfig, InjectorConfigError, loadInjectorConfigFile, type InjectorConfig } from '../../injector/config.ts';
 import { applyIstioConfiguration, parseIstioValues } from '../../injector/istio/istio-values.ts';
 import type { InjectorValues } from '../../analyze/rule.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
@@ -27,6 +27,16 @@ export function readValuesFile(path: string): InjectorValues {
     return { source, values, config };
   } catch (error) {
     if (error instanceof InjectorConfigError) throw new CliError(CLI_ERROR.usage, firstLine(error.message));
+    throw error;
+  }
+}
+
+/** `analyze --injector-config`: Switchboard's injector config, refused in the words `switchboard run` would use. */
+export function readInjectorConfigFile(path: string): InjectorConfig {
+  try {
+    return loadInjectorConfigFile(path);
+  } catch (error) {
+    if (error instanceof InjectorConfigError) throw new CliError(CLI_ERROR.usage, `--injector-config ${firstLine(error.message)}`);
     throw error;
   }
 }
