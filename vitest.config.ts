@@ -1,5 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+// Integration files share one control plane and run in three lanes:
+// - cluster-wide: they change what every namespace depends on (webhook configurations that fail
+//   closed, the install's ClusterRoles, CRDs and namespace): one at a time, after the others;
+// - without controllers: they create no Rollout and start no controller, so they can run beside
+//   the controller files, whose controllers reconcile every Rollout they see;
+// - the rest, one at a time: two controllers from two files would reconcile each other's Rollouts.
+const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
+const WITHOUT_CONTROLLERS = [
+  'test/integration/analysis-client-failures.test.ts', 'test/integration/control-plane.test.ts',
+  'test/integration/injector*.test.ts', 'test/integration/istio-crds.test.ts',
+  'test/integration/istiod.test.ts', 'test/integration/leader-election.test.ts',
+];
+
+const integration = {
+  environment: 'node' as const,
+  // One control plane for every lane: global-setup.ts shares it.
+  globalSetup: ['test/harness/global-setup.ts'],
+  testTimeout: 180_000,
+  hookTimeout: 600_000,
+  fileParallelism: false,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -12,16 +34,18 @@ export default defineConfig({
       },
       {
         test: {
+          ...integration,
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['test/harness/global-setup.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 600_000,
-          // One control plane is shared by every integration file; run the files one at a time
-          // so that two suites never fight over the same cluster-wide objects (webhooks, CRDs).
-          fileParallelism: false,
+          exclude: [...CLUSTER_WIDE, ...WITHOUT_CONTROLLERS],
+          sequence: { groupOrder: 1 },
         },
+      },
+      {
+        test: { ...integration, name: 'integration-without-controllers', include: WITHOUT_CONTROLLERS, sequence: { groupOrder: 1 } },
+      },
+      {
+        test: { ...integration, name: 'integration-cluster-wide', include: CLUSTER_WIDE, sequence: { groupOrder: 2 } },
       },
     ],
   },

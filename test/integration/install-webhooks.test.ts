@@ -87,6 +87,11 @@ describe('pod admission while Switchboard is down', () => {
   it("lets Switchboard's own Deployment create its pods, even with its namespace labelled for injection", async () => {
     switchboardObjects = rendered.filter((o) => ['Namespace', 'ServiceAccount', 'PriorityClass', 'Deployment'].includes(o.kind ?? ''));
     const apply = (objects: KubernetesObject[]) => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchboard-install-test', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+    // An earlier file's uninstall may still be deleting the namespace: nothing can be created in it until it is gone.
+    await eventually('namespace switchboard-system not terminating', async () => {
+      const existing = await cluster.core.readNamespace({ name: 'switchboard-system' }).catch(() => undefined);
+      return existing?.metadata?.deletionTimestamp === undefined;
+    }, 120_000);
     await apply(switchboardObjects.filter((o) => o.kind !== 'Deployment'));
     // Only the exclusion by name protects it now.
     await kubectl(['label', '--overwrite', 'namespace', 'switchboard-system', 'istio-injection=enabled', 'istio.io/rev=default']);
