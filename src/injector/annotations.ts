@@ -10,7 +10,7 @@ import { usesNativeSidecar } from './native-sidecars.ts';
 import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
 import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
-import { selectTemplate, type InjectionTemplate } from './templates.ts';
+import { selectTemplates, type InjectionTemplate } from './templates/selection.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -27,8 +27,8 @@ export interface SidecarSettings {
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
-  /** inject.istio.io/templates: a sidecar, or a gateway's proxy. */
-  template: InjectionTemplate;
+  /** inject.istio.io/templates (or the default templates): rendered and merged in this order. */
+  templates: InjectionTemplate[];
   /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
@@ -133,10 +133,10 @@ export function resolveSidecarSettings(
   const merges = prometheusMerge ?? config.prometheusMerge;
   const scrapePort = merges ? prometheusPortProblem(present, istio.agentStatusPort) : undefined;
   if (scrapePort) refusals.push(invalidAnnotation(scrapePort.key, scrapePort.value, scrapePort.expected));
-  const templateChoice = selectTemplate(present, istio.defaultTemplate);
+  const templateChoice = selectTemplates(present, istio.defaultTemplates);
   if (templateChoice.refusal) refusals.push(templateChoice.refusal);
   const datadogEnv =
-    istio.tracer === 'datadog' && templateChoice.template === 'sidecar'
+    istio.tracer === 'datadog' && templateChoice.templates?.includes('sidecar') === true
       ? read(datadogEnvAnnotation, 'a JSON object of environment variables, e.g. {"DD_ENV": "prod"}', parseDatadogEnv)
       : undefined;
 
@@ -149,7 +149,7 @@ export function resolveSidecarSettings(
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: merges,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
-      template: templateChoice.template ?? 'sidecar',
+      templates: templateChoice.templates ?? ['sidecar'],
       proxyConfig,
       proxyMetadata,
       proxy,

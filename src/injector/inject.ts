@@ -4,18 +4,20 @@ import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import { istioSettings, type InjectorConfig } from './config.ts';
 import { podShapeProblem } from './pod-shape.ts';
-import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus } from './pod-metadata.ts';
+import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus, templateAnnotations } from './pod-metadata.ts';
 import { mergePrometheusAnnotations, type PrometheusMergeResult } from './proxy/prometheus-merge.ts';
 import { buildProxyContainer } from './proxy/proxy-container.ts';
 import { buildInitContainer } from './proxy/proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
-import { lightstepVolumes, proxyPodVolumes } from './proxy/proxy-volumes.ts';
 import { rewriteAppProbes } from './proxy/probes.ts';
-import { proxyUid } from './istio/istio-constants.ts';
+import { annotationKeys, proxyContainerName, proxyUid } from './istio/istio-constants.ts';
 import { exemptProxyUid, mergeProxyOverride, overrideAnnotation, takeProxyOverride } from './proxy/proxy-override.ts';
 import { stripPreviousInjection } from './reinjection.ts';
-import { asGatewayProxy, gatewayPodSecurityContext } from './templates.ts';
-import { InjectionRefusedError } from './refusals.ts';
+import { gatewayPodSecurityContext } from './templates/gateway.ts';
+import { mergeIntoAppContainers, renderTemplates } from './templates/render.ts';
+import type { InjectionTemplate } from './templates/selection.ts';
+import { strategicMerge } from './templates/strategic-merge.ts';
+import { annotationField, InjectionRefusedError, refusalCodes, type Refusal } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
 
 export interface InjectOptions {
@@ -50,63 +52,105 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const workload = options.workload ?? workloadOfPod(pod, options.namespace ?? '');
   const spec = injected.spec as V1PodSpec;
   const metadata = (injected.metadata ??= {});
-  const gateway = settings.template === 'gateway';
+  const { templates } = settings;
+  const sidecar = templates.includes('sidecar');
+  const nativeSidecar = settings.nativeSidecar && sidecar;
+  const combination = templateCombinationProblem(templates, nativeSidecar, spec);
+  if (combination) throw new InjectionRefusedError([combination]);
 
-  // The template sees the pod's own istio-proxy (its ports count among the pod's); then it becomes the override.
-  const templateProxy = buildProxyContainer(injected, settings, config, workload);
+  // Every template sees the pod as it came (its own istio-proxy among its ports); then the pod's
+  // istio-proxy becomes the override, merged over the proxy the templates rendered.
+  const sidecarProxy = buildProxyContainer(injected, settings, config, workload);
+  const templateInput = { pod: { ...injected, spec: { ...spec } }, settings, config, workload, sidecarProxy, nativeSidecar };
   const override = takeProxyOverride(spec);
-  const renderedProxy = gateway ? asGatewayProxy(templateProxy, config, proxyConfigInterceptionMode(settings, config)) : templateProxy;
-  const proxy = override ? mergeProxyOverride(renderedProxy, override.container) : renderedProxy;
   const tproxy = settings.interceptionMode === 'TPROXY';
-  const iptables = gateway || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
+  const iptables = !sidecar || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
+  const templatePod = renderTemplates(templates, { ...templateInput, iptables });
+  const rendered = templatePod.proxy;
+  const proxy = rendered && override ? mergeProxyOverride(rendered, override.container) : rendered;
   // Istio adjusts the proxy's user only in a pod with istio-init or istio-validation (adjustInitContainerUser).
-  if (tproxy && iptables.length > 0 && override?.container.securityContext?.runAsUser !== undefined) {
+  if (proxy && tproxy && iptables.length > 0 && override?.container.securityContext?.runAsUser !== undefined) {
     proxy.securityContext = { ...proxy.securityContext, runAsUser: 0 };
   }
+  const apps = mergeIntoAppContainers(templatePod, spec.containers, spec.initContainers);
+  spec.containers = apps.containers;
+  if (apps.initContainers) spec.initContainers = apps.initContainers;
 
-  const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
-  const merged: PrometheusMergeResult = settings.prometheusMerge
-    ? mergePrometheusAnnotations(metadata.annotations ?? {}, istio.agentStatusPort)
-    : { annotations: metadata.annotations ?? {} };
-  const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
-  if (scrapeEnv) proxyEnv.push(scrapeEnv);
-  if (settings.rewriteAppProbes) {
-    const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.probeRewritePort, previous?.appProbers, istio.agentStatusPort);
-    spec.containers = rewritten.containers;
-    if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
-    if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
+  // The templates set no prometheus.io annotation, so the metrics merge can read the pod's own.
+  const ownAnnotations = metadata.annotations ?? {};
+  const merged: PrometheusMergeResult = settings.prometheusMerge ? mergePrometheusAnnotations(ownAnnotations, istio.agentStatusPort) : { annotations: ownAnnotations };
+  const templated: Record<string, string> = Object.assign({}, ...templates.map((template) => templateAnnotations(template, original, settings, config)));
+  const annotations: Record<string, string> = { ...merged.annotations, ...templated };
+  if (proxy) {
+    const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
+    const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
+    if (scrapeEnv) proxyEnv.push(scrapeEnv);
+    // The gRPC templates turn the rewrite off through the pod's annotation, as the pod itself may.
+    if (settings.rewriteAppProbes && annotations[annotationKeys.rewriteAppHTTPProbers] !== 'false') {
+      const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.probeRewritePort, previous?.appProbers, istio.agentStatusPort);
+      spec.containers = rewritten.containers;
+      if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
+      if (rewritten.appProbersEnv) proxyEnv.push(rewritten.appProbersEnv);
+    }
   }
-  const nativeSidecar = settings.nativeSidecar && !gateway;
   placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, validatesOnly: config.cniEnabled, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
-  if (gateway) spec.securityContext = gatewayPodSecurityContext(spec.securityContext, istio.gatewaySecurityContext);
+  if (templates.includes('gateway')) spec.securityContext = gatewayPodSecurityContext(spec.securityContext, istio.gatewaySecurityContext);
 
-  // The gateway template has neither the pod's user volumes nor the lightstep CA.
-  const volumes = [
-    ...proxyPodVolumes(config, settings.template, spec.serviceAccountName),
-    ...(gateway ? [] : [...settings.proxy.userVolumes, ...lightstepVolumes(settings.proxyConfig, config)]),
-  ];
-  spec.volumes = [...(spec.volumes ?? []), ...volumes];
-  const pullSecrets = addImagePullSecrets(spec, config.imagePullSecrets);
-
+  spec.volumes = strategicMerge({ volumes: spec.volumes ?? [] }, { volumes: templatePod.volumes }).volumes;
+  const pullSecrets = templatePod.pullSecrets ? addImagePullSecrets(spec, config.imagePullSecrets) : [];
   const status = sidecarStatus(
     {
-      initContainers: nativeSidecar ? [...iptables.map(nameOf), proxy.name] : iptables.map(nameOf),
-      containers: nativeSidecar ? [] : [proxy.name],
-      volumes: volumes.map(nameOf),
+      initContainers: templatePod.initContainers.map(nameOf),
+      containers: templatePod.containers.map(nameOf),
+      volumes: templatePod.volumes.map(nameOf),
       imagePullSecrets: pullSecrets,
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, settings.template, config.network, settings.proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true');
-  const annotations = config.cniEnabled && !gateway ? { ...merged.annotations, ...cniAnnotations(settings, merged.annotations, config) } : merged.annotations;
-  metadata.annotations = injectedAnnotations(override && !previous ? { ...annotations, ...overrideAnnotation(override.container, nativeSidecar) } : annotations, injected, status, config);
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, templates, config.network, settings.proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true');
+  // Istio records, on first injection, every container of the pod that a template also renders.
+  const own = (name: string) =>
+    name === proxyContainerName ? override?.container : [...original.spec!.containers, ...(original.spec!.initContainers ?? [])].find((container) => container.name === name);
+  const recorded = previous
+    ? {}
+    : overrideAnnotation({
+        containers: templatePod.containers.map((container) => own(container.name)).filter((found) => found !== undefined),
+        initContainers: templatePod.initContainers.map((container) => own(container.name)).filter((found) => found !== undefined),
+      });
+  // In the order Istio's output has them, so that a re-injection changes nothing.
+  const cni = sidecar && config.cniEnabled ? cniAnnotations(settings, ownAnnotations, config) : {};
+  metadata.annotations = injectedAnnotations({ ...merged.annotations, ...cni, ...recorded, ...templated }, status, config);
   return injected;
 }
 
-/** The ProxyConfig's interception mode (the mesh default, or the pod's proxy.istio.io/config over it). */
-function proxyConfigInterceptionMode(settings: SidecarSettings, config: InjectorConfig): string {
-  const mode = settings.proxyConfig.interceptionMode;
-  return typeof mode === 'string' && mode !== '' ? mode : config.interceptionMode;
+/**
+ * Combinations Istio renders into a pod the API server refuses: a native sidecar (an init container)
+ * followed by a gateway or gRPC agent (a container), both named istio-proxy (in the other order
+ * Istio moves the container among the init containers); and the pod's own istio-proxy customising
+ * a proxy that no template renders.
+ */
+function templateCombinationProblem(templates: readonly InjectionTemplate[], nativeSidecar: boolean, spec: V1PodSpec): Refusal | undefined {
+  const field = annotationField(annotationKeys.injectTemplates);
+  const later = templates.slice(templates.indexOf('sidecar') + 1).filter((template) => template === 'gateway' || template === 'grpc-agent');
+  if (nativeSidecar && later.length > 0) {
+    return {
+      code: refusalCodes.unknownInjectionTemplate,
+      field,
+      message:
+        `templates ${templates.join(',')} with a native sidecar: the sidecar template makes istio-proxy an init container and the later ${[...new Set(later)].join(' and ')} ` +
+        'a container, and a pod cannot have both; name the sidecar template last, set sidecar.istio.io/nativeSidecar: "false", or leave out one of them',
+    };
+  }
+  const rendersProxy = templates.some((template) => template !== 'grpc-simple');
+  const ownProxy = [...spec.containers, ...(spec.initContainers ?? [])].some((container) => container.name === proxyContainerName);
+  if (!rendersProxy && ownProxy) {
+    return {
+      code: refusalCodes.unknownInjectionTemplate,
+      field,
+      message: `templates ${templates.join(',')} render no istio-proxy, so the pod's own istio-proxy container would customise nothing; remove it, or add the sidecar template`,
+    };
+  }
+  return undefined;
 }
 
 function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {

@@ -6,6 +6,7 @@ import type { V1Lifecycle, V1PodSecurityContext, V1SeccompProfile } from '@kuber
 import { InjectorConfigError, describeValue, isPlainObject } from '../config-schema.ts';
 import { defaultIstioInjectionSettings, type IstioInjectionSettings } from '../config.ts';
 import type { NativeSidecarSetting } from '../native-sidecars.ts';
+import { injectionTemplates, isInjectionTemplate, type InjectionTemplate } from '../templates/selection.ts';
 import { parseGoDuration, proxyConfigDurationPaths } from './go-duration.ts';
 
 type Path = readonly string[];
@@ -126,17 +127,19 @@ export function readIstioSettings(
     if (goTruthy(templates)) {
       throw refuse(sources.values, ['sidecarInjectorWebhook', 'templates'],
         `custom injection templates (${Object.keys(templates as object).join(', ')}) are Go templates that istiod runs; ` +
-        "Switchboard has Istio's sidecar and gateway templates built in and cannot run others, so it refuses them");
+        `Switchboard has the templates Istio ships built in (${injectionTemplates.join(', ')}) and does not run Go templates, so it refuses them; ` +
+        'docs/injector-config.md (Templates) says what to do instead');
     }
     const defaultTemplates = valueAt(['sidecarInjectorWebhook', 'defaultTemplates']);
     if (Array.isArray(defaultTemplates) && defaultTemplates.length > 0) {
-      const [only] = defaultTemplates;
-      if (defaultTemplates.length !== 1 || (only !== 'sidecar' && only !== 'gateway')) {
+      // Istio finds a missing template only when a pod needs it, and then fails every such injection.
+      const unknown = defaultTemplates.filter((name) => typeof name !== 'string' || !isInjectionTemplate(name));
+      if (unknown.length > 0) {
         throw refuse(sources.values, ['sidecarInjectorWebhook', 'defaultTemplates'],
-          `got ${describeValue(defaultTemplates)}; Switchboard has the templates "sidecar" and "gateway", one per pod, ` +
-            'so expected [], ["sidecar"] or ["gateway"]');
+          `got ${describeValue(defaultTemplates)}; the injection templates are ${injectionTemplates.map((name) => JSON.stringify(name)).join(', ')} ` +
+            '(custom templates are refused, see sidecarInjectorWebhook.templates), so istiod would fail every pod that names no template');
       }
-      istio.defaultTemplate = only;
+      istio.defaultTemplates = defaultTemplates as InjectionTemplate[];
     }
 
     const env = valueAt(['pilot', 'env']);

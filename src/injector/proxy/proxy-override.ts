@@ -119,12 +119,21 @@ export function exemptProxyUid(override: V1Container | undefined, tproxy: boolea
 }
 
 /**
- * Istio records the override in proxy.istio.io/overrides on first injection, so that tools (and a
- * re-injection) can tell the pod's own settings from the template's. `image: auto` is left out.
+ * Istio records the overrides in proxy.istio.io/overrides on first injection, so that tools (and a
+ * re-injection) can tell the pod's own settings from the templates': every container of the pod that
+ * a template also renders (the proxy, and the app containers the gRPC templates add to). `image: auto`
+ * is left out. Nothing is recorded when there is nothing to record.
  */
-export function overrideAnnotation(override: V1Container, nativeSidecar: boolean): Record<string, string> {
-  const { image, ...rest } = override;
-  const recorded = image === autoImage || image === '' || image === undefined ? rest : { ...rest, image };
-  // A native proxy is an init container, and Istio records its override among those.
-  return { 'proxy.istio.io/overrides': JSON.stringify({ [nativeSidecar ? 'initContainers' : 'containers']: [recorded] }) };
+export function overrideAnnotation(overrides: { containers: V1Container[]; initContainers: V1Container[] }): Record<string, string> {
+  const recorded = (container: V1Container) => {
+    const { image, ...rest } = container;
+    return image === autoImage || image === '' || image === undefined ? rest : { ...rest, image };
+  };
+  const { containers, initContainers } = overrides;
+  if (containers.length === 0 && initContainers.length === 0) return {};
+  const value = {
+    ...(containers.length > 0 ? { containers: containers.map(recorded) } : {}),
+    ...(initContainers.length > 0 ? { initContainers: initContainers.map(recorded) } : {}),
+  };
+  return { 'proxy.istio.io/overrides': JSON.stringify(value) };
 }
