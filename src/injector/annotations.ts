@@ -10,7 +10,7 @@ import { usesNativeSidecar } from './native-sidecars.ts';
 import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
 import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
-import { selectTemplates, type InjectionTemplate } from './templates/selection.ts';
+import { selectTemplates, templateCombinationRefusal, type InjectionTemplate } from './templates/selection.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -140,12 +140,16 @@ export function resolveSidecarSettings(
       ? read(datadogEnvAnnotation, 'a JSON object of environment variables, e.g. {"DD_ENV": "prod"}', parseDatadogEnv)
       : undefined;
 
+  const nativeSidecar = usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported);
+  const combination = templateChoice.templates ? templateCombinationRefusal(templateChoice.templates, nativeSidecar) : undefined;
+  if (combination) refusals.push(combination);
+
   return {
     settings: {
       resources: resources.requirements,
       traffic,
       interceptionMode: interceptionMode ?? config.interceptionMode,
-      nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
+      nativeSidecar,
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: merges,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),

@@ -11,13 +11,13 @@ import { buildInitContainer } from './proxy/proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
 import { rewriteAppProbes } from './proxy/probes.ts';
 import { annotationKeys, proxyContainerName, proxyUid } from './istio/istio-constants.ts';
-import { exemptProxyUid, mergeProxyOverride, overrideAnnotation, takeProxyOverride } from './proxy/proxy-override.ts';
+import { exemptProxyUid, findProxyOverride, mergeProxyOverride, overrideAnnotation, proxyOverrideRefusals, takeProxyOverride } from './proxy/proxy-override.ts';
 import { stripPreviousInjection } from './reinjection.ts';
 import { gatewayPodSecurityContext } from './templates/gateway.ts';
 import { mergeIntoAppContainers, renderTemplates } from './templates/render.ts';
-import type { InjectionTemplate } from './templates/selection.ts';
+import { rendersProxy, templateCombinationRefusal } from './templates/selection.ts';
 import { strategicMerge } from './templates/strategic-merge.ts';
-import { annotationField, InjectionRefusedError, refusalCodes, type Refusal } from './refusals.ts';
+import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
 
 export interface InjectOptions {
@@ -55,8 +55,11 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const { templates } = settings;
   const sidecar = templates.includes('sidecar');
   const nativeSidecar = settings.nativeSidecar && sidecar;
-  const combination = templateCombinationProblem(templates, nativeSidecar, spec);
-  if (combination) throw new InjectionRefusedError([combination]);
+  // The admission refuses these first; a direct caller gets the same refusals.
+  const ownProxy = findProxyOverride(pod);
+  const combination = [templateCombinationRefusal(templates, nativeSidecar), ...(ownProxy && !rendersProxy(templates) ? proxyOverrideRefusals(ownProxy, config, templates) : [])];
+  const refusals = combination.filter((refusal) => refusal !== undefined);
+  if (refusals.length > 0) throw new InjectionRefusedError(refusals);
 
   // Every template sees the pod as it came (its own istio-proxy among its ports); then the pod's
   // istio-proxy becomes the override, merged over the proxy the templates rendered.
@@ -121,36 +124,6 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const cni = sidecar && config.cniEnabled ? cniAnnotations(settings, ownAnnotations, config) : {};
   metadata.annotations = injectedAnnotations({ ...merged.annotations, ...cni, ...recorded, ...templated }, status, config);
   return injected;
-}
-
-/**
- * Combinations Istio renders into a pod the API server refuses: a native sidecar (an init container)
- * followed by a gateway or gRPC agent (a container), both named istio-proxy (in the other order
- * Istio moves the container among the init containers); and the pod's own istio-proxy customising
- * a proxy that no template renders.
- */
-function templateCombinationProblem(templates: readonly InjectionTemplate[], nativeSidecar: boolean, spec: V1PodSpec): Refusal | undefined {
-  const field = annotationField(annotationKeys.injectTemplates);
-  const later = templates.slice(templates.indexOf('sidecar') + 1).filter((template) => template === 'gateway' || template === 'grpc-agent');
-  if (nativeSidecar && later.length > 0) {
-    return {
-      code: refusalCodes.unknownInjectionTemplate,
-      field,
-      message:
-        `templates ${templates.join(',')} with a native sidecar: the sidecar template makes istio-proxy an init container and the later ${[...new Set(later)].join(' and ')} ` +
-        'a container, and a pod cannot have both; name the sidecar template last, set sidecar.istio.io/nativeSidecar: "false", or leave out one of them',
-    };
-  }
-  const rendersProxy = templates.some((template) => template !== 'grpc-simple');
-  const ownProxy = [...spec.containers, ...(spec.initContainers ?? [])].some((container) => container.name === proxyContainerName);
-  if (!rendersProxy && ownProxy) {
-    return {
-      code: refusalCodes.unknownInjectionTemplate,
-      field,
-      message: `templates ${templates.join(',')} render no istio-proxy, so the pod's own istio-proxy container would customise nothing; remove it, or add the sidecar template`,
-    };
-  }
-  return undefined;
 }
 
 function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {

@@ -7,6 +7,7 @@ import { proxyImageReference } from './proxy-init.ts';
 import type { InjectorConfig } from '../config.ts';
 import { refusalCodes, type Refusal } from '../refusals.ts';
 import { stripPreviousInjection } from '../reinjection.ts';
+import { rendersProxy, type InjectionTemplate } from '../templates/selection.ts';
 
 /** Istio's placeholder: "use the injector's image". */
 export const autoImage = 'auto';
@@ -44,9 +45,17 @@ export function findProxyOverride(pod: V1Pod): ProxyOverride | undefined {
  * hole the UID/GID 1337 policy closes. So those two are refused; `image: auto` (Istio's gateway
  * chart) and the injector's own image are fine.
  */
-export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig): Refusal[] {
+export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig, templates: readonly InjectionTemplate[] = ['sidecar']): Refusal[] {
   const refusals: Refusal[] = [];
   const { container, field } = override;
+  if (!rendersProxy(templates)) {
+    refusals.push({
+      code: refusalCodes.proxyOverrideRunsOtherProgram,
+      field,
+      container: proxyContainerName,
+      message: `the pod has its own istio-proxy container, but the templates ${templates.join(',')} render no proxy for it to customise; remove it, or add the sidecar template`,
+    });
+  }
   const image = container.image;
   if (image !== undefined && image !== '' && image !== autoImage && image !== proxyImageReference(config)) {
     refusals.push({

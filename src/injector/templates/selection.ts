@@ -46,3 +46,26 @@ function unknownTemplates(text: string, unknown: string[]): Refusal {
 function quoted(names: readonly string[]): string {
   return names.map((name) => JSON.stringify(name)).join(', ');
 }
+
+/**
+ * A native sidecar (an init container) followed by the gateway or grpc-agent template (a
+ * container): Istio renders istio-proxy into both lists, a pod the API server refuses. In the
+ * other order Istio moves the container among the init containers, and so does this injector.
+ */
+export function templateCombinationRefusal(templates: readonly InjectionTemplate[], nativeSidecar: boolean): Refusal | undefined {
+  if (!nativeSidecar || !templates.includes('sidecar')) return undefined;
+  const later = [...new Set(templates.slice(templates.indexOf('sidecar') + 1).filter((template) => template === 'gateway' || template === 'grpc-agent'))];
+  if (later.length === 0) return undefined;
+  return {
+    code: refusalCodes.unknownInjectionTemplate,
+    field: annotationField(annotationKeys.injectTemplates),
+    message:
+      `templates ${templates.join(',')} with a native sidecar: the sidecar template makes istio-proxy an init container and the later ${later.join(' and ')} ` +
+      'a container, and a pod cannot have both; name the sidecar template last, set sidecar.istio.io/nativeSidecar: "false", or leave out one of them',
+  };
+}
+
+/** The pod's own istio-proxy customises the proxy a template renders; grpc-simple renders none. */
+export function rendersProxy(templates: readonly InjectionTemplate[]): boolean {
+  return templates.some((template) => template !== 'grpc-simple');
+}
