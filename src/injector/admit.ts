@@ -63,7 +63,7 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     if (!decision.inject) return skipped(decision.code, decision.reason, warnings);
     const { settings, refusals, warnings: adjustments } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
     const override = findProxyOverride(checked.pod);
-    const overrideRefusals = override ? proxyOverrideRefusals(override, config, settings.templates) : [];
+    const overrideRefusals = override ? proxyOverrideRefusals(override, config, settings) : [];
     if (refusals.length > 0) return refuse(400, refusals);
     const allWarnings = [...(warnings ?? []), ...adjustments];
     const policy = { exemptId: exemptProxyUid(override?.container, settings.interceptionMode === 'TPROXY', proxyUid) };

@@ -10,7 +10,8 @@ import { usesNativeSidecar } from './native-sidecars.ts';
 import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
 import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
-import { selectTemplates, templateCombinationRefusal, type InjectionTemplate } from './templates/selection.ts';
+import { proxyRendering } from './templates/render.ts';
+import { placeProxy, selectTemplates } from './templates/selection.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -28,7 +29,7 @@ export interface SidecarSettings {
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
   /** inject.istio.io/templates (or the default templates): rendered and merged in this order. */
-  templates: InjectionTemplate[];
+  templates: string[];
   /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
@@ -133,7 +134,7 @@ export function resolveSidecarSettings(
   const merges = prometheusMerge ?? config.prometheusMerge;
   const scrapePort = merges ? prometheusPortProblem(present, istio.agentStatusPort) : undefined;
   if (scrapePort) refusals.push(invalidAnnotation(scrapePort.key, scrapePort.value, scrapePort.expected));
-  const templateChoice = selectTemplates(present, istio.defaultTemplates);
+  const templateChoice = selectTemplates(present, istio.defaultTemplates, Object.keys(istio.customTemplates));
   if (templateChoice.refusal) refusals.push(templateChoice.refusal);
   const datadogEnv =
     istio.tracer === 'datadog' && templateChoice.templates?.includes('sidecar') === true
@@ -141,8 +142,8 @@ export function resolveSidecarSettings(
       : undefined;
 
   const nativeSidecar = usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported);
-  const combination = templateChoice.templates ? templateCombinationRefusal(templateChoice.templates, nativeSidecar) : undefined;
-  if (combination) refusals.push(combination);
+  const placement = templateChoice.templates ? placeProxy(templateChoice.templates, nativeSidecar, (name) => proxyRendering(name, nativeSidecar, config)) : {};
+  if (placement.refusal) refusals.push(placement.refusal);
 
   return {
     settings: {

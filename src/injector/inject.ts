@@ -1,7 +1,7 @@
 // injectPod: the pure transformation from an application pod to a pod with Istio's sidecar, matching
 // what Istio's injection template and post-processing (pkg/kube/inject) produce.
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
+import { parseGoBoolean, resolveSidecarSettings, type SidecarSettings } from './annotations.ts';
 import { istioSettings, type InjectorConfig } from './config.ts';
 import { podShapeProblem } from './pod-shape.ts';
 import { cniAnnotations, injectedAnnotations, injectedLabels, sidecarStatus, templateAnnotations } from './pod-metadata.ts';
@@ -11,11 +11,11 @@ import { buildInitContainer } from './proxy/proxy-init.ts';
 import { placeInjectedContainers } from './ordering.ts';
 import { rewriteAppProbes } from './proxy/probes.ts';
 import { annotationKeys, proxyContainerName, proxyUid } from './istio/istio-constants.ts';
-import { exemptProxyUid, findProxyOverride, mergeProxyOverride, overrideAnnotation, proxyOverrideRefusals, takeProxyOverride } from './proxy/proxy-override.ts';
+import { exemptProxyUid, findProxyOverride, mergeProxyOverride, overrideAnnotation, takeProxyOverride, templateProxyRefusals } from './proxy/proxy-override.ts';
 import { stripPreviousInjection } from './reinjection.ts';
 import { gatewayPodSecurityContext } from './templates/gateway.ts';
-import { mergeIntoAppContainers, renderTemplates } from './templates/render.ts';
-import { rendersProxy, templateCombinationRefusal } from './templates/selection.ts';
+import { mergeIntoAppContainers, proxyRendering, renderTemplates, withSources } from './templates/render.ts';
+import { placeProxy } from './templates/selection.ts';
 import { strategicMerge } from './templates/strategic-merge.ts';
 import { InjectionRefusedError } from './refusals.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload-identity.ts';
@@ -54,17 +54,17 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const metadata = (injected.metadata ??= {});
   const { templates } = settings;
   const sidecar = templates.includes('sidecar');
-  const nativeSidecar = settings.nativeSidecar && sidecar;
   // The admission refuses these first; a direct caller gets the same refusals.
   const ownProxy = findProxyOverride(pod);
-  const combination = [templateCombinationRefusal(templates, nativeSidecar), ...(ownProxy && !rendersProxy(templates) ? proxyOverrideRefusals(ownProxy, config, templates) : [])];
-  const refusals = combination.filter((refusal) => refusal !== undefined);
-  if (refusals.length > 0) throw new InjectionRefusedError(refusals);
+  const placement = placeProxy(templates, settings.nativeSidecar, (name) => proxyRendering(name, settings.nativeSidecar, config, ownProxy !== undefined));
+  const refused = ownProxy ? templateProxyRefusals(ownProxy, config, settings) : placement.refusal ? [placement.refusal] : [];
+  if (refused.length > 0) throw new InjectionRefusedError(refused);
+  const nativeSidecar = placement.list === 'initContainers';
 
   // Every template sees the pod as it came (its own istio-proxy among its ports); then the pod's
   // istio-proxy becomes the override, merged over the proxy the templates rendered.
   const sidecarProxy = buildProxyContainer(injected, settings, config, workload);
-  const templateInput = { pod: { ...injected, spec: { ...spec } }, settings, config, workload, sidecarProxy, nativeSidecar };
+  const templateInput = { pod: { ...injected, spec: { ...spec } }, settings, config, workload, sidecarProxy, nativeSidecar: settings.nativeSidecar };
   const override = takeProxyOverride(spec);
   const tproxy = settings.interceptionMode === 'TPROXY';
   const iptables = !sidecar || settings.interceptionMode === 'NONE' ? [] : [buildInitContainer(settings, config, exemptProxyUid(override?.container, tproxy, proxyUid))];
@@ -80,16 +80,23 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   if (apps.initContainers) spec.initContainers = apps.initContainers;
 
   // The templates set no prometheus.io annotation, so the metrics merge can read the pod's own.
+  // The post-processing reads the merged pod's annotations: a template may turn the metrics merge or
+  // the probe rewrite off (the gRPC ones do), or, a custom one, declare scrape annotations.
   const ownAnnotations = metadata.annotations ?? {};
-  const merged: PrometheusMergeResult = settings.prometheusMerge ? mergePrometheusAnnotations(ownAnnotations, istio.agentStatusPort) : { annotations: ownAnnotations };
   const templated: Record<string, string> = Object.assign({}, ...templates.map((template) => templateAnnotations(template, original, settings, config)));
-  const annotations: Record<string, string> = { ...merged.annotations, ...templated };
+  const custom = templates.some((template) => istio.customTemplates[template] !== undefined);
+  const scraped = custom ? { ...ownAnnotations, ...templated } : ownAnnotations;
+  const merges = goBooleanOr(templated[annotationKeys.mergeMetrics], settings.prometheusMerge, config.prometheusMerge);
+  const merged: PrometheusMergeResult = merges ? mergePrometheusAnnotations(scraped, istio.agentStatusPort) : { annotations: scraped };
+  // What the metrics merge replaced stays replaced.
+  const renderedAnnotations: Record<string, string> = custom ? Object.fromEntries(Object.keys(templated).flatMap((key) => (key in merged.annotations ? [[key, merged.annotations[key] as string]] : []))) : templated;
+  const annotations: Record<string, string> = { ...merged.annotations, ...renderedAnnotations };
+  const rewrites = goBooleanOr(templated[annotationKeys.rewriteAppHTTPProbers], settings.rewriteAppProbes, config.rewriteAppHTTPProbe);
   if (proxy) {
     const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
     const scrapeEnv = merged.scrapeEnv ?? previous?.prometheusAnnotations;
     if (scrapeEnv) proxyEnv.push(scrapeEnv);
-    // The gRPC templates turn the rewrite off through the pod's annotation, as the pod itself may.
-    if (settings.rewriteAppProbes && annotations[annotationKeys.rewriteAppHTTPProbers] !== 'false') {
+    if (rewrites) {
       const rewritten = rewriteAppProbes(spec.containers, spec.initContainers, settings.proxy.probeRewritePort, previous?.appProbers, istio.agentStatusPort);
       spec.containers = rewritten.containers;
       if (rewritten.initContainers) spec.initContainers = rewritten.initContainers;
@@ -99,7 +106,7 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   placeInjectedContainers(spec, { iptables, proxy, nativeSidecar, validatesOnly: config.cniEnabled, holdApplicationUntilProxyStarts: settings.holdApplicationUntilProxyStarts });
   if (templates.includes('gateway')) spec.securityContext = gatewayPodSecurityContext(spec.securityContext, istio.gatewaySecurityContext);
 
-  spec.volumes = strategicMerge({ volumes: spec.volumes ?? [] }, { volumes: templatePod.volumes }).volumes;
+  spec.volumes = withSources(strategicMerge({ volumes: spec.volumes ?? [] }, { volumes: templatePod.volumes }).volumes);
   const pullSecrets = templatePod.pullSecrets ? addImagePullSecrets(spec, config.imagePullSecrets) : [];
   const status = sidecarStatus(
     {
@@ -110,7 +117,7 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
     },
     config,
   );
-  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, templates, config.network, settings.proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true');
+  metadata.labels = injectedLabels(metadata.labels ?? {}, workload, templates, config.network, settings.proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true', config);
   // Istio records, on first injection, every container of the pod that a template also renders.
   const own = (name: string) =>
     name === proxyContainerName ? override?.container : [...original.spec!.containers, ...(original.spec!.initContainers ?? [])].find((container) => container.name === name);
@@ -122,8 +129,14 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
       });
   // In the order Istio's output has them, so that a re-injection changes nothing.
   const cni = sidecar && config.cniEnabled ? cniAnnotations(settings, ownAnnotations, config) : {};
-  metadata.annotations = injectedAnnotations({ ...merged.annotations, ...cni, ...recorded, ...templated }, status, config);
+  metadata.annotations = injectedAnnotations({ ...merged.annotations, ...cni, ...recorded, ...renderedAnnotations }, status, config);
   return injected;
+}
+
+/** A template's annotation, read as Istio reads the merged pod's: a Go boolean, else the setting. */
+function goBooleanOr(annotation: string | undefined, setting: boolean, otherwise: boolean): boolean {
+  if (annotation === undefined) return setting;
+  return parseGoBoolean(annotation) ?? otherwise;
 }
 
 function resolvedOrThrow(pod: V1Pod, config: InjectorConfig): SidecarSettings {

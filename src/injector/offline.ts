@@ -88,7 +88,7 @@ function injectTemplate(document: Document, manifest: unknown, location: Namespa
   const resolved = resolveSidecarSettings(pod.metadata?.annotations, config);
   const override = findProxyOverride(pod);
   const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid) };
-  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config, resolved.settings.templates) : []), ...findProxyIdentityViolations(pod, policy)];
+  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config, resolved.settings) : []), ...findProxyIdentityViolations(pod, policy)];
   if (violations.length > 0) return refused(violations);
   const { settings } = resolved;
   warnings.push(...resolved.warnings.map(describe));

@@ -4,7 +4,6 @@ import type { SidecarSettings } from './annotations.ts';
 import { istioSettings, type InjectorConfig } from './config.ts';
 import { excludedInboundPorts } from './proxy/proxy-annotations.ts';
 import { annotationKeys, labelKeys, proxyContainerName } from './istio/istio-constants.ts';
-import type { InjectionTemplate } from './templates/selection.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
 function firstNonEmpty(...candidates: Array<string | undefined>): string {
@@ -21,8 +20,10 @@ function asLabelValue(text: string): string {
  * ISTIO_META_ENABLE_HBONE "true" in its proxyMetadata; the sidecar template then labels it as
  * reachable through the HBONE tunnel. Only the sidecar template trims the canonical name to a label value.
  */
-export function templateLabels(template: InjectionTemplate, labels: Record<string, string>, workload: WorkloadIdentity, hbone = false): Record<string, string> {
+export function templateLabels(template: string, labels: Record<string, string>, workload: WorkloadIdentity, hbone = false, config?: InjectorConfig): Record<string, string> {
   if (template === 'grpc-simple') return {};
+  const custom = config ? istioSettings(config).customTemplates[template] : undefined;
+  if (custom) return custom.labels;
   const sidecar = template === 'sidecar';
   const name = firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name);
   return {
@@ -37,11 +38,12 @@ export function templateLabels(template: InjectionTemplate, labels: Record<strin
 export function injectedLabels(
   labels: Record<string, string>,
   workload: WorkloadIdentity,
-  templates: readonly InjectionTemplate[] = ['sidecar'],
+  templates: readonly string[] = ['sidecar'],
   network = '',
   hbone = false,
+  config?: InjectorConfig,
 ): Record<string, string> {
-  const rendered = templates.map((template) => templateLabels(template, labels, workload, hbone));
+  const rendered = templates.map((template) => templateLabels(template, labels, workload, hbone, config));
   const networkLabel = network === '' ? {} : { [labelKeys.network]: network };
   return Object.assign({ ...labels }, networkLabel, ...rendered, networkLabel) as Record<string, string>;
 }
@@ -69,7 +71,9 @@ export function sidecarStatus(injected: { initContainers: string[]; containers: 
  * container, unless the pod names one), the CNI settings from the sidecar template, and the gRPC
  * templates' opt-out of probe rewriting (gRPC clients reach istiod themselves, without Envoy).
  */
-export function templateAnnotations(template: InjectionTemplate, pod: V1Pod, settings: SidecarSettings, config: InjectorConfig): Record<string, string> {
+export function templateAnnotations(template: string, pod: V1Pod, settings: SidecarSettings, config: InjectorConfig): Record<string, string> {
+  const custom = istioSettings(config).customTemplates[template];
+  if (custom) return custom.annotations;
   const annotations = pod.metadata?.annotations ?? {};
   const rewriteOff = { [annotationKeys.rewriteAppHTTPProbers]: 'false' };
   if (template === 'grpc-simple') return rewriteOff;

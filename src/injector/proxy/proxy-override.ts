@@ -7,7 +7,9 @@ import { proxyImageReference } from './proxy-init.ts';
 import type { InjectorConfig } from '../config.ts';
 import { refusalCodes, type Refusal } from '../refusals.ts';
 import { stripPreviousInjection } from '../reinjection.ts';
-import { rendersProxy, type InjectionTemplate } from '../templates/selection.ts';
+import type { SidecarSettings } from '../annotations.ts';
+import { proxyRendering } from '../templates/render.ts';
+import { placeProxy, rendersProxy } from '../templates/selection.ts';
 
 /** Istio's placeholder: "use the injector's image". */
 export const autoImage = 'auto';
@@ -40,22 +42,36 @@ export function findProxyOverride(pod: V1Pod): ProxyOverride | undefined {
 }
 
 /**
+ * The templates and the pod's own istio-proxy: grpc-simple adds to every container, the pod's
+ * istio-proxy too, which may then end up in both container lists; and without a template that
+ * renders the proxy, the pod's istio-proxy customises nothing and would run as written.
+ */
+export function templateProxyRefusals(override: ProxyOverride, config: InjectorConfig, settings?: Pick<SidecarSettings, 'templates' | 'nativeSidecar'>): Refusal[] {
+  const templates = settings?.templates ?? ['sidecar'];
+  const native = settings?.nativeSidecar ?? false;
+  if (rendersProxy(templates)) {
+    const placement = placeProxy(templates, native, (name) => proxyRendering(name, native, config, true));
+    return placement.refusal ? [placement.refusal] : [];
+  }
+  return [
+    {
+      code: refusalCodes.proxyOverrideRunsOtherProgram,
+      field: override.field,
+      container: proxyContainerName,
+      message: `the pod has its own istio-proxy container, but the templates ${templates.join(',')} render no proxy for it to customise; remove it, or add the sidecar template`,
+    },
+  ];
+}
+
+/**
  * Istio also lets the override replace the image or the command. Both would run a program of the
  * pod's choosing as the proxy's identity, whose traffic istio-init lets bypass the redirect: the
  * hole the UID/GID 1337 policy closes. So those two are refused; `image: auto` (Istio's gateway
  * chart) and the injector's own image are fine.
  */
-export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig, templates: readonly InjectionTemplate[] = ['sidecar']): Refusal[] {
-  const refusals: Refusal[] = [];
+export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig, settings?: Pick<SidecarSettings, 'templates' | 'nativeSidecar'>): Refusal[] {
+  const refusals: Refusal[] = templateProxyRefusals(override, config, settings);
   const { container, field } = override;
-  if (!rendersProxy(templates)) {
-    refusals.push({
-      code: refusalCodes.proxyOverrideRunsOtherProgram,
-      field,
-      container: proxyContainerName,
-      message: `the pod has its own istio-proxy container, but the templates ${templates.join(',')} render no proxy for it to customise; remove it, or add the sidecar template`,
-    });
-  }
   const image = container.image;
   if (image !== undefined && image !== '' && image !== autoImage && image !== proxyImageReference(config)) {
     refusals.push({

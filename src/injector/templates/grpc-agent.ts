@@ -68,12 +68,13 @@ export function grpcAgentProxy(sidecarProxy: V1Container, pod: V1Pod, settings: 
     ...(config.imagePullPolicy === '' ? {} : { imagePullPolicy: config.imagePullPolicy }),
     ...(probed
       ? {
+          // A 0 is left out, as Go leaves it out, and the API server puts its default in.
           readinessProbe: {
             httpGet: { path: '/healthz/ready', port: agentPort },
             initialDelaySeconds: readiness.initialDelaySeconds,
-            periodSeconds: readiness.periodSeconds,
+            ...(readiness.periodSeconds === 0 ? {} : { periodSeconds: readiness.periodSeconds }),
             timeoutSeconds: 3,
-            failureThreshold: readiness.failureThreshold,
+            ...(readiness.failureThreshold === 0 ? {} : { failureThreshold: readiness.failureThreshold }),
           },
           ...(sidecarProxy.resources ? { resources: sidecarProxy.resources } : {}),
         }

@@ -10,7 +10,7 @@ import type { WorkloadIdentity } from '../workload-identity.ts';
 import { asGatewayProxy } from './gateway.ts';
 import { grpcAgentAppPatch, grpcAgentProxy, grpcAgentVolumes } from './grpc-agent.ts';
 import { grpcBootstrapInit, grpcSimpleAppPatch, grpcSimpleVolumes } from './grpc.ts';
-import type { InjectionTemplate } from './selection.ts';
+import type { ProxyRendering } from './selection.ts';
 import { strategicMerge } from './strategic-merge.ts';
 
 export interface TemplateInput {
@@ -35,7 +35,23 @@ interface Rendered {
   pullSecrets: boolean;
 }
 
-function render(template: InjectionTemplate, input: TemplateInput): Rendered {
+// Volumes the templates declare without a source (`- emptyDir:` with nothing after it, a null):
+// another template's source for the same name then stands alone, as Istio's SPIRE template relies on.
+const sourceless: Record<'sidecar' | 'gateway', string[]> = {
+  sidecar: ['workload-socket', 'credential-socket', 'workload-certs'],
+  gateway: ['workload-socket'],
+};
+
+function asDeclared(template: 'sidecar' | 'gateway', volumes: readonly V1Volume[]): V1Volume[] {
+  return volumes.map((volume) => (sourceless[template].includes(volume.name) ? { name: volume.name } : volume));
+}
+
+/** A volume still without a source is an empty directory, as the API server reads it; written out. */
+export function withSources(volumes: V1Volume[]): V1Volume[] {
+  return volumes.map((volume) => (Object.keys(volume).every((key) => key === 'name') ? { name: volume.name, emptyDir: {} } : volume));
+}
+
+function render(template: string, input: TemplateInput): Rendered {
   const { pod, settings, config, sidecarProxy } = input;
   const apps = (pod.spec?.containers ?? []).filter((container) => container.name !== proxyContainerName).map((container) => container.name);
   const serviceAccount = pod.spec?.serviceAccountName;
@@ -44,7 +60,7 @@ function render(template: InjectionTemplate, input: TemplateInput): Rendered {
       return {
         initContainers: [...input.iptables, ...(input.nativeSidecar ? [sidecarProxy] : [])],
         containers: input.nativeSidecar ? [] : [sidecarProxy],
-        volumes: [...proxyPodVolumes(config, 'sidecar', serviceAccount), ...settings.proxy.userVolumes, ...lightstepVolumes(settings.proxyConfig, config)],
+        volumes: [...asDeclared('sidecar', proxyPodVolumes(config, 'sidecar', serviceAccount)), ...settings.proxy.userVolumes, ...lightstepVolumes(settings.proxyConfig, config)],
         pullSecrets: true,
       };
     case 'gateway': {
@@ -52,12 +68,13 @@ function render(template: InjectionTemplate, input: TemplateInput): Rendered {
       return {
         initContainers: [],
         containers: [asGatewayProxy(sidecarProxy, config, mode)],
-        volumes: [...proxyPodVolumes(config, 'gateway', serviceAccount)],
+        volumes: asDeclared('gateway', proxyPodVolumes(config, 'gateway', serviceAccount)),
         pullSecrets: true,
       };
     }
     case 'grpc-simple':
-      return { initContainers: [grpcBootstrapInit(config)], containers: apps.map(grpcSimpleAppPatch), volumes: grpcSimpleVolumes(), pullSecrets: false };
+      // Every container, the pod's own istio-proxy too: this template does not skip it.
+      return { initContainers: [grpcBootstrapInit(config)], containers: (pod.spec?.containers ?? []).map((container) => grpcSimpleAppPatch(container.name)), volumes: grpcSimpleVolumes(), pullSecrets: false };
     case 'grpc-agent':
       return {
         initContainers: [],
@@ -65,6 +82,32 @@ function render(template: InjectionTemplate, input: TemplateInput): Rendered {
         volumes: grpcAgentVolumes(pod, settings, config),
         pullSecrets: true,
       };
+    default: {
+      // A static custom template renders as written, whatever the pod.
+      const custom = istioSettings(config).customTemplates[template];
+      if (!custom) throw new TypeError(`no injection template ${JSON.stringify(template)}`);
+      return { initContainers: custom.initContainers, containers: custom.containers, volumes: custom.volumes, pullSecrets: false };
+    }
+  }
+}
+
+/** Where a template puts istio-proxy, and whether it renders the whole proxy or only adds to it. */
+export function proxyRendering(template: string, nativeSidecar: boolean, config: InjectorConfig, podHasProxy = false): ProxyRendering | undefined {
+  switch (template) {
+    case 'sidecar':
+      return { list: nativeSidecar ? 'initContainers' : 'containers', whole: true };
+    case 'gateway':
+    case 'grpc-agent':
+      return { list: 'containers', whole: true };
+    case 'grpc-simple':
+      return podHasProxy ? { list: 'containers', whole: false } : undefined;
+    default: {
+      const custom = istioSettings(config).customTemplates[template];
+      const named = (containers: V1Container[]) => containers.some((container) => container.name === proxyContainerName);
+      if (custom && named(custom.containers)) return { list: 'containers', whole: false };
+      if (custom && named(custom.initContainers)) return { list: 'initContainers', whole: false };
+      return undefined;
+    }
   }
 }
 
@@ -82,7 +125,7 @@ export interface TemplatePod {
   proxy?: V1Container;
 }
 
-export function renderTemplates(templates: readonly InjectionTemplate[], input: TemplateInput): TemplatePod {
+export function renderTemplates(templates: readonly string[], input: TemplateInput): TemplatePod {
   let merged: TemplatePod = { initContainers: [], containers: [], volumes: [], pullSecrets: false };
   for (const template of templates) {
     const rendered = render(template, input);
@@ -115,9 +158,11 @@ export function mergeIntoAppContainers(
 ): { containers: V1Container[]; initContainers: V1Container[] | undefined; touched: V1Container[]; touchedInit: V1Container[] } {
   const appPatches = templatePod.containers.filter((container) => container.name !== proxyContainerName);
   const touched = appPatches.map((patch) => containers.find((container) => container.name === patch.name)).filter((found) => found !== undefined);
-  const mergedContainers = containers.map((container) => {
-    const patch = appPatches.find((candidate) => candidate.name === container.name);
-    return patch ? strategicMerge(strategicMerge(container, patch), container) : container;
+  // A container only a (custom) template has joins the pod's, where the merge puts it: first.
+  const withTemplates = appPatches.length === 0 ? containers : strategicMerge({ containers }, { containers: appPatches }).containers;
+  const mergedContainers = withTemplates.map((container) => {
+    const mine = containers.find((candidate) => candidate.name === container.name);
+    return mine && mine !== container ? strategicMerge(container, mine) : container;
   });
   // grpc-simple's init container joins the pod's; one of the pod's own with its name wins, field by field.
   const added = templatePod.initContainers.filter((container) => container.name !== proxyContainerName && !/^istio-(init|validation)$/.test(container.name));

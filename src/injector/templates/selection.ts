@@ -11,26 +11,26 @@ export type InjectionTemplate = (typeof injectionTemplates)[number];
 
 // Istio's chart also puts its gateway deployment templates in the injector's ConfigMap. They render a
 // ServiceAccount and a Deployment from a Gateway, not a pod, and fail any pod that names them.
-const deploymentTemplates = ['waypoint', 'kube-gateway', 'agentgateway', 'agentgateway-waypoint'];
+export const deploymentTemplates = ['waypoint', 'kube-gateway', 'agentgateway', 'agentgateway-waypoint'];
 
-export type TemplateChoice = { templates: InjectionTemplate[]; refusal?: undefined } | { templates?: undefined; refusal: Refusal };
+export type TemplateChoice = { templates: string[]; refusal?: undefined } | { templates?: undefined; refusal: Refusal };
 
 export function isInjectionTemplate(name: string): name is InjectionTemplate {
   return (injectionTemplates as readonly string[]).includes(name);
 }
 
-/** The annotation's templates, else the configured defaults. */
-export function selectTemplates(annotations: Record<string, string>, defaults: readonly InjectionTemplate[] = ['sidecar']): TemplateChoice {
+/** The annotation's templates, else the configured defaults; custom: the static templates configured. */
+export function selectTemplates(annotations: Record<string, string>, defaults: readonly string[] = ['sidecar'], custom: readonly string[] = []): TemplateChoice {
   const text = annotations[annotationKeys.injectTemplates];
   if (text === undefined) return { templates: [...defaults] };
   // Istio splits on commas and trims each name; an empty name is a template it does not have.
   const names = text.split(',').map((name) => name.trim());
-  const unknown = names.filter((name) => !isInjectionTemplate(name));
-  if (unknown.length === 0) return { templates: names as InjectionTemplate[] };
-  return { refusal: unknownTemplates(text, unknown) };
+  const unknown = names.filter((name) => !isInjectionTemplate(name) && !custom.includes(name));
+  if (unknown.length === 0) return { templates: names };
+  return { refusal: unknownTemplates(text, unknown, custom) };
 }
 
-function unknownTemplates(text: string, unknown: string[]): Refusal {
+function unknownTemplates(text: string, unknown: string[], custom: readonly string[]): Refusal {
   const deployment = unknown.filter((name) => deploymentTemplates.includes(name));
   const why =
     deployment.length > 0
@@ -39,7 +39,7 @@ function unknownTemplates(text: string, unknown: string[]): Refusal {
   return {
     code: refusalCodes.unknownInjectionTemplate,
     field: annotationField(annotationKeys.injectTemplates),
-    message: `annotation ${annotationKeys.injectTemplates} is ${JSON.stringify(text)}: ${why}; the injection templates are ${quoted([...injectionTemplates])}, one or several separated by commas`,
+    message: `annotation ${annotationKeys.injectTemplates} is ${JSON.stringify(text)}: ${why}; the injection templates are ${quoted([...injectionTemplates, ...custom])}, one or several separated by commas`,
   };
 }
 
@@ -47,25 +47,64 @@ function quoted(names: readonly string[]): string {
   return names.map((name) => JSON.stringify(name)).join(', ');
 }
 
+/** Where a template puts istio-proxy: a whole proxy, or (a custom template) fields merged into it. */
+export interface ProxyRendering {
+  list: 'containers' | 'initContainers';
+  whole: boolean;
+}
+
+export interface ProxyPlacement {
+  /** Where the merged pod has istio-proxy, when a template renders it. */
+  list?: 'containers' | 'initContainers';
+  refusal?: Refusal;
+}
+
 /**
- * A native sidecar (an init container) followed by the gateway or grpc-agent template (a
- * container): Istio renders istio-proxy into both lists, a pod the API server refuses. In the
- * other order Istio moves the container among the init containers, and so does this injector.
+ * Where istio-proxy ends up, following Istio's merge: each template's proxy goes where the template
+ * puts it, and a proxy already among the containers moves among the init containers when a template
+ * makes it a native sidecar. A native sidecar followed by a template that renders istio-proxy as a
+ * container leaves it in both lists, and a template that only adds fields to istio-proxy leaves a
+ * container without an image when no template renders the proxy: pods the API server refuses.
  */
-export function templateCombinationRefusal(templates: readonly InjectionTemplate[], nativeSidecar: boolean): Refusal | undefined {
-  if (!nativeSidecar || !templates.includes('sidecar')) return undefined;
-  const later = [...new Set(templates.slice(templates.indexOf('sidecar') + 1).filter((template) => template === 'gateway' || template === 'grpc-agent'))];
-  if (later.length === 0) return undefined;
-  return {
-    code: refusalCodes.unknownInjectionTemplate,
-    field: annotationField(annotationKeys.injectTemplates),
-    message:
-      `templates ${templates.join(',')} with a native sidecar: the sidecar template makes istio-proxy an init container and the later ${later.join(' and ')} ` +
-      'a container, and a pod cannot have both; name the sidecar template last, set sidecar.istio.io/nativeSidecar: "false", or leave out one of them',
-  };
+export function placeProxy(templates: readonly string[], nativeSidecar: boolean, rendering: (template: string) => ProxyRendering | undefined): ProxyPlacement {
+  const lists = new Set<'containers' | 'initContainers'>();
+  let templateHasNativeProxy = false;
+  let whole = false;
+  const field = annotationField(annotationKeys.injectTemplates);
+  for (const template of templates) {
+    const proxy = rendering(template);
+    if (!proxy) continue;
+    whole ||= proxy.whole;
+    templateHasNativeProxy ||= proxy.list === 'initContainers';
+    if (nativeSidecar && templateHasNativeProxy && lists.delete('containers')) lists.add('initContainers');
+    lists.add(proxy.list);
+    if (lists.size > 1) {
+      return {
+        refusal: {
+          code: refusalCodes.unknownInjectionTemplate,
+          field,
+          message:
+            `templates ${templates.join(',')}${nativeSidecar ? ' with a native sidecar' : ''}: ${template} renders istio-proxy as ${proxy.list === 'containers' ? 'a container' : 'an init container'} ` +
+            `after another template made it ${proxy.list === 'containers' ? 'an init container' : 'a container'}, and a pod cannot have both; ` +
+            'name the sidecar template last, set sidecar.istio.io/nativeSidecar, or leave out one of them',
+        },
+      };
+    }
+  }
+  if (lists.size > 0 && !whole) {
+    return {
+      refusal: {
+        code: refusalCodes.unknownInjectionTemplate,
+        field,
+        message: `templates ${templates.join(',')}: istio-proxy gets fields from a template, but no template renders the proxy itself; add the sidecar template`,
+      },
+    };
+  }
+  const [list] = lists;
+  return list ? { list } : {};
 }
 
 /** The pod's own istio-proxy customises the proxy a template renders; grpc-simple renders none. */
-export function rendersProxy(templates: readonly InjectionTemplate[]): boolean {
-  return templates.some((template) => template !== 'grpc-simple');
+export function rendersProxy(templates: readonly string[]): boolean {
+  return templates.some((template) => template === 'sidecar' || template === 'gateway' || template === 'grpc-agent');
 }

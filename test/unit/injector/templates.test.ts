@@ -227,3 +227,83 @@ describe('values.sidecarInjectorWebhook.defaultTemplates', () => {
     expect(() => configured(`sidecarInjectorWebhook:\n  defaultTemplates: ${list}\n`)).toThrow(/sidecarInjectorWebhook\.defaultTemplates: got/);
   });
 });
+
+describe('custom templates (values.sidecarInjectorWebhook.templates)', () => {
+  const sources = { values: 'values.yaml', mesh: 'mesh.yaml' };
+  const withTemplates = (templates: Record<string, string>, base: InjectorConfig = config) =>
+    applyIstioConfiguration(base, parseIstioValues(JSON.stringify({ sidecarInjectorWebhook: { templates } }), sources.values), undefined, sources);
+  const refusalOf = (templates: Record<string, string>) => {
+    try {
+      withTemplates(templates);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+  // Istio's SPIRE example: the workload socket from the SPIFFE CSI driver, mounted by the proxy.
+  const spire = [
+    'spec:',
+    '  containers:',
+    '  - name: istio-proxy',
+    '    volumeMounts:',
+    '    - name: workload-socket',
+    '      mountPath: /var/run/secrets/workload-spiffe-uds',
+    '      readOnly: true',
+    '  volumes:',
+    '  - name: workload-socket',
+    '    csi:',
+    '      driver: "csi.spiffe.io"',
+    '      readOnly: true',
+  ].join('\n');
+
+  it('sidecar,spire: the static template merged over the sidecar, as Istio merges it', () => {
+    const injected = inject('sidecar,spire', {}, withTemplates({ spire }));
+    expect(proxyOf(injected).volumeMounts).toContainEqual({ name: 'workload-socket', mountPath: '/var/run/secrets/workload-spiffe-uds', readOnly: true });
+    // The sidecar template declares the volume without a source, so the CSI driver's stands alone.
+    expect(injected.spec?.volumes?.find((volume) => volume.name === 'workload-socket')).toEqual({ name: 'workload-socket', csi: { driver: 'csi.spiffe.io', readOnly: true } });
+  });
+
+  it('gateway,spire and the defaults: a custom template may be named wherever a shipped one may', () => {
+    const configured = withTemplates({ spire });
+    expect(proxyOf(inject('gateway,spire', {}, configured)).volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/var/run/secrets/workload-spiffe-uds', readOnly: true }));
+    const values = parseIstioValues(JSON.stringify({ sidecarInjectorWebhook: { templates: { spire }, defaultTemplates: ['sidecar', 'spire'] } }), sources.values);
+    const defaults = applyIstioConfiguration(config, values, undefined, sources);
+    expect(proxyOf(injectPod(pod({ containers: [probed()] }), defaults)).volumeMounts).toContainEqual(expect.objectContaining({ readOnly: true, name: 'workload-socket' }));
+  });
+
+  it('labels, annotations, a new container and the metrics merge turned off from a template', () => {
+    const extras = [
+      'metadata:',
+      '  labels: {team: payments}',
+      '  annotations: {prometheus.istio.io/merge-metrics: "false", example.com/owner: payments}',
+      'spec:',
+      '  containers:',
+      '  - name: log-shipper',
+      '    image: registry.example/shipper:1',
+    ].join('\n');
+    const injected = inject('sidecar,extras', { annotations: { 'prometheus.io/port': '9102' } }, withTemplates({ extras }));
+    expect(injected.metadata?.labels?.team).toBe('payments');
+    expect(injected.metadata?.annotations).toMatchObject({ 'example.com/owner': 'payments', 'prometheus.io/port': '9102' });
+    expect(names(injected.spec?.containers)).toEqual(['log-shipper', 'app', 'istio-proxy']);
+    expect(status(injected).containers).toEqual(['log-shipper', 'istio-proxy']);
+  });
+
+  it('spire alone, or after a native sidecar, is refused: the proxy would be half a container, or in both lists', () => {
+    const configured = withTemplates({ spire });
+    expect(() => inject('spire', {}, configured)).toThrow(/no template renders the proxy itself/);
+    expect(() => inject('sidecar,spire', {}, { ...configured, nativeSidecars: true })).toThrow(/a pod cannot have both/);
+    expect(names(inject('spire,sidecar', {}, { ...configured, nativeSidecars: true }).spec?.initContainers)).toEqual(['istio-init', 'istio-proxy']);
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ custom: 'metadata:\n  labels:\n    rev: "{{ .Revision }}"\n' }, 'sidecarInjectorWebhook.templates.custom: the custom injection template has Go template actions'],
+    [{ sidecar: 'metadata: {}' }, "sidecarInjectorWebhook.templates.sidecar: replaces Istio's own sidecar template"],
+    [{ custom: 'spec:\n  nodeSelector: {disk: ssd}\n' }, 'sidecarInjectorWebhook.templates.custom: the custom injection template sets spec.nodeSelector'],
+    [{ custom: 'spec:\n  containers:\n  - name: x\n    imagePolicy: Always\n' }, 'sets spec.containers[0].imagePolicy, which Container has no field of'],
+    [{ custom: 'spec:\n  volumes:\n  - csi: {driver: x}\n' }, 'sets spec.volumes[0] without a name'],
+    [{ custom: 'metadata:\n  labels: {a: 1}\n' }, 'sets metadata.labels to something other than a map of strings'],
+    [{ custom: '- a\n- b\n' }, 'is not a pod overlay'],
+  ])('%j is refused at load: %s', (templates, message) => {
+    expect(refusalOf(templates)).toContain(message);
+  });
+});
