@@ -79,9 +79,9 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   spec.containers = apps.containers;
   if (apps.initContainers) spec.initContainers = apps.initContainers;
 
-  // The templates set no prometheus.io annotation, so the metrics merge can read the pod's own.
   // The post-processing reads the merged pod's annotations: a template may turn the metrics merge or
-  // the probe rewrite off (the gRPC ones do), or, a custom one, declare scrape annotations.
+  // the probe rewrite off (the gRPC ones do), or, a custom one, declare scrape annotations. The
+  // shipped templates set none of those, so without a custom one the merge reads the pod's own.
   const ownAnnotations = metadata.annotations ?? {};
   const templated: Record<string, string> = Object.assign({}, ...templates.map((template) => templateAnnotations(template, original, settings, config)));
   const custom = templates.some((template) => istio.customTemplates[template] !== undefined);
@@ -90,7 +90,6 @@ export function injectPod(pod: V1Pod, config: InjectorConfig, options: InjectOpt
   const merged: PrometheusMergeResult = merges ? mergePrometheusAnnotations(scraped, istio.agentStatusPort) : { annotations: scraped };
   // What the metrics merge replaced stays replaced.
   const renderedAnnotations: Record<string, string> = custom ? Object.fromEntries(Object.keys(templated).flatMap((key) => (key in merged.annotations ? [[key, merged.annotations[key] as string]] : []))) : templated;
-  const annotations: Record<string, string> = { ...merged.annotations, ...renderedAnnotations };
   const rewrites = goBooleanOr(templated[annotationKeys.rewriteAppHTTPProbers], settings.rewriteAppProbes, config.rewriteAppHTTPProbe);
   if (proxy) {
     const proxyEnv = (proxy.env = [...(proxy.env ?? [])]);
