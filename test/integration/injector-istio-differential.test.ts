@@ -588,7 +588,7 @@ function leafOf(spec: IstioOperatorSpec): unknown {
 const sweepGoldenPods = [
   'deployment-basic.yaml', 'probes-every-kind.yaml', 'prometheus-merge.yaml', 'proxy-annotation-knobs.yaml', 'proxy-override.yaml',
   'gateway-helm-chart.yaml', 'native-sidecar-annotation-opt-in.yaml', 'interception-tproxy.yaml', 'hold-application-annotation.yaml',
-  'template-grpc-agent.yaml', 'templates-merged.yaml',
+  'template-grpc-agent.yaml',
 ];
 
 /** Golden pods that exercise probes, metrics, overrides, gateways, interception and the templates, and one with the service account, networks and tracer settings Istio reads. */

@@ -2,7 +2,6 @@
 // template action, which Go's text/template renders as written. Those are plain pod overlays, merged
 // in order like the shipped templates, so they give the pod istiod gives. A template with actions
 // would need Go's template language, its printing and Istio's Go values reimplemented; it is refused.
-import * as k8s from '@kubernetes/client-node';
 import type { V1Container, V1Volume } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { isMapping } from './strategic-merge.ts';
@@ -78,27 +77,55 @@ function overlayProblem(document: Json): string | undefined {
   return undefined;
 }
 
-const models = k8s as unknown as Record<string, { attributeTypeMap?: Array<{ baseName: string; type: string }> } | undefined>;
+// The fields Kubernetes has for what a template sets, and for the lists inside a container that
+// Istio merges by key. Deeper values (probes, the security context, a volume's source) are checked
+// by their own type when the API server decodes the pod. Written out, so that loading a
+// configuration never loads the Kubernetes client.
+const fields: Record<string, Record<string, string>> = {
+  Container: {
+    args: 'Array', command: 'Array', env: 'Array<EnvVar>', envFrom: 'Array', image: 'string', imagePullPolicy: 'string', lifecycle: 'object',
+    livenessProbe: 'object', name: 'string', ports: 'Array<ContainerPort>', readinessProbe: 'object', resizePolicy: 'Array', resources: 'object',
+    restartPolicy: 'string', restartPolicyRules: 'Array', securityContext: 'object', startupProbe: 'object', stdin: 'boolean', stdinOnce: 'boolean',
+    terminationMessagePath: 'string', terminationMessagePolicy: 'string', tty: 'boolean', volumeDevices: 'Array', volumeMounts: 'Array<VolumeMount>',
+    workingDir: 'string',
+  },
+  EnvVar: { name: 'string', value: 'string', valueFrom: 'object' },
+  ContainerPort: { containerPort: 'number', hostIP: 'string', hostPort: 'number', name: 'string', protocol: 'string' },
+  VolumeMount: { mountPath: 'string', mountPropagation: 'string', name: 'string', readOnly: 'boolean', recursiveReadOnly: 'string', subPath: 'string', subPathExpr: 'string' },
+  Volume: Object.fromEntries(
+    [
+      'awsElasticBlockStore', 'azureDisk', 'azureFile', 'cephfs', 'cinder', 'configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'fc', 'flexVolume',
+      'flocker', 'gcePersistentDisk', 'gitRepo', 'glusterfs', 'hostPath', 'image', 'iscsi', 'nfs', 'persistentVolumeClaim', 'photonPersistentDisk',
+      'portworxVolume', 'projected', 'quobyte', 'rbd', 'scaleIO', 'secret', 'storageos', 'vsphereVolume',
+    ].map((source) => [source, 'object'])
+      .concat([['name', 'string']]),
+  ),
+};
 
 /** Every field the overlay sets must be one of Kubernetes' own: an unknown one would be dropped without a word. */
 function typeProblem(value: unknown, type: string, path: string): string | undefined {
   if (value === null || value === undefined) return undefined;
-  const list = /^Array<(.+)>$/.exec(type);
+  const list = /^Array(?:<(.+)>)?$/.exec(type);
   if (list) {
     if (!Array.isArray(value)) return `sets ${path} to ${JSON.stringify(value)}, not a list`;
-    for (const [index, item] of value.entries()) {
-      const problem = typeProblem(item, list[1] as string, `${path}[${index}]`);
+    const item = list[1]?.replace(/^V1/, '');
+    if (item === undefined) return undefined;
+    for (const [index, entry] of value.entries()) {
+      const problem = typeProblem(entry, item, `${path}[${index}]`);
       if (problem) return problem;
     }
     return undefined;
   }
-  const model = models[type]?.attributeTypeMap;
-  if (!model) return undefined;
+  if (type === 'string' || type === 'number' || type === 'boolean') {
+    return typeof value === type ? undefined : `sets ${path} to ${JSON.stringify(value)}, not a ${type}`;
+  }
   if (!isMapping(value)) return `sets ${path} to ${JSON.stringify(value)}, not a mapping`;
+  const known = fields[type];
+  if (!known) return undefined;
   for (const [key, entry] of Object.entries(value)) {
-    const field = model.find((candidate) => candidate.baseName === key);
-    if (!field) return `sets ${path}.${key}, which ${type.replace(/^V1/, '')} has no field of`;
-    const problem = typeProblem(entry, field.type, `${path}.${key}`);
+    const field = known[key];
+    if (!field) return `sets ${path}.${key}, which ${type} has no field of`;
+    const problem = typeProblem(entry, field, `${path}.${key}`);
     if (problem) return problem;
   }
   return undefined;
