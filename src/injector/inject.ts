@@ -34,7 +34,8 @@ export interface InjectOptions {
  * never modified. Throws InjectionRefusedError when the pod's sidecar annotations are invalid and no
  * settings were given. The steps run in Istio's order (pkg/kube/inject/webhook.go, injectPod):
  *   1. strip a previous injection (status annotation), so re-injection is idempotent;
- *   2. build the proxy (and istio-init) for the template, then merge the pod's own istio-proxy over it;
+ *   2. render each template named (inject.istio.io/templates) and merge them in order, as strategic
+ *      merge patches; then merge the pod's own istio-proxy, and its own app containers, over that;
  *   3. metrics merge, then probe rewriting, on the pod's own containers;
  *   4. order the containers; 5. volumes, pull secrets, labels, annotations and the status.
  */
