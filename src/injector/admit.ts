@@ -65,7 +65,7 @@ export function admitPod(input: PodAdmissionInput, config: InjectorConfig): PodA
     if (!decision.inject) return skipped(decision.code, decision.reason, warnings);
     const { settings, refusals, warnings: adjustments } = resolveSidecarSettings(checked.pod.metadata?.annotations, config, environmentOf(checked));
     const override = findProxyOverride(checked.pod);
-    const overrideRefusals = override ? proxyOverrideRefusals(override, config) : [];
+    const overrideRefusals = override ? proxyOverrideRefusals(override, config, settings) : [];
     if (refusals.length > 0) return refuse(400, refusals);
     const identity = checkProxyIdentity(checked.pod, policyScope(checked, config, override?.container, settings.interceptionMode));
     const allWarnings = [...(warnings ?? []), ...adjustments, ...identity.allowances.map((allowed) => formatAllowance(allowed))];

@@ -10,7 +10,8 @@ import { usesNativeSidecar } from './native-sidecars.ts';
 import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
 import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
-import { selectTemplate, type InjectionTemplate } from './templates.ts';
+import { proxyRendering } from './templates/render.ts';
+import { placeProxy, selectTemplates } from './templates/selection.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { annotationField, invalidAnnotation, refusalCodes, type Refusal } from './refusals.ts';
 import { checkTrafficValue, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
@@ -27,8 +28,8 @@ export interface SidecarSettings {
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
   prometheusMerge: boolean;
-  /** inject.istio.io/templates: a sidecar, or a gateway's proxy. */
-  template: InjectionTemplate;
+  /** inject.istio.io/templates (or the default templates): rendered and merged in this order. */
+  templates: string[];
   /** App probes go through the agent's status port (sidecar.istio.io/rewriteAppHTTPProbers). */
   rewriteAppProbes: boolean;
   /** Mesh defaults overlaid with proxy.istio.io/config; becomes PROXY_CONFIG. */
@@ -133,23 +134,27 @@ export function resolveSidecarSettings(
   const merges = prometheusMerge ?? config.prometheusMerge;
   const scrapePort = merges ? prometheusPortProblem(present, istio.agentStatusPort) : undefined;
   if (scrapePort) refusals.push(invalidAnnotation(scrapePort.key, scrapePort.value, scrapePort.expected));
-  const templateChoice = selectTemplate(present, istio.defaultTemplate);
+  const templateChoice = selectTemplates(present, istio.defaultTemplates, Object.keys(istio.customTemplates));
   if (templateChoice.refusal) refusals.push(templateChoice.refusal);
   const datadogEnv =
-    istio.tracer === 'datadog' && templateChoice.template === 'sidecar'
+    istio.tracer === 'datadog' && templateChoice.templates?.includes('sidecar') === true
       ? read(datadogEnvAnnotation, 'a JSON object of environment variables, e.g. {"DD_ENV": "prod"}', parseDatadogEnv)
       : undefined;
+
+  const nativeSidecar = usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported);
+  const placement = templateChoice.templates ? placeProxy(templateChoice.templates, nativeSidecar, (name) => proxyRendering(name, nativeSidecar, config)) : {};
+  if (placement.refusal) refusals.push(placement.refusal);
 
   return {
     settings: {
       resources: resources.requirements,
       traffic,
       interceptionMode: interceptionMode ?? config.interceptionMode,
-      nativeSidecar: usesNativeSidecar(present, config.nativeSidecars, environment.nativeSidecarsSupported),
+      nativeSidecar,
       holdApplicationUntilProxyStarts: typeof hold === 'boolean' ? hold : config.holdApplicationUntilProxyStarts,
       prometheusMerge: merges,
       rewriteAppProbes: rewritesAppProbes(present, config.rewriteAppHTTPProbe),
-      template: templateChoice.template ?? 'sidecar',
+      templates: templateChoice.templates ?? ['sidecar'],
       proxyConfig,
       proxyMetadata,
       proxy,

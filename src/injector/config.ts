@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { labelSelectorProblem } from './label-selectors.ts';
 import type { NativeSidecarSetting } from './native-sidecars.ts';
+import type { CustomTemplate } from './templates/custom.ts';
 import { parseQuantity, quantityExpectation } from './quantity.ts';
 import { checkTrafficValue, trafficExpectation, trafficFields, type TrafficField, type TrafficSettings } from './traffic-values.ts';
 import {
@@ -101,8 +102,10 @@ export interface IstioInjectionSettings {
   gatewaySecurityContext?: V1PodSecurityContext;
   /** values.pilot.env.COMPLIANCE_POLICY: handed to the proxy (fips-140-3 also restricts Go's crypto). */
   compliancePolicy: string;
-  /** values.sidecarInjectorWebhook.defaultTemplates: the template of pods that name none. */
-  defaultTemplate: 'sidecar' | 'gateway';
+  /** values.sidecarInjectorWebhook.defaultTemplates: the templates of pods that name none. */
+  defaultTemplates: string[];
+  /** values.sidecarInjectorWebhook.templates: static custom templates, by name (templates with actions are refused). */
+  customTemplates: Record<string, CustomTemplate>;
   /** meshConfig.extensionProviders: an OpenTelemetry provider enriching spans with OTEL semantic conventions. */
   otelResourceAttributes: boolean;
 }
@@ -130,7 +133,8 @@ export function defaultIstioInjectionSettings(): IstioInjectionSettings {
     injectedAnnotations: {},
     tracer: 'none',
     compliancePolicy: '',
-    defaultTemplate: 'sidecar',
+    defaultTemplates: ['sidecar'],
+    customTemplates: {},
     otelResourceAttributes: false,
   };
 }

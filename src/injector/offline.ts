@@ -90,7 +90,7 @@ function injectTemplate(document: Document, manifest: unknown, location: Namespa
   // The same opt-in as the webhook's: the namespace the document will be applied to, by name.
   const policy = { exemptId: exemptProxyUid(override?.container, resolved.settings.interceptionMode === 'TPROXY', proxyUid), ...proxyIdentityOptIn(location.declaredNamespace, config) };
   const identity = checkProxyIdentity(pod, policy);
-  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config) : []), ...identity.refusals];
+  const violations = [...resolved.refusals, ...(override ? proxyOverrideRefusals(override, config, resolved.settings) : []), ...identity.refusals];
   if (violations.length > 0) return refused(violations);
   const { settings } = resolved;
   warnings.push(...resolved.warnings.map(describe), ...identity.allowances.map((allowed) => describe(formatAllowance(allowed))));

@@ -7,7 +7,8 @@ export interface InjectedContainers {
   iptables: V1Container[];
   /** The iptables container only validates (CNI): it must run first, before any app init container. */
   validatesOnly: boolean;
-  proxy: V1Container;
+  /** The proxy, unless no template renders one (grpc-simple). */
+  proxy: V1Container | undefined;
   nativeSidecar: boolean;
   holdApplicationUntilProxyStarts: boolean;
 }
@@ -29,12 +30,13 @@ export interface InjectedContainers {
  */
 export function placeInjectedContainers(spec: V1PodSpec, injected: InjectedContainers): void {
   const appInitContainers = spec.initContainers ?? [];
+  const proxy = injected.proxy ? [injected.proxy] : [];
   const initContainers = injected.nativeSidecar
-    ? [...injected.iptables, injected.proxy, ...appInitContainers]
+    ? [...injected.iptables, ...proxy, ...appInitContainers]
     : injected.validatesOnly
       ? [...injected.iptables, ...appInitContainers]
       : [...appInitContainers, ...injected.iptables];
   if (initContainers.length > 0 || spec.initContainers !== undefined) spec.initContainers = initContainers;
   if (injected.nativeSidecar) return;
-  spec.containers = injected.holdApplicationUntilProxyStarts ? [injected.proxy, ...spec.containers] : [...spec.containers, injected.proxy];
+  spec.containers = injected.holdApplicationUntilProxyStarts ? [...proxy, ...spec.containers] : [...spec.containers, ...proxy];
 }

@@ -16,27 +16,36 @@ function asLabelValue(text: string): string {
 }
 
 /**
- * hbone: the pod's ProxyConfig has ISTIO_META_ENABLE_HBONE "true" in its proxyMetadata; Istio's sidecar
- * template then labels it as reachable through the HBONE tunnel.
+ * The labels one template sets (each over the pod's own). hbone: the pod's ProxyConfig has
+ * ISTIO_META_ENABLE_HBONE "true" in its proxyMetadata; the sidecar template then labels it as
+ * reachable through the HBONE tunnel. Only the sidecar template trims the canonical name to a label value.
  */
+export function templateLabels(template: string, labels: Record<string, string>, workload: WorkloadIdentity, hbone = false, config?: InjectorConfig): Record<string, string> {
+  if (template === 'grpc-simple') return {};
+  const custom = config ? istioSettings(config).customTemplates[template] : undefined;
+  if (custom) return custom.labels;
+  const sidecar = template === 'sidecar';
+  const name = firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name);
+  return {
+    ...(sidecar ? { [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio') } : {}),
+    ...(sidecar && hbone ? { [tunnelLabel]: firstNonEmpty(labels[tunnelLabel], 'http') } : {}),
+    [labelKeys.canonicalName]: sidecar ? asLabelValue(name) : name,
+    [labelKeys.canonicalRevision]: firstNonEmpty(labels[labelKeys.canonicalRevision], labels['app.kubernetes.io/version'], labels.version, 'latest'),
+  };
+}
+
+/** The pod's labels, then each template's in order, then the network label, which Istio sets over the pod's own. */
 export function injectedLabels(
   labels: Record<string, string>,
   workload: WorkloadIdentity,
-  template: 'sidecar' | 'gateway' = 'sidecar',
+  templates: readonly string[] = ['sidecar'],
   network = '',
   hbone = false,
+  config?: InjectorConfig,
 ): Record<string, string> {
-  return {
-    ...labels,
-    // Istio sets the network label from global.network, over the pod's own.
-    ...(network === '' ? {} : { [labelKeys.network]: network }),
-    ...(template === 'sidecar' ? { [labelKeys.tlsMode]: firstNonEmpty(labels[labelKeys.tlsMode], 'istio') } : {}),
-    ...(template === 'sidecar' && hbone ? { [tunnelLabel]: firstNonEmpty(labels[tunnelLabel], 'http') } : {}),
-    [labelKeys.canonicalName]: asLabelValue(
-      firstNonEmpty(labels[labelKeys.canonicalName], labels['app.kubernetes.io/name'], labels.app, workload.name),
-    ),
-    [labelKeys.canonicalRevision]: firstNonEmpty(labels[labelKeys.canonicalRevision], labels['app.kubernetes.io/version'], labels.version, 'latest'),
-  };
+  const rendered = templates.map((template) => templateLabels(template, labels, workload, hbone, config));
+  const networkLabel = network === '' ? {} : { [labelKeys.network]: network };
+  return Object.assign({ ...labels }, networkLabel, ...rendered, networkLabel) as Record<string, string>;
 }
 
 const tunnelLabel = 'networking.istio.io/tunnel';
@@ -57,17 +66,31 @@ export function sidecarStatus(injected: { initContainers: string[]; containers: 
   });
 }
 
-/** Adds istio.io/rev, kubectl's default containers (the first app container) and the status. */
-export function injectedAnnotations(annotations: Record<string, string>, pod: V1Pod, status: string, config: InjectorConfig): Record<string, string> {
+/**
+ * The annotations one template sets: istio.io/rev and kubectl's default containers (the first app
+ * container, unless the pod names one), the CNI settings from the sidecar template, and the gRPC
+ * templates' opt-out of probe rewriting (gRPC clients reach istiod themselves, without Envoy).
+ */
+export function templateAnnotations(template: string, pod: V1Pod, settings: SidecarSettings, config: InjectorConfig): Record<string, string> {
+  const custom = istioSettings(config).customTemplates[template];
+  if (custom) return custom.annotations;
+  const annotations = pod.metadata?.annotations ?? {};
+  const rewriteOff = { [annotationKeys.rewriteAppHTTPProbers]: 'false' };
+  if (template === 'grpc-simple') return rewriteOff;
   const firstApp = (pod.spec?.containers ?? []).find((container) => container.name !== proxyContainerName)?.name;
-  const result: Record<string, string> = { ...annotations, [annotationKeys.revision]: revisionName(config) };
+  const result: Record<string, string> = template === 'sidecar' && config.cniEnabled ? cniAnnotations(settings, annotations, config) : {};
+  result[annotationKeys.revision] = revisionName(config);
   if (firstApp !== undefined) {
-    result[annotationKeys.defaultLogsContainer] ??= firstApp;
-    result[annotationKeys.defaultContainer] ??= firstApp;
+    if (annotations[annotationKeys.defaultLogsContainer] === undefined) result[annotationKeys.defaultLogsContainer] = firstApp;
+    if (annotations[annotationKeys.defaultContainer] === undefined) result[annotationKeys.defaultContainer] = firstApp;
   }
-  result[annotationKeys.status] = status;
-  // values.sidecarInjectorWebhook.injectedAnnotations: Istio sets them last, over the pod's and its own.
-  return { ...result, ...istioSettings(config).injectedAnnotations };
+  if (template === 'grpc-agent') Object.assign(result, rewriteOff);
+  return result;
+}
+
+/** The status, then values.sidecarInjectorWebhook.injectedAnnotations, which Istio sets last, over the pod's and the templates'. */
+export function injectedAnnotations(annotations: Record<string, string>, status: string, config: InjectorConfig): Record<string, string> {
+  return { ...annotations, [annotationKeys.status]: status, ...istioSettings(config).injectedAnnotations };
 }
 
 /**

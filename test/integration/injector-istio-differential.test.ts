@@ -54,6 +54,22 @@ const allowList: AllowedDifference[] = [
   {
     path: /^refused$/,
     when: ({ ours }) => ours === 'false',
+    pod: (pod) => proxyInBothLists(pod),
+    reason:
+      'a native sidecar followed by a template that renders istio-proxy as a container (gateway, grpc-agent, a custom template, or grpc-simple over the pod\'s own ' +
+      'istio-proxy): Istio puts istio-proxy among both the init containers and the containers, a pod the API server refuses; ours refuses it at admission, saying which templates clash',
+  },
+  {
+    path: /^refused$/,
+    when: ({ ours }) => ours === 'false',
+    pod: (pod) => templatesOf(pod).includes('spire') && !templatesOf(pod).some((name) => ['sidecar', 'gateway', 'grpc-agent'].includes(name)),
+    reason:
+      'a custom template adds to istio-proxy but no template renders the proxy: Istio adds an istio-proxy container without an image, a pod the API server refuses; ' +
+      'ours refuses it at admission',
+  },
+  {
+    path: /^refused$/,
+    when: ({ ours }) => ours === 'false',
     reason: 'the 1337 policy: pods running as the proxy UID/GID, or an istio-proxy override with its own image or command, are refused on purpose',
   },
   {
@@ -76,6 +92,20 @@ const allowList: AllowedDifference[] = [
       "as reapplyOverwrittenContainers' comment says re-injection should",
   },
 ];
+
+function templatesOf(pod: Json): string[] {
+  const text = annotationsOf(pod)['inject.istio.io/templates'];
+  return typeof text === 'string' ? text.split(',').map((name) => name.trim()) : [];
+}
+
+/** The sidecar template, later a template rendering istio-proxy as a container (the clash only bites with a native sidecar). */
+function proxyInBothLists(pod: Json): boolean {
+  const templates = templatesOf(pod);
+  const ownProxy = ((pod.spec as Json | undefined)?.containers as Json[] | undefined)?.some((container) => container.name === 'istio-proxy') ?? false;
+  const asContainer = ['gateway', 'grpc-agent', 'spire', ...(ownProxy ? ['grpc-simple'] : [])];
+  const sidecar = templates.indexOf('sidecar');
+  return sidecar >= 0 && templates.slice(sidecar + 1).some((name) => asContainer.includes(name));
+}
 
 function allowedBy(path: string, name: string, pod: Json, sides: { ours?: string | undefined; istio?: string | undefined }): AllowedDifference | undefined {
   return allowList.find((entry) => entry.path.test(path) && (entry.input?.test(name) ?? true) && (entry.pod?.(pod) ?? true) && (entry.when?.(sides) ?? true));
@@ -161,6 +191,11 @@ const generatedPod = fc
     spec: { initContainers: initNames.map((name) => ({ name, image: `registry.example/${name}:1.0` })), containers },
   }));
 
+const templateCombinations = [
+  'gateway', 'grpc-simple', 'grpc-agent', 'sidecar,sidecar,sidecar', 'sidecar,gateway', 'gateway,sidecar', 'sidecar,grpc-simple',
+  'grpc-simple,sidecar', 'grpc-agent,grpc-simple', 'gateway,grpc-agent', 'grpc-agent,sidecar', ' grpc-agent , gateway ',
+];
+
 let rendered: { config: string; values: string; mesh: string };
 let serving: IssuedCertificate;
 let webhookBinary: string;
@@ -181,6 +216,13 @@ beforeAll(async () => {
   }
   inputs.push(...goldenInputPods());
   fc.sample(generatedPod, { seed: 20261130, numRuns: 300 }).forEach((pod, index) => inputs.push({ name: `generated #${index}`, pod: pod as unknown as Json }));
+  // The same kind of pods under each shipped template and several merged in order.
+  fc.sample(generatedPod, { seed: 20261202, numRuns: templateCombinations.length * 12 }).forEach((pod, index) => {
+    const templates = templateCombinations[index % templateCombinations.length] as string;
+    const metadata = pod.metadata as { annotations: Record<string, string> };
+    metadata.annotations = { ...metadata.annotations, 'inject.istio.io/templates': templates };
+    inputs.push({ name: `generated #${index} (templates ${templates})`, pod: pod as unknown as Json });
+  });
   inputs.forEach((input) => (input.pod = asDecodedByTheApiServer(input.pod)));
 }, 2_400_000); // the first build of Istio's programs on a busy 2-core machine took 16 minutes
 
@@ -292,6 +334,79 @@ describe("the injector against Istio's injection handler", () => {
     expect(unexplained.slice(0, 60)).toEqual([]);
   }, 900_000);
 });
+
+describe("static custom templates against Istio's injection handler", () => {
+  it('merged with the shipped ones in any order: every difference is on the allow-list', async () => {
+    const templates = { spire: spireTemplate, extras: extrasTemplate };
+    const variations: SweepConfiguration[] = [false, true].map((native) => ({
+      name: `templates spire and extras (native ${native})`,
+      spec: inValues('sidecarInjectorWebhook.templates', templates),
+      native,
+      refusals: [],
+    }));
+    const files = await renderIstioConfigurations(variations.map((variation) => variation.spec));
+    const combinations = ['sidecar,spire', 'spire,sidecar', 'gateway,spire', 'sidecar,extras', 'extras,gateway', 'grpc-agent,spire,extras', 'spire', 'sidecar,sidecar,spire,extras'];
+    const pods = fc.sample(generatedPod, { seed: 20261203, numRuns: combinations.length * 6 }).map((pod, index) => {
+      const chosen = combinations[index % combinations.length] as string;
+      const metadata = pod.metadata as { annotations: Record<string, string> };
+      metadata.annotations = { ...metadata.annotations, 'inject.istio.io/templates': chosen };
+      return { name: `generated #${index} (templates ${chosen})`, pod: asDecodedByTheApiServer(pod as unknown as Json) };
+    });
+    const runs = await Promise.all(variations.map((variation, index) => compareConfiguration(variation, files[index] as RenderedIstioConfiguration, pods)));
+    const unexplained = runs.flatMap((run, index) => run.unexplained.map((line) => `${(variations[index] as SweepConfiguration).name}: ${line}`));
+    const explained = new Map<string, number>();
+    for (const run of runs) for (const [reason, count] of run.explained) explained.set(reason, (explained.get(reason) ?? 0) + count);
+    console.info(
+      `custom templates: ${runs.map((run) => `${run.outcome}, ${run.pairsEqual} of ${run.pairs} equal, ${run.pairsExplained} but for allow-listed ones`).join('; ')}; ` +
+        `allowed differences: ${[...explained].map(([reason, count]) => `${count} × ${reason}`).join('; ') || 'none'}`,
+    );
+    if (unexplained.length > 0) console.info(`unexplained (${unexplained.length}):\n${unexplained.slice(0, 100).join('\n')}`);
+    expect(runs.every((run) => run.outcome === 'compared')).toBe(true);
+    expect(unexplained.slice(0, 40)).toEqual([]);
+  }, 300_000);
+});
+
+// Istio's SPIRE example: the workload socket from the SPIFFE CSI driver, mounted by the proxy.
+const spireTemplate = [
+  'spec:',
+  '  containers:',
+  '  - name: istio-proxy',
+  '    volumeMounts:',
+  '    - name: workload-socket',
+  '      mountPath: /var/run/secrets/workload-spiffe-uds',
+  '      readOnly: true',
+  '  volumes:',
+  '  - name: workload-socket',
+  '    csi:',
+  '      driver: "csi.spiffe.io"',
+  '      readOnly: true',
+].join('\n');
+// Labels, annotations (the metrics merge off), a container of its own, and a change to an app container.
+const extrasTemplate = [
+  'metadata:',
+  '  labels:',
+  '    team: payments',
+  '  annotations:',
+  '    prometheus.istio.io/merge-metrics: "false"',
+  '    example.com/owner: payments',
+  'spec:',
+  '  containers:',
+  '  - name: log-shipper',
+  '    image: registry.example/shipper:1',
+  '    volumeMounts:',
+  '    - name: shipper-buffer',
+  '      mountPath: /buffer',
+  '  - name: app',
+  '    env:',
+  '    - name: OWNER',
+  '      value: payments',
+  '  initContainers:',
+  '  - name: fetch-config',
+  '    image: registry.example/fetch:1',
+  '  volumes:',
+  '  - name: shipper-buffer',
+  '    emptyDir: {}',
+].join('\n');
 
 /** One configuration of the sweep: an IstioOperator overlay and the keys it sets. */
 interface SweepConfiguration {
@@ -410,9 +525,12 @@ const keyVariations: KeyVariation[] = [
   value('global.caAddress', 'ca.example:15012'),
   value('global.sds.token.aud', 'corp-aud'),
   value('global.proxy.clusterDomain', 'corp.local'),
-  value('sidecarInjectorWebhook.templates', { custom: 'metadata: {labels: {custom: "true"}}' }, /sidecarInjectorWebhook\.templates: custom injection templates/),
+  value('sidecarInjectorWebhook.templates', { custom: 'metadata: {labels: {custom: "true"}}' }),
+  value('sidecarInjectorWebhook.templates', { custom: 'metadata:\n  labels:\n    rev: "{{ .Revision }}"\n' }, /sidecarInjectorWebhook\.templates\.custom: the custom injection template has Go template actions/),
   value('sidecarInjectorWebhook.defaultTemplates', ['gateway']),
   value('sidecarInjectorWebhook.defaultTemplates', ['sidecar', 'spire'], /sidecarInjectorWebhook\.defaultTemplates: got \["sidecar","spire"\]/),
+  value('sidecarInjectorWebhook.defaultTemplates', ['sidecar', 'grpc-simple']),
+  value('sidecarInjectorWebhook.defaultTemplates', ['grpc-agent']),
   value('global.proxy.capNetBindService', true, /global\.proxy\.capNetBindService: true would run istio-proxy as root/),
   value('global.proxy.lifecycle', { preStop: {} }, /global\.proxy\.lifecycle: preStop: got \{\}; expected exactly one of/),
   value('global.proxy.seccompProfile', { type: 'Localhost', localhostProfile: 'profiles/istio-proxy.json' }),
@@ -470,9 +588,10 @@ function leafOf(spec: IstioOperatorSpec): unknown {
 const sweepGoldenPods = [
   'deployment-basic.yaml', 'probes-every-kind.yaml', 'prometheus-merge.yaml', 'proxy-annotation-knobs.yaml', 'proxy-override.yaml',
   'gateway-helm-chart.yaml', 'native-sidecar-annotation-opt-in.yaml', 'interception-tproxy.yaml', 'hold-application-annotation.yaml',
+  'template-grpc-agent.yaml',
 ];
 
-/** Golden pods that exercise probes, metrics, overrides, gateways and interception, and one with the service account, networks and tracer settings Istio reads. */
+/** Golden pods that exercise probes, metrics, overrides, gateways, interception and the templates, and one with the service account, networks and tracer settings Istio reads. */
 function sweepPods(): Array<{ name: string; pod: Json }> {
   const chosen = inputs.filter((input) => sweepGoldenPods.some((file) => input.name.startsWith(`${file}:`)));
   const networks: Json = asDecodedByTheApiServer({

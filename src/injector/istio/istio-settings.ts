@@ -6,6 +6,8 @@ import type { V1Lifecycle, V1PodSecurityContext, V1SeccompProfile } from '@kuber
 import { InjectorConfigError, describeValue, isPlainObject } from '../config-schema.ts';
 import { defaultIstioInjectionSettings, type IstioInjectionSettings } from '../config.ts';
 import type { NativeSidecarSetting } from '../native-sidecars.ts';
+import { parseCustomTemplate } from '../templates/custom.ts';
+import { injectionTemplates, isInjectionTemplate } from '../templates/selection.ts';
 import { parseGoDuration, proxyConfigDurationPaths } from './go-duration.ts';
 
 type Path = readonly string[];
@@ -123,20 +125,32 @@ export function readIstioSettings(
       istio.injectedAnnotations = Object.fromEntries(Object.entries(injected).map(([key, annotation]) => [key, goString(annotation)]));
     }
     const templates = valueAt(['sidecarInjectorWebhook', 'templates']);
-    if (goTruthy(templates)) {
-      throw refuse(sources.values, ['sidecarInjectorWebhook', 'templates'],
-        `custom injection templates (${Object.keys(templates as object).join(', ')}) are Go templates that istiod runs; ` +
-        "Switchboard has Istio's sidecar and gateway templates built in and cannot run others, so it refuses them");
+    istio.customTemplates = {};
+    if (isPlainObject(templates)) {
+      for (const [name, text] of Object.entries(templates)) {
+        const path = ['sidecarInjectorWebhook', 'templates', name];
+        if (isInjectionTemplate(name)) {
+          throw refuse(sources.values, path, `replaces Istio's own ${name} template, which Switchboard has built in; give the custom template another name`);
+        }
+        if (typeof text !== 'string') throw refuse(sources.values, path, `got ${describeValue(text)}; expected the template's text`);
+        const parsed = parseCustomTemplate(text);
+        if (typeof parsed === 'string') {
+          throw refuse(sources.values, path, `the custom injection template ${parsed}; docs/injector-config.md (Custom templates) says what to do instead`);
+        }
+        istio.customTemplates[name] = parsed;
+      }
     }
     const defaultTemplates = valueAt(['sidecarInjectorWebhook', 'defaultTemplates']);
     if (Array.isArray(defaultTemplates) && defaultTemplates.length > 0) {
-      const [only] = defaultTemplates;
-      if (defaultTemplates.length !== 1 || (only !== 'sidecar' && only !== 'gateway')) {
+      // Istio finds a missing template only when a pod needs it, and then fails every such injection.
+      const known = [...injectionTemplates, ...Object.keys(istio.customTemplates)];
+      const unknown = defaultTemplates.filter((name) => typeof name !== 'string' || !known.includes(name));
+      if (unknown.length > 0) {
         throw refuse(sources.values, ['sidecarInjectorWebhook', 'defaultTemplates'],
-          `got ${describeValue(defaultTemplates)}; Switchboard has the templates "sidecar" and "gateway", one per pod, ` +
-            'so expected [], ["sidecar"] or ["gateway"]');
+          `got ${describeValue(defaultTemplates)}; the injection templates are ${known.map((name) => JSON.stringify(name)).join(', ')}, ` +
+            'so istiod would fail every pod that names no template');
       }
-      istio.defaultTemplate = only;
+      istio.defaultTemplates = defaultTemplates as string[];
     }
 
     const env = valueAt(['pilot', 'env']);

@@ -7,6 +7,9 @@ import { proxyImageReference } from './proxy-init.ts';
 import type { InjectorConfig } from '../config.ts';
 import { refusalCodes, type Refusal } from '../refusals.ts';
 import { stripPreviousInjection } from '../reinjection.ts';
+import type { SidecarSettings } from '../annotations.ts';
+import { proxyRendering } from '../templates/render.ts';
+import { placeProxy, rendersProxy } from '../templates/selection.ts';
 
 /** Istio's placeholder: "use the injector's image". */
 export const autoImage = 'auto';
@@ -39,13 +42,35 @@ export function findProxyOverride(pod: V1Pod): ProxyOverride | undefined {
 }
 
 /**
+ * The templates and the pod's own istio-proxy: grpc-simple adds to every container, the pod's
+ * istio-proxy too, which may then end up in both container lists; and without a template that
+ * renders the proxy, the pod's istio-proxy customises nothing and would run as written.
+ */
+export function templateProxyRefusals(override: ProxyOverride, config: InjectorConfig, settings?: Pick<SidecarSettings, 'templates' | 'nativeSidecar'>): Refusal[] {
+  const templates = settings?.templates ?? ['sidecar'];
+  const native = settings?.nativeSidecar ?? false;
+  if (rendersProxy(templates)) {
+    const placement = placeProxy(templates, native, (name) => proxyRendering(name, native, config, true));
+    return placement.refusal ? [placement.refusal] : [];
+  }
+  return [
+    {
+      code: refusalCodes.proxyOverrideRunsOtherProgram,
+      field: override.field,
+      container: proxyContainerName,
+      message: `the pod has its own istio-proxy container, but the templates ${templates.join(',')} render no proxy for it to customise; remove it, or add the sidecar template`,
+    },
+  ];
+}
+
+/**
  * Istio also lets the override replace the image or the command. Both would run a program of the
  * pod's choosing as the proxy's identity, whose traffic istio-init lets bypass the redirect: the
  * hole the UID/GID 1337 policy closes. So those two are refused; `image: auto` (Istio's gateway
  * chart) and the injector's own image are fine.
  */
-export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig): Refusal[] {
-  const refusals: Refusal[] = [];
+export function proxyOverrideRefusals(override: ProxyOverride, config: InjectorConfig, settings?: Pick<SidecarSettings, 'templates' | 'nativeSidecar'>): Refusal[] {
+  const refusals: Refusal[] = templateProxyRefusals(override, config, settings);
   const { container, field } = override;
   const image = container.image;
   if (image !== undefined && image !== '' && image !== autoImage && image !== proxyImageReference(config)) {
@@ -119,12 +144,21 @@ export function exemptProxyUid(override: V1Container | undefined, tproxy: boolea
 }
 
 /**
- * Istio records the override in proxy.istio.io/overrides on first injection, so that tools (and a
- * re-injection) can tell the pod's own settings from the template's. `image: auto` is left out.
+ * Istio records the overrides in proxy.istio.io/overrides on first injection, so that tools (and a
+ * re-injection) can tell the pod's own settings from the templates': every container of the pod that
+ * a template also renders (the proxy, and the app containers the gRPC templates add to). `image: auto`
+ * is left out. Nothing is recorded when there is nothing to record.
  */
-export function overrideAnnotation(override: V1Container, nativeSidecar: boolean): Record<string, string> {
-  const { image, ...rest } = override;
-  const recorded = image === autoImage || image === '' || image === undefined ? rest : { ...rest, image };
-  // A native proxy is an init container, and Istio records its override among those.
-  return { 'proxy.istio.io/overrides': JSON.stringify({ [nativeSidecar ? 'initContainers' : 'containers']: [recorded] }) };
+export function overrideAnnotation(overrides: { containers: V1Container[]; initContainers: V1Container[] }): Record<string, string> {
+  const recorded = (container: V1Container) => {
+    const { image, ...rest } = container;
+    return image === autoImage || image === '' || image === undefined ? rest : { ...rest, image };
+  };
+  const { containers, initContainers } = overrides;
+  if (containers.length === 0 && initContainers.length === 0) return {};
+  const value = {
+    ...(containers.length > 0 ? { containers: containers.map(recorded) } : {}),
+    ...(initContainers.length > 0 ? { initContainers: initContainers.map(recorded) } : {}),
+  };
+  return { 'proxy.istio.io/overrides': JSON.stringify(value) };
 }

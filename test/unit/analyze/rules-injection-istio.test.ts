@@ -286,7 +286,7 @@ spec: { containers: [{ name: istio-proxy, image: auto }] }
 });
 
 describe('SB1408 InjectorRefusesPod', () => {
-  const refused = { 'inject.istio.io/templates': 'grpc-agent' };
+  const refused = { 'inject.istio.io/templates': 'sidecar,spire' };
 
   it('reports refusals where the pod may be injected, not where it never is', () => {
     expect(run(deployment('a', 'elsewhere', { annotations: refused }))).toEqual(['SB1408 Deployment elsewhere/a']);
@@ -297,7 +297,7 @@ describe('SB1408 InjectorRefusesPod', () => {
   it('gives the injector\'s message and its refusal code', () => {
     expect(messages(deployment('a', 'shop', { annotations: refused }), 'SB1408')).toEqual([
       expect.stringMatching(
-        /^spec\.template\.metadata\.annotations\["inject\.istio\.io\/templates"\]: annotation \S+ is "grpc-agent"; .*\(UnknownInjectionTemplate\)/),
+        /^spec\.template\.metadata\.annotations\["inject\.istio\.io\/templates"\]: annotation \S+ is "sidecar,spire": there is no template "spire"; .*\(UnknownInjectionTemplate\)/),
     ]);
   });
 

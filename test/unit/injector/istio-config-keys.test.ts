@@ -289,7 +289,7 @@ describe('keys refused on purpose', () => {
   it.each([
     ['global:\n  proxy:\n    privileged: true\n', '', 'values.yaml: global.proxy.privileged: true would run istio-init and istio-proxy privileged'],
     ['global:\n  proxy:\n    capNetBindService: true\n', '', 'values.yaml: global.proxy.capNetBindService: true would run istio-proxy as root'],
-    ['sidecarInjectorWebhook:\n  templates: {custom: "spec: {}"}\n', '', 'values.yaml: sidecarInjectorWebhook.templates: custom injection templates (custom)'],
+    ['sidecarInjectorWebhook:\n  templates: {custom: "metadata: {labels: {rev: \'{{ .Revision }}\'}}"}\n', '', 'values.yaml: sidecarInjectorWebhook.templates.custom: the custom injection template has Go template actions'],
     [
       '',
       'defaultConfig:\n  proxyMetadata: {IPTABLES_TRACE_LOGGING: "true"}\n',

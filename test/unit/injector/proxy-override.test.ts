@@ -92,11 +92,11 @@ describe('inject.istio.io/templates', () => {
     expect(injected.spec?.securityContext?.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]);
   });
 
-  it.each([' sidecar ', 'gateway'])('%j is a known template', (value) => {
+  it.each([' sidecar ', 'gateway', 'grpc-simple', 'grpc-agent', 'sidecar,sidecar', 'gateway, sidecar'])('%j names known templates', (value) => {
     expect(admitPod(admissionInput(pod({ annotations: { 'inject.istio.io/templates': value } })), config).allowed).toBe(true);
   });
 
-  it.each(['grpc-agent', 'sidecar,spire', ''])('%j is refused naming the annotation', (value) => {
+  it.each(['spire', 'sidecar,spire', '', 'sidecar,', 'waypoint', 'Sidecar'])('%j is refused naming the annotation', (value) => {
     const result = admitPod(admissionInput(pod({ annotations: { 'inject.istio.io/templates': value } })), config);
     expect(result.allowed).toBe(false);
     if (!result.allowed) expect(result.refusals[0]?.code).toBe('UnknownInjectionTemplate');

@@ -1,33 +1,10 @@
-// inject.istio.io/templates: which of Istio's injection templates shapes the pod. "sidecar" is the
-// default; "gateway" is what Istio's gateway Helm chart asks for: the proxy runs as a router, the pod
-// gets no istio-init (a gateway terminates traffic, it does not intercept it) and may bind low ports.
+// The gateway template, which Istio's gateway Helm chart asks for: the proxy runs as a router, the
+// pod gets no istio-init (a gateway terminates traffic, it does not intercept it) and may bind low ports.
 import type { V1Container, V1PodSecurityContext } from '@kubernetes/client-node';
-import { istioSettings, type InjectorConfig } from './config.ts';
-import { annotationKeys, proxyGid, proxyUid } from './istio/istio-constants.ts';
-import { readinessProbe } from './proxy/proxy-probes.ts';
-import { proxyVolumeMounts } from './proxy/proxy-volumes.ts';
-import { annotationField, refusalCodes, type Refusal } from './refusals.ts';
-
-export const injectionTemplates = ['sidecar', 'gateway'] as const;
-export type InjectionTemplate = (typeof injectionTemplates)[number];
-
-export type TemplateChoice = { template: InjectionTemplate; refusal?: undefined } | { template?: undefined; refusal: Refusal };
-
-/** The annotation's template, else the configured default (values.sidecarInjectorWebhook.defaultTemplates). */
-export function selectTemplate(annotations: Record<string, string>, defaultTemplate: InjectionTemplate = 'sidecar'): TemplateChoice {
-  const text = annotations[annotationKeys.injectTemplates];
-  if (text === undefined) return { template: defaultTemplate };
-  const names = text.split(',').map((name) => name.trim());
-  const [only] = names;
-  if (names.length === 1 && (injectionTemplates as readonly string[]).includes(only ?? '')) return { template: only as InjectionTemplate };
-  return {
-    refusal: {
-      code: refusalCodes.unknownInjectionTemplate,
-      field: annotationField(annotationKeys.injectTemplates),
-      message: `annotation ${annotationKeys.injectTemplates} is ${JSON.stringify(text)}; this injector has the templates ${injectionTemplates.map((name) => JSON.stringify(name)).join(' and ')}, one per pod`,
-    },
-  };
-}
+import { istioSettings, type InjectorConfig } from '../config.ts';
+import { proxyGid, proxyUid } from '../istio/istio-constants.ts';
+import { readinessProbe } from '../proxy/proxy-probes.ts';
+import { proxyVolumeMounts } from '../proxy/proxy-volumes.ts';
 
 // What the sidecar template adds and the gateway template does not.
 const sidecarOnlyEnv = new Set(['REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION', 'OTEL_RESOURCE_ATTRIBUTES']);
