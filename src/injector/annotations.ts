@@ -7,7 +7,7 @@ import { istioSettings, type InjectorConfig } from './config.ts';
 import { goString } from './istio/istio-settings.ts';
 import { annotationKeys, interceptionModes, type InterceptionMode } from './istio/istio-constants.ts';
 import { usesNativeSidecar } from './native-sidecars.ts';
-import { annotationReader, readProxyAnnotations, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
+import { annotationReader, readProxyAnnotations, sortedJsonEntries, type ProxyAnnotationSettings } from './proxy/proxy-annotations.ts';
 import { rewritesAppProbes } from './proxy/probes.ts';
 import { prometheusPortProblem } from './proxy/prometheus-merge.ts';
 import { proxyRendering } from './templates/render.ts';
@@ -254,16 +254,8 @@ const datadogEnvAnnotation = 'apm.datadoghq.com/env';
 
 /** Istio's template ranges over the JSON object (sorted by name) and fails the injection on anything else. */
 function parseDatadogEnv(text: string): V1EnvVar[] | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const entries = Object.entries(parsed as Record<string, unknown>);
-  if (!entries.every(([, entry]) => ['string', 'number', 'boolean'].includes(typeof entry))) return undefined;
-  return entries.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, entry]) => ({ name, value: goString(entry) }));
+  const isScalar = (value: unknown) => ['string', 'number', 'boolean'].includes(typeof value);
+  return sortedJsonEntries(text, isScalar)?.map(([name, value]) => ({ name, value: goString(value) }));
 }
 
 function parseProxyConfig(text: string): Record<string, unknown> | undefined {

@@ -88,8 +88,11 @@ export function readProxyAnnotations(annotations: Record<string, string>, config
   return settings;
 }
 
-/** {"name": {...}} becomes [{name, ...}], sorted by name as Go's template ranges over a map. */
-function namedObjects<T extends { name: string }>(text: string): T[] | undefined {
+/**
+ * The entries of a JSON object sorted by key, as Go's templates range over a map; undefined unless
+ * the text is an object whose every value passes `accept` (Istio's template fails on anything else).
+ */
+export function sortedJsonEntries(text: string, accept: (value: unknown) => boolean): [string, unknown][] | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -98,8 +101,14 @@ function namedObjects<T extends { name: string }>(text: string): T[] | undefined
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const entries = Object.entries(parsed as Record<string, unknown>);
-  if (!entries.every(([, value]) => typeof value === 'object' && value !== null && !Array.isArray(value))) return undefined;
-  return entries.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => ({ name, ...(value as object) }) as T);
+  if (!entries.every(([, value]) => accept(value))) return undefined;
+  return entries.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
+}
+
+/** {"name": {...}} becomes [{name, ...}], sorted by name. */
+function namedObjects<T extends { name: string }>(text: string): T[] | undefined {
+  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  return sortedJsonEntries(text, isObject)?.map(([name, value]) => ({ name, ...(value as object) }) as T);
 }
 
 /** istio-iptables -d: the proxy's metrics and health ports, the pod's exclusions, then the status port unless already there or 0. */
