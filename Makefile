@@ -61,7 +61,7 @@ openssl:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 
 integration: deps openssl control-plane prometheus istio-api istio-reference
-	$(NODE) node_modules/vitest/vitest.mjs run --project 'integration*'
+	$(NODE) test/harness/integration-lanes.ts
 
 test: deps lint build unit integration
 

@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration files share one control plane and run in three lanes:
+// Integration files share one control plane and run in three lanes (`make integration` runs them
+// with test/harness/integration-lanes.ts; `vitest run --project 'integration*'` runs them one file
+// at a time, cluster-wide ones last):
 // - cluster-wide: they change what every namespace depends on (webhook configurations that fail
 //   closed, the install's ClusterRoles, CRDs and namespace): one at a time, after the others;
 // - without controllers: they create no Rollout and start no controller, so they can run beside
-//   the controller files, whose controllers reconcile every Rollout they see;
+//   the controller files, whose controllers reconcile every Rollout they see (a vitest process of
+//   their own);
 // - the rest, one at a time: two controllers from two files would reconcile each other's Rollouts.
 const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
 const WITHOUT_CONTROLLERS = [

@@ -51,15 +51,20 @@ async function startCluster(): Promise<{ values: Provided; stop: (() => Promise<
   // A separate directory lets two runs (say, two checkouts) each have their own control plane.
   const stateDir = process.env.SWITCHBOARD_TEST_CLUSTER_DIR ?? join(PROJECT_ROOT, '.cluster-test');
   const pids = join(stateDir, 'test-processes.pids');
-  // A previous run that was killed hard: its control plane, and what its tests started.
-  await stopInBackground(stateDir);
-  killRememberedProcesses(pids);
+  // Started by integration-lanes.ts for several vitest processes at once: it stops it and what the
+  // tests started, once every lane is done.
+  const attached = process.env.SWITCHBOARD_TEST_CLUSTER_ATTACH === '1';
+  if (!attached) {
+    // A previous run that was killed hard: its control plane, and what its tests started.
+    await stopInBackground(stateDir);
+    killRememberedProcesses(pids);
+  }
   const ready = await startInBackground(stateDir, process.pid);
   // Set after the supervisor started: it watches its own processes, and tests' workers inherit this.
   process.env.SWITCHBOARD_PID_REGISTRY = pids;
   return {
     values: { kubeconfig: ready.kubeconfig, clusterLogDir: ready.logDir, clusterKind: 'local', istiod: ready.istiod },
-    stop: async () => {
+    stop: attached ? undefined : async () => {
       killRememberedProcesses(pids);
       await stopInBackground(stateDir);
     },

@@ -1,0 +1,58 @@
+// `make integration`: the integration projects of vitest.config.ts on one local control plane, in
+// lanes. The files without controllers run in a second vitest process beside the controller files
+// (those must run one at a time: each file's controllers reconcile every Rollout they see); the
+// cluster-wide files run alone, last. vitest runs the projects of one process one file at a time,
+// so the lanes are processes. Arguments are passed to each vitest (file filters, -t).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './binaries.ts';
+import { startInBackground, stopInBackground } from './cli.ts';
+import { killRememberedProcesses } from './processes.ts';
+
+const stateDir = process.env.SWITCHBOARD_TEST_CLUSTER_DIR ?? join(PROJECT_ROOT, '.cluster-test');
+const registry = join(stateDir, 'test-processes.pids');
+
+interface Lane { project: string; code: number; output: string }
+
+function runLane(project: string, live: boolean): Promise<Lane> {
+  const args = ['node_modules/vitest/vitest.mjs', 'run', '--project', project, '--passWithNoTests', ...process.argv.slice(2)];
+  const attach = local ? { SWITCHBOARD_TEST_CLUSTER_ATTACH: '1', SWITCHBOARD_TEST_CLUSTER_DIR: stateDir, SWITCHBOARD_PID_REGISTRY: registry } : {};
+  const env = { ...process.env, ...attach };
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  // Printed whole once the lane ends, so that two lanes' lines do not interleave.
+  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ project, code: code ?? (signal ? 1 : 0), output })));
+}
+
+// On another cluster (USE_EXISTING_CLUSTER, k3s) each vitest process finds its own in global-setup.ts.
+const local = process.env.USE_EXISTING_CLUSTER !== 'true' && process.env.SWITCHBOARD_TEST_CLUSTER !== 'k3s';
+
+async function main(): Promise<number> {
+  if (local) {
+    // A previous run that was killed hard: its control plane, and what its tests started.
+    await stopInBackground(stateDir);
+    killRememberedProcesses(registry);
+    await startInBackground(stateDir, process.pid);
+  }
+  const lanes: Lane[] = [];
+  try {
+    const side = runLane('integration-without-controllers', false);
+    lanes.push(await runLane('integration', true));
+    const finished = await side;
+    process.stdout.write(`\n--- lane ${finished.project} (ran beside the one above) ---\n${finished.output}`);
+    lanes.push(finished);
+    lanes.push(await runLane('integration-cluster-wide', true));
+  } finally {
+    if (local) {
+      killRememberedProcesses(registry);
+      await stopInBackground(stateDir);
+    }
+  }
+  const failed = lanes.filter((lane) => lane.code !== 0);
+  for (const lane of failed) console.error(`integration lane ${lane.project} failed (exit code ${lane.code})`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
