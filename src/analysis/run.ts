@@ -74,5 +74,8 @@ export async function runAnalysis(
     const result = await runCheck(provider, check, evidence, at, options);
     return 'dryRun' in check && check.dryRun === true ? { ...result, dryRun: true, message: `dry run, not judged: ${result.message}` } : result;
   }));
-  return { canaryRevision: plan.canaryRevision, stepIndex: plan.stepIndex, at, verdict: roundVerdict(checks), checks };
+  // Stamped when its verdict is known: the next round is due one interval after that. A round that
+  // outlasts the interval (a Job) stamped with its start would find the next one already due and
+  // leave its step no moment to complete.
+  return { canaryRevision: plan.canaryRevision, stepIndex: plan.stepIndex, at: clock().toISOString(), verdict: roundVerdict(checks), checks };
 }

@@ -50,6 +50,15 @@ describe('analysis round', () => {
     expect(metrics.asked.sort()).toEqual(['errors', 'errors', 'latency', 'requests', 'stable-errors']);
   });
 
+  it('a round is stamped when its verdict is known, not when it started', async () => {
+    let now = Date.parse('2025-01-01T00:02:00.000Z');
+    // Each reading of the clock is 10 s later: a round as long as a smoke-test Job.
+    const slow = () => new Date((now += 10_000) - 10_000);
+    const round = await runAnalysis(provider({ requests: 300, errors: 0.2, latency: 120, 'stable-errors': 0.1 }), plan, slow);
+    expect(round.at).toBe('2025-01-01T00:02:10.000Z');
+    expect(round.checks.map((check) => check.at)).toEqual(['2025-01-01T00:02:00.000Z', '2025-01-01T00:02:00.000Z', '2025-01-01T00:02:00.000Z']);
+  });
+
   it('one failing metric fails the round', async () => {
     const round = await runAnalysis(provider({ requests: 300, errors: 0.2, latency: 900, 'stable-errors': 0.1 }), plan, clock);
     expect(round.verdict).toBe('fail');
