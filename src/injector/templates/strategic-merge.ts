@@ -95,9 +95,23 @@ function mergeKeyedList(current: unknown[], patch: unknown[], key: string): unkn
   return ordered;
 }
 
-/** A value taken whole: its nulls mean "absent", as when the API server decodes it. */
+/**
+ * A value taken whole: its nulls mean "absent", as when the API server decodes it. A value with no
+ * null anywhere is returned as it is (never mutated after), rather than copied on every merge.
+ */
 function withoutNulls(value: unknown): unknown {
+  if (!hasNulls(value)) return value;
   if (Array.isArray(value)) return value.map(withoutNulls);
   if (!isMapping(value)) return value;
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== null && entry !== undefined).map(([key, entry]) => [key, withoutNulls(entry)]));
+}
+
+function hasNulls(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasNulls);
+  if (!isMapping(value)) return false;
+  for (const key in value) {
+    const entry = value[key];
+    if (entry === null || entry === undefined || hasNulls(entry)) return true;
+  }
+  return false;
 }
