@@ -366,21 +366,8 @@ describe("static custom templates against Istio's injection handler", () => {
   }, 300_000);
 });
 
-// Istio's SPIRE example: the workload socket from the SPIFFE CSI driver, mounted by the proxy.
-const spireTemplate = [
-  'spec:',
-  '  containers:',
-  '  - name: istio-proxy',
-  '    volumeMounts:',
-  '    - name: workload-socket',
-  '      mountPath: /var/run/secrets/workload-spiffe-uds',
-  '      readOnly: true',
-  '  volumes:',
-  '  - name: workload-socket',
-  '    csi:',
-  '      driver: "csi.spiffe.io"',
-  '      readOnly: true',
-].join('\n');
+// Istio's SPIRE example, a static template.
+const spireTemplate = readFileSync(fileURLToPath(new URL('../fixtures/istio-templates/spire.yaml', import.meta.url)), 'utf8');
 // Labels, annotations (the metrics merge off), a container of its own, and a change to an app container.
 const extrasTemplate = [
   'metadata:',

@@ -2,6 +2,8 @@
 // what each shipped template adds. The differential test compares the same with Istio's handler.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { admitPod } from '../../../src/injector/admit.ts';
 import { defaultInjectorConfig, type InjectorConfig } from '../../../src/injector/config.ts';
@@ -240,21 +242,8 @@ describe('custom templates (values.sidecarInjectorWebhook.templates)', () => {
     }
     return 'accepted';
   };
-  // Istio's SPIRE example: the workload socket from the SPIFFE CSI driver, mounted by the proxy.
-  const spire = [
-    'spec:',
-    '  containers:',
-    '  - name: istio-proxy',
-    '    volumeMounts:',
-    '    - name: workload-socket',
-    '      mountPath: /var/run/secrets/workload-spiffe-uds',
-    '      readOnly: true',
-    '  volumes:',
-    '  - name: workload-socket',
-    '    csi:',
-    '      driver: "csi.spiffe.io"',
-    '      readOnly: true',
-  ].join('\n');
+  // Istio's SPIRE example, a static template.
+  const spire = readFileSync(fileURLToPath(new URL('../../fixtures/istio-templates/spire.yaml', import.meta.url)), 'utf8');
 
   it('sidecar,spire: the static template merged over the sidecar, as Istio merges it', () => {
     const injected = inject('sidecar,spire', {}, withTemplates({ spire }));
