@@ -10,7 +10,7 @@ import { deploymentName, deploymentRevision, desiredReplicas } from '../../rollo
 import { parseDuration } from '../../rollout/durations.ts';
 import { DEFAULT_MIRROR_PERCENTAGE, describeMatch } from '../../rollout/routing/managed-routes.ts';
 import type {
-  CheckVerdict, Condition, DataPlaneState, GatePoint, GateState, HeaderRouteMatch, MirrorRouteMatch, Rollout, RollbackReason, RolloutPhase, RolloutStep, Track,
+  CheckVerdict, Condition, DataPlaneState, GateStatus, HeaderRouteMatch, MirrorRouteMatch, Rollout, RollbackReason, RolloutPhase, RolloutStep, Track,
 } from '../../rollout/types.ts';
 import type { TrackDeployments } from './rollout-api.ts';
 
@@ -88,19 +88,8 @@ export type ManagedRouteView =
   | { name: string; type: 'Header'; match: HeaderRouteMatch[] }
   | { name: string; type: 'Mirror'; match: MirrorRouteMatch[]; percentage: number };
 
-/** A holding gate of the rollout in progress (or the last one): status.gates. */
-export interface GateView {
-  name: string;
-  point: GatePoint;
-  state: GateState;
-  message: string;
-  answer?: string;
-  attempts: number;
-  lastAttemptAt?: string;
-  nextAttemptAt?: string;
-  overriddenAt?: string;
-  overriddenBy?: string;
-}
+/** A holding gate of the rollout in progress (or the last one): status.gates, without the passage key. */
+export type GateView = Omit<GateStatus, 'key'>;
 
 export interface RollbackView {
   reason: RollbackReason;
