@@ -11,8 +11,11 @@ const cluster = testCluster();
 const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
 const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
 
-/** A smoke test whose pod exits as `exit` says: "0", "1" or "hang", after `exitAfter` (a duration) if given. */
-function smokeAnalysis(exit: string, exitAfter?: string) {
+/**
+ * A smoke test whose pod exits as `exit` says: "0", "1" or "hang", after `exitAfter` (a duration)
+ * if given; `ttl` is the Job's ttlSecondsAfterFinished.
+ */
+function smokeAnalysis(exit: string, exitAfter?: string, ttl?: number) {
   return {
     interval: '5s', failureLimit: 0, minRequests: 0,
     metrics: [{
@@ -21,6 +24,7 @@ function smokeAnalysis(exit: string, exitAfter?: string) {
         metadata: { labels: { team: 'payments' } },
         spec: {
           backoffLimit: 0,
+          ...(ttl === undefined ? {} : { ttlSecondsAfterFinished: ttl }),
           template: {
             metadata: { labels: { 'kwok.switchboard.dev/exit': exit }, ...(exitAfter === undefined ? {} : { annotations: { 'kwok.switchboard.dev/exit-after': exitAfter } }) },
             spec: { restartPolicy: 'Never', containers: [{ name: 'smoke', image: 'smoke:1', args: ['--target={{ canary }}'] }] },
@@ -76,16 +80,19 @@ describe('job metrics', () => {
     await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
   });
 
-  it('a smoke Job that fails fails the round: rolled back past failureLimit 0, its Job deleted', async () => {
+  it('a smoke Job that fails fails the round: rolled back past failureLimit 0, its Job kept for its TTL', async () => {
     const { namespace } = await scenario('job-fail', { withCanarySubset: true });
-    await settleFirstDeploy(namespace, { steps: STEPS, analysis: smokeAnalysis('1') });
+    await settleFirstDeploy(namespace, { steps: STEPS, analysis: smokeAnalysis('1', undefined, 600) });
     await changeImage(namespace, 'payments:2.0-broken');
     const rolledBack = await waitForPhase(namespace, 'RolledBack', 90_000);
     expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
     expect(rolledBack.status?.message).toMatch(/smoke: Job payments-smoke-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
     expect(lastChecks(rolledBack.status).find((check) => check.name === 'smoke')).toMatchObject({ verdict: 'fail', value: 0 });
     expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
-    await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
+    expect(rolledBack.status?.message).toMatch(/kept 600s for its logs \(ttlSecondsAfterFinished\)/);
+    // Left for Kubernetes' TTL controller: its failed pod's logs are there to read.
+    const kept = (await batch.listNamespacedJob({ namespace })).items;
+    expect(kept.map((job) => job.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True'))).toEqual([true]);
   });
 
   it('a Job still running when the rollout is aborted is deleted', async () => {

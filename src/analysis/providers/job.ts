@@ -64,6 +64,12 @@ async function createOrAdopt(client: JobClient, check: JobCheck): Promise<JobObj
   return adoptionProblem(found, check) ?? found;
 }
 
+/** The Job's own ttlSecondsAfterFinished: Kubernetes' TTL controller deletes it that long after it ends. */
+function keptAfterFinishing(job: JobObject): number | undefined {
+  const ttl = job.spec?.['ttlSecondsAfterFinished'];
+  return typeof ttl === 'number' && ttl >= 0 ? ttl : undefined;
+}
+
 /** Waits for the Job to finish, time out or be no longer wanted; never throws. */
 async function waitFor(client: JobClient, check: JobCheck, created: JobObject, options: JobWaitOptions): Promise<JobOutcome> {
   const { name, namespace } = created.metadata;
@@ -96,8 +102,10 @@ async function waitFor(client: JobClient, check: JobCheck, created: JobObject, o
 }
 
 /**
- * One round's Job: created (or found again), waited for, then deleted whatever its outcome. The
- * result names the Job and why it passed, failed or measured nothing. Never throws.
+ * One round's Job: created (or found again), waited for, then deleted, unless it finished and
+ * its spec asks Kubernetes to remove it later (`ttlSecondsAfterFinished`): a failed suite's logs
+ * are then there to read until that TTL. The result names the Job and why it passed, failed or
+ * measured nothing. Never throws.
  */
 export async function runJobCheck(client: JobClient, check: JobCheck, at: string, options: JobWaitOptions = {}): Promise<MetricResult> {
   const created = await createOrAdopt(client, check);
@@ -105,6 +113,8 @@ export async function runJobCheck(client: JobClient, check: JobCheck, at: string
   const outcome = await waitFor(client, check, created, options);
   const { namespace, name } = created.metadata;
   if (outcome.kind === 'cancelled' && options.signal?.reason === HANDED_OVER) return jobResult(check, { kind: 'error', message: `Job ${name} left running: ${HANDED_OVER}` }, at);
+  const keptFor = outcome.kind === 'finished' ? keptAfterFinishing(created) : undefined;
+  if (keptFor !== undefined) return jobResult(check, outcome, at, `kept ${keptFor}s for its logs (ttlSecondsAfterFinished)`);
   const cleanup = await client.remove(namespace, name).then(() => undefined, (error: unknown) => `Job ${name} could not be deleted: ${describe(error)}`);
   return jobResult(check, outcome, at, cleanup);
 }

@@ -162,6 +162,21 @@ describe('a round\'s Job', () => {
     expect(store.jobs.size).toBe(0);
   });
 
+  it('a finished Job whose spec sets ttlSecondsAfterFinished is kept for Kubernetes to remove; one that times out is not', async () => {
+    const kept = new JobStore();
+    const check = plannedJob({}, { job: { spec: { template, ttlSecondsAfterFinished: 600 } } });
+    kept.onRead = (found) => { found.status = status('Failed', 'BackoffLimitExceeded'); };
+    const failed = await runJobCheck(kept, check, at, fast);
+    expect(failed).toMatchObject({ verdict: 'fail', value: 0 });
+    expect(failed.message).toMatch(/failed \(BackoffLimitExceeded\); kept 600s for its logs \(ttlSecondsAfterFinished\)$/);
+    expect(kept.deleted).toEqual([]);
+    const overrun = new JobStore();
+    const slow = plannedJob({}, { job: { spec: { template, ttlSecondsAfterFinished: 600 }, timeoutSeconds: 5 } });
+    overrun.onRead = (found) => { found.status = { active: 1 }; now += 2_000; };
+    expect((await runJobCheck(overrun, slow, at, fast)).verdict).toBe('error');
+    expect(overrun.deleted).toEqual([slow.job.name]);
+  });
+
   it('after a restart, the Job already created for the round is found again, not created twice', async () => {
     const store = new JobStore();
     const check = plannedJob();
