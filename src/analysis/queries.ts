@@ -176,6 +176,12 @@ export interface PlanInput {
   round?: string;
   /** The Rollout's uid: its Jobs name it as their owner. */
   rolloutUid?: string;
+  /**
+   * All traffic goes to the canary (weight 100: a post-promotion watch, blue-green after its
+   * switch). Stable serves nothing to compare with, so the comparisons with it (judges,
+   * maxErrorRateIncrease) are left out, rather than leave every round inconclusive.
+   */
+  stableIdle?: boolean;
 }
 
 /** The range vector of every query: the interval, widened to minWindowMs when shorter. */
@@ -320,8 +326,8 @@ export function buildAnalysisPlan(input: PlanInput): AnalysisPlan {
     else if (metric.judge !== undefined) check = plannedJudge(metric, metric.judge, canary, stable, input.mirrored ?? false);
     else check = plannedMetric(metric, canary, variables, input.mirrored ?? false, args);
     return metric.dryRun === true ? { ...check, dryRun: true } : check;
-  });
-  if (analysis.maxErrorRateIncrease !== undefined) {
+  }).filter((check) => input.stableIdle !== true || check.kind !== 'judge');
+  if (analysis.maxErrorRateIncrease !== undefined && input.stableIdle !== true) {
     const comparison: ComparisonCheck = {
       kind: 'comparison',
       name: ERROR_RATE_INCREASE_CHECK,

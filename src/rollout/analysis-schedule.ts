@@ -117,6 +117,7 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
     analysis,
     serviceHost: ctx.spec.trafficRouting.host,
     mirrored: (ctx.status.managedRoutes ?? []).some((route) => route.type === 'Mirror'),
+    stableIdle: (ctx.status.canaryWeight ?? 0) >= 100,
     ...(analysis.prometheus === undefined ? {} : { prometheusAddress: analysis.prometheus.address }),
     ...(ctx.observed.minAnalysisWindowMs === undefined ? {} : { minWindowMs: ctx.observed.minAnalysisWindowMs }),
     // The times nextAnalysisAt schedules from: the same round until it is credited, then another.

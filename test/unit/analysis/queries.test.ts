@@ -114,6 +114,16 @@ describe('analysis plan', () => {
     });
   });
 
+  it('with all traffic on the canary, the comparisons with stable are left out; a broken judge is still refused', () => {
+    const metrics = [{ name: 'error-rate', maxErrorRatePercent: 5 }, { name: 'errors-vs-stable', judge: { test: 'ErrorRate' as const } }];
+    const comparing = buildAnalysisPlan(input({ metrics, maxErrorRateIncrease: 0.5 }));
+    expect(comparing.checks.map((check) => check.kind)).toEqual(['threshold', 'judge', 'comparison']);
+    const idle = buildAnalysisPlan({ ...input({ metrics, maxErrorRateIncrease: 0.5 }), stableIdle: true });
+    expect(idle.checks.map((check) => check.name)).toEqual(['error-rate']);
+    const broken = [{ name: 'judge-with-query', query: 'up', judge: { test: 'ErrorRate' as const } }];
+    expect(() => buildAnalysisPlan({ ...input({ metrics: broken }), stableIdle: true })).toThrow(/a judge compares canary with stable/);
+  });
+
   it('the routed host reaches the canary and stable error rates; a Prometheus address override is carried in the plan', () => {
     const plan = buildAnalysisPlan({
       ...input({ metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }], maxErrorRateIncrease: 0.5 }),

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsProvider } from '../../../src/analysis/provider.ts';
 import { effectiveSteps, resolveSpec } from '../../../src/rollout/defaults.ts';
+import type { RolloutSpec } from '../../../src/rollout/types.ts';
 import { validateRollout } from '../../../src/rollout/validate.ts';
 import { REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, T0, rollout, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 import { Simulation, splitWeights } from './simulation.ts';
@@ -21,8 +22,9 @@ function adjustable(): MetricsProvider & { canaryErrorRate: number } {
   return provider;
 }
 
-async function started(provider: MetricsProvider): Promise<Simulation> {
-  const initial = rollout({ spec: { template: TEMPLATE_A, steps: [{ setWeight: 25 }], postPromotionWatch: { duration: '10m' } }, metadata: { finalizers: undefined } });
+async function started(provider: MetricsProvider, analysis?: RolloutSpec['analysis']): Promise<Simulation> {
+  const spec = { template: TEMPLATE_A, steps: [{ setWeight: 25 }], postPromotionWatch: { duration: '10m' }, ...(analysis === undefined ? {} : { analysis }) };
+  const initial = rollout({ spec, metadata: { finalizers: undefined } });
   const sim = new Simulation({ now: T0, rollout: initial, virtualService: seedVirtualService(0), destinationRule: seedDestinationRule(), provider });
   await sim.runUntil((s) => s.rollout.status?.phase === 'Healthy' && s.rollout.status.stableRevision === REV_A);
   sim.editSpec({ template: TEMPLATE_B });
@@ -45,6 +47,26 @@ describe('postPromotionWatch', () => {
     await sim.runUntil((s) => s.rollout.status?.phase === 'Healthy' && s.rollout.status.stableRevision === REV_B, 600);
     expect(sim.rollout.status?.stableRevision).toBe(REV_B);
     expect(sim.appliedKinds().slice(start).filter((kind) => kind.startsWith('setWeights'))).toEqual(['setWeights(25)', 'setWeights(100)', 'setWeights(0)']);
+  });
+
+  it('the comparisons with stable sit the watch out: stable serves nothing then, and they would leave every round inconclusive', async () => {
+    const provider = adjustable();
+    const comparing = provider.query.bind(provider);
+    // Stable's requests stop once all traffic is on the new version.
+    let stableServes = true;
+    provider.query = async (promql: string) => (!stableServes && promql.includes('payment-service-stable') ? 0 : comparing(promql));
+    const judged = {
+      interval: '1m', failureLimit: 1, minRequests: 20, maxErrorRateIncrease: 1,
+      metrics: [{ name: 'error-rate', maxErrorRatePercent: 1 }, { name: 'errors-vs-stable', judge: { test: 'ErrorRate' as const, minSamples: 50 } }],
+    };
+    const sim = await started(provider, judged);
+    await sim.runUntil((s) => s.rollout.status?.canaryWeight === 100, 400);
+    const judgedBefore = sim.rollout.status?.analysis?.last?.map((check) => check.name);
+    expect(judgedBefore).toEqual(['error-rate', 'errors-vs-stable', 'error-rate-increase']);
+    stableServes = false;
+    await sim.runUntil((s) => s.rollout.status?.phase === 'Healthy' && s.rollout.status.stableRevision === REV_B, 600);
+    expect(sim.rollout.status?.analysis?.inconclusiveChecks ?? 0).toBe(0);
+    expect(sim.rollout.status?.analysis?.last?.map((check) => check.name)).toEqual(['error-rate']);
   });
 
   it('a new version that starts failing during the watch goes, all traffic back on the old one, whole', async () => {
