@@ -12,6 +12,7 @@ import { scaleDownDelay } from './deployments/scale-down.ts';
 import { dynamicStableReplicas } from './deployments/stable-scale.ts';
 import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
 import { gateHold } from './gates/gates.ts';
+import { rollbackCheck, wakeForRollbackCheck } from './gates/rollback-check.ts';
 import { canaryReplicasAtStep, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
 import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
@@ -133,6 +134,13 @@ export function decideProgressing(ctx: RoutedContext, stepIndex: number): Action
   }
   const round = freshRound(ctx, stepIndex);
   if (round !== undefined) return creditRoundAction(ctx, round);
+  // Asked whatever the step is doing, so that a rollback can be called for while it waits too.
+  const check = rollbackCheck(ctx, ctx.status.canaryRevision ?? ctx.revision);
+  if (check.action !== undefined) return check.action;
+  return wakeForRollbackCheck(progressAt(ctx, stepIndex), check.dueAt);
+}
+
+function progressAt(ctx: RoutedContext, stepIndex: number): Action {
   if (ctx.observed.stableDeployment === undefined) return stableMissingHold(ctx);
   const targetWeight = weightAtStep(ctx.spec.steps, stepIndex, ctx.status.heldWeight);
   const revision = ctx.status.canaryRevision ?? ctx.revision;

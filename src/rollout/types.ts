@@ -282,12 +282,15 @@ export interface RolloutSpec {
 }
 
 /**
- * Where a gate is asked. The first three hold the rollout until the gate answers 2xx; the last
- * three are notifications, which never hold anything.
+ * Where a gate is asked. The first three hold the rollout until the gate answers 2xx; the next
+ * three are notifications, which never hold anything; RollbackCheck is asked again and again
+ * while the canary runs, and a 2xx rolls it back.
  */
-export const GATE_POINTS = ['BeforeRollout', 'BeforeWeightIncrease', 'BeforePromotion', 'AfterRollout', 'OnRollback', 'OnEvent'] as const;
+export const GATE_POINTS = ['BeforeRollout', 'BeforeWeightIncrease', 'BeforePromotion', 'AfterRollout', 'OnRollback', 'OnEvent', 'RollbackCheck'] as const;
 export type GatePoint = (typeof GATE_POINTS)[number];
 export const HOLDING_GATE_POINTS: readonly GatePoint[] = ['BeforeRollout', 'BeforeWeightIncrease', 'BeforePromotion'];
+/** Told, never asked: only these take `retries`. */
+export const NOTIFICATION_GATE_POINTS: readonly GatePoint[] = ['AfterRollout', 'OnRollback', 'OnEvent'];
 
 export interface GateHeader {
   name: string;
@@ -382,7 +385,7 @@ export interface AnalysisStatus {
   last?: MetricResult[];
 }
 
-export type RollbackReason = 'AnalysisFailed' | 'ProgressDeadlineExceeded' | 'Aborted';
+export type RollbackReason = 'AnalysisFailed' | 'ProgressDeadlineExceeded' | 'Aborted' | 'GateRequestedRollback';
 
 export interface RollbackRecord {
   reason: RollbackReason;

@@ -80,6 +80,34 @@ describe('job metrics', () => {
     await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
   });
 
+  it('a release gated by a smoke Job and judged against stable is switched over, then rolled back by the watch when its error rate rises', async () => {
+    const { namespace, traffic } = await scenario('job-watch', { withCanarySubset: true, canaryLatencyMs: 20 });
+    const smoke = smokeAnalysis('0').metrics[0]!;
+    const analysis = {
+      interval: '5s', failureLimit: 0, minRequests: 10,
+      metrics: [smoke, { name: 'error-rate', maxErrorRatePercent: 5 }, { name: 'errors-vs-stable', judge: { test: 'ErrorRate', significance: 0.001, minSamples: 50 } }],
+    };
+    await settleFirstDeploy(namespace, { steps: STEPS, postPromotionWatch: { duration: '10m' }, analysis });
+    await changeImage(namespace, 'payments:1.1');
+    // The step at 50% passed on the Job, the threshold and the judge: the new version takes it all.
+    let checks: Last = [];
+    await eventually('the watch under way, all traffic on the new version', async () => {
+      const { status } = await readRollout(namespace);
+      // The 50% step's last round, read before the watch's rounds (without the judge) replace it.
+      if (lastChecks(status).length === 3) checks = lastChecks(status);
+      return status?.canaryWeight === 100 && status.currentStepIndex === 2;
+    }, 120_000);
+    expect(checks.find((check) => check.name === 'errors-vs-stable')?.message).toMatch(/two-proportion z = .*no evidence that the canary fails more often/);
+    expect(checks.find((check) => check.name === 'smoke')).toMatchObject({ verdict: 'pass' });
+    traffic.simulator.setBehaviour('canary', { errorRate: 0.5 });
+    const rolledBack = await waitForPhase(namespace, 'RolledBack', 60_000);
+    expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
+    expect(rolledBack.status?.message).toMatch(/error-rate/);
+    // During the watch the judge sat out: stable served nothing to compare with.
+    expect(lastChecks(rolledBack.status).map((check) => check.name)).toEqual(['smoke', 'error-rate']);
+    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+  });
+
   it('a smoke Job that fails fails the round: rolled back past failureLimit 0, its Job kept for its TTL', async () => {
     const { namespace } = await scenario('job-fail', { withCanarySubset: true });
     await settleFirstDeploy(namespace, { steps: STEPS, analysis: smokeAnalysis('1', undefined, 600) });

@@ -18,7 +18,7 @@ const STEP_TYPES = every<StepType>({ setWeight: true, setCanaryScale: true, setH
 const TRACKS = every<Track>({ stable: true, canary: true });
 const VERDICTS = every<CheckVerdict>({ pass: true, fail: true, inconclusive: true, error: true });
 const COMMANDS = every<RolloutCommand>({ promote: true, promoteFull: true, abort: true, retry: true, restart: true });
-const ROLLBACK_REASONS = every<RollbackReason>({ AnalysisFailed: true, ProgressDeadlineExceeded: true, Aborted: true });
+const ROLLBACK_REASONS = every<RollbackReason>({ AnalysisFailed: true, ProgressDeadlineExceeded: true, Aborted: true, GateRequestedRollback: true });
 const CONDITION_STATUSES = every<Condition['status']>({ True: true, False: true, Unknown: true });
 
 type RequiredKey<T> = { [K in keyof T]-?: undefined extends T[K] ? never : K }[keyof T];

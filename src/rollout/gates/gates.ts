@@ -9,7 +9,7 @@ import { addMilliseconds } from '../durations.ts';
 import { baseConditions, hold, viewStatus, waitUntil, type HoldView } from '../hold.ts';
 import { timestamp, type RoutedContext } from '../state.ts';
 import { updateStatus } from '../transitions.ts';
-import type { GatePoint, GateSpec, GateState, GateStatus, RolloutStatus } from '../types.ts';
+import { HOLDING_GATE_POINTS, type GatePoint, type GateSpec, type GateState, type GateStatus, type RolloutStatus } from '../types.ts';
 import { gatePayload, retryDelayMs, type GateAnswer, type GateCall, type GatePayload } from './call.ts';
 
 /** One passage of a holding point: the same key is asked once per rollout. */
@@ -144,8 +144,8 @@ export function gateHold(ctx: RoutedContext, passage: GatePassage): Action | und
 export function overrideGates(
   status: RolloutStatus, gates: readonly GateSpec[], now: Date, by: string | undefined,
 ): { status: RolloutStatus; names: string[] } | undefined {
-  // An entry of a gate no longer in the spec holds nothing.
-  const named = new Set(gates.map((gate) => gate.name));
+  // An entry of a gate no longer in the spec, or of a gate that never holds, holds nothing.
+  const named = new Set(gates.filter((gate) => HOLDING_GATE_POINTS.includes(gate.point)).map((gate) => gate.name));
   const holds = (entry: GateStatus) => !PASSED.has(entry.state) && named.has(entry.name);
   const holding = (status.gates ?? []).filter(holds);
   if (holding.length === 0) return undefined;

@@ -177,6 +177,63 @@ describe('holding gates', () => {
   });
 });
 
+describe('RollbackCheck gates', () => {
+  const asked = (sim: Simulation) => sim.gateCalls.filter((call) => call.gate.point === 'RollbackCheck');
+
+  it('a gate that says no is asked every retryIntervalSeconds while the canary runs, and the rollout goes on', async () => {
+    const sim = await rolloutWith([gate('RollbackCheck', { retryIntervalSeconds: 15 })], [{ setWeight: 20 }, { pause: { duration: '1m' } }, { setWeight: 50 }]);
+    sim.gate = () => ({ outcome: 'refused', message: 'HTTP 404: no rollback asked' });
+    await sim.runUntil(promoted, 800);
+    expect(promoted(sim)).toBe(true);
+    const times = sim.applied.filter(({ action }) => action.kind === 'callGate').map(({ at }) => at.getTime());
+    expect(times.length).toBeGreaterThanOrEqual(4);
+    // Never sooner than the interval; a step that moves on does not ask again before it either.
+    expect(times.slice(1).every((time, index) => time - times[index]! >= 15_000)).toBe(true);
+    const warned = sim.applied.filter(({ action }) => action.kind === 'updateStatus' && action.warning === true);
+    expect(warned).toEqual([]);
+    expect(asked(sim).every((call) => call.key === `${REV_B}/rollback-check` && call.payload.point === 'RollbackCheck')).toBe(true);
+  });
+
+  it('a yes rolls the canary back, even while it waits at an indefinite pause', async () => {
+    const sim = await rolloutWith([gate('RollbackCheck')], [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }]);
+    sim.gate = () => ({ outcome: 'refused', message: 'HTTP 404' });
+    await sim.runUntil((s) => s.rollout.status?.phase === 'Paused' && s.rollout.status.canaryWeight === 20, 400);
+    const before = asked(sim).length;
+    sim.gate = () => ({ outcome: 'allowed', message: 'HTTP 200: roll it back' });
+    await sim.runUntil((s) => s.rollout.status?.phase === 'RolledBack' && (s.canary?.spec?.replicas ?? 0) === 0, 400);
+    expect(asked(sim).length).toBe(before + 1);
+    const { rollback, gates, message } = sim.rollout.status!;
+    expect(rollback).toMatchObject({ reason: 'GateRequestedRollback', revision: REV_B });
+    expect(message).toBe(`gate "rollbackcheck-gate" (RollbackCheck) asked for a rollback of revision ${REV_B}: HTTP 200: roll it back; all traffic goes back to stable`);
+    expect(gates).toEqual([expect.objectContaining({ point: 'RollbackCheck', state: 'Open', answer: 'HTTP 200: roll it back' })]);
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+  });
+
+  it('a gate that cannot be asked is never a yes: told once, asked again with backoff', async () => {
+    const sim = await rolloutWith([gate('RollbackCheck', { retryIntervalSeconds: 10, maxRetryIntervalSeconds: 40 })], [{ setWeight: 20 }, { pause: {} }]);
+    sim.gate = () => ({ outcome: 'unreachable', message: 'POST http://gates.test/ask: connect ECONNREFUSED' });
+    await sim.runUntil((s) => asked(s).length >= 5, 2000);
+    const times = sim.applied.filter(({ action }) => action.kind === 'callGate').map(({ at }) => at.getTime());
+    expect(times.slice(1).map((time, index) => (time - times[index]!) / 1000).slice(0, 4)).toEqual([10, 20, 40, 40]);
+    expect(sim.rollout.status?.rollback).toBeUndefined();
+    expect(sim.rollout.status?.gates?.[0]).toMatchObject({ state: 'Unreachable' });
+    const warned = sim.applied.filter(({ action }) => action.reason === 'GateUnreachable' && action.kind === 'updateStatus' && action.warning === true);
+    expect(warned).toHaveLength(1);
+  });
+
+  it('promote lets a holding gate past, and leaves a RollbackCheck gate alone', () => {
+    const at = iso(0);
+    const entries: GateStatus[] = [
+      { name: 'asked', point: 'RollbackCheck', key: `${REV_B}/rollback-check`, state: 'Unreachable', message: 'x', attempts: 2, lastAttemptAt: at },
+      { name: 'freeze', point: 'BeforePromotion', key: `${REV_B}/promotion`, state: 'Refused', message: 'y', attempts: 1, lastAttemptAt: at },
+    ];
+    const specs = [gate('RollbackCheck', { name: 'asked' }), gate('BeforePromotion', { name: 'freeze' })];
+    const overridden = overrideGates({ gates: entries }, specs, T0, 'alice');
+    expect(overridden?.names).toEqual(['freeze']);
+    expect(overridden?.status.gates?.[0]).toEqual(entries[0]);
+  });
+});
+
 describe('the pure parts', () => {
   it('backoff doubles from retryIntervalSeconds up to maxRetryIntervalSeconds (default 300, or the interval if larger)', () => {
     const g = gate('BeforePromotion');
