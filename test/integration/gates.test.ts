@@ -1,7 +1,8 @@
 // Gates against a real HTTP server on loopback, with the controller process and the real API
 // server: a refusing BeforePromotion gate holds the rollout and says so, the same gate saying yes
 // lets it promote, `switchboard promote` overrides it and is recorded, a gate nobody answers for
-// holds too, and the AfterRollout, OnRollback and OnEvent gates are told.
+// holds too, the AfterRollout, OnRollback and OnEvent gates are told, and a RollbackCheck gate's
+// yes rolls the canary back.
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +20,11 @@ const { readRollout, readVirtualService, scenario, changeImage, waitForPhase, de
 /** The change-approval service: answers what the test says, and keeps what it was sent. */
 let answer = { code: 403, body: 'change freeze until 18:00' };
 const received: { headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
-/** What the notification gates were told (any path but /confirm; always answered 204). */
+/** What the notification gates were told (any other path; always answered 204). */
 const told: Record<string, unknown>[] = [];
+/** The RollbackCheck gate's answer (/rollback-check), and how often it was asked. */
+let rollbackAnswer = { code: 404, body: 'no rollback asked' };
+let rollbackAsked = 0;
 let server: Server;
 let gateUrl: string;
 
@@ -29,6 +33,11 @@ beforeAll(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
+      if (request.url === '/rollback-check') {
+        rollbackAsked += 1;
+        response.writeHead(rollbackAnswer.code, { 'content-type': 'text/plain' }).end(rollbackAnswer.body);
+        return;
+      }
       if (request.url !== '/confirm') {
         told.push(JSON.parse(body) as Record<string, unknown>);
         response.writeHead(204).end();
@@ -142,6 +151,21 @@ describe('gates', () => {
     expect((await switchboard(['abort', 'payments', '-n', namespace])).code).toBe(0);
     await eventually('OnRollback told', async () => told.some((body) => body.point === 'OnRollback'), 15_000);
     expect(told.filter((body) => body.point === 'OnRollback')).toEqual([expect.objectContaining({ event: expect.objectContaining({ reason: 'Aborted', type: 'Warning' }) })]);
+
+    // A RollbackCheck gate is asked while the promotion is held; its "no" lets the canary be, its yes rolls it back.
+    const check = { name: 'stop-button', point: 'RollbackCheck', url: gateUrl.replace(/\/confirm$/, '/rollback-check'), retryIntervalSeconds: 1 };
+    await cluster.custom.patchNamespacedCustomObject({
+      ...ROLLOUTS, namespace, name: 'payments', body: [{ op: 'add', path: '/spec/gates/-', value: check }],
+    }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    await changeImage(namespace, 'payments:1.4');
+    await eventually('the RollbackCheck gate asked twice', async () => rollbackAsked >= 2, 30_000);
+    expect((await readRollout(namespace)).status?.phase).toBe('Paused');
+    rollbackAnswer = { code: 200, body: 'roll it back' };
+    const rolledBack = await waitForPhase(namespace, 'RolledBack', 30_000);
+    expect(rolledBack.status?.rollback?.reason).toBe('GateRequestedRollback');
+    expect(rolledBack.status?.message).toContain('gate "stop-button" (RollbackCheck) asked for a rollback of revision');
+    await eventually('all traffic back on stable', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 15_000);
+    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.2');
   });
 
   it('the API server refuses gates that could not work, naming the field', async () => {
