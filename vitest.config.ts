@@ -1,19 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration files share one control plane and run in three lanes (`make integration` runs them
-// with test/harness/integration-lanes.ts; `vitest run --project 'integration*'` runs them one file
-// at a time, cluster-wide ones last):
+// Integration files share one control plane and run in lanes (`make integration` runs them with
+// test/harness/integration-lanes.ts; `vitest run --project 'integration*'` runs them one file at a
+// time, cluster-wide ones last):
 // - cluster-wide: they change what every namespace depends on (webhook configurations that fail
 //   closed, the install's ClusterRoles, CRDs and namespace): one at a time, after the others;
-// - without controllers: they create no Rollout and start no controller, so they can run beside
-//   the controller files, whose controllers reconcile every Rollout they see (a vitest process of
-//   their own);
-// - the rest, one at a time: two controllers from two files would reconcile each other's Rollouts.
+// - two controller lanes, `integration` (every file not listed elsewhere) and `integration-b`,
+//   each one file at a time: a lane's controllers reconcile only the Rollouts labelled with its
+//   lane (test/integration/support/lane.ts), so the two lanes run side by side;
+// - without controllers: they start no controller (their Rollouts, unlabelled, are left alone by
+//   the lanes' controllers), beside the others.
 const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
 const WITHOUT_CONTROLLERS = [
   'test/integration/analysis-client-failures.test.ts', 'test/integration/control-plane.test.ts',
   'test/integration/injector*.test.ts', 'test/integration/istio-crds.test.ts',
   'test/integration/istiod.test.ts', 'test/integration/leader-election.test.ts',
+  'test/integration/analyze.test.ts', 'test/integration/cli.test.ts',
+];
+/** The second controller lane: about half of the controller files' time. */
+const CONTROLLERS_B = [
+  'test/integration/traffic-strategies.test.ts', 'test/integration/ha.test.ts', 'test/integration/analysis-job.test.ts',
+  'test/integration/gates.test.ts', 'test/integration/notifications.test.ts', 'test/integration/rollout-conflicts.test.ts',
 ];
 
 const integration = {
@@ -40,9 +47,12 @@ export default defineConfig({
           ...integration,
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: [...CLUSTER_WIDE, ...WITHOUT_CONTROLLERS],
+          exclude: [...CLUSTER_WIDE, ...WITHOUT_CONTROLLERS, ...CONTROLLERS_B],
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        test: { ...integration, name: 'integration-b', include: CONTROLLERS_B, sequence: { groupOrder: 1 } },
       },
       {
         test: { ...integration, name: 'integration-without-controllers', include: WITHOUT_CONTROLLERS, sequence: { groupOrder: 1 } },

@@ -1,8 +1,9 @@
 // `make integration`: the integration projects of vitest.config.ts on one local control plane, in
-// lanes. The files without controllers run in a second vitest process beside the controller files
-// (those must run one at a time: each file's controllers reconcile every Rollout they see); the
-// cluster-wide files run alone, last. vitest runs the projects of one process one file at a time,
-// so the lanes are processes. Arguments are passed to each vitest (file filters, -t).
+// lanes, each a vitest process (vitest runs the projects of one process one file at a time). The
+// two controller lanes run side by side, each's controllers reconciling only the Rollouts labelled
+// with its lane (SWITCHBOARD_TEST_LANE, test/integration/support/lane.ts), beside the files without
+// controllers; the cluster-wide files run alone, last. Arguments are passed to each vitest (file
+// filters, -t).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './binaries.ts';
@@ -14,10 +15,10 @@ const registry = join(stateDir, 'test-processes.pids');
 
 interface Lane { project: string; code: number; output: string }
 
-function runLane(project: string, live: boolean): Promise<Lane> {
+function runLane(project: string, live: boolean, lane?: string): Promise<Lane> {
   const args = ['node_modules/vitest/vitest.mjs', 'run', '--project', project, '--passWithNoTests', ...process.argv.slice(2)];
   const attach = local ? { SWITCHBOARD_TEST_CLUSTER_ATTACH: '1', SWITCHBOARD_TEST_CLUSTER_DIR: stateDir, SWITCHBOARD_PID_REGISTRY: registry } : {};
-  const env = { ...process.env, ...attach };
+  const env = { ...process.env, ...attach, ...(lane === undefined ? {} : { SWITCHBOARD_TEST_LANE: lane }) };
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
   let output = '';
   // Printed whole once the lane ends, so that two lanes' lines do not interleave.
@@ -38,11 +39,12 @@ async function main(): Promise<number> {
   }
   const lanes: Lane[] = [];
   try {
-    const side = runLane('integration-without-controllers', false);
-    lanes.push(await runLane('integration', true));
-    const finished = await side;
-    process.stdout.write(`\n--- lane ${finished.project} (ran beside the one above) ---\n${finished.output}`);
-    lanes.push(finished);
+    const beside = [runLane('integration-b', false, 'b'), runLane('integration-without-controllers', false)];
+    lanes.push(await runLane('integration', true, 'a'));
+    for (const finished of await Promise.all(beside)) {
+      process.stdout.write(`\n--- lane ${finished.project} (ran beside the one above) ---\n${finished.output}`);
+      lanes.push(finished);
+    }
     lanes.push(await runLane('integration-cluster-wide', true));
   } finally {
     if (local) {

@@ -15,10 +15,16 @@ import type { RunningPrometheus } from '../harness/prometheus.ts';
 import type { CallerTraffic } from '../harness/caller-traffic.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, stableServes, startMeshPrometheus, startTraffic, watchStoredWeights } from './support/rollout-env.ts';
+import { shardLeaseName } from '../../src/controller/leader-election.ts';
+import { parseShardSelector } from '../../src/controller/shard-selector.ts';
+import { laneSelector } from './support/lane.ts';
 
 const cluster = testCluster();
 const leases = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
-const LEASE = 'switchboard-controller';
+const LEASE_ID = 'switchboard-controller';
+const SELECTOR = laneSelector();
+/** The lease the replicas elect with: its name carries the lane's shard selector, if any. */
+const LEASE = shardLeaseName(LEASE_ID, SELECTOR === undefined ? undefined : parseShardSelector(SELECTOR)?.text);
 const group = { group: 'switchboard.dev', version: 'v1alpha1', plural: 'rollouts' };
 const scratch = mkdtempSync(join(tmpdir(), 'switchboard-ha-'));
 let namespace: string;
@@ -36,7 +42,8 @@ async function startReplica(name: string): Promise<Replica> {
   const process_ = startManagerProcess([
     `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheus.url}`,
     `--webhook-bind-address=127.0.0.1:${webhookPort}`, `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`,
-    '--leader-elect', `--leader-election-namespace=${namespace}`, `--leader-election-id=${LEASE}`,
+    '--leader-elect', `--leader-election-namespace=${namespace}`, `--leader-election-id=${LEASE_ID}`,
+    ...(SELECTOR === undefined ? [] : [`--shard-selector=${SELECTOR}`]),
     '--leader-elect-lease-duration=3s', '--leader-elect-renew-deadline=2s', '--leader-elect-retry-period=500ms',
     '--metrics-bind-address=0', `--health-probe-bind-address=127.0.0.1:${healthPort}`, '--log-level=debug',
   ], join(inject('clusterLogDir'), `ha-${name}-${process.pid}.log`));

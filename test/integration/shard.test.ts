@@ -8,9 +8,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { shardLeaseName } from '../../src/controller/leader-election.ts';
+import { parseShardSelector } from '../../src/controller/shard-selector.ts';
 import { startManagerProcess, type ManagerProcess } from '../harness/manager-process.ts';
 import { sleep } from '../harness/processes.ts';
 import { createNamespace, deleteNamespace, eventually, installCrds, testCluster } from './support/cluster.ts';
+import { laneSelector } from './support/lane.ts';
 import { deployPaymentsRouting, paymentsRollout, watchStoredWeights } from './support/rollout-env.ts';
 import { ROLLOUTS, type RolloutView } from './support/rollout-scenario.ts';
 
@@ -26,7 +28,7 @@ let leaseNamespace: string;
 interface ShardController { shard: string; process: ManagerProcess; identity: string; lease: string }
 
 function startShard(shard: string): ShardController {
-  const selector = `${SHARD_LABEL}=${shard}`;
+  const selector = laneSelector(`${SHARD_LABEL}=${shard}`)!;
   const process_ = startManagerProcess([
     '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--shard-selector=${selector}`,
     '--leader-elect', `--leader-election-namespace=${leaseNamespace}`, `--leader-election-id=${LEASE_BASE}`,
@@ -34,7 +36,7 @@ function startShard(shard: string): ShardController {
     '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug',
   ], join(inject('clusterLogDir'), `shard-${shard}-${process.pid}.log`));
   controllers.push(process_);
-  return { shard, process: process_, identity: `${hostname()}-${process_.child.pid}`, lease: shardLeaseName(LEASE_BASE, selector) };
+  return { shard, process: process_, identity: `${hostname()}-${process_.child.pid}`, lease: shardLeaseName(LEASE_BASE, parseShardSelector(selector)?.text) };
 }
 
 /** The controller's log lines for one Rollout's actions (reconciles that wrote something). */
@@ -62,7 +64,7 @@ async function rolloutInShard(shard: string): Promise<string> {
     analysis: undefined,
     steps: [{ setWeight: 20 }, { pause: { duration: '8s' } }, { setWeight: 50 }, { pause: { duration: '3s' } }],
   }) as { metadata: Record<string, unknown> };
-  body.metadata.labels = { [SHARD_LABEL]: shard };
+  body.metadata.labels = { ...body.metadata.labels as Record<string, string>, [SHARD_LABEL]: shard };
   await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body });
   return namespace;
 }

@@ -14,6 +14,7 @@ import type { AppliedRoutes } from '../../harness/sidecar.ts';
 import { startPrometheus, type RunningPrometheus } from '../../harness/prometheus.ts';
 import type { TrafficBehaviour } from '../../harness/traffic-simulator.ts';
 import { kubectl, type TestCluster } from './cluster.ts';
+import { laneLabels, laneSelector } from './lane.ts';
 
 export type ControllerProcess = ManagerProcess;
 
@@ -22,9 +23,11 @@ let controllerCount = 0;
 export function startController(prometheusUrl: string, name = 'controller', options: { istiod?: boolean; args?: string[] } = {}): ControllerProcess {
   const istiod = inject('istiod');
   const istiodFlags = istiod && options.istiod !== false ? [`--istiod-url=${istiod.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`] : [];
+  const selector = laneSelector();
   return startManagerProcess([
     '--no-webhook', `--kubeconfig=${inject('kubeconfig')}`, `--prometheus-url=${prometheusUrl}`, '--prometheus-scrape-interval=1s',
-    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...istiodFlags, ...options.args ?? [],
+    '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...istiodFlags,
+    ...(selector === undefined ? [] : [`--shard-selector=${selector}`]), ...options.args ?? [],
   ], join(inject('clusterLogDir'), `${name}-${process.pid}-${controllerCount++}.log`));
 }
 
@@ -131,7 +134,7 @@ export async function startTraffic(cluster: TestCluster, prometheus: RunningProm
 
 export function paymentsRollout(namespace: string, image: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', metadata: { name: 'payments', namespace },
+    apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', metadata: { name: 'payments', namespace, labels: laneLabels() },
     spec: {
       replicas: 2,
       selector: { matchLabels: { app: 'payments' } },
