@@ -1,13 +1,13 @@
 // Notifications end to end: the controller process, the real API server, the simulated mesh and
 // Prometheus, and real HTTP servers on 127.0.0.1 in the place of Slack, Teams, PagerDuty,
-// Alertmanager and a webhook. A real Alertmanager (Debian's prometheus-alertmanager) is not
-// installed here: its receiver checks the API's payload shape only.
+// Alertmanager and a webhook. How a real Alertmanager (Debian's prometheus-alertmanager) takes,
+// groups and resolves these alerts is test/unit/notifications/alertmanager.test.ts.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually, kubectl, testCluster } from './support/cluster.ts';
-import { startReceiver, type Receiver, type Received } from './support/receivers.ts';
+import { startReceiver, type Receiver, type Received } from '../harness/receivers.ts';
 import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
