@@ -115,6 +115,16 @@ export function render(text: string, notification: Notification, escape: (value:
   return Mustache.render(text, templateView(notification), {}, { escape: (value: unknown) => escape(String(value)) });
 }
 
+/**
+ * A template's message rendered, or undefined without one, or when it renders blank (only
+ * variables this notification lacks): the sink's own words then, as services refuse empty text.
+ */
+export function renderMessage(template: MessageTemplate | undefined, notification: Notification, escape?: (value: string) => string): string | undefined {
+  if (template?.message === undefined) return undefined;
+  const text = render(template.message, notification, escape);
+  return text.trim() === '' ? undefined : text;
+}
+
 /** Every string in a YAML value rendered; the rest kept as it is. */
 export function renderValue(value: unknown, notification: Notification): unknown {
   if (typeof value === 'string') return render(value, notification);

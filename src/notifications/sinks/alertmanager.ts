@@ -3,7 +3,7 @@
 // is set: the alert ends after alertExpiry, or at once when the rollout later succeeds and the
 // same labels are sent again with endsAt = now.
 import type { SinkConfig } from '../config.ts';
-import { render, type MessageTemplate } from '../templates.ts';
+import { render, renderMessage, type MessageTemplate } from '../templates.ts';
 import type { Notification, Severity, TriggerName } from '../triggers.ts';
 import { analysisSummary, headline, measuredLine } from './describe.ts';
 import { jsonPost, type HttpRequest } from './sink-request.ts';
@@ -41,7 +41,7 @@ export function alertOf(notification: Notification, sink: AlertmanagerSink, temp
       revision: notification.revision ?? 'unknown', severity: SEVERITIES[notification.severity],
     },
     annotations: {
-      summary: template?.message === undefined ? headline(notification) : render(template.message, notification),
+      summary: renderMessage(template, notification) ?? headline(notification),
       description, reason: notification.reason, canary_weight: `${notification.canaryWeight}%`,
       ...Object.fromEntries(Object.entries(template?.alertmanagerAnnotations ?? {}).map(([name, text]) => [name, render(text, notification)])),
     },

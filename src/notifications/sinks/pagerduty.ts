@@ -2,7 +2,7 @@
 // the integration's routing key. One dedup key per rollout and revision: every warning about one
 // bad revision lands on one incident, and the resolve of that key closes it.
 import type { SinkConfig } from '../config.ts';
-import { render, type MessageTemplate } from '../templates.ts';
+import { renderMessage, type MessageTemplate } from '../templates.ts';
 import type { Notification, Severity } from '../triggers.ts';
 import { analysisSummary, headline, measuredLine, truncate } from './describe.ts';
 import { jsonPost, type HttpRequest } from './sink-request.ts';
@@ -27,7 +27,7 @@ export function pagerDutyTrigger(notification: Notification, sink: PagerDutySink
     client: 'Switchboard',
     payload: {
       // The summary is cut at 1,024 characters by PagerDuty: the headline comes first.
-      summary: truncate(template?.message === undefined ? `${headline(notification)}: ${notification.message}` : render(template.message, notification), 1024),
+      summary: truncate(renderMessage(template, notification) ?? `${headline(notification)}: ${notification.message}`, 1024),
       source: `${namespace}/${name}`,
       severity: SEVERITIES[notification.severity],
       timestamp: notification.at,

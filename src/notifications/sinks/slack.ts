@@ -2,7 +2,7 @@
 // readers, and Block Kit blocks in an attachment, whose `color` bar shows the severity at a glance.
 // The webhook's URL fixes the channel: incoming webhooks no longer honour channel or username.
 import type { SinkConfig } from '../config.ts';
-import { render, type MessageTemplate } from '../templates.ts';
+import { renderMessage, type MessageTemplate } from '../templates.ts';
 import type { Notification, Severity } from '../triggers.ts';
 import { analysisSummary, facts, headline, measuredLine, truncate } from './describe.ts';
 import { jsonPost, type HttpRequest } from './sink-request.ts';
@@ -21,7 +21,7 @@ function mrkdwn(text: string) {
 /** A template's message takes the place of the headline and the message; the facts stay. */
 export function slackBody(notification: Notification, template?: MessageTemplate): object {
   // Variables are escaped, the template's own text is not: it may hold links (<url|text>).
-  const text = template?.message === undefined ? undefined : render(template.message, notification, escape);
+  const text = renderMessage(template, notification, escape);
   // A section's text holds 3,000 characters, a field 2,000, and a section 10 fields.
   const blocks: object[] = [
     { type: 'section', text: mrkdwn(truncate(text ?? `*${escape(headline(notification))}*\n${escape(notification.message)}`, 3000)) },

@@ -117,6 +117,18 @@ describe('templates in the notifications ConfigMap', () => {
     expect(body(ROLLED_BACK, 'plain')).toMatchObject({ version: 1, trigger: 'on-rollout-rolled-back', rollout: { name: 'payments' } });
   });
 
+  it('keeps the sink\'s own words where a message renders blank, as the services refuse empty text', () => {
+    const blank = parseNotificationsConfig({
+      'template.blank': 'message: "{{#analysis}}{{analysis.summary}}{{/analysis}} "',
+      'service.slack': 'url: https://x\ntemplate: blank', 'service.pagerduty': 'routingKey: k\ntemplate: blank',
+    }, {});
+    expect(blank.problems).toEqual([]);
+    const render = (n: Notification, name: string) => JSON.parse(requestsFor(n, blank.sinks.get(name)!, new OpenIncidents(), NOW)[0]!.body!) as unknown;
+    expect(render(STARTED, 'slack')).toMatchObject({ text: `team-a/payments: rollout started (revision ${CANARY})` });
+    expect(render({ ...ROLLED_BACK, trigger: 'on-analysis-failed', severity: 'warn' }, 'pagerduty')).toMatchObject({ payload: { summary: 'failed checks 2, 1 tolerated ' } });
+    expect(render({ ...ROLLED_BACK, analysis: undefined }, 'pagerduty')).toMatchObject({ payload: { summary: expect.stringContaining('team-a/payments: rolled back') } });
+  });
+
   const problems: [string, Record<string, string>, string[]][] = [
     ['a template that does not parse', { 'template.t': 'message: "{{#rollout}}"' }, ['template.t: message: Unclosed section "rollout"']],
     ['an unknown variable', { 'template.t': 'message: "{{rollout.nmae}}"' }, ['template.t: message: {{rollout.nmae}} is not a variable']],
