@@ -7,7 +7,7 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 
 .PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
         istio-api istio-reference \
-        cluster-up cluster-down demo bench run install deploy image image-test clean
+        alertmanager cluster-up cluster-down demo bench run install deploy image image-test clean
 
 help:
 	@echo "make demo        start a local control plane and run the demo"
@@ -35,7 +35,7 @@ typecheck: deps
 lint: deps typecheck
 	$(NODE) node_modules/eslint/bin/eslint.js .
 
-unit: deps prometheus control-plane
+unit: deps prometheus alertmanager control-plane
 	$(NODE) node_modules/vitest/vitest.mjs run --project unit
 
 # Go-built etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok,
@@ -55,6 +55,10 @@ istio-reference:
 
 prometheus:
 	@command -v prometheus >/dev/null || hack/install-prometheus.sh
+
+# The unit tests send notifications to a real Alertmanager and check how it groups them.
+alertmanager:
+	@command -v prometheus-alertmanager >/dev/null || hack/install-prometheus.sh prometheus-alertmanager
 
 # Certificates for the local control plane and the webhook are made with openssl.
 openssl:

@@ -34,7 +34,7 @@ export interface NotifierOptions {
   dispatcher?: Partial<Omit<DispatcherOptions, 'logger' | 'counter'>>;
 }
 
-const EMPTY: NotificationsConfig = { sinks: new Map(), problems: [], refused: new Set() };
+const EMPTY: NotificationsConfig = { sinks: new Map(), templates: new Map(), problems: [], refused: new Set() };
 /** Rollouts whose last reported subscription problems are remembered, so each is told once. */
 const MAX_REMEMBERED_ROLLOUTS = 4_096;
 

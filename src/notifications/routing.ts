@@ -1,6 +1,6 @@
 // From one notification and one sink to the requests to send. Paging sinks keep books: a warning
 // opens (or adds to) an incident, the rollout's completion resolves what it opened.
-import type { SinkConfig } from './config.ts';
+import { templateFor, type SinkConfig } from './config.ts';
 import type { OpenIncidents } from './incidents.ts';
 import { alertmanagerRequest, alertOf, resolvedAlert } from './sinks/alertmanager.ts';
 import { pagerDutyDedupKey, pagerDutyResolve, pagerDutyTrigger } from './sinks/pagerduty.ts';
@@ -13,18 +13,19 @@ import type { Notification } from './triggers.ts';
 export function requestsFor(notification: Notification, sink: SinkConfig, incidents: OpenIncidents, now: Date): HttpRequest[] {
   const { rollout } = notification;
   const completed = notification.trigger === 'on-rollout-completed';
+  const template = templateFor(sink, notification.trigger);
   switch (sink.type) {
     case 'webhook':
-      return [webhookRequest(notification, sink)];
+      return [webhookRequest(notification, sink, template)];
     case 'slack':
-      return [slackRequest(notification, sink)];
+      return [slackRequest(notification, sink, template)];
     case 'teams':
-      return [teamsRequest(notification, sink)];
+      return [teamsRequest(notification, sink, template)];
     case 'pagerduty': {
       if (!completed) {
         const dedupKey = pagerDutyDedupKey(rollout.namespace, rollout.name, notification.revision);
         incidents.record(rollout, sink.name, dedupKey, { kind: 'pagerduty', dedupKey });
-        return [pagerDutyTrigger(notification, sink)];
+        return [pagerDutyTrigger(notification, sink, template)];
       }
       // The promoted revision's own key too: its incident may predate this replica's memory.
       const keys = new Set([pagerDutyDedupKey(rollout.namespace, rollout.name, notification.revision)]);
@@ -33,7 +34,7 @@ export function requestsFor(notification: Notification, sink: SinkConfig, incide
     }
     case 'alertmanager': {
       if (!completed) {
-        const alert = alertOf(notification, sink);
+        const alert = alertOf(notification, sink, template);
         incidents.record(rollout, sink.name, JSON.stringify(alert.labels), { kind: 'alertmanager', alert });
         return [alertmanagerRequest([alert], sink)];
       }

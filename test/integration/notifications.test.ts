@@ -1,13 +1,13 @@
 // Notifications end to end: the controller process, the real API server, the simulated mesh and
 // Prometheus, and real HTTP servers on 127.0.0.1 in the place of Slack, Teams, PagerDuty,
-// Alertmanager and a webhook. A real Alertmanager (Debian's prometheus-alertmanager) is not
-// installed here: its receiver checks the API's payload shape only.
+// Alertmanager and a webhook. How a real Alertmanager (Debian's prometheus-alertmanager) takes,
+// groups and resolves these alerts is test/unit/notifications/alertmanager.test.ts.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually, kubectl, testCluster } from './support/cluster.ts';
-import { startReceiver, type Receiver, type Received } from './support/receivers.ts';
+import { startReceiver, type Receiver, type Received } from '../harness/receivers.ts';
 import { paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
@@ -52,7 +52,9 @@ describe('notifications', () => {
           'service.webhook': `url: ${webhook!.url}/hooks/rollouts\nhmacSecret: $hmac`,
           'service.slack': 'url: $slack-url',
           'service.teams': `url: ${teams!.url}/workflows/1`,
-          'service.pagerduty': `url: ${pagerduty!.url}/v2/enqueue\nroutingKey: $pd-key`,
+          // The rollback's page in the team's words; the other triggers in the sink's own.
+          'template.page': 'message: "PAGE {{rollout.namespace}}/{{rollout.name}} {{trigger.name}} {{rollout.revision}}"',
+          'service.pagerduty': `url: ${pagerduty!.url}/v2/enqueue\nroutingKey: $pd-key\ntemplates:\n  on-rollout-rolled-back: page`,
           'service.alertmanager': `url: ${alertmanager!.url}`,
           // One never answers, one always fails: they are retried, and no rollout waits for them.
           'service.webhook.hanging': `url: ${hanging!.url}/\ntimeoutSeconds: 1`,
@@ -115,12 +117,17 @@ describe('notifications', () => {
     expect(slackRollback.attachments[0]!.color).toBe('#e01e5a');
     expect(JSON.stringify(slackRollback.attachments[0]!.blocks)).toMatch(/error-rate: [\d.]+ against limit 5: fail/);
     // Completions before this resolved nothing open: only this revision's triggers are of interest.
-    const triggers = pagerduty!.received.map((r) => r.body as { routing_key: string; event_action: string; dedup_key: string; payload: { severity: string; class: string } })
+    const triggers = pagerduty!.received.map((r) => r.body as { routing_key: string; event_action: string; dedup_key: string; payload: { severity: string; class: string; summary: string } })
       .filter((event) => event.event_action === 'trigger');
     expect(triggers.length).toBeGreaterThan(0);
     expect(pagerduty!.received.every((r) => r.path === '/v2/enqueue')).toBe(true);
     expect(triggers.map((t) => [t.event_action, t.dedup_key, t.routing_key])).toEqual(triggers.map(() => ['trigger', `switchboard/${namespace}/payments/${bad}`, ROUTING_KEY]));
     expect(triggers.map((t) => [t.payload.class, t.payload.severity])).toContainEqual(['on-rollout-rolled-back', 'error']);
+    for (const { payload } of triggers) {
+      expect(payload.summary).toEqual(payload.class === 'on-rollout-rolled-back'
+        ? `PAGE ${namespace}/payments on-rollout-rolled-back ${bad}`
+        : expect.stringContaining(`${namespace}/payments: `));
+    }
     const [posted] = alertmanager!.received;
     expect(posted!.path).toBe('/api/v2/alerts');
     expect(posted!.body).toEqual([expect.objectContaining({

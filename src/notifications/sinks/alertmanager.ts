@@ -3,6 +3,7 @@
 // is set: the alert ends after alertExpiry, or at once when the rollout later succeeds and the
 // same labels are sent again with endsAt = now.
 import type { SinkConfig } from '../config.ts';
+import { render, renderMessage, type MessageTemplate } from '../templates.ts';
 import type { Notification, Severity, TriggerName } from '../triggers.ts';
 import { analysisSummary, headline, measuredLine } from './describe.ts';
 import { jsonPost, type HttpRequest } from './sink-request.ts';
@@ -24,7 +25,11 @@ export function alertName(trigger: TriggerName): string {
   return trigger.replace(/^on-/, '').split('-').map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
 }
 
-export function alertOf(notification: Notification, sink: AlertmanagerSink): PostableAlert {
+/**
+ * A template's message is the summary, its annotations are added (or replace the sink's own).
+ * Labels are never templated: they are the alert's identity, which its resolution must match.
+ */
+export function alertOf(notification: Notification, sink: AlertmanagerSink, template?: MessageTemplate): PostableAlert {
   const { namespace, name } = notification.rollout;
   const summary = analysisSummary(notification);
   const description = summary === undefined
@@ -35,7 +40,11 @@ export function alertOf(notification: Notification, sink: AlertmanagerSink): Pos
       alertname: alertName(notification.trigger), namespace, rollout: name,
       revision: notification.revision ?? 'unknown', severity: SEVERITIES[notification.severity],
     },
-    annotations: { summary: headline(notification), description, reason: notification.reason, canary_weight: `${notification.canaryWeight}%` },
+    annotations: {
+      summary: renderMessage(template, notification) ?? headline(notification),
+      description, reason: notification.reason, canary_weight: `${notification.canaryWeight}%`,
+      ...Object.fromEntries(Object.entries(template?.alertmanagerAnnotations ?? {}).map(([name, text]) => [name, render(text, notification)])),
+    },
     startsAt: notification.at,
     endsAt: new Date(Date.parse(notification.at) + sink.alertExpiryMs).toISOString(),
   };

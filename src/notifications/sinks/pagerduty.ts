@@ -2,6 +2,7 @@
 // the integration's routing key. One dedup key per rollout and revision: every warning about one
 // bad revision lands on one incident, and the resolve of that key closes it.
 import type { SinkConfig } from '../config.ts';
+import { renderMessage, type MessageTemplate } from '../templates.ts';
 import type { Notification, Severity } from '../triggers.ts';
 import { analysisSummary, headline, measuredLine, truncate } from './describe.ts';
 import { jsonPost, type HttpRequest } from './sink-request.ts';
@@ -15,7 +16,8 @@ export function pagerDutyDedupKey(namespace: string, name: string, revision: str
   return `switchboard/${namespace}/${name}/${revision ?? 'unknown'}`;
 }
 
-export function pagerDutyTrigger(notification: Notification, sink: PagerDutySink): HttpRequest {
+/** A template's message is the summary; the details stay. */
+export function pagerDutyTrigger(notification: Notification, sink: PagerDutySink, template?: MessageTemplate): HttpRequest {
   const { namespace, name } = notification.rollout;
   const summary = analysisSummary(notification);
   return jsonPost(sink, sink.url, {
@@ -25,7 +27,7 @@ export function pagerDutyTrigger(notification: Notification, sink: PagerDutySink
     client: 'Switchboard',
     payload: {
       // The summary is cut at 1,024 characters by PagerDuty: the headline comes first.
-      summary: truncate(`${headline(notification)}: ${notification.message}`, 1024),
+      summary: truncate(renderMessage(template, notification) ?? `${headline(notification)}: ${notification.message}`, 1024),
       source: `${namespace}/${name}`,
       severity: SEVERITIES[notification.severity],
       timestamp: notification.at,

@@ -4,13 +4,17 @@
 // X-Switchboard-Delivery is the same for every attempt of one notification: retries can be deduped.
 import { createHash, createHmac } from 'node:crypto';
 import type { SinkConfig } from '../config.ts';
+import { renderValue, type MessageTemplate } from '../templates.ts';
 import type { Notification } from '../triggers.ts';
 import type { HttpRequest } from './sink-request.ts';
 
 export const WEBHOOK_PAYLOAD_VERSION = 1;
 
-export function webhookRequest(notification: Notification, sink: Extract<SinkConfig, { type: 'webhook' }>): HttpRequest {
-  const body = JSON.stringify({ version: WEBHOOK_PAYLOAD_VERSION, ...notification });
+/** With a template, the body is its webhook.body rendered, in place of the notification. */
+export function webhookRequest(notification: Notification, sink: Extract<SinkConfig, { type: 'webhook' }>, template?: MessageTemplate): HttpRequest {
+  const body = JSON.stringify(template?.webhookBody === undefined
+    ? { version: WEBHOOK_PAYLOAD_VERSION, ...notification }
+    : renderValue(template.webhookBody, notification));
   const headers = [
     { name: 'content-type', value: 'application/json' },
     { name: 'x-switchboard-delivery', value: createHash('sha256').update(body).digest('hex').slice(0, 32) },

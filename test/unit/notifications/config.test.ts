@@ -28,7 +28,7 @@ describe('parseNotificationsConfig', () => {
   });
 
   const problems: [string, Record<string, string>, string][] = [
-    ['an unknown key', { 'templates.x': 'a: 1' }, 'templates.x: not a key of the notifications ConfigMap: use service.<type> or service.<type>.<name>, type one of webhook, slack, teams, pagerduty, alertmanager'],
+    ['an unknown key', { 'templates.x': 'a: 1' }, 'templates.x: not a key of the notifications ConfigMap: use service.<type>, service.<type>.<name> or template.<name>, type one of webhook, slack, teams, pagerduty, alertmanager'],
     ['an unknown sink type', { 'service.email': 'to: a@b' }, 'service.email: not a key of the notifications ConfigMap'],
     ['a setting no sink has', { 'service.slack': 'url: https://x\nchannel: releases' }, 'service.slack: channel is not a setting of this sink'],
     ['a missing required setting', { 'service.pagerduty': 'url: https://x' }, 'service.pagerduty: routingKey is required'],

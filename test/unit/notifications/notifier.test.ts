@@ -109,14 +109,14 @@ describe('Notifier', () => {
   });
 
   it('tells configuration problems once, as a Warning Event on the ConfigMap, and keeps the good sinks', async () => {
-    const { notifier, events, sent } = setup({ ...SINKS, 'service.teams': 'url: $missing', 'template.x': 'y' }, SECRET);
+    const { notifier, events, sent } = setup({ ...SINKS, 'service.teams': 'url: $missing', 'trigger.x': 'y' }, SECRET);
     notifier.lead();
     notifier.notify(paymentsRollout(HEALTHY, { [`${P}slack`]: 'info' }), statusWrite({ ...AT_20, canaryWeight: 0 }, 'RolloutStarted'), NOW);
     await settle(notifier);
     expect(events.map((e) => [e.subject.kind, e.subject.metadata.name, e.subject.metadata.uid, e.event.reason])).toEqual([
       ['ConfigMap', 'switchboard-notifications', 'cm-uid', 'NotificationsConfigInvalid'],
     ]);
-    expect(events[0]!.event.message).toMatch(/service\.teams: \$missing not found .*; template\.x: not a key/);
+    expect(events[0]!.event.message).toMatch(/service\.teams: \$missing not found .*; trigger\.x: not a key/);
     expect(sent.map((s) => s.url)).toEqual([SECRET.slack]);
     await notifier.stop();
   });
