@@ -43,7 +43,7 @@ function subsetsSelectingNothing(objects: ObjectSet): Finding[] {
   for (const rule of objects.ofKind('DestinationRule')) {
     const host = rule.spec?.host;
     if (typeof host !== 'string') continue;
-    const service = serviceOfHost(qualifyHost(host, rule.metadata.namespace));
+    const service = serviceOfHost(qualifyHost(host, rule.metadata.namespace, 'service-names'));
     // Only hosts that are services of this cluster have pods to select.
     if (service === undefined) continue;
     const serviceObject = objects.find('Service', service.namespace, service.name);

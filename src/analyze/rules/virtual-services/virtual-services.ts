@@ -6,7 +6,7 @@ import { isRecord, records, selects, stringMap, type MeshObject, type ObjectSet 
 import type { AnalysisContext, Rule } from '../../rule.ts';
 import { vsDestinations, type VsDestination } from './destinations.ts';
 import {
-  clusterNamespaceOf, describeRegistryHost, hostRegistry, istioFqdn, specExportScope, unexpandedServiceName, type HostRegistry, type RegistryHost,
+  clusterNamespaceOf, describeRegistryHost, hostRegistry, qualifyHost, specExportScope, unexpandedServiceName, type HostRegistry, type RegistryHost,
 } from '../../hosts.ts';
 import { describeScope, scopesMeet } from '../../../mesh/export-to.ts';
 import { boundGateways, boundToMesh, destinationNamespaces, gatewayServerPorts, looksLikeAddress, virtualServiceHosts } from './hosts.ts';
@@ -37,7 +37,7 @@ function meshHostConflicts(objects: ObjectSet): Finding[] {
     if (!boundToMesh(virtualService)) continue;
     const scope = specExportScope(virtualService);
     const scopes = scope.all ? ['*'] : [...scope.namespaces];
-    const hosts = new Map(virtualServiceHosts(virtualService).map((host) => [istioFqdn(host, virtualService.metadata.namespace), host]));
+    const hosts = new Map(virtualServiceHosts(virtualService).map((host) => [qualifyHost(host, virtualService.metadata.namespace, 'istiod'), host]));
     written.set(virtualService, hosts);
     for (const scoped of scopes) {
       for (const host of hosts.keys()) {
@@ -136,7 +136,7 @@ function destinationFindings(objects: ObjectSet, registry: HostRegistry, virtual
   const scope = destinationNamespaces(virtualService);
   for (const destination of vsDestinations(virtualService)) {
     if (looksLikeAddress(destination.host)) continue;
-    const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
+    const fqdn = qualifyHost(destination.host, virtualService.metadata.namespace, 'istiod');
     const matching = registry.hosts.covering(fqdn);
     const visible = matching.filter((entry) => scopesMeet(entry.scope, scope));
     if (visible.length === 0) {
@@ -303,11 +303,11 @@ function deprecatedFindings(virtualService: MeshObject): Finding[] {
 /** The subsets a VirtualService splits one of its own hosts into, by that host. */
 function subsetSplits(virtualService: MeshObject): Map<string, Set<string>> {
   const namespace = virtualService.metadata.namespace;
-  const own = new Set(virtualServiceHosts(virtualService).map((host) => istioFqdn(host, namespace)));
+  const own = new Set(virtualServiceHosts(virtualService).map((host) => qualifyHost(host, namespace, 'istiod')));
   const splits = new Map<string, Set<string>>();
   for (const destination of vsDestinations(virtualService)) {
     if (destination.list !== 'http' || destination.mirror || destination.subset === undefined) continue;
-    const fqdn = istioFqdn(destination.host, namespace);
+    const fqdn = qualifyHost(destination.host, namespace, 'istiod');
     if (own.has(fqdn)) splits.set(fqdn, (splits.get(fqdn) ?? new Set()).add(destination.subset));
   }
   return splits;
@@ -332,7 +332,7 @@ function ingressFindings(objects: ObjectSet, virtualService: MeshObject): Findin
   if (gateways === '') return [];
   const unsplit = vsDestinations(virtualService).filter((destination) => destination.list === 'http' && !destination.mirror && destination.subset === undefined);
   return unsplit.flatMap((destination) => {
-    const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
+    const fqdn = qualifyHost(destination.host, virtualService.metadata.namespace, 'istiod');
     const described = (splitsByHost(objects).get(fqdn) ?? []).filter(({ other }) => other !== virtualService)
       .map(({ other, subsets }) => `${name(other)} (subsets ${[...subsets].sort().join(', ')})`);
     if (described.length === 0) return [];
