@@ -5,6 +5,7 @@ import type { AnalysisContext, Rule } from './rule.ts';
 import { authorizationRule } from './rules/authorization.ts';
 import { conditionRule } from './rules/conditions.ts';
 import { deploymentRule } from './rules/deployments.ts';
+import { deprecationRule } from './rules/deprecated.ts';
 import { destinationTlsRule } from './rules/destination-rules/destination-tls.ts';
 import { envoyFilterRule } from './rules/envoy-filters.ts';
 import { gatewayRule } from './rules/gateways/gateways.ts';
@@ -32,7 +33,7 @@ import { workloadSelectorRule } from './rules/workload-selectors.ts';
 export const RULES: readonly Rule[] = [
   subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, rolloutJobRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
-  workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule, schemaWarningRule, conditionRule,
+  workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule, schemaWarningRule, conditionRule, deprecationRule,
 ];
 
 export function analyzeObjects(objects: ObjectSet, context: AnalysisContext): Finding[] {

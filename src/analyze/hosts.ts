@@ -3,33 +3,33 @@
 // ServiceEntries, the Services Istio creates for Gateway API Gateways) with the namespaces that
 // see each one (exportTo, read by src/mesh/export-to.ts as istiod reads it).
 //
-// Two readings of a written host exist, on purpose:
-// - istioFqdn is istiod's: it expands only a one-word short name ("reviews" in namespace shop is
+// Two readings of a written host exist, on purpose, and every caller names the one it means
+// (HostReading):
+// - 'istiod': istiod's own; it expands only a one-word short name ("reviews" in namespace shop is
 //   reviews.shop.svc.cluster.local); "reviews.shop" stays as written and names no Service. Rules
 //   that judge whether istiod finds a host (SB10, SB12) use it.
-// - qualifyHost also reads "reviews.shop" and "reviews.shop.svc" as the Service: the subset rules
-//   (SB01) and the live checks use it to pair a route with its DestinationRule whichever way both
-//   are written, and leave it to SB1002 and SB1203 to say that istiod will not expand such a name.
+// - 'service-names': also reads "reviews.shop" and "reviews.shop.svc" as the Service; the subset
+//   rules (SB01) and the live checks use it to pair a route with its DestinationRule whichever way
+//   both are written, and leave it to SB1002 and SB1203 to say that istiod will not expand such a
+//   name.
 import { EVERY_NAMESPACE, EXPORT_TO_ANNOTATION, exportScope, exportToAnnotation, type ExportScope } from '../mesh/export-to.ts';
 import { records, type MeshObject, type ObjectSet } from './objects.ts';
 
 const CLUSTER_DOMAIN = 'svc.cluster.local';
 const CLUSTER_SUFFIX = `.${CLUSTER_DOMAIN}`;
 
-/** The fully qualified name of a written host, reading two- and three-part names as Services (see above). */
-export function qualifyHost(host: string, namespace: string): string {
+/** How a written host of two or three labels ("reviews.shop", "reviews.shop.svc") is read: see above. */
+export type HostReading = 'istiod' | 'service-names';
+
+/** The fully qualified name of a written host in the writer's namespace, read as `reading` says. */
+export function qualifyHost(host: string, namespace: string, reading: HostReading): string {
   if (host.startsWith('*')) return host;
   const parts = host.split('.');
   if (parts.length === 1) return `${host}.${namespace}${CLUSTER_SUFFIX}`;
+  if (reading === 'istiod') return host;
   if (parts.length === 2) return `${host}${CLUSTER_SUFFIX}`;
   if (parts.length === 3 && parts[2] === 'svc') return `${host}.cluster.local`;
   return host;
-}
-
-/** A written host as istiod resolves it in the writer's namespace: only a dot-less short name is expanded. */
-export function istioFqdn(host: string, namespace: string): string {
-  if (host.startsWith('*') || host.includes('.')) return host;
-  return `${host}.${namespace}${CLUSTER_SUFFIX}`;
 }
 
 /** "reviews.shop" or "reviews.shop.svc": a Service name istiod does not expand, for the hint in a message. */
@@ -148,7 +148,7 @@ export function registryHosts(objects: ObjectSet): RegistryHost[] {
   const entries = serviceEntries(objects).flatMap((entry) => {
     const scope = specExportScope(entry);
     const ports = portNumbers(entry.spec?.ports, 'number');
-    return stringList(entry.spec?.hosts).map((host) => ({ object: entry, host: istioFqdn(host, entry.metadata.namespace), ports, scope }));
+    return stringList(entry.spec?.hosts).map((host) => ({ object: entry, host: qualifyHost(host, entry.metadata.namespace, 'istiod'), ports, scope }));
   });
   return [...services, ...gateways, ...entries];
 }

@@ -42,7 +42,9 @@ export function objectSet(objects: readonly MeshObject[], live = false): ObjectS
   const byKind = new Map<string, MeshObject[]>();
   const byKey = new Map<string, MeshObject>();
   for (const object of objects) {
-    byKind.set(object.kind, [...(byKind.get(object.kind) ?? []), object]);
+    const ofKind = byKind.get(object.kind);
+    if (ofKind === undefined) byKind.set(object.kind, [object]);
+    else ofKind.push(object);
     byKey.set(objectKey(object), object);
   }
   return {
@@ -51,6 +53,17 @@ export function objectSet(objects: readonly MeshObject[], live = false): ObjectS
     ofKind: (kind) => byKind.get(kind) ?? [],
     find: (kind, namespace, name) => byKey.get(`${kind}/${namespace}/${name}`),
   };
+}
+
+/** Items grouped by a key, in their order: for rules that look up one namespace's pods per object. */
+export function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(keyOf(item));
+    if (group === undefined) groups.set(keyOf(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -30,7 +30,7 @@ function destinationAt(entry: Record<string, unknown>, path: string, namespace: 
   return {
     path,
     host: destination.host,
-    qualifiedHost: qualifyHost(destination.host, namespace),
+    qualifiedHost: qualifyHost(destination.host, namespace, 'service-names'),
     subset: typeof destination.subset === 'string' ? destination.subset : undefined,
     port,
     weight: typeof entry.weight === 'number' ? entry.weight : undefined,

@@ -7,7 +7,7 @@ import { proxyContainerName } from '../../injector/istio/istio-constants.ts';
 import { finding, type Finding } from '../finding.ts';
 import { qualifyHost, serviceOfHost } from '../hosts.ts';
 import { injectionEnabledNamespaces } from '../injection.ts';
-import { records, selects, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
+import { groupBy, records, selects, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
 import type { Rule } from '../rule.ts';
 
 export const POD_WITHOUT_PROXY = { code: 'SB0901', name: 'PodWithoutProxy', severity: 'warning' } as const;
@@ -24,9 +24,10 @@ function runsProxy(pod: V1Pod): boolean {
 
 function podsWithoutProxy(objects: ObjectSet): Finding[] {
   const config = defaultInjectorConfig();
+  const pods = groupBy(objects.ofKind('Pod'), (pod) => pod.metadata.namespace);
   return injectionEnabledNamespaces(objects).flatMap((namespace) =>
-    objects.ofKind('Pod')
-      .filter((pod) => pod.metadata.namespace === namespace.metadata.name && isRunning(pod))
+    (pods.get(namespace.metadata.name) ?? [])
+      .filter(isRunning)
       .filter((pod) => !runsProxy(pod as unknown as V1Pod))
       // Only pods the injector would inject today: an opted-out or hostNetwork pod is meant to run without.
       .filter((pod) => decideInjection(pod as unknown as V1Pod, { namespace: namespace.metadata.name, namespaceLabels: namespace.metadata.labels ?? {} }, config).inject)
@@ -37,15 +38,17 @@ function podsWithoutProxy(objects: ObjectSet): Finding[] {
 
 function subsetsSelectingNothing(objects: ObjectSet): Finding[] {
   const findings: Finding[] = [];
+  // Grouped once: each DestinationRule looks up the pods of its host's namespace.
+  const livePods = groupBy(objects.ofKind('Pod').filter(isLive), (pod) => pod.metadata.namespace);
   for (const rule of objects.ofKind('DestinationRule')) {
     const host = rule.spec?.host;
     if (typeof host !== 'string') continue;
-    const service = serviceOfHost(qualifyHost(host, rule.metadata.namespace));
+    const service = serviceOfHost(qualifyHost(host, rule.metadata.namespace, 'service-names'));
     // Only hosts that are services of this cluster have pods to select.
     if (service === undefined) continue;
     const serviceObject = objects.find('Service', service.namespace, service.name);
     const serviceSelector = stringMap((serviceObject?.spec as { selector?: unknown } | undefined)?.selector);
-    const pods = objects.ofKind('Pod').filter((pod) => pod.metadata.namespace === service.namespace && isLive(pod) && selects(serviceSelector, pod.metadata.labels));
+    const pods = (livePods.get(service.namespace) ?? []).filter((pod) => selects(serviceSelector, pod.metadata.labels));
     records(rule.spec?.subsets).forEach((subset, index) => {
       const labels = stringMap(subset.labels);
       if (typeof subset.name !== 'string' || pods.some((pod) => selects(labels, pod.metadata.labels))) return;

@@ -3,7 +3,7 @@
 // same proxy mean the newer is silently ignored, and which one wins changes when one is recreated.
 import { findPodTemplates, valueAt } from '../../injector/workloads.ts';
 import { finding, type Finding } from '../finding.ts';
-import { isRecord, selects, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
+import { groupBy, isRecord, selects, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
 import { isSwitchboardRollout } from '../rollout-references.ts';
 import type { Rule } from '../rule.ts';
 
@@ -107,13 +107,15 @@ function overlapping(sidecars: readonly MeshObject[], pods: readonly Workload[])
  */
 function selectingNothing(objects: ObjectSet, sidecars: readonly MeshObject[], pods: readonly Workload[]): Finding[] {
   if (!objects.live) return [];
-  const livePods = new Set(objects.ofKind('Pod').map((pod) => pod.metadata.namespace));
+  // Grouped once: each Sidecar looks up the pods and templates of its namespace.
+  const livePods = groupBy(objects.ofKind('Pod'), (pod) => pod.metadata.namespace);
+  const templates = groupBy(pods, (pod) => pod.namespace);
   return sidecars.flatMap((sidecar) => {
     const selector = selectorOf(sidecar);
     const { namespace } = sidecar.metadata;
     if (Object.keys(selector).length === 0 || !livePods.has(namespace)) return [];
-    if (pods.some((pod) => pod.namespace === namespace && selects(selector, pod.labels))) return [];
-    if (objects.ofKind('Pod').some((pod) => pod.metadata.namespace === namespace && selects(selector, pod.metadata.labels))) return [];
+    if ((templates.get(namespace) ?? []).some((pod) => selects(selector, pod.labels))) return [];
+    if ((livePods.get(namespace) ?? []).some((pod) => selects(selector, pod.metadata.labels))) return [];
     return [finding(SIDECAR_SELECTOR_NOT_FOUND, sidecar,
       `spec.workloadSelector.labels (${formatLabels(selector)}) selects no pod in namespace ${namespace}, nor any workload's pod template: ` +
       'the Sidecar applies to no proxy, so the workloads it was written for keep the namespace\'s (or the mesh\'s) default; ' +

@@ -21,7 +21,7 @@ function rulesByHost(objects: ObjectSet): RulesByHost {
   index = { exact: new Map(), wildcards: [] };
   for (const [position, rule] of objects.ofKind('DestinationRule').entries()) {
     if (typeof rule.spec?.host !== 'string') continue;
-    const host = qualifyHost(rule.spec.host, rule.metadata.namespace);
+    const host = qualifyHost(rule.spec.host, rule.metadata.namespace, 'service-names');
     if (host.startsWith('*')) index.wildcards.push({ host, rule, position });
     else index.exact.set(host, [...(index.exact.get(host) ?? []), { rule, position }]);
   }

@@ -6,7 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { proxyContainerName } from '../../injector/istio/istio-constants.ts';
 import { finding, type Finding } from '../finding.ts';
-import { isRecord, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
+import { groupBy, isRecord, stringMap, type MeshObject, type ObjectSet } from '../objects.ts';
 import type { AnalysisContext, Rule } from '../rule.ts';
 import { describePod, isGatewayProxy, knownPods, podsSelectedBy, selectorText, type KnownPod } from './gateways/workloads.ts';
 import { injectionOutlook } from './injection-istio/pods.ts';
@@ -53,8 +53,8 @@ function everyNamespaceRead(objects: ObjectSet): boolean {
  * hold a workload of it. A Pod alone in a file is usually a debug or test pod, not the namespace's
  * applications, so it does not count.
  */
-function workloadsShown(objects: ObjectSet, pods: readonly KnownPod[], namespace: string): boolean {
-  return readFromCluster(objects, namespace) || pods.some((pod) => pod.namespace === namespace && pod.source.kind !== 'Pod');
+function workloadsShown(objects: ObjectSet, pods: PodsByNamespace, namespace: string): boolean {
+  return readFromCluster(objects, namespace) || (pods.byNamespace.get(namespace) ?? []).some((pod) => pod.source.kind !== 'Pod');
 }
 
 function ambient(pod: KnownPod, objects: ObjectSet): boolean {
@@ -81,18 +81,21 @@ function listed(pods: readonly KnownPod[], limit = 3): string {
 
 interface Scope { pods: KnownPod[]; where: string; kubectl: string }
 
+/** Every pod, and the pods of each namespace: each policy looks up its own, so scanning all of them would be quadratic. */
+interface PodsByNamespace { all: readonly KnownPod[]; byNamespace: ReadonlyMap<string, KnownPod[]> }
+
 /** The pods the policy can apply to, or undefined when the input cannot show them all. */
-function scopeOf(policy: MeshObject, pods: readonly KnownPod[], objects: ObjectSet, context: AnalysisContext): Scope | undefined {
+function scopeOf(policy: MeshObject, pods: PodsByNamespace, objects: ObjectSet, context: AnalysisContext): Scope | undefined {
   const { namespace } = policy.metadata;
   if (namespace === context.meshRootNamespace) {
     if (!everyNamespaceRead(objects)) return undefined;
-    return { pods: [...pods], where: `any namespace (it is in the root namespace ${namespace}, so its selector picks pods mesh-wide)`, kubectl: '-A' };
+    return { pods: [...pods.all], where: `any namespace (it is in the root namespace ${namespace}, so its selector picks pods mesh-wide)`, kubectl: '-A' };
   }
   if (!workloadsShown(objects, pods, namespace)) return undefined;
-  return { pods: pods.filter((pod) => pod.namespace === namespace), where: `namespace ${namespace}`, kubectl: `-n ${namespace}` };
+  return { pods: [...(pods.byNamespace.get(namespace) ?? [])], where: `namespace ${namespace}`, kubectl: `-n ${namespace}` };
 }
 
-function judge(policy: MeshObject, pods: readonly KnownPod[], objects: ObjectSet, context: AnalysisContext): Finding[] {
+function judge(policy: MeshObject, pods: PodsByNamespace, objects: ObjectSet, context: AnalysisContext): Finding[] {
   const selector = selectorOf(policy);
   const labels = selectorText(selector);
   // A root-namespace policy without labels is mesh-wide: it never lacks workloads.
@@ -126,7 +129,8 @@ export const workloadSelectorRule: Rule = {
   check(objects: ObjectSet, context: AnalysisContext): Finding[] {
     const policies = POLICY_KINDS.flatMap((kind) => objects.ofKind(kind)).filter((policy) => isPolicy(policy) && !targeted(policy));
     if (policies.length === 0) return [];
-    const pods = knownPods(objects);
+    const all = knownPods(objects);
+    const pods = { all, byNamespace: groupBy(all, (pod) => pod.namespace) };
     return policies.flatMap((policy) => judge(policy, pods, objects, context));
   },
 };

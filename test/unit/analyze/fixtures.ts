@@ -6,7 +6,7 @@ import type { Finding } from '../../../src/analyze/finding.ts';
 import { loadIstioSchemaCatalog } from '../../../src/analyze/istio-schemas.ts';
 import { parseManifests } from '../../../src/analyze/manifests.ts';
 import { objectSet, type MeshObject } from '../../../src/analyze/objects.ts';
-import { DEFAULT_MESH_ROOT_NAMESPACE } from '../../../src/analyze/rule.ts';
+import { DEFAULT_MESH_ROOT_NAMESPACE, type AnalysisContext } from '../../../src/analyze/rule.ts';
 
 export const root = join(import.meta.dirname, '..', '..', '..');
 export const schemas = loadIstioSchemaCatalog(join(root, 'crds', 'istio'));
@@ -19,8 +19,8 @@ export function readObjects(...files: string[]): MeshObject[] {
   });
 }
 
-export function analyze(objects: MeshObject[], live = false): Finding[] {
-  return analyzeObjects(objectSet(objects, live), { schemas, meshRootNamespace: DEFAULT_MESH_ROOT_NAMESPACE });
+export function analyze(objects: MeshObject[], live = false, context: Partial<AnalysisContext> = {}): Finding[] {
+  return analyzeObjects(objectSet(objects, live), { schemas, meshRootNamespace: DEFAULT_MESH_ROOT_NAMESPACE, ...context });
 }
 
 export function analyzeFiles(...files: string[]): Finding[] {

@@ -1,6 +1,8 @@
 // Meshes that are right by construction (hosts that exist, subsets that select the pods of
 // Deployments, weights at 100, gateways that serve their hosts on ports their Service has, TLS with
 // a CA, one Sidecar per namespace, injection on): the property test's input, and the benchmark's.
+// With a control plane: the injector's values, its webhooks, end-user JWTs, and pods already
+// running with the proxy the values inject.
 import fc from 'fast-check';
 import type { MeshObject } from '../../../src/analyze/objects.ts';
 
@@ -22,6 +24,27 @@ export interface NamespaceShape {
   revision: boolean;
   /** An external HTTPS API reached with TLS origination that verifies the server. */
   partnerApi: boolean;
+}
+
+/** What `--values-file` and the cluster say of the injector. */
+export interface ControlPlaneShape {
+  tag: string;
+  enableNamespacesByDefault: boolean;
+  cni: boolean;
+  /** One running pod per Deployment of each namespace, injected by these values. */
+  runningPods: boolean;
+}
+
+const HUB = 'registry.example.com/istio';
+const proxyImage = (tag: string) => `${HUB}/proxyv2:${tag}`;
+
+/** The values file of the control plane, as `switchboard analyze --values-file` reads it. */
+export function controlPlaneValues(shape: ControlPlaneShape): string {
+  return JSON.stringify({
+    global: { hub: HUB, tag: shape.tag },
+    pilot: { cni: { enabled: shape.cni }, env: { BLOCKED_CIDRS_IN_JWKS_URIS: '169.254.0.0/16,10.0.0.0/8' } },
+    sidecarInjectorWebhook: { enableNamespacesByDefault: shape.enableNamespacesByDefault },
+  });
 }
 
 const object = (apiVersion: string, kind: string, name: string, namespace: string, rest: Record<string, unknown> = {}, labels?: Record<string, string>): MeshObject =>
@@ -113,11 +136,67 @@ function partnerApiObjects(namespace: string): MeshObject[] {
   ];
 }
 
-export function mesh(namespaces: NamespaceShape[]): MeshObject[] {
+/** Switchboard's injector as its install manifests register it: one webhook per way a pod opts in. */
+function injectorObjects(): MeshObject[] {
+  const excluded = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['switchboard-system', 'kube-system', 'istio-system'] };
+  const notOptedOut = { key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] };
+  const webhook = (name: string, namespaceExpressions: object[], objectExpressions: object[]) => ({
+    name: `${name}.inject.switchboard.dev`, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail',
+    clientConfig: { service: { name: 'switchboard-webhook', namespace: 'switchboard-system', path: '/inject' } },
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+    namespaceSelector: { matchExpressions: [...namespaceExpressions, excluded] },
+    objectSelector: { matchExpressions: objectExpressions },
+  });
+  const noRevision = { key: 'istio.io/rev', operator: 'DoesNotExist' };
+  const noLabel = { key: 'istio-injection', operator: 'DoesNotExist' };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'switchboard-system', namespace: '', labels: { 'istio-injection': 'disabled' } } },
+    object('v1', 'Service', 'switchboard-webhook', 'switchboard-system', { spec: { selector: { app: 'switchboard' }, ports: [{ name: 'https', port: 443, targetPort: 9443 }] } }),
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'switchboard-injector', namespace: '' },
+      webhooks: [
+        webhook('rev.namespace', [{ key: 'istio.io/rev', operator: 'In', values: ['default'] }, noLabel], [notOptedOut]),
+        webhook('rev.object', [noRevision, noLabel], [notOptedOut, { key: 'istio.io/rev', operator: 'In', values: ['default'] }]),
+        webhook('namespace', [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }], [notOptedOut]),
+        webhook('object', [noRevision, noLabel], [{ key: 'sidecar.istio.io/inject', operator: 'In', values: ['true'] }, noRevision]),
+      ],
+    },
+  ];
+}
+
+/** The pod a Deployment's ReplicaSet created, injected with the control plane's proxy. */
+function runningPod(deploymentObject: MeshObject, index: number, shape: ControlPlaneShape): MeshObject {
+  const template = deploymentObject.spec?.template as { metadata: { labels: Record<string, string> }; spec: { containers: object[] } };
+  const image = proxyImage(shape.tag);
+  const init = shape.cni ? 'istio-validation' : 'istio-init';
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: `${deploymentObject.metadata.name}-7c9d5-${String(index).padStart(5, '0')}`, namespace: deploymentObject.metadata.namespace,
+      uid: `pod-${deploymentObject.metadata.namespace}-${deploymentObject.metadata.name}`, labels: template.metadata.labels,
+      annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], initContainers: [init] }) },
+    },
+    spec: {
+      initContainers: [{ name: init, image }],
+      containers: [...template.spec.containers, { name: 'istio-proxy', image, args: ['proxy', 'sidecar'] }],
+    },
+    status: { phase: 'Running' },
+  };
+}
+
+/** End users' tokens, validated by every workload of the namespace; keys fetched by istiod from an address it may reach. */
+function requestAuthentication(namespace: string): MeshObject {
+  return object('security.istio.io/v1', 'RequestAuthentication', 'end-users', namespace, {
+    spec: { jwtRules: [{ issuer: 'https://auth.example.com', jwksUri: 'https://auth.example.com/.well-known/jwks.json' }] },
+  });
+}
+
+export function mesh(namespaces: NamespaceShape[], controlPlane?: ControlPlaneShape): MeshObject[] {
   const objects: MeshObject[] = [
     object('v1', 'Namespace', 'istio-system', ''),
     object('security.istio.io/v1', 'PeerAuthentication', 'default', 'istio-system', { spec: { mtls: { mode: 'STRICT' } } }),
   ];
+  if (controlPlane !== undefined) objects.push(...injectorObjects());
   for (const ns of namespaces) {
     const labels: Record<string, string> = ns.revision ? { 'istio.io/rev': 'default' } : { 'istio-injection': 'enabled' };
     objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, namespace: '', labels } });
@@ -130,6 +209,12 @@ export function mesh(namespaces: NamespaceShape[]): MeshObject[] {
     objects.push(object('security.istio.io/v1', 'AuthorizationPolicy', 'allow-mesh', ns.name, {
       spec: { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: namespaces.map((other) => other.name) } }] }] },
     }));
+    if (controlPlane === undefined) continue;
+    objects.push(requestAuthentication(ns.name));
+    if (controlPlane.runningPods) {
+      const deployments = objects.filter((candidate) => candidate.kind === 'Deployment' && candidate.metadata.namespace === ns.name);
+      objects.push(...deployments.map((deploymentObject, index) => runningPod(deploymentObject, index, controlPlane)));
+    }
   }
   return objects;
 }
@@ -150,6 +235,13 @@ export const namespaceShapes: fc.Arbitrary<NamespaceShape[]> = fc.array(
 ).map((namespaces) => namespaces.map((ns, i) => ({
   ...ns, name: ['shop', 'orders', 'billing'][i]!, services: ns.services.map((service, j) => ({ ...service, name: ['payments', 'reviews', 'ratings', 'search'][j]! })),
 })));
+
+export const controlPlaneShape: fc.Arbitrary<ControlPlaneShape> = fc.record({
+  tag: fc.constantFrom('1.27.4', '1.28.3'),
+  enableNamespacesByDefault: fc.boolean(),
+  cni: fc.boolean(),
+  runningPods: fc.boolean(),
+});
 
 /** A mesh of at least `count` objects, the same every time: namespaces of four services each. */
 export function largeMesh(count: number): MeshObject[] {

@@ -23,10 +23,10 @@ describe('suggestField', () => {
 
 describe('hosts', () => {
   it('resolves short names in the writer\'s namespace', () => {
-    expect(qualifyHost('reviews', 'shop')).toBe('reviews.shop.svc.cluster.local');
-    expect(qualifyHost('reviews.shop', 'prod')).toBe('reviews.shop.svc.cluster.local');
-    expect(qualifyHost('reviews.shop.svc', 'prod')).toBe('reviews.shop.svc.cluster.local');
-    expect(qualifyHost('api.example.com', 'prod')).toBe('api.example.com');
+    expect(qualifyHost('reviews', 'shop', 'service-names')).toBe('reviews.shop.svc.cluster.local');
+    expect(qualifyHost('reviews.shop', 'prod', 'service-names')).toBe('reviews.shop.svc.cluster.local');
+    expect(qualifyHost('reviews.shop.svc', 'prod', 'service-names')).toBe('reviews.shop.svc.cluster.local');
+    expect(qualifyHost('api.example.com', 'prod', 'service-names')).toBe('api.example.com');
   });
 
   it('matches wildcards and names services', () => {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  clusterNamespaceOf, HostIndex, hostCovers, hostRegistry, hostsOverlap, istioFqdn, qualifyHost, registryHosts, serviceExportScope, specExportScope,
+  clusterNamespaceOf, HostIndex, hostCovers, hostRegistry, hostsOverlap, qualifyHost, registryHosts, serviceExportScope, specExportScope,
   unexpandedServiceName,
 } from '../../../src/analyze/hosts.ts';
 import { objectSet, type MeshObject } from '../../../src/analyze/objects.ts';
@@ -19,7 +19,7 @@ const object = (kind: string, namespace: string, name: string, spec: Record<stri
 const shown = (scope: ExportScope) => (scope.all ? '*' : [...scope.namespaces].sort().join(','));
 
 describe('written hosts', () => {
-  // istiod expands only a one-word name; qualifyHost (the subset rules' pairing) also reads name.namespace[.svc].
+  // istiod expands only a one-word name; the subset rules' pairing also reads name.namespace[.svc] as the Service.
   it.each([
     ['reviews', 'reviews.shop.svc.cluster.local', 'reviews.shop.svc.cluster.local'],
     ['reviews.catalog', 'reviews.catalog', 'reviews.catalog.svc.cluster.local'],
@@ -29,8 +29,8 @@ describe('written hosts', () => {
     ['*.example.com', '*.example.com', '*.example.com'],
     ['*', '*', '*'],
   ])('%s in namespace shop: istiod %s, subsets %s', (host, istio, lenient) => {
-    expect(istioFqdn(host, 'shop')).toBe(istio);
-    expect(qualifyHost(host, 'shop')).toBe(lenient);
+    expect(qualifyHost(host, 'shop', 'istiod')).toBe(istio);
+    expect(qualifyHost(host, 'shop', 'service-names')).toBe(lenient);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 // The live-only rules, on objects shaped as the cluster returns them (with status).
 import { describe, expect, it } from 'vitest';
 import type { MeshObject } from '../../../src/analyze/objects.ts';
-import { analyze, brief } from './fixtures.ts';
+import { analyze, blocking, brief, readObjects } from './fixtures.ts';
 
 const namespace = (name: string, labels: Record<string, string>): MeshObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, namespace: '', labels } });
 const strict = (ns: string): MeshObject => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: ns }, spec: { mtls: { mode: 'STRICT' } } });
@@ -57,5 +57,18 @@ describe('SB0902 subsets that select no pods', () => {
     expect(analyze([service, destinationRule([{ name: 'v1', labels: { version: 'v1' } }]), ...pods], true).filter((item) => item.code === 'SB0902')).toEqual([]);
     expect(analyze([destinationRule([{ name: 'v9', labels: { version: 'v9' } }], 'api.example.com'), ...pods], true).filter((item) => item.code === 'SB0902')).toEqual([]);
     expect(analyze([service, destinationRule([{ name: 'v9', labels: { version: 'v9' } }]), ...pods], false).filter((item) => item.code === 'SB0902')).toEqual([]);
+  });
+});
+
+describe('live fixtures, read as --cluster returns them', () => {
+  it('report SB0901 and SB0902 on live.positive.yaml', () => {
+    expect(analyze(readObjects('test/fixtures/analyze/live.positive.yaml'), true).map(brief)).toEqual([
+      'SB0902 DestinationRule shop/reviews', 'SB0901 Pod shop/reviews-v1-6d8c-abcde',
+    ]);
+  });
+
+  it('report nothing on live.negative.yaml, and neither does the positive file read as files', () => {
+    expect(blocking(analyze(readObjects('test/fixtures/analyze/live.negative.yaml'), true), ['SB0901', 'SB0902'])).toEqual([]);
+    expect(analyze(readObjects('test/fixtures/analyze/live.positive.yaml'), false).filter((item) => item.code.startsWith('SB09'))).toEqual([]);
   });
 });

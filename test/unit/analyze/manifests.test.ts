@@ -1,9 +1,12 @@
 // The loader: multi-document YAML and Lists in, located objects out; bad input becomes a finding
 // with file and line, never an exception.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifests } from '../../../src/analyze/manifests.ts';
 import { mergeObjects } from '../../../src/analyze/merge.ts';
 import type { MeshObject } from '../../../src/analyze/objects.ts';
+import { root } from './fixtures.ts';
 
 const vs = (name: string, namespace?: string) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ${name}\n${namespace === undefined ? '' : `  namespace: ${namespace}\n`}spec:\n  hosts: [x]\n`;
 
@@ -47,6 +50,16 @@ describe('parseManifests', () => {
     const { findings } = parseManifests('apiVersion: v1\nkind: List\nitems:\n  - metadata: { name: a }\n', 'l.yaml', 'default');
     expect(findings[0]?.message).toMatch(/^l\.yaml:4 \(items\[0\] of the List\): the object has no kind/);
     expect(findings[0]).toMatchObject({ file: 'l.yaml', line: 4 });
+  });
+
+  it('reads input.positive.yaml past its bad documents, and input.negative.yaml without a finding', () => {
+    const read = (file: string) => parseManifests(readFileSync(join(root, 'test/fixtures/analyze', file), 'utf8'), file, 'default');
+    const positive = read('input.positive.yaml');
+    expect(positive.findings.map((item) => `${item.code} ${item.line}`)).toEqual(['SB0001 11', 'SB0002 14', 'SB0002 20']);
+    expect(positive.objects.map(({ object }) => object.metadata.name)).toEqual(['reviews-settings']);
+    const negative = read('input.negative.yaml');
+    expect(negative.findings).toEqual([]);
+    expect(negative.objects.map(({ object }) => object.metadata.name)).toEqual(['ratings-settings', 'reviews-settings']);
   });
 
   it('skips empty documents and comments', () => {

@@ -67,6 +67,13 @@ const families: Family[] = [
     positive: ['SB0810 Rollout shop/billing', 'SB0810 Rollout shop/ratings', 'SB0811 Rollout qa/ledger'],
   },
   {
+    name: 'deprecated', codes: ['SB1007'],
+    positive: [
+      'SB1007 CustomResourceDefinition serviceroles.rbac.istio.io',
+      'SB1007 Sidecar orders/default', 'SB1007 ServiceRole shop/product-viewer', 'SB1007 Sidecar shop/default',
+    ],
+  },
+  {
     name: 'envoy-filters', codes: ['SB1501', 'SB1502', 'SB1503', 'SB1504', 'SB1505'],
     positive: ['SB1502 EnvoyFilter shop/a-route-patches', 'SB1503 EnvoyFilter shop/a-route-patches', 'SB1504 EnvoyFilter shop/a-route-patches', 'SB1501 EnvoyFilter shop/b-lua-pinned', 'SB1505 EnvoyFilter shop/c-lua-before'],
   },
@@ -195,6 +202,15 @@ describe('messages say what happens and what to do', () => {
 
   it('SB0808 is the controller\'s own refusal of a route name it does not own', () => {
     expect(messages('rollouts', 'SB0808')).toEqual([expect.stringMatching(/^VirtualService reviews already has an http route named "testers" that this Rollout did not add; .*\(ManagedRouteNameTaken\)/)]);
+  });
+
+  it('SB1007 says when a Sidecar\'s egressProxy is ignored, and what replaced the rbac.istio.io API', () => {
+    expect(messages('deprecated', 'SB1007')).toEqual([
+      expect.stringMatching(/^defines rbac\.istio\.io ServiceRole, a resource type Istio removed: .*AuthorizationPolicies/),
+      expect.stringMatching(/^spec\.outboundTrafficPolicy\.egressProxy is set: istiod still sends unknown outbound traffic to it in mode ALLOW_ANY/),
+      expect.stringMatching(/^rbac\.istio\.io ServiceRole is a resource type Istio removed/),
+      expect.stringMatching(/^spec\.outboundTrafficPolicy\.egressProxy is set: it is ignored in mode REGISTRY_ONLY \(the mode when none is set\)/),
+    ]);
   });
 
   it('SB0804 is the controller\'s own routing message', () => {

@@ -2,7 +2,7 @@
 // host names no service, so that Istio applies them to no traffic at all.
 import { finding, type Finding } from '../../finding.ts';
 import {
-  clusterNamespaceOf, describeRegistryHost, hostRegistry, istioFqdn, kubernetesServices, specExportScope, unexpandedServiceName,
+  clusterNamespaceOf, describeRegistryHost, hostRegistry, kubernetesServices, qualifyHost, specExportScope, unexpandedServiceName,
   type HostRegistry, type RegistryHost,
 } from '../../hosts.ts';
 import { isRecord, records, type MeshObject, type ObjectSet } from '../../objects.ts';
@@ -113,7 +113,7 @@ function explain(objects: ObjectSet, rule: MeshObject, host: string, qualified: 
 function unknownHostFinding(objects: ObjectSet, registry: HostRegistry, rule: MeshObject): Finding[] {
   const host = rule.spec?.host;
   if (typeof host !== 'string' || host === '') return [];
-  const qualified = istioFqdn(host, rule.metadata.namespace);
+  const qualified = qualifyHost(host, rule.metadata.namespace, 'istiod');
   const namespace = judgedNamespace(registry, rule, qualified);
   if (namespace === undefined) return [];
   const matching = registry.hosts.overlapping(qualified);

@@ -12,7 +12,7 @@ import { proxyImageReference } from '../../../injector/proxy/proxy-init.ts';
 import { servedRevisions } from '../../../injector/revisions.ts';
 import { hasInjectionStatus } from '../../../injector/reinjection.ts';
 import { finding, type Finding } from '../../finding.ts';
-import { isRecord, records, type MeshObject, type ObjectSet } from '../../objects.ts';
+import { groupBy, isRecord, records, type MeshObject, type ObjectSet } from '../../objects.ts';
 import type { AnalysisContext, InjectorValues, Rule } from '../../rule.ts';
 import { ANNOTATION_FEATURE_STATUS } from './annotation-status.ts';
 import { CONTROLLER_SET_ANNOTATIONS, ISTIO_ANNOTATIONS, isIstioAnnotationKey } from './annotations.ts';
@@ -114,14 +114,16 @@ function imageMismatchFindings(objects: ObjectSet, context: AnalysisContext): Fi
   const views = injectorViews(objects, context.injector);
   if (views.length === 0) return [];
   const findings: Finding[] = [];
+  // Grouped once: each namespace looks up its own pods.
+  const pods = groupBy(objects.ofKind('Pod'), (pod) => pod.metadata.namespace);
   for (const namespace of objects.ofKind('Namespace')) {
     const revision = namespaceRevision(namespace);
     const view = revision === undefined ? undefined : views.find((candidate) => candidate.revisions.has(revision));
     if (view === undefined || inIgnoredNamespace(namespace)) continue;
     const accepted = new Set([view.image, ...IMAGE_VARIANTS.map((variant) => `${view.image}-${variant}`)]);
-    const mismatched = objects.ofKind('Pod')
+    const mismatched = (pods.get(namespace.metadata.name) ?? [])
       // A manifest's Pod is injected afresh when created; only a created pod keeps the proxy it got.
-      .filter((pod) => pod.metadata.namespace === namespace.metadata.name && alreadyCreated(pod) && isLive(pod))
+      .filter((pod) => alreadyCreated(pod) && isLive(pod))
       // A pod that names its own proxy image (an annotation Istio honours) is not the injector's choice.
       .filter((pod) => (pod.metadata.annotations?.['sidecar.istio.io/proxyImage'] ?? '') === '')
       .flatMap((pod) => {

@@ -6,7 +6,7 @@ import { isRecord, records, selects, stringMap, type MeshObject, type ObjectSet 
 import type { AnalysisContext, Rule } from '../../rule.ts';
 import { vsDestinations, type VsDestination } from './destinations.ts';
 import {
-  clusterNamespaceOf, describeRegistryHost, hostRegistry, istioFqdn, specExportScope, unexpandedServiceName, type HostRegistry, type RegistryHost,
+  clusterNamespaceOf, describeRegistryHost, hostRegistry, qualifyHost, specExportScope, unexpandedServiceName, type HostRegistry, type RegistryHost,
 } from '../../hosts.ts';
 import { describeScope, scopesMeet } from '../../../mesh/export-to.ts';
 import { boundGateways, boundToMesh, destinationNamespaces, gatewayServerPorts, looksLikeAddress, virtualServiceHosts } from './hosts.ts';
@@ -18,7 +18,6 @@ export const DESTINATION_PORT_SELECTOR_REQUIRED = { code: 'SB1003', name: 'Virtu
 export const UNREACHABLE_RULE = { code: 'SB1004', name: 'VirtualServiceUnreachableRule', severity: 'warning' } as const;
 export const INEFFECTIVE_MATCH = { code: 'SB1005', name: 'VirtualServiceIneffectiveMatch', severity: 'info' } as const;
 export const JWT_CLAIM_ROUTE_WITHOUT_AUTHN = { code: 'SB1006', name: 'JwtClaimBasedRoutingWithoutRequestAuthN', severity: 'error' } as const;
-export const DEPRECATED_FIELD = { code: 'SB1007', name: 'Deprecated', severity: 'warning' } as const;
 export const INGRESS_ROUTE_RULES_NOT_AFFECTED = { code: 'SB1008', name: 'IngressRouteRulesNotAffected', severity: 'warning' } as const;
 
 const name = (object: MeshObject) => `${object.metadata.namespace}/${object.metadata.name}`;
@@ -37,7 +36,7 @@ function meshHostConflicts(objects: ObjectSet): Finding[] {
     if (!boundToMesh(virtualService)) continue;
     const scope = specExportScope(virtualService);
     const scopes = scope.all ? ['*'] : [...scope.namespaces];
-    const hosts = new Map(virtualServiceHosts(virtualService).map((host) => [istioFqdn(host, virtualService.metadata.namespace), host]));
+    const hosts = new Map(virtualServiceHosts(virtualService).map((host) => [qualifyHost(host, virtualService.metadata.namespace, 'istiod'), host]));
     written.set(virtualService, hosts);
     for (const scoped of scopes) {
       for (const host of hosts.keys()) {
@@ -136,7 +135,7 @@ function destinationFindings(objects: ObjectSet, registry: HostRegistry, virtual
   const scope = destinationNamespaces(virtualService);
   for (const destination of vsDestinations(virtualService)) {
     if (looksLikeAddress(destination.host)) continue;
-    const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
+    const fqdn = qualifyHost(destination.host, virtualService.metadata.namespace, 'istiod');
     const matching = registry.hosts.covering(fqdn);
     const visible = matching.filter((entry) => scopesMeet(entry.scope, scope));
     if (visible.length === 0) {
@@ -273,41 +272,16 @@ function jwtClaimFindings(objects: ObjectSet, context: AnalysisContext, virtualS
   });
 }
 
-// SB1007 ---------------------------------------------------------------------------------------
-
-function deprecatedFindings(virtualService: MeshObject): Finding[] {
-  const findings: Finding[] = [];
-  const report = (field: string, replacement: string, replacementSet: boolean) => findings.push(finding(DEPRECATED_FIELD, virtualService,
-    `${field} is deprecated${replacementSet ? ', and ignored because the route also sets its replacement' : ''}: ` +
-    `Istio may stop reading it; use ${replacement} instead`));
-  records(virtualService.spec?.http).forEach((route, index) => {
-    const path = `spec.http[${index}]`;
-    const delay = isRecord(route.fault) && isRecord(route.fault.delay) ? route.fault.delay : undefined;
-    if (typeof delay?.percent === 'number') {
-      report(`${path}.fault.delay.percent`, `${path}.fault.delay.percentage.value (a double, 0-100)`, delay.percentage !== undefined);
-    }
-    for (const field of ['mirror_percent', 'mirrorPercent']) {
-      if (route[field] === undefined || route[field] === null) continue;
-      report(`${path}.${field}`, `${path}.mirrorPercentage.value (a double, 0-100)`, route.mirrorPercentage !== undefined);
-    }
-    const cors = isRecord(route.corsPolicy) ? route.corsPolicy : undefined;
-    if (cors?.allowOrigin !== undefined) {
-      report(`${path}.corsPolicy.allowOrigin`, `${path}.corsPolicy.allowOrigins (a list of { exact | prefix | regex })`, cors.allowOrigins !== undefined);
-    }
-  });
-  return findings;
-}
-
 // SB1008 ---------------------------------------------------------------------------------------
 
 /** The subsets a VirtualService splits one of its own hosts into, by that host. */
 function subsetSplits(virtualService: MeshObject): Map<string, Set<string>> {
   const namespace = virtualService.metadata.namespace;
-  const own = new Set(virtualServiceHosts(virtualService).map((host) => istioFqdn(host, namespace)));
+  const own = new Set(virtualServiceHosts(virtualService).map((host) => qualifyHost(host, namespace, 'istiod')));
   const splits = new Map<string, Set<string>>();
   for (const destination of vsDestinations(virtualService)) {
     if (destination.list !== 'http' || destination.mirror || destination.subset === undefined) continue;
-    const fqdn = istioFqdn(destination.host, namespace);
+    const fqdn = qualifyHost(destination.host, namespace, 'istiod');
     if (own.has(fqdn)) splits.set(fqdn, (splits.get(fqdn) ?? new Set()).add(destination.subset));
   }
   return splits;
@@ -332,7 +306,7 @@ function ingressFindings(objects: ObjectSet, virtualService: MeshObject): Findin
   if (gateways === '') return [];
   const unsplit = vsDestinations(virtualService).filter((destination) => destination.list === 'http' && !destination.mirror && destination.subset === undefined);
   return unsplit.flatMap((destination) => {
-    const fqdn = istioFqdn(destination.host, virtualService.metadata.namespace);
+    const fqdn = qualifyHost(destination.host, virtualService.metadata.namespace, 'istiod');
     const described = (splitsByHost(objects).get(fqdn) ?? []).filter(({ other }) => other !== virtualService)
       .map(({ other, subsets }) => `${name(other)} (subsets ${[...subsets].sort().join(', ')})`);
     if (described.length === 0) return [];
@@ -347,7 +321,7 @@ function ingressFindings(objects: ObjectSet, virtualService: MeshObject): Findin
 export const virtualServiceRule: Rule = {
   definitions: [
     CONFLICTING_MESH_GATEWAY_HOSTS, REFERENCED_HOST_NOT_FOUND, DESTINATION_PORT_SELECTOR_REQUIRED, UNREACHABLE_RULE, INEFFECTIVE_MATCH,
-    JWT_CLAIM_ROUTE_WITHOUT_AUTHN, DEPRECATED_FIELD, INGRESS_ROUTE_RULES_NOT_AFFECTED,
+    JWT_CLAIM_ROUTE_WITHOUT_AUTHN, INGRESS_ROUTE_RULES_NOT_AFFECTED,
   ],
   check(objects: ObjectSet, context: AnalysisContext): Finding[] {
     const registry = hostRegistry(objects);
@@ -357,7 +331,6 @@ export const virtualServiceRule: Rule = {
         ...destinationFindings(objects, registry, virtualService),
         ...unreachableFindings(virtualService),
         ...jwtClaimFindings(objects, context, virtualService),
-        ...deprecatedFindings(virtualService),
         ...ingressFindings(objects, virtualService),
       ]),
     ];
