@@ -28,9 +28,11 @@ deps: $(NPM_STAMP)
 
 build: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
+	$(NODE) hack/build-dashboard.ts
 
 typecheck: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+	$(NODE) node_modules/typescript/bin/tsc -p src/dashboard/web/tsconfig.json
 
 lint: deps typecheck
 	$(NODE) node_modules/eslint/bin/eslint.js .
