@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 //   the controller files, whose controllers reconcile every Rollout they see (a vitest process of
 //   their own);
 // - the rest, one at a time: two controllers from two files would reconcile each other's Rollouts.
-const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
+const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts', 'test/integration/dashboard.test.ts'];
 const WITHOUT_CONTROLLERS = [
   'test/integration/analysis-client-failures.test.ts', 'test/integration/control-plane.test.ts',
   'test/integration/injector*.test.ts', 'test/integration/istio-crds.test.ts',
