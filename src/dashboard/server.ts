@@ -135,7 +135,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     tabs.add(tab);
     push(tab, new Map());
     const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
-    request.raw.on('close', () => {
+    // The response's close, not the request's: a GET's request closes as soon as it is read.
+    response.on('close', () => {
       clearInterval(keepalive);
       tabs.delete(tab);
     });
