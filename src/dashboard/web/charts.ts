@@ -44,6 +44,8 @@ export function MetricChart({ name, rounds }: { name: string; rounds: AnalysisRo
   });
   const options: uPlot.Options = {
     width: 600, height: 160,
+    // One round alone would span uPlot's default of years around it: a minute either side instead.
+    scales: { x: { time: true, range: (_chart, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) } },
     series: [
       {},
       { label: `${name} measured`, stroke: '#1971c2', width: 2, points: { show: true, size: 6 } },

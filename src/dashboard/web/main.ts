@@ -5,6 +5,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
+import { formatNumber } from '../../cli/rollouts/rollout-table.ts';
 import type { RolloutStatusView } from '../../cli/rollouts/rollout-view.ts';
 import type { DashboardAction } from '../protocol.ts';
 import type { RolloutDetail, RolloutListView } from '../views.ts';
@@ -147,13 +148,13 @@ function DetailPage({ detail, now }: { detail: Live['detail']; now: number }) {
     <//>
     ${view.analysis === undefined ? null : html`
       <${Section} title="Analysis">
-        <p>passed ${view.analysis.counts?.passed ?? 0} · failed ${view.analysis.counts?.failed ?? 0} (limit ${view.analysis.failureLimit}) ·
+        <p data-testid="analysis-counts">passed ${view.analysis.counts?.passed ?? 0} · failed ${view.analysis.counts?.failed ?? 0} (limit ${view.analysis.failureLimit}) ·
           inconclusive ${view.analysis.counts?.inconclusive ?? 0} · errored ${view.analysis.counts?.errored ?? 0}</p>
         <table>
           <thead><tr><th>Check</th><th>Verdict</th><th>Value</th><th>Limit</th><th>Message</th></tr></thead>
           <tbody>${view.analysis.last.map((check) => html`
             <tr><td>${check.name}${check.dryRun ? ' (dry run)' : ''}</td><td class=${`verdict-${check.verdict}`}>${check.verdict}</td>
-              <td>${check.value ?? '-'}</td><td>${check.limit ?? '-'}</td><td class="message">${check.message}</td></tr>`)}</tbody>
+              <td>${formatNumber(check.value)}</td><td>${formatNumber(check.limit)}</td><td class="message">${check.message}</td></tr>`)}</tbody>
         </table>
         ${metrics.map((metric) => html`<${MetricChart} name=${metric} rounds=${history.rounds} />`)}
       <//>`}
