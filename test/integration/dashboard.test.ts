@@ -4,6 +4,7 @@
 // cluster's RBAC decides: the admin's follows the canary across every namespace, one bound to the
 // built-in `view` role is refused promote, one bound to `edit` promotes. Screenshots go to test-output/dashboard (not committed).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,18 @@ async function person(name: string, clusterRole: 'view' | 'edit'): Promise<strin
   return writeServiceAccountKubeconfig(cluster.kubeConfig, namespace, name, join(scratch, `${name}.kubeconfig`));
 }
 
+/** The status of a request with these headers (Host included, which fetch may not set). */
+function status(url: string, method: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { method, headers }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    sent.once('error', reject);
+    sent.end('{}');
+  });
+}
+
 /** Clicks an action's button and its confirmation; resolves with the message the page shows. */
 async function act(on: Page, action: string): Promise<{ ok: boolean; message: string }> {
   await on.getByTestId(`action-${action}`).click();
@@ -93,6 +106,12 @@ describe('switchboard dashboard in Chromium', () => {
       person('release-viewer', 'view').then((kubeconfig) => startDashboard(kubeconfig, 'viewer')),
       person('release-operator', 'edit').then((kubeconfig) => startDashboard(kubeconfig, 'editor')),
     ]);
+
+    // Only its own page reaches the user's credentials: a rebound DNS name, or a form on another site, is refused.
+    const target = `${editor.url}api/rollouts/${namespace}/payments/promote`;
+    expect(await status(target, 'POST', { host: 'rebound.example', origin: 'http://rebound.example', 'content-type': 'application/json' })).toBe(403);
+    expect(await status(target, 'POST', { origin: 'https://elsewhere.example', 'content-type': 'application/json' })).toBe(403);
+    expect(await status(target, 'POST', { origin: new URL(editor.url).origin, 'content-type': 'application/x-www-form-urlencoded' })).toBe(415);
 
     // The list, as the cluster's admin (every namespace): the rollout settled at weight 0.
     page = await browser.newPage({ viewport: { width: 1200, height: 1500 } });
