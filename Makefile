@@ -5,7 +5,7 @@ NODE := node_modules/.bin/node
 NPM_STAMP := node_modules/.package-lock.stamp
 CLUSTER_DIR ?= $(CURDIR)/.cluster
 
-.PHONY: help deps build lint typecheck unit integration test control-plane prometheus openssl \
+.PHONY: help deps build lint typecheck unit integration test control-plane prometheus chromium openssl \
         istio-api istio-reference \
         alertmanager cluster-up cluster-down demo bench run install deploy image image-test clean
 
@@ -28,9 +28,11 @@ deps: $(NPM_STAMP)
 
 build: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json
+	$(NODE) hack/build-dashboard.ts
 
 typecheck: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+	$(NODE) node_modules/typescript/bin/tsc -p src/dashboard/web/tsconfig.json
 
 lint: deps typecheck
 	$(NODE) node_modules/eslint/bin/eslint.js .
@@ -60,11 +62,15 @@ prometheus:
 alertmanager:
 	@command -v prometheus-alertmanager >/dev/null || hack/install-prometheus.sh prometheus-alertmanager
 
+# Headless Chromium for the dashboard's browser tests (test/integration/dashboard.test.ts).
+chromium:
+	@command -v chromium >/dev/null || hack/install-chromium.sh
+
 # Certificates for the local control plane and the webhook are made with openssl.
 openssl:
 	@command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 
-integration: deps openssl control-plane prometheus istio-api istio-reference
+integration: deps openssl control-plane prometheus chromium istio-api istio-reference
 	$(NODE) test/harness/integration-lanes.ts
 
 test: deps lint build unit integration

@@ -7,11 +7,13 @@
 // The traffic Prometheus judges is checkout's, routed by what checkout's (simulated) sidecar has
 // applied from istiod: a weight reaches it only once istiod has pushed it. The controller asks
 // istiod whether every proxy has each weight before a step's analysis and before pods go.
-// Everything started here is stopped at the end (pass --keep to leave it running).
+// Everything started here is stopped at the end (pass --keep to leave it running, and to be told
+// how to open the dashboard on it).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { DEFAULT_DASHBOARD_PORT } from '../src/dashboard/dashboard-command.ts';
 import { loadKubeConfig } from '../src/kube/config.ts';
 import { PROJECT_ROOT, resolveBinaries } from '../test/harness/binaries.ts';
 import { startCallerTraffic } from '../test/harness/caller-traffic.ts';
@@ -187,6 +189,9 @@ try {
 } finally {
   if (keep) {
     say(`left running: KUBECONFIG=${cluster.kubeconfig} (make cluster-down stops the control plane)`);
+    // `make demo` builds dist, the dashboard's page included.
+    say(`watch and operate it in the dashboard: KUBECONFIG=${cluster.kubeconfig} node_modules/.bin/node dist/cli/main.js dashboard --open\n` +
+      `    then open http://127.0.0.1:${DEFAULT_DASHBOARD_PORT}/#/production/payment-service (docs/dashboard.md)`);
   } else {
     await cleanUp();
     say('demo finished; everything it started is stopped');

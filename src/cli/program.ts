@@ -15,6 +15,11 @@ const LAZY_COMMANDS: Record<string, { description: string; load: () => Promise<(
     description: 'run the injector webhook and the rollout controller',
     load: async () => (await import('./run/run-command.ts')).defineRunCommand,
   },
+  // fastify and the Kubernetes client, for the web UI only.
+  dashboard: {
+    description: 'serve a web UI of the rollouts on 127.0.0.1, acting with your kubeconfig\'s rights',
+    load: async () => (await import('../dashboard/dashboard-command.ts')).defineDashboardCommand,
+  },
 };
 
 const filled = new WeakSet<Command>();

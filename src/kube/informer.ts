@@ -1,7 +1,7 @@
 // client-node's informer stops for good on any watch error other than 410 and timeouts
 // (the API server restarting, a network blip). This wrapper restarts it with backoff, so a
 // controller or the webhook's namespace cache never goes silently stale.
-import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache } from '@kubernetes/client-node';
 import { deepFreeze } from './deep-freeze.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -18,6 +18,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   path: string;
   list: ListPromise<T>;
   labelSelector?: string;
+  fieldSelector?: string;
   /** Freeze each object as it arrives (deep-freeze.ts), for callers that read cached objects without copying. */
   freezeObjects?: boolean;
   onEvent?: (event: InformerEvent, object: T) => void;
@@ -26,7 +27,8 @@ export interface InformerOptions<T extends KubernetesObject> {
 }
 
 export function startInformer<T extends KubernetesObject>(options: InformerOptions<T>): ResilientInformer<T> {
-  const informer = makeInformer<T>(options.kubeConfig, options.path, options.list, options.labelSelector);
+  // What client-node's makeInformer builds, plus the field selector it does not pass on.
+  const informer = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false, options.labelSelector, options.fieldSelector);
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   let backoffMs = 500;
   let stopped = false;

@@ -2,11 +2,11 @@
 // and the plain kubectl command that does the same, for people who script kubectl or cannot
 // install the CLI where they are.
 import {
-  abortPatch, pausePatch, promoteFullPatch, promotePatch, restartPatch, resumePatch, retryPatch,
+  abortPatch, commandToken, pausePatch, promoteFullPatch, promotePatch, restartPatch, resumePatch, retryPatch,
   ABORT_ANNOTATION, PROMOTE_ANNOTATION, PROMOTE_FULL_ANNOTATION, RESTART_ANNOTATION, RETRY_ANNOTATION, type RolloutMergePatch,
 } from '../../rollout/commands.ts';
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL } from '../../rollout/types.ts';
-import type { TargetOptions } from './rollout-api.ts';
+import type { RolloutApi, TargetOptions } from './rollout-api.ts';
 
 export type RolloutAction = 'promote' | 'promoteFull' | 'abort' | 'retry' | 'restart' | 'pause' | 'resume';
 
@@ -54,6 +54,20 @@ export function requestedLine(action: RolloutAction, name: string, namespace: st
     ? ''
     : `; the controller acknowledges it in status (see: switchboard status ${name} -n ${namespace})`;
   return `rollout "${name}" in namespace "${namespace}": ${ROLLOUT_ACTIONS[action].asked}${acknowledged}\n`;
+}
+
+/**
+ * Sends the action's patch and returns the line that says what was asked: the one path of the
+ * `promote`, `abort`, ... commands and of the dashboard's buttons, so the two cannot differ.
+ */
+export async function sendRolloutAction(
+  api: Pick<RolloutApi, 'mergePatchRollout' | 'whoAmI' | 'namespace'>, name: string, action: RolloutAction, now: Date,
+): Promise<string> {
+  const token = commandToken(now);
+  // A promote may let a rollout past a gate: who asked is recorded with it.
+  const patch = action === 'promote' ? promotePatch(token, await api.whoAmI()) : ROLLOUT_ACTIONS[action].patch(token);
+  await api.mergePatchRollout(name, patch);
+  return requestedLine(action, name, api.namespace);
 }
 
 /** POSIX shell quoting: bare when safe, else single quotes (a quote inside becomes '\''). */

@@ -3,17 +3,16 @@
 // -o json|yaml prints), rollout-format.ts and rollout-get.ts, patches in rollout-actions.ts and
 // rollout-undo.ts, API calls in rollout-api.ts (loaded by connectRollouts only when a command runs).
 import type { Command } from 'commander';
-import { commandToken, promotePatch } from '../../rollout/commands.ts';
 import { parseDuration } from '../../rollout/durations.ts';
 import { registerGetCommand } from './get-command.ts';
 import { outputFormat, outputOption } from '../output-option.ts';
-import { kubectlEquivalent, kubectlJsonPatch, requestedLine, ROLLOUT_ACTIONS, type RolloutAction } from './rollout-actions.ts';
+import { kubectlEquivalent, kubectlJsonPatch, sendRolloutAction, type RolloutAction } from './rollout-actions.ts';
 import type { RolloutApi, TargetOptions } from './rollout-api.ts';
 import { connectRollouts } from './rollout-connect.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 import { formatStatusView } from './rollout-format.ts';
 import { objectStream, printObject, type ObjectFormat } from './rollout-get.ts';
-import { applyUndo, planUndo, undoLine } from './rollout-undo.ts';
+import { planUndo, undoRollout } from './rollout-undo.ts';
 import { rolloutStatusView } from './rollout-view.ts';
 import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
 import { registerSetImageCommand } from './set-image-command.ts';
@@ -117,11 +116,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
       return;
     }
     const api = await connectRollouts(options);
-    const token = commandToken(clock());
-    // A promote may let a rollout past a gate: who asked is recorded with it.
-    const patch = action === 'promote' ? promotePatch(token, await api.whoAmI()) : ROLLOUT_ACTIONS[action].patch(token);
-    await api.mergePatchRollout(name, patch);
-    output.stdout(requestedLine(action, name, api.namespace));
+    output.stdout(await sendRolloutAction(api, name, action, clock()));
   };
 
   withTarget(program.command('promote <rollout>'))
@@ -142,14 +137,12 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
     .action(async (name: string, options: ActionOptions) => {
       const api = await connectRollouts(options);
-      const rollout = await api.readRollout(name);
-      const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
-      if (options.printKubectl === true) {
-        output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
+      if (options.printKubectl !== true) {
+        output.stdout(await undoRollout(api, name));
         return;
       }
-      await applyUndo(api, rollout, plan);
-      output.stdout(undoLine(rollout, plan));
+      const plan = planUndo(await api.readRollout(name), await api.readDeployment(name, 'stable'));
+      output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
     });
 
   registerSetImageCommand(program, withTarget, output);

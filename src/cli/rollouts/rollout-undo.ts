@@ -108,3 +108,11 @@ export function undoLine(rollout: Rollout, plan: UndoPlan): string {
       `(same pods as stable${plan.stableRevision === undefined ? '' : ` revision ${plan.stableRevision}`}; the API server's defaults change the hash)`;
   return `${what}${next}\n`;
 }
+
+/** `switchboard undo` without --print-kubectl: read, plan, patch; returns the line to print. */
+export async function undoRollout(api: Pick<RolloutApi, 'jsonPatchRollout' | 'readRollout' | 'readDeployment'>, name: string): Promise<string> {
+  const rollout = await api.readRollout(name);
+  const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
+  await applyUndo(api, rollout, plan);
+  return undoLine(rollout, plan);
+}

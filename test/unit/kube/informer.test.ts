@@ -29,12 +29,31 @@ class FakeInformer {
 }
 
 let fake: FakeInformer;
-vi.mock('@kubernetes/client-node', () => ({ makeInformer: () => fake }));
+/** The arguments of each ListWatch built: path, watch, list, autoStart, labelSelector, fieldSelector. */
+const built: unknown[][] = [];
+vi.mock('@kubernetes/client-node', () => ({
+  // Called with `new`: a constructor that returns an object makes that object.
+  ListWatch: function ListWatch(...args: unknown[]) { built.push(args); return fake; },
+  Watch: function Watch() { return {}; },
+}));
 const { startInformer } = await import('../../../src/kube/informer.ts');
 
 afterEach(() => { vi.useRealTimers(); });
 
 describe('startInformer', () => {
+  it('passes the label and field selectors on to the list and the watch, and starts the informer itself', async () => {
+    fake = new FakeInformer(0);
+    built.length = 0;
+    const informer = startInformer<KubernetesObject>({
+      kubeConfig: {} as KubeConfig, path: '/api/v1/events', list: async () => ({ items: [] }) as never,
+      labelSelector: 'app', fieldSelector: 'involvedObject.kind=Rollout',
+    });
+    await informer.synced;
+    expect(built.map((args) => [args[0], args[3], args[4], args[5]])).toEqual([['/api/v1/events', false, 'app', 'involvedObject.kind=Rollout']]);
+    expect(fake.starts).toBe(1);
+    await informer.stop();
+  });
+
   it('retries a failed first list with growing backoff, then reports synced', async () => {
     vi.useFakeTimers();
     fake = new FakeInformer(2);
