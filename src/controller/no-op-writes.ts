@@ -10,13 +10,17 @@ import type { ObservedState } from '../rollout/observed.ts';
 export function patchTarget(observed: ObservedState, action: Action): object | undefined {
   switch (action.kind) {
     case 'setWeights':
+      // With other VirtualServices to write first, the first one's patch may be its guard alone.
+      return (action.before ?? []).length > 0 ? undefined : observed.virtualService;
     case 'setManagedRoutes':
       return observed.virtualService;
     case 'ensureSubsets':
       return observed.destinationRule;
     case 'updateClaims': {
-      const current = action.plural === 'virtualservices' ? observed.virtualService : observed.destinationRule;
-      if (current?.metadata.name === action.name) return current;
+      const namespace = action.namespace ?? observed.rollout.metadata.namespace;
+      const candidates = action.plural === 'virtualservices' ? [observed.virtualService, ...(observed.otherVirtualServices ?? [])] : [observed.destinationRule];
+      const current = candidates.find((object) => object?.metadata.name === action.name && (object.metadata.namespace ?? observed.rollout.metadata.namespace) === namespace);
+      if (current !== undefined) return current;
       return observed.formerClaims?.find(({ plural, object }) => plural === action.plural && object.metadata.name === action.name)?.object;
     }
     case 'addFinalizer':

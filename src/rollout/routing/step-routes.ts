@@ -10,7 +10,7 @@ import { canonicalJson } from '../revision.ts';
 import type { DecideContext, RolloutState, RoutedContext } from '../state.ts';
 import { recordStatus } from '../transitions.ts';
 import type { ManagedRouteStatus, VirtualService } from '../types.ts';
-import { claimGuard, readClaims, routeClaimKey } from './claims.ts';
+import { claimGuard, claimOwner, readClaims, routeClaimKey } from './claims.ts';
 import { describeManagedRoutes, istioRoute, planManagedRoutes, routesAtStep, trackDestinations } from './managed-routes.ts';
 import { inspectRoute, sendsToBothSubsets, type ManagedRoute } from './weights.ts';
 
@@ -43,7 +43,7 @@ function canaryReady(ctx: DecideContext): boolean {
 export function ownStepRoutes(ctx: DecideContext, vs: VirtualService): Set<string> {
   const names = new Set([...ctx.spec.trafficRouting.managedRoutes, ...(ctx.status.managedRoutes ?? []).map((route) => route.name)]);
   const claims = readClaims(vs);
-  const self = ctx.rollout.metadata.name;
+  const self = claimOwner(ctx.rollout, vs.metadata.namespace ?? ctx.rollout.metadata.namespace);
   const own = new Set<string>();
   for (const route of vs.spec?.http ?? []) {
     if (route.name !== undefined && names.has(route.name) && claims[routeClaimKey({ name: route.name, index: -1 })] === self) own.add(route.name);
@@ -80,7 +80,7 @@ export function stepRouteProblem(
         'it would replace it with its header or mirror route: rename that route, or the entry of spec.trafficRouting.managedRoutes',
     };
   }
-  const unnamed = weighted.find((route) => route.name === undefined);
+  const unnamed = weighted.find((route) => (route.kind ?? 'http') === 'http' && route.name === undefined);
   const indexClaim = Object.keys(readClaims(vs)).find((key) => key.startsWith('http/#'));
   if (unnamed !== undefined || indexClaim !== undefined) {
     const which = unnamed === undefined ? 'a Rollout manages an http route by its index' : `http route #${unnamed.index} has no name`;
@@ -109,6 +109,7 @@ export function stepRoutesWrite(ctx: RoutedContext, desired: readonly ManagedRou
     reason: desired.length === 0 ? 'ManagedRoutesRemoved' : 'ManagedRoutesSet',
     message,
     virtualService: name,
+    ...outsideNamespace(ctx, ctx.virtualService),
     routes: desired.map((route) => route.name),
     patch: [...claimGuard(ctx.virtualService), ...ops],
   };
@@ -120,4 +121,10 @@ export function stepRoutesRecord(ctx: DecideContext, desired: readonly ManagedRo
   if (canonicalJson(recorded) === canonicalJson(desired)) return undefined;
   const { managedRoutes: _old, ...kept } = ctx.status;
   return recordStatus('ManagedRoutesRecorded', describeManagedRoutes(desired), desired.length === 0 ? kept : { ...kept, managedRoutes: [...desired] });
+}
+
+/** `{ namespace }` for a VirtualService outside the Rollout's namespace, else nothing. */
+export function outsideNamespace(ctx: DecideContext, vs: VirtualService): { namespace?: string } {
+  const namespace = vs.metadata.namespace;
+  return namespace === undefined || namespace === ctx.rollout.metadata.namespace ? {} : { namespace };
 }
