@@ -18,7 +18,7 @@ import { decisionEvent } from '../rollout/decision-events.ts';
 import type { GateAnswer } from '../rollout/gates/call.ts';
 import { notificationsFor } from '../rollout/gates/notifications.ts';
 import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
-import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService, type VirtualServiceRef } from '../rollout/types.ts';
 import type { IstiodAccess } from '../mesh/istiod-client.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { ClaimIndex } from './claim-index.ts';
@@ -225,10 +225,10 @@ export class RolloutController {
     }
     // A VirtualService may route for Rollouts of other namespaces (spec.trafficRouting.virtualServices[].namespace).
     for (const candidate of rollouts.cache.list() as unknown as Rollout[]) {
-      if (candidate.spec?.trafficRouting === undefined) continue;
-      const names = observedNames(candidate);
-      const refs = [{ namespace: names.virtualServiceNamespace, name: names.virtualService }, ...names.otherVirtualServices];
-      if (refs.some((ref) => ref.namespace === namespace && ref.name === object.metadata?.name)) this.enqueue(candidate.metadata.namespace, candidate.metadata.name);
+      const routing = candidate.spec?.trafficRouting;
+      const refs = routing?.virtualServices ?? (routing?.virtualService === undefined ? [] : [routing.virtualService]);
+      const names = (ref: VirtualServiceRef | undefined) => ref?.name === object.metadata?.name && (ref?.namespace ?? candidate.metadata.namespace) === namespace;
+      if (Array.isArray(refs) && refs.some(names)) this.enqueue(candidate.metadata.namespace, candidate.metadata.name);
     }
   }
 
