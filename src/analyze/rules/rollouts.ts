@@ -94,7 +94,7 @@ export const rolloutRule: Rule = {
         const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, scoped, vsNamespace, own) : undefined;
         if (pinned !== undefined) findings.push(finding(ROLLOUT_CANARY_PINNED_ROUTE, rollout, `${pinned}: ${stops}`));
       }
-      const hidden = destinationRule === undefined ? undefined : exportProblem(destinationRule as unknown as DestinationRule, found, namespace);
+      const hidden = destinationRule === undefined ? undefined : exportProblem(destinationRule as unknown as DestinationRule, found, namespace, [drRef.stableSubset, drRef.canarySubset]);
       if (hidden !== undefined) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${hidden}: ${stops}`));
       if (destinationRule !== undefined) {
         parts.push(...subsetClaimKeys(routing).map((key) => ({ kind: 'DestinationRule' as const, object: destinationRule as unknown as RoutingObject, key })));

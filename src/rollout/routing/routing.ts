@@ -58,7 +58,8 @@ export function resolveRouting(ctx: DecideContext, desired: readonly ManagedRout
   if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
   const others = resolveOtherTargets(ctx, field);
   if (!others.ok) return others;
-  const exported = exportProblem(destinationRule, [virtualService, ...others.targets.map((target) => target.virtualService)], namespace);
+  const { stableSubset, canarySubset } = routing.destinationRule;
+  const exported = exportProblem(destinationRule, [virtualService, ...others.targets.map((target) => target.virtualService)], namespace, [stableSubset, canarySubset]);
   if (exported !== undefined) return problem('DestinationRuleNotExported', exported);
   const claimWrites: ClaimWrite[] = [];
   const stepRouteKeys = [...new Set([...desired.map((route) => route.name), ...stepRoutes])].map((name) => routeClaimKey({ name, index: -1 }));
@@ -114,7 +115,9 @@ function resolveOtherTargets(ctx: DecideContext, field: (index: number) => strin
  * the VirtualService but not the DestinationRule has no such subset and fails every request it
  * routes there (503, NR). So the DestinationRule must be exported wherever each VirtualService is.
  */
-export function exportProblem(destinationRule: DestinationRule, virtualServices: readonly VirtualService[], rolloutNamespace: string): string | undefined {
+export function exportProblem(
+  destinationRule: DestinationRule, virtualServices: readonly VirtualService[], rolloutNamespace: string, subsets: readonly string[] = ['stable', 'canary'],
+): string | undefined {
   const ruleScope = exportScope(exportToOf(destinationRule), rolloutNamespace);
   for (const vs of virtualServices) {
     const vsNamespace = vs.metadata.namespace ?? rolloutNamespace;
@@ -124,7 +127,7 @@ export function exportProblem(destinationRule: DestinationRule, virtualServices:
     if (hidden.length === 0) continue;
     return (
       `VirtualService ${vsNamespace}/${vs.metadata.name} is seen from ${describeScope(vsScope)}, but DestinationRule ${destinationRule.metadata.name} (exportTo: ${describeScope(ruleScope)}) is not seen from ${hidden.join(', ')}: ` +
-      `proxies there would find no ${ruleScopeSubsets(destinationRule)} subsets and fail those requests. Add those namespaces to the DestinationRule's spec.exportTo, or narrow the VirtualService's`
+      `proxies there would find no ${subsets.join(' or ')} subset and fail those requests. Add those namespaces to the DestinationRule's spec.exportTo, or narrow the VirtualService's`
     );
   }
   return undefined;
@@ -135,10 +138,6 @@ function exportToOf(object: VirtualService | DestinationRule): readonly unknown[
   return Array.isArray(value) ? value : undefined;
 }
 
-function ruleScopeSubsets(destinationRule: DestinationRule): string {
-  const names = (destinationRule.spec?.subsets ?? []).map((subset) => subset.name);
-  return names.length === 0 ? 'stable and canary' : names.join(' and ');
-}
 
 function claimedMessage(plural: RoutingPlural, name: string, conflict: ClaimConflict): string {
   const kind = plural === 'virtualservices' ? 'VirtualService' : 'DestinationRule';
