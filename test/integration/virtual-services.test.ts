@@ -37,7 +37,7 @@ describe('several VirtualServices', () => {
     const edge = await createNamespace(cluster, 'multi-vs-edge');
     await deployPaymentsRouting(namespace, { withCanarySubset: true, namedRoutes: true });
     await deployTcpRouting(edge, namespace);
-    const controller = startController(prometheus().url, 'multi-vs', { istiod: false });
+    const controller = startController(prometheus().url, 'multi-vs');
     cleanups.push(async () => {
       await controller.kill('SIGKILL');
       await deleteNamespace(cluster, namespace);
