@@ -34,7 +34,7 @@ export interface ResolvedVirtualServiceRef {
 
 export interface ResolvedTrafficRouting {
   host: string;
-  /** The first of virtualServices: the one that holds the header and mirror routes. */
+  /** The first of virtualServices: its weight write is the one the data-plane confirmation follows. */
   virtualService: ResolvedVirtualServiceRef;
   /** spec.trafficRouting.virtualServices, or the single virtualService: every one takes the same weights. */
   virtualServices: ResolvedVirtualServiceRef[];

@@ -90,7 +90,7 @@ export function decideDeletion(ctx: DecideContext): Action {
     const otherTargets = restorableTargets(ctx);
     const routed: RoutedContext = { ...ctx, virtualService: vs, routes: resolution.ok && ours ? resolution.routes : [], otherTargets, canaryWeight: undefined, stepRoutes };
     // Header and mirror routes first: the one that sends testers to the canary goes before its pods.
-    const removal = stepRoutes.size === 0 ? undefined : stepRoutesWrite(routed, []);
+    const removal = stepRoutesWrite(routed, []);
     if (removal !== undefined) return removal;
     if (observedCanaryWeight([...routed.routes, ...otherTargets.flatMap((target) => target.routes)]) !== 0) {
       const restore = setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');

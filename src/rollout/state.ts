@@ -34,11 +34,13 @@ export interface RouteTarget {
   routes: ManagedRoute[];
   /** The routing as read from its namespace (routing/weights.ts routingFrom). */
   routing: ResolvedTrafficRouting;
+  /** Names of the header and mirror routes of this Rollout's in it. */
+  stepRoutes: ReadonlySet<string>;
 }
 
 /** A context whose VirtualServices and DestinationRule were found usable. */
 export interface RoutedContext extends DecideContext {
-  /** The first listed VirtualService: the header and mirror routes are its own. */
+  /** The first listed VirtualService, written last in a weight change. */
   virtualService: VirtualService;
   routes: ManagedRoute[];
   /** The other listed VirtualServices, in order: their routes take the same weights. */

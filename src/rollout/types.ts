@@ -75,7 +75,7 @@ export interface TrafficRouting {
   host: string;
   /** Exactly one of virtualService and virtualServices. */
   virtualService?: VirtualServiceRef;
-  /** Several VirtualServices whose routes all take the same weights; the first holds the header and mirror routes. */
+  /** Several VirtualServices whose routes all take the same weights (and the header and mirror routes, where they have weighted http routes). */
   virtualServices?: VirtualServiceRef[];
   destinationRule: DestinationRuleRef;
   /**

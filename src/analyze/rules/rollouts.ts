@@ -78,9 +78,10 @@ export const rolloutRule: Rule = {
         const typed = virtualService as unknown as VirtualService;
         found.push(typed);
         const scoped = routingFrom(routing, namespace, vsNamespace);
-        // Header and mirror routes are the first VirtualService's only.
-        const stepNames = index === 0 ? routing.managedRoutes : [];
-        const resolution = resolveManagedRoutes(typed, scoped, vsNamespace, new Set(stepNames), ref, field);
+        const resolution = resolveManagedRoutes(typed, scoped, vsNamespace, new Set(routing.managedRoutes), ref, field);
+        // Header and mirror routes go to the first VirtualService and to every other whose http routes take weights.
+        const takes = index === 0 || (resolution.ok && resolution.routes.some((route) => (route.kind ?? 'http') === 'http'));
+        const stepNames = takes ? routing.managedRoutes : [];
         const vsPart = (key: string): ManagedPart => ({ kind: 'VirtualService', object: virtualService as unknown as RoutingObject, key });
         if (!resolution.ok) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${resolution.message}: ${stops}`));
         else parts.push(...resolution.routes.map((route) => vsPart(routeClaimKey(route))));

@@ -65,7 +65,12 @@ export function resolveRouting(ctx: DecideContext, desired: readonly ManagedRout
   const stepRouteKeys = [...new Set([...desired.map((route) => route.name), ...stepRoutes])].map((name) => routeClaimKey({ name, index: -1 }));
   const owned: [RoutingPlural, VirtualService | DestinationRule, string[]][] = [
     ['virtualservices', virtualService, [...new Set([...routes.map(routeClaimKey), ...stepRouteKeys])]],
-    ...others.targets.map((target): [RoutingPlural, VirtualService, string[]] => ['virtualservices', target.virtualService, target.routes.map(routeClaimKey)]),
+    ...others.targets.map((target): [RoutingPlural, VirtualService, string[]] => {
+      const stepKeys = takesStepRoutes(target.routes, target.stepRoutes)
+        ? [...new Set([...desired.map((route) => route.name), ...target.stepRoutes])].map((name) => routeClaimKey({ name, index: -1 }))
+        : [];
+      return ['virtualservices', target.virtualService, [...new Set([...target.routes.map(routeClaimKey), ...stepKeys])]];
+    }),
     ['destinationrules', destinationRule, subsetClaimKeys(routing)],
   ];
   for (const [plural, object, wanted] of owned) {
@@ -100,14 +105,25 @@ function resolveOtherTargets(ctx: DecideContext, field: (index: number) => strin
       return problem('VirtualServiceNotFound', `VirtualService ${ref.name} not found in namespace ${vsNamespace}: create it with a route to host ${routing.host}, or fix ${field(index)}`);
     }
     const scoped = routingFrom(routing, namespace, vsNamespace);
-    // Header and mirror routes live in the first VirtualService only: here, a route of that name is the user's.
-    const resolution = resolveManagedRoutes(vs, scoped, vsNamespace, new Set(), ref, field(index));
+    const stepRoutes = ownStepRoutes(ctx, vs);
+    const resolution = resolveManagedRoutes(vs, scoped, vsNamespace, new Set([...routing.managedRoutes, ...stepRoutes]), ref, field(index));
     if (!resolution.ok) return problem(resolution.reason, resolution.message);
-    const pinned = canaryPinnedRoute(vs, resolution.routes, scoped, vsNamespace);
+    // Header and mirror routes go to every VirtualService whose http routes take weights (as in Argo Rollouts).
+    if (takesStepRoutes(resolution.routes, stepRoutes)) {
+      const stepProblem = stepRouteProblem(routing.managedRoutes, vs, resolution.routes, stepRoutes);
+      if (stepProblem !== undefined) return problem(stepProblem.reason, stepProblem.message);
+    }
+    const routes = [...resolution.routes, ...stepRouteWeights(vs, scoped, vsNamespace, stepRoutes)];
+    const pinned = canaryPinnedRoute(vs, routes, scoped, vsNamespace, stepRoutes);
     if (pinned !== undefined) return problem('CanaryPinnedRoute', pinned);
-    targets.push({ ref, namespace: vsNamespace, virtualService: vs, routes: resolution.routes, routing: scoped });
+    targets.push({ ref, namespace: vsNamespace, virtualService: vs, routes, routing: scoped, stepRoutes });
   }
   return { ok: true, targets };
+}
+
+/** A VirtualService takes the header and mirror routes when it has http routes that take weights (or has such routes of ours still). */
+export function takesStepRoutes(routes: readonly ManagedRoute[], stepRoutes: ReadonlySet<string>): boolean {
+  return stepRoutes.size > 0 || routes.some((route) => (route.kind ?? 'http') === 'http');
 }
 
 /**
@@ -207,9 +223,11 @@ export function restorableTargets(ctx: DecideContext): RouteTarget[] {
     if (vs === undefined) return [];
     const vsNamespace = virtualServiceNamespace(ref, namespace);
     const scoped = routingFrom(routing, namespace, vsNamespace);
-    const resolution = resolveManagedRoutes(vs, scoped, vsNamespace, new Set(), ref);
-    if (!resolution.ok) return [];
-    const ours = planClaims(vs, 'virtualservices', claimOwner(ctx.rollout, vsNamespace), resolution.routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
-    return ours ? [{ ref, namespace: vsNamespace, virtualService: vs, routes: resolution.routes, routing: scoped }] : [];
+    const stepRoutes = ownStepRoutes(ctx, vs);
+    const resolution = resolveManagedRoutes(vs, scoped, vsNamespace, new Set([...routing.managedRoutes, ...stepRoutes]), ref);
+    const routes = resolution.ok ? resolution.routes : [];
+    const ours = resolution.ok && planClaims(vs, 'virtualservices', claimOwner(ctx.rollout, vsNamespace), routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
+    if (!ours && stepRoutes.size === 0) return [];
+    return [{ ref, namespace: vsNamespace, virtualService: vs, routes: ours ? routes : [], routing: scoped, stepRoutes }];
   });
 }

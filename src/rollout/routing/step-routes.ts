@@ -93,26 +93,34 @@ export function stepRouteProblem(
   return undefined;
 }
 
-/** The write that makes the VirtualService's header and mirror routes what `desired` says. */
+/**
+ * The write that makes the header and mirror routes what `desired` says: in the first VirtualService,
+ * then in each other one whose http routes take weights, one VirtualService per decision.
+ */
 export function stepRoutesWrite(ctx: RoutedContext, desired: readonly ManagedRouteStatus[]): SetManagedRoutesAction | undefined {
   const weight = ctx.canaryWeight ?? ctx.status.canaryWeight ?? 0;
-  const destinations = trackDestinations(ctx.routes, ctx.spec.trafficRouting);
-  const routes = desired.map((route) => istioRoute(route, destinations, weight));
-  const ops = planManagedRoutes(ctx.virtualService, routes, (name) => ctx.stepRoutes.has(name));
-  if (ops.length === 0) return undefined;
-  const name = ctx.virtualService.metadata.name;
-  const message = desired.length === 0
-    ? `VirtualService ${name}: removing the header and mirror routes (${[...ctx.stepRoutes].join(', ')})`
-    : `VirtualService ${name}: ${describeManagedRoutes(desired)} above the other routes`;
-  return {
-    kind: 'setManagedRoutes',
-    reason: desired.length === 0 ? 'ManagedRoutesRemoved' : 'ManagedRoutesSet',
-    message,
-    virtualService: name,
-    ...outsideNamespace(ctx, ctx.virtualService),
-    routes: desired.map((route) => route.name),
-    patch: [...claimGuard(ctx.virtualService), ...ops],
-  };
+  const first = { virtualService: ctx.virtualService, routes: ctx.routes, stepRoutes: ctx.stepRoutes, routing: ctx.spec.trafficRouting };
+  const others = ctx.otherTargets.filter((target) => target.stepRoutes.size > 0 || target.routes.some((route) => (route.kind ?? 'http') === 'http'));
+  for (const target of [first, ...others]) {
+    const destinations = trackDestinations(target.routes, target.routing);
+    const routes = desired.map((route) => istioRoute(route, destinations, weight));
+    const ops = planManagedRoutes(target.virtualService, routes, (name) => target.stepRoutes.has(name));
+    if (ops.length === 0) continue;
+    const name = target.virtualService.metadata.name;
+    const message = desired.length === 0
+      ? `VirtualService ${name}: removing the header and mirror routes (${[...target.stepRoutes].join(', ')})`
+      : `VirtualService ${name}: ${describeManagedRoutes(desired)} above the other routes`;
+    return {
+      kind: 'setManagedRoutes',
+      reason: desired.length === 0 ? 'ManagedRoutesRemoved' : 'ManagedRoutesSet',
+      message,
+      virtualService: name,
+      ...outsideNamespace(ctx, target.virtualService),
+      routes: desired.map((route) => route.name),
+      patch: [...claimGuard(target.virtualService), ...ops],
+    };
+  }
+  return undefined;
 }
 
 /** Status says which routes are in place once they are (bookkeeping: the write's Event told it). */

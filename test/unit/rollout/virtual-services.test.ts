@@ -3,7 +3,9 @@
 // write them all at once or stop with a reason that names what is missing.
 import { applyPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
+import type { Action } from '../../../src/rollout/actions.ts';
 import { decide } from '../../../src/rollout/decide.ts';
+import type { ObservedState } from '../../../src/rollout/observed.ts';
 import { resolveSpec, resolveTrafficRouting } from '../../../src/rollout/defaults.ts';
 import { exportProblem } from '../../../src/rollout/routing/routing.ts';
 import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
@@ -270,5 +272,69 @@ describe('validation', () => {
     const listed = resolveTrafficRouting({ host: HOST, virtualServices: [{ name: 'a', routes: ['web'] }], destinationRule: { name: 'dr' } });
     expect(listed).toEqual(single);
     expect(single.virtualServices).toEqual([{ name: 'a', namespace: undefined, routes: ['web'], tcpRoutes: [], tlsRoutes: [] }]);
+  });
+});
+
+describe('header routes over several VirtualServices', () => {
+  const HEADER = { name: 'testers', match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }] };
+  const routing: TrafficRouting = {
+    host: HOST,
+    virtualServices: [
+      { name: 'payment-service-routing', routes: ['primary'] },
+      { name: 'web-edge', namespace: 'gateways', routes: ['api'] },
+      { name: 'edge', namespace: 'gateways', tcpRoutes: [{ port: 9000 }] },
+    ],
+    destinationRule: { name: 'payment-service-destination', stableSubset: 'stable', canarySubset: 'canary' },
+    managedRoutes: [{ name: 'testers' }],
+  };
+  const webEdge = (): VirtualService => ({
+    metadata: { name: 'web-edge', namespace: 'gateways', resourceVersion: '21' },
+    spec: { hosts: ['pay.example.com'], gateways: ['ingress'], http: [{ name: 'api', route: split(0, FQDN) }] },
+  });
+  const named = () => {
+    const vs = structuredClone(seedVirtualService(0));
+    vs.spec.http![0]!.name = 'beta';
+    vs.spec.http![1]!.name = 'primary';
+    vs.metadata.annotations = {};
+    return vs;
+  };
+
+  /** Applies route and claim writes and status updates as the API server would, until another kind of action comes. */
+  function settle(state: ObservedState): Action[] {
+    const done: Action[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const action = decide(state, at(1));
+      const all = [state.virtualService!, ...(state.otherVirtualServices ?? []) as VirtualService[]];
+      const named = (name: string, namespace = 'production') => all.find((vs) => vs.metadata.name === name && (vs.metadata.namespace ?? 'production') === namespace)!;
+      if (action.kind === 'updateClaims' && action.plural === 'virtualservices') applyPatch(named(action.name, action.namespace), action.patch);
+      else if (action.kind === 'updateClaims') applyPatch(state.destinationRule!, action.patch);
+      else if (action.kind === 'setManagedRoutes') applyPatch(named(action.virtualService, action.namespace), action.patch);
+      else if (action.kind === 'updateStatus') state.rollout.status = action.status;
+      else return done;
+      done.push(action);
+    }
+    throw new Error('no end to the route writes');
+  }
+
+  it('goes to the top of every listed VirtualService with weighted http routes, not to one with tcp routes only, and is recorded once in place', () => {
+    const state = observed({
+      spec: { trafficRouting: routing, steps: [{ setHeaderRoute: HEADER }, { pause: { duration: '1m' } }] },
+      virtualService: named(), otherVirtualServices: [webEdge(), edge(0, null)],
+    });
+    const writes = settle(state).filter((action) => action.kind === 'setManagedRoutes');
+    expect(writes.map((action) => action.kind === 'setManagedRoutes' && `${action.namespace ?? 'production'}/${action.virtualService}`)).toEqual(['production/payment-service-routing', 'gateways/web-edge']);
+    const [web, tcp] = state.otherVirtualServices as VirtualService[];
+    expect(web!.spec.http!.map((route) => route.name)).toEqual(['testers', 'api']);
+    expect(web!.spec.http![0]!.route).toEqual([{ destination: { host: FQDN, subset: 'canary' }, weight: 100 }]);
+    expect(tcp!.spec).toEqual(edge(0).spec);
+    expect(state.virtualService!.spec.http!.map((route) => route.name)).toEqual(['testers', 'beta', 'primary']);
+    expect(state.rollout.status?.managedRoutes?.map((route) => route.name)).toEqual(['testers']);
+    expect(JSON.parse((web!.metadata.annotations as Record<string, string>)[CLAIMS_ANNOTATION]!)).toEqual({ 'http/api': 'production/payment-service', 'http/testers': 'production/payment-service' });
+
+    // Deleted: the header routes leave both before anything else happens.
+    state.rollout.metadata.deletionTimestamp = '2025-01-01T00:00:00.000Z';
+    settle(state);
+    expect(state.virtualService!.spec.http!.map((route) => route.name)).toEqual(['beta', 'primary']);
+    expect(web!.spec.http!.map((route) => route.name)).toEqual(['api']);
   });
 });
