@@ -83,6 +83,24 @@ describe('analyze: a Rollout with several VirtualServices', () => {
     expect(found[0]!.message).toMatch(/^VirtualService edge: tcp route #0 is also managed by Rollout shop\/cart/);
   });
 
+  it('a header route name taken by a route of another listed VirtualService with weighted http routes is reported (SB0808)', () => {
+    const withHeader = rollout('cart', 'shop', '[{ name: cart, routes: [primary] }, { name: web, namespace: gateways, routes: [api] }]')
+      .replace('destinationRule: { name: cart }', 'destinationRule: { name: cart }\n    managedRoutes: [{ name: testers }]');
+    const web = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web, namespace: gateways }
+spec:
+  hosts: [pay.example.com]
+  http:
+    - { name: testers, route: [{ destination: { host: cart.shop.svc.cluster.local, subset: stable } }] }
+    - { name: api, route: ${SPLIT('cart.shop.svc.cluster.local', 80)} }
+---`;
+    const found = run(withHeader + destinationRule('shop') + OWN + web);
+    expect(found.map(brief)).toEqual(['SB0808 Rollout shop/cart']);
+    expect(found[0]!.message).toContain('VirtualService web already has an http route named "testers"');
+  });
+
   it('a DestinationRule kept to its namespace while the VirtualService of another is seen everywhere is reported (SB0804)', () => {
     const found = run(rollout('cart', 'shop', LIST) + destinationRule('shop', '["."]') + OWN + EDGE);
     expect(found.map(brief)).toEqual(['SB0804 Rollout shop/cart']);
