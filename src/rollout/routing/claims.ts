@@ -121,10 +121,9 @@ export function claimStands(claimant: Rollout | null | undefined, plural: Routin
   if (plural === 'destinationrules') return routing.destinationRule.name === object.metadata.name && subsetClaimKeys(routing).includes(key);
   const rolloutNamespace = claimant.metadata.namespace;
   const objectNamespace = object.metadata.namespace ?? rolloutNamespace;
-  const index = routing.virtualServices.findIndex((ref) => ref.name === object.metadata.name && virtualServiceNamespace(ref, rolloutNamespace) === objectNamespace);
-  const ref = routing.virtualServices[index];
+  const ref = routing.virtualServices.find((candidate) => candidate.name === object.metadata.name && virtualServiceNamespace(candidate, rolloutNamespace) === objectNamespace);
   if (ref === undefined) return false;
-  if (index === 0 && routing.managedRoutes.some((name) => `http/${name}` === key)) return true;
+  if (routing.managedRoutes.some((name) => `http/${name}` === key)) return true;
   if (key.startsWith('http/') && !key.startsWith('http/#') && ref.routes.length > 0) return ref.routes.some((name) => `http/${name}` === key);
   const resolution = resolveManagedRoutes(object as VirtualService, routingFrom(routing, rolloutNamespace, objectNamespace), objectNamespace, undefined, ref);
   // A claimant that cannot use the routes writes nothing, but it is still the owner a person chose.

@@ -8,7 +8,7 @@ import { decide } from '../../../src/rollout/decide.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
 import { resolveSpec, resolveTrafficRouting } from '../../../src/rollout/defaults.ts';
 import { exportProblem } from '../../../src/rollout/routing/routing.ts';
-import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
+import { CLAIMS_ANNOTATION, claimStands } from '../../../src/rollout/routing/claims.ts';
 import { buildWeightPatch, hostMatches, observedCanaryWeight, resolveManagedRoutes, routingFrom, type RouteKind } from '../../../src/rollout/routing/weights.ts';
 import type { TrafficRouting, VirtualService, VirtualServiceRef } from '../../../src/rollout/types.ts';
 import { validateRollout } from '../../../src/rollout/validate.ts';
@@ -336,5 +336,18 @@ describe('header routes over several VirtualServices', () => {
     settle(state);
     expect(state.virtualService!.spec.http!.map((route) => route.name)).toEqual(['beta', 'primary']);
     expect(web!.spec.http!.map((route) => route.name)).toEqual(['api']);
+  });
+});
+
+describe('claims on a VirtualService of another namespace', () => {
+  const claimant = (trafficRouting: TrafficRouting) => rollout({ spec: { trafficRouting } });
+
+  it.each<[string, TrafficRouting, string, boolean]>([
+    ['its tcp route, while the Rollout lists the VirtualService with that port', LISTED, 'tcp/#0', true],
+    ['a header route, which may go to any listed VirtualService', { ...LISTED, managedRoutes: [{ name: 'testers' }] }, 'http/testers', true],
+    ['a route, once the Rollout lists the VirtualService no more', { ...LISTED, virtualServices: [LISTED.virtualServices![0]!] }, 'tcp/#0', false],
+    ['a route, when the Rollout lists a VirtualService of that name in its own namespace', { ...LISTED, virtualServices: [LISTED.virtualServices![0]!, { name: 'edge' }] }, 'tcp/#0', false],
+  ])('%s: stands %s', (_name, trafficRouting, key, stands) => {
+    expect(claimStands(claimant(trafficRouting), 'virtualservices', edge(0), key)).toBe(stands);
   });
 });
