@@ -1,5 +1,5 @@
 // The Istio objects a Rollout names, as the controller resolves them (src/rollout/defaults.ts).
-import { resolveTrafficRouting, type ResolvedTrafficRouting } from '../rollout/defaults.ts';
+import { resolveTrafficRouting, virtualServiceNamespace, type ResolvedTrafficRouting } from '../rollout/defaults.ts';
 import { ROLLOUT_GROUP, type TrafficRouting } from '../rollout/types.ts';
 import { isRecord, type MeshObject, type ObjectSet } from './objects.ts';
 
@@ -10,8 +10,9 @@ export function isSwitchboardRollout(object: MeshObject): boolean {
 /** The Rollout's traffic routing with the CRD's defaults, or undefined when it is not written. */
 export function rolloutRouting(rollout: MeshObject): ResolvedTrafficRouting | undefined {
   const routing = rollout.spec?.trafficRouting;
-  if (!isRecord(routing) || typeof routing.host !== 'string' || !isRecord(routing.virtualService) || !isRecord(routing.destinationRule)) return undefined;
-  if (typeof routing.virtualService.name !== 'string' || typeof routing.destinationRule.name !== 'string') return undefined;
+  if (!isRecord(routing) || typeof routing.host !== 'string' || !isRecord(routing.destinationRule) || typeof routing.destinationRule.name !== 'string') return undefined;
+  const refs = Array.isArray(routing.virtualServices) ? routing.virtualServices : [routing.virtualService];
+  if (refs.length === 0 || !refs.every((ref) => isRecord(ref) && typeof ref.name === 'string')) return undefined;
   return resolveTrafficRouting(routing as unknown as TrafficRouting);
 }
 
@@ -28,8 +29,10 @@ export function canarySubsetsByVirtualService(objects: ObjectSet): Map<string, S
   for (const rollout of objects.ofKind('Rollout').filter(isSwitchboardRollout)) {
     const routing = rolloutRouting(rollout);
     if (routing === undefined) continue;
-    const key = `${rollout.metadata.namespace}/${routing.virtualService.name}`;
-    index.set(key, (index.get(key) ?? new Set()).add(routing.destinationRule.canarySubset));
+    for (const ref of routing.virtualServices) {
+      const key = `${virtualServiceNamespace(ref, rollout.metadata.namespace)}/${ref.name}`;
+      index.set(key, (index.get(key) ?? new Set()).add(routing.destinationRule.canarySubset));
+    }
   }
   canarySubsetIndex.set(objects, index);
   return index;

@@ -3,10 +3,11 @@
 // its claims on the old one; this index is how its next pass finds them to let them go, without
 // scanning every object of the namespace on every pass.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { readClaims, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
+import { ownerRef, readClaims, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 
 export interface ClaimedObject {
   plural: RoutingPlural;
+  namespace: string;
   name: string;
 }
 
@@ -22,28 +23,29 @@ export class ClaimIndex {
     const name = object.metadata?.name ?? '';
     const objectKey = `${plural}/${namespace}/${name}`;
     const owners = deleted ? new Set<string>() : new Set(Object.values(readClaims(object as RoutingObject)));
+    const entry = `${plural}/${namespace}/${name}`;
     for (const owner of this.byObject.get(objectKey) ?? []) {
-      if (!owners.has(owner)) this.remove(`${namespace}/${owner}`, `${plural}/${name}`);
+      if (!owners.has(owner)) this.remove(rolloutKey(owner, namespace), entry);
     }
     for (const owner of owners) {
-      const key = `${namespace}/${owner}`;
+      const key = rolloutKey(owner, namespace);
       const claimed = this.byRollout.get(key) ?? new Set<string>();
-      claimed.add(`${plural}/${name}`);
+      claimed.add(entry);
       this.byRollout.set(key, claimed);
     }
     if (owners.size === 0) this.byObject.delete(objectKey);
     else this.byObject.set(objectKey, owners);
   }
 
-  /** The Rollouts an object's claims name (their claims may need letting go or taking over). */
-  ownersOf(plural: RoutingPlural, namespace: string, name: string): string[] {
-    return [...(this.byObject.get(`${plural}/${namespace}/${name}`) ?? [])];
+  /** The Rollouts an object's claims name (their claims may need letting go or taking over), as namespace and name. */
+  ownersOf(plural: RoutingPlural, namespace: string, name: string): { namespace: string; name: string }[] {
+    return [...(this.byObject.get(`${plural}/${namespace}/${name}`) ?? [])].map((owner) => ownerRef(owner, namespace));
   }
 
   claimedBy(namespace: string, rollout: string): ClaimedObject[] {
     return [...(this.byRollout.get(`${namespace}/${rollout}`) ?? [])].map((entry) => {
-      const [plural, name] = entry.split('/') as [RoutingPlural, string];
-      return { plural, name };
+      const [plural, objectNamespace, name] = entry.split('/') as [RoutingPlural, string, string];
+      return { plural, namespace: objectNamespace, name };
     });
   }
 
@@ -53,4 +55,10 @@ export class ClaimIndex {
     claimed.delete(entry);
     if (claimed.size === 0) this.byRollout.delete(rolloutKey);
   }
+}
+
+/** "namespace/name" of the Rollout a claim on an object of `objectNamespace` names. */
+function rolloutKey(owner: string, objectNamespace: string): string {
+  const ref = ownerRef(owner, objectNamespace);
+  return `${ref.namespace}/${ref.name}`;
 }

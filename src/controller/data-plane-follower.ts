@@ -4,6 +4,7 @@
 // each reconcile sees the latest view (mesh/sync-tracker.ts, rollout/routing/data-plane.ts).
 import type { Logger } from 'pino';
 import type { IstiodAccess } from '../mesh/istiod-client.ts';
+import { exportScope } from '../mesh/export-to.ts';
 import { SyncTracker } from '../mesh/sync-tracker.ts';
 import type { DataPlaneView } from '../mesh/types.ts';
 import { DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS } from '../rollout/defaults.ts';
@@ -31,7 +32,7 @@ export class DataPlaneFollower {
   }
 
   /** Makes the weight write, followed from just before it was sent. */
-  async write(key: string, rollout: Rollout, virtualService: string, send: () => Promise<WrittenObject>): Promise<WrittenObject> {
+  async write(key: string, rollout: Rollout, target: WeightWrite, send: () => Promise<WrittenObject>): Promise<WrittenObject> {
     const writtenAt = this.tracker.beforeWrite();
     let written: WrittenObject;
     try {
@@ -45,7 +46,8 @@ export class DataPlaneFollower {
       this.tracker.abandon();
       return written;
     }
-    const write = { namespace: rollout.metadata.namespace, name: virtualService, generation, ...exportTo(written.spec) };
+    // The proxies asked about are those that see any of the VirtualServices written.
+    const write = { namespace: target.namespace, name: target.name, generation, ...unionExportTo([written, ...target.alsoWritten], target.namespace) };
     this.tracker.track(key, write, writtenAt, timeoutMs(rollout), true);
     return written;
   }
@@ -55,7 +57,7 @@ export class DataPlaneFollower {
     const vs = observed.virtualService;
     const generation = vs?.metadata.generation;
     if (vs === undefined || generation === undefined || observed.dataPlane?.write !== undefined) return;
-    const write = { namespace: observed.rollout.metadata.namespace, name: vs.metadata.name, generation, ...exportTo(vs.spec) };
+    const write = { namespace: vs.metadata.namespace ?? observed.rollout.metadata.namespace, name: vs.metadata.name, generation, ...exportTo(vs.spec) };
     this.tracker.track(key, write, now.getTime(), timeoutMs(observed.rollout));
   }
 
@@ -66,6 +68,28 @@ export class DataPlaneFollower {
   stop(): Promise<void> {
     return this.tracker.stop();
   }
+}
+
+/** The VirtualService a weight write ends with, and the others written just before it. */
+export interface WeightWrite {
+  namespace: string;
+  name: string;
+  alsoWritten: WrittenObject[];
+}
+
+/**
+ * One exportTo for several VirtualServices, read from the first one's namespace: every namespace
+ * when any is seen from every namespace, else the namespaces each is seen from.
+ */
+export function unionExportTo(written: readonly WrittenObject[], namespace: string): { exportTo?: string[] } {
+  const namespaces = new Set<string>();
+  for (const object of written) {
+    const own = object.metadata?.namespace ?? namespace;
+    const scope = exportScope(exportTo(object.spec).exportTo, own);
+    if (scope.all) return {};
+    for (const entry of scope.namespaces) namespaces.add(entry === namespace ? '.' : entry);
+  }
+  return { exportTo: namespaces.size === 0 ? ['~'] : [...namespaces].sort() };
 }
 
 function exportTo(spec: unknown): { exportTo?: string[] } {

@@ -100,7 +100,7 @@ export class RolloutClient {
 
 /** The VirtualService as the write left it: its generation says which pushes carry the write. */
 export interface WrittenObject {
-  metadata?: { resourceVersion?: string; generation?: number };
+  metadata?: { resourceVersion?: string; generation?: number; namespace?: string };
   spec?: unknown;
 }
 

@@ -13,12 +13,12 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import { apiStatusOf, httpStatusOf, isRefusedWrite } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { decide, type Action } from '../rollout/decide.ts';
-import { readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
+import { ownerRef, readClaims, type Claimants, type RoutingObject, type RoutingPlural } from '../rollout/routing/claims.ts';
 import { decisionEvent } from '../rollout/decision-events.ts';
 import type { GateAnswer } from '../rollout/gates/call.ts';
 import { notificationsFor } from '../rollout/gates/notifications.ts';
 import { observedNames, type ObservedState, type RefusedWrite, type WriteLoop } from '../rollout/observed.ts';
-import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type VirtualService, type VirtualServiceRef } from '../rollout/types.ts';
 import type { IstiodAccess } from '../mesh/istiod-client.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { ClaimIndex } from './claim-index.ts';
@@ -27,7 +27,7 @@ import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { EventRecorder } from './events.ts';
 import { GateRunner } from './gate-runner.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
-import { FIELD_MANAGER, RolloutClient } from './rollout-client.ts';
+import { FIELD_MANAGER, RolloutClient, type WrittenObject } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
@@ -37,7 +37,7 @@ import { otherWriter, WriteLoopDetector, writeSignature, type ManagedFieldsEntry
 /** After a pass found a cache behind our own write; the watch event of that write usually comes first. */
 const STALE_CACHE_RECHECK_MS = 1_000;
 
-type ObservedObjects = Pick<ObservedState, 'rollout' | 'stableDeployment' | 'canaryDeployment' | 'virtualService' | 'destinationRule' | 'workload'>;
+type ObservedObjects = Pick<ObservedState, 'rollout' | 'stableDeployment' | 'canaryDeployment' | 'virtualService' | 'destinationRule' | 'otherVirtualServices' | 'workload'>;
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
@@ -153,7 +153,7 @@ export class RolloutController {
         onEvent: (event, object) => {
           this.claims.update(plural, object, event === 'delete');
           this.enqueueReferencing(rollouts, plural, object);
-          for (const owner of this.claims.ownersOf(plural, object.metadata?.namespace ?? '', object.metadata?.name ?? '')) this.enqueue(object.metadata?.namespace, owner);
+          for (const owner of this.claims.ownersOf(plural, object.metadata?.namespace ?? '', object.metadata?.name ?? '')) this.enqueue(owner.namespace, owner.name);
         },
         onError: onError(plural),
       });
@@ -217,10 +217,18 @@ export class RolloutController {
 
   private enqueueReferencing(rollouts: ResilientInformer<KubernetesObject>, plural: 'virtualservices' | 'destinationrules', object: KubernetesObject): void {
     const namespace = object.metadata?.namespace;
-    for (const candidate of rollouts.cache.list(namespace) as unknown as Rollout[]) {
+    if (plural === 'destinationrules') {
+      for (const candidate of rollouts.cache.list(namespace) as unknown as Rollout[]) {
+        if (candidate.spec?.trafficRouting?.destinationRule?.name === object.metadata?.name) this.enqueue(namespace, candidate.metadata.name);
+      }
+      return;
+    }
+    // A VirtualService may route for Rollouts of other namespaces (spec.trafficRouting.virtualServices[].namespace).
+    for (const candidate of rollouts.cache.list() as unknown as Rollout[]) {
       const routing = candidate.spec?.trafficRouting;
-      const referenced = plural === 'virtualservices' ? routing?.virtualService?.name : routing?.destinationRule?.name;
-      if (referenced === object.metadata?.name) this.enqueue(namespace, candidate.metadata.name);
+      const refs = routing?.virtualServices ?? (routing?.virtualService === undefined ? [] : [routing.virtualService]);
+      const names = (ref: VirtualServiceRef | undefined) => ref?.name === object.metadata?.name && (ref?.namespace ?? candidate.metadata.namespace) === namespace;
+      if (Array.isArray(refs) && refs.some(names)) this.enqueue(candidate.metadata.namespace, candidate.metadata.name);
     }
   }
 
@@ -229,7 +237,8 @@ export class RolloutController {
     const namespace = gone.metadata?.namespace;
     for (const candidate of rollouts.cache.list(namespace) as unknown as Rollout[]) {
       const other = candidate.spec?.trafficRouting;
-      if (other?.virtualService?.name === routing?.virtualService?.name || other?.destinationRule?.name === routing?.destinationRule?.name) {
+      const sameVirtualService = routing !== undefined && other !== undefined && observedNames(candidate).virtualService === observedNames(gone).virtualService;
+      if (sameVirtualService || other?.destinationRule?.name === routing?.destinationRule?.name) {
         this.enqueue(namespace, candidate.metadata.name);
       }
     }
@@ -318,17 +327,18 @@ export class RolloutController {
     const live = this.options.observeFrom === 'live' || this.readLiveNext.delete(key);
     const objects = live ? await this.readLive(namespace, name) : await this.readCached(namespace, name);
     if (objects === 'stale' || objects === undefined) return objects;
-    const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload } = objects;
+    const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, otherVirtualServices, workload } = objects;
     const analysis = this.analysisRounds.get(key);
     const gateAnswers = this.gateAnswers.get(key);
     const refusedWrite = this.refusedWrites.get(key);
     const writeLoop = this.writeLoops.get(key);
-    const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule]);
+    const claimants = await this.claimantsOf(rollout, [virtualService, destinationRule, ...(otherVirtualServices ?? [])]);
     const formerClaims = this.formerClaims(rollout);
-    const dataPlane = this.dataPlane?.view(key, namespace, virtualService);
+    const dataPlane = this.dataPlane?.view(key, observedNames(rollout).virtualServiceNamespace, virtualService);
     const analysisTemplates = await this.templatesOf(rollout);
     return {
       rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
+      ...(otherVirtualServices === undefined ? {} : { otherVirtualServices }),
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
       ...(gateAnswers ? { gateAnswers } : {}),
       ...(writeLoop ? { writeLoop } : {}), ...(claimants ? { claimants } : {}), ...(formerClaims.length > 0 ? { formerClaims } : {}),
@@ -359,13 +369,19 @@ export class RolloutController {
    */
   private async claimantsOf(rollout: Rollout, objects: (RoutingObject | undefined)[]): Promise<Claimants | undefined> {
     const { namespace, name } = rollout.metadata;
-    const owners = new Set(objects.flatMap((object) => (object === undefined ? [] : Object.values(readClaims(object)))));
-    owners.delete(name);
+    // A claim names its Rollout as seen from the object's namespace (claims.ts claimOwner).
+    const owners = new Map<string, { namespace: string; name: string }>();
+    for (const object of objects) {
+      if (object === undefined) continue;
+      const objectNamespace = object.metadata.namespace ?? namespace;
+      for (const owner of Object.values(readClaims(object))) owners.set(owner, ownerRef(owner, objectNamespace));
+    }
+    for (const [owner, ref] of owners) if (ref.namespace === namespace && ref.name === name) owners.delete(owner);
     if (owners.size === 0) return undefined;
     const claimants: Record<string, Rollout | null> = {};
-    for (const owner of owners) {
-      const cached = this.informers[0]?.cache.get(owner, namespace) as unknown as Rollout | undefined;
-      claimants[owner] = cached ?? (await this.client.readRollout(namespace, owner)) ?? null;
+    for (const [owner, ref] of owners) {
+      const cached = this.informers[0]?.cache.get(ref.name, ref.namespace) as unknown as Rollout | undefined;
+      claimants[owner] = cached ?? (await this.client.readRollout(ref.namespace, ref.name)) ?? null;
     }
     return claimants;
   }
@@ -374,10 +390,13 @@ export class RolloutController {
   private formerClaims(rollout: Rollout): { plural: RoutingPlural; object: RoutingObject }[] {
     const { namespace, name } = rollout.metadata;
     const names = observedNames(rollout);
-    const current = { virtualservices: names.virtualService, destinationrules: names.destinationRule };
-    return this.claims.claimedBy(namespace, name).flatMap(({ plural, name: objectName }) => {
-      if (objectName === current[plural]) return [];
-      const object = this.routingCaches[plural]?.get(objectName, namespace) as unknown as RoutingObject | undefined;
+    const current = new Set([
+      `virtualservices/${names.virtualServiceNamespace}/${names.virtualService}`, `destinationrules/${namespace}/${names.destinationRule}`,
+      ...names.otherVirtualServices.map((ref) => `virtualservices/${ref.namespace}/${ref.name}`),
+    ]);
+    return this.claims.claimedBy(namespace, name).flatMap(({ plural, namespace: objectNamespace, name: objectName }) => {
+      if (current.has(`${plural}/${objectNamespace}/${objectName}`)) return [];
+      const object = this.routingCaches[plural]?.get(objectName, objectNamespace) as unknown as RoutingObject | undefined;
       return object === undefined ? [] : [{ plural, object }];
     });
   }
@@ -387,14 +406,18 @@ export class RolloutController {
     // Relabelled into another shard since it was queued: that shard's now, so this one must not act.
     if (!rollout || !this.inShard(rollout)) return undefined;
     const names = observedNames(rollout);
-    const [stableDeployment, canaryDeployment, virtualService, destinationRule, workload] = await Promise.all([
+    const [stableDeployment, canaryDeployment, virtualService, destinationRule, workload, ...otherVirtualServices] = await Promise.all([
       this.client.readDeployment(namespace, names.stableDeployment),
       this.client.readDeployment(namespace, names.canaryDeployment),
-      this.client.readVirtualService(namespace, names.virtualService),
+      this.client.readVirtualService(names.virtualServiceNamespace, names.virtualService),
       this.client.readDestinationRule(namespace, names.destinationRule),
       names.workload === undefined ? undefined : this.client.readDeployment(namespace, names.workload),
+      ...names.otherVirtualServices.map((ref) => this.client.readVirtualService(ref.namespace, ref.name)),
     ]);
-    return { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload };
+    return {
+      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload,
+      ...(names.otherVirtualServices.length === 0 ? {} : { otherVirtualServices: otherVirtualServices as (VirtualService | undefined)[] }),
+    };
   }
 
   private inShard(rollout: Rollout): boolean {
@@ -407,9 +430,9 @@ export class RolloutController {
    */
   private async readCached(namespace: string, name: string): Promise<ObservedObjects | 'stale' | undefined> {
     let unknown = false;
-    const cached = <T>(cache: ResilientInformer<KubernetesObject>['cache'] | undefined, plural: string, objectName: string): T | undefined | 'stale' => {
-      const object = cache?.get(objectName, namespace);
-      const freshness = this.floors.check(objectId(plural, namespace, objectName), object?.metadata?.resourceVersion);
+    const cached = <T>(cache: ResilientInformer<KubernetesObject>['cache'] | undefined, plural: string, objectName: string, objectNamespace = namespace): T | undefined | 'stale' => {
+      const object = cache?.get(objectName, objectNamespace);
+      const freshness = this.floors.check(objectId(plural, objectNamespace, objectName), object?.metadata?.resourceVersion);
       if (freshness === 'stale') return 'stale';
       if (freshness === 'unknown') unknown = true;
       return object as T | undefined;
@@ -422,16 +445,18 @@ export class RolloutController {
     const objects = {
       stableDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.stableDeployment),
       canaryDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.canaryDeployment),
-      virtualService: cached<VirtualService>(this.routingCaches.virtualservices, 'virtualservices', names.virtualService),
+      virtualService: cached<VirtualService>(this.routingCaches.virtualservices, 'virtualservices', names.virtualService, names.virtualServiceNamespace),
       destinationRule: cached<DestinationRule>(this.routingCaches.destinationrules, 'destinationrules', names.destinationRule),
     };
-    if (Object.values(objects).includes('stale')) return 'stale';
+    const others = names.otherVirtualServices.map((ref) => cached<VirtualService>(this.routingCaches.virtualservices, 'virtualservices', ref.name, ref.namespace));
+    if (Object.values(objects).includes('stale') || others.includes('stale')) return 'stale';
     if (unknown) return this.readLive(namespace, name);
     // The workloadRef Deployment is in the label-scoped cache only once we labelled it: read it live until then.
     const cachedWorkload = names.workload === undefined ? undefined : cached<V1Deployment>(this.deploymentCache, 'deployments', names.workload);
     if (cachedWorkload === 'stale') return 'stale';
     const workload = cachedWorkload ?? (names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload));
-    return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload'>), workload };
+    const otherVirtualServices = others.length === 0 ? {} : { otherVirtualServices: others as (VirtualService | undefined)[] };
+    return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload' | 'otherVirtualServices'>), ...otherVirtualServices, workload };
   }
 
   /**
@@ -443,7 +468,7 @@ export class RolloutController {
     const target = writeTarget(action);
     if (signature === undefined || target === undefined) return false;
     if (!this.writeLoopDetector.wouldLoop(key, signature, now.getTime())) return false;
-    const { namespace } = observed.rollout.metadata;
+    const namespace = target.namespace ?? observed.rollout.metadata.namespace;
     const count = this.writeLoopDetector.count(key, signature, now.getTime());
     this.writeLoopDetector.forget(key);
     const live = await (target.plural === 'deployments'
@@ -464,9 +489,18 @@ export class RolloutController {
   /** A VirtualService write (weights, header and mirror routes), followed on the data plane when istiod is known. */
   private async writeWeights(key: string, observed: ObservedState, action: Extract<Action, { kind: 'setWeights' | 'setManagedRoutes' }>): Promise<void> {
     const { rollout } = observed;
-    const { namespace } = rollout.metadata;
+    const others: WrittenObject[] = [];
+    // The other VirtualServices first: the push that carries the first one's write, which the
+    // data plane is asked about, carries theirs too.
+    for (const write of action.kind === 'setWeights' ? action.before ?? [] : []) {
+      const namespace = write.namespace ?? rollout.metadata.namespace;
+      const written = await this.client.patchVirtualService(namespace, write.name, write.patch);
+      this.floors.record(objectId('virtualservices', namespace, write.name), written.metadata?.resourceVersion);
+      others.push(written);
+    }
+    const namespace = action.namespace ?? rollout.metadata.namespace;
     const send = () => this.client.patchVirtualService(namespace, action.virtualService, action.patch);
-    const written = await (this.dataPlane === undefined ? send() : this.dataPlane.write(key, rollout, action.virtualService, send));
+    const written = await (this.dataPlane === undefined ? send() : this.dataPlane.write(key, rollout, { namespace, name: action.virtualService, alsoWritten: others }, send));
     this.floors.record(objectId('virtualservices', namespace, action.virtualService), written.metadata?.resourceVersion);
   }
 
@@ -545,9 +579,11 @@ export class RolloutController {
       case 'ensureSubsets':
         this.floors.record(objectId('destinationrules', namespace, action.destinationRule), await this.client.patchIstio('destinationrules', namespace, action.destinationRule, action.patch));
         break;
-      case 'updateClaims':
-        this.floors.record(objectId(action.plural, namespace, action.name), await this.client.patchIstio(action.plural, namespace, action.name, action.patch));
+      case 'updateClaims': {
+        const objectNamespace = action.namespace ?? namespace;
+        this.floors.record(objectId(action.plural, objectNamespace, action.name), await this.client.patchIstio(action.plural, objectNamespace, action.name, action.patch));
         break;
+      }
       case 'setWeights':
         await this.writeWeights(key, observed, action);
         this.options.metrics.rollouts.setCanaryWeight(namespace, name, action.canaryWeight);
@@ -588,15 +624,15 @@ export class RolloutController {
   }
 }
 
-function writeTarget(action: Action): { plural: 'virtualservices' | 'destinationrules' | 'deployments'; name: string } | undefined {
+function writeTarget(action: Action): { plural: 'virtualservices' | 'destinationrules' | 'deployments'; name: string; namespace?: string } | undefined {
   switch (action.kind) {
     case 'setWeights':
     case 'setManagedRoutes':
-      return { plural: 'virtualservices', name: action.virtualService };
+      return { plural: 'virtualservices', name: action.virtualService, ...(action.namespace === undefined ? {} : { namespace: action.namespace }) };
     case 'ensureSubsets':
       return { plural: 'destinationrules', name: action.destinationRule };
     case 'updateClaims':
-      return { plural: action.plural, name: action.name };
+      return { plural: action.plural, name: action.name, ...(action.namespace === undefined ? {} : { namespace: action.namespace }) };
     case 'updateDeployment':
     case 'updateWorkload':
       return { plural: 'deployments', name: action.name };
@@ -617,7 +653,7 @@ function describeWrite(action: Action): string {
     case 'ensureSubsets':
       return `a change to DestinationRule ${action.destinationRule}`;
     case 'setWeights':
-      return `a weight change in VirtualService ${action.virtualService}`;
+      return `a weight change in VirtualService ${[action.virtualService, ...(action.before ?? []).map((write) => write.name)].join(', ')}`;
     case 'setManagedRoutes':
       return `a change to the header and mirror routes of VirtualService ${action.virtualService}`;
     case 'updateClaims':

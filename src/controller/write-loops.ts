@@ -34,7 +34,9 @@ export function writeSignature(action: Action): string | undefined {
     case 'updateWorkload': {
       const target = action.kind === 'setWeights' || action.kind === 'setManagedRoutes' ? action.virtualService : action.kind === 'ensureSubsets' ? action.destinationRule : action.name;
       const changes = action.patch.filter((op) => op.op !== 'test');
-      return JSON.stringify([action.kind, target, changes]);
+      const namespace = 'namespace' in action ? action.namespace : undefined;
+      const others = action.kind === 'setWeights' ? (action.before ?? []).map((write) => [write.namespace, write.name, write.patch.filter((op) => op.op !== 'test')]) : [];
+      return JSON.stringify([action.kind, namespace, target, changes, ...others]);
     }
     default:
       return undefined;

@@ -80,23 +80,43 @@ export interface EnsureSubsetsAction extends Described {
 export interface UpdateClaimsAction extends Described {
   kind: 'updateClaims';
   plural: RoutingPlural;
+  /** Set for a VirtualService outside the Rollout's namespace. */
+  namespace?: string;
   name: string;
   patch: Operation[];
   /** A plain claim of free parts is bookkeeping: no Event (a takeover or a release is told). */
   silent?: boolean;
 }
 
+/** A patch of one VirtualService, outside the Rollout's namespace when namespace is set. */
+export interface VirtualServicePatch {
+  namespace?: string;
+  name: string;
+  patch: Operation[];
+}
+
+/**
+ * The weights of every managed route of every listed VirtualService, decided on one reading: the
+ * others (`before`) are written first and the first VirtualService last, so that the push that
+ * carries its write, which the data-plane confirmation follows, carries all of them. Its patch may
+ * be nothing but its claim guard then. A write refused half-way leaves weights that disagree,
+ * which the next decision writes again.
+ */
 export interface SetWeightsAction extends Described {
   kind: 'setWeights';
+  /** The first VirtualService: written last. */
   virtualService: string;
+  namespace?: string;
   canaryWeight: number;
   patch: Operation[];
+  before?: VirtualServicePatch[];
 }
 
 /** Adds, replaces or removes the header and mirror routes at the top of the VirtualService. */
 export interface SetManagedRoutesAction extends Described {
   kind: 'setManagedRoutes';
   virtualService: string;
+  namespace?: string;
   /** Names of the routes in place after the write, top first. */
   routes: string[];
   patch: Operation[];

@@ -99,7 +99,7 @@ function decideInvalid(ctx: DecideContext, state: RolloutState, command: Pending
 /** Claims left on a VirtualService or DestinationRule the spec no longer names are let go. */
 function releaseFormerClaims(ctx: DecideContext): Action | undefined {
   for (const { plural, object } of ctx.observed.formerClaims ?? []) {
-    const release = releaseAction(plural, object, ctx.rollout.metadata.name, 'spec.trafficRouting no longer names it');
+    const release = releaseAction(plural, object, ctx.rollout, 'spec.trafficRouting no longer names it');
     if (release !== undefined) return release;
   }
   return undefined;

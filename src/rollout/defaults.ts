@@ -1,7 +1,10 @@
 // The CRD's defaults, applied again in the pure core: objects built in tests, or stored before a
 // default existed, behave exactly like objects that went through the API server.
 import { blueGreenSteps, previewRouteName } from './strategies/blue-green.ts';
-import type { AnalysisSpec, AnalysisTemplateRef, BlueGreenSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, RolloutStep, TrafficRouting } from './types.ts';
+import type {
+  AnalysisSpec, AnalysisTemplateRef, BlueGreenSpec, DataPlaneSyncSpec, DeletionPolicy, PodTemplate, Rollout, RolloutSpec, RolloutStep, TcpRouteRef, TlsRouteRef, TrafficRouting,
+  VirtualServiceRef,
+} from './types.ts';
 
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_STABLE_SUBSET = 'stable';
@@ -20,9 +23,21 @@ export const DEFAULT_DELETION_POLICY: DeletionPolicy = 'KeepStable';
 /** Below this an analysis window holds too few scrapes to say anything. */
 export const MIN_ANALYSIS_INTERVAL_MS = 5_000;
 
+export interface ResolvedVirtualServiceRef {
+  name: string;
+  /** undefined: the Rollout's namespace (see virtualServiceNamespace). */
+  namespace: string | undefined;
+  routes: string[];
+  tcpRoutes: TcpRouteRef[];
+  tlsRoutes: TlsRouteRef[];
+}
+
 export interface ResolvedTrafficRouting {
   host: string;
-  virtualService: { name: string; routes: string[] };
+  /** The first of virtualServices: its weight write is the one the data-plane confirmation follows. */
+  virtualService: ResolvedVirtualServiceRef;
+  /** spec.trafficRouting.virtualServices, or the single virtualService: every one takes the same weights. */
+  virtualServices: ResolvedVirtualServiceRef[];
   destinationRule: { name: string; stableSubset: string; canarySubset: string };
   /** Names of the header and mirror routes, top first. */
   managedRoutes: string[];
@@ -52,10 +67,30 @@ export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'anal
   analysis: ResolvedAnalysis | undefined;
 }
 
+function resolveVirtualServiceRef(ref: VirtualServiceRef | undefined): ResolvedVirtualServiceRef {
+  // Read defensively: analyze hands in Rollouts no API server has checked.
+  const list = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+  return {
+    name: typeof ref?.name === 'string' ? ref.name : '',
+    namespace: typeof ref?.namespace === 'string' && ref.namespace !== '' ? ref.namespace : undefined,
+    routes: list(ref?.routes),
+    tcpRoutes: list(ref?.tcpRoutes),
+    tlsRoutes: list(ref?.tlsRoutes).map((route) => ({ port: route.port, sniHosts: list(route.sniHosts) })),
+  };
+}
+
+/** The namespace a listed VirtualService is in. */
+export function virtualServiceNamespace(ref: Pick<ResolvedVirtualServiceRef, 'namespace'>, rolloutNamespace: string): string {
+  return ref.namespace ?? rolloutNamespace;
+}
+
 export function resolveTrafficRouting(routing: TrafficRouting): ResolvedTrafficRouting {
+  const refs = Array.isArray(routing.virtualServices) && routing.virtualServices.length > 0 ? routing.virtualServices : [routing.virtualService];
+  const virtualServices = refs.map(resolveVirtualServiceRef);
   return {
     host: routing.host,
-    virtualService: { name: routing.virtualService.name, routes: routing.virtualService.routes ?? [] },
+    virtualService: virtualServices[0] ?? resolveVirtualServiceRef(undefined),
+    virtualServices,
     destinationRule: {
       name: routing.destinationRule.name,
       stableSubset: routing.destinationRule.stableSubset ?? DEFAULT_STABLE_SUBSET,

@@ -7,12 +7,13 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { Action, AddFinalizerAction, OrphanDeploymentAction, RemoveFinalizerAction } from './actions.ts';
-import { planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './routing/claims.ts';
+import { claimOwner, planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './routing/claims.ts';
+import { restorableTargets } from './routing/routing.ts';
 import { deploymentName, desiredReplicas } from './deployments/deployments.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from './types.ts';
-import { observedCanaryWeight, resolveManagedRoutes } from './routing/weights.ts';
+import { observedCanaryWeight, resolveManagedRoutes, routingFrom } from './routing/weights.ts';
 import { ownStepRoutes, stepRoutesWrite } from './routing/step-routes.ts';
 import { setWeights } from './writes.ts';
 
@@ -80,19 +81,20 @@ export function decideDeletion(ctx: DecideContext): Action {
   if (!hasFinalizer(rollout)) return { kind: 'wait', reason: 'Deleting', message: 'being deleted; nothing left to restore' };
   const vs = ctx.observed.virtualService;
   if (vs !== undefined) {
-    const resolution = resolveManagedRoutes(vs, ctx.spec.trafficRouting, rollout.metadata.namespace);
-    const self = rollout.metadata.name;
+    const vsNamespace = vs.metadata.namespace ?? rollout.metadata.namespace;
+    const scoped = routingFrom(ctx.spec.trafficRouting, rollout.metadata.namespace, vsNamespace);
+    const resolution = resolveManagedRoutes(vs, scoped, vsNamespace);
     // Routes another Rollout owns (this one was a copy that never wrote them) are left to it.
-    const ours = resolution.ok && planClaims(vs, 'virtualservices', self, resolution.routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
+    const ours = resolution.ok && planClaims(vs, 'virtualservices', claimOwner(rollout, vsNamespace), resolution.routes.map(routeClaimKey), ctx.observed.claimants ?? {}).ok;
     const stepRoutes = ownStepRoutes(ctx, vs);
-    const routed: RoutedContext = resolution.ok
-      ? { ...ctx, virtualService: vs, routes: resolution.routes, canaryWeight: undefined, stepRoutes }
-      : { ...ctx, virtualService: vs, routes: [], canaryWeight: undefined, stepRoutes };
+    const otherTargets = restorableTargets(ctx);
+    const routed: RoutedContext = { ...ctx, virtualService: vs, routes: resolution.ok && ours ? resolution.routes : [], otherTargets, canaryWeight: undefined, stepRoutes };
     // Header and mirror routes first: the one that sends testers to the canary goes before its pods.
-    const removal = stepRoutes.size === 0 ? undefined : stepRoutesWrite(routed, []);
+    const removal = stepRoutesWrite(routed, []);
     if (removal !== undefined) return removal;
-    if (resolution.ok && ours && observedCanaryWeight(resolution.routes) !== 0) {
-      return setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');
+    if (observedCanaryWeight([...routed.routes, ...otherTargets.flatMap((target) => target.routes)]) !== 0) {
+      const restore = setWeights(routed, 0, 'RestoringStableBeforeDeletion', 'Rollout deleted');
+      if (restore.patch.length > 0) return restore;
     }
   }
   const { canaryDeployment: canary, stableDeployment: stable } = ctx.observed;
@@ -104,11 +106,12 @@ export function decideDeletion(ctx: DecideContext): Action {
   if (ctx.spec.deletionPolicy === 'KeepStable' && stable !== undefined && index >= 0) return orphanStable(ctx, stable, index);
   const claimed: [RoutingPlural, RoutingObject | undefined][] = [
     ['virtualservices', vs],
+    ...(ctx.observed.otherVirtualServices ?? []).map((other): [RoutingPlural, RoutingObject | undefined] => ['virtualservices', other]),
     ['destinationrules', ctx.observed.destinationRule],
     ...(ctx.observed.formerClaims ?? []).map(({ plural, object }): [RoutingPlural, RoutingObject] => [plural, object]),
   ];
   for (const [plural, object] of claimed) {
-    const release = object === undefined ? undefined : releaseAction(plural, object, rollout.metadata.name, 'the Rollout is deleted');
+    const release = object === undefined ? undefined : releaseAction(plural, object, rollout, 'the Rollout is deleted');
     if (release !== undefined) return release;
   }
   return removeFinalizer(rollout);

@@ -6,6 +6,7 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import type { DataPlaneView } from '../mesh/types.ts';
 import type { GateAnswer } from './gates/call.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
+import { resolveTrafficRouting, virtualServiceNamespace } from './defaults.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
 
@@ -14,9 +15,11 @@ export interface ObservedState {
   /** <name>-stable and <name>-canary in the Rollout's namespace, with their status. */
   stableDeployment?: V1Deployment;
   canaryDeployment?: V1Deployment;
-  /** spec.trafficRouting.virtualService.name and .destinationRule.name, raw. */
+  /** The first VirtualService of spec.trafficRouting and its DestinationRule, raw. */
   virtualService?: VirtualService;
   destinationRule?: DestinationRule;
+  /** The VirtualServices listed after the first, in order; undefined where one does not exist. */
+  otherVirtualServices?: (VirtualService | undefined)[];
   /**
    * The latest round the shell ran for this Rollout (kept in memory only). decide credits it at
    * most once, and only to the revision and step it was planned for, so passing the same round
@@ -82,12 +85,16 @@ export interface WriteLoop {
   generation: number | undefined;
 }
 
-/** Names of the objects the shell must observe for a Rollout (all in its namespace). */
+/** Names of the objects the shell must observe for a Rollout (in its namespace, but for the VirtualServices that say otherwise). */
 export interface ObservedNames {
   namespace: string;
   stableDeployment: string;
   canaryDeployment: string;
+  /** The first VirtualService; in virtualServiceNamespace. */
   virtualService: string;
+  virtualServiceNamespace: string;
+  /** The VirtualServices listed after the first. */
+  otherVirtualServices: { namespace: string; name: string }[];
   destinationRule: string;
   /** spec.workloadRef's Deployment, if any. */
   workload: string | undefined;
@@ -95,11 +102,15 @@ export interface ObservedNames {
 
 export function observedNames(rollout: Rollout): ObservedNames {
   const { name, namespace } = rollout.metadata;
+  const [first, ...others] = resolveTrafficRouting(rollout.spec.trafficRouting).virtualServices
+    .map((ref) => ({ namespace: virtualServiceNamespace(ref, namespace), name: ref.name }));
   return {
     namespace,
     stableDeployment: deploymentName(name, 'stable'),
     canaryDeployment: deploymentName(name, 'canary'),
-    virtualService: rollout.spec.trafficRouting.virtualService.name,
+    virtualService: first?.name ?? '',
+    virtualServiceNamespace: first?.namespace ?? namespace,
+    otherVirtualServices: others,
     destinationRule: rollout.spec.trafficRouting.destinationRule.name,
     workload: rollout.spec.workloadRef?.name,
   };

@@ -2,7 +2,7 @@
 // never from status.phase, which is for display): this is what lets a controller killed at any
 // instant resume exactly where it was.
 import { parseDuration } from './durations.ts';
-import type { ResolvedSpec } from './defaults.ts';
+import type { ResolvedSpec, ResolvedTrafficRouting, ResolvedVirtualServiceRef } from './defaults.ts';
 import { deploymentRevision } from './deployments/deployments.ts';
 import type { ObservedState } from './observed.ts';
 import { stepsHash } from './revision.ts';
@@ -25,11 +25,27 @@ export interface DecideContext {
   templateProblem?: { reason: string; message: string };
 }
 
-/** A context whose VirtualService and DestinationRule were found usable. */
-export interface RoutedContext extends DecideContext {
+/** A listed VirtualService after the first, as found, with the routes this Rollout manages in it. */
+export interface RouteTarget {
+  ref: ResolvedVirtualServiceRef;
+  /** Where it is: the Rollout's namespace unless ref.namespace says otherwise. */
+  namespace: string;
   virtualService: VirtualService;
   routes: ManagedRoute[];
-  /** The weight all managed routes agree on; undefined when they disagree (a write will fix that). */
+  /** The routing as read from its namespace (routing/weights.ts routingFrom). */
+  routing: ResolvedTrafficRouting;
+  /** Names of the header and mirror routes of this Rollout's in it. */
+  stepRoutes: ReadonlySet<string>;
+}
+
+/** A context whose VirtualServices and DestinationRule were found usable. */
+export interface RoutedContext extends DecideContext {
+  /** The first listed VirtualService, written last in a weight change. */
+  virtualService: VirtualService;
+  routes: ManagedRoute[];
+  /** The other listed VirtualServices, in order: their routes take the same weights. */
+  otherTargets: RouteTarget[];
+  /** The weight all managed routes of every VirtualService agree on; undefined when they disagree (a write will fix that). */
   canaryWeight: number | undefined;
   /** Names of the header and mirror routes of this Rollout's in the VirtualService (managed-routes.ts). */
   stepRoutes: ReadonlySet<string>;

@@ -43,8 +43,25 @@ export interface PodTemplate {
 
 export interface VirtualServiceRef {
   name: string;
-  /** Names of the http routes to manage; empty: every http route that sends to both subsets. */
+  /** Default: the Rollout's namespace. Elsewhere, the VirtualService routes to spec.trafficRouting.host from there. */
+  namespace?: string;
+  /** Names of the http routes to manage; none named: every http route that sends to both subsets. */
   routes?: string[];
+  /** The tcp routes to manage, by the port of their match; none named: every tcp route that sends to both subsets. */
+  tcpRoutes?: TcpRouteRef[];
+  /** The tls routes to manage, by port and SNI hosts; none named: every tls route that sends to both subsets. */
+  tlsRoutes?: TlsRouteRef[];
+}
+
+/** A tcp route whose every match entry names this port (as Argo Rollouts' tcpRoutes). */
+export interface TcpRouteRef {
+  port: number;
+}
+
+/** A tls route whose match entries name this port alone and, together, exactly these SNI hosts. */
+export interface TlsRouteRef {
+  port: number;
+  sniHosts: string[];
 }
 
 export interface DestinationRuleRef {
@@ -56,7 +73,10 @@ export interface DestinationRuleRef {
 export interface TrafficRouting {
   /** Destination host as written in the VirtualService (short name or FQDN). */
   host: string;
-  virtualService: VirtualServiceRef;
+  /** Exactly one of virtualService and virtualServices. */
+  virtualService?: VirtualServiceRef;
+  /** Several VirtualServices whose routes all take the same weights (and the header and mirror routes, where they have weighted http routes). */
+  virtualServices?: VirtualServiceRef[];
   destinationRule: DestinationRuleRef;
   /**
    * The http routes setHeaderRoute and setMirrorRoute steps may add to the VirtualService, in the
@@ -538,6 +558,13 @@ export interface HttpRoute {
   [field: string]: unknown;
 }
 
+/** Istio's TCPRoute and TLSRoute: the same destination list as an http route, matched by port (and SNI). */
+export interface L4Route {
+  match?: { port?: number; sniHosts?: string[]; [field: string]: unknown }[];
+  route?: HttpRouteDestination[];
+  [field: string]: unknown;
+}
+
 export interface IstioObjectMeta {
   name: string;
   namespace?: string;
@@ -550,7 +577,7 @@ export interface VirtualService {
   apiVersion?: string;
   kind?: string;
   metadata: IstioObjectMeta;
-  spec: { hosts?: string[]; http?: HttpRoute[]; [field: string]: unknown };
+  spec: { hosts?: string[]; http?: HttpRoute[]; tcp?: L4Route[]; tls?: L4Route[]; [field: string]: unknown };
 }
 
 export interface DestinationRuleSubset {

@@ -86,6 +86,41 @@ function managedRouteProblems(spec: ResolvedSpec): string[] {
   return [...new Set(problems)];
 }
 
+/** One VirtualService or a list of them, each named once, each tcp or tls route named once. */
+function virtualServiceProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
+  const routing = rollout.spec.trafficRouting;
+  const listed = Array.isArray(routing.virtualServices);
+  if (listed === (routing.virtualService !== undefined)) {
+    return ['set exactly one of spec.trafficRouting.virtualService (one VirtualService) and spec.trafficRouting.virtualServices (a list of them)'];
+  }
+  const field = listed ? 'spec.trafficRouting.virtualServices' : 'spec.trafficRouting.virtualService';
+  if (spec.trafficRouting.virtualServices.length === 0) return [`${field} is empty: name at least one VirtualService`];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [index, ref] of spec.trafficRouting.virtualServices.entries()) {
+    const at = listed ? `${field}[${index}]` : field;
+    if (ref.name === '') problems.push(`${at}.name is empty`);
+    const key = `${ref.namespace ?? rollout.metadata.namespace}/${ref.name}`;
+    if (seen.has(key)) problems.push(`${at} names VirtualService ${key} again: list each VirtualService once`);
+    seen.add(key);
+    for (const [i, tcp] of ref.tcpRoutes.entries()) {
+      if (!isPort(tcp.port)) problems.push(`${at}.tcpRoutes[${i}].port ${String(tcp.port)} must be a port number from 1 to 65535`);
+    }
+    const tcpPorts = ref.tcpRoutes.map((tcp) => tcp.port);
+    if (new Set(tcpPorts).size !== tcpPorts.length) problems.push(`${at}.tcpRoutes names a port twice`);
+    for (const [i, tls] of ref.tlsRoutes.entries()) {
+      if (!isPort(tls.port)) problems.push(`${at}.tlsRoutes[${i}].port ${String(tls.port)} must be a port number from 1 to 65535`);
+      if (tls.sniHosts.length === 0) problems.push(`${at}.tlsRoutes[${i}].sniHosts is empty: name the SNI hosts the route matches`);
+    }
+    if (new Set(ref.routes).size !== ref.routes.length) problems.push(`${at}.routes names a route twice`);
+  }
+  return problems;
+}
+
+function isPort(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
+}
+
 function selectorProblems(spec: ResolvedSpec): string[] {
   const selector = spec.selector?.matchLabels ?? {};
   const labels = spec.template?.metadata?.labels ?? {};
@@ -175,7 +210,8 @@ function blueGreenProblems(rollout: Rollout): string[] {
 export function validateRollout(rollout: Rollout, spec: ResolvedSpec): string[] {
   const strategy = blueGreenProblems(rollout);
   if (strategy.length > 0) return strategy;
-  const problems = [...selectorProblems(spec), ...stepProblems(spec.steps, spec.trafficRouting.managedRoutes), ...managedRouteProblems(spec)];
+  const routingProblems = virtualServiceProblems(rollout, spec);
+  const problems = [...routingProblems, ...selectorProblems(spec), ...stepProblems(spec.steps, spec.trafficRouting.managedRoutes), ...managedRouteProblems(spec)];
   const { stableSubset, canarySubset } = spec.trafficRouting.destinationRule;
   if (stableSubset === canarySubset) {
     problems.push(`spec.trafficRouting.destinationRule: stableSubset and canarySubset are both "${stableSubset}": name two different subsets`);

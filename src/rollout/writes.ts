@@ -1,24 +1,36 @@
 // Builders for the cluster writes decide() returns, so that each branch reads as a list of
 // "if the cluster is not like this yet, make it so" steps.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Action, CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction } from './actions.ts';
+import type { Action, CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction, VirtualServicePatch } from './actions.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments/deployments.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
 import { claimGuard } from './routing/claims.ts';
+import { outsideNamespace } from './routing/step-routes.ts';
 import { buildWeightPatch } from './routing/weights.ts';
 
 export function setWeights(ctx: RoutedContext, canaryWeight: number, reason: string, why: string): SetWeightsAction {
   const name = ctx.virtualService.metadata.name;
+  const before: VirtualServicePatch[] = ctx.otherTargets.flatMap((target) => {
+    const weights = buildWeightPatch(target.routes, target.routing, canaryWeight);
+    return weights.length === 0 ? [] : [{ ...outsideNamespace(ctx, target.virtualService), name: target.virtualService.metadata.name, patch: [...claimGuard(target.virtualService), ...weights] }];
+  });
   const weights = buildWeightPatch(ctx.routes, ctx.spec.trafficRouting, canaryWeight);
+  // With the others changed, the first is written even without a change of its own (its guard
+  // alone): the data-plane confirmation follows the push after that write.
+  const patch = weights.length === 0 && before.length === 0 ? [] : [...claimGuard(ctx.virtualService), ...weights];
+  const names = [name, ...ctx.otherTargets.map((target) => target.virtualService.metadata.name)];
+  const where = names.length === 1 ? `VirtualService ${name}` : `VirtualServices ${names.join(', ')}`;
   return {
     kind: 'setWeights',
     reason,
-    message: `${why}: VirtualService ${name} sends ${100 - canaryWeight}% to stable and ${canaryWeight}% to canary`,
+    message: `${why}: ${where} ${names.length === 1 ? 'sends' : 'send'} ${100 - canaryWeight}% to stable and ${canaryWeight}% to canary`,
     virtualService: name,
+    ...outsideNamespace(ctx, ctx.virtualService),
     canaryWeight,
-    patch: weights.length === 0 ? [] : [...claimGuard(ctx.virtualService), ...weights],
+    patch,
+    ...(before.length === 0 ? {} : { before }),
   };
 }
 

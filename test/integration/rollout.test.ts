@@ -224,6 +224,14 @@ describe('canary rollouts', () => {
       }, /either a header route or a mirror route/],
       [{ analysis: { interval: '1s', metrics: [{ name: 'error-rate', maxErrorRatePercent: 1 }] } }, /at least 5s/],
       [{ trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, destinationRule: { name: 'dr', stableSubset: 'x', canarySubset: 'x' } } }, /two different subsets/],
+      // Several VirtualServices: one form or the other, each listed once, ports and SNI hosts given.
+      [{ trafficRouting: { host: 'payments', virtualService: { name: 'vs' }, virtualServices: [{ name: 'vs' }], destinationRule: { name: 'dr' } } }, /exactly one of virtualService .* and virtualServices/],
+      [{ trafficRouting: { host: 'payments', destinationRule: { name: 'dr' } } }, /exactly one of virtualService .* and virtualServices/],
+      [{ trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', tcpRoutes: [{ port: 0 }] }], destinationRule: { name: 'dr' } } }, /tcpRoutes\[0\]\.port/],
+      [{ trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', tlsRoutes: [{ port: 443 }] }], destinationRule: { name: 'dr' } } }, /sniHosts: Required value/],
+      [{
+        trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', routes: ['primary'] }], destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
+      }, /virtualServices\[0\]\.routes; a weighted route cannot be a header or mirror route/],
     ];
     for (const [overrides, message] of cases) {
       await expect(cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', overrides) }))

@@ -1,13 +1,14 @@
 // A Rollout whose traffic objects are missing or do not fit it stops before moving any weight
 // (the controller sets TrafficRoutingReady=False). These are the same checks the controller makes
 // (src/rollout/routing/routing.ts, weights.ts), run before anything is applied.
-import { canaryPinnedRoute } from '../../rollout/routing/routing.ts';
-import { readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/routing/claims.ts';
+import { virtualServiceNamespace } from '../../rollout/defaults.ts';
+import { canaryPinnedRoute, exportProblem } from '../../rollout/routing/routing.ts';
+import { claimOwner, ownerRef, readClaims, routeClaimKey, subsetClaimKeys, describePart, CLAIMS_ANNOTATION, type RoutingObject } from '../../rollout/routing/claims.ts';
 import { stepRouteProblem } from '../../rollout/routing/step-routes.ts';
-import { hostMatches, resolveManagedRoutes } from '../../rollout/routing/weights.ts';
+import { hostMatches, resolveManagedRoutes, routingFrom } from '../../rollout/routing/weights.ts';
 import { resolveTemplates, type AnalysisTemplate } from '../../analysis/templates.ts';
 import { gateUrlProblem } from '../../rollout/gates/call.ts';
-import type { Rollout, VirtualService } from '../../rollout/types.ts';
+import type { DestinationRule, Rollout, VirtualService } from '../../rollout/types.ts';
 import { finding, type Finding } from '../finding.ts';
 import type { ObjectSet } from '../objects.ts';
 import { isSwitchboardRollout, rolloutRouting } from '../rollout-references.ts';
@@ -44,14 +45,9 @@ export const rolloutRule: Rule = {
       const routing = rolloutRouting(rollout);
       if (routing === undefined) continue;
       const { namespace } = rollout.metadata;
-      const { virtualService: vsRef, destinationRule: drRef, host } = routing;
-      const virtualService = objects.find('VirtualService', namespace, vsRef.name);
+      const { destinationRule: drRef, host } = routing;
       const destinationRule = objects.find('DestinationRule', namespace, drRef.name);
       const stops = 'the controller stops the rollout before moving any traffic';
-      if (virtualService === undefined) {
-        findings.push(finding(ROLLOUT_VIRTUAL_SERVICE_MISSING, rollout,
-          `spec.trafficRouting.virtualService.name: VirtualService ${vsRef.name} does not exist in namespace ${namespace}: ${stops}; create it with a route to host ${host} and subsets ${drRef.stableSubset} and ${drRef.canarySubset}, or fix the name`));
-      }
       if (destinationRule === undefined) {
         findings.push(finding(ROLLOUT_DESTINATION_RULE_MISSING, rollout,
           `spec.trafficRouting.destinationRule.name: DestinationRule ${drRef.name} does not exist in namespace ${namespace}: ${stops}; create it for host ${host} (the controller adds the subsets), or fix the name`));
@@ -68,27 +64,44 @@ export const rolloutRule: Rule = {
         }
       }
       const parts: ManagedPart[] = [];
-      if (virtualService !== undefined) {
+      const found: VirtualService[] = [];
+      const listed = Array.isArray((rollout as unknown as Rollout).spec?.trafficRouting?.virtualServices);
+      for (const [index, ref] of routing.virtualServices.entries()) {
+        const field = listed ? `spec.trafficRouting.virtualServices[${index}]` : 'spec.trafficRouting.virtualService';
+        const vsNamespace = virtualServiceNamespace(ref, namespace);
+        const virtualService = objects.find('VirtualService', vsNamespace, ref.name);
+        if (virtualService === undefined) {
+          findings.push(finding(ROLLOUT_VIRTUAL_SERVICE_MISSING, rollout,
+            `${field}.name: VirtualService ${ref.name} does not exist in namespace ${vsNamespace}: ${stops}; create it with a route to host ${host} and subsets ${drRef.stableSubset} and ${drRef.canarySubset}, or fix the name`));
+          continue;
+        }
         const typed = virtualService as unknown as VirtualService;
-        const resolution = resolveManagedRoutes(typed, routing, namespace);
+        found.push(typed);
+        const scoped = routingFrom(routing, namespace, vsNamespace);
+        const resolution = resolveManagedRoutes(typed, scoped, vsNamespace, new Set(routing.managedRoutes), ref, field);
+        // Header and mirror routes go to the first VirtualService and to every other whose http routes take weights.
+        const takes = index === 0 || (resolution.ok && resolution.routes.some((route) => (route.kind ?? 'http') === 'http'));
+        const stepNames = takes ? routing.managedRoutes : [];
         const vsPart = (key: string): ManagedPart => ({ kind: 'VirtualService', object: virtualService as unknown as RoutingObject, key });
         if (!resolution.ok) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${resolution.message}: ${stops}`));
         else parts.push(...resolution.routes.map((route) => vsPart(routeClaimKey(route))));
         // Header and mirror routes of this Rollout's already in the VirtualService (a live cluster): those its claims name.
         const claims = readClaims(typed);
-        const own = new Set(routing.managedRoutes.filter((name) => claims[`http/${name}`] === rollout.metadata.name));
-        parts.push(...routing.managedRoutes.map((name) => vsPart(`http/${name}`)));
-        const unusable = resolution.ok ? stepRouteProblem(routing.managedRoutes, typed, resolution.routes, own) : undefined;
+        const self = claimOwner(rollout as unknown as Rollout, vsNamespace);
+        const own = new Set(stepNames.filter((name) => claims[`http/${name}`] === self));
+        parts.push(...stepNames.map((name) => vsPart(`http/${name}`)));
+        const unusable = resolution.ok ? stepRouteProblem(stepNames, typed, resolution.routes, own) : undefined;
         if (unusable !== undefined) findings.push(finding(ROLLOUT_MANAGED_ROUTE_UNUSABLE, rollout, `${unusable.message} (${unusable.reason}): ${stops}`));
-        const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, routing, namespace, own) : undefined;
+        const pinned = resolution.ok ? canaryPinnedRoute(typed, resolution.routes, scoped, vsNamespace, own) : undefined;
         if (pinned !== undefined) findings.push(finding(ROLLOUT_CANARY_PINNED_ROUTE, rollout, `${pinned}: ${stops}`));
       }
+      const hidden = destinationRule === undefined ? undefined : exportProblem(destinationRule as unknown as DestinationRule, found, namespace, [drRef.stableSubset, drRef.canarySubset]);
+      if (hidden !== undefined) findings.push(finding(ROLLOUT_ROUTES_UNUSABLE, rollout, `${hidden}: ${stops}`));
       if (destinationRule !== undefined) {
         parts.push(...subsetClaimKeys(routing).map((key) => ({ kind: 'DestinationRule' as const, object: destinationRule as unknown as RoutingObject, key })));
       }
       for (const part of parts) {
-        const id = `${namespace}/${part.kind}/${part.object.metadata.name}/${part.key}`;
-        managers.set(id, [...(managers.get(id) ?? []), { rollout: rollout.metadata.name, parts }]);
+        managers.set(partId(part, namespace), [...(managers.get(partId(part, namespace)) ?? []), { rollout: `${namespace}/${rollout.metadata.name}`, parts }]);
       }
     }
     findings.push(...sharedRoutes(objects, managers), ...templateFindings(objects), ...gateFindings(objects));
@@ -143,20 +156,24 @@ function gateFindings(objects: ObjectSet): Finding[] {
  * first part it shares.
  */
 function sharedRoutes(objects: ObjectSet, managers: Map<string, { rollout: string; parts: ManagedPart[] }[]>): Finding[] {
-  interface Group { namespace: string; members: string[]; claimed: string[]; shared: Map<string, ManagedPart> }
+  // Members are "namespace/name": a VirtualService of another namespace may be shared across namespaces.
+  interface Group { members: string[]; claimed: string[]; shared: Map<string, ManagedPart> }
   const groups: Group[] = [];
   const groupOf = new Map<string, Group>();
   for (const [id, rollouts] of managers) {
     if (rollouts.length < 2) continue;
-    const namespace = id.split('/')[0]!;
-    const part = rollouts[0]!.parts.find((candidate) => id === `${namespace}/${candidate.kind}/${candidate.object.metadata.name}/${candidate.key}`)!;
-    const group = rollouts.map((r) => groupOf.get(`${namespace}/${r.rollout}`)).find((g) => g !== undefined) ?? { namespace, members: [], claimed: [], shared: new Map<string, ManagedPart>() } satisfies Group;
+    const part = rollouts[0]!.parts.find((candidate) => id === partId(candidate, rollouts[0]!.rollout.split('/')[0]!))!;
+    const group = rollouts.map((r) => groupOf.get(r.rollout)).find((g) => g !== undefined) ?? { members: [], claimed: [], shared: new Map<string, ManagedPart>() } satisfies Group;
     if (!groups.includes(group)) groups.push(group);
+    const objectNamespace = id.split('/')[0]!;
     const claimed = readClaims(part.object)[part.key];
-    if (claimed !== undefined) group.claimed.push(claimed);
+    if (claimed !== undefined) {
+      const ref = ownerRef(claimed, objectNamespace);
+      group.claimed.push(`${ref.namespace}/${ref.name}`);
+    }
     for (const { rollout } of rollouts) {
       if (!group.members.includes(rollout)) group.members.push(rollout);
-      groupOf.set(`${namespace}/${rollout}`, group);
+      groupOf.set(rollout, group);
       if (!group.shared.has(rollout)) group.shared.set(rollout, part);
     }
   }
@@ -165,15 +182,23 @@ function sharedRoutes(objects: ObjectSet, managers: Map<string, { rollout: strin
     const claimedOwner = group.claimed.find((name) => group.members.includes(name));
     const owner = claimedOwner ?? group.members[0]!;
     for (const member of group.members) {
-      const subject = objects.find('Rollout', group.namespace, member);
+      const [memberNamespace = '', memberName = ''] = member.split('/');
+      const subject = objects.find('Rollout', memberNamespace, memberName);
       const part = group.shared.get(member);
       if (member === owner || subject === undefined || part === undefined) continue;
       const by = claimedOwner === undefined ? '' : `, as the ${CLAIMS_ANNOTATION} annotation records`;
+      const [ownerNamespace, ownerName] = owner.split('/');
+      const ownerText = ownerNamespace === memberNamespace ? ownerName : owner;
       findings.push(finding(ROLLOUT_ROUTE_SHARED, subject,
-        `${part.kind} ${part.object.metadata.name}: ${describePart(part.key)} is also managed by Rollout ${owner}${by}: ` +
+        `${part.kind} ${part.object.metadata.name}: ${describePart(part.key)} is also managed by Rollout ${ownerText}${by}: ` +
         `the controller lets one Rollout own a route and holds the other Degraded (RouteOwnedByAnotherRollout) without moving any traffic; ` +
         `point spec.trafficRouting at a route and subsets of its own, or keep one of the two Rollouts`));
     }
   }
   return findings;
+}
+
+/** "namespace/kind/name/part" of a managed part, in the namespace of its object. */
+function partId(part: ManagedPart, rolloutNamespace: string): string {
+  return `${part.object.metadata.namespace ?? rolloutNamespace}/${part.kind}/${part.object.metadata.name}/${part.key}`;
 }

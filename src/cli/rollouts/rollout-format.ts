@@ -52,7 +52,7 @@ export function rolloutTableRows(rollouts: readonly Rollout[], now: Date, option
       status?.stableRevision ?? '',
       status?.canaryRevision ?? '',
       age(metadata.creationTimestamp, now) ?? '<unknown>',
-      ...(options.wide ? [images(rollout), rollout.spec.trafficRouting?.virtualService?.name ?? '', status?.message ?? ''] : []),
+      ...(options.wide ? [images(rollout), virtualServices(rollout), status?.message ?? ''] : []),
     ];
   });
   return [header, ...rows];
@@ -193,4 +193,11 @@ export function formatStatusView(view: RolloutStatusView, now: Date): string {
 /** `switchboard status NAME`: everything a person needs to decide to promote, wait or abort. */
 export function formatRolloutStatus(rollout: Rollout, deployments: TrackDeployments | undefined, now: Date): string {
   return formatStatusView(rolloutStatusView(rollout, deployments), now);
+}
+
+/** The VirtualServices of spec.trafficRouting, comma-separated; one of another namespace as namespace/name. */
+function virtualServices(rollout: Rollout): string {
+  const routing = rollout.spec.trafficRouting;
+  const refs = routing?.virtualServices ?? (routing?.virtualService === undefined ? [] : [routing.virtualService]);
+  return refs.map((ref) => (ref.namespace === undefined || ref.namespace === rollout.metadata.namespace ? ref.name : `${ref.namespace}/${ref.name}`)).join(',');
 }

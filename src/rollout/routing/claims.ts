@@ -16,8 +16,8 @@ import type { Operation } from 'rfc6902';
 import { pointerToken } from '../../kube/json-pointer.ts';
 import type { UpdateClaimsAction } from '../actions.ts';
 import { canonicalJson } from '../revision.ts';
-import { resolveTrafficRouting, type ResolvedTrafficRouting } from '../defaults.ts';
-import { resolveManagedRoutes, type ManagedRoute } from './weights.ts';
+import { resolveTrafficRouting, virtualServiceNamespace, type ResolvedTrafficRouting } from '../defaults.ts';
+import { resolveManagedRoutes, routingFrom, type ManagedRoute } from './weights.ts';
 import type { DestinationRule, Rollout, VirtualService } from '../types.ts';
 
 export const CLAIMS_ANNOTATION = 'switchboard.dev/managed-by-rollouts';
@@ -65,9 +65,25 @@ export function readClaims(object: RoutingObject): Claims {
   return claims;
 }
 
-/** Named routes by name; an unnamed one by its index, which holds as long as the routes keep their order. */
-export function routeClaimKey(route: Pick<ManagedRoute, 'name' | 'index'>): string {
-  return route.name === undefined ? `http/#${route.index}` : `http/${route.name}`;
+/** Named routes by name; an unnamed one (every tcp and tls route) by its index, which holds as long as the routes keep their order. */
+export function routeClaimKey(route: Pick<ManagedRoute, 'name' | 'index' | 'kind'>): string {
+  const kind = route.kind ?? 'http';
+  return route.name === undefined || kind !== 'http' ? `${kind}/#${route.index}` : `http/${route.name}`;
+}
+
+/**
+ * How a Rollout is named in the claims of an object: by its name in its own namespace, and as
+ * namespace/name on a VirtualService of another namespace (where a Rollout of the same name may live).
+ */
+export function claimOwner(rollout: { metadata: { name: string; namespace: string } }, objectNamespace: string): string {
+  const { name, namespace } = rollout.metadata;
+  return objectNamespace === namespace ? name : `${namespace}/${name}`;
+}
+
+/** The namespace and name of the Rollout a claim names, seen from the object's namespace. */
+export function ownerRef(owner: string, objectNamespace: string): { namespace: string; name: string } {
+  const slash = owner.indexOf('/');
+  return slash < 0 ? { namespace: objectNamespace, name: owner } : { namespace: owner.slice(0, slash), name: owner.slice(slash + 1) };
 }
 
 export function subsetClaimKey(subset: string): string {
@@ -80,7 +96,9 @@ export function subsetClaimKeys(routing: ResolvedTrafficRouting): string[] {
 
 /** "http route "primary"", "subset canary": a part as a person reads it. */
 export function describePart(key: string): string {
-  if (key.startsWith('http/#')) return `http route #${key.slice('http/#'.length)}`;
+  for (const kind of ['http', 'tcp', 'tls']) {
+    if (key.startsWith(`${kind}/#`)) return `${kind} route #${key.slice(`${kind}/#`.length)}`;
+  }
   if (key.startsWith('http/')) return `http route "${key.slice('http/'.length)}"`;
   return `subset ${key.slice('subset/'.length)}`;
 }
@@ -101,10 +119,13 @@ export function claimStands(claimant: Rollout | null | undefined, plural: Routin
   if (spec === undefined) return false;
   const routing = resolveTrafficRouting(spec);
   if (plural === 'destinationrules') return routing.destinationRule.name === object.metadata.name && subsetClaimKeys(routing).includes(key);
-  if (routing.virtualService.name !== object.metadata.name) return false;
+  const rolloutNamespace = claimant.metadata.namespace;
+  const objectNamespace = object.metadata.namespace ?? rolloutNamespace;
+  const ref = routing.virtualServices.find((candidate) => candidate.name === object.metadata.name && virtualServiceNamespace(candidate, rolloutNamespace) === objectNamespace);
+  if (ref === undefined) return false;
   if (routing.managedRoutes.some((name) => `http/${name}` === key)) return true;
-  if (routing.virtualService.routes.length > 0) return routing.virtualService.routes.some((name) => `http/${name}` === key);
-  const resolution = resolveManagedRoutes(object as VirtualService, routing, claimant.metadata.namespace);
+  if (key.startsWith('http/') && !key.startsWith('http/#') && ref.routes.length > 0) return ref.routes.some((name) => `http/${name}` === key);
+  const resolution = resolveManagedRoutes(object as VirtualService, routingFrom(routing, rolloutNamespace, objectNamespace), objectNamespace, undefined, ref);
   // A claimant that cannot use the routes writes nothing, but it is still the owner a person chose.
   return !resolution.ok || resolution.routes.some((route) => routeClaimKey(route) === key);
 }
@@ -117,6 +138,8 @@ export interface ClaimConflict {
 /** A claim write the Rollout needs before it may write the object. */
 export interface ClaimWrite {
   plural: RoutingPlural;
+  /** Set for a VirtualService outside the Rollout's namespace. */
+  namespace?: string;
   name: string;
   patch: Operation[];
   tookOver: ClaimConflict[];
@@ -191,21 +214,24 @@ function kindOf(plural: RoutingPlural): string {
 export function claimAction(write: ClaimWrite): UpdateClaimsAction {
   const object = `${kindOf(write.plural)} ${write.name}`;
   const { plural, name, patch } = write;
+  const where = write.namespace === undefined ? {} : { namespace: write.namespace };
   if (write.tookOver.length > 0) {
     const taken = write.tookOver.map((c) => `${describePart(c.key)} from Rollout ${c.owner}`).join(', ');
-    return { kind: 'updateClaims', reason: 'RouteTakenOver', message: `${object}: taking over ${taken}, which no longer exists or no longer names it`, plural, name, patch };
+    return { kind: 'updateClaims', reason: 'RouteTakenOver', message: `${object}: taking over ${taken}, which no longer exists or no longer names it`, plural, name, patch, ...where };
   }
   if (write.released.length > 0 && write.patch.length > 0) {
     const parts = write.released.map(describePart).join(', ');
-    return { kind: 'updateClaims', reason: 'RouteReleased', message: `${object}: letting go of ${parts}, which the spec no longer names (claims updated)`, plural, name, patch };
+    return { kind: 'updateClaims', reason: 'RouteReleased', message: `${object}: letting go of ${parts}, which the spec no longer names (claims updated)`, plural, name, patch, ...where };
   }
-  return { kind: 'updateClaims', reason: 'RouteClaimed', message: `${object}: recording this Rollout as the owner of what it manages (annotation ${CLAIMS_ANNOTATION})`, plural, name, patch, silent: true };
+  return { kind: 'updateClaims', reason: 'RouteClaimed', message: `${object}: recording this Rollout as the owner of what it manages (annotation ${CLAIMS_ANNOTATION})`, plural, name, patch, silent: true, ...where };
 }
 
 /** Lets go of everything `self` claims on an object: on deletion, or once the spec names another object. */
-export function releaseAction(plural: RoutingPlural, object: RoutingObject, self: string, why: string): UpdateClaimsAction | undefined {
-  const patch = releaseClaims(object, self);
+export function releaseAction(plural: RoutingPlural, object: RoutingObject, rollout: Rollout, why: string): UpdateClaimsAction | undefined {
+  const objectNamespace = object.metadata.namespace ?? rollout.metadata.namespace;
+  const patch = releaseClaims(object, claimOwner(rollout, objectNamespace));
   if (patch.length === 0) return undefined;
   const name = object.metadata.name;
-  return { kind: 'updateClaims', reason: 'RouteReleased', message: `${kindOf(plural)} ${name}: ${why}; its claims are released`, plural, name, patch };
+  const where = objectNamespace === rollout.metadata.namespace ? {} : { namespace: objectNamespace };
+  return { kind: 'updateClaims', reason: 'RouteReleased', message: `${kindOf(plural)} ${name}: ${why}; its claims are released`, plural, name, patch, ...where };
 }

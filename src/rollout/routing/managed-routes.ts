@@ -59,7 +59,8 @@ export interface TrackDestinations {
 }
 
 export function trackDestinations(routes: readonly ManagedRoute[], routing: ResolvedTrafficRouting): TrackDestinations {
-  const first = routes[0];
+  // Header and mirror routes are http routes: they send as the weighted http routes do.
+  const first = routes.find((route) => (route.kind ?? 'http') === 'http') ?? routes[0];
   const any = first?.stable?.destination ?? first?.canary?.destination ?? { host: routing.host };
   const { stableSubset, canarySubset } = routing.destinationRule;
   return {

@@ -10,7 +10,7 @@ import { canonicalJson } from '../revision.ts';
 import type { DecideContext, RolloutState, RoutedContext } from '../state.ts';
 import { recordStatus } from '../transitions.ts';
 import type { ManagedRouteStatus, VirtualService } from '../types.ts';
-import { claimGuard, readClaims, routeClaimKey } from './claims.ts';
+import { claimGuard, claimOwner, readClaims, routeClaimKey } from './claims.ts';
 import { describeManagedRoutes, istioRoute, planManagedRoutes, routesAtStep, trackDestinations } from './managed-routes.ts';
 import { inspectRoute, sendsToBothSubsets, type ManagedRoute } from './weights.ts';
 
@@ -43,7 +43,7 @@ function canaryReady(ctx: DecideContext): boolean {
 export function ownStepRoutes(ctx: DecideContext, vs: VirtualService): Set<string> {
   const names = new Set([...ctx.spec.trafficRouting.managedRoutes, ...(ctx.status.managedRoutes ?? []).map((route) => route.name)]);
   const claims = readClaims(vs);
-  const self = ctx.rollout.metadata.name;
+  const self = claimOwner(ctx.rollout, vs.metadata.namespace ?? ctx.rollout.metadata.namespace);
   const own = new Set<string>();
   for (const route of vs.spec?.http ?? []) {
     if (route.name !== undefined && names.has(route.name) && claims[routeClaimKey({ name: route.name, index: -1 })] === self) own.add(route.name);
@@ -80,7 +80,7 @@ export function stepRouteProblem(
         'it would replace it with its header or mirror route: rename that route, or the entry of spec.trafficRouting.managedRoutes',
     };
   }
-  const unnamed = weighted.find((route) => route.name === undefined);
+  const unnamed = weighted.find((route) => (route.kind ?? 'http') === 'http' && route.name === undefined);
   const indexClaim = Object.keys(readClaims(vs)).find((key) => key.startsWith('http/#'));
   if (unnamed !== undefined || indexClaim !== undefined) {
     const which = unnamed === undefined ? 'a Rollout manages an http route by its index' : `http route #${unnamed.index} has no name`;
@@ -93,25 +93,34 @@ export function stepRouteProblem(
   return undefined;
 }
 
-/** The write that makes the VirtualService's header and mirror routes what `desired` says. */
+/**
+ * The write that makes the header and mirror routes what `desired` says: in the first VirtualService,
+ * then in each other one whose http routes take weights, one VirtualService per decision.
+ */
 export function stepRoutesWrite(ctx: RoutedContext, desired: readonly ManagedRouteStatus[]): SetManagedRoutesAction | undefined {
   const weight = ctx.canaryWeight ?? ctx.status.canaryWeight ?? 0;
-  const destinations = trackDestinations(ctx.routes, ctx.spec.trafficRouting);
-  const routes = desired.map((route) => istioRoute(route, destinations, weight));
-  const ops = planManagedRoutes(ctx.virtualService, routes, (name) => ctx.stepRoutes.has(name));
-  if (ops.length === 0) return undefined;
-  const name = ctx.virtualService.metadata.name;
-  const message = desired.length === 0
-    ? `VirtualService ${name}: removing the header and mirror routes (${[...ctx.stepRoutes].join(', ')})`
-    : `VirtualService ${name}: ${describeManagedRoutes(desired)} above the other routes`;
-  return {
-    kind: 'setManagedRoutes',
-    reason: desired.length === 0 ? 'ManagedRoutesRemoved' : 'ManagedRoutesSet',
-    message,
-    virtualService: name,
-    routes: desired.map((route) => route.name),
-    patch: [...claimGuard(ctx.virtualService), ...ops],
-  };
+  const first = { virtualService: ctx.virtualService, routes: ctx.routes, stepRoutes: ctx.stepRoutes, routing: ctx.spec.trafficRouting };
+  const others = ctx.otherTargets.filter((target) => target.stepRoutes.size > 0 || target.routes.some((route) => (route.kind ?? 'http') === 'http'));
+  for (const target of [first, ...others]) {
+    const destinations = trackDestinations(target.routes, target.routing);
+    const routes = desired.map((route) => istioRoute(route, destinations, weight));
+    const ops = planManagedRoutes(target.virtualService, routes, (name) => target.stepRoutes.has(name));
+    if (ops.length === 0) continue;
+    const name = target.virtualService.metadata.name;
+    const message = desired.length === 0
+      ? `VirtualService ${name}: removing the header and mirror routes (${[...target.stepRoutes].join(', ')})`
+      : `VirtualService ${name}: ${describeManagedRoutes(desired)} above the other routes`;
+    return {
+      kind: 'setManagedRoutes',
+      reason: desired.length === 0 ? 'ManagedRoutesRemoved' : 'ManagedRoutesSet',
+      message,
+      virtualService: name,
+      ...outsideNamespace(ctx, target.virtualService),
+      routes: desired.map((route) => route.name),
+      patch: [...claimGuard(target.virtualService), ...ops],
+    };
+  }
+  return undefined;
 }
 
 /** Status says which routes are in place once they are (bookkeeping: the write's Event told it). */
@@ -120,4 +129,10 @@ export function stepRoutesRecord(ctx: DecideContext, desired: readonly ManagedRo
   if (canonicalJson(recorded) === canonicalJson(desired)) return undefined;
   const { managedRoutes: _old, ...kept } = ctx.status;
   return recordStatus('ManagedRoutesRecorded', describeManagedRoutes(desired), desired.length === 0 ? kept : { ...kept, managedRoutes: [...desired] });
+}
+
+/** `{ namespace }` for a VirtualService outside the Rollout's namespace, else nothing. */
+export function outsideNamespace(ctx: DecideContext, vs: VirtualService): { namespace?: string } {
+  const namespace = vs.metadata.namespace;
+  return namespace === undefined || namespace === ctx.rollout.metadata.namespace ? {} : { namespace };
 }

@@ -214,6 +214,6 @@ describe('messages say what happens and what to do', () => {
   });
 
   it('SB0804 is the controller\'s own routing message', () => {
-    expect(messages('rollouts', 'SB0804')).toEqual([expect.stringMatching(/^VirtualService cart has no http route that sends to both subsets stable and canary of host cart/)]);
+    expect(messages('rollouts', 'SB0804')).toEqual([expect.stringMatching(/^VirtualService cart has no http, tcp or tls route that sends to both subsets stable and canary of host cart/)]);
   });
 });

@@ -28,6 +28,16 @@ describe('RolloutPrinter', () => {
     expect(second).toMatch(/^api-gateway\s+2m\s+deployment\/api\s+payment-service-routing$/);
   });
 
+  it('-o wide lists every VirtualService of virtualServices, one of another namespace as namespace/name', () => {
+    const listed = rollout({ metadata: { ...created, name: 'edge' } });
+    listed.spec.trafficRouting = {
+      host: 'payment-service', destinationRule: { name: 'payment-service-destination' },
+      virtualServices: [{ name: 'payment-service-routing' }, { name: 'edge', namespace: 'gateways', tcpRoutes: [{ port: 9000 }] }],
+    };
+    const [, row] = new RolloutPrinter('wide', false, now).render([listed]).split('\n');
+    expect(row).toMatch(/\spayment-service-routing,gateways\/edge(\s|$)/);
+  });
+
   it('prints the header once and keeps later rows in line with the first table', () => {
     const printer = new RolloutPrinter(undefined, false, now);
     const table = printer.render([api]);

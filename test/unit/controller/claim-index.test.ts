@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ClaimIndex } from '../../../src/controller/claim-index.ts';
 import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
 
-const vs = (name: string, claims?: Record<string, string>) => ({
-  metadata: { name, namespace: 'prod', ...(claims === undefined ? {} : { annotations: { [CLAIMS_ANNOTATION]: JSON.stringify(claims) } }) },
+const vs = (name: string, claims?: Record<string, string>, namespace = 'prod') => ({
+  metadata: { name, namespace, ...(claims === undefined ? {} : { annotations: { [CLAIMS_ANNOTATION]: JSON.stringify(claims) } }) },
 });
 
 describe('ClaimIndex', () => {
@@ -13,15 +13,25 @@ describe('ClaimIndex', () => {
     const index = new ClaimIndex();
     index.update('virtualservices', vs('a', { 'http/#0': 'payments', 'http/#1': 'search' }), false);
     index.update('destinationrules', vs('a', { 'subset/stable': 'payments' }), false);
-    expect(index.claimedBy('prod', 'payments')).toEqual([{ plural: 'virtualservices', name: 'a' }, { plural: 'destinationrules', name: 'a' }]);
-    expect(index.ownersOf('virtualservices', 'prod', 'a').sort()).toEqual(['payments', 'search']);
+    expect(index.claimedBy('prod', 'payments')).toEqual([{ plural: 'virtualservices', namespace: 'prod', name: 'a' }, { plural: 'destinationrules', namespace: 'prod', name: 'a' }]);
+    expect(index.ownersOf('virtualservices', 'prod', 'a').map((owner) => owner.name).sort()).toEqual(['payments', 'search']);
     index.update('virtualservices', vs('a', { 'http/#1': 'search' }), false);
-    expect(index.claimedBy('prod', 'payments')).toEqual([{ plural: 'destinationrules', name: 'a' }]);
+    expect(index.claimedBy('prod', 'payments')).toEqual([{ plural: 'destinationrules', namespace: 'prod', name: 'a' }]);
     index.update('destinationrules', vs('a', { 'subset/stable': 'payments' }), true);
     expect(index.claimedBy('prod', 'payments')).toEqual([]);
     index.update('virtualservices', vs('a'), false);
     expect(index.claimedBy('prod', 'search')).toEqual([]);
     expect(index.ownersOf('virtualservices', 'prod', 'a')).toEqual([]);
     expect(index.claimedBy('staging', 'search')).toEqual([]);
+  });
+
+  it('a claim on a VirtualService of another namespace names its Rollout as namespace/name', () => {
+    const index = new ClaimIndex();
+    index.update('virtualservices', vs('edge', { 'tcp/#0': 'prod/payments', 'http/main': 'payments' }, 'gateways'), false);
+    expect(index.claimedBy('prod', 'payments')).toEqual([{ plural: 'virtualservices', namespace: 'gateways', name: 'edge' }]);
+    expect(index.claimedBy('gateways', 'payments')).toEqual([{ plural: 'virtualservices', namespace: 'gateways', name: 'edge' }]);
+    expect(index.ownersOf('virtualservices', 'gateways', 'edge')).toEqual([{ namespace: 'prod', name: 'payments' }, { namespace: 'gateways', name: 'payments' }]);
+    index.update('virtualservices', vs('edge', {}, 'gateways'), false);
+    expect(index.claimedBy('prod', 'payments')).toEqual([]);
   });
 });

@@ -93,6 +93,20 @@ describe('Rollout CRD', () => {
     expect(gate['x-kubernetes-validations'][0].rule).toBe(`!has(self.retries) || self.point in [${NOTIFICATION_GATE_POINTS.map((p) => `'${p}'`).join(', ')}]`);
   });
 
+  it('virtualService and each entry of virtualServices take the same fields, and the core reads each of them', () => {
+    const routing = spec.trafficRouting;
+    const { description: _single, ...single } = routing.properties.virtualService;
+    const { description: _listed, ...listed } = routing.properties.virtualServices.items;
+    expect(listed).toEqual(single);
+    expect(Object.keys(single.properties).sort()).toEqual(['name', 'namespace', 'routes', 'tcpRoutes', 'tlsRoutes']);
+    const resolved = defaults.resolveTrafficRouting({
+      host: 'h', destinationRule: { name: 'dr' },
+      virtualServices: [{ name: 'a', namespace: 'n', routes: ['r'], tcpRoutes: [{ port: 1 }], tlsRoutes: [{ port: 2, sniHosts: ['s'] }] }],
+    });
+    expect(Object.keys(resolved.virtualService).sort()).toEqual(Object.keys(single.properties).sort());
+    expect(routing.required).toEqual(['host', 'destinationRule']);
+  });
+
   it('phase enum is the TypeScript list', () => {
     expect(status.phase.enum).toEqual([...ROLLOUT_PHASES]);
   });
