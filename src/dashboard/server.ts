@@ -11,7 +11,7 @@ import { RolloutApi } from '../cli/rollouts/rollout-api.ts';
 import { undoRollout } from '../cli/rollouts/rollout-undo.ts';
 import { CliError } from '../cli/rollout-errors.ts';
 import { actionFailureStatus, changedFrames, checkRequest, parseAction, parseRolloutKey } from './protocol.ts';
-import { rolloutDetail, rolloutListView, trackDeployments } from './views.ts';
+import { rolloutDetail, rolloutListView, trackDeployments, virtualServiceRefs } from './views.ts';
 import { WatchHub, type WatchScope } from './watch-hub.ts';
 
 /** Same depth from src/dashboard and dist/dashboard: the bundle is always found in dist. */
@@ -83,7 +83,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           deployments: trackDeployments(rollout, hub.list('deployments', namespace)),
           pods: hub.list('pods', namespace),
           events: hub.list('events', namespace),
-          virtualService: rollout.spec.trafficRouting === undefined ? undefined : hub.get('virtualServices', namespace, rollout.spec.trafficRouting.virtualService.name),
+          virtualServices: new Map(virtualServiceRefs(rollout).flatMap((ref) => {
+            const found = hub.get('virtualServices', ref.namespace, ref.name);
+            return found === undefined ? [] : [[`${ref.namespace}/${ref.name}`, found] as const];
+          })),
           history: hub.history(namespace, name),
         }));
       }

@@ -139,18 +139,27 @@ export interface RouteView {
 
 export interface VirtualServiceView {
   name: string;
+  namespace: string;
   /** Absent when the VirtualService is not in the watch (missing, or not readable). */
   routes?: RouteView[];
 }
 
-export function virtualServiceView(rollout: Rollout, virtualService: VirtualService | undefined): VirtualServiceView | undefined {
-  const name = rollout.spec.trafficRouting?.virtualService.name;
-  if (name === undefined) return undefined;
-  if (virtualService === undefined) return { name };
+/** The VirtualServices the Rollout lists (or its one), each in its own namespace. */
+export function virtualServiceRefs(rollout: Rollout): { name: string; namespace: string }[] {
+  const routing = rollout.spec.trafficRouting;
+  if (routing === undefined) return [];
+  const refs = routing.virtualServices !== undefined && routing.virtualServices.length > 0 ? routing.virtualServices : [routing.virtualService];
+  return refs.filter((ref) => ref !== undefined).map((ref) => ({ name: ref.name, namespace: ref.namespace ?? rollout.metadata.namespace }));
+}
+
+export function virtualServiceView(rollout: Rollout, ref: { name: string; namespace: string }, virtualService: VirtualService | undefined): VirtualServiceView {
+  const { name, namespace } = ref;
+  if (virtualService === undefined) return { name, namespace };
   const claims = readClaims(virtualService);
   const stepRoutes = new Map((rollout.status?.managedRoutes ?? []).map((route) => [route.name, route.type] as const));
   return {
     name,
+    namespace,
     routes: (virtualService.spec.http ?? []).map((route, index) => {
       const key = routeClaimKey({ name: route.name, index });
       const owner = claims[key];
@@ -180,7 +189,7 @@ export interface RolloutDetail {
   history: RolloutHistory;
   pods: PodGroup[];
   events: EventView[];
-  virtualService?: VirtualServiceView;
+  virtualServices: VirtualServiceView[];
 }
 
 export interface RolloutObjects {
@@ -188,19 +197,19 @@ export interface RolloutObjects {
   deployments: TrackDeployments;
   pods: readonly V1Pod[];
   events: readonly CoreV1Event[];
-  virtualService: VirtualService | undefined;
+  /** The Rollout's VirtualServices as watched, by `namespace/name`. */
+  virtualServices: ReadonlyMap<string, VirtualService>;
   history: RolloutHistory;
 }
 
 export function rolloutDetail(objects: RolloutObjects): RolloutDetail {
-  const { rollout, deployments, pods, events, virtualService, history } = objects;
-  const vs = virtualServiceView(rollout, virtualService);
+  const { rollout, deployments, pods, events, virtualServices, history } = objects;
   return {
     status: rolloutStatusView(rollout, deployments),
     history,
     pods: podGroups(rollout.metadata.name, pods, deployments),
     events: eventViews(rollout, events),
-    ...(vs === undefined ? {} : { virtualService: vs }),
+    virtualServices: virtualServiceRefs(rollout).map((ref) => virtualServiceView(rollout, ref, virtualServices.get(`${ref.namespace}/${ref.name}`))),
   };
 }
 

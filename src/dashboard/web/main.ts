@@ -125,7 +125,7 @@ function Section({ title, children }: { title: string; children: unknown }) {
 function DetailPage({ detail, now }: { detail: Live['detail']; now: number }) {
   if (detail === undefined) return html`<p class="muted">loading…</p>`;
   if ('missing' in detail) return html`<p class="muted">No rollout ${detail.missing.name} in namespace ${detail.missing.namespace} (or you may not see it).</p>`;
-  const { status: view, history, pods, events, virtualService } = detail;
+  const { status: view, history, pods, events, virtualServices } = detail;
   const metrics = [...new Set([...(view.analysis?.metrics ?? []), ...history.rounds.flatMap((round) => round.results.map((r) => r.name))])];
   return html`
     <p><a href="#/">← all rollouts</a></p>
@@ -173,8 +173,8 @@ function DetailPage({ detail, now }: { detail: Live['detail']; now: number }) {
             <li><span class=${pod.ready ? 'dot ready' : 'dot'}></span>${pod.name} <span class="muted">${pod.phase}${pod.restarts > 0 ? `, ${pod.restarts} restarts` : ''}</span></li>`)}</ul>`}
         </div>`)}</div>
     <//>
-    ${virtualService === undefined ? null : html`
-      <${Section} title=${`VirtualService ${virtualService.name}`}>
+    ${virtualServices.map((virtualService) => html`
+      <${Section} title=${`VirtualService ${virtualService.namespace === view.namespace ? '' : `${virtualService.namespace}/`}${virtualService.name}`}>
         ${virtualService.routes === undefined ? html`<p class="muted">not found, or not readable with your rights</p>` : html`
           <table data-testid="routes">
             <thead><tr><th>Route</th><th>Managed</th><th>Match</th><th>Destinations</th></tr></thead>
@@ -186,7 +186,7 @@ function DetailPage({ detail, now }: { detail: Live['detail']; now: number }) {
                 <td>${route.destinations.map((d) => `${d.subset ?? d.host} ${d.weight}%`).join(' · ')}${route.mirror === undefined ? '' : ` · mirror to ${route.mirror.subset ?? '?'} ${route.mirror.percentage ?? 100}%`}</td>
               </tr>`)}</tbody>
           </table>`}
-      <//>`}
+      <//>`)}
     <${Section} title="Events">
       <table data-testid="events">
         <thead><tr><th>Last seen</th><th>Type</th><th>Reason</th><th>Message</th></tr></thead>

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { rolloutStatusView } from '../../../src/cli/rollouts/rollout-view.ts';
 import type { Rollout, RolloutStatus, VirtualService } from '../../../src/rollout/types.ts';
 import {
-  EMPTY_HISTORY, HISTORY_LIMIT, eventViews, podGroups, recordHistory, rolloutDetail, rolloutListView, trackDeployments, virtualServiceView,
+  EMPTY_HISTORY, HISTORY_LIMIT, eventViews, podGroups, recordHistory, rolloutDetail, rolloutListView, trackDeployments, virtualServiceRefs, virtualServiceView,
   type RolloutHistory,
 } from '../../../src/dashboard/views.ts';
 import { at, iso, REV_A, REV_B, rollout } from '../rollout/fixtures.ts';
@@ -92,9 +92,10 @@ describe('virtualServiceView', () => {
   const stepRoutes: RolloutStatus = { managedRoutes: [{ name: 'beta', type: 'Header', match: [{ headerName: 'x-beta', headerValue: { exact: 'on' } }] }] };
 
   it.each<[string, Rollout, VirtualService | undefined, unknown]>([
-    ['not watched: its name only', rollout(), undefined, { name: 'payment-service-routing' }],
+    ['not watched: its name only', rollout(), undefined, { name: 'payment-service-routing', namespace: 'production' }],
     ['the weighted route claimed by this rollout, a lone destination at 100', rollout(), vs([{ name: 'primary', route: split(20) }, { route: [{ destination: { host: 'payment-service', subset: 'stable' } }] }], { 'http/primary': 'payment-service' }), {
       name: 'payment-service-routing',
+      namespace: 'production',
       routes: [
         { name: 'primary', owner: 'payment-service', match: false, destinations: [{ host: 'payment-service', subset: 'stable', weight: 80 }, { host: 'payment-service', subset: 'canary', weight: 20 }] },
         { name: '#1', match: false, destinations: [{ host: 'payment-service', subset: 'stable', weight: 100 }] },
@@ -103,20 +104,33 @@ describe('virtualServiceView', () => {
     ["a step's header route above an unnamed route claimed by index", rollout({ status: stepRoutes }),
       vs([{ name: 'beta', match: [{ headers: {} }], route: split(100) }, { route: split(0), mirror: { host: 'payment-service', subset: 'canary' }, mirrorPercentage: { value: 5 } }], { 'http/#1': 'payment-service' }), {
         name: 'payment-service-routing',
+        namespace: 'production',
         routes: [
           { name: 'beta', stepRoute: 'Header', match: true, destinations: split(100).map((d) => ({ host: d.destination.host, subset: d.destination.subset, weight: d.weight })) },
           { name: '#1', owner: 'payment-service', match: false, destinations: split(0).map((d) => ({ host: d.destination.host, subset: d.destination.subset, weight: d.weight })), mirror: { subset: 'canary', percentage: 5 } },
         ],
       }],
-  ])('%s', (_name, subject, virtualService, expected) => expect(virtualServiceView(subject, virtualService)).toEqual(expected));
+  ])('%s', (_name, subject, virtualService, expected) => {
+    expect(virtualServiceView(subject, { name: 'payment-service-routing', namespace: 'production' }, virtualService)).toEqual(expected);
+  });
+
+  it('one per listed VirtualService, each in its own namespace', () => {
+    const listed = rollout({ spec: { trafficRouting: {
+      host: 'payment-service', destinationRule: { name: 'payment-service-destination' },
+      virtualServices: [{ name: 'payment-service-routing' }, { name: 'edge', namespace: 'gateways' }],
+    } } });
+    expect(virtualServiceRefs(listed)).toEqual([{ name: 'payment-service-routing', namespace: 'production' }, { name: 'edge', namespace: 'gateways' }]);
+    const detail = rolloutDetail({ rollout: listed, deployments: BOTH_DEPLOYMENTS, pods: [], events: [], virtualServices: new Map(), history: EMPTY_HISTORY });
+    expect(detail.virtualServices).toEqual([{ name: 'payment-service-routing', namespace: 'production' }, { name: 'edge', namespace: 'gateways' }]);
+  });
 });
 
 describe('rolloutDetail and rolloutListView', () => {
   it("carries the CLI's status view unchanged", () => {
     const subject = rollout({ status: { phase: 'Progressing', canaryWeight: 5, canaryRevision: REV_B, stableRevision: REV_A, currentStepIndex: 0 } });
-    const detail = rolloutDetail({ rollout: subject, deployments: BOTH_DEPLOYMENTS, pods: [], events: [], virtualService: undefined, history: EMPTY_HISTORY });
+    const detail = rolloutDetail({ rollout: subject, deployments: BOTH_DEPLOYMENTS, pods: [], events: [], virtualServices: new Map(), history: EMPTY_HISTORY });
     expect(detail.status).toEqual(rolloutStatusView(subject, BOTH_DEPLOYMENTS));
-    expect(detail.virtualService).toEqual({ name: 'payment-service-routing' });
+    expect(detail.virtualServices).toEqual([{ name: 'payment-service-routing', namespace: 'production' }]);
   });
 
   it('lists by namespace, then name, each with its own Deployments', () => {
