@@ -157,8 +157,14 @@ describe('gates', () => {
     await cluster.custom.patchNamespacedCustomObject({
       ...ROLLOUTS, namespace, name: 'payments', body: [{ op: 'add', path: '/spec/gates/-', value: check }],
     }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    const aborted = (await readRollout(namespace)).status?.canaryRevision;
     await changeImage(namespace, 'payments:1.4');
-    await eventually('the RollbackCheck gate asked twice', async () => rollbackAsked >= 2, 30_000);
+    await eventually('the new revision held at its promotion', async () => {
+      const { status } = await readRollout(namespace);
+      return status?.canaryRevision !== aborted && status?.phase === 'Paused' && (status.message ?? '').includes('(BeforePromotion) could not be asked');
+    }, 60_000);
+    const askedBefore = rollbackAsked;
+    await eventually('the RollbackCheck gate asked twice while the promotion is held', async () => rollbackAsked >= askedBefore + 2, 30_000);
     expect((await readRollout(namespace)).status?.phase).toBe('Paused');
     rollbackAnswer = { code: 200, body: 'roll it back' };
     const rolledBack = await waitForPhase(namespace, 'RolledBack', 30_000);

@@ -83,8 +83,9 @@ export async function installCrds(cluster: TestCluster, files: string[]): Promis
   rmSync(kubectlCacheDir(), { recursive: true, force: true });
 }
 
+/** One per process: test files in lanes side by side clear their own kubectl's cache, not another's. */
 function kubectlCacheDir(): string {
-  return join(dirname(inject('kubeconfig')), 'kube-cache');
+  return join(dirname(inject('kubeconfig')), `kube-cache-${process.pid}`);
 }
 
 /** Polls until `check` holds; the error says what never happened and where the cluster logs are. */
