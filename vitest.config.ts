@@ -21,7 +21,7 @@ const WITHOUT_CONTROLLERS = [
 const CONTROLLERS_B = [
   'test/integration/traffic-strategies.test.ts', 'test/integration/ha.test.ts', 'test/integration/analysis-job.test.ts',
   'test/integration/gates.test.ts', 'test/integration/notifications.test.ts', 'test/integration/rollout-conflicts.test.ts',
-  'test/integration/dashboard.test.ts',
+  'test/integration/dashboard.test.ts', 'test/integration/shard.test.ts',
 ];
 
 const integration = {
