@@ -65,9 +65,16 @@ export class WriteLoopDetector {
     return this.count(key, signature, nowMs) + 1 >= this.limit;
   }
 
-  /** How many times `signature` landed for `key` within the window. */
+  /**
+   * How many times in a row, within the window, `signature` was the write that landed for `key`.
+   * A different write of ours in between breaks the run: the rollout moved on (releases in quick
+   * succession write 100/0, 50/50, 100/0, ...), nobody undid anything.
+   */
   count(key: string, signature: string, nowMs: number): number {
-    return (this.writes.get(key) ?? []).filter((write) => write.signature === signature && nowMs - write.at < this.windowMs).length;
+    const recent = (this.writes.get(key) ?? []).filter((write) => nowMs - write.at < this.windowMs);
+    let run = 0;
+    for (let index = recent.length - 1; index >= 0 && recent[index]!.signature === signature; index--) run++;
+    return run;
   }
 
   forget(key: string): void {

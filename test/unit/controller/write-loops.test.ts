@@ -36,6 +36,12 @@ describe('write loops', () => {
     const progressing = new WriteLoopDetector(4, 60_000);
     [5, 25, 50].forEach((w, i) => progressing.record('ns/a', writeSignature(weights(0, w))!, i));
     expect(progressing.wouldLoop('ns/a', writeSignature(weights(0, 100))!, 4)).toBe(false);
+
+    // Releases in quick succession: back to stable, a new canary, back to stable, ... each its own write.
+    const releases = new WriteLoopDetector(4, 60_000);
+    const [back, canary] = [writeSignature(weights(50, 0))!, writeSignature(weights(0, 50))!];
+    [back, canary, back, canary, back, canary].forEach((signature, i) => releases.record('ns/a', signature, i * 1_000));
+    expect(releases.wouldLoop('ns/a', back, 7_000)).toBe(false);
   });
 
   it('names the last other manager that wrote spec or annotations', () => {
