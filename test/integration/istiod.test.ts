@@ -33,8 +33,12 @@ describe.skipIf(!istiod)('istiod in the local control plane', () => {
 
   beforeAll(async () => {
     // Installed after istiod started (on a fresh cluster): it must pick them up when they appear.
-    await installCrds(cluster, ['crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml']);
+    await installCrds(cluster, ['crds/istio/networking.istio.io_virtualservices.yaml', 'crds/istio/networking.istio.io_destinationrules.yaml', 'crds/istio/networking.istio.io_sidecars.yaml']);
     namespace = await createNamespace(cluster, 'istiod');
+    // The proxies here see this namespace only, as in a cluster that scopes them: the rollouts of
+    // the tests beside this file change routes all the time, and istiod would push each change to
+    // them (a slow sidecar would never be done applying).
+    await apply([{ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace }, spec: { egress: [{ hosts: ['./*'] }] } }]);
   });
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
