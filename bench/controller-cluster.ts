@@ -32,6 +32,9 @@ export async function startBenchCluster(options: { workDir: string; logDir: stri
       '--audit-log-maxsize=100000', '--audit-log-maxbackup=0',
     ],
     controllerManagerArgs: ['--kube-api-qps=200', '--kube-api-burst=400'],
+    // Flagger makes three Services per Canary: a /24 holds 84 Canaries. Pods stay in kwok's
+    // 10.244.0.0/16, outside this range.
+    serviceClusterIpRange: '10.0.0.0/16',
     ...(options.istiod === true ? { istiod: true } : {}),
   });
   const apiServerPid = controlPlane.processes.find((p) => p.name === 'kube-apiserver')?.child.pid;

@@ -59,6 +59,8 @@ export async function runControllerBench(argv = process.argv.slice(2)): Promise<
         kind, rollouts, switchboardArgs: flags.switchboardArgs, progress, istiod: flags.istiod,
         timeoutMs: (flags.timeoutSeconds ?? 120 + rollouts) * 1000,
       }));
+      // On stderr as each run ends, so that a later run's failure does not lose the earlier ones.
+      console.error(`[${kind} N=${rollouts}] ${JSON.stringify(tableRows([results.at(-1)!])[0])}`);
     }
   }
   if (flags.switchboardArgs.length > 0) console.log(`switchboard run ${flags.switchboardArgs.join(' ')}\n`);
