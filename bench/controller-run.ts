@@ -1,5 +1,6 @@
-// One run of the controller benchmark: a fresh control plane, one controller, N Rollouts made
-// Healthy, then every image changed at once; measured until all are promoted.
+// One run of the controller benchmark: a fresh control plane, one controller, N rollouts (Rollouts,
+// or Flagger's Canaries) brought to rest, then every image changed at once; measured until all
+// are promoted.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -100,7 +101,7 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     await waitFor(`${n} rollouts at rest before the change`, async () => timeline.settled(names) === n, {
       timeoutMs: 120_000 + n * 1_000, intervalMs: 1_000, logs: logDir,
     });
-    // Let the controller finish whatever follows Healthy (scale-downs, events) before measuring.
+    // Let the controller finish whatever follows rest (scale-downs, events) before measuring.
     await sleep(5_000);
 
     const custom = admin.makeApiClient(CustomObjectsApi);
