@@ -1,5 +1,5 @@
 // A local control plane for the controller benchmark: the test harness's, plus an audit log of the
-// controllers' own users, kube-controller-manager's client limits raised (so that rolling pods is
+// controllers' own users and of Pod creations, kube-controller-manager's client limits raised (so that rolling pods is
 // not what gets measured), and kwok nodes enough for every pod of N Rollouts mid-promotion.
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -19,11 +19,11 @@ export interface BenchCluster {
 const PODS_PER_ROLLOUT = 8;
 const PODS_PER_NODE = 100;
 
-export async function startBenchCluster(options: { workDir: string; logDir: string; rollouts: number; users: string[]; progress: (m: string) => void; istiod?: boolean }): Promise<BenchCluster> {
+export async function startBenchCluster(options: { workDir: string; logDir: string; rollouts: number; users: string[]; podNamespace: string; progress: (m: string) => void; istiod?: boolean }): Promise<BenchCluster> {
   const { workDir } = options;
   const auditPolicyPath = join(workDir, 'audit-policy.yaml');
   const auditLogPath = join(workDir, 'audit.log');
-  writeFileSync(auditPolicyPath, auditPolicyFor(options.users));
+  writeFileSync(auditPolicyPath, auditPolicyFor(options.users, options.podNamespace));
   const controlPlane = await startControlPlane({
     workDir, logDir: options.logDir, progress: options.progress,
     nodes: Math.ceil((options.rollouts * PODS_PER_ROLLOUT) / PODS_PER_NODE) + 1,
@@ -32,6 +32,9 @@ export async function startBenchCluster(options: { workDir: string; logDir: stri
       '--audit-log-maxsize=100000', '--audit-log-maxbackup=0',
     ],
     controllerManagerArgs: ['--kube-api-qps=200', '--kube-api-burst=400'],
+    // Flagger makes three Services per Canary: a /24 holds 84 Canaries. Pods stay in kwok's
+    // 10.244.0.0/16, outside this range.
+    serviceClusterIpRange: '10.0.0.0/16',
     ...(options.istiod === true ? { istiod: true } : {}),
   });
   const apiServerPid = controlPlane.processes.find((p) => p.name === 'kube-apiserver')?.child.pid;

@@ -1,8 +1,9 @@
-// One run of the controller benchmark: a fresh control plane, one controller, N Rollouts made
-// Healthy, then every image changed at once; measured until all are promoted.
+// One run of the controller benchmark: a fresh control plane, one controller, N rollouts (Rollouts,
+// or Flagger's Canaries) brought to rest, then every image changed at once; measured until all
+// are promoted.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { PROJECT_ROOT } from '../test/harness/binaries.ts';
@@ -11,9 +12,11 @@ import { startManagerProcess } from '../test/harness/manager-process.ts';
 import { ISTIOD_SETTLE } from '../test/harness/istiod.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { sleep, startProcess, stopProcess, waitFor } from '../test/harness/processes.ts';
-import { countRequests, type RequestCounts } from './audit-log.ts';
+import { startPrometheus, type RunningPrometheus } from '../test/harness/prometheus.ts';
+import { countPodCreations, countRequests } from './audit-log.ts';
 import { startBenchCluster } from './controller-cluster.ts';
-import { FLEETS, routingObjects, SCALE_DOWN_DELAY_SECONDS, type ControllerKind } from './controller-fleet.ts';
+import { FLEETS, SCALE_DOWN_DELAY_SECONDS, type ControllerKind } from './controller-fleet.ts';
+import { prometheusQueryCount, type RunFigures, type SyncFigures } from './controller-report.ts';
 import { cpuSeconds, peakRssBytes } from './process-usage.ts';
 import { RolloutTimeline } from './rollout-timeline.ts';
 
@@ -36,30 +39,11 @@ export interface RunOptions {
   istiod?: boolean;
 }
 
-/** From switchboard_data_plane_sync_seconds: writes confirmed, their total time, and the bucket bounding the 99th percentile. */
-export interface SyncFigures {
-  count: number;
-  sumSeconds: number;
-  p99Bound: string;
-}
-
-export interface RunResult {
-  kind: ControllerKind;
-  rollouts: number;
-  promoted: number;
-  allPromotedMs?: number;
-  lateness: number[];
-  requests: RequestCounts;
-  controllerCpuSeconds: number;
-  controllerPeakRssBytes: number;
-  apiServerCpuSeconds: number;
+export interface RunResult extends RunFigures {
   logDir: string;
-  /** With istiod: how long confirmation took per write, by level (synced, applied), and istiod's CPU. */
-  dataPlane?: Record<string, SyncFigures>;
-  istiodCpuSeconds?: number;
 }
 
-const USERS: Record<ControllerKind, string> = { switchboard: 'bench-switchboard', argo: 'bench-argo-rollouts' };
+const USERS: Record<ControllerKind, string> = { switchboard: 'bench-switchboard', argo: 'bench-argo-rollouts', flagger: 'bench-flagger' };
 
 export async function runControllerScenario(options: RunOptions): Promise<RunResult> {
   const { kind, rollouts: n, progress } = options;
@@ -67,9 +51,10 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
   const workDir = mkdtempSync(join(tmpdir(), `switchboard-bench-${kind}-`));
   const logDir = join(PROJECT_ROOT, '.bench', `controller-${kind}-${n}-${new Date().toISOString().replaceAll(':', '')}`);
   mkdirSync(logDir, { recursive: true });
-  const argo = kind === 'argo' ? argoRolloutsBuild() : undefined;
+  const argo = kind === 'argo' ? peerBuild('build-argo-rollouts.sh') : undefined;
+  const flagger = kind === 'flagger' ? peerBuild('build-flagger.sh') : undefined;
   const istiod = kind === 'switchboard' && options.istiod === true;
-  const cluster = await startBenchCluster({ workDir, logDir, rollouts: n, users: [USERS[kind]], progress, istiod });
+  const cluster = await startBenchCluster({ workDir, logDir, rollouts: n, users: [USERS[kind]], podNamespace: NAMESPACE, progress, istiod });
   const cleanups: (() => Promise<void>)[] = [() => cluster.controlPlane.stop()];
   const cleanUp = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}); };
   const onSignal = () => void cleanUp().then(() => process.exit(130));
@@ -79,7 +64,8 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     const { kubectl } = cluster.controlPlane;
     progress('installing CRDs');
     const crdFiles = [istioCrdManifest(['networking.istio.io']).path, join(PROJECT_ROOT, 'crds', 'switchboard.dev_rollouts.yaml'),
-      ...(argo ? readdirSync(argo.crdDir).filter((f) => f.endsWith('-crd.yaml')).map((f) => join(argo.crdDir, f)) : [])];
+      ...(argo ? readdirSync(argo.crdDir).filter((f) => f.endsWith('-crd.yaml')).map((f) => join(argo.crdDir, f)) : []),
+      ...(flagger ? [join(flagger.crdDir, 'crd.yaml')] : [])];
     for (const file of crdFiles) await kubectl(['apply', '--server-side', '-f', file]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['create', 'namespace', NAMESPACE]);
@@ -90,7 +76,14 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     const switchboardArgs = istiodAddresses === undefined ? options.switchboardArgs : [
       `--istiod-url=${istiodAddresses.httpUrl}`, `--istiod-settle=${ISTIOD_SETTLE}`, `--metrics-bind-address=127.0.0.1:${metricsPort}`, ...options.switchboardArgs,
     ];
-    const controllerPid = await startController(kind, controllerKubeconfig, logDir, switchboardArgs, argo?.bin, cleanups);
+    // Flagger's metric checks query it; nothing scrapes into it, so each query is its whole cost.
+    let prometheus: RunningPrometheus | undefined;
+    if (kind === 'flagger') {
+      progress('starting Prometheus for Flagger\'s metric checks');
+      prometheus = await startPrometheus({ targets: [], logDir });
+      cleanups.push(() => prometheus!.stop());
+    }
+    const controllerPid = await startController(kind, controllerKubeconfig, logDir, switchboardArgs, argo?.bin ?? flagger?.bin, prometheus?.url, cleanups);
     const istiodPid = cluster.controlPlane.processes.find((p) => p.name === 'istiod')?.child.pid;
 
     const admin = new KubeConfig();
@@ -100,23 +93,30 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     await timeline.synced();
 
     const names = Array.from({ length: n }, (_, i) => `app-${String(i).padStart(4, '0')}`);
-    progress(`creating ${n} Rollouts with their DestinationRules and VirtualServices`);
+    progress(kind === 'flagger' ? `creating ${n} Deployments and their Canaries` : `creating ${n} Rollouts with their DestinationRules and VirtualServices`);
     const objects = KubernetesObjectApi.makeApiClient(admin);
-    await inParallel(names.flatMap((name) => routingObjects(fleet, NAMESPACE, name)), (o) => objects.create(o as KubernetesObject));
+    await inParallel(fleet.shared(NAMESPACE, prometheus?.url), (o) => objects.create(o as KubernetesObject));
+    await inParallel(names.flatMap((name) => fleet.supporting(NAMESPACE, name, OLD_IMAGE)), (o) => objects.create(o as KubernetesObject));
     await inParallel(names.map((name) => fleet.rollout(NAMESPACE, name, OLD_IMAGE)), (o) => objects.create(o as KubernetesObject));
-    await waitFor(`${n} Rollouts Healthy before the change`, async () => timeline.settled(names) === n, {
+    await waitFor(`${n} rollouts at rest before the change`, async () => timeline.settled(names) === n, {
       timeoutMs: 120_000 + n * 1_000, intervalMs: 1_000, logs: logDir,
     });
-    // Let the controller finish whatever follows Healthy (scale-downs, events) before measuring.
+    // Let the controller finish whatever follows rest (scale-downs, events) before measuring.
     await sleep(5_000);
 
     const custom = admin.makeApiClient(CustomObjectsApi);
     const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const changedAt = Date.now();
-    const cpuBefore = { controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid), istiod: istiodPid === undefined ? 0 : cpuSeconds(istiodPid) };
-    progress(`changing the image of all ${n} Rollouts`);
+    const prometheusPid = prometheus?.pid;
+    const cpuBefore = {
+      controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid),
+      istiod: istiodPid === undefined ? 0 : cpuSeconds(istiodPid), prometheus: prometheusPid === undefined ? 0 : cpuSeconds(prometheusPid),
+    };
+    const queriesBefore = prometheus === undefined ? 0 : prometheusQueryCount(await (await fetch(`${prometheus.url}/metrics`)).text());
+    const loadAtChange = loadavg()[0]!;
+    progress(`changing the image of all ${n} rollouts`);
     await inParallel(names, (name) => custom.patchNamespacedCustomObject({
-      group: fleet.group, version: fleet.version, namespace: NAMESPACE, plural: fleet.plural, name,
+      ...fleet.workload, namespace: NAMESPACE, name,
       body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: NEW_IMAGE }],
     }, jsonPatch));
 
@@ -144,7 +144,15 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
       controllerPeakRssBytes: peakRssBytes(controllerPid),
       apiServerCpuSeconds: cpuSeconds(cluster.apiServerPid) - cpuBefore.apiServer,
       requests: await countRequests(cluster.auditLogPath, USERS[kind], changedAt, measuredUntil),
+      podsCreated: await countPodCreations(cluster.auditLogPath, NAMESPACE, changedAt, measuredUntil),
+      loadAverage: [loadAtChange, loadavg()[0]!],
       logDir,
+      ...(prometheus === undefined || prometheusPid === undefined ? {} : {
+        prometheus: {
+          queries: prometheusQueryCount(await (await fetch(`${prometheus.url}/metrics`)).text()) - queriesBefore,
+          cpuSeconds: cpuSeconds(prometheusPid) - cpuBefore.prometheus,
+        },
+      }),
       ...(istiodAddresses === undefined ? {} : {
         dataPlane: await syncFigures(`http://127.0.0.1:${metricsPort}/metrics`),
         ...(istiodPid === undefined ? {} : { istiodCpuSeconds: cpuSeconds(istiodPid) - cpuBefore.istiod }),
@@ -181,7 +189,10 @@ async function syncFigures(url: string): Promise<Record<string, SyncFigures>> {
   return figures;
 }
 
-async function startController(kind: ControllerKind, kubeconfig: string, logDir: string, switchboardArgs: string[], argoBin: string | undefined, cleanups: (() => Promise<void>)[]): Promise<number> {
+async function startController(
+  kind: ControllerKind, kubeconfig: string, logDir: string, switchboardArgs: string[], peerBin: string | undefined,
+  prometheusUrl: string | undefined, cleanups: (() => Promise<void>)[],
+): Promise<number> {
   if (kind === 'switchboard') {
     const manager = startManagerProcess([
       '--no-webhook', `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=info',
@@ -191,8 +202,18 @@ async function startController(kind: ControllerKind, kubeconfig: string, logDir:
     if (manager.child.pid === undefined) throw new Error('switchboard run did not start');
     return manager.child.pid;
   }
+  if (kind === 'flagger') {
+    // Flagger's defaults otherwise: 2 workers, client limit 100 requests/s, burst 250, no leader
+    // election. Its one HTTP server (metrics, health) listens on all interfaces, on a free port.
+    const controller = startProcess('flagger', peerBin!, [
+      `-kubeconfig=${kubeconfig}`, '-mesh-provider=istio', `-metrics-server=${prometheusUrl!}`, `-port=${await freePort()}`, '-log-level=info',
+    ], logDir);
+    cleanups.push(() => stopProcess(controller));
+    if (controller.child.pid === undefined) throw new Error('flagger did not start');
+    return controller.child.pid;
+  }
   // Argo's metrics and health servers take a port each and have no bind-address flag.
-  const controller = startProcess('rollouts-controller', argoBin!, [
+  const controller = startProcess('rollouts-controller', peerBin!, [
     `--kubeconfig=${kubeconfig}`, '--namespaced=false', '--leader-elect=false', '--loglevel=info',
     `--metricsPort=${await freePort()}`, `--healthzPort=${await freePort()}`,
   ], logDir);
@@ -201,10 +222,12 @@ async function startController(kind: ControllerKind, kubeconfig: string, logDir:
   return controller.child.pid;
 }
 
-function argoRolloutsBuild(): { bin: string; crdDir: string } {
+/** A peer controller from its build script: the script prints the cache directory it built into. */
+function peerBuild(script: 'build-argo-rollouts.sh' | 'build-flagger.sh'): { bin: string; crdDir: string } {
   // stderr is inherited so that the first build shows its progress.
-  const outDir = execFileSync(join(PROJECT_ROOT, 'hack', 'build-argo-rollouts.sh'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  return { bin: join(outDir, 'bin', 'rollouts-controller'), crdDir: join(outDir, 'crds') };
+  const outDir = execFileSync(join(PROJECT_ROOT, 'hack', script), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const binary = script === 'build-flagger.sh' ? 'flagger' : 'rollouts-controller';
+  return { bin: join(outDir, 'bin', binary), crdDir: join(outDir, 'crds') };
 }
 
 async function inParallel<T>(items: T[], run: (item: T) => Promise<unknown>): Promise<void> {

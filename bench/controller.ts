@@ -1,12 +1,11 @@
-// npm run bench -- controller [--rollouts=100,500] [--controllers=switchboard,argo]
+// npm run bench -- controller [--rollouts=100,500] [--controllers=switchboard,argo,flagger]
 //   [--switchboard-args="--workers=10 ..."] [--timeout-seconds=S] [--istiod]
-// Switchboard's rollout controller beside Argo Rollouts', each on its own fresh local control
-// plane: N Rollouts, all images changed at once. See bench/README.md for the method.
-import { percentile, printTable } from './table.ts';
-import type { ControllerKind } from './controller-fleet.ts';
+// Switchboard's rollout controller beside Argo Rollouts' and Flagger, each on its own fresh local
+// control plane: N rollouts, all images changed at once. See bench/README.md for the method.
+import { printTable } from './table.ts';
+import { CONTROLLER_KINDS, type ControllerKind } from './controller-fleet.ts';
+import { detailRows, tableRows } from './controller-report.ts';
 import { runControllerScenario, type RunResult } from './controller-run.ts';
-
-const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
 
 interface ControllerBenchFlags {
   rollouts: number[];
@@ -18,7 +17,7 @@ interface ControllerBenchFlags {
 }
 
 export function parseControllerBenchFlags(argv: string[]): ControllerBenchFlags {
-  const flags: ControllerBenchFlags = { rollouts: [100], controllers: ['switchboard', 'argo'], switchboardArgs: [], istiod: false };
+  const flags: ControllerBenchFlags = { rollouts: [100], controllers: [...CONTROLLER_KINDS], switchboardArgs: [], istiod: false };
   for (const arg of argv.filter((a) => a.startsWith('--'))) {
     const [key, value = ''] = arg.slice(2).split(/=(.*)/s) as [string, string?];
     switch (key) {
@@ -28,8 +27,8 @@ export function parseControllerBenchFlags(argv: string[]): ControllerBenchFlags 
         break;
       case 'controllers': {
         const kinds = value.split(',');
-        const unknown = kinds.filter((k) => k !== 'switchboard' && k !== 'argo');
-        if (unknown.length > 0) throw new Error(`--controllers takes switchboard and/or argo; got "${unknown.join(',')}"`);
+        const unknown = kinds.filter((k) => !(CONTROLLER_KINDS as readonly string[]).includes(k));
+        if (unknown.length > 0) throw new Error(`--controllers takes ${CONTROLLER_KINDS.join(', ')} (one or more, separated by commas); got "${unknown.join(',')}"`);
         flags.controllers = kinds as ControllerKind[];
         break;
       }
@@ -60,40 +59,12 @@ export async function runControllerBench(argv = process.argv.slice(2)): Promise<
         kind, rollouts, switchboardArgs: flags.switchboardArgs, progress, istiod: flags.istiod,
         timeoutMs: (flags.timeoutSeconds ?? 120 + rollouts) * 1000,
       }));
+      // On stderr as each run ends, so that a later run's failure does not lose the earlier ones.
+      console.error(`[${kind} N=${rollouts}] ${JSON.stringify(tableRows([results.at(-1)!])[0])}`);
     }
   }
   if (flags.switchboardArgs.length > 0) console.log(`switchboard run ${flags.switchboardArgs.join(' ')}\n`);
-  printTable(results.map(summaryRow));
+  printTable(tableRows(results));
   console.log('\nRequests per rollout by verb and resource:\n');
   printTable(results.flatMap(detailRows));
-}
-
-function summaryRow(r: RunResult): Record<string, string | number> {
-  const lateness = [...r.lateness].sort((a, b) => a - b);
-  const perRollout = (count: number) => count / r.rollouts;
-  const row: Record<string, string | number> = {
-    N: r.rollouts,
-    controller: r.kind === 'argo' ? 'Argo Rollouts' : 'Switchboard',
-    'all promoted': r.allPromotedMs === undefined ? `${r.promoted}/${r.rollouts} by the timeout` : `${(r.allPromotedMs / 1000).toFixed(0)} s`,
-    'step lateness p50': `${(percentile(lateness, 50) / 1000).toFixed(1)} s`,
-    'step lateness p99': `${(percentile(lateness, 99) / 1000).toFixed(1)} s`,
-    'API requests per rollout': perRollout(r.requests.total),
-  };
-  for (const verb of VERBS) row[verb] = perRollout(r.requests.byVerb.get(verb) ?? 0);
-  row['controller CPU'] = `${r.controllerCpuSeconds.toFixed(1)} s`;
-  row['peak RSS'] = `${(r.controllerPeakRssBytes / 2 ** 20).toFixed(0)} MiB`;
-  row['kube-apiserver CPU'] = `${r.apiServerCpuSeconds.toFixed(1)} s`;
-  if (r.dataPlane !== undefined) {
-    for (const [level, sync] of Object.entries(r.dataPlane)) {
-      row[`${level} per write`] = sync.count === 0 ? '-' : `${(sync.sumSeconds / sync.count).toFixed(2)} s mean, ${sync.count} writes, p99 ≤ ${sync.p99Bound} s`;
-    }
-    row['istiod CPU'] = `${(r.istiodCpuSeconds ?? 0).toFixed(1)} s`;
-  }
-  return row;
-}
-
-function detailRows(r: RunResult): Record<string, string | number>[] {
-  return [...r.requests.byVerbAndResource.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([what, count]) => ({ N: r.rollouts, controller: r.kind, request: what, 'per rollout': count / r.rollouts }));
 }

@@ -27,6 +27,8 @@ export interface ControlPlaneOptions {
   /** Extra flags for benchmarks (an audit log, raised client limits); tests keep the defaults. */
   apiServerArgs?: string[];
   controllerManagerArgs?: string[];
+  /** The Services' IP range: a /24 by default (254 Services); wider for a benchmark with more. */
+  serviceClusterIpRange?: string;
   /** Runs istiod against the API server, its validating webhook registered. Off by default: benchmarks measure without it. */
   istiod?: boolean;
 }
@@ -93,7 +95,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${serviceAccount.publicKeyFile}`,
       `--service-account-signing-key-file=${serviceAccount.privateKeyFile}`,
-      '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true',
+      `--service-cluster-ip-range=${options.serviceClusterIpRange ?? '10.0.0.0/24'}`, '--authorization-mode=RBAC', '--allow-privileged=true',
       '--profiling=false', '--enable-priority-and-fairness=false', '--v=1',
       // kwok is the kubelet here: no taint for a node that has not reported yet (see the controller manager).
       '--disable-admission-plugins=TaintNodesByCondition',

@@ -11,6 +11,8 @@ import { rememberDirectory, startProcess, stopProcess, waitFor } from './process
 export interface RunningPrometheus {
   url: string;
   logFile: string;
+  /** Its process id, for CPU and memory from /proc. */
+  pid: number | undefined;
   /** Adds a scrape target while running (file-based discovery, picked up within a second or two). */
   addTarget(target: string): void;
   stop(): Promise<void>;
@@ -54,5 +56,5 @@ export async function startPrometheus(options: { targets: string[]; logDir: stri
     await stop();
     throw error;
   }
-  return { url, logFile: process.logFile, stop, addTarget: (target) => { targets.push(target); writeTargets(); } };
+  return { url, logFile: process.logFile, pid: process.child.pid, stop, addTarget: (target) => { targets.push(target); writeTargets(); } };
 }
