@@ -6,14 +6,20 @@ import type { AnalysisRound } from '../analysis/types.ts';
 import type { DataPlaneView } from '../mesh/types.ts';
 import type { GateAnswer } from './gates/call.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
-import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
 
 export interface ObservedState {
   rollout: Rollout;
-  /** <name>-stable and <name>-canary in the Rollout's namespace, with their status. */
+  /**
+   * Every Deployment labelled switchboard.dev/rollout=<name> in the Rollout's namespace. When set,
+   * decide() derives the two below and `retired` from it (deployments/roles.ts), whatever they hold.
+   */
+  deployments?: V1Deployment[];
+  /** The Deployments in the stable and canary roles (status.stableRevision, status.canaryRevision), with their status. */
   stableDeployment?: V1Deployment;
   canaryDeployment?: V1Deployment;
+  /** Our Deployments in no role: earlier revisions, and those of the layout before one Deployment per revision. */
+  retired?: V1Deployment[];
   /** spec.trafficRouting.virtualService.name and .destinationRule.name, raw. */
   virtualService?: VirtualService;
   destinationRule?: DestinationRule;
@@ -85,8 +91,6 @@ export interface WriteLoop {
 /** Names of the objects the shell must observe for a Rollout (all in its namespace). */
 export interface ObservedNames {
   namespace: string;
-  stableDeployment: string;
-  canaryDeployment: string;
   virtualService: string;
   destinationRule: string;
   /** spec.workloadRef's Deployment, if any. */
@@ -94,11 +98,9 @@ export interface ObservedNames {
 }
 
 export function observedNames(rollout: Rollout): ObservedNames {
-  const { name, namespace } = rollout.metadata;
+  const { namespace } = rollout.metadata;
   return {
     namespace,
-    stableDeployment: deploymentName(name, 'stable'),
-    canaryDeployment: deploymentName(name, 'canary'),
     virtualService: rollout.spec.trafficRouting.virtualService.name,
     destinationRule: rollout.spec.trafficRouting.destinationRule.name,
     workload: rollout.spec.workloadRef?.name,

@@ -65,10 +65,13 @@ export interface TrafficSimulatorOptions {
    * The pods that exist now (live-pods.ts): a late sidecar still lists a deleted pod's endpoint as
    * healthy, so only the cluster can tell that it no longer answers. Without them, every endpoint does.
    */
-  liveEndpoints?: { isLive(address: string): boolean };
+  liveEndpoints?: { isLive(address: string): boolean; workloadOf?(address: string): string | undefined };
   /** Shares of the requests that carry these headers (only a sidecar's routes look at them). */
   requestHeaders?: { share: number; headers: Record<string, string> }[];
-  /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
+  /**
+   * Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' },
+   * for requests whose pod is not known by address (liveEndpoints' workloadOf names it otherwise).
+   */
   workloads: Record<string, string>;
   requestsPerSecond: number;
   behaviour: Record<string, TrafficBehaviour>;
@@ -139,7 +142,8 @@ export class TrafficSimulator {
         this.record('unknown', 'unknown', outcome.kind, 0);
         continue;
       }
-      const workload = this.options.workloads[outcome.subset] ?? 'unknown';
+      const byPod = outcome.kind === 'upstream' && outcome.address !== undefined ? live?.workloadOf?.(outcome.address) : undefined;
+      const workload = byPod ?? this.options.workloads[outcome.subset] ?? 'unknown';
       if (outcome.kind === 'no-healthy-upstream' || outcome.kind === 'upstream-connect-failure') {
         this.record(outcome.subset, workload, outcome.kind, 0);
         continue;

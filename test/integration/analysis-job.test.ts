@@ -9,7 +9,7 @@ import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
 const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
+const { readRollout, scenario, changeImage, waitForPhase, roleImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
 
 /** A smoke test whose pod exits as `exit` says: "0", "1" or "hang", after `exitAfter` (a duration) if given. */
 function smokeAnalysis(exit: string, exitAfter?: string) {
@@ -59,7 +59,7 @@ describe('job metrics', () => {
     // Killed mid-round: the next controller plans the same round and takes the Job over.
     await controllers[0]!.kill('SIGKILL');
     controllers.push(startController(prometheus().url, 'job-pass-restarted'));
-    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 90_000);
+    await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 90_000);
     const done = await waitForPhase(namespace, 'Healthy', 30_000);
     jobs.stop();
     const smoke = lastChecks(done.status).find((check) => check.name === 'smoke');
@@ -71,7 +71,8 @@ describe('job metrics', () => {
     for (const job of jobs.seen.values()) {
       expect(job.metadata?.labels).toMatchObject({ team: 'payments', 'switchboard.dev/rollout': 'payments', 'switchboard.dev/analysis-metric': 'smoke' });
       expect(job.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Rollout', name: 'payments', uid: (rollout.metadata as { uid?: string }).uid, controller: true })]);
-      expect(job.spec?.template.spec?.containers[0]?.args).toEqual(['--target=payments-canary']);
+      // The canary's workload: its revision's Deployment, stable now.
+      expect(job.spec?.template.spec?.containers[0]?.args).toEqual([`--target=payments-${rollout.status?.stableRevision}`]);
     }
     await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
   });
@@ -84,7 +85,7 @@ describe('job metrics', () => {
     expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
     expect(rolledBack.status?.message).toMatch(/smoke: Job payments-smoke-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
     expect(lastChecks(rolledBack.status).find((check) => check.name === 'smoke')).toMatchObject({ verdict: 'fail', value: 0 });
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
     await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
   });
 

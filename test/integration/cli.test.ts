@@ -250,7 +250,7 @@ describe('switchboard undo', () => {
     await createRollout('race', template('nginx:1.28'));
     await cluster.apps.createNamespacedDeployment({ namespace, body: stableDeployment('race') });
     const read = await api.readRollout('race');
-    const plan = planUndo(read, await api.readDeployment('race', 'stable'));
+    const plan = planUndo(read, (await api.readDeployments(read)).stable);
     await cluster.custom.patchNamespacedCustomObject({ ...rolloutPath(namespace, 'race'), body: { spec: { template: template('nginx:1.29') } } }, mergePatch);
     const error = await applyUndo(api, read, plan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);

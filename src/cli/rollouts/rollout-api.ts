@@ -8,8 +8,10 @@ import {
 import type { Operation } from 'rfc6902';
 import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
 import type { RolloutMergePatch } from '../../rollout/commands.ts';
-import { deploymentName } from '../../rollout/deployments/deployments.ts';
-import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../../rollout/types.ts';
+import { NO_TEMPLATE } from '../../rollout/defaults.ts';
+import { assignRoles } from '../../rollout/deployments/roles.ts';
+import { templateRevision } from '../../rollout/revision.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../../rollout/types.ts';
 import { apiError, CLI_ERROR, CliError, describeApiFailure } from '../rollout-errors.ts';
 
 /** The flags every rollout command takes. */
@@ -166,23 +168,25 @@ export class RolloutApi {
   }
 
   /**
-   * Read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
+   * The Deployments in the stable and canary roles (status.stableRevision, status.canaryRevision),
+   * read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
    * deserializer drops fields its models do not know, and undo must copy the template whole.
    * `namespace`: the rollout's, when a list of every namespace's (get -A) names it.
    */
-  async readDeployment(rolloutName: string, track: Track, namespace = this.namespace): Promise<V1Deployment | undefined> {
-    const name = deploymentName(rolloutName, track);
+  async readDeployments(rollout: Rollout, namespace = this.namespace): Promise<TrackDeployments> {
+    const rolloutName = rollout.metadata.name;
+    let items: V1Deployment[];
     try {
-      return (await this.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'deployments', name })) as V1Deployment;
+      const list = (await this.custom.listNamespacedCustomObject({
+        group: 'apps', version: 'v1', namespace, plural: 'deployments', labelSelector: `${ROLLOUT_LABEL}=${rolloutName}`,
+      })) as { items?: V1Deployment[] };
+      items = list.items ?? [];
     } catch (error) {
-      if (this.isMissingObject(error)) return undefined;
-      throw this.failure(error, `reading Deployment "${name}" in namespace "${namespace}"`, 'get', 'deployments.apps', namespace);
+      throw this.failure(error, `listing the Deployments of rollout "${rolloutName}" in namespace "${namespace}"`, 'list', 'deployments.apps', namespace);
     }
-  }
-
-  async readDeployments(rolloutName: string, namespace = this.namespace): Promise<TrackDeployments> {
-    const [stable, canary] = await Promise.all([this.readDeployment(rolloutName, 'stable', namespace), this.readDeployment(rolloutName, 'canary', namespace)]);
-    return { stable, canary };
+    const template = rollout.spec.template ?? NO_TEMPLATE;
+    const roles = assignRoles(rollout, items, rollout.status ?? {}, templateRevision(template));
+    return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary };
   }
 
   /** The command patches of commands.ts, sent as `kubectl patch --type merge` sends them. */

@@ -42,7 +42,7 @@ export function withTarget(command: Command): Command {
 
 async function readSnapshot(api: RolloutApi, name: string): Promise<RolloutSnapshot> {
   const rollout = await api.readRollout(name);
-  return { rollout, deployments: await api.readDeployments(name) };
+  return { rollout, deployments: await api.readDeployments(rollout) };
 }
 
 function renderSnapshot(snapshot: RolloutSnapshot, format: OutputFormat | undefined, now: Date): string {
@@ -143,7 +143,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
     .action(async (name: string, options: ActionOptions) => {
       const api = await connectRollouts(options);
       const rollout = await api.readRollout(name);
-      const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
+      const plan = planUndo(rollout, (await api.readDeployments(rollout)).stable);
       if (options.printKubectl === true) {
         output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
         return;

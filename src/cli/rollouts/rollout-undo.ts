@@ -5,7 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { deploymentName, deploymentRevision } from '../../rollout/deployments/deployments.ts';
 import { canonicalJson, templateRevision } from '../../rollout/revision.ts';
-import { TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
+import { REVISION_LABEL, TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
 import type { RolloutApi } from './rollout-api.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
@@ -13,8 +13,9 @@ export interface UndoPlan {
   template: PodTemplate;
   /** templateRevision of the restored template: what the controller will call it. */
   revision: string;
-  /** The revision annotation of the stable Deployment. */
+  /** The revision annotation of the stable Deployment, and its name. */
   stableRevision: string | undefined;
+  stableName: string;
   patch: Operation[];
 }
 
@@ -26,7 +27,7 @@ export interface UndoPlan {
 export function stableTemplate(deployment: V1Deployment): PodTemplate | undefined {
   const template = deployment.spec?.template;
   if (template?.spec === undefined) return undefined;
-  const { [TRACK_LABEL]: _track, ...labels } = template.metadata?.labels ?? {};
+  const { [TRACK_LABEL]: _track, [REVISION_LABEL]: _revision, ...labels } = template.metadata?.labels ?? {};
   const annotations = template.metadata?.annotations;
   return {
     metadata: { labels, ...(annotations === undefined ? {} : { annotations }) },
@@ -48,7 +49,7 @@ export function undoPatch(current: PodTemplate, restored: PodTemplate): Operatio
 
 export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): UndoPlan {
   const { name, namespace } = rollout.metadata;
-  const stableName = deploymentName(name, 'stable');
+  const stableName = stable?.metadata?.name ?? deploymentName(name, rollout.status?.stableRevision ?? 'stable');
   const template = stable === undefined ? undefined : stableTemplate(stable);
   if (stable === undefined || template === undefined) {
     throw new CliError(
@@ -74,7 +75,7 @@ export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): Un
         `${stableRevision === undefined ? '' : ` (revision ${stableRevision})`}; nothing to undo`,
     );
   }
-  return { template, revision: templateRevision(template), stableRevision, patch: undoPatch(current, template) };
+  return { template, revision: templateRevision(template), stableRevision, stableName, patch: undoPatch(current, template) };
 }
 
 /**
@@ -98,7 +99,7 @@ export async function applyUndo(api: Pick<RolloutApi, 'jsonPatchRollout' | 'read
 /** The line printed after undo: what the controller will do with the restored template. */
 export function undoLine(rollout: Rollout, plan: UndoPlan): string {
   const { name, namespace } = rollout.metadata;
-  const stableName = deploymentName(name, 'stable');
+  const { stableName } = plan;
   const what = `rollout "${name}" in namespace "${namespace}": undo requested: spec.template set to the template ${stableName} runs`;
   // The API server fills in pod defaults (imagePullPolicy, terminationMessagePath, ...) when it
   // stores a Deployment, so its template rarely hashes to the revision it was created from.
