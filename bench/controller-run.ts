@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { PROJECT_ROOT } from '../test/harness/binaries.ts';
 import { istioCrdManifest } from '../test/harness/istio-api.ts';
 import { startManagerProcess } from '../test/harness/manager-process.ts';
@@ -48,6 +48,8 @@ export interface RunResult {
   rollouts: number;
   promoted: number;
   allPromotedMs?: number;
+  /** Pods created from the image change to the end of the measured window (promotion in place creates none). */
+  podsCreated: number;
   lateness: number[];
   requests: RequestCounts;
   controllerCpuSeconds: number;
@@ -57,6 +59,15 @@ export interface RunResult {
   /** With istiod: how long confirmation took per write, by level (synced, applied), and istiod's CPU. */
   dataPlane?: Record<string, SyncFigures>;
   istiodCpuSeconds?: number;
+}
+
+/** Counts the pods added to the namespace from now on (a watch from the current list's version). */
+async function watchPodsCreated(kubeConfig: KubeConfig, namespace: string): Promise<{ count: () => number; stop: () => void }> {
+  const list = await kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace });
+  let count = 0;
+  const request = await new Watch(kubeConfig).watch(`/api/v1/namespaces/${namespace}/pods`, { resourceVersion: list.metadata?.resourceVersion },
+    (type: string) => { if (type === 'ADDED') count += 1; }, () => undefined);
+  return { count: () => count, stop: () => request.abort() };
 }
 
 const USERS: Record<ControllerKind, string> = { switchboard: 'bench-switchboard', argo: 'bench-argo-rollouts' };
@@ -112,6 +123,8 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
 
     const custom = admin.makeApiClient(CustomObjectsApi);
     const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    const created = await watchPodsCreated(admin, NAMESPACE);
+    cleanups.push(async () => created.stop());
     const changedAt = Date.now();
     const cpuBefore = { controller: cpuSeconds(controllerPid), apiServer: cpuSeconds(cluster.apiServerPid), istiod: istiodPid === undefined ? 0 : cpuSeconds(istiodPid) };
     progress(`changing the image of all ${n} Rollouts`);
@@ -137,7 +150,7 @@ export async function runControllerScenario(options: RunOptions): Promise<RunRes
     await sleep(Math.max(0, Math.min(deadline, Date.now() + TAIL_MS) - Date.now()));
     const measuredUntil = Date.now();
     const result: RunResult = {
-      kind, rollouts: n, promoted: promotedTimes.length,
+      kind, rollouts: n, promoted: promotedTimes.length, podsCreated: created.count(),
       ...(promotedTimes.length === n ? { allPromotedMs: Math.max(...promotedTimes) } : {}),
       lateness: outcomes.flatMap((o) => o.lateness),
       controllerCpuSeconds: cpuSeconds(controllerPid) - cpuBefore.controller,

@@ -75,6 +75,7 @@ function summaryRow(r: RunResult): Record<string, string | number> {
     N: r.rollouts,
     controller: r.kind === 'argo' ? 'Argo Rollouts' : 'Switchboard',
     'all promoted': r.allPromotedMs === undefined ? `${r.promoted}/${r.rollouts} by the timeout` : `${(r.allPromotedMs / 1000).toFixed(0)} s`,
+    'pods created per rollout': perRollout(r.podsCreated),
     'step lateness p50': `${(percentile(lateness, 50) / 1000).toFixed(1)} s`,
     'step lateness p99': `${(percentile(lateness, 99) / 1000).toFixed(1)} s`,
     'API requests per rollout': perRollout(r.requests.total),

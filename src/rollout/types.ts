@@ -25,6 +25,12 @@ export const REVISION_LABEL = 'switchboard.dev/revision';
 export const ROLLOUT_LABEL = 'switchboard.dev/rollout';
 /** Deployment annotation: revision (templateRevision) of the pod template it runs. */
 export const REVISION_ANNOTATION = 'switchboard.dev/revision';
+/**
+ * Deployment annotation: the Rollout's pod template of that revision, as canonical JSON, so that
+ * `switchboard undo` can put back exactly the template that hashes to the revision (the API
+ * server's pod defaults make the Deployment's own template hash to another).
+ */
+export const TEMPLATE_ANNOTATION = 'switchboard.dev/template';
 /** Pod template annotation set by `switchboard restart`: a new value rolls the pods, the revision stays. */
 export const RESTARTED_AT_ANNOTATION = 'switchboard.dev/restartedAt';
 

@@ -327,9 +327,10 @@ describe('rollouts where real clusters differ from the happy path', () => {
     const reasons = (await eventReasons(namespace)).map((e) => e.reason);
     expect(reasons).toContain('MigratingToRevisionLayout');
     expect(reasons).toContain('OldLayoutDeleted');
-    // The migrated Rollout releases as any other: in place.
+    // The migrated Rollout releases as any other: the new revision in a Deployment of its own.
     await changeImage(namespace, 'payments:1.1');
-    await eventually('payments:1.1 promoted', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1' && (await readRollout(namespace)).status?.phase === 'Healthy', 120_000);
+    await eventually('a canary Deployment of the new revision', async () => (await roleImage(namespace, 'canary')).image === 'payments:1.1', 60_000);
+    expect((await roleImage(namespace, 'stable')).name).toBe(`payments-${revision}`);
   });
 
   it('takes over a live Deployment through workloadRef without a moment where the stable subset selects no ready pod', async () => {

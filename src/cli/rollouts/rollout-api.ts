@@ -9,6 +9,7 @@ import type { Operation } from 'rfc6902';
 import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
 import type { RolloutMergePatch } from '../../rollout/commands.ts';
 import { NO_TEMPLATE } from '../../rollout/defaults.ts';
+import { deploymentRevision } from '../../rollout/deployments/deployments.ts';
 import { assignRoles } from '../../rollout/deployments/roles.ts';
 import { templateRevision } from '../../rollout/revision.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../../rollout/types.ts';
@@ -174,6 +175,20 @@ export class RolloutApi {
    * `namespace`: the rollout's, when a list of every namespace's (get -A) names it.
    */
   async readDeployments(rollout: Rollout, namespace = this.namespace): Promise<TrackDeployments> {
+    const items = await this.listRolloutDeployments(rollout, namespace);
+    const template = rollout.spec.template ?? NO_TEMPLATE;
+    const roles = assignRoles(rollout, items, rollout.status ?? {}, templateRevision(template));
+    return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary };
+  }
+
+  /** The kept Deployment of a revision (its full name, or a prefix of it only one revision has). */
+  async readRevisionDeployment(rollout: Rollout, revision: string): Promise<V1Deployment | undefined> {
+    const items = await this.listRolloutDeployments(rollout, this.namespace);
+    const matches = items.filter((deployment) => deploymentRevision(deployment)?.startsWith(revision) === true);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  private async listRolloutDeployments(rollout: Rollout, namespace: string): Promise<V1Deployment[]> {
     const rolloutName = rollout.metadata.name;
     let items: V1Deployment[];
     try {
@@ -184,9 +199,7 @@ export class RolloutApi {
     } catch (error) {
       throw this.failure(error, `listing the Deployments of rollout "${rolloutName}" in namespace "${namespace}"`, 'list', 'deployments.apps', namespace);
     }
-    const template = rollout.spec.template ?? NO_TEMPLATE;
-    const roles = assignRoles(rollout, items, rollout.status ?? {}, templateRevision(template));
-    return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary };
+    return items;
   }
 
   /** The command patches of commands.ts, sent as `kubectl patch --type merge` sends them. */

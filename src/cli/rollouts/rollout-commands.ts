@@ -138,12 +138,14 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
   }
 
   withTarget(program.command('undo <rollout>'))
-    .description('set spec.template back to what the stable Deployment runs, which rolls back to it')
+    .description('set spec.template back to what the stable Deployment (or a kept earlier revision) runs, which rolls back to it')
+    .option('--to-revision <revision>', 'an earlier revision whose Deployment is kept (its hash, or a prefix of it): it is scaled back up through the steps')
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
-    .action(async (name: string, options: ActionOptions) => {
+    .action(async (name: string, options: ActionOptions & { toRevision?: string }) => {
       const api = await connectRollouts(options);
       const rollout = await api.readRollout(name);
-      const plan = planUndo(rollout, (await api.readDeployments(rollout)).stable);
+      const target = options.toRevision === undefined ? (await api.readDeployments(rollout)).stable : await api.readRevisionDeployment(rollout, options.toRevision);
+      const plan = planUndo(rollout, target, options.toRevision);
       if (options.printKubectl === true) {
         output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
         return;

@@ -8,7 +8,8 @@
 import type { V1Deployment, V1OwnerReference, V1PodAffinityTerm, V1PodAntiAffinity, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from '../defaults.ts';
-import { REVISION_ANNOTATION, REVISION_LABEL, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type AntiAffinitySpec, type Rollout } from '../types.ts';
+import { canonicalJson } from '../revision.ts';
+import { REVISION_ANNOTATION, REVISION_LABEL, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type AntiAffinitySpec, type Rollout } from '../types.ts';
 
 export function deploymentName(rolloutName: string, revision: string): string {
   return `${rolloutName}-${revision}`;
@@ -96,7 +97,8 @@ export function buildDeployment(
       name: deploymentName(name, revision),
       namespace,
       labels: { [ROLLOUT_LABEL]: name, [REVISION_LABEL]: revision },
-      annotations: { [REVISION_ANNOTATION]: revision },
+      // A copied template (migration) is not the one that hashes to the revision: no undo copy.
+      annotations: { [REVISION_ANNOTATION]: revision, ...(options.template === undefined ? { [TEMPLATE_ANNOTATION]: canonicalJson(spec.template) } : {}) },
       ownerReferences: [controllerReference(rollout)],
     },
     spec: {

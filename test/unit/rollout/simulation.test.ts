@@ -174,4 +174,20 @@ describe('simulated rollouts', () => {
       { numRuns: 40 },
     );
   }, 60_000);
+
+  it('undo to the kept earlier revision scales its Deployment back up through the steps: no Deployment is created', async () => {
+    const sim = await deployed(0.1);
+    await sim.runUntil(healthyAt(REV_B));
+    await sim.runUntil((s) => (s.ofRevision(REV_A)?.spec?.replicas ?? 1) === 0);
+    const kept = sim.ofRevision(REV_A)?.metadata?.uid;
+    const start = sim.applied.length;
+    // What `switchboard undo --to-revision` writes: the template the kept Deployment recorded.
+    sim.editSpec({ template: JSON.parse(sim.ofRevision(REV_A)?.metadata?.annotations?.['switchboard.dev/template'] ?? '{}') });
+    await sim.runUntil(healthyAt(REV_A), 600);
+    expect(healthyAt(REV_A)(sim)).toBe(true);
+    expect(sim.applied.slice(start).filter(({ action }) => action.kind === 'createDeployment')).toEqual([]);
+    expect(sim.stable?.metadata?.uid).toBe(kept);
+    expect(sim.appliedReasons().slice(start)).toContain('StepCompleted');
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+  });
 });
