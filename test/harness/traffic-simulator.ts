@@ -9,8 +9,8 @@
 // is gone fails as a connection failure.
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { catchAllWeights, matchedRoute, mirroredSubsets, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
-import type { AppliedRoutesSource } from './sidecar.ts';
+import { catchAllWeights, matchedRoute, mirroredSubsets, parseClusterName, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
+import type { AppliedRoutes, AppliedRoutesSource } from './sidecar.ts';
 
 // Istio's default buckets for istio_request_duration_milliseconds.
 const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -136,7 +136,7 @@ export class TrafficSimulator {
     const isLive = live ? (address: string) => live.isLive(address) : undefined;
     for (let i = 0; i < count; i++) {
       const request = this.nextRequest();
-      for (const subset of mirroredSubsets(applied, matchedRoute(applied, request))) this.recordShadow(subset);
+      for (const subset of mirroredSubsets(applied, matchedRoute(applied, request))) this.recordShadow(subset, this.workloadOfSubset(applied, subset));
       const outcome = routeRequest(applied, request, Math.random, isLive);
       if (outcome.kind === 'no-route' || outcome.kind === 'no-cluster') {
         this.record('unknown', 'unknown', outcome.kind, 0);
@@ -166,10 +166,21 @@ export class TrafficSimulator {
    * A mirrored copy: only the workload's proxy reports it (the caller's never sees it, as with
    * Istio: istio/istio#23496), and its answer goes nowhere.
    */
-  private recordShadow(subset: string): void {
+  private recordShadow(subset: string, workload: string): void {
     const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
     const failed = Math.random() < (behaviour.shadowErrorRate ?? behaviour.errorRate);
-    this.record(subset, this.options.workloads[subset] ?? 'unknown', failed ? 'http-503' : undefined, behaviour.latencyMs, 'destination');
+    this.record(subset, workload, failed ? 'http-503' : undefined, behaviour.latencyMs, 'destination');
+  }
+
+  /** The workload behind a subset: that of its first healthy endpoint's pod when known, else the configured one. */
+  private workloadOfSubset(applied: AppliedRoutes, subset: string): string {
+    for (const [name, cluster] of Object.entries(applied.clusters)) {
+      if (parseClusterName(name).subset !== subset) continue;
+      const endpoint = cluster.endpoints.find((candidate) => candidate.healthy);
+      const byPod = endpoint === undefined ? undefined : this.options.liveEndpoints?.workloadOf?.(endpoint.address);
+      if (byPod !== undefined) return byPod;
+    }
+    return this.options.workloads[subset] ?? 'unknown';
   }
 
   private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number, only?: 'destination'): void {
