@@ -114,7 +114,8 @@ describe('switchboard get and status', () => {
       expect(stdout).toContain('=> 2. pause until promoted\n');
       expect(stdout).toMatch(/error-rate\s+0\.25\s+1\s+pass\s+canary error rate/);
       expect(stdout).toMatch(/Available\s+True\s+StableAvailable/);
-      expect(stdout).toMatch(/web-stable\s+not found/);
+      // The Deployments are named from status: <name>-<revision>.
+      expect(stdout).toMatch(/web-aaaaaaaaaa\s+not found/);
     }
   });
 
