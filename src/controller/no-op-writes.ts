@@ -29,7 +29,7 @@ export function patchTarget(observed: ObservedState, action: Action): object | u
     case 'adoptDeployment':
     case 'orphanDeployment':
     case 'updateWorkload':
-      return [observed.stableDeployment, observed.canaryDeployment, observed.workload].find((d) => d?.metadata?.name === action.name);
+      return [...(observed.deployments ?? []), observed.stableDeployment, observed.canaryDeployment, observed.workload].find((d) => d?.metadata?.name === action.name);
     default:
       return undefined;
   }

@@ -7,7 +7,7 @@ import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
 import { makeControllerApiClient, type TokenBucket } from './api-rate-limiter.ts';
 import { PooledKubeConfigAuth } from './pooled-connections.ts';
-import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
 const ISTIO_GROUP = 'networking.istio.io';
 // v1 is served by every Istio since 1.22; v1beta1 objects are the same objects under another version.
@@ -49,6 +49,16 @@ export class RolloutClient {
 
   readDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
     return orUndefinedIfNotFound(this.apps.readNamespacedDeployment({ namespace, name }));
+  }
+
+  /** The Deployments labelled as this Rollout's (one per revision). */
+  async listRolloutDeployments(namespace: string, rollout: string): Promise<V1Deployment[]> {
+    return (await this.apps.listNamespacedDeployment({ namespace, labelSelector: `${ROLLOUT_LABEL}=${rollout}` })).items;
+  }
+
+  /** Deletes a Deployment; the uid precondition spares one recreated under the same name. */
+  async deleteDeployment(namespace: string, name: string, uid: string): Promise<void> {
+    await this.apps.deleteNamespacedDeployment({ namespace, name, body: { preconditions: { uid }, propagationPolicy: 'Background' } });
   }
 
   readVirtualService(namespace: string, name: string): Promise<VirtualService | undefined> {

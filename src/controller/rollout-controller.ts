@@ -37,7 +37,7 @@ import { otherWriter, WriteLoopDetector, writeSignature, type ManagedFieldsEntry
 /** After a pass found a cache behind our own write; the watch event of that write usually comes first. */
 const STALE_CACHE_RECHECK_MS = 1_000;
 
-type ObservedObjects = Pick<ObservedState, 'rollout' | 'stableDeployment' | 'canaryDeployment' | 'virtualService' | 'destinationRule' | 'otherVirtualServices' | 'workload'>;
+type ObservedObjects = Pick<ObservedState, 'rollout' | 'deployments' | 'virtualService' | 'destinationRule' | 'otherVirtualServices' | 'workload'>;
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
@@ -327,7 +327,7 @@ export class RolloutController {
     const live = this.options.observeFrom === 'live' || this.readLiveNext.delete(key);
     const objects = live ? await this.readLive(namespace, name) : await this.readCached(namespace, name);
     if (objects === 'stale' || objects === undefined) return objects;
-    const { rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, otherVirtualServices, workload } = objects;
+    const { rollout, deployments, virtualService, destinationRule, otherVirtualServices, workload } = objects;
     const analysis = this.analysisRounds.get(key);
     const gateAnswers = this.gateAnswers.get(key);
     const refusedWrite = this.refusedWrites.get(key);
@@ -337,7 +337,7 @@ export class RolloutController {
     const dataPlane = this.dataPlane?.view(key, observedNames(rollout).virtualServiceNamespace, virtualService);
     const analysisTemplates = await this.templatesOf(rollout);
     return {
-      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule,
+      rollout, deployments, virtualService, destinationRule,
       ...(otherVirtualServices === undefined ? {} : { otherVirtualServices }),
       ...(workload ? { workload } : {}), ...(analysis ? { analysis } : {}), ...(refusedWrite ? { refusedWrite } : {}),
       ...(gateAnswers ? { gateAnswers } : {}),
@@ -406,18 +406,31 @@ export class RolloutController {
     // Relabelled into another shard since it was queued: that shard's now, so this one must not act.
     if (!rollout || !this.inShard(rollout)) return undefined;
     const names = observedNames(rollout);
-    const [stableDeployment, canaryDeployment, virtualService, destinationRule, workload, ...otherVirtualServices] = await Promise.all([
-      this.client.readDeployment(namespace, names.stableDeployment),
-      this.client.readDeployment(namespace, names.canaryDeployment),
+    const [deployments, virtualService, destinationRule, workload, ...otherVirtualServices] = await Promise.all([
+      this.rolloutDeployments(rollout),
       this.client.readVirtualService(names.virtualServiceNamespace, names.virtualService),
       this.client.readDestinationRule(namespace, names.destinationRule),
       names.workload === undefined ? undefined : this.client.readDeployment(namespace, names.workload),
       ...names.otherVirtualServices.map((ref) => this.client.readVirtualService(ref.namespace, ref.name)),
     ]);
     return {
-      rollout, stableDeployment, canaryDeployment, virtualService, destinationRule, workload,
+      rollout, deployments: deployments as V1Deployment[], virtualService, destinationRule, workload,
       ...(names.otherVirtualServices.length === 0 ? {} : { otherVirtualServices: otherVirtualServices as (VirtualService | undefined)[] }),
     };
+  }
+
+  /**
+   * The Deployments labelled as the Rollout's, and those with the names its revisions take, read by
+   * name: a Deployment of someone else's under such a name must stop the Rollout (ownership.ts),
+   * not fail its creation again and again.
+   */
+  private async rolloutDeployments(rollout: Rollout): Promise<V1Deployment[]> {
+    const { namespace, name } = rollout.metadata;
+    const labelled = await this.client.listRolloutDeployments(namespace, name);
+    const revisions = [rollout.status?.stableRevision, rollout.status?.canaryRevision].filter((revision) => revision !== undefined);
+    const missing = [...new Set(revisions.map((revision) => `${name}-${revision}`))].filter((wanted) => !labelled.some((d) => d.metadata?.name === wanted));
+    const named = await Promise.all(missing.map((wanted) => this.client.readDeployment(namespace, wanted)));
+    return [...labelled, ...named.filter((deployment) => deployment !== undefined)];
   }
 
   private inShard(rollout: Rollout): boolean {
@@ -442,9 +455,25 @@ export class RolloutController {
     if (rollout === undefined || unknown) return this.readLive(namespace, name);
     if (rollout === 'stale') return 'stale';
     const names = observedNames(rollout);
+    // Listed, not read by name: a Deployment we created that the cache has not seen yet is in
+    // flight under our floors only, and makes the list unknown (read live).
+    const listed = (this.deploymentCache?.list(namespace) ?? []).filter((object) => object.metadata?.labels?.[ROLLOUT_LABEL] === name);
+    const deployments: V1Deployment[] = [];
+    for (const object of listed) {
+      const found = cached<V1Deployment>(this.deploymentCache, 'deployments', object.metadata?.name ?? '');
+      if (found === 'stale') return 'stale';
+      if (found !== undefined) deployments.push(found);
+    }
+    const seen = new Set(listed.map((object) => objectId('deployments', namespace, object.metadata?.name ?? '')));
+    if (this.floors.pendingUnder(objectId('deployments', namespace, `${name}-`)).some((id) => !seen.has(id))) unknown = true;
+    // A revision's name missing from the label-scoped cache may be held by someone else's Deployment.
+    for (const revision of new Set([rollout.status?.stableRevision, rollout.status?.canaryRevision])) {
+      const wanted = `${name}-${revision}`;
+      if (revision === undefined || deployments.some((d) => d.metadata?.name === wanted)) continue;
+      const foreign = await this.client.readDeployment(namespace, wanted);
+      if (foreign !== undefined) deployments.push(foreign);
+    }
     const objects = {
-      stableDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.stableDeployment),
-      canaryDeployment: cached<V1Deployment>(this.deploymentCache, 'deployments', names.canaryDeployment),
       virtualService: cached<VirtualService>(this.routingCaches.virtualservices, 'virtualservices', names.virtualService, names.virtualServiceNamespace),
       destinationRule: cached<DestinationRule>(this.routingCaches.destinationrules, 'destinationrules', names.destinationRule),
     };
@@ -456,7 +485,7 @@ export class RolloutController {
     if (cachedWorkload === 'stale') return 'stale';
     const workload = cachedWorkload ?? (names.workload === undefined ? undefined : await this.client.readDeployment(namespace, names.workload));
     const otherVirtualServices = others.length === 0 ? {} : { otherVirtualServices: others as (VirtualService | undefined)[] };
-    return { rollout, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload' | 'otherVirtualServices'>), ...otherVirtualServices, workload };
+    return { rollout, deployments, ...(objects as Omit<ObservedObjects, 'rollout' | 'workload' | 'deployments' | 'otherVirtualServices'>), ...otherVirtualServices, workload };
   }
 
   /**
@@ -570,6 +599,9 @@ export class RolloutController {
       case 'createDeployment':
         this.floors.record(objectId('deployments', namespace, action.deployment.metadata?.name ?? ''), await this.client.createDeployment(action.deployment));
         break;
+      case 'deleteDeployment':
+        await this.client.deleteDeployment(namespace, action.name, action.uid);
+        break;
       case 'updateDeployment':
       case 'adoptDeployment':
       case 'orphanDeployment':
@@ -650,6 +682,8 @@ function describeWrite(action: Action): string {
     case 'orphanDeployment':
     case 'updateWorkload':
       return `a change to Deployment ${action.name}`;
+    case 'deleteDeployment':
+      return `the deletion of Deployment ${action.name}`;
     case 'ensureSubsets':
       return `a change to DestinationRule ${action.destinationRule}`;
     case 'setWeights':

@@ -44,6 +44,11 @@ export class VersionFloors {
     return 'fresh';
   }
 
+  /** Ids with a write still in flight among those starting with `prefix` (objects listed, not read by name). */
+  pendingUnder(prefix: string): string[] {
+    return [...this.floors.keys()].filter((id) => id.startsWith(prefix));
+  }
+
   get size(): number {
     return this.floors.size;
   }

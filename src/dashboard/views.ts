@@ -4,9 +4,10 @@
 // history seen since the dashboard started, pods, Events and the VirtualService's routes.
 import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { rfc3339, rolloutStatusView, type RolloutStatusView } from '../cli/rollouts/rollout-view.ts';
-import { deploymentName, deploymentRevision } from '../rollout/deployments/deployments.ts';
+import { deploymentRevision } from '../rollout/deployments/deployments.ts';
+import { roleDeployments } from '../rollout/deployments/roles.ts';
 import { readClaims, routeClaimKey } from '../rollout/routing/claims.ts';
-import type { CheckVerdict, Rollout, Track, VirtualService } from '../rollout/types.ts';
+import { ROLLOUT_LABEL, type CheckVerdict, type Rollout, type Track, type VirtualService } from '../rollout/types.ts';
 import type { TrackDeployments } from '../cli/rollouts/rollout-api.ts';
 
 /** The canary weight, step and phase at one moment: a point of the weight chart. */
@@ -79,15 +80,15 @@ export interface PodGroup {
   pods: PodView[];
 }
 
-/** A pod belongs to a track Deployment through its ReplicaSet, named after the Deployment. */
-function ownedBy(pod: V1Pod, deployment: string): boolean {
-  return (pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'ReplicaSet' && owner.name.startsWith(`${deployment}-`));
+/** A pod belongs to a role's Deployment through its ReplicaSet, named after the Deployment. */
+function ownedBy(pod: V1Pod, deployment: string | undefined): boolean {
+  return deployment !== undefined && (pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'ReplicaSet' && owner.name.startsWith(`${deployment}-`));
 }
 
-export function podGroups(rolloutName: string, pods: readonly V1Pod[], deployments: TrackDeployments): PodGroup[] {
+export function podGroups(pods: readonly V1Pod[], deployments: TrackDeployments): PodGroup[] {
   return (['stable', 'canary'] as const).map((role) => {
     const revision = deploymentRevision(deployments[role]);
-    const name = deploymentName(rolloutName, role);
+    const name = deployments[role]?.metadata?.name;
     return {
       role,
       ...(revision === undefined ? {} : { revision }),
@@ -207,7 +208,7 @@ export function rolloutDetail(objects: RolloutObjects): RolloutDetail {
   return {
     status: rolloutStatusView(rollout, deployments),
     history,
-    pods: podGroups(rollout.metadata.name, pods, deployments),
+    pods: podGroups(pods, deployments),
     events: eventViews(rollout, events),
     virtualServices: virtualServiceRefs(rollout).map((ref) => virtualServiceView(rollout, ref, virtualServices.get(`${ref.namespace}/${ref.name}`))),
   };
@@ -235,7 +236,6 @@ export function rolloutListView(
 
 /** The Deployments a list of cached ones holds for a rollout's two tracks. */
 export function trackDeployments(rollout: Rollout, deployments: readonly V1Deployment[]): TrackDeployments {
-  const find = (track: Track) => deployments.find((deployment) => deployment.metadata?.namespace === rollout.metadata.namespace
-    && deployment.metadata?.name === deploymentName(rollout.metadata.name, track));
-  return { stable: find('stable'), canary: find('canary') };
+  const { name, namespace } = rollout.metadata;
+  return roleDeployments(rollout, deployments.filter((deployment) => deployment.metadata?.namespace === namespace && deployment.metadata.labels?.[ROLLOUT_LABEL] === name));
 }

@@ -47,6 +47,17 @@ export interface UpdateDeploymentAction extends Described {
   patch: Operation[];
 }
 
+/**
+ * Deletes a Deployment of ours that no subset selects any more: one of the layout before one
+ * Deployment per revision, or a revision past spec.revisionHistoryLimit. Sent with the uid as a
+ * precondition, so a Deployment recreated under the name is not the one deleted.
+ */
+export interface DeleteDeploymentAction extends Described {
+  kind: 'deleteDeployment';
+  name: string;
+  uid: string;
+}
+
 /** Makes an ownerless Deployment of ours (left by an earlier Rollout of this name) ours again. */
 export interface AdoptDeploymentAction extends Described {
   kind: 'adoptDeployment';
@@ -172,6 +183,7 @@ export type Action =
   | RemoveFinalizerAction
   | CreateDeploymentAction
   | UpdateDeploymentAction
+  | DeleteDeploymentAction
   | AdoptDeploymentAction
   | OrphanDeploymentAction
   | UpdateWorkloadAction

@@ -3,9 +3,8 @@
 import { buildAnalysisPlan } from '../analysis/queries.ts';
 import type { AnalysisPlan, AnalysisRound } from '../analysis/types.ts';
 import type { UpdateStatusAction } from './actions.ts';
-import { deploymentName } from './deployments/deployments.ts';
 import { addMilliseconds, parseDuration } from './durations.ts';
-import { timestamp, type DecideContext } from './state.ts';
+import { roleName, timestamp, type DecideContext } from './state.ts';
 import type { RolloutStatus } from './types.ts';
 import { creditRound, rollbackStatus, updateStatus } from './transitions.ts';
 
@@ -110,8 +109,8 @@ export function analysisPlanFor(ctx: DecideContext, stepIndex: number): Analysis
   return buildAnalysisPlan({
     namespace,
     rolloutName: name,
-    canaryWorkload: deploymentName(name, 'canary'),
-    stableWorkload: deploymentName(name, 'stable'),
+    canaryWorkload: roleName(ctx, 'canary'),
+    stableWorkload: roleName(ctx, 'stable'),
     canaryRevision: ctx.status.canaryRevision ?? ctx.revision,
     stepIndex,
     analysis,

@@ -1,22 +1,25 @@
 // The states outside a running step: first deployment, steady, start/end of a rollout, promotion
 // and rollback. Each drives the cluster to what its state implies, one write at a time, in the
 // order that keeps traffic safe (weights to stable before pods go away).
-import type { V1Deployment } from '@kubernetes/client-node';
 import type { Action } from './actions.ts';
 import { CONDITION } from './conditions.ts';
-import { deploymentName, deploymentReadiness, deploymentRevision } from './deployments/deployments.ts';
+import { deploymentReadiness } from './deployments/deployments.ts';
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, waitUntil } from './hold.ts';
-import { timestamp, type DecideContext, type RoutedContext } from './state.ts';
-import { endedStatus, promotedStatus, startRolloutStatus, updateStatus } from './transitions.ts';
-import { scaleDownDelay } from './deployments/scale-down.ts';
+import { roleName, timestamp, type DecideContext, type RoutedContext } from './state.ts';
+import { endedStatus, promotedStatus, recordStatus, startRolloutStatus, updateStatus } from './transitions.ts';
 import { canaryInPlace, stableMissingHold } from './progressing.ts';
 import type { RollbackRecord, Track } from './types.ts';
-import { canaryScaleDown, createDeployment, retemplateDeployment, setWeights, stableReplicasFix } from './writes.ts';
+import { canaryScaleDown, createDeployment, setWeights, stableReplicasFix } from './writes.ts';
 
+/** The revision is recorded as stable first: status, not a label, says which Deployment is stable. */
 export function decideFirstDeploy(ctx: DecideContext): Action {
+  if (ctx.status.stableRevision !== ctx.revision) {
+    return recordStatus('StableRevisionRecorded', `revision ${ctx.revision} is the first, so stable`, { ...ctx.status, stableRevision: ctx.revision });
+  }
   return createDeployment(ctx, 'stable', ctx.revision, ctx.spec.replicas, 'CreatingStable');
 }
+
 
 export function decideStart(ctx: DecideContext, restart: boolean): Action {
   const from = ctx.stableRevision ?? ctx.status.stableRevision ?? 'none';
@@ -42,53 +45,48 @@ export function decideSteady(ctx: RoutedContext): Action {
   const { ready, available, desired } = stable === undefined ? { ready: false, available: 0, desired: 0 } : deploymentReadiness(stable);
   const message = ready
     ? `revision ${ctx.revision} is stable with ${available}/${desired} pods available; change spec.template to start a rollout`
-    : `waiting for Deployment ${deploymentName(ctx.rollout.metadata.name, 'stable')}: ${available}/${desired} pods available`;
+    : `waiting for Deployment ${roleName(ctx, 'stable')}: ${available}/${desired} pods available`;
   const condition = { type: CONDITION.progressing, status: 'False' as const, reason: 'NoRolloutInProgress', message: 'no rollout in progress' };
   const view = { phase: ready ? ('Healthy' as const) : ('Progressing' as const), message, conditions: [...baseConditions(ctx), condition] };
   return hold(ctx, view, waitUntil(ready ? 'Healthy' : 'WaitingForStablePods', message));
 }
 
-/** Stable takes the canary's template; only once it is fully available does traffic leave the canary. */
+/**
+ * Promotion in place: the canary, at full size and every pod available, becomes stable by status
+ * (status.stableRevision), the stable subset is re-pointed to its pods (one DestinationRule write,
+ * made by decide() before this branch: planSubsets moves a subset only onto available pods), then
+ * all traffic goes to stable. No pod is created for it; the previous stable's pods go once no
+ * subset selects them and every proxy has the change (deployments/retire.ts).
+ */
 export function decidePromoting(ctx: RoutedContext): Action {
   const revision = ctx.status.canaryRevision ?? ctx.revision;
-  const { replicas } = ctx.spec;
+  if (ctx.status.stableRevision !== revision) {
+    const write = canaryInPlace(ctx, 100);
+    if (write !== undefined) return write;
+    const canary = ctx.observed.canaryDeployment;
+    const { ready, available, desired } = canary === undefined ? { ready: false, available: 0, desired: 0 } : deploymentReadiness(canary);
+    if (!ready) return waitForPromotionPods(ctx, 'canary', `${available}/${desired}`);
+    const message = `promoting: the canary's ${desired} pods are all available; revision ${revision} becomes stable and the ${ctx.spec.trafficRouting.destinationRule.stableSubset} subset selects its pods`;
+    const { waitingForPodsSince: _done, ...kept } = ctx.status;
+    return updateStatus('PromotionStableRepointed', message, { ...kept, stableRevision: revision });
+  }
   const stable = ctx.observed.stableDeployment;
-  if (stable === undefined) return createDeployment(ctx, 'stable', revision, replicas, 'PromotingStable');
-  if (deploymentRevision(stable) !== revision) return trafficOffOldStable(ctx, stable, revision);
+  if (stable === undefined) return stableMissingHold(ctx);
   const write = stableReplicasFix(ctx);
   if (write !== undefined) return write;
   const { ready, available, desired } = deploymentReadiness(stable);
   if (!ready) return waitForPromotionPods(ctx, 'stable', `${available}/${desired}`);
-  if (ctx.canaryWeight !== 0) return setWeights(ctx, 0, 'PromotionTrafficShifted', `stable now runs revision ${revision}`);
-  const scaleDown = canaryScaleDown(ctx, 'PromotionCanaryScaledDown');
-  if (scaleDown !== undefined) return scaleDown;
+  if (ctx.canaryWeight !== 0) return setWeights(ctx, 0, 'PromotionTrafficShifted', `the stable subset now selects the pods of revision ${revision}`);
   const status = promotedStatus(ctx, revision);
   return updateStatus('Promoted', status.message ?? '', status);
 }
 
 /**
- * A new template makes the Deployment controller replace stable's pods at once, so first no proxy
- * may send them anything: the canary, which passed analysis, takes all traffic at full size, and
- * stable's pods are replaced once every proxy has that and scaleDownDelaySeconds has passed.
- */
-function trafficOffOldStable(ctx: RoutedContext, stable: V1Deployment, revision: string): Action {
-  const write = canaryInPlace(ctx, 100);
-  if (write !== undefined) return write;
-  const canary = ctx.observed.canaryDeployment;
-  const { ready, available, desired } = canary === undefined ? { ready: false, available: 0, desired: 0 } : deploymentReadiness(canary);
-  if (!ready) return waitForPromotionPods(ctx, 'canary', `${available}/${desired}`);
-  const stableName = deploymentName(ctx.rollout.metadata.name, 'stable');
-  if (ctx.canaryWeight !== 100) return setWeights(ctx, 100, 'PromotionTrafficToCanary', `the canary's ${desired} pods take all traffic while ${stableName} moves to revision ${revision}`);
-  return scaleDownDelay(ctx, `${stableName} takes revision ${revision}`, 'stable') ?? retemplateDeployment(ctx, stable, 'stable', revision, ctx.spec.replicas, 'PromotingStable');
-}
-
-/**
- * Past the deadline a promotion is reported, not rolled back: analysis passed, and once stable is
- * re-templated its previous template is not kept anywhere, so the safest course is to keep the
- * traffic where it is, keep waiting and say so.
+ * Past the deadline a promotion is reported, not rolled back: analysis passed, so the safest
+ * course is to keep the traffic where it is, keep waiting and say so.
  */
 function waitForPromotionPods(ctx: RoutedContext, track: Track, availability: string): Action {
-  const name = deploymentName(ctx.rollout.metadata.name, track);
+  const name = roleName(ctx, track);
   const deadlineMs = ctx.spec.progressDeadlineSeconds * 1000;
   const since = timestamp(ctx.status.waitingForPodsSince);
   const late = since !== undefined && ctx.now.getTime() >= since + deadlineMs;

@@ -13,7 +13,9 @@
 //   8. VirtualService / DestinationRule missing or unusable: stop, touch nothing
 //   9. DestinationRule subsets added or repaired before any weight moves
 //  10. header and mirror routes as the state wants them (routing/step-routes.ts)
-//  11. the state's own branch (converge.ts, progressing.ts)
+//  11. a role held by a Deployment of the layout before one Deployment per revision: copied over;
+//      Deployments in no role scaled down (or deleted) once no subset selects them (retire.ts)
+//  12. the state's own branch (converge.ts, progressing.ts)
 import type { Action } from './actions.ts';
 import { claimAction, claimGuard, releaseAction } from './routing/claims.ts';
 import { applyCommand, ignoreCommand } from './command-effects.ts';
@@ -26,6 +28,8 @@ import { addMilliseconds } from './durations.ts';
 import { hold, stopWith, waitUntil } from './hold.ts';
 import type { ObservedState } from './observed.ts';
 import { decideOwnership } from './deployments/ownership.ts';
+import { assignRoles } from './deployments/roles.ts';
+import { migrateLegacy, retireDeployments } from './deployments/retire.ts';
 import { foldStatusDecisions } from './fold-status.ts';
 import { decideProgressing, decideStepsChanged } from './progressing.ts';
 import { refusedWriteHold, writeLoopHold } from './refused-writes.ts';
@@ -43,23 +47,38 @@ import { workloadMissingHold, workloadTakeover, workloadTemplate } from './deplo
 export type { Action } from './actions.ts';
 export type { ObservedState } from './observed.ts';
 
-function context(observed: ObservedState, now: Date): DecideContext {
-  const { rollout } = observed;
-  const resolved = resolveSpec(rollout, workloadTemplate(observed.workload));
-  const templates = resolved.analysis === undefined ? undefined : resolveTemplates(rollout, observed.analysisTemplates);
+function context(given: ObservedState, now: Date): DecideContext {
+  const { rollout } = given;
+  const resolved = resolveSpec(rollout, workloadTemplate(given.workload));
+  const templates = resolved.analysis === undefined ? undefined : resolveTemplates(rollout, given.analysisTemplates);
   const spec = templates?.ok === true && resolved.analysis !== undefined
     ? { ...resolved, analysis: { ...resolved.analysis, metrics: templates.metrics, args: templates.args } }
     : resolved;
+  const revision = templateRevision(spec.template);
+  const observed = withRoles(given, revision);
   return {
     observed,
     rollout,
     spec,
     status: rollout.status ?? {},
     now,
-    revision: templateRevision(spec.template),
+    revision,
     stableRevision: stableRevisionOf(observed),
     problems: templates?.ok === false ? [] : validateRollout(rollout, spec),
     ...(templates?.ok === false ? { templateProblem: { reason: templates.reason, message: templates.message } } : {}),
+  };
+}
+
+/** The stable and canary Deployments, and the retired ones, from all of the Rollout's Deployments. */
+function withRoles(observed: ObservedState, revision: string): ObservedState {
+  if (observed.deployments === undefined) return observed;
+  const { stableDeployment: _stable, canaryDeployment: _canary, ...rest } = observed;
+  const roles = assignRoles(observed.rollout, observed.deployments, observed.rollout.status ?? {}, revision);
+  return {
+    ...rest,
+    ...(roles.stable === undefined ? {} : { stableDeployment: roles.stable }),
+    ...(roles.canary === undefined ? {} : { canaryDeployment: roles.canary }),
+    retired: roles.retired,
   };
 }
 
@@ -189,10 +208,22 @@ function decideFor(ctx: DecideContext): Action {
   if (routesAction !== undefined) return routesAction;
   const takeover = workloadTakeover(routing.routed, routing.pendingSubsets);
   if (takeover.action !== undefined) return takeover.action;
+  const migration = migrateLegacy(ctx);
+  if (migration !== undefined) return migration;
+  // At promotion the previous stable's pods go only after the VirtualService write that sends
+  // all traffic to the re-pointed subset: the data-plane confirmation is of that write.
+  const retirement = state.kind === 'promoting' && routing.routed.canaryWeight !== 0 ? {} : retireDeployments(ctx);
+  if (retirement.action !== undefined) return retirement.action;
   const action = decideState(routing.routed, state);
   if (action.kind === 'setWeights' && action.canaryWeight > 0 && routing.pendingSubsets.includes('canary')) {
     // The canary subset still selects other pods: no weight may move to it before it is re-pointed.
     return waitUntil('WaitingForCanarySubset', `the ${ctx.spec.trafficRouting.destinationRule.canarySubset} subset is re-pointed once the canary pods are available; no weight moves before`);
+  }
+  // A retirement waiting for its delay or for the data plane wakes the Rollout first (its reason
+  // has the shell follow istiod for the VirtualService as it is).
+  const retiring = retirement.wait;
+  if (retiring !== undefined && action.kind === 'wait' && (action.until === undefined || (retiring.until !== undefined && retiring.until <= action.until))) {
+    return takeover.wakeAt !== undefined && (retiring.until === undefined || takeover.wakeAt < retiring.until) ? { ...retiring, until: takeover.wakeAt } : retiring;
   }
   const wakeAt = takeover.wakeAt;
   if (wakeAt !== undefined && action.kind === 'wait' && (action.until === undefined || action.until > wakeAt)) return { ...action, until: wakeAt };

@@ -19,6 +19,8 @@ export const DEFAULT_INCONCLUSIVE_LIMIT = 3;
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
 /** Long enough for istiod's debounce (10 s at most) and a slow proxy; short enough not to stall a step. */
 export const DEFAULT_DATA_PLANE_SYNC_TIMEOUT_SECONDS = 60;
+/** Earlier revisions kept at zero replicas for `undo`, as Argo Rollouts and Deployments keep 10. */
+export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 export const DEFAULT_DELETION_POLICY: DeletionPolicy = 'KeepStable';
 /** Below this an analysis window holds too few scrapes to say anything. */
 export const MIN_ANALYSIS_INTERVAL_MS = 5_000;
@@ -59,6 +61,7 @@ export interface ResolvedSpec extends Omit<RolloutSpec, 'trafficRouting' | 'anal
   replicas: number;
   progressDeadlineSeconds: number;
   scaleDownDelaySeconds: number;
+  revisionHistoryLimit: number;
   deletionPolicy: DeletionPolicy;
   paused: boolean;
   dynamicStableScale: boolean;
@@ -146,6 +149,7 @@ export function resolveSpec(rollout: Rollout, workloadTemplate?: PodTemplate): R
     replicas: spec.replicas ?? DEFAULT_REPLICAS,
     progressDeadlineSeconds: spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
     scaleDownDelaySeconds: spec.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+    revisionHistoryLimit: spec.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT,
     deletionPolicy: spec.deletionPolicy ?? DEFAULT_DELETION_POLICY,
     paused: spec.paused ?? false,
     dynamicStableScale: spec.dynamicStableScale ?? false,

@@ -9,7 +9,7 @@ import type { Operation } from 'rfc6902';
 import type { Action, AddFinalizerAction, OrphanDeploymentAction, RemoveFinalizerAction } from './actions.ts';
 import { claimOwner, planClaims, releaseAction, routeClaimKey, type RoutingObject, type RoutingPlural } from './routing/claims.ts';
 import { restorableTargets } from './routing/routing.ts';
-import { deploymentName, desiredReplicas } from './deployments/deployments.ts';
+import { desiredReplicas } from './deployments/deployments.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import { TRAFFIC_RESTORE_FINALIZER, type Rollout } from './types.ts';
@@ -55,7 +55,7 @@ function ownReferenceIndex(deployment: V1Deployment | undefined, rollout: Rollou
 }
 
 function orphanStable(ctx: DecideContext, stable: V1Deployment, index: number): OrphanDeploymentAction {
-  const name = deploymentName(ctx.rollout.metadata.name, 'stable');
+  const name = stable.metadata?.name ?? '';
   return {
     kind: 'orphanDeployment',
     reason: 'StableKept',

@@ -7,14 +7,20 @@ import type { DataPlaneView } from '../mesh/types.ts';
 import type { GateAnswer } from './gates/call.ts';
 import type { Claimants, RoutingObject, RoutingPlural } from './routing/claims.ts';
 import { resolveTrafficRouting, virtualServiceNamespace } from './defaults.ts';
-import { deploymentName } from './deployments/deployments.ts';
 import type { DestinationRule, Rollout, VirtualService } from './types.ts';
 
 export interface ObservedState {
   rollout: Rollout;
-  /** <name>-stable and <name>-canary in the Rollout's namespace, with their status. */
+  /**
+   * Every Deployment labelled switchboard.dev/rollout=<name> in the Rollout's namespace. When set,
+   * decide() derives the two below and `retired` from it (deployments/roles.ts), whatever they hold.
+   */
+  deployments?: V1Deployment[];
+  /** The Deployments in the stable and canary roles (status.stableRevision, status.canaryRevision), with their status. */
   stableDeployment?: V1Deployment;
   canaryDeployment?: V1Deployment;
+  /** Our Deployments in no role: earlier revisions, and those of the layout before one Deployment per revision. */
+  retired?: V1Deployment[];
   /** The first VirtualService of spec.trafficRouting and its DestinationRule, raw. */
   virtualService?: VirtualService;
   destinationRule?: DestinationRule;
@@ -88,8 +94,6 @@ export interface WriteLoop {
 /** Names of the objects the shell must observe for a Rollout (in its namespace, but for the VirtualServices that say otherwise). */
 export interface ObservedNames {
   namespace: string;
-  stableDeployment: string;
-  canaryDeployment: string;
   /** The first VirtualService; in virtualServiceNamespace. */
   virtualService: string;
   virtualServiceNamespace: string;
@@ -101,13 +105,11 @@ export interface ObservedNames {
 }
 
 export function observedNames(rollout: Rollout): ObservedNames {
-  const { name, namespace } = rollout.metadata;
+  const { namespace } = rollout.metadata;
   const [first, ...others] = resolveTrafficRouting(rollout.spec.trafficRouting).virtualServices
     .map((ref) => ({ namespace: virtualServiceNamespace(ref, namespace), name: ref.name }));
   return {
     namespace,
-    stableDeployment: deploymentName(name, 'stable'),
-    canaryDeployment: deploymentName(name, 'canary'),
     virtualService: first?.name ?? '',
     virtualServiceNamespace: first?.namespace ?? namespace,
     otherVirtualServices: others,

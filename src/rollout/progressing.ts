@@ -4,7 +4,7 @@
 import type { Action } from './actions.ts';
 import { analysisGateOpen, analysisPlanFor, creditRoundAction, freshRound, nextAnalysisAt } from './analysis-schedule.ts';
 import { CONDITION } from './conditions.ts';
-import { deploymentName, deploymentReadiness, deploymentRevision, desiredReplicas } from './deployments/deployments.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments/deployments.ts';
 import { addMilliseconds } from './durations.ts';
 import { baseConditions, hold, stopWith, waitUntil, type HoldView } from './hold.ts';
 import { stepsHash } from './revision.ts';
@@ -13,12 +13,12 @@ import { dynamicStableReplicas } from './deployments/stable-scale.ts';
 import { dataPlaneGate, dataPlaneReason, withDataPlane } from './routing/data-plane.ts';
 import { gateHold } from './gates/gates.ts';
 import { rollbackCheck, wakeForRollbackCheck } from './gates/rollback-check.ts';
-import { canaryReplicasAtStep, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
+import { canaryReplicasAtStep, roleName, canaryScaleAtStep, isIndefinitePause, pauseDuration, stepLabel, timestamp, weightAtStep, type RoutedContext } from './state.ts';
 import { advanceStepStatus, recordStatus, restartStepsStatus, rollbackStatus, updateStatus } from './transitions.ts';
-import { createDeployment, retemplateDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
+import { createDeployment, scaleDeployment, setWeights, stableReplicasFix } from './writes.ts';
 
 export function stableMissingHold(ctx: RoutedContext): Action {
-  const name = deploymentName(ctx.rollout.metadata.name, 'stable');
+  const name = roleName(ctx, 'stable');
   const condition = {
     type: CONDITION.progressing,
     status: 'False' as const,
@@ -43,7 +43,7 @@ function waitForCanaryPods(ctx: RoutedContext, stepIndex: number): Action | unde
   if (ready) return undefined;
   const deadlineMs = ctx.spec.progressDeadlineSeconds * 1000;
   const since = timestamp(ctx.status.waitingForPodsSince);
-  const name = deploymentName(ctx.rollout.metadata.name, 'canary');
+  const name = roleName(ctx, 'canary');
   if (since !== undefined && ctx.now.getTime() >= since + deadlineMs) {
     const message =
       `Deployment ${name} had ${available}/${desired} pods available after progressDeadlineSeconds ` +
@@ -65,12 +65,11 @@ export function canaryInPlace(ctx: RoutedContext, targetWeight: number, stepInde
   const scale = stepIndex === undefined ? undefined : canaryScaleAtStep(ctx.spec.steps, stepIndex);
   const replicas = canaryReplicasAtStep(ctx.spec.replicas, weight, scale);
   const canary = ctx.observed.canaryDeployment;
-  if (canary === undefined) return createDeployment(ctx, 'canary', revision, replicas, 'CreatingCanary');
-  if (deploymentRevision(canary) !== revision) {
-    // Never let traffic reach pods being replaced by an untested revision: weight 0 first.
-    if (ctx.canaryWeight !== 0) return setWeights(ctx, 0, 'CanaryRevisionChanged', `canary moves to revision ${revision}`);
-    const delay = desiredReplicas(canary) > 0 ? scaleDownDelay(ctx, `the canary is replaced by revision ${revision}`) : undefined;
-    return delay ?? retemplateDeployment(ctx, canary, 'canary', revision, replicas, 'UpdatingCanary');
+  if (canary === undefined) {
+    // The canary subset still selects the pods of a revision this rollout replaced: weight 0
+    // first, so that no request reaches the new revision's pods before its first step.
+    if ((ctx.canaryWeight ?? 0) !== 0) return setWeights(ctx, 0, 'CanaryRevisionChanged', `canary moves to revision ${revision}`);
+    return createDeployment(ctx, 'canary', revision, replicas, 'CreatingCanary');
   }
   if (desiredReplicas(canary) > replicas) {
     // Fewer canary pods (after a hand edit raised the weight for a while, or the steps went down):

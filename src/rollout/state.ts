@@ -3,11 +3,11 @@
 // instant resume exactly where it was.
 import { parseDuration } from './durations.ts';
 import type { ResolvedSpec, ResolvedTrafficRouting, ResolvedVirtualServiceRef } from './defaults.ts';
-import { deploymentRevision } from './deployments/deployments.ts';
+import { deploymentName, deploymentRevision, nameOf } from './deployments/deployments.ts';
 import type { ObservedState } from './observed.ts';
 import { stepsHash } from './revision.ts';
 import type { ManagedRoute } from './routing/weights.ts';
-import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, SetCanaryScale, VirtualService } from './types.ts';
+import type { RollbackRecord, Rollout, RolloutStatus, RolloutStep, SetCanaryScale, Track, VirtualService } from './types.ts';
 
 export interface DecideContext {
   observed: ObservedState;
@@ -146,4 +146,11 @@ export function timestamp(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const time = Date.parse(text);
   return Number.isNaN(time) ? undefined : time;
+}
+
+/** The name of a role's Deployment, or the one it will have. */
+export function roleName(ctx: DecideContext, track: Track): string {
+  const deployment = track === 'stable' ? ctx.observed.stableDeployment : ctx.observed.canaryDeployment;
+  const revision = track === 'stable' ? (ctx.stableRevision ?? ctx.status.stableRevision ?? ctx.revision) : (ctx.status.canaryRevision ?? ctx.revision);
+  return nameOf(deployment, deploymentName(ctx.rollout.metadata.name, revision));
 }

@@ -36,7 +36,6 @@ function withoutRolloutFields(status: RolloutStatus): RolloutStatus {
     heldWeight: _heldWeight,
     inconclusiveStepIndex: _inconclusiveStepIndex,
     canaryScaleDownAt: _canaryScaleDownAt,
-    stableScaleDownAt: _stableScaleDownAt,
     promotionStartedAt: _promotionStartedAt,
     ...kept
   } = status;

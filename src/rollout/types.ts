@@ -11,12 +11,26 @@ export const ROLLOUT_PLURAL = 'rollouts';
 
 /** Held on every Rollout so that deleting it first sends all traffic back to stable. */
 export const TRAFFIC_RESTORE_FINALIZER = 'switchboard.dev/traffic-restore';
-/** Pod and Deployment label that the DestinationRule subsets select on. */
+/**
+ * Pod and Deployment label of the layout before one Deployment per revision (<name>-stable and
+ * <name>-canary): read only to move such Rollouts over (deployments/migration.ts).
+ */
 export const TRACK_LABEL = 'switchboard.dev/track';
+/**
+ * Pod and Deployment label: the revision (templateRevision) a pod runs. It never changes for a
+ * pod; the DestinationRule subsets select on it, so promotion re-points the stable subset.
+ */
+export const REVISION_LABEL = 'switchboard.dev/revision';
 /** Deployment label naming the owning Rollout (for informer label selectors). */
 export const ROLLOUT_LABEL = 'switchboard.dev/rollout';
 /** Deployment annotation: revision (templateRevision) of the pod template it runs. */
 export const REVISION_ANNOTATION = 'switchboard.dev/revision';
+/**
+ * Deployment annotation: the Rollout's pod template of that revision, as canonical JSON, so that
+ * `switchboard undo` can put back exactly the template that hashes to the revision (the API
+ * server's pod defaults make the Deployment's own template hash to another).
+ */
+export const TEMPLATE_ANNOTATION = 'switchboard.dev/template';
 /** Pod template annotation set by `switchboard restart`: a new value rolls the pods, the revision stays. */
 export const RESTARTED_AT_ANNOTATION = 'switchboard.dev/restartedAt';
 
@@ -286,6 +300,8 @@ export interface RolloutSpec {
   progressDeadlineSeconds?: number;
   /** How long canary pods keep running after traffic left them, so every proxy has seen the change. */
   scaleDownDelaySeconds?: number;
+  /** Earlier revisions whose Deployments are kept at zero replicas for a fast `undo` (default 10). */
+  revisionHistoryLimit?: number;
   deletionPolicy?: DeletionPolicy;
   paused?: boolean;
   dataPlaneSync?: DataPlaneSyncSpec;
@@ -462,7 +478,10 @@ export interface RolloutStatus {
   inconclusiveStepIndex?: number;
   /** Traffic left the canary: its pods may be scaled down or re-templated from this time on. */
   canaryScaleDownAt?: string;
-  /** At promotion, traffic left stable's pods: stable may take the new template from this time on. */
+  /**
+   * Traffic left the pods of a revision that is no longer stable (promotion, a migration, a rollout
+   * that ended): they may be scaled down from this time on.
+   */
   stableScaleDownAt?: string;
   /** The workloadRef Deployment may be scaled down from this time on (stable took its traffic). */
   workloadScaleDownAt?: string;

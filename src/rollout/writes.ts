@@ -1,9 +1,9 @@
 // Builders for the cluster writes decide() returns, so that each branch reads as a list of
 // "if the cluster is not like this yet, make it so" steps.
-import type { V1Deployment } from '@kubernetes/client-node';
-import type { Action, CreateDeploymentAction, SetWeightsAction, UpdateDeploymentAction, VirtualServicePatch } from './actions.ts';
+import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { Action, CreateDeploymentAction, DeleteDeploymentAction, SetWeightsAction, UpdateDeploymentAction, VirtualServicePatch } from './actions.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
-import { buildDeployment, deploymentName, desiredReplicas, replicasPatch, templatePatch } from './deployments/deployments.ts';
+import { buildDeployment, desiredReplicas, podSelector, replicasPatch } from './deployments/deployments.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
 import { claimGuard } from './routing/claims.ts';
@@ -34,8 +34,18 @@ export function setWeights(ctx: RoutedContext, canaryWeight: number, reason: str
   };
 }
 
-export function createDeployment(ctx: DecideContext, track: Track, revision: string, replicas: number, reason: string): CreateDeploymentAction {
-  const deployment = buildDeployment(ctx.rollout, ctx.spec, track, revision, replicas);
+/**
+ * The Deployment of a revision for a role; a canary keeps off the nodes of stable's pods when
+ * spec.antiAffinity says so. `template`: another pod template than spec.template (migration).
+ */
+export function createDeployment(
+  ctx: DecideContext, track: Track, revision: string, replicas: number, reason: string, template?: V1PodTemplateSpec,
+): CreateDeploymentAction {
+  const stable = ctx.observed.stableDeployment;
+  const awayFrom = track === 'canary' && stable !== undefined ? podSelector(stable) : undefined;
+  const deployment = buildDeployment(ctx.rollout, ctx.spec, revision, replicas, {
+    ...(template === undefined ? {} : { template }), ...(awayFrom === undefined ? {} : { awayFrom }),
+  });
   return {
     kind: 'createDeployment',
     reason,
@@ -45,8 +55,8 @@ export function createDeployment(ctx: DecideContext, track: Track, revision: str
   };
 }
 
-export function scaleDeployment(ctx: DecideContext, deployment: V1Deployment, track: Track, replicas: number, reason: string): UpdateDeploymentAction {
-  const name = deploymentName(ctx.rollout.metadata.name, track);
+export function scaleDeployment(_ctx: DecideContext, deployment: V1Deployment, track: Track, replicas: number, reason: string): UpdateDeploymentAction {
+  const name = deployment.metadata?.name ?? '';
   return {
     kind: 'updateDeployment',
     reason,
@@ -58,25 +68,9 @@ export function scaleDeployment(ctx: DecideContext, deployment: V1Deployment, tr
   };
 }
 
-export function retemplateDeployment(
-  ctx: DecideContext,
-  deployment: V1Deployment,
-  track: Track,
-  revision: string,
-  replicas: number,
-  reason: string,
-): UpdateDeploymentAction {
-  const name = deploymentName(ctx.rollout.metadata.name, track);
-  return {
-    kind: 'updateDeployment',
-    reason,
-    message: `updating Deployment ${name} to revision ${revision} with ${replicas} replicas`,
-    track,
-    name,
-    replicas,
-    revision,
-    patch: templatePatch(deployment, ctx.spec, track, revision, replicas),
-  };
+export function deleteDeployment(deployment: V1Deployment, reason: string, why: string): DeleteDeploymentAction {
+  const name = deployment.metadata?.name ?? '';
+  return { kind: 'deleteDeployment', reason, message: `deleting Deployment ${name}: ${why}`, name, uid: deployment.metadata?.uid ?? '' };
 }
 
 /**
@@ -96,6 +90,7 @@ export function stableReplicasFix(ctx: DecideContext, replicas = ctx.spec.replic
  */
 export function canaryScaleDown(ctx: DecideContext, reason: string): Action | undefined {
   const canary = ctx.observed.canaryDeployment;
-  if (canary === undefined || desiredReplicas(canary) === 0) return undefined;
+  // Once promotion re-pointed stable to the canary's revision, those pods are stable's.
+  if (canary === undefined || desiredReplicas(canary) === 0 || canary === ctx.observed.stableDeployment) return undefined;
   return scaleDownDelay(ctx, 'the canary is scaled down') ?? scaleDeployment(ctx, canary, 'canary', 0, reason);
 }

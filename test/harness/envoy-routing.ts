@@ -10,7 +10,8 @@ export interface SimulatedRequest {
 }
 
 export type RoutingOutcome =
-  | { kind: 'upstream'; cluster: string; subset: string; host: string }
+  /** `address`: the endpoint picked (ip:port), when the live pods were asked about it. */
+  | { kind: 'upstream'; cluster: string; subset: string; host: string; address?: string }
   /** No route matches: 404 with flag NR. */
   | { kind: 'no-route' }
   /** The route's cluster is not in CDS: 503 with flag NC. */
@@ -41,7 +42,7 @@ export function routeRequest(
   // last applied push still looks healthy here, and no connection to its IP succeeds.
   const endpoint = healthy[Math.min(Math.floor(random() * healthy.length), healthy.length - 1)]!;
   if (!isLive(endpoint.address)) return { kind: 'upstream-connect-failure', cluster: clusterName, subset, host };
-  return { kind: 'upstream', cluster: clusterName, subset, host };
+  return { kind: 'upstream', cluster: clusterName, subset, host, address: endpoint.address };
 }
 
 /** The first route whose match holds, as Envoy picks it. */

@@ -12,6 +12,11 @@ export interface LivePods {
    * live pod has it now.
    */
   isLive(address: string): boolean;
+  /**
+   * The Deployment of the pod at an address, as Istio reports it in destination_workload: the
+   * name of the pod's ReplicaSet without its pod-template-hash. Undefined for an unknown address.
+   */
+  workloadOf(address: string): string | undefined;
   stop(): void;
 }
 
@@ -20,6 +25,7 @@ export async function startLivePods(kubeConfig: KubeConfig, namespace: string): 
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const informer = makeInformer<V1Pod>(kubeConfig, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace }));
   const ipsByPod = new Map<string, string[]>();
+  const workloadByIp = new Map<string, string>();
   let live = new Set<string>();
   const gone = new Set<string>();
   const leave = (name: string) => {
@@ -29,6 +35,8 @@ export async function startLivePods(kubeConfig: KubeConfig, namespace: string): 
   const follow = (pod: V1Pod) => {
     const name = pod.metadata?.name ?? '';
     const ips = answeringIps(pod);
+    const workload = deploymentOf(pod);
+    if (workload !== undefined) for (const ip of ips) workloadByIp.set(ip, workload);
     if (ips.length > 0) ipsByPod.set(name, ips);
     else leave(name);
     live = new Set([...ipsByPod.values()].flat());
@@ -69,12 +77,20 @@ export async function startLivePods(kubeConfig: KubeConfig, namespace: string): 
       const ip = withoutPort(address);
       return live.has(ip) || !gone.has(ip);
     },
+    workloadOf: (address) => workloadByIp.get(withoutPort(address)),
     stop() {
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
       void informer.stop();
     },
   };
+}
+
+function deploymentOf(pod: V1Pod): string | undefined {
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  const replicaSet = pod.metadata?.ownerReferences?.find((owner) => owner.kind === 'ReplicaSet')?.name;
+  if (hash === undefined || replicaSet === undefined || !replicaSet.endsWith(`-${hash}`)) return replicaSet;
+  return replicaSet.slice(0, -hash.length - 1);
 }
 
 /**

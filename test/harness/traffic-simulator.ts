@@ -9,8 +9,8 @@
 // is gone fails as a connection failure.
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { catchAllWeights, matchedRoute, mirroredSubsets, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
-import type { AppliedRoutesSource } from './sidecar.ts';
+import { catchAllWeights, matchedRoute, mirroredSubsets, parseClusterName, routeRequest, type SimulatedRequest } from './envoy-routing.ts';
+import type { AppliedRoutes, AppliedRoutesSource } from './sidecar.ts';
 
 // Istio's default buckets for istio_request_duration_milliseconds.
 const ISTIO_DURATION_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -65,10 +65,13 @@ export interface TrafficSimulatorOptions {
    * The pods that exist now (live-pods.ts): a late sidecar still lists a deleted pod's endpoint as
    * healthy, so only the cluster can tell that it no longer answers. Without them, every endpoint does.
    */
-  liveEndpoints?: { isLive(address: string): boolean };
+  liveEndpoints?: { isLive(address: string): boolean; workloadOf?(address: string): string | undefined };
   /** Shares of the requests that carry these headers (only a sidecar's routes look at them). */
   requestHeaders?: { share: number; headers: Record<string, string> }[];
-  /** Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' }. */
+  /**
+   * Subset name → workload (Deployment) name, e.g. { stable: 'payments-stable', canary: 'payments-canary' },
+   * for requests whose pod is not known by address (liveEndpoints' workloadOf names it otherwise).
+   */
   workloads: Record<string, string>;
   requestsPerSecond: number;
   behaviour: Record<string, TrafficBehaviour>;
@@ -133,13 +136,14 @@ export class TrafficSimulator {
     const isLive = live ? (address: string) => live.isLive(address) : undefined;
     for (let i = 0; i < count; i++) {
       const request = this.nextRequest();
-      for (const subset of mirroredSubsets(applied, matchedRoute(applied, request))) this.recordShadow(subset);
+      for (const subset of mirroredSubsets(applied, matchedRoute(applied, request))) this.recordShadow(subset, this.workloadOfSubset(applied, subset));
       const outcome = routeRequest(applied, request, Math.random, isLive);
       if (outcome.kind === 'no-route' || outcome.kind === 'no-cluster') {
         this.record('unknown', 'unknown', outcome.kind, 0);
         continue;
       }
-      const workload = this.options.workloads[outcome.subset] ?? 'unknown';
+      const byPod = outcome.kind === 'upstream' && outcome.address !== undefined ? live?.workloadOf?.(outcome.address) : undefined;
+      const workload = byPod ?? this.options.workloads[outcome.subset] ?? 'unknown';
       if (outcome.kind === 'no-healthy-upstream' || outcome.kind === 'upstream-connect-failure') {
         this.record(outcome.subset, workload, outcome.kind, 0);
         continue;
@@ -162,10 +166,21 @@ export class TrafficSimulator {
    * A mirrored copy: only the workload's proxy reports it (the caller's never sees it, as with
    * Istio: istio/istio#23496), and its answer goes nowhere.
    */
-  private recordShadow(subset: string): void {
+  private recordShadow(subset: string, workload: string): void {
     const behaviour = this.options.behaviour[subset] ?? { errorRate: 0, latencyMs: 10 };
     const failed = Math.random() < (behaviour.shadowErrorRate ?? behaviour.errorRate);
-    this.record(subset, this.options.workloads[subset] ?? 'unknown', failed ? 'http-503' : undefined, behaviour.latencyMs, 'destination');
+    this.record(subset, workload, failed ? 'http-503' : undefined, behaviour.latencyMs, 'destination');
+  }
+
+  /** The workload behind a subset: that of its first healthy endpoint's pod when known, else the configured one. */
+  private workloadOfSubset(applied: AppliedRoutes, subset: string): string {
+    for (const [name, cluster] of Object.entries(applied.clusters)) {
+      if (parseClusterName(name).subset !== subset) continue;
+      const endpoint = cluster.endpoints.find((candidate) => candidate.healthy);
+      const byPod = endpoint === undefined ? undefined : this.options.liveEndpoints?.workloadOf?.(endpoint.address);
+      if (byPod !== undefined) return byPod;
+    }
+    return this.options.workloads[subset] ?? 'unknown';
   }
 
   private record(subset: string, workload: string, failure: FailureMode | undefined, latencyMs: number, only?: 'destination'): void {

@@ -9,7 +9,7 @@ import { ROLLOUTS, rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
 const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
-const { readRollout, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
+const { readRollout, scenario, changeImage, waitForPhase, roleImage, settleFirstDeploy, cleanups, prometheus } = rolloutSuite(cluster);
 
 /**
  * A smoke test whose pod exits as `exit` says: "0", "1" or "hang", after `exitAfter` (a duration)
@@ -63,7 +63,7 @@ describe('job metrics', () => {
     // Killed mid-round: the next controller plans the same round and takes the Job over.
     await controllers[0]!.kill('SIGKILL');
     controllers.push(startController(prometheus().url, 'job-pass-restarted'));
-    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 90_000);
+    await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 90_000);
     const done = await waitForPhase(namespace, 'Healthy', 30_000);
     jobs.stop();
     const smoke = lastChecks(done.status).find((check) => check.name === 'smoke');
@@ -75,7 +75,8 @@ describe('job metrics', () => {
     for (const job of jobs.seen.values()) {
       expect(job.metadata?.labels).toMatchObject({ team: 'payments', 'switchboard.dev/rollout': 'payments', 'switchboard.dev/analysis-metric': 'smoke' });
       expect(job.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Rollout', name: 'payments', uid: (rollout.metadata as { uid?: string }).uid, controller: true })]);
-      expect(job.spec?.template.spec?.containers[0]?.args).toEqual(['--target=payments-canary']);
+      // The canary's workload: its revision's Deployment, stable now.
+      expect(job.spec?.template.spec?.containers[0]?.args).toEqual([`--target=payments-${rollout.status?.stableRevision}`]);
     }
     await eventually('no Job left', async () => (await jobsLeft(namespace)) === 0, 20_000);
   });
@@ -105,7 +106,7 @@ describe('job metrics', () => {
     expect(rolledBack.status?.message).toMatch(/error-rate/);
     // During the watch the judge sat out: stable served nothing to compare with.
     expect(lastChecks(rolledBack.status).map((check) => check.name)).toEqual(['smoke', 'error-rate']);
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
   });
 
   it('a smoke Job that fails fails the round: rolled back past failureLimit 0, its Job kept for its TTL', async () => {
@@ -116,7 +117,7 @@ describe('job metrics', () => {
     expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
     expect(rolledBack.status?.message).toMatch(/smoke: Job payments-smoke-[0-9a-f]{10} failed \(BackoffLimitExceeded/);
     expect(lastChecks(rolledBack.status).find((check) => check.name === 'smoke')).toMatchObject({ verdict: 'fail', value: 0 });
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
     expect(rolledBack.status?.message).toMatch(/kept 600s for its logs \(ttlSecondsAfterFinished\)/);
     // Left for Kubernetes' TTL controller: its failed pod's logs are there to read.
     const kept = (await batch.listNamespacedJob({ namespace })).items;

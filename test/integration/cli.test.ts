@@ -114,7 +114,8 @@ describe('switchboard get and status', () => {
       expect(stdout).toContain('=> 2. pause until promoted\n');
       expect(stdout).toMatch(/error-rate\s+0\.25\s+1\s+pass\s+canary error rate/);
       expect(stdout).toMatch(/Available\s+True\s+StableAvailable/);
-      expect(stdout).toMatch(/web-stable\s+not found/);
+      // The Deployments are named from status: <name>-<revision>.
+      expect(stdout).toMatch(/web-aaaaaaaaaa\s+not found/);
     }
   });
 
@@ -250,7 +251,7 @@ describe('switchboard undo', () => {
     await createRollout('race', template('nginx:1.28'));
     await cluster.apps.createNamespacedDeployment({ namespace, body: stableDeployment('race') });
     const read = await api.readRollout('race');
-    const plan = planUndo(read, await api.readDeployment('race', 'stable'));
+    const plan = planUndo(read, (await api.readDeployments(read)).stable);
     await cluster.custom.patchNamespacedCustomObject({ ...rolloutPath(namespace, 'race'), body: { spec: { template: template('nginx:1.29') } } }, mergePatch);
     const error = await applyUndo(api, read, plan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);

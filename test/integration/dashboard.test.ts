@@ -135,7 +135,7 @@ describe('switchboard dashboard in Chromium', () => {
     expect(await page.getByTestId('step').textContent()).toBe('2/4');
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await page.getByTestId('routes').getByText('stable 80% · canary 20%', { exact: true }).waitFor();
-    await page.getByTestId('pods').getByText(/^payments-canary-/).first().waitFor();
+    await page.getByTestId('pods').getByText(new RegExp(`^payments-${(await readRollout(namespace)).status?.canaryRevision}-`)).first().waitFor();
     // Analysis goes on at the paused step: a later round reaches the page (and its charts) too.
     await page.getByTestId('analysis-counts').getByText(/^passed [2-9]/).waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(OUTPUT, 'rollout-mid-canary.png'), fullPage: true });

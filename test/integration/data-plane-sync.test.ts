@@ -12,7 +12,7 @@ import { deployPaymentsRouting, startTraffic } from './support/rollout-env.ts';
 import { rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-const { readRollout, scenario, settleFirstDeploy, changeImage, waitForPhase, deploymentImage, eventReasons, prometheus, cleanups } = rolloutSuite(cluster);
+const { readRollout, scenario, settleFirstDeploy, changeImage, waitForPhase, deploymentImage, roleImage, eventReasons, prometheus, cleanups } = rolloutSuite(cluster);
 
 const SLOW_PROXY_DELAY_SECONDS = 10;
 /** 20%, then held until promote. */
@@ -65,7 +65,7 @@ function watchOrder(namespace: string, slow: CallerTraffic): { result: () => { a
   let scaledAt: number | undefined;
   const timer = setInterval(() => {
     if (appliedAt === undefined && canaryWeightApplied(slow) === 0) appliedAt = Date.now();
-    if (scaledAt === undefined) void deploymentImage(namespace, 'payments-canary').then((canary) => { if (canary.replicas === 0) scaledAt ??= Date.now(); }, () => undefined);
+    if (scaledAt === undefined) void roleImage(namespace, 'canary').then((canary) => { if (canary.replicas === 0) scaledAt ??= Date.now(); }, () => undefined);
   }, 50);
   return { result: () => ({ appliedAt, scaledAt }), stop: () => clearInterval(timer) };
 }
@@ -79,7 +79,7 @@ async function abortWithoutConfirmation(namespace: string, slow: CallerTraffic):
   await eventually(`${namespace}: the slow proxy sends 20% to the canary`, async () => canaryWeightApplied(slow) === 20, 60_000);
   expect(await failures(slow)).toEqual({});
   await annotate(namespace, 'switchboard.dev/abort');
-  await eventually(`${namespace}: canary scaled to zero`, async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 30_000);
+  await eventually(`${namespace}: canary scaled to zero`, async () => (await roleImage(namespace, 'canary')).replicas === 0, 30_000);
   await eventually(`${namespace}: the slow proxy back on stable`, async () => canaryWeightApplied(slow) === 0, 30_000);
   expect((await failures(slow)).UF ?? 0).toBeGreaterThan(0);
   expect(((await readRollout(namespace)).status as { dataPlane?: unknown } | undefined)?.dataPlane).toBeUndefined();
@@ -100,7 +100,7 @@ async function abortAndPromoteWithConfirmation(namespace: string, slow: CallerTr
   const order = watchOrder(namespace, slow);
   await annotate(namespace, 'switchboard.dev/abort');
   await waitForPhase(namespace, 'Aborted', 60_000);
-  await eventually(`${namespace}: canary scaled to zero`, async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
+  await eventually(`${namespace}: canary scaled to zero`, async () => (await roleImage(namespace, 'canary')).replicas === 0, 60_000);
   // The watcher reads on its own timer: let it see the scale-down too before comparing its times.
   await eventually(`${namespace}: the watcher saw the scale-down`, async () => order.result().scaledAt !== undefined, 10_000);
   order.stop();
@@ -109,15 +109,16 @@ async function abortAndPromoteWithConfirmation(namespace: string, slow: CallerTr
   expect(scaledAt).toBeGreaterThanOrEqual(appliedAt!);
   expect(await failures(slow)).toEqual({});
 
-  // Promotion: stable's pods are replaced only once the slow proxy sends them nothing, and the
-  // canary's only once it is back on the new stable.
+  // Promotion: the stable subset is re-pointed to the canary's pods, and the previous stable's
+  // pods go only once the slow proxy sends them nothing.
+  const previous = (await roleImage(namespace, 'stable')).name!;
   await changeImage(namespace, 'payments:1.2');
   await waitForPhase(namespace, 'Paused', 90_000);
   await annotate(namespace, 'switchboard.dev/promote');
-  await eventually(`${namespace}: promoted, payments:1.2 stable and Healthy, canary at zero`, async () => {
+  await eventually(`${namespace}: promoted, payments:1.2 stable and Healthy, the previous stable at zero`, async () => {
     const status = (await readRollout(namespace)).status;
-    return status?.phase === 'Healthy' && (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.2'
-      && (await deploymentImage(namespace, 'payments-canary')).replicas === 0;
+    return status?.phase === 'Healthy' && (await roleImage(namespace, 'stable')).image === 'payments:1.2'
+      && (await deploymentImage(namespace, previous)).replicas === 0;
   }, 120_000);
   expect(await failures(slow)).toEqual({});
   expect(await failures(prompt)).toEqual(promptBefore);

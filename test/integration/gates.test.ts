@@ -15,7 +15,7 @@ import { eventually, testCluster } from './support/cluster.ts';
 import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RolloutView } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-const { readRollout, readVirtualService, scenario, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons } = rolloutSuite(cluster);
+const { readRollout, readVirtualService, scenario, changeImage, waitForPhase, roleImage, settleFirstDeploy, eventReasons } = rolloutSuite(cluster);
 
 /** The change-approval service: answers what the test says, and keeps what it was sent. */
 let answer = { code: 403, body: 'change freeze until 18:00' };
@@ -98,7 +98,7 @@ describe('gates', () => {
     expect(refused.status?.message).toContain('gate "change-window" (BeforePromotion) refused the promotion of revision');
     expect(refused.status?.message).toContain('HTTP 403: change freeze until 18:00');
     expect(refused.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'GateRefused' });
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
     expect(canaryWeightOf((await readVirtualService(namespace)).spec.http[1])).toBe(50);
     expect(received[0]?.headers).toMatchObject({ authorization: 'Bearer t0ken', 'content-type': 'application/json' });
     expect(received[0]?.body).toMatchObject({ rollout: 'payments', namespace, gate: 'change-window', point: 'BeforePromotion', canaryWeight: 50, metadata: { ticket: 'CHG-42' } });
@@ -109,7 +109,7 @@ describe('gates', () => {
 
     // The same gate says yes: promoted at its next attempt.
     answer = { code: 200, body: 'approved' };
-    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 30_000);
+    await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 30_000);
     const promoted = await waitForPhase(namespace, 'Healthy', 30_000);
     expect(gatesOf(promoted)[0]).toMatchObject({ state: 'Open', answer: 'HTTP 200: approved' });
     // The notifications: the promotion once, and every decision told as an Event.
@@ -124,7 +124,7 @@ describe('gates', () => {
     const promote = await switchboard(['promote', 'payments', '-n', namespace]);
     expect(promote.code).toBe(0);
     expect(promote.stdout).toContain('a gate that holds the rollout is overridden');
-    await eventually('stable runs payments:1.2', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.2', 30_000);
+    await eventually('stable runs payments:1.2', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.2', 30_000);
     const overridden = await waitForPhase(namespace, 'Healthy', 30_000);
     const record = gatesOf(overridden)[0];
     expect(record).toMatchObject({ state: 'Overridden', answer: 'HTTP 403: change freeze until 18:00' });
@@ -145,7 +145,7 @@ describe('gates', () => {
     expect(unreachable.status?.message).toContain('ECONNREFUSED');
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect((await readRollout(namespace)).status?.phase).toBe('Paused');
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.2');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.2');
 
     // An abort is a rollback: the OnRollback gate is told, once.
     expect((await switchboard(['abort', 'payments', '-n', namespace])).code).toBe(0);
@@ -171,7 +171,7 @@ describe('gates', () => {
     expect(rolledBack.status?.rollback?.reason).toBe('GateRequestedRollback');
     expect(rolledBack.status?.message).toContain('gate "stop-button" (RollbackCheck) asked for a rollback of revision');
     await eventually('all traffic back on stable', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 15_000);
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.2');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.2');
   });
 
   it('the API server refuses gates that could not work, naming the field', async () => {

@@ -52,7 +52,7 @@ async function startReplica(name: string): Promise<Replica> {
   return replica;
 }
 
-interface RolloutView { metadata: { resourceVersion: string }; status?: { phase?: string; canaryWeight?: number; observedGeneration?: number } }
+interface RolloutView { metadata: { resourceVersion: string }; status?: { phase?: string; canaryWeight?: number; observedGeneration?: number; stableRevision?: string } }
 const readRollout = () => cluster.custom.getNamespacedCustomObject({ ...group, namespace, name: 'payments' }) as Promise<RolloutView>;
 
 async function waitForPhase(phase: string, timeoutMs = 90_000): Promise<void> {
@@ -128,8 +128,9 @@ describe('two replicas', () => {
 
     await eventually('the standby holds the lease', async () => (await holder()) === standby.identity, 30_000);
     await eventually('the standby promoted payments:1.1', async () => {
-      const stable = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
-      return stable.spec?.template.spec?.containers[0]?.image === 'payments:1.1';
+      const name = `payments-${(await readRollout()).status?.stableRevision}`;
+      const stable = await cluster.apps.readNamespacedDeployment({ namespace, name }).catch(() => undefined);
+      return stable?.spec?.template.spec?.containers[0]?.image === 'payments:1.1';
     }, 120_000);
     await waitForPhase('Healthy');
     weights.stop();
@@ -137,7 +138,8 @@ describe('two replicas', () => {
     expect(standbyProbe.answered).toBeGreaterThan(0);
     expect(standbyProbe.failed).toBe(0);
     // One stored change per weight step: no step replayed by the new leader.
-    expect(weights.weights).toEqual([20, 50, 100, 0]);
+    // Promotion re-points the stable subset: no shift to 100% canary first.
+    expect(weights.weights).toEqual([20, 50, 0]);
     const events = (await rolloutEvents()).filter((e) => !before.has(e.metadata?.name));
     const seen = new Map<string, number>();
     for (const event of events) seen.set(`${event.reason}: ${event.message}`, (seen.get(`${event.reason}: ${event.message}`) ?? 0) + (event.count ?? 1));

@@ -228,8 +228,10 @@ describe('config/uninstall.sh: webhooks, then the Rollouts while the controller 
     await eventually('both manager replicas ready again', async () => ((await cluster.apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'switchboard-controller' })).status?.readyReplicas ?? 0) === 2);
   });
 
-  it('lets the controller restore traffic and release every Rollout, then removes the rest; <name>-stable stays', async () => {
-    const stableUid = (await cluster.apps.readNamespacedDeployment({ namespace: workloads, name: 'payments-stable' })).metadata?.uid;
+  it('lets the controller restore traffic and release every Rollout, then removes the rest; the stable Deployment stays', async () => {
+    const { stableRevision, canaryRevision } = (await readRollout(workloads)).status ?? {};
+    const stableName = `payments-${stableRevision}`;
+    const stableUid = (await cluster.apps.readNamespacedDeployment({ namespace: workloads, name: stableName })).metadata?.uid;
     const run = await runScript('uninstall.sh', ['--timeout', '120']);
     expect(run.code, run.stderr).toBe(0);
     const steps = run.stderr.split('\n').filter((line) => line.startsWith('[uninstall] ')).map((line) => line.slice(12, 15));
@@ -242,11 +244,11 @@ describe('config/uninstall.sh: webhooks, then the Rollouts while the controller 
     expect((await rbac.listClusterRole()).items.map((r) => r.metadata?.name).filter((n) => n?.startsWith('switchboard-'))).toEqual([]);
 
     // What stays, as docs/install.md says: stable, without an owner, and all traffic on it.
-    const stable = await cluster.apps.readNamespacedDeployment({ namespace: workloads, name: 'payments-stable' });
+    const stable = await cluster.apps.readNamespacedDeployment({ namespace: workloads, name: stableName });
     expect(stable.metadata?.uid).toBe(stableUid);
     expect(stable.metadata?.ownerReferences ?? []).toEqual([]);
     expect(canaryWeightOf((await readVirtualService(workloads)).spec.http[1])).toBe(0);
-    await gone('the canary Deployment garbage collected', () => cluster.apps.readNamespacedDeployment({ namespace: workloads, name: 'payments-canary' }), 60_000);
+    await gone('the canary Deployment garbage collected', () => cluster.apps.readNamespacedDeployment({ namespace: workloads, name: `payments-${canaryRevision}` }), 60_000);
     // Without the webhooks, mesh pods are created again.
     const mesh = await namespaceWith({ 'istio-injection': 'enabled' });
     expect(await refusalOf(mesh, 'after-uninstall')).toBeUndefined();

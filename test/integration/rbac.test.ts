@@ -52,7 +52,7 @@ async function person(name: string, clusterRole: string | undefined): Promise<st
   return writeServiceAccountKubeconfig(cluster.kubeConfig, namespace, name, join(scratch, `${name}.kubeconfig`));
 }
 
-interface RolloutView { status?: { phase?: string; canaryWeight?: number } ; spec: { template: { spec: { containers: { image: string }[] } } } }
+interface RolloutView { status?: { phase?: string; canaryWeight?: number; stableRevision?: string } ; spec: { template: { spec: { containers: { image: string }[] } } } }
 const readRollout = async () => cluster.custom.getNamespacedCustomObject({ ...group, namespace, name: 'payments' }) as Promise<RolloutView>;
 
 async function waitForPhase(phase: string, timeoutMs = 90_000): Promise<RolloutView> {
@@ -70,8 +70,9 @@ async function changeImage(image: string): Promise<void> {
 }
 
 async function stableImage(): Promise<string | undefined> {
-  const deployment = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
-  return deployment.spec?.template.spec?.containers[0]?.image;
+  const name = `payments-${(await readRollout()).status?.stableRevision}`;
+  const deployment = await cluster.apps.readNamespacedDeployment({ namespace, name }).catch(() => undefined);
+  return deployment?.spec?.template.spec?.containers[0]?.image;
 }
 
 beforeAll(async () => {

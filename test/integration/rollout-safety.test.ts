@@ -2,13 +2,24 @@
 // Prometheus: steps edited mid-flight, analysis that cannot conclude, Deployments that are not
 // ours, refused writes, commands on an invalid spec, deletion, pinned routes, HPAs.
 import { describe, expect, it } from 'vitest';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, canaryWeightOf, rolloutSuite } from './support/rollout-scenario.ts';
+import { templateRevision } from '../../src/rollout/revision.ts';
+import type { PodTemplate } from '../../src/rollout/types.ts';
 
 const cluster = testCluster();
-const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons, changeImage, prometheus, cleanups } = rolloutSuite(cluster);
+const {
+  readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, waitForPhase, roleImage, settleFirstDeploy, eventReasons, changeImage,
+  prometheus, cleanups,
+} = rolloutSuite(cluster);
+
+/** The name of the Deployment in the stable role (status.stableRevision). */
+async function stableName(namespace: string): Promise<string> {
+  return `payments-${(await readRollout(namespace)).status?.stableRevision}`;
+}
 
 
 async function patchRollout(namespace: string, body: object): Promise<void> {
@@ -37,12 +48,12 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await eventually('a StepsChanged event', async () => (await eventReasons(namespace)).some((e) => e.reason === 'StepsChanged'));
     const restarted = await readRollout(namespace);
     expect(restarted.status?.currentStepIndex).toBeLessThanOrEqual(1);
-    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
+    await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 120_000);
     await eventually('promoted: all traffic on the new stable', async () => (await readRollout(namespace)).status?.phase === 'Healthy' && canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 60_000);
     weights.stop();
-    // 20% was kept through the new first step (a pause), then 50%, then promotion (all on the
-    // canary while stable is re-templated, then all on the new stable): never straight to 0.
-    expect(weights.seen).toEqual([20, 50, 100, 0]);
+    // 20% was kept through the new first step (a pause), then 50%, then promotion (the stable
+    // subset re-pointed to the canary's pods, then all traffic on stable): never straight to 0.
+    expect(weights.seen).toEqual([20, 50, 0]);
     const reasons = (await eventReasons(namespace)).map((e) => e.reason);
     expect(reasons.lastIndexOf('AnalysisPassed')).toBeGreaterThan(reasons.indexOf('StepsChanged'));
   });
@@ -55,7 +66,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
     expect(rolledBack.status?.rollback?.reason).toBe('AnalysisFailed');
     expect(rolledBack.status?.rollback?.message).toMatch(/Prometheus gave no answer 2 rounds in a row, more than consecutiveErrorLimit 1/);
     expect(rolledBack.status?.analysis).toMatchObject({ passedChecks: 0, erroredChecks: 2, failedChecks: 1 });
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
     expect((await eventReasons(namespace)).find((e) => e.reason === 'AnalysisFailed')?.type).toBe('Warning');
   });
 
@@ -87,7 +98,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
     const scaleDownAt = Date.parse((await readRollout(namespace)).status!.canaryScaleDownAt!);
     await controllers[0]!.kill('SIGKILL');
     controllers.push(startController(prometheus().url, 'scale-down-second'));
-    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 60_000);
+    await eventually('canary scaled to zero', async () => (await roleImage(namespace, 'canary')).replicas === 0, 60_000);
     // Not before the recorded time, which is scaleDownDelaySeconds after the weight write.
     expect(Date.now()).toBeGreaterThanOrEqual(scaleDownAt);
     expect(scaleDownAt - weightZeroAt).toBeGreaterThan(5_000);
@@ -96,22 +107,24 @@ describe('rollouts where real clusters differ from the happy path', () => {
     expect((await readRollout(namespace)).status?.phase).toBe('Aborted');
   });
 
-  it('never scales or re-templates a <name>-canary Deployment it does not own', async () => {
+  it('never scales a <name>-<revision> Deployment it does not own', async () => {
     const { namespace } = await scenario('foreign', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
-    await cluster.apps.deleteNamespacedDeployment({ namespace, name: 'payments-canary' }).catch(() => undefined);
-    await eventually('canary gone', async () => cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-canary' }).then(() => false, () => true));
+    // The name the canary's Deployment would have, taken by someone else's.
+    const next = structuredClone((await readRollout(namespace)).spec.template as PodTemplate);
+    next.spec.containers[0]!.image = 'payments:1.1';
+    const name = `payments-${templateRevision(next)}`;
     await cluster.apps.createNamespacedDeployment({
       namespace,
       body: {
-        metadata: { name: 'payments-canary' },
+        metadata: { name },
         spec: { replicas: 1, selector: { matchLabels: { app: 'someone-else' } }, template: { metadata: { labels: { app: 'someone-else' } }, spec: { containers: [{ name: 'x', image: 'other:1' }] } } },
       },
     });
     await changeImage(namespace, 'payments:1.1');
     const degraded = await waitForPhase(namespace, 'Degraded', 60_000);
-    expect(degraded.status?.message).toMatch(/Deployment payments-canary already exists and is not this Rollout's/);
-    const canary = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-canary' });
+    expect(degraded.status?.message).toMatch(new RegExp(`Deployment ${name} already exists and is not this Rollout's`));
+    const canary = await cluster.apps.readNamespacedDeployment({ namespace, name });
     expect(canary.metadata?.generation).toBe(1);
     expect(canary.spec?.template.spec?.containers[0]?.image).toBe('other:1');
   });
@@ -124,7 +137,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
     template.spec.containers[0]!.name = 'Web_1';
     await cluster.custom.replaceNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments', body: rollout });
     const degraded = await waitForPhase(namespace, 'Degraded', 60_000);
-    expect(degraded.status?.message).toMatch(/the API server refused the creation of Deployment payments-canary: .*spec\.template\.spec\.containers\[0\]\.name: Invalid value: "Web_1"/);
+    expect(degraded.status?.message).toMatch(/the API server refused the creation of Deployment payments-[0-9a-f]{10}: .*spec\.template\.spec\.containers\[0\]\.name: Invalid value: "Web_1"/);
     await new Promise((r) => setTimeout(r, 6_000));
     const { readFileSync } = await import('node:fs');
     const refusals = readFileSync(controllers[0]!.logFile, 'utf8').split('\n').filter((line) => line.includes('write refused by the API server')).length;
@@ -136,18 +149,19 @@ describe('rollouts where real clusters differ from the happy path', () => {
   it('restart rolls the pods of stable without a new revision', async () => {
     const { namespace } = await scenario('restart-pods', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
-    const before = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const name = await stableName(namespace);
+    const before = await cluster.apps.readNamespacedDeployment({ namespace, name });
     const revision = (await readRollout(namespace)).status?.stableRevision;
     await annotate(namespace, 'switchboard.dev/restart');
     await eventually('stable re-templated with the restart token', async () => {
-      const after = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+      const after = await cluster.apps.readNamespacedDeployment({ namespace, name });
       return after.spec?.template.metadata?.annotations?.['switchboard.dev/restartedAt'] !== undefined;
     }, 30_000);
     await eventually('the restart record cleared and the Rollout Healthy', async () => {
       const status = (await readRollout(namespace)).status as { phase?: string; restart?: unknown } | undefined;
       return status?.restart === undefined && status?.phase === 'Healthy';
     }, 60_000);
-    const after = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const after = await cluster.apps.readNamespacedDeployment({ namespace, name });
     expect(after.metadata?.generation).toBe((before.metadata?.generation ?? 0) + 1);
     expect(after.metadata?.annotations?.['switchboard.dev/revision']).toBe(revision);
     expect((await readRollout(namespace)).status?.stableRevision).toBe(revision);
@@ -176,14 +190,14 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await annotate(namespace, 'switchboard.dev/abort');
     await eventually('traffic back on stable', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 30_000);
     await waitForPhase(namespace, 'Aborted', 30_000);
-    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0, 30_000);
+    await eventually('canary scaled to zero', async () => (await roleImage(namespace, 'canary')).replicas === 0, 30_000);
   });
 
   it('kubectl scale and a HorizontalPodAutoscaler drive spec.replicas through the scale subresource', async () => {
     const { namespace } = await scenario('scale', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
     await kubectl(['scale', 'rollout.switchboard.dev/payments', '-n', namespace, '--replicas=3']);
-    await eventually('stable at 3', async () => (await deploymentImage(namespace, 'payments-stable')).replicas === 3, 30_000);
+    await eventually('stable at 3', async () => (await roleImage(namespace, 'stable')).replicas === 3, 30_000);
     await eventually('status.replicas and selector for the scale subresource', async () => {
       const status = (await readRollout(namespace)).status;
       return status?.replicas === 3 && status.selector === 'app=payments';
@@ -198,33 +212,35 @@ describe('rollouts where real clusters differ from the happy path', () => {
     }));
     // kwok pods report no metrics, but the HPA still enforces minReplicas through the scale subresource.
     await eventually('the HPA raised spec.replicas to its minimum', async () => (await readRollout(namespace)).spec.replicas === 4, 90_000);
-    await eventually('stable follows the HPA', async () => (await deploymentImage(namespace, 'payments-stable')).replicas === 4, 30_000);
+    await eventually('stable follows the HPA', async () => (await roleImage(namespace, 'stable')).replicas === 4, 30_000);
     // A rollout under the HPA: the canary gets its share of 4, stable stays at what the HPA set.
     await changeImage(namespace, 'payments:1.1');
     await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 90_000);
-    expect((await deploymentImage(namespace, 'payments-stable')).replicas).toBe(4);
+    expect((await roleImage(namespace, 'stable')).replicas).toBe(4);
     expect((await readRollout(namespace)).spec.replicas).toBe(4);
   });
 
   it('deleting a Rollout keeps stable serving (KeepStable), and a new Rollout of the same name adopts it', async () => {
     const { namespace } = await scenario('delete-keep', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
-    const stableUid = (await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' })).metadata?.uid;
+    const name = await stableName(namespace);
+    const stableUid = (await cluster.apps.readNamespacedDeployment({ namespace, name })).metadata?.uid;
     await changeImage(namespace, 'payments:1.1');
     await eventually('canary at 20%', async () => (await readRollout(namespace)).status?.canaryWeight === 20, 90_000);
+    const canaryName = (await roleImage(namespace, 'canary')).name!;
     await cluster.custom.deleteNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments' });
     await eventually('Rollout gone', async () => readRollout(namespace).then(() => false, () => true), 60_000);
     expect(canaryWeightOf((await readVirtualService(namespace)).spec.http[1])).toBe(0);
-    await eventually('canary garbage collected', async () => cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-canary' }).then(() => false, () => true), 60_000);
+    await eventually('canary garbage collected', async () => cluster.apps.readNamespacedDeployment({ namespace, name: canaryName }).then(() => false, () => true), 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
-    const stable = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const stable = await cluster.apps.readNamespacedDeployment({ namespace, name });
     expect(stable.metadata?.uid).toBe(stableUid);
     expect(stable.metadata?.ownerReferences ?? []).toEqual([]);
     expect(stable.status?.availableReplicas).toBe(2);
 
     await createRollout(namespace, 'payments:1.0');
     await waitForPhase(namespace, 'Healthy', 60_000);
-    const adopted = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const adopted = await cluster.apps.readNamespacedDeployment({ namespace, name });
     expect(adopted.metadata?.uid).toBe(stableUid);
     expect(adopted.metadata?.ownerReferences?.map((r) => r.kind)).toEqual(['Rollout']);
   });
@@ -232,8 +248,9 @@ describe('rollouts where real clusters differ from the happy path', () => {
   it('deletionPolicy DeleteAll lets both Deployments go with the Rollout', async () => {
     const { namespace } = await scenario('delete-all', { withCanarySubset: true });
     await settleFirstDeploy(namespace, { deletionPolicy: 'DeleteAll' });
+    const name = await stableName(namespace);
     await cluster.custom.deleteNamespacedCustomObject({ ...ROLLOUTS, namespace, name: 'payments' });
-    await eventually('stable garbage collected', async () => cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' }).then(() => false, () => true), 60_000);
+    await eventually('stable garbage collected', async () => cluster.apps.readNamespacedDeployment({ namespace, name }).then(() => false, () => true), 60_000);
   });
 
   it("refuses a VirtualService whose beta route is pinned to the canary subset, touching nothing", async () => {
@@ -246,7 +263,74 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await createRollout(namespace, 'payments:1.0');
     const degraded = await waitForPhase(namespace, 'Degraded', 60_000);
     expect(degraded.status?.message).toMatch(/http route #0 sends 100% to subset canary, which has no pods outside a rollout/);
-    await expect(cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' })).rejects.toThrow();
+    expect((await cluster.apps.listNamespacedDeployment({ namespace, labelSelector: 'switchboard.dev/rollout=payments' })).items).toEqual([]);
+  });
+
+  it('moves a Rollout of the <name>-stable/<name>-canary layout to one Deployment per revision without a moment where the stable subset selects no ready pod', async () => {
+    const namespace = await createNamespace(cluster, 'migrate');
+    await deployPaymentsRouting(namespace, { withCanarySubset: true });
+    // The Rollout as the earlier version left it: created, its status written, no controller now.
+    const body = paymentsRollout(namespace, 'payments:1.0') as { spec: Record<string, unknown> };
+    body.spec.scaleDownDelaySeconds = 3;
+    const created = (await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body })) as { metadata: { uid: string }; spec: { template: PodTemplate } };
+    const revision = templateRevision(created.spec.template);
+    const legacy = (track: 'stable' | 'canary', replicas: number) => ({
+      metadata: {
+        name: `payments-${track}`,
+        labels: { 'switchboard.dev/rollout': 'payments', 'switchboard.dev/track': track },
+        annotations: { 'switchboard.dev/revision': revision },
+        ownerReferences: [{ apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', name: 'payments', uid: created.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'payments', 'switchboard.dev/track': track } },
+        template: { ...created.spec.template, metadata: { ...created.spec.template.metadata, labels: { ...created.spec.template.metadata.labels, 'switchboard.dev/track': track } } },
+      },
+    });
+    await cluster.apps.createNamespacedDeployment({ namespace, body: legacy('stable', 2) as never });
+    await cluster.apps.createNamespacedDeployment({ namespace, body: legacy('canary', 0) as never });
+    await cluster.custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace, name: 'payments', body: { status: { phase: 'Healthy', stableRevision: revision } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await eventually('the old layout\'s stable pods ready', async () => (await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' })).status?.availableReplicas === 2, 60_000);
+    const dr = await readDestinationRule(namespace);
+    expect(dr.spec.subsets.find((s) => s.name === 'stable')?.labels).toEqual({ app: 'payments', 'switchboard.dev/track': 'stable' });
+
+    const violations: string[] = [];
+    let samples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [current, pods] = await Promise.all([readDestinationRule(namespace), cluster.core.listNamespacedPod({ namespace })]);
+        const labels = current.spec.subsets.find((s) => s.name === 'stable')?.labels ?? {};
+        const ready = pods.items.filter((pod) =>
+          Object.entries(labels).every(([k, v]) => pod.metadata?.labels?.[k] === v) &&
+          pod.metadata?.deletionTimestamp === undefined &&
+          (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+        samples += 1;
+        if (ready.length === 0) violations.push(`stable subset ${JSON.stringify(labels)} selects no ready pod`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const controller = startController(prometheus().url, 'migrate');
+    cleanups.push(async () => { sampling = false; await sampler; await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
+
+    const gone = (name: string) => cluster.apps.readNamespacedDeployment({ namespace, name }).then(() => false, () => true);
+    await eventually('the old layout\'s Deployments deleted', async () => (await gone('payments-stable')) && (await gone('payments-canary')), 120_000);
+    await eventually('their pods gone', async () => (await cluster.core.listNamespacedPod({ namespace, labelSelector: 'switchboard.dev/track' })).items.length === 0, 60_000);
+    sampling = false;
+    await sampler;
+    expect(samples).toBeGreaterThan(10);
+    expect(violations).toEqual([]);
+    const subsets = (await readDestinationRule(namespace)).spec.subsets;
+    expect(subsets.find((s) => s.name === 'stable')?.labels).toEqual({ app: 'payments', 'switchboard.dev/revision': revision });
+    const owned = await cluster.apps.listNamespacedDeployment({ namespace, labelSelector: 'switchboard.dev/rollout=payments' });
+    expect(owned.items.map((d) => [d.metadata?.name, d.status?.availableReplicas])).toEqual([[`payments-${revision}`, 2]]);
+    const reasons = (await eventReasons(namespace)).map((e) => e.reason);
+    expect(reasons).toContain('MigratingToRevisionLayout');
+    expect(reasons).toContain('OldLayoutDeleted');
+    // The migrated Rollout releases as any other: the new revision in a Deployment of its own.
+    await changeImage(namespace, 'payments:1.1');
+    await eventually('a canary Deployment of the new revision', async () => (await roleImage(namespace, 'canary')).image === 'payments:1.1', 60_000);
+    expect((await roleImage(namespace, 'stable')).name).toBe(`payments-${revision}`);
   });
 
   it('takes over a live Deployment through workloadRef without a moment where the stable subset selects no ready pod', async () => {
@@ -292,14 +376,15 @@ describe('rollouts where real clusters differ from the happy path', () => {
     body.spec.scaleDownDelaySeconds = 3;
     await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body });
     await eventually('the live Deployment scaled down after takeover', async () => (await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-v1' })).spec?.replicas === 0, 90_000);
-    await eventually('its pods gone', async () => (await cluster.core.listNamespacedPod({ namespace, labelSelector: 'version=v1,!switchboard.dev/track' })).items.length === 0, 60_000);
+    await eventually('its pods gone', async () => (await cluster.core.listNamespacedPod({ namespace, labelSelector: 'version=v1,!switchboard.dev/revision' })).items.length === 0, 60_000);
     sampling = false;
     await sampler;
     expect(samples).toBeGreaterThan(10);
     expect(violations).toEqual([]);
     const subsets = (await readDestinationRule(namespace)).spec.subsets;
-    expect(subsets.find((s) => s.name === 'stable')?.labels).toEqual({ app: 'payments', 'switchboard.dev/track': 'stable' });
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    const { stableRevision } = (await readRollout(namespace)).status ?? {};
+    expect(subsets.find((s) => s.name === 'stable')?.labels).toEqual({ app: 'payments', 'switchboard.dev/revision': stableRevision });
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
     // The live Deployment's template is the Rollout's: changing it starts a rollout.
     await kubectl(['set', 'image', 'deployment/payments-v1', '-n', namespace, 'payments=payments:1.1']);
     await eventually('a canary of the new template', async () => (await readRollout(namespace)).status?.canaryRevision !== undefined, 60_000);

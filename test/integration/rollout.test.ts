@@ -10,7 +10,9 @@ import { ROLLOUTS, canaryWeightOf, rolloutSuite, type RolloutView } from './supp
 const cluster = testCluster();
 
 
-const { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, prometheus, cleanups } = rolloutSuite(cluster);
+const {
+  readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, roleImage, settleFirstDeploy, prometheus, cleanups,
+} = rolloutSuite(cluster);
 const group = ROLLOUTS;
 
 describe('canary rollouts', () => {
@@ -24,7 +26,8 @@ describe('canary rollouts', () => {
         metrics: [{ name: 'error-rate', maxErrorRatePercent: 5 }, judge('errors-vs-stable', 'ErrorRate'), judge('latency-vs-stable', 'Latency')],
       },
     });
-    expect(await deploymentImage(namespace, 'payments-stable')).toEqual({ image: 'payments:1.0', replicas: 2 });
+    const first = await roleImage(namespace, 'stable');
+    expect(first).toMatchObject({ image: 'payments:1.0', replicas: 2 });
     const weights = watchWeights(namespace);
     // The poller's first sample is the weight before the change, however slow its first read.
     await eventually('the weight before the change sampled', async () => weights.seen.length > 0);
@@ -32,14 +35,18 @@ describe('canary rollouts', () => {
     const done = await waitForPhase(namespace, 'Healthy', 120_000).then(async () => {
       // Healthy again only after promotion: wait for the new revision to be the stable one.
       let rollout = await readRollout(namespace);
-      await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
+      await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 120_000);
       rollout = await waitForPhase(namespace, 'Healthy', 60_000);
       return rollout;
     });
     weights.stop();
-    expect(weights.seen).toEqual([0, 20, 50, 100, 0]);
+    // Promotion re-points the stable subset to the canary's pods: no shift to 100% canary first.
+    expect(weights.seen).toEqual([0, 20, 50, 0]);
     expect(done.status?.canaryWeight ?? 0).toBe(0);
-    expect(await deploymentImage(namespace, 'payments-canary')).toMatchObject({ replicas: 0 });
+    // The previous revision is kept at zero pods (for undo), with its template.
+    await eventually('the previous revision scaled to zero', async () => (await deploymentImage(namespace, first.name!)).replicas === 0, 120_000);
+    expect(await deploymentImage(namespace, first.name!)).toEqual({ image: 'payments:1.0', replicas: 0 });
+    expect(`payments-${done.status?.stableRevision}`).not.toBe(first.name);
     const vs = await readVirtualService(namespace);
     expect(vs.spec.http[1]!.route.map((d) => d.weight)).toEqual([100, 0]);
     expect(vs.spec.http[0]!.route).toEqual([{ destination: { host: 'payments', subset: 'stable' }, weight: 100 }]);
@@ -67,7 +74,7 @@ describe('canary rollouts', () => {
           args: [{ name: 'workload' }],
           metrics: [
             { name: 'error-rate', maxErrorRatePercent: 5 },
-            { name: 'canary-seen', query: 'count(istio_requests_total{destination_workload="{{ args.workload }}-canary"}) or vector(0)', min: 0 },
+            { name: 'canary-seen', query: 'count(istio_requests_total{destination_workload=~"{{ args.workload }}-.*"}) or vector(0)', min: 0 },
           ],
         },
       },
@@ -88,8 +95,8 @@ describe('canary rollouts', () => {
     // The decision is recorded in status first and carried out by the next writes, so that a
     // controller that dies in between still finishes it.
     await eventually('all traffic back on stable', async () => canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 10_000);
-    await eventually('canary scaled to zero', async () => (await deploymentImage(namespace, 'payments-canary')).replicas === 0);
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    await eventually('canary scaled to zero', async () => (await roleImage(namespace, 'canary')).replicas === 0);
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
   });
 
   it('never promotes while Prometheus is unreachable', async () => {
@@ -102,7 +109,7 @@ describe('canary rollouts', () => {
     const rollout = await readRollout(namespace);
     expect(rollout.status?.phase).not.toBe('Healthy');
     expect(rollout.status?.canaryWeight).toBeLessThanOrEqual(20);
-    expect((await deploymentImage(namespace, 'payments-stable')).image).toBe('payments:1.0');
+    expect((await roleImage(namespace, 'stable')).image).toBe('payments:1.0');
   });
 
   it('adds the canary subset to the DestinationRule before the first weight change', async () => {
@@ -124,7 +131,7 @@ describe('canary rollouts', () => {
     expect(history.indexOf('subset canary present, weight 20')).toBeGreaterThan(history.indexOf('subset canary present, weight 0'));
     expect(history).not.toContain('subset canary absent, weight 20');
     const canary = (await readDestinationRule(namespace)).spec.subsets.find((s) => s.name === 'canary');
-    expect(canary?.labels).toEqual({ app: 'payments', 'switchboard.dev/track': 'canary' });
+    expect(canary?.labels).toEqual({ app: 'payments', 'switchboard.dev/revision': (await readRollout(namespace)).status?.canaryRevision });
   });
 
   it('leaves the VirtualService untouched and says why when the DestinationRule is missing', async () => {
@@ -143,6 +150,7 @@ describe('canary rollouts', () => {
   it('finishes correctly after the controller is killed mid-rollout', async () => {
     const { namespace, controllers } = await scenario('restart', { withCanarySubset: true });
     await settleFirstDeploy(namespace);
+    const first = await roleImage(namespace, 'stable');
     const weights = watchWeights(namespace);
     // The poller's first sample is the weight before the change, however slow its first read.
     await eventually('the weight before the change sampled', async () => weights.seen.length > 0);
@@ -151,17 +159,19 @@ describe('canary rollouts', () => {
     await controllers[0]!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 3_000));
     controllers.push(startController(prometheus().url, 'restart-second'));
-    await eventually('stable runs payments:1.1', async () => (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1', 120_000);
+    await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 120_000);
     const done = await waitForPhase(namespace, 'Healthy', 60_000);
     weights.stop();
-    expect(weights.seen).toEqual([0, 20, 50, 100, 0]);
+    expect(weights.seen).toEqual([0, 20, 50, 0]);
     const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Rollout' });
     const count = (reason: string) => events.items.filter((e) => e.reason === reason).length;
     const story = events.items.map((e) => `${e.lastTimestamp?.toISOString()} ${e.reason}: ${e.message}`).sort().join('\n');
-    expect(count('PromotingStable'), story).toBe(1);
+    expect(count('PromotionStableRepointed'), story).toBe(1);
     expect(count('Promoted'), story).toBe(1);
-    // Created once, re-templated once by the one promotion: a second promotion would show here.
-    expect((await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' })).metadata?.generation).toBe(2);
+    // One Deployment per revision, each created once: promotion created none.
+    expect(count('CreatingCanary'), story).toBe(1);
+    const owned = await cluster.apps.listNamespacedDeployment({ namespace, labelSelector: 'switchboard.dev/rollout=payments' });
+    expect(owned.items.map((deployment) => deployment.metadata?.name).sort()).toEqual([`payments-${done.status?.stableRevision}`, first.name].sort());
     expect(done.status?.stableRevision).toBeDefined();
   });
 
@@ -190,8 +200,11 @@ describe('canary rollouts', () => {
       replicas: 1, antiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: {} }, steps: [{ setCanaryScale: { replicas: 1 } }, { pause: {} }],
     });
     await changeImage(namespace, 'payments:1.1');
-    const nodeOf = async (track: string) => {
-      const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: `app=payments,switchboard.dev/track=${track}` });
+    const nodeOf = async (track: 'stable' | 'canary') => {
+      const status = (await readRollout(namespace)).status;
+      const revision = track === 'stable' ? status?.stableRevision : status?.canaryRevision;
+      if (revision === undefined) return [];
+      const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: `app=payments,switchboard.dev/revision=${revision}` });
       return pods.items.map((pod) => pod.spec?.nodeName).filter((name) => name !== undefined);
     };
     await eventually(`${namespace}: the canary pod scheduled`, async () => (await nodeOf('canary')).length === 1, 60_000);

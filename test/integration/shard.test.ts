@@ -157,14 +157,16 @@ describe('sharded controllers', () => {
     await moveToShard(moving, 'b');
 
     await eventually('payments:1.1 promoted', async () => {
-      const stable = await cluster.apps.readNamespacedDeployment({ namespace: moving, name: 'payments-stable' });
-      return stable.spec?.template.spec?.containers[0]?.image === 'payments:1.1';
+      const name = `payments-${(await readRollout(moving)).status?.stableRevision}`;
+      const stable = await cluster.apps.readNamespacedDeployment({ namespace: moving, name }).catch(() => undefined);
+      return stable?.spec?.template.spec?.containers[0]?.image === 'payments:1.1';
     }, 90_000);
     await waitForPhase(moving, 'Healthy');
     weights.stop();
 
     // One stored change per step, none replayed by the new shard.
-    expect(weights.weights).toEqual([20, 50, 100, 0]);
+    // Promotion re-points the stable subset: no shift to 100% canary first.
+    expect(weights.weights).toEqual([20, 50, 0]);
     expect(actionsLogged(shardA, moving, shardAOffset)).toEqual([]);
     expect(actionsLogged(shardB, moving, shardBOffset).some((line) => line.includes('"action":"setWeights"'))).toBe(true);
     const events = (await rolloutEvents(moving)).filter((e) => !before.has(e.metadata?.name));

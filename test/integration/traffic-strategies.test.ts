@@ -13,7 +13,7 @@ import { deployPaymentsRouting, startController, startTraffic } from './support/
 import { rolloutSuite } from './support/rollout-scenario.ts';
 
 const cluster = testCluster();
-const { readRollout, readVirtualService, createRollout, changeImage, waitForPhase, deploymentImage, prometheus, cleanups } = rolloutSuite(cluster);
+const { readRollout, readVirtualService, createRollout, changeImage, waitForPhase, roleImage, prometheus, cleanups } = rolloutSuite(cluster);
 
 const TESTERS = { name: 'testers', match: [{ headerName: 'x-canary', headerValue: { exact: 'yes' } }] };
 const SHADOW = { name: 'shadow', percentage: 100, match: [{ path: { prefix: '/' } }] };
@@ -65,11 +65,12 @@ async function settled(namespace: string, traffic: CallerTraffic): Promise<numbe
   return requests(traffic, proxyFailures);
 }
 
-/** The share of checkout's requests the canary's workload got over the next two seconds. */
-async function canaryShare(traffic: CallerTraffic): Promise<number> {
-  const before = { canary: await requests(traffic, seenByCaller('payments-canary')), all: await requests(traffic, (l) => l.reporter === 'source') };
+/** The share of checkout's requests the canary's workload (its revision's Deployment) got over the next two seconds. */
+async function canaryShare(namespace: string, traffic: CallerTraffic): Promise<number> {
+  const workload = (await roleImage(namespace, 'canary')).name ?? 'none';
+  const before = { canary: await requests(traffic, seenByCaller(workload)), all: await requests(traffic, (l) => l.reporter === 'source') };
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  return (await requests(traffic, seenByCaller('payments-canary')) - before.canary) / (await requests(traffic, (l) => l.reporter === 'source') - before.all);
+  return (await requests(traffic, seenByCaller(workload)) - before.canary) / (await requests(traffic, (l) => l.reporter === 'source') - before.all);
 }
 
 describe('header and mirror routes against istiod', () => {
@@ -86,13 +87,14 @@ describe('header and mirror routes against istiod', () => {
       const names = traffic.sidecar.applied()?.routes.map((route) => route.name) ?? [];
       return status?.currentStepIndex === 2 && names[0] === 'testers' && names[1] === 'shadow';
     }, 90_000);
-    const share = await canaryShare(traffic);
+    const share = await canaryShare(namespace, traffic);
     expect((await readRollout(namespace)).status?.canaryWeight).toBe(0);
     // A fifth of the requests carry the header: they, and nothing else at weight 0, reach the canary.
     expect(share).toBeGreaterThan(0.1);
     expect(share).toBeLessThan(0.3);
     // Every request is copied to the canary; only its own proxy reports the copies, which all fail.
-    const shadowFailures = await requests(traffic, (l) => l.reporter === 'destination' && l.destination_workload === 'payments-canary' && l.response_code === '503');
+    const canaryWorkload = (await roleImage(namespace, 'canary')).name;
+    const shadowFailures = await requests(traffic, (l) => l.reporter === 'destination' && l.destination_workload === canaryWorkload && l.response_code === '503');
     expect(shadowFailures).toBeGreaterThan(100);
 
     const promoted = await waitForPhase(namespace, 'Healthy', 120_000);
@@ -119,22 +121,22 @@ describe('blue-green against istiod', () => {
     await changeImage(namespace, 'payments:1.1');
     await eventually(`${namespace}: the preview at full size, its route applied by checkout's sidecar`, async () => {
       const status = (await readRollout(namespace)).status;
-      const preview = await deploymentImage(namespace, 'payments-canary');
+      const preview = await roleImage(namespace, 'canary');
       return status?.canaryWeight === 0 && preview.replicas === 2 && traffic.sidecar.applied()?.routes[0]?.name === 'preview';
     }, 90_000);
-    const share = await canaryShare(traffic);
+    const share = await canaryShare(namespace, traffic);
     expect(share).toBeGreaterThan(0.1);
     expect(share).toBeLessThan(0.3);
 
     // The switch: every request to the new version, the old one still at full size.
     await eventually(`${namespace}: switched`, async () => (await readRollout(namespace)).status?.canaryWeight === 100, 60_000);
-    const old = await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-stable' });
+    const old = await cluster.apps.readNamespacedDeployment({ namespace, name: (await roleImage(namespace, 'stable')).name! });
     expect(old.spec?.template.spec?.containers[0]?.image).toBe('payments:1.0');
     expect(old.status?.availableReplicas).toBe(2);
 
     await eventually(`${namespace}: promoted`, async () => {
       const status = (await readRollout(namespace)).status;
-      return status?.phase === 'Healthy' && (await deploymentImage(namespace, 'payments-stable')).image === 'payments:1.1';
+      return status?.phase === 'Healthy' && (await roleImage(namespace, 'stable')).image === 'payments:1.1';
     }, 120_000);
     expect((await readVirtualService(namespace)).spec.http.map((route) => (route as { name?: string }).name)).toEqual(['beta', 'primary']);
     expect(await requests(traffic, proxyFailures)).toBe(failedBefore);

@@ -23,7 +23,7 @@ function noneFound(api: RolloutApi, allNamespaces: boolean): string {
 }
 
 function readDeployments(api: RolloutApi, rollout: Rollout): Promise<TrackDeployments> {
-  return api.readDeployments(rollout.metadata.name, rollout.metadata.namespace || api.namespace);
+  return api.readDeployments(rollout, rollout.metadata.namespace || api.namespace);
 }
 
 async function statusViews(api: RolloutApi, rollouts: readonly Rollout[]): Promise<RolloutStatusView[]> {
@@ -58,7 +58,7 @@ export function registerGetCommand(program: Command, withTarget: (command: Comma
           output.stdout(new RolloutPrinter(format, false, clock).render([rollout]));
           return;
         }
-        const view = rolloutStatusView(rollout, await api.readDeployments(name));
+        const view = rolloutStatusView(rollout, await api.readDeployments(rollout));
         output.stdout(format === undefined ? formatStatusView(view, clock()) : printObject(view, format));
         return;
       }

@@ -8,8 +8,9 @@ import {
 import type { Operation } from 'rfc6902';
 import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
 import type { RolloutMergePatch } from '../../rollout/commands.ts';
-import { deploymentName } from '../../rollout/deployments/deployments.ts';
-import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout, type Track } from '../../rollout/types.ts';
+import { deploymentRevision } from '../../rollout/deployments/deployments.ts';
+import { roleDeployments } from '../../rollout/deployments/roles.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type Rollout } from '../../rollout/types.ts';
 import { apiError, CLI_ERROR, CliError, describeApiFailure } from '../rollout-errors.ts';
 
 /** The flags every rollout command takes. */
@@ -166,23 +167,34 @@ export class RolloutApi {
   }
 
   /**
-   * Read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
+   * The Deployments in the stable and canary roles (status.stableRevision, status.canaryRevision),
+   * read as plain JSON through the generic path (/apis/apps/v1/...): client-node's typed
    * deserializer drops fields its models do not know, and undo must copy the template whole.
    * `namespace`: the rollout's, when a list of every namespace's (get -A) names it.
    */
-  async readDeployment(rolloutName: string, track: Track, namespace = this.namespace): Promise<V1Deployment | undefined> {
-    const name = deploymentName(rolloutName, track);
-    try {
-      return (await this.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'deployments', name })) as V1Deployment;
-    } catch (error) {
-      if (this.isMissingObject(error)) return undefined;
-      throw this.failure(error, `reading Deployment "${name}" in namespace "${namespace}"`, 'get', 'deployments.apps', namespace);
-    }
+  async readDeployments(rollout: Rollout, namespace = this.namespace): Promise<TrackDeployments> {
+    return roleDeployments(rollout, await this.listRolloutDeployments(rollout, namespace));
   }
 
-  async readDeployments(rolloutName: string, namespace = this.namespace): Promise<TrackDeployments> {
-    const [stable, canary] = await Promise.all([this.readDeployment(rolloutName, 'stable', namespace), this.readDeployment(rolloutName, 'canary', namespace)]);
-    return { stable, canary };
+  /** The kept Deployment of a revision (its full name, or a prefix of it only one revision has). */
+  async readRevisionDeployment(rollout: Rollout, revision: string): Promise<V1Deployment | undefined> {
+    const items = await this.listRolloutDeployments(rollout, this.namespace);
+    const matches = items.filter((deployment) => deploymentRevision(deployment)?.startsWith(revision) === true);
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  private async listRolloutDeployments(rollout: Rollout, namespace: string): Promise<V1Deployment[]> {
+    const rolloutName = rollout.metadata.name;
+    let items: V1Deployment[];
+    try {
+      const list = (await this.custom.listNamespacedCustomObject({
+        group: 'apps', version: 'v1', namespace, plural: 'deployments', labelSelector: `${ROLLOUT_LABEL}=${rolloutName}`,
+      })) as { items?: V1Deployment[] };
+      items = list.items ?? [];
+    } catch (error) {
+      throw this.failure(error, `listing the Deployments of rollout "${rolloutName}" in namespace "${namespace}"`, 'list', 'deployments.apps', namespace);
+    }
+    return items;
   }
 
   /** The command patches of commands.ts, sent as `kubectl patch --type merge` sends them. */

@@ -12,7 +12,7 @@ import { connectRollouts } from './rollout-connect.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 import { formatStatusView } from './rollout-format.ts';
 import { objectStream, printObject, type ObjectFormat } from './rollout-get.ts';
-import { planUndo, undoRollout } from './rollout-undo.ts';
+import { readUndo, undoRollout } from './rollout-undo.ts';
 import { rolloutStatusView } from './rollout-view.ts';
 import { watchFailure, watchRollout, type RolloutSnapshot } from './rollout-watch.ts';
 import { registerSetImageCommand } from './set-image-command.ts';
@@ -41,7 +41,7 @@ export function withTarget(command: Command): Command {
 
 async function readSnapshot(api: RolloutApi, name: string): Promise<RolloutSnapshot> {
   const rollout = await api.readRollout(name);
-  return { rollout, deployments: await api.readDeployments(name) };
+  return { rollout, deployments: await api.readDeployments(rollout) };
 }
 
 function renderSnapshot(snapshot: RolloutSnapshot, format: OutputFormat | undefined, now: Date): string {
@@ -133,15 +133,16 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
   }
 
   withTarget(program.command('undo <rollout>'))
-    .description('set spec.template back to what the stable Deployment runs, which rolls back to it')
+    .description('set spec.template back to what the stable Deployment (or a kept earlier revision) runs, which rolls back to it')
+    .option('--to-revision <revision>', 'an earlier revision whose Deployment is kept (its hash, or a prefix of it): it is scaled back up through the steps')
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
-    .action(async (name: string, options: ActionOptions) => {
+    .action(async (name: string, options: ActionOptions & { toRevision?: string }) => {
       const api = await connectRollouts(options);
       if (options.printKubectl !== true) {
-        output.stdout(await undoRollout(api, name));
+        output.stdout(await undoRollout(api, name, options.toRevision));
         return;
       }
-      const plan = planUndo(await api.readRollout(name), await api.readDeployment(name, 'stable'));
+      const { plan } = await readUndo(api, name, options.toRevision);
       output.stdout(`${kubectlJsonPatch(name, plan.patch, options)}\n`);
     });
 

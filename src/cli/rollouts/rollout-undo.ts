@@ -1,11 +1,14 @@
-// `switchboard undo`: put back in spec.template what the stable Deployment runs. Changing the
-// template is the one way to start (or end) a rollout, so undo is a template change like any
-// other, and the controller handles it with its usual safety (steps, analysis, deadlines).
+// `switchboard undo [--to-revision R]`: put back in spec.template what the stable Deployment (or
+// the kept Deployment of revision R) runs. Changing the template is the one way to start (or end) a
+// rollout, so undo is a template change like any other, and the controller handles it with its
+// usual safety (steps, analysis, deadlines). The template is the one the Deployment recorded
+// (TEMPLATE_ANNOTATION), which hashes to its revision: the controller finds that revision's
+// Deployment and scales it back up instead of creating pods of a new revision.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { deploymentName, deploymentRevision } from '../../rollout/deployments/deployments.ts';
 import { canonicalJson, templateRevision } from '../../rollout/revision.ts';
-import { TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
+import { REVISION_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
 import type { RolloutApi } from './rollout-api.ts';
 import { CLI_ERROR, CliError } from '../rollout-errors.ts';
 
@@ -13,8 +16,13 @@ export interface UndoPlan {
   template: PodTemplate;
   /** templateRevision of the restored template: what the controller will call it. */
   revision: string;
-  /** The revision annotation of the stable Deployment. */
+  /** The revision annotation of the Deployment gone back to (stable's unless --to-revision), and its name. */
   stableRevision: string | undefined;
+  stableName: string;
+  /** The template is the one recorded for the revision: it hashes to it, no new revision is made. */
+  exact: boolean;
+  /** --to-revision: a kept revision rather than stable. */
+  toRevision?: string;
   patch: Operation[];
 }
 
@@ -26,7 +34,7 @@ export interface UndoPlan {
 export function stableTemplate(deployment: V1Deployment): PodTemplate | undefined {
   const template = deployment.spec?.template;
   if (template?.spec === undefined) return undefined;
-  const { [TRACK_LABEL]: _track, ...labels } = template.metadata?.labels ?? {};
+  const { [TRACK_LABEL]: _track, [REVISION_LABEL]: _revision, ...labels } = template.metadata?.labels ?? {};
   const annotations = template.metadata?.annotations;
   return {
     metadata: { labels, ...(annotations === undefined ? {} : { annotations }) },
@@ -46,10 +54,30 @@ export function undoPatch(current: PodTemplate, restored: PodTemplate): Operatio
   ];
 }
 
-export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): UndoPlan {
+/** The template the Deployment recorded for its revision, when it still hashes to that revision. */
+export function recordedTemplate(deployment: V1Deployment): PodTemplate | undefined {
+  const recorded = deployment.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+  if (recorded === undefined) return undefined;
+  try {
+    const template = JSON.parse(recorded) as PodTemplate;
+    return templateRevision(template) === deploymentRevision(deployment) ? template : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function planUndo(rollout: Rollout, stable: V1Deployment | undefined, toRevision?: string): UndoPlan {
   const { name, namespace } = rollout.metadata;
-  const stableName = deploymentName(name, 'stable');
-  const template = stable === undefined ? undefined : stableTemplate(stable);
+  if (toRevision !== undefined && stable === undefined) {
+    throw new CliError(
+      CLI_ERROR.noStable,
+      `rollout "${name}" in namespace "${namespace}" keeps no Deployment of revision "${toRevision}" ` +
+        `(it keeps spec.revisionHistoryLimit earlier revisions: kubectl get deployments -n ${namespace} -l switchboard.dev/rollout=${name})`,
+    );
+  }
+  const stableName = stable?.metadata?.name ?? deploymentName(name, rollout.status?.stableRevision ?? 'stable');
+  const exactTemplate = stable === undefined ? undefined : recordedTemplate(stable);
+  const template = exactTemplate ?? (stable === undefined ? undefined : stableTemplate(stable));
   if (stable === undefined || template === undefined) {
     throw new CliError(
       CLI_ERROR.noStable,
@@ -74,7 +102,10 @@ export function planUndo(rollout: Rollout, stable: V1Deployment | undefined): Un
         `${stableRevision === undefined ? '' : ` (revision ${stableRevision})`}; nothing to undo`,
     );
   }
-  return { template, revision: templateRevision(template), stableRevision, patch: undoPatch(current, template) };
+  return {
+    template, revision: templateRevision(template), stableRevision, stableName, exact: exactTemplate !== undefined,
+    ...(toRevision === undefined ? {} : { toRevision }), patch: undoPatch(current, template),
+  };
 }
 
 /**
@@ -98,8 +129,12 @@ export async function applyUndo(api: Pick<RolloutApi, 'jsonPatchRollout' | 'read
 /** The line printed after undo: what the controller will do with the restored template. */
 export function undoLine(rollout: Rollout, plan: UndoPlan): string {
   const { name, namespace } = rollout.metadata;
-  const stableName = deploymentName(name, 'stable');
+  const { stableName } = plan;
   const what = `rollout "${name}" in namespace "${namespace}": undo requested: spec.template set to the template ${stableName} runs`;
+  if (plan.toRevision !== undefined && plan.exact && plan.revision !== (rollout.status?.stableRevision ?? '')) {
+    return `${what}; it is revision ${plan.revision}, whose Deployment was kept: the controller scales it back up through the steps, ` +
+      `with analysis, instead of creating pods of a new revision (\`switchboard promote --full ${name}\` skips the steps)\n`;
+  }
   // The API server fills in pod defaults (imagePullPolicy, terminationMessagePath, ...) when it
   // stores a Deployment, so its template rarely hashes to the revision it was created from.
   const next = plan.revision === plan.stableRevision
@@ -109,10 +144,20 @@ export function undoLine(rollout: Rollout, plan: UndoPlan): string {
   return `${what}${next}\n`;
 }
 
-/** `switchboard undo` without --print-kubectl: read, plan, patch; returns the line to print. */
-export async function undoRollout(api: Pick<RolloutApi, 'jsonPatchRollout' | 'readRollout' | 'readDeployment'>, name: string): Promise<string> {
+/** What `undo` reads and plans: back to stable's template, or to a kept revision's. */
+export async function readUndo(
+  api: Pick<RolloutApi, 'readRollout' | 'readDeployments' | 'readRevisionDeployment'>, name: string, toRevision?: string,
+): Promise<{ rollout: Rollout; plan: UndoPlan }> {
   const rollout = await api.readRollout(name);
-  const plan = planUndo(rollout, await api.readDeployment(name, 'stable'));
+  const target = toRevision === undefined ? (await api.readDeployments(rollout)).stable : await api.readRevisionDeployment(rollout, toRevision);
+  return { rollout, plan: planUndo(rollout, target, toRevision) };
+}
+
+/** `switchboard undo` without --print-kubectl: read, plan, patch; returns the line to print. */
+export async function undoRollout(
+  api: Pick<RolloutApi, 'jsonPatchRollout' | 'readRollout' | 'readDeployments' | 'readRevisionDeployment'>, name: string, toRevision?: string,
+): Promise<string> {
+  const { rollout, plan } = await readUndo(api, name, toRevision);
   await applyUndo(api, rollout, plan);
   return undoLine(rollout, plan);
 }

@@ -219,8 +219,9 @@ function stepPosition(rollout: Rollout): StepPosition | undefined {
   return { index: status.currentStepIndex, count: effectiveSteps(spec).length };
 }
 
-function deploymentView(rolloutName: string, track: Track, deployment: V1Deployment | undefined): DeploymentView {
-  const name = deploymentName(rolloutName, track);
+function deploymentView(rollout: Rollout, track: Track, deployment: V1Deployment | undefined): DeploymentView {
+  const revision = track === 'stable' ? rollout.status?.stableRevision : rollout.status?.canaryRevision;
+  const name = deployment?.metadata?.name ?? deploymentName(rollout.metadata.name, revision ?? track);
   if (deployment === undefined) return { track, name, found: false };
   return present<DeploymentView>({
     track, name, found: true, ready: deployment.status?.readyReplicas ?? 0, desired: desiredReplicas(deployment), revision: deploymentRevision(deployment),
@@ -315,8 +316,8 @@ export function rolloutStatusView(rollout: Rollout, deployments: TrackDeployment
     stableRevision: status?.stableRevision,
     canaryRevision: status?.canaryRevision,
     deployments: deployments === undefined ? undefined : [
-      deploymentView(metadata.name, 'stable', deployments.stable),
-      deploymentView(metadata.name, 'canary', deployments.canary),
+      deploymentView(rollout, 'stable', deployments.stable),
+      deploymentView(rollout, 'canary', deployments.canary),
     ],
     analysis: analysisView(rollout),
     rollback: rollback === undefined

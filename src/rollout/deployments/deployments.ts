@@ -1,13 +1,28 @@
-// The two Deployments a Rollout owns, <name>-stable and <name>-canary: how they are built, how
-// they are changed, and when they count as ready.
+// The Deployments a Rollout owns, one per revision, <name>-<revision>: how they are built, how
+// they are changed, and when they count as ready. A revision's pods carry the revision as a label
+// that never changes, so which pods are stable and which are canary is only a matter of which
+// revision each DestinationRule subset selects (status.stableRevision, status.canaryRevision):
+// promotion re-points the stable subset to the canary's pods instead of rolling new ones.
+// Deployments of the layout before that (<name>-stable and <name>-canary, selected by the track
+// label) are still read, and moved over by migration.ts.
 import type { V1Deployment, V1OwnerReference, V1PodAffinityTerm, V1PodAntiAffinity, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from '../defaults.ts';
-import { REVISION_ANNOTATION, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TRACK_LABEL, type AntiAffinitySpec, type Rollout, type Track } from '../types.ts';
-import { pointerToken } from '../../kube/json-pointer.ts';
+import { canonicalJson } from '../revision.ts';
+import { REVISION_ANNOTATION, REVISION_LABEL, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type AntiAffinitySpec, type Rollout } from '../types.ts';
 
-export function deploymentName(rolloutName: string, track: Track): string {
-  return `${rolloutName}-${track}`;
+export function deploymentName(rolloutName: string, revision: string): string {
+  return `${rolloutName}-${revision}`;
+}
+
+/** The name a Deployment has, or the one it will be created with. */
+export function nameOf(deployment: V1Deployment | undefined, fallback: string): string {
+  return deployment?.metadata?.name ?? fallback;
+}
+
+/** A Deployment of the layout before one Deployment per revision: <name>-stable or <name>-canary, selected by track. */
+export function isLegacy(deployment: V1Deployment): boolean {
+  return deployment.metadata?.labels?.[TRACK_LABEL] !== undefined;
 }
 
 /** What makes a Deployment this Rollout's: garbage collected with it, and never touched by anyone else's rollout. */
@@ -16,9 +31,14 @@ export function controllerReference(rollout: Rollout): V1OwnerReference {
   return { apiVersion: ROLLOUT_API_VERSION, kind: ROLLOUT_KIND, name, uid: uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
-/** Selector of a track's pods: the Rollout's selector plus the track label (what the subsets select too). */
-export function trackLabels(spec: Pick<ResolvedSpec, 'selector'>, track: Track): Record<string, string> {
-  return { ...spec.selector.matchLabels, [TRACK_LABEL]: track };
+/** Selector of a revision's pods: the Rollout's selector plus the revision label (what the subsets select too). */
+export function revisionLabels(spec: Pick<ResolvedSpec, 'selector'>, revision: string): Record<string, string> {
+  return { ...spec.selector.matchLabels, [REVISION_LABEL]: revision };
+}
+
+/** The labels that select the Deployment's pods: what a subset for it must select. */
+export function podSelector(deployment: V1Deployment): Record<string, string> {
+  return deployment.spec?.selector?.matchLabels ?? {};
 }
 
 export function deploymentRevision(deployment: V1Deployment | undefined): string | undefined {
@@ -34,12 +54,15 @@ export function deploymentReplicaCount(deployment: V1Deployment | undefined): nu
   return deployment?.status?.replicas ?? 0;
 }
 
-/** The pod template a track runs: the Rollout's template plus the track label (and the canary's anti-affinity). */
-function trackTemplate(spec: ResolvedSpec, track: Track): V1PodTemplateSpec {
-  const { template } = spec;
-  const labelled = { ...template, metadata: { ...template.metadata, labels: { ...template.metadata.labels, [TRACK_LABEL]: track } } };
-  if (track !== 'canary' || spec.antiAffinity === undefined) return labelled;
-  return { ...labelled, spec: withAntiAffinity(template.spec, spec.antiAffinity, trackLabels(spec, 'stable')) };
+/**
+ * The pod template of a revision: the given template plus the revision label, and for a canary
+ * (`awayFrom`: the pods it must keep off the nodes of) the anti-affinity term.
+ */
+function revisionTemplate(spec: ResolvedSpec, template: V1PodTemplateSpec, revision: string, awayFrom?: Record<string, string>): V1PodTemplateSpec {
+  const metadata = template.metadata ?? {};
+  const labelled = { ...template, metadata: { ...metadata, labels: { ...metadata.labels, [REVISION_LABEL]: revision } } };
+  if (awayFrom === undefined || spec.antiAffinity === undefined || template.spec === undefined) return labelled;
+  return { ...labelled, spec: withAntiAffinity(template.spec, spec.antiAffinity, awayFrom) };
 }
 
 /** The pod spec with one more anti-affinity term against the stable pods, the template's own terms kept. */
@@ -58,22 +81,30 @@ export function withAntiAffinity(pod: V1PodSpec, antiAffinity: AntiAffinitySpec,
   return { ...pod, affinity: { ...pod.affinity, podAntiAffinity } };
 }
 
-export function buildDeployment(rollout: Rollout, spec: ResolvedSpec, track: Track, revision: string, replicas: number): V1Deployment {
+/**
+ * The Deployment of a revision. `template`: the pods it runs (spec.template unless a Deployment of
+ * the earlier layout is copied); `awayFrom`: the stable pods a canary keeps off the nodes of.
+ */
+export function buildDeployment(
+  rollout: Rollout, spec: ResolvedSpec, revision: string, replicas: number,
+  options: { template?: V1PodTemplateSpec; awayFrom?: Record<string, string> } = {},
+): V1Deployment {
   const { name, namespace } = rollout.metadata;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name: deploymentName(name, track),
+      name: deploymentName(name, revision),
       namespace,
-      labels: { [ROLLOUT_LABEL]: name, [TRACK_LABEL]: track },
-      annotations: { [REVISION_ANNOTATION]: revision },
+      labels: { [ROLLOUT_LABEL]: name, [REVISION_LABEL]: revision },
+      // A copied template (migration) is not the one that hashes to the revision: no undo copy.
+      annotations: { [REVISION_ANNOTATION]: revision, ...(options.template === undefined ? { [TEMPLATE_ANNOTATION]: canonicalJson(spec.template) } : {}) },
       ownerReferences: [controllerReference(rollout)],
     },
     spec: {
       replicas,
-      selector: { matchLabels: trackLabels(spec, track) },
-      template: trackTemplate(spec, track),
+      selector: { matchLabels: revisionLabels(spec, revision) },
+      template: revisionTemplate(spec, options.template ?? spec.template, revision, options.awayFrom),
     },
   };
 }
@@ -89,21 +120,6 @@ export function replicasPatch(deployment: V1Deployment, replicas: number): Opera
     ...identityGuard(deployment),
     { op: 'test', path: '/spec/replicas', value: desiredReplicas(deployment) },
     { op: 'replace', path: '/spec/replicas', value: replicas },
-  ];
-}
-
-/** New template and revision (and replicas) for a track; the selector never changes. */
-export function templatePatch(deployment: V1Deployment, spec: ResolvedSpec, track: Track, revision: string, replicas: number): Operation[] {
-  const annotations = deployment.metadata?.annotations;
-  const annotationOp: Operation =
-    annotations === undefined
-      ? { op: 'add', path: '/metadata/annotations', value: { [REVISION_ANNOTATION]: revision } }
-      : { op: 'add', path: `/metadata/annotations/${pointerToken(REVISION_ANNOTATION)}`, value: revision };
-  return [
-    ...identityGuard(deployment),
-    { op: 'replace', path: '/spec/template', value: trackTemplate(spec, track) },
-    { op: 'add', path: '/spec/replicas', value: replicas },
-    annotationOp,
   ];
 }
 

@@ -5,7 +5,7 @@
 // carry the token yet gets it, one write a pass; then the record is dropped.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Action } from '../actions.ts';
-import { deploymentName, desiredReplicas } from './deployments.ts';
+import { desiredReplicas } from './deployments.ts';
 import type { DecideContext } from '../state.ts';
 import { recordStatus } from '../transitions.ts';
 import { RESTARTED_AT_ANNOTATION } from '../types.ts';
@@ -22,7 +22,7 @@ export function decideRestart(ctx: DecideContext): Action | undefined {
     const deployment = track === 'stable' ? ctx.observed.stableDeployment : ctx.observed.canaryDeployment;
     // Gone, or re-templated since (new pods anyway): nothing left to roll for this track.
     if (deployment === undefined || restartedAt(deployment) === restart.token) continue;
-    const name = deploymentName(ctx.rollout.metadata.name, track);
+    const name = deployment.metadata?.name ?? '';
     const annotations = deployment.spec?.template?.metadata?.annotations;
     const key = pointerToken(RESTARTED_AT_ANNOTATION);
     return {

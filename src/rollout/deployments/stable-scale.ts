@@ -8,7 +8,7 @@
 import type { Action } from '../actions.ts';
 import { waitUntil } from '../hold.ts';
 import type { DecideContext } from '../state.ts';
-import { deploymentName, deploymentReadiness, desiredReplicas } from './deployments.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments.ts';
 import { scaleDeployment } from '../writes.ts';
 
 /** Stable's share of `replicas` at a canary weight: at least one pod while it takes any traffic. */
@@ -35,6 +35,6 @@ export function stableCapacityFor(ctx: DecideContext, action: Action): Action | 
   if (desiredReplicas(stable) < needed) return scaleDeployment(ctx, stable, 'stable', needed, 'ScalingStableUp');
   const { available } = deploymentReadiness(stable);
   if (available >= needed) return undefined;
-  const name = deploymentName(ctx.rollout.metadata.name, 'stable');
+  const name = stable.metadata?.name ?? '';
   return waitUntil('WaitingForStablePods', `${available}/${needed} pods of ${name} available: traffic moves back to stable (${action.reason}) once it has the pods for it`);
 }

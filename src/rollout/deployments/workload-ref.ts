@@ -5,7 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import type { Action } from '../actions.ts';
 import { CONDITION } from '../conditions.ts';
-import { deploymentName, deploymentReadiness, desiredReplicas } from './deployments.ts';
+import { deploymentReadiness, desiredReplicas } from './deployments.ts';
 import { addMilliseconds } from '../durations.ts';
 import { hold, stopWith } from '../hold.ts';
 import { timestamp, type DecideContext, type RoutedContext } from '../state.ts';
@@ -66,14 +66,14 @@ export function workloadTakeover(ctx: RoutedContext, pendingSubsets: readonly Tr
   const at = timestamp(ctx.status.workloadScaleDownAt);
   if (delayMs > 0 && at === undefined) {
     const until = addMilliseconds(ctx.now, delayMs);
-    return { action: recordStatus('WorkloadScaleDownScheduled', `the stable subset now selects Deployment ${deploymentName(name, 'stable')}: Deployment ${ref} is scaled to zero at ${until.toISOString()}`, { ...ctx.status, workloadScaleDownAt: until.toISOString() }) };
+    return { action: recordStatus('WorkloadScaleDownScheduled', `the stable subset now selects Deployment ${stable.metadata?.name ?? ''}: Deployment ${ref} is scaled to zero at ${until.toISOString()}`, { ...ctx.status, workloadScaleDownAt: until.toISOString() }) };
   }
   if (delayMs > 0 && at !== undefined && ctx.now.getTime() < at) return { wakeAt: new Date(at) };
   return {
     action: {
       kind: 'updateWorkload',
       reason: 'WorkloadScaledDown',
-      message: `Deployment ${deploymentName(name, 'stable')} carries the traffic of Deployment ${ref}: scaling ${ref} from ${desiredReplicas(workload)} to 0 replicas`,
+      message: `Deployment ${stable.metadata?.name ?? ''} carries the traffic of Deployment ${ref}: scaling ${ref} from ${desiredReplicas(workload)} to 0 replicas`,
       name: ref,
       patch: workloadPatch(workload, [
         { op: 'test', path: '/spec/replicas', value: desiredReplicas(workload) },

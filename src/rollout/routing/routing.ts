@@ -5,8 +5,8 @@ import type { Operation } from 'rfc6902';
 import { CLAIMS_ANNOTATION, claimOwner, describePart, planClaims, routeClaimKey, subsetClaimKeys, type ClaimConflict, type ClaimWrite, type RoutingPlural } from './claims.ts';
 import { CONDITION, type ConditionUpdate } from '../conditions.ts';
 import type { DecideContext, RouteTarget, RoutedContext } from '../state.ts';
-import { deploymentReadiness, desiredReplicas } from '../deployments/deployments.ts';
-import { planSubsets } from './subsets.ts';
+import { deploymentReadiness, desiredReplicas, podSelector, revisionLabels } from '../deployments/deployments.ts';
+import { planSubsets, type SubsetLabels } from './subsets.ts';
 import { virtualServiceNamespace, type ResolvedTrafficRouting } from '../defaults.ts';
 import { describeScope, exportScope, visibleIn, withNamespace } from '../../mesh/export-to.ts';
 import type { DestinationRule, ManagedRouteStatus, Track, VirtualService } from '../types.ts';
@@ -88,7 +88,7 @@ export function resolveRouting(ctx: DecideContext, desired: readonly ManagedRout
     [virtualService, primaryRouting, primaryNamespace], ...others.targets.map((t): [VirtualService, ResolvedTrafficRouting, string] => [t.virtualService, t.routing, t.namespace]),
   ];
   const mayRepoint = (track: Track) => trackAvailable(ctx, track) || sources.every(([vs, scoped, ns]) => subsetWeight(vs, scoped, ns, track) === 0);
-  const plan = planSubsets(destinationRule, routing, ctx.spec.selector.matchLabels, mayRepoint);
+  const plan = planSubsets(destinationRule, routing, subsetLabels(ctx), mayRepoint);
   return { ok: true, routed, claimWrites, subsetPatch: plan.patch, pendingSubsets: plan.pending };
 }
 
@@ -162,6 +162,16 @@ function claimedMessage(plural: RoutingPlural, name: string, conflict: ClaimConf
     `two Rollouts on one route would take turns rewriting it. Point spec.trafficRouting at a route and subsets of this Rollout's own, ` +
     `or delete one of the two Rollouts (the survivor takes the route over)`
   );
+}
+
+/**
+ * Each subset selects its role's pods; the canary subset, outside a rollout (or before the
+ * canary's Deployment exists), selects stable's, so that it is never a subset without pods.
+ */
+export function subsetLabels(ctx: DecideContext): SubsetLabels {
+  const { stableDeployment: stable, canaryDeployment: canary } = ctx.observed;
+  const stableLabels = stable === undefined ? revisionLabels(ctx.spec, ctx.status.stableRevision ?? ctx.revision) : podSelector(stable);
+  return { stable: stableLabels, canary: canary === undefined ? stableLabels : podSelector(canary) };
 }
 
 /** Our Deployment of the track exists, is ours and has every pod available: a subset may select it. */

@@ -5,16 +5,25 @@
 import type { Operation } from 'rfc6902';
 import type { ResolvedTrafficRouting } from '../defaults.ts';
 import type { DestinationRule, DestinationRuleSubset, Track } from '../types.ts';
-import { TRACK_LABEL } from '../types.ts';
 
 export interface DesiredSubset {
   name: string;
   labels: Record<string, string>;
 }
 
-export function desiredSubsets(routing: ResolvedTrafficRouting, selector: Record<string, string>): DesiredSubset[] {
-  const subset = (name: string, track: Track): DesiredSubset => ({ name, labels: { ...selector, [TRACK_LABEL]: track } });
-  return [subset(routing.destinationRule.stableSubset, 'stable'), subset(routing.destinationRule.canarySubset, 'canary')];
+/** The labels each subset selects: those of its role's pods (deployments/deployments.ts podSelector). */
+export type SubsetLabels = Record<Track, Record<string, string>>;
+
+export function desiredSubsets(routing: ResolvedTrafficRouting, labels: SubsetLabels): DesiredSubset[] {
+  return [
+    { name: routing.destinationRule.stableSubset, labels: labels.stable },
+    { name: routing.destinationRule.canarySubset, labels: labels.canary },
+  ];
+}
+
+/** The subset selects every pod of a template with these labels. */
+export function selects(subset: DestinationRuleSubset, podLabels: Record<string, string>): boolean {
+  return Object.entries(subset.labels ?? {}).every(([key, value]) => podLabels[key] === value);
 }
 
 export function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
@@ -31,17 +40,17 @@ export interface SubsetPlan {
 
 /**
  * Adds missing subsets (a missing subset selects nothing, so adding one cannot take pods away)
- * and re-points subsets whose labels are not the track's, but only where `mayRepoint(track)`:
- * a subset of a live service (say `version: v1`) that takes traffic is moved to the track label
+ * and re-points subsets whose labels are not their role's, but only where `mayRepoint(track)`:
+ * a subset that takes traffic (a live service's `version: v1`, or stable at promotion) is moved
  * only once the pods it will then select are available, so it never selects zero ready pods.
  */
 export function planSubsets(
   dr: DestinationRule,
   routing: ResolvedTrafficRouting,
-  selector: Record<string, string>,
+  labels: SubsetLabels,
   mayRepoint: (track: Track) => boolean = () => true,
 ): SubsetPlan {
-  const wanted = desiredSubsets(routing, selector);
+  const wanted = desiredSubsets(routing, labels);
   const existing: DestinationRuleSubset[] | undefined = dr.spec?.subsets;
   if (existing === undefined) {
     // Nothing to test field by field: an `add` would replace subsets someone wrote meanwhile,
@@ -75,6 +84,6 @@ export function planSubsets(
 }
 
 /** Ops that add missing subsets and replace wrong labels; [] when the DestinationRule is already right. */
-export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRouting, selector: Record<string, string>): Operation[] {
-  return planSubsets(dr, routing, selector).patch;
+export function buildSubsetPatch(dr: DestinationRule, routing: ResolvedTrafficRouting, labels: SubsetLabels): Operation[] {
+  return planSubsets(dr, routing, labels).patch;
 }

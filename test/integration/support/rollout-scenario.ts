@@ -114,6 +114,15 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
     return { image: deployment.spec?.template.spec?.containers[0]?.image, replicas: deployment.spec?.replicas };
   }
 
+  /** The Deployment in a role, as the Rollout's status names it (<name>-<revision>); {} when none. */
+  async function roleImage(namespace: string, track: 'stable' | 'canary'): Promise<{ image?: string; replicas?: number; name?: string }> {
+    const status = (await readRollout(namespace)).status;
+    const revision = track === 'stable' ? status?.stableRevision : status?.canaryRevision;
+    if (revision === undefined) return {};
+    const name = `payments-${revision}`;
+    return { ...await deploymentImage(namespace, name), name };
+  }
+
   async function settleFirstDeploy(namespace: string, overrides: Record<string, unknown> = {}): Promise<void> {
     await createRollout(namespace, 'payments:1.0', overrides);
     await waitForPhase(namespace, 'Healthy');
@@ -126,7 +135,9 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
       .map((e) => ({ reason: e.reason ?? '', type: e.type ?? '', message: e.message ?? '' }));
   }
 
-  return { readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, settleFirstDeploy, eventReasons };
+  return {
+    readRollout, readVirtualService, readDestinationRule, watchWeights, scenario, createRollout, changeImage, waitForPhase, deploymentImage, roleImage, settleFirstDeploy, eventReasons,
+  };
 }
 
 export function canaryWeightOf(route: RouteView | undefined): number {

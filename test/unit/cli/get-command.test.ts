@@ -22,7 +22,7 @@ const fakeApi = {
     if (!found) throw new Error(`rollout "${name}" not found`);
     return found;
   },
-  readDeployments: async (name: string, namespace = 'production') => {
+  readDeployments: async ({ metadata: { name } }: Rollout, namespace = 'production') => {
     deploymentReads.push(`${namespace}/${name}`);
     if (name === 'broken') throw new Error('SB_CLI_FORBIDDEN: reading Deployment "broken-stable" was refused');
     return { stable: trackDeployment('8d4c72e4a3', 2, 2), canary: undefined };

@@ -43,8 +43,8 @@ Steps:
 Stable:         ${REV_A}
 Canary:         ${REV_B}
 Deployments:
-  payment-service-stable   4/4 ready   revision ${REV_A}
-  payment-service-canary   0/1 ready   revision ${REV_B}
+  payment-service-${REV_A}   4/4 ready   revision ${REV_A}
+  payment-service-${REV_B}   0/1 ready   revision ${REV_B}
 Analysis:       2 passed, 1 failed (tolerated: 1), 1 inconclusive, 0 errored; last run 20s ago
   METRIC        VALUE   LIMIT   VERDICT        MESSAGE
   error-rate    0.123   1       pass           canary 0.12% <= 1%

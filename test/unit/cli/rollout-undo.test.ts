@@ -2,9 +2,9 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { CLI_ERROR, CliError } from '../../../src/cli/rollout-errors.ts';
 import { applyUndo, planUndo, stableTemplate, undoLine } from '../../../src/cli/rollouts/rollout-undo.ts';
-import { templateRevision } from '../../../src/rollout/revision.ts';
+import { canonicalJson, templateRevision } from '../../../src/rollout/revision.ts';
 import type { PodTemplate, Rollout } from '../../../src/rollout/types.ts';
-import { REV_A, rollout, TEMPLATE_A, TEMPLATE_B } from '../rollout/fixtures.ts';
+import { REV_A, REV_B, rollout, TEMPLATE_A, TEMPLATE_B, TEMPLATE_C } from '../rollout/fixtures.ts';
 
 /** A stable Deployment as the API server returns it: track label added, pod defaults filled in. */
 function stableDeployment(template: PodTemplate, revision: string, defaults = true): V1Deployment {
@@ -92,5 +92,32 @@ describe('applyUndo', () => {
     const sent: unknown[] = [];
     await applyUndo({ jsonPatchRollout: async (_name, patch) => { sent.push(patch); return rollout(); }, readRollout: () => Promise.resolve(rollout()) }, rollout(), plan);
     expect(sent).toEqual([plan.patch]);
+  });
+});
+
+describe('undo to a kept revision', () => {
+  /** A kept Deployment of a revision, with the template it recorded when it was created. */
+  function kept(template: PodTemplate, recorded: string = canonicalJson(template)): V1Deployment {
+    const revision = templateRevision(template);
+    const built = stableDeployment(template, revision);
+    return { ...built, metadata: { name: `payment-service-${revision}`, annotations: { 'switchboard.dev/revision': revision, 'switchboard.dev/template': recorded } } };
+  }
+
+  it('puts back the recorded template, which hashes to the revision: no new revision is made', () => {
+    const plan = planUndo(rollout({ spec: { template: TEMPLATE_C } }), kept(TEMPLATE_A), REV_A);
+    expect(plan.template).toEqual(TEMPLATE_A);
+    expect(plan.revision).toBe(REV_A);
+    expect(plan.exact).toBe(true);
+    expect(undoLine(rollout({ spec: { template: TEMPLATE_C }, status: { stableRevision: REV_B } }), plan)).toMatch(/whose Deployment was kept: the controller scales it back up through the steps/);
+  });
+
+  it('falls back to the Deployment\'s own template when the record does not hash to the revision', () => {
+    const plan = planUndo(rollout({ spec: { template: TEMPLATE_C } }), kept(TEMPLATE_A, canonicalJson(TEMPLATE_B)), REV_A);
+    expect(plan.exact).toBe(false);
+    expect(plan.template.spec.containers[0]?.image).toBe('payments:v1');
+  });
+
+  it('refuses a revision no kept Deployment runs, saying where to look', () => {
+    expect(() => planUndo(rollout(), undefined, 'abc')).toThrow(/keeps no Deployment of revision "abc".*kubectl get deployments/);
   });
 });

@@ -60,7 +60,7 @@ describe('the RolloutStatus shape', () => {
       { track: 'canary', name: 'checkout-canary', found: false },
     ]);
     expect(rolloutStatusView(PAUSED, { stable: trackDeployment(undefined, 2, 4), canary: undefined }).deployments?.[0]).toEqual(
-      { track: 'stable', name: 'payment-service-stable', found: true, ready: 2, desired: 4 });
+      { track: 'stable', name: `payment-service-${REV_A}`, found: true, ready: 2, desired: 4 });
     expect(rolloutStatusView(PAUSED, undefined)).not.toHaveProperty('deployments');
   });
 

@@ -29,7 +29,7 @@ describe('config/rbac', () => {
     expect(permissionsOf(rulesOf('role.yaml', 'ClusterRole')).has('configmaps')).toBe(false);
   });
 
-  it('never grants wildcards, deletes (but of the Jobs it runs), or writes to Secrets, and gives users no status writes', () => {
+  it('never grants wildcards, deletes (but of the Deployments and Jobs it made), or writes to Secrets, and gives users no status writes', () => {
     const all = ['role.yaml', 'leader_election_role.yaml', 'notifications_role.yaml', ISTIO_ACCESS, 'rollout_viewer_role.yaml', 'rollout_editor_role.yaml']
       .flatMap((file) => [...rulesOf(file, 'ClusterRole'), ...rulesOf(file, 'Role')].map((rule) => ({ file, rule })));
     for (const { file, rule } of all) {
@@ -46,9 +46,10 @@ describe('config/rbac', () => {
       }
     }
     const controller = permissionsOf(rulesOf('role.yaml', 'ClusterRole'));
-    // The one delete: the Jobs of job metrics, which the controller created for a round.
+    // Deletes of what the controller made: revisions' Deployments past revisionHistoryLimit (and
+    // those of the earlier layout), and the Jobs of job metrics; never a collection.
     const deletes = [...controller.entries()].filter(([, verbs]) => verbs.has('delete') || verbs.has('deletecollection')).map(([resource, verbs]) => `${resource} ${[...verbs].filter((verb) => verb.startsWith('delete')).join(',')}`);
-    expect(deletes).toEqual(['jobs.batch delete']);
+    expect(deletes).toEqual(['deployments.apps delete', 'jobs.batch delete']);
     const people = permissionsOf([...rulesOf('rollout_viewer_role.yaml', 'ClusterRole'), ...rulesOf('rollout_editor_role.yaml', 'ClusterRole')]);
     expect([...people.get('rollouts.switchboard.dev/status') ?? []].sort()).toEqual(['get', 'list', 'watch']);
   });

@@ -1,6 +1,6 @@
 // The dashboard's pages as functions of the watched objects: the history it records, pods by
 // revision and role, the rollout's Events, and the VirtualService's routes as Switchboard manages them.
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { rolloutStatusView } from '../../../src/cli/rollouts/rollout-view.ts';
 import type { Rollout, RolloutStatus, VirtualService } from '../../../src/rollout/types.ts';
@@ -52,20 +52,24 @@ const pod = (name: string, owner: string, ready: boolean, restarts = 0): V1Pod =
 
 describe('podGroups', () => {
   it('groups pods by the Deployment their ReplicaSet belongs to, with the revision it runs', () => {
+    const [stable, canary] = [`payment-service-${REV_A}`, `payment-service-${REV_B}`];
+    const named = (deployment: V1Deployment, name: string): V1Deployment => ({ ...deployment, metadata: { ...deployment.metadata, name } });
+    const deployments = { stable: named(BOTH_DEPLOYMENTS.stable!, stable), canary: named(BOTH_DEPLOYMENTS.canary!, canary) };
     const pods = [
-      pod('payment-service-stable-abc-2', 'payment-service-stable-abc', true),
-      pod('payment-service-canary-def-1', 'payment-service-canary-def', false, 3),
-      pod('payment-service-stable-abc-1', 'payment-service-stable-abc', true),
-      pod('payment-service-stablex-1', 'payment-service-stablex-abc', true),
+      pod(`${stable}-abc-2`, `${stable}-abc`, true),
+      pod(`${canary}-def-1`, `${canary}-def`, false, 3),
+      pod(`${stable}-abc-1`, `${stable}-abc`, true),
+      pod(`${stable}x-1`, `${stable}x-abc`, true),
       pod('other-stable-1', 'other-stable-abc', true),
     ];
-    expect(podGroups('payment-service', pods, BOTH_DEPLOYMENTS)).toEqual([
+    expect(podGroups(pods, deployments)).toEqual([
       { role: 'stable', revision: REV_A, pods: [
-        { name: 'payment-service-stable-abc-1', phase: 'Running', ready: true, restarts: 0 },
-        { name: 'payment-service-stable-abc-2', phase: 'Running', ready: true, restarts: 0 },
+        { name: `${stable}-abc-1`, phase: 'Running', ready: true, restarts: 0 },
+        { name: `${stable}-abc-2`, phase: 'Running', ready: true, restarts: 0 },
       ] },
-      { role: 'canary', revision: REV_B, pods: [{ name: 'payment-service-canary-def-1', phase: 'Running', ready: false, restarts: 3 }] },
+      { role: 'canary', revision: REV_B, pods: [{ name: `${canary}-def-1`, phase: 'Running', ready: false, restarts: 3 }] },
     ]);
+    expect(podGroups(pods, { stable: undefined, canary: undefined }).map((group) => group.pods)).toEqual([[], []]);
   });
 });
 
@@ -134,10 +138,15 @@ describe('rolloutDetail and rolloutListView', () => {
   });
 
   it('lists by namespace, then name, each with its own Deployments', () => {
-    const b = rollout({ metadata: { name: 'b', namespace: 'shop' } });
-    const a = rollout({ metadata: { name: 'a', namespace: 'shop' } });
-    const z = rollout({ metadata: { name: 'z', namespace: 'bank' } });
-    const stable = (name: string, namespace: string) => ({ ...trackDeployment(REV_A, 1, 1), metadata: { name: `${name}-stable`, namespace, annotations: { 'switchboard.dev/revision': REV_A } } });
+    const status = { stableRevision: REV_A };
+    const b = rollout({ metadata: { name: 'b', namespace: 'shop' }, status });
+    const a = rollout({ metadata: { name: 'a', namespace: 'shop' }, status });
+    const z = rollout({ metadata: { name: 'z', namespace: 'bank' }, status });
+    // One Deployment per revision, labelled with its Rollout: only a's in shop is a's.
+    const stable = (name: string, namespace: string, rolloutLabel = name) => ({
+      ...trackDeployment(REV_A, 1, 1),
+      metadata: { name: `${name}-${REV_A}`, namespace, labels: { 'switchboard.dev/rollout': rolloutLabel }, annotations: { 'switchboard.dev/revision': REV_A } },
+    });
     const deployments = [stable('a', 'shop'), stable('a', 'bank')];
     const list = rolloutListView([b, a, z], (r) => trackDeployments(r, deployments), { problems: [] });
     expect(list.items.map((item) => `${item.namespace}/${item.name}`)).toEqual(['bank/z', 'shop/a', 'shop/b']);

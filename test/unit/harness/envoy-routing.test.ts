@@ -28,15 +28,17 @@ describe('routeRequest and gone pods', () => {
   const one = [at('10.0.0.1:8080')];
   const two = [at('10.0.0.1:8080'), at('10.0.0.2:8080')];
   const answered: RoutingOutcome = { kind: 'upstream', ...picked };
+  /** Answered by the endpoint at this address (named once the live pods were asked). */
+  const answeredBy = (address: string): RoutingOutcome => ({ ...answered, address });
   const refused: RoutingOutcome = { kind: 'upstream-connect-failure', ...picked };
   const unhealthy: RoutingOutcome = { kind: 'no-healthy-upstream', ...picked };
   it.each<[string, AppliedCluster['endpoints'], number[], ((address: string) => boolean) | undefined, RoutingOutcome]>([
-    ['a live endpoint answers', one, [0, 0], live('10.0.0.1'), answered],
+    ['a live endpoint answers', one, [0, 0], live('10.0.0.1'), answeredBy('10.0.0.1:8080')],
     ['a gone endpoint fails to connect (UF)', one, [0, 0], live(), refused],
     ['without isLive a gone endpoint still answers, as before', one, [0, 0], undefined, answered],
-    ['the live one of two, when picked, answers', two, [0, 0.2], live('10.0.0.1'), answered],
+    ['the live one of two, when picked, answers', two, [0, 0.2], live('10.0.0.1'), answeredBy('10.0.0.1:8080')],
     ['the gone one of two, when picked, fails', two, [0, 0.7], live('10.0.0.1'), refused],
-    ['an unhealthy endpoint is never picked', [at('10.0.0.1:8080', false), at('10.0.0.2:8080')], [0, 0], live('10.0.0.2'), answered],
+    ['an unhealthy endpoint is never picked', [at('10.0.0.1:8080', false), at('10.0.0.2:8080')], [0, 0], live('10.0.0.2'), answeredBy('10.0.0.2:8080')],
     ['no healthy endpoint is still UH, whatever is live', [at('10.0.0.1:8080', false)], [0, 0], live('10.0.0.1'), unhealthy],
   ])('%s', (_name, endpoints, values, isLive, outcome) => {
     expect(routeRequest(routes(endpoints), { path: '/', headers: {} }, draws(...values), isLive)).toEqual(outcome);

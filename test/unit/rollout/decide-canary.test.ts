@@ -1,49 +1,58 @@
 // decide(): the canary Deployment of a rollout of REV_B over stable REV_A: created owned and
-// sized for its weight, moved to a new revision only without traffic, and its pods given
+// sized for its weight, a new revision in a Deployment of its own, no traffic to it before its first step, and its pods given
 // progressDeadlineSeconds to become available.
 import { describe } from 'vitest';
 import { runDecideTable } from './decide-table.ts';
-import { REV_A, REV_B, at, deployment, iso, observed, rolloutStatus, seedVirtualService } from './fixtures.ts';
+import { REV_A, REV_B, REV_C, at, deployment, iso, observed, readyDestinationRule, revisionDeployment, rolloutStatus, seedVirtualService } from './fixtures.ts';
 
 describe('decide: canary Deployment and pods', () => {
   runDecideTable([
     {
-      name: 'step 1 creates the canary sized for its weight (5% of 4 → 1 pod), owned by the Rollout',
-      observed: observed({ canaryDeployment: undefined }),
+      name: 'step 1 creates the canary, a Deployment of its revision sized for its weight (5% of 4 → 1 pod), owned by the Rollout',
+      observed: observed({ canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_A) }),
       now: at(1),
       expected: {
         kind: 'createDeployment',
         track: 'canary',
         deployment: {
           metadata: {
-            name: 'payment-service-canary',
-            labels: { 'switchboard.dev/rollout': 'payment-service', 'switchboard.dev/track': 'canary' },
+            name: `payment-service-${REV_B}`,
+            labels: { 'switchboard.dev/rollout': 'payment-service', 'switchboard.dev/revision': REV_B },
             annotations: { 'switchboard.dev/revision': REV_B },
             ownerReferences: [{ kind: 'Rollout', name: 'payment-service', uid: 'uid-1', controller: true }],
           },
           spec: {
             replicas: 1,
-            selector: { matchLabels: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
-            template: { metadata: { labels: { app: 'payment-service', version: 'v2', 'switchboard.dev/track': 'canary' } } },
+            selector: { matchLabels: { app: 'payment-service', 'switchboard.dev/revision': REV_B } },
+            template: { metadata: { labels: { app: 'payment-service', version: 'v2', 'switchboard.dev/revision': REV_B } } },
           },
         },
       },
     },
     {
-      name: 'a canary at another revision with no traffic gets the new template',
-      observed: observed({ canaryDeployment: deployment('canary', { revision: REV_A, replicas: 0 }) }),
+      name: 'a new revision gets a Deployment of its own; the earlier canary\'s, without pods, is left as it is',
+      observed: observed({
+        stableDeployment: undefined, canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_A),
+        deployments: [revisionDeployment(REV_A, { replicas: 4 }), revisionDeployment(REV_C, { replicas: 0 })],
+      }),
       now: at(1),
-      expected: { kind: 'updateDeployment', track: 'canary', revision: REV_B, replicas: 1 },
+      expected: { kind: 'createDeployment', track: 'canary', deployment: { metadata: { name: `payment-service-${REV_B}` } } },
     },
     {
-      name: 'a canary with pods at another revision and no traffic is replaced only after the scale-down delay',
-      observed: observed({ canaryDeployment: deployment('canary', { revision: REV_A, replicas: 1 }), status: rolloutStatus({ canaryScaleDownAt: iso(31) }) }),
-      now: at(20),
-      expected: { kind: 'wait', reason: 'WaitingForScaleDownDelay', until: at(31) },
+      name: 'the earlier canary\'s pods, which no subset selects, go only after the scale-down delay',
+      observed: observed({
+        stableDeployment: undefined, canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_B), status: rolloutStatus({ stableScaleDownAt: iso(31) }),
+        deployments: [revisionDeployment(REV_A, { replicas: 4 }), revisionDeployment(REV_B, { replicas: 1 }), revisionDeployment(REV_C, { replicas: 1 })],
+      }),
+      now: at(31),
+      expected: { kind: 'updateDeployment', name: `payment-service-${REV_C}`, replicas: 0, reason: 'OldRevisionScaledDown' },
     },
     {
-      name: 'a canary at another revision that takes traffic is first taken out of the VirtualService',
-      observed: observed({ canaryDeployment: deployment('canary', { revision: REV_A, replicas: 1 }), virtualService: seedVirtualService(5) }),
+      name: 'while the canary subset still selects an earlier revision that takes traffic, the weight goes to 0 first',
+      observed: observed({
+        stableDeployment: undefined, canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_C), virtualService: seedVirtualService(5),
+        deployments: [revisionDeployment(REV_A, { replicas: 4 }), revisionDeployment(REV_C, { replicas: 1 })],
+      }),
       now: at(1),
       expected: { kind: 'setWeights', canaryWeight: 0, reason: 'CanaryRevisionChanged' },
     },

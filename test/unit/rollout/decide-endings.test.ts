@@ -2,18 +2,30 @@
 import { describe, expect } from 'vitest';
 import { ABORT_ANNOTATION, PROMOTE_ANNOTATION, PROMOTE_FULL_ANNOTATION, RETRY_ANNOTATION } from '../../../src/rollout/commands.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
+import type { V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
 import { as, runDecideTable } from './decide-table.ts';
-import { REV_A, REV_B, REV_C, TEMPLATE_A, TEMPLATE_C, at, deployment, iso, observed, rolloutStatus, seedVirtualService } from './fixtures.ts';
+import {
+  REV_A, REV_B, REV_C, TEMPLATE_A, TEMPLATE_B, TEMPLATE_C, at, deployment, iso, observed, readyDestinationRule, revisionDeployment, rolloutStatus, seedVirtualService,
+} from './fixtures.ts';
 
-/** Every step done: status at index 5 (= steps.length), traffic still 50/50. */
-const promoting = (fields: Partial<ObservedState> = {}, status: RolloutStatus = {}) =>
+/**
+ * Every step done: status at index 5 (= steps.length), traffic still 50/50. The Deployments are
+ * given as the shell lists them: roles come from status (stable REV_A, canary REV_B).
+ */
+const promoting = (deployments: V1Deployment[], status: RolloutStatus = {}, fields: Parameters<typeof observed>[0] = {}) =>
   observed({
+    stableDeployment: undefined,
+    canaryDeployment: undefined,
+    deployments,
     virtualService: seedVirtualService(50),
-    canaryDeployment: deployment('canary', { revision: REV_B, replicas: 2 }),
     status: rolloutStatus({ phase: 'Promoting', currentStepIndex: 5, stepStartedAt: iso(500), canaryWeight: 50, ...status }),
     ...fields,
   });
+const stableA = revisionDeployment(REV_A, { replicas: 4 });
+const canaryB = (replicas: number, available = replicas) => revisionDeployment(REV_B, { replicas, available });
+/** Status once promotion re-pointed stable to the canary's revision. */
+const repointed = { stableRevision: REV_B };
 
 const rollback = { reason: 'AnalysisFailed' as const, message: 'error-rate 7% is above max 1%', at: iso(130), revision: REV_B };
 
@@ -26,91 +38,78 @@ const withCommand = (annotation: string, token: string, base: ObservedState = ob
   rollout: { ...base.rollout, metadata: { ...base.rollout.metadata, annotations: { ...base.rollout.metadata.annotations, [annotation]: token } } },
 });
 
-describe('decide: promotion', () => {
+describe('decide: promotion in place', () => {
   runDecideTable([
     {
       name: 'promotion first sizes the canary to take all traffic',
-      observed: promoting(),
+      observed: promoting([stableA, canaryB(2)]),
       now: at(501),
-      expected: { kind: 'updateDeployment', track: 'canary', replicas: 4, reason: 'ScalingCanary' },
+      expected: { kind: 'updateDeployment', name: `payment-service-${REV_B}`, track: 'canary', replicas: 4, reason: 'ScalingCanary' },
     },
     {
       name: 'the canary at full size but not yet available: wait, traffic unchanged',
-      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4, available: 3 }) }),
+      observed: promoting([stableA, canaryB(4, 3)]),
       now: at(502),
       settle: true,
       expected: { kind: 'wait', reason: 'WaitingForCanaryPods', until: at(1102) },
     },
     {
-      name: 'then the canary takes all traffic, so that no proxy sends any to the stable pods about to be replaced',
-      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }) }),
-      now: at(503),
-      expected: { kind: 'setWeights', canaryWeight: 100, reason: 'PromotionTrafficToCanary' },
-    },
-    {
-      name: 'stable keeps its pods for scaleDownDelaySeconds after its traffic left',
-      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(100) }),
-      now: at(504),
-      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { stableScaleDownAt: iso(534) } },
-    },
-    {
-      name: 'then stable takes the canary template, full size',
-      observed: promoting({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(100) }, { stableScaleDownAt: iso(534) }),
-      now: at(534),
-      expected: { kind: 'updateDeployment', track: 'stable', revision: REV_B, replicas: 4, reason: 'PromotingStable' },
-    },
-    {
-      name: 'promotion waits for stable to be fully available, traffic unchanged',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4, available: 2 }) }),
-      now: at(510),
-      settle: true,
-      expected: { kind: 'wait', reason: 'WaitingForStablePods', until: at(1110) },
-    },
-    {
-      name: 'promotion past the deadline is reported, not rolled back (the old stable template is gone)',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4, available: 2 }) }, { waitingForPodsSince: iso(510) }),
-      now: at(1110),
+      name: 'promotion past the deadline is reported, not rolled back',
+      observed: promoting([stableA, canaryB(4, 3)], { waitingForPodsSince: iso(502) }),
+      now: at(1102),
       expected: { kind: 'updateStatus', status: { phase: 'Degraded', conditions: expect.arrayContaining([expect.objectContaining({ type: 'Progressing', reason: 'ProgressDeadlineExceeded' })]) } },
       check: (action) => expect(as(action, 'updateStatus').status.rollback).toBeUndefined(),
     },
     {
-      name: 'stable available: 100% to stable',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }) }),
-      now: at(520),
+      name: 'the canary at full size and available becomes stable, in status: no pod is created',
+      observed: promoting([stableA, canaryB(4)]),
+      now: at(503),
+      expected: { kind: 'updateStatus', reason: 'PromotionStableRepointed', status: { stableRevision: REV_B, canaryRevision: REV_B } },
+    },
+    {
+      name: 'then the stable subset is re-pointed to the canary\'s pods: one DestinationRule write, the VirtualService untouched',
+      observed: promoting([stableA, canaryB(4)], repointed),
+      now: at(504),
+      expected: {
+        kind: 'ensureSubsets',
+        patch: expect.arrayContaining([{ op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/revision': REV_B } }]),
+      },
+      check: (action) => expect(as(action, 'ensureSubsets').patch.filter((op) => op.op === 'add')).toHaveLength(1),
+    },
+    {
+      name: 'then all traffic goes to stable, which now selects the canary\'s pods; the old stable keeps its pods meanwhile',
+      observed: promoting([stableA, canaryB(4)], repointed, { destinationRule: readyDestinationRule(REV_B, REV_B) }),
+      now: at(505),
       expected: { kind: 'setWeights', canaryWeight: 0, reason: 'PromotionTrafficShifted' },
     },
     {
-      name: 'then the scale-down delay starts, so proxies stop sending to the canary before its pods go',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }),
-      now: at(521),
-      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', silent: true, status: { canaryScaleDownAt: iso(551) } },
-    },
-    {
-      name: 'during the delay the canary keeps its pods (a restarted controller reads the same timestamp)',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }, { canaryScaleDownAt: iso(551) }),
-      now: at(540),
-      expected: { kind: 'wait', reason: 'WaitingForScaleDownDelay', until: at(551) },
-    },
-    {
-      name: 'then the canary is scaled to zero',
-      observed: promoting({ stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }), virtualService: seedVirtualService(0) }, { canaryScaleDownAt: iso(551) }),
-      now: at(551),
-      expected: { kind: 'updateDeployment', track: 'canary', replicas: 0 },
-    },
-    {
-      name: 'then the promotion is recorded: Healthy, stable is REV_B, no rollout left',
-      observed: promoting({
-        stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }),
-        canaryDeployment: deployment('canary', { revision: REV_B, replicas: 0 }),
-        virtualService: seedVirtualService(0),
-      }),
-      now: at(522),
-      expected: { kind: 'updateStatus', reason: 'Promoted', status: { phase: 'Healthy', stableRevision: REV_B } },
+      name: 'with all traffic on stable, the old stable\'s scale-down delay starts, and the promotion is recorded',
+      observed: promoting([stableA, canaryB(4)], repointed, { destinationRule: readyDestinationRule(REV_B, REV_B), virtualService: seedVirtualService(0) }),
+      now: at(506),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { stableScaleDownAt: iso(536), phase: 'Healthy', stableRevision: REV_B } },
       check: (action) => {
-        const { status } = as(action, 'updateStatus');
+        const { status, decisions } = as(action, 'updateStatus');
+        expect(decisions?.map((decision) => decision.reason)).toContain('Promoted');
         expect(status.canaryRevision).toBeUndefined();
         expect(status.currentStepIndex).toBeUndefined();
       },
+    },
+    {
+      name: 'promoted: the old stable keeps its pods until the delay is over',
+      observed: promoting([stableA, canaryB(4)], { stableRevision: REV_B, canaryRevision: undefined, phase: 'Healthy', stableScaleDownAt: iso(536) }, {
+        destinationRule: readyDestinationRule(REV_B, REV_B), virtualService: seedVirtualService(0), spec: { template: TEMPLATE_B },
+      }),
+      now: at(520),
+      settle: true,
+      expected: { kind: 'wait', until: at(536) },
+    },
+    {
+      name: 'then the old stable goes to zero pods and is kept, for undo',
+      observed: promoting([stableA, canaryB(4)], { stableRevision: REV_B, canaryRevision: undefined, phase: 'Healthy', stableScaleDownAt: iso(536) }, {
+        destinationRule: readyDestinationRule(REV_B, REV_B), virtualService: seedVirtualService(0), spec: { template: TEMPLATE_B },
+      }),
+      now: at(536),
+      expected: { kind: 'updateDeployment', name: `payment-service-${REV_A}`, replicas: 0, reason: 'OldRevisionScaledDown' },
     },
   ]);
 });

@@ -28,13 +28,19 @@ const deleting = (vsWeight: number | undefined, fields: Parameters<typeof observ
   rollout: rollout({ spec, metadata: { deletionTimestamp: iso(0), finalizers: ['other', TRAFFIC_RESTORE_FINALIZER] }, status: rolloutStatus({ ...fields.status }) }),
 });
 
+/** The Deployment of an earlier revision, in no role; `createdAt`: seconds after T0. */
+function retiredAt(revision: string, replicas: number, createdAt = 0): V1Deployment {
+  const built = deployment('canary', { revision, replicas, uid: `payment-service-${revision}-uid` });
+  return { ...built, metadata: { ...built.metadata, name: `payment-service-${revision}`, creationTimestamp: at(createdAt) } };
+}
+
 function orphaned(deployment: V1Deployment): V1Deployment {
   return { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [] } };
 }
 
 /** A healthy Rollout running REV_A, nothing in progress. */
 const steady = (fields: Parameters<typeof observed>[0] = {}) =>
-  observed({ spec: { template: TEMPLATE_A }, status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined, ...fields });
+  observed({ spec: { template: TEMPLATE_A }, status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_A), ...fields });
 
 describe('decide: deletion and finalizer', () => {
   runDecideTable([
@@ -241,10 +247,27 @@ describe('decide: invalid spec and missing traffic objects stop without touching
 describe('decide: first deployment and steady state', () => {
   const cases: DecideCase[] = [
     {
-      name: 'the first Rollout creates stable at full replicas and no canary',
+      name: 'the first Rollout records its revision as stable, in status (roles are not pod labels)',
       observed: steady({ stableDeployment: undefined, status: {} }),
       now: at(1),
-      expected: { kind: 'createDeployment', track: 'stable', deployment: { metadata: { name: 'payment-service-stable' }, spec: { replicas: 4 } } },
+      expected: { kind: 'updateStatus', reason: 'StableRevisionRecorded', status: { stableRevision: REV_A } },
+    },
+    {
+      name: 'then creates the revision\'s Deployment at full replicas, its pods labelled with the revision, and no canary',
+      observed: steady({ stableDeployment: undefined, status: { stableRevision: REV_A } }),
+      now: at(1),
+      expected: {
+        kind: 'createDeployment',
+        track: 'stable',
+        deployment: {
+          metadata: { name: `payment-service-${REV_A}`, labels: { 'switchboard.dev/rollout': 'payment-service', 'switchboard.dev/revision': REV_A } },
+          spec: {
+            replicas: 4,
+            selector: { matchLabels: { app: 'payment-service', 'switchboard.dev/revision': REV_A } },
+            template: { metadata: { labels: { app: 'payment-service', version: 'v1', 'switchboard.dev/revision': REV_A } } },
+          },
+        },
+      },
     },
     {
       name: 'a stable Deployment deleted by hand is recreated with the template it ran',
@@ -279,20 +302,39 @@ describe('decide: first deployment and steady state', () => {
       expected: { kind: 'updateDeployment', track: 'stable', replicas: 6 },
     },
     {
-      name: 'a canary left with pods and no rollout is scaled to zero, after the scale-down delay',
-      observed: steady({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }) }),
+      name: 'an earlier revision left with pods and no subset selecting it is scaled to zero, after the scale-down delay',
+      observed: steady({ retired: [retiredAt(REV_B, 1)] }),
       now: at(1),
-      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { canaryScaleDownAt: iso(31) } },
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayStarted', status: { stableScaleDownAt: iso(31) } },
     },
     {
-      name: 'a canary left with pods and no rollout is scaled to zero once the delay is over',
-      observed: steady({ canaryDeployment: deployment('canary', { revision: REV_B, replicas: 1 }), status: { stableRevision: REV_A, phase: 'Healthy', canaryScaleDownAt: iso(31) } }),
+      name: 'an earlier revision left with pods is scaled to zero once the delay is over, and kept for undo',
+      observed: steady({ retired: [retiredAt(REV_B, 1)], status: { stableRevision: REV_A, phase: 'Healthy', stableScaleDownAt: iso(31) } }),
       now: at(31),
-      expected: { kind: 'updateDeployment', track: 'canary', replicas: 0 },
+      expected: { kind: 'updateDeployment', name: `payment-service-${REV_B}`, replicas: 0, reason: 'OldRevisionScaledDown' },
+    },
+    {
+      name: 'an earlier revision that a subset still selects keeps its pods (the subset moves first)',
+      observed: steady({ retired: [retiredAt(REV_B, 1)], destinationRule: readyDestinationRule(REV_A, REV_B), virtualService: seedVirtualService(5) }),
+      now: at(31),
+      expected: { kind: 'setWeights', canaryWeight: 0 },
+    },
+    {
+      name: 'once every earlier revision is at zero, a served delay leaves status',
+      observed: steady({ retired: [retiredAt(REV_B, 0)], status: { stableRevision: REV_A, phase: 'Healthy', stableScaleDownAt: iso(31) } }),
+      now: at(40),
+      expected: { kind: 'updateStatus', reason: 'ScaleDownDelayServed' },
+      check: (action) => expect(action.kind === 'updateStatus' && action.status.stableScaleDownAt).toBeUndefined(),
+    },
+    {
+      name: 'earlier revisions past revisionHistoryLimit are deleted, oldest first, guarded by uid',
+      observed: steady({ spec: { template: TEMPLATE_A, revisionHistoryLimit: 1 }, retired: [retiredAt(REV_B, 0, 20), retiredAt('cccccccccc', 0, 10)] }),
+      now: at(40),
+      expected: { kind: 'deleteDeployment', reason: 'OldRevisionDeleted', name: 'payment-service-cccccccccc', uid: 'payment-service-cccccccccc-uid' },
     },
     {
       name: 'a new template starts a rollout at step 1 in status first',
-      observed: observed({ status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined }),
+      observed: observed({ status: { stableRevision: REV_A, phase: 'Healthy' }, canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_A) }),
       now: at(5),
       expected: {
         kind: 'updateStatus',
@@ -305,7 +347,9 @@ describe('decide: first deployment and steady state', () => {
       observed: observed({
         status: { phase: 'Healthy', stableRevision: REV_B },
         stableDeployment: deployment('stable', { revision: REV_B, replicas: 4 }),
-        canaryDeployment: deployment('canary', { revision: REV_B, replicas: 0 }),
+        canaryDeployment: undefined,
+        retired: [retiredAt(REV_A, 0)],
+        destinationRule: readyDestinationRule(REV_B, REV_B),
       }),
       now: at(1),
       settle: true,

@@ -9,7 +9,7 @@ import type { Rollout } from '../../../src/rollout/types.ts';
 import { as, runDecideTable } from './decide-table.ts';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
-import { DR_CLAIMS, REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
+import { DR_CLAIMS, REV_A, REV_B, TEMPLATE_A, TEMPLATE_B, at, deployment, iso, observed, rollout, rolloutStatus, readyDestinationRule, round, seedDestinationRule, seedVirtualService } from './fixtures.ts';
 
 const STEPS = rollout().spec.steps ?? [];
 
@@ -179,7 +179,7 @@ describe('decide: refused writes and commands on an invalid spec', () => {
     },
     {
       name: 'a refused write of an older generation is tried again at once (the spec changed)',
-      observed: observed({ canaryDeployment: undefined, refusedWrite: { ...refused, generation: 0 } }),
+      observed: observed({ canaryDeployment: undefined, destinationRule: readyDestinationRule(REV_A, REV_A), refusedWrite: { ...refused, generation: 0 } }),
       now: at(10),
       expected: { kind: 'createDeployment', track: 'canary' },
     },
@@ -239,7 +239,7 @@ describe('decide: taking over a live service', () => {
     spec: { replicas, selector: { matchLabels: { app: 'payment-service' } }, template: TEMPLATE_A as never },
   });
   const takingOver = (fields: Parameters<typeof observed>[0] = {}, status: RolloutStatus = { stableRevision: REV_A, phase: 'Healthy' }): ObservedState => {
-    const base = observed({ virtualService: seedVirtualService(0), canaryDeployment: undefined, workload: workload(3), ...fields });
+    const base = observed({ virtualService: seedVirtualService(0), canaryDeployment: undefined, workload: workload(3), destinationRule: readyDestinationRule(REV_A, REV_A), ...fields });
     return { ...base, rollout: rollout({ spec: { template: undefined, workloadRef: ref }, status }) };
   };
   runDecideTable([
@@ -253,7 +253,7 @@ describe('decide: taking over a live service', () => {
         patch: [
           { op: 'test', path: '/metadata/annotations/switchboard.dev~1managed-by-rollouts', value: DR_CLAIMS },
           { op: 'test', path: '/spec/subsets/1/name', value: 'canary' },
-          { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
+          { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/revision': REV_A } },
         ],
       },
     },
@@ -261,7 +261,7 @@ describe('decide: taking over a live service', () => {
       name: 'once our stable pods are available the stable subset is re-pointed to them',
       observed: takingOver({ destinationRule: seedDestinationRule() }),
       now: at(1),
-      expected: { kind: 'ensureSubsets', patch: expect.arrayContaining([{ op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'stable' } }]) },
+      expected: { kind: 'ensureSubsets', patch: expect.arrayContaining([{ op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/revision': REV_A } }]) },
     },
     {
       name: 'the workloadRef Deployment is labelled so that its template changes reach the controller',

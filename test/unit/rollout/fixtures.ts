@@ -7,8 +7,8 @@ import { CLAIMS_ANNOTATION } from '../../../src/rollout/routing/claims.ts';
 import { stepsHash, templateRevision } from '../../../src/rollout/revision.ts';
 import {
   REVISION_ANNOTATION,
+  REVISION_LABEL,
   ROLLOUT_LABEL,
-  TRACK_LABEL,
   TRAFFIC_RESTORE_FINALIZER,
   type DestinationRule,
   type PodTemplate,
@@ -96,13 +96,23 @@ export function deployment(track: Track, shape: DeploymentShape): V1Deployment {
       namespace: 'production',
       uid: shape.uid ?? `${track}-uid`,
       generation: 3,
-      labels: { [ROLLOUT_LABEL]: 'payment-service', [TRACK_LABEL]: track },
+      labels: { [ROLLOUT_LABEL]: 'payment-service', [REVISION_LABEL]: shape.revision },
       annotations: { [REVISION_ANNOTATION]: shape.revision },
       ownerReferences: [{ apiVersion: 'switchboard.dev/v1alpha1', kind: 'Rollout', name: 'payment-service', uid: 'uid-1', controller: true, blockOwnerDeletion: true }],
     },
-    spec: { replicas: shape.replicas, selector: { matchLabels: { app: 'payment-service', [TRACK_LABEL]: track } }, template: { metadata: {} } },
+    spec: {
+      replicas: shape.replicas,
+      selector: { matchLabels: { app: 'payment-service', [REVISION_LABEL]: shape.revision } },
+      template: { metadata: { labels: { app: 'payment-service', [REVISION_LABEL]: shape.revision } } },
+    },
     status: { observedGeneration: 3, replicas: shape.replicas, updatedReplicas: available, readyReplicas: available, availableReplicas: available },
   };
+}
+
+/** The Deployment of a revision as the controller names it, <name>-<revision>, with its uid. */
+export function revisionDeployment(revision: string, shape: Omit<DeploymentShape, 'revision'>): V1Deployment {
+  const built = deployment('stable', { uid: `payment-service-${revision}-uid`, ...shape, revision });
+  return { ...built, metadata: { ...built.metadata, name: `payment-service-${revision}` } };
 }
 
 /** The claims the Rollout records before it writes (claims.ts): the seed objects carry them already. */
@@ -177,12 +187,12 @@ export function seedDestinationRule(): DestinationRule {
   };
 }
 
-/** The seed DestinationRule after the controller repaired its subsets. */
-export function readyDestinationRule(): DestinationRule {
+/** The seed DestinationRule after the controller repaired its subsets: each selects its role's revision. */
+export function readyDestinationRule(stableRevision = REV_A, canaryRevision = REV_B): DestinationRule {
   const dr = seedDestinationRule();
   dr.spec.subsets = [
-    { name: 'stable', labels: { app: 'payment-service', 'switchboard.dev/track': 'stable' }, trafficPolicy: { loadBalancer: { simple: 'LEAST_CONN' } } },
-    { name: 'canary', labels: { app: 'payment-service', 'switchboard.dev/track': 'canary' }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } },
+    { name: 'stable', labels: { app: 'payment-service', [REVISION_LABEL]: stableRevision }, trafficPolicy: { loadBalancer: { simple: 'LEAST_CONN' } } },
+    { name: 'canary', labels: { app: 'payment-service', [REVISION_LABEL]: canaryRevision }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } },
   ];
   return dr;
 }

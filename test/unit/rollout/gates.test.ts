@@ -84,7 +84,7 @@ describe('holding gates', () => {
     // The record stays until the next rollout starts, which asks every gate afresh.
     expect(sim.rollout.status?.gates?.map((g) => `${g.name} ${g.state}`)).toEqual(['beforerollout-gate Open', 'beforeweightincrease-gate Open', 'beforepromotion-gate Open']);
     sim.editSpec({ template: TEMPLATE_A });
-    await sim.runUntil((s) => s.rollout.status?.canaryRevision === REV_A, 50);
+    await sim.runUntil((s) => s.rollout.status?.canaryRevision === REV_A && s.rollout.status.gates?.some((g) => g.key === REV_A) === true, 50);
     expect(sim.rollout.status?.gates?.map((g) => `${g.name} ${g.state} ${g.key}`)).toEqual([`beforerollout-gate Waiting ${REV_A}`]);
   });
 

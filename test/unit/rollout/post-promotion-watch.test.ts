@@ -14,7 +14,7 @@ function adjustable(): MetricsProvider & { canaryErrorRate: number } {
     canaryErrorRate: 0.1,
     async query(promql: string) {
       if (promql.includes('increase(istio_requests_total')) return 500;
-      return promql.includes('payment-service-canary') ? provider.canaryErrorRate : 0.1;
+      return promql.includes(`payment-service-${REV_B}`) ? provider.canaryErrorRate : 0.1;
     },
     async queryByLabel() { return new Map<string, number>(); },
     async isOnline() { return true; },

@@ -60,9 +60,10 @@ describe('simulated rollouts', () => {
       'setWeights(0)',
       'ensureSubsets',
     ]);
+    // Outside a rollout the canary subset selects stable's revision too: never a subset without pods.
     expect(sim.destinationRule?.spec.subsets?.map((subset) => subset.labels)).toEqual([
-      { app: 'payment-service', 'switchboard.dev/track': 'stable' },
-      { app: 'payment-service', 'switchboard.dev/track': 'canary' },
+      { app: 'payment-service', 'switchboard.dev/revision': REV_A },
+      { app: 'payment-service', 'switchboard.dev/revision': REV_A },
     ]);
   });
 
@@ -72,11 +73,19 @@ describe('simulated rollouts', () => {
     await sim.runUntil(healthyAt(REV_B));
     expect(healthyAt(REV_B)(sim)).toBe(true);
     const weights = sim.appliedKinds().slice(start).filter((kind) => kind.startsWith('setWeights'));
-    // At promotion the canary takes everything while stable is re-templated, then stable takes it back.
-    expect(weights).toEqual(['setWeights(5)', 'setWeights(25)', 'setWeights(50)', 'setWeights(100)', 'setWeights(0)']);
+    // Promotion re-points the stable subset to the canary's pods: no shift to 100% canary, no new pods.
+    expect(weights).toEqual(['setWeights(5)', 'setWeights(25)', 'setWeights(50)', 'setWeights(0)']);
     expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
-    expect(sim.canary?.spec?.replicas).toBe(0);
-    expect(sim.stable?.metadata?.annotations?.['switchboard.dev/revision']).toBe(REV_B);
+    expect(sim.canary).toBeUndefined();
+    expect(sim.stable?.metadata?.name).toBe(`payment-service-${REV_B}`);
+    const created = sim.applied.slice(start).filter(({ action }) => action.kind === 'createDeployment');
+    expect(created.map(({ action }) => action.kind === 'createDeployment' && action.deployment.metadata?.name)).toEqual([`payment-service-${REV_B}`]);
+    const repoint = sim.appliedReasons().indexOf('PromotionStableRepointed');
+    expect(repoint).toBeGreaterThan(-1);
+    expect(sim.destinationRule?.spec.subsets?.map((subset) => subset.labels?.['switchboard.dev/revision'])).toEqual([REV_B, REV_B]);
+    // The previous stable is kept for undo, at zero, once its delay is over.
+    await sim.runUntil((s) => (s.ofRevision(REV_A)?.spec?.replicas ?? 1) === 0);
+    expect(sim.ofRevision(REV_A)?.spec?.replicas).toBe(0);
     expect(sim.appliedReasons().filter((reason) => reason === 'Promoted')).toHaveLength(1);
     expectAnalysisBeforeEachStep(sim);
     // The first route (beta users pinned to canary, with its fault) was never touched.
@@ -165,4 +174,20 @@ describe('simulated rollouts', () => {
       { numRuns: 40 },
     );
   }, 60_000);
+
+  it('undo to the kept earlier revision scales its Deployment back up through the steps: no Deployment is created', async () => {
+    const sim = await deployed(0.1);
+    await sim.runUntil(healthyAt(REV_B));
+    await sim.runUntil((s) => (s.ofRevision(REV_A)?.spec?.replicas ?? 1) === 0);
+    const kept = sim.ofRevision(REV_A)?.metadata?.uid;
+    const start = sim.applied.length;
+    // What `switchboard undo --to-revision` writes: the template the kept Deployment recorded.
+    sim.editSpec({ template: JSON.parse(sim.ofRevision(REV_A)?.metadata?.annotations?.['switchboard.dev/template'] ?? '{}') });
+    await sim.runUntil(healthyAt(REV_A), 600);
+    expect(healthyAt(REV_A)(sim)).toBe(true);
+    expect(sim.applied.slice(start).filter(({ action }) => action.kind === 'createDeployment')).toEqual([]);
+    expect(sim.stable?.metadata?.uid).toBe(kept);
+    expect(sim.appliedReasons().slice(start)).toContain('StepCompleted');
+    expect(splitWeights(sim.virtualService)).toEqual([100, 0]);
+  });
 });

@@ -13,7 +13,11 @@ import type { GateAnswer, GateCall, GateOutcome } from '../../../src/rollout/gat
 import { deepFreeze } from '../../../src/kube/deep-freeze.ts';
 import { decide } from '../../../src/rollout/decide.ts';
 import type { ObservedState } from '../../../src/rollout/observed.ts';
+import { assignRoles } from '../../../src/rollout/deployments/roles.ts';
+import { resolveSpec } from '../../../src/rollout/defaults.ts';
+import { templateRevision } from '../../../src/rollout/revision.ts';
 import type { DestinationRule, Rollout, VirtualService } from '../../../src/rollout/types.ts';
+import { REV_B, REV_C } from './fixtures.ts';
 
 export type Fault = 'none' | 'crash' | 'forget' | 'stale';
 
@@ -33,8 +37,8 @@ function patched<T>(object: T, patch: Operation[]): T | undefined {
 export class Simulation {
   now: Date;
   rollout: Rollout;
-  stable: V1Deployment | undefined;
-  canary: V1Deployment | undefined;
+  /** The Rollout's Deployments by name, one per revision. */
+  readonly deployments = new Map<string, V1Deployment>();
   virtualService: VirtualService | undefined;
   destinationRule: DestinationRule | undefined;
   round: AnalysisRound | undefined;
@@ -53,8 +57,6 @@ export class Simulation {
   constructor(init: { now: Date; rollout: Rollout; virtualService?: VirtualService; destinationRule?: DestinationRule; provider: MetricsProvider }) {
     this.now = init.now;
     this.rollout = init.rollout;
-    this.stable = undefined;
-    this.canary = undefined;
     this.virtualService = init.virtualService;
     this.destinationRule = init.destinationRule;
     this.round = undefined;
@@ -62,12 +64,30 @@ export class Simulation {
     this.#previous = this.observe();
   }
 
+  #roles() {
+    return assignRoles(this.rollout, [...this.deployments.values()], this.rollout.status ?? {}, templateRevision(resolveSpec(this.rollout).template));
+  }
+
+  /** The Deployment in the stable role (status.stableRevision). */
+  get stable(): V1Deployment | undefined {
+    return this.#roles().stable;
+  }
+
+  /** The Deployment in the canary role (status.canaryRevision), if a rollout is recorded. */
+  get canary(): V1Deployment | undefined {
+    return this.#roles().canary;
+  }
+
+  /** The Deployment that runs a revision. */
+  ofRevision(revision: string): V1Deployment | undefined {
+    return this.deployments.get(`${this.rollout.metadata.name}-${revision}`);
+  }
+
   /** Frozen, as the controller's cached objects are: every simulated rollout shows decide() changes none of them. */
   observe(): ObservedState {
     return deepFreeze(structuredClone({
       rollout: this.rollout,
-      stableDeployment: this.stable,
-      canaryDeployment: this.canary,
+      deployments: [...this.deployments.values()],
       virtualService: this.virtualService,
       destinationRule: this.destinationRule,
       analysis: this.round,
@@ -110,21 +130,27 @@ export class Simulation {
         return true;
       }
       case 'createDeployment': {
-        const existing = action.track === 'stable' ? this.stable : this.canary;
-        if (existing !== undefined) return false;
+        const name = action.deployment.metadata?.name ?? '';
+        if (this.deployments.has(name)) return false;
         const created = structuredClone(action.deployment);
-        created.metadata = { ...created.metadata, uid: `${created.metadata?.name}-uid`, generation: 1 };
-        this.#setDeployment(action.track, created);
+        created.metadata = { ...created.metadata, uid: `${name}-uid`, generation: 1, creationTimestamp: this.now };
+        if (action.track === 'canary') this.#createdAsCanary.add(name);
+        this.#setDeployment(created);
         return true;
       }
       case 'updateDeployment':
       case 'adoptDeployment':
       case 'orphanDeployment': {
-        const current = action.track === 'stable' ? this.stable : this.canary;
+        const current = this.deployments.get(action.name);
         const next = current === undefined ? undefined : patched(current, action.patch);
         if (next === undefined) return false;
         next.metadata = { ...next.metadata, generation: (next.metadata?.generation ?? 1) + 1 };
-        this.#setDeployment(action.track, next);
+        this.#setDeployment(next);
+        return true;
+      }
+      case 'deleteDeployment': {
+        if (this.deployments.get(action.name)?.metadata?.uid !== action.uid) return false;
+        this.deployments.delete(action.name);
         return true;
       }
       case 'updateWorkload':
@@ -181,20 +207,28 @@ export class Simulation {
     this.rollout = { ...next, metadata: { ...next.metadata, resourceVersion: String((this.#version += 1)) } };
   }
 
-  #setDeployment(track: 'stable' | 'canary', deployment: V1Deployment): void {
+  readonly #createdAsCanary = new Set<string>();
+
+  /** Canary pods are not ready while canaryPodsReady is false. */
+  #setDeployment(deployment: V1Deployment): void {
+    const name = deployment.metadata?.name ?? '';
     const replicas = deployment.spec?.replicas ?? 1;
-    const available = track === 'canary' && !this.canaryPodsReady ? 0 : replicas;
+    const available = this.#createdAsCanary.has(name) && !this.canaryPodsReady ? 0 : replicas;
     const generation = deployment.metadata?.generation ?? 1;
     deployment.status = { observedGeneration: generation, replicas, updatedReplicas: available, readyReplicas: available, availableReplicas: available };
-    if (track === 'stable') this.stable = deployment;
-    else this.canary = deployment;
+    this.deployments.set(name, deployment);
+  }
+
+  /** Pods become ready (or not) as canaryPodsReady says now. */
+  refreshPods(): void {
+    for (const deployment of this.deployments.values()) this.#setDeployment(structuredClone(deployment));
   }
 
   /** Garbage collection removes what the Rollout still owns. */
   #garbageCollect(): void {
-    const owned = (deployment: V1Deployment | undefined) => (deployment?.metadata?.ownerReferences ?? []).some((ref) => ref.uid === this.rollout.metadata.uid);
-    if (owned(this.stable)) this.stable = undefined;
-    if (owned(this.canary)) this.canary = undefined;
+    for (const [name, deployment] of this.deployments) {
+      if ((deployment.metadata?.ownerReferences ?? []).some((ref) => ref.uid === this.rollout.metadata.uid)) this.deployments.delete(name);
+    }
   }
 
   /** kubectl delete: the API server sets deletionTimestamp while finalizers remain. */
@@ -243,7 +277,7 @@ export function fakeProvider(canaryErrorRate: number | Error, requests = 500): M
       queries.push(promql);
       if (canaryErrorRate instanceof Error) throw canaryErrorRate;
       if (promql.includes('increase(istio_requests_total')) return requests;
-      return promql.includes('payment-service-canary') ? canaryErrorRate : 0.1;
+      return [REV_B, REV_C].some((revision) => promql.includes(`payment-service-${revision}`)) ? canaryErrorRate : 0.1;
     },
     async queryByLabel(promql) {
       queries.push(promql);

@@ -267,7 +267,7 @@ describe('simulated rollouts with header and mirror routes', () => {
     // The routes went before the weights moved back and before the canary was scaled down.
     const kinds = sim.appliedKinds();
     const lastRoutes = kinds.lastIndexOf('setManagedRoutes');
-    expect(lastRoutes).toBeLessThan(kinds.indexOf('setWeights(100)'));
+    expect(lastRoutes).toBeLessThan(kinds.lastIndexOf('setWeights(0)'));
   });
 
   it('the mirror route\'s weights follow every weight change', async () => {

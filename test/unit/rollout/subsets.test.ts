@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveTrafficRouting } from '../../../src/rollout/defaults.ts';
 import { buildSubsetPatch } from '../../../src/rollout/routing/subsets.ts';
 import type { DestinationRule } from '../../../src/rollout/types.ts';
-import { readyDestinationRule, seedDestinationRule } from './fixtures.ts';
+import { REV_A, REV_B, readyDestinationRule, seedDestinationRule } from './fixtures.ts';
 
 const routing = (stableSubset?: string, canarySubset?: string) =>
   resolveTrafficRouting({
@@ -11,7 +11,10 @@ const routing = (stableSubset?: string, canarySubset?: string) =>
     virtualService: { name: 'payment-service-routing' },
     destinationRule: { name: 'payment-service-destination', ...(stableSubset === undefined ? {} : { stableSubset }), ...(canarySubset === undefined ? {} : { canarySubset }) },
   });
-const selector = { app: 'payment-service' };
+const selector = {
+  stable: { app: 'payment-service', 'switchboard.dev/revision': REV_A },
+  canary: { app: 'payment-service', 'switchboard.dev/revision': REV_B },
+};
 
 function applied(dr: DestinationRule, patch: Operation[]): DestinationRule {
   const copy = structuredClone(dr);
@@ -25,9 +28,9 @@ describe('DestinationRule subset patch', () => {
     const patch = buildSubsetPatch(dr, routing(), selector);
     expect(patch).toEqual([
       { op: 'test', path: '/spec/subsets/0/name', value: 'stable' },
-      { op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'stable' } },
+      { op: 'add', path: '/spec/subsets/0/labels', value: { app: 'payment-service', 'switchboard.dev/revision': REV_A } },
       { op: 'test', path: '/spec/subsets/1/name', value: 'canary' },
-      { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
+      { op: 'add', path: '/spec/subsets/1/labels', value: { app: 'payment-service', 'switchboard.dev/revision': REV_B } },
     ]);
     expect(applied(dr, patch)).toEqual(readyDestinationRule());
   });
@@ -43,8 +46,8 @@ describe('DestinationRule subset patch', () => {
     expect(patch[0]).toEqual({ op: 'test', path: '/spec/subsets', value: [legacy] });
     expect(applied(dr, patch).spec.subsets).toEqual([
       legacy,
-      { name: 'stable', labels: { app: 'payment-service', 'switchboard.dev/track': 'stable' } },
-      { name: 'canary', labels: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
+      { name: 'stable', labels: { app: 'payment-service', 'switchboard.dev/revision': REV_A } },
+      { name: 'canary', labels: { app: 'payment-service', 'switchboard.dev/revision': REV_B } },
     ]);
     const raced = structuredClone(dr);
     raced.spec.subsets?.push({ name: 'stable', labels: {} });
@@ -59,8 +62,8 @@ describe('DestinationRule subset patch', () => {
         op: 'add',
         path: '/spec/subsets',
         value: [
-          { name: 'stable', labels: { app: 'payment-service', 'switchboard.dev/track': 'stable' } },
-          { name: 'canary', labels: { app: 'payment-service', 'switchboard.dev/track': 'canary' } },
+          { name: 'stable', labels: { app: 'payment-service', 'switchboard.dev/revision': REV_A } },
+          { name: 'canary', labels: { app: 'payment-service', 'switchboard.dev/revision': REV_B } },
         ],
       },
     ]);
@@ -72,8 +75,8 @@ describe('DestinationRule subset patch', () => {
     expect(result.spec.subsets?.map((subset) => [subset.name, subset.labels])).toEqual([
       ['stable', { version: 'v1' }],
       ['canary', { version: 'v2' }],
-      ['primary', { app: 'payment-service', 'switchboard.dev/track': 'stable' }],
-      ['candidate', { app: 'payment-service', 'switchboard.dev/track': 'canary' }],
+      ['primary', { app: 'payment-service', 'switchboard.dev/revision': REV_A }],
+      ['candidate', { app: 'payment-service', 'switchboard.dev/revision': REV_B }],
     ]);
   });
 });

@@ -1,0 +1,40 @@
+// Which Deployment plays which role: status names the revisions, the Deployments carry them.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { assignRoles } from '../../../src/rollout/deployments/roles.ts';
+import type { RolloutStatus } from '../../../src/rollout/types.ts';
+import { REV_A, REV_B, REV_C, deployment, revisionDeployment, rollout } from './fixtures.ts';
+
+const A = revisionDeployment(REV_A, { replicas: 4 });
+const B = revisionDeployment(REV_B, { replicas: 1 });
+const C = revisionDeployment(REV_C, { replicas: 0 });
+/** `<name>-stable`/`<name>-canary` of the layout before one Deployment per revision. */
+function legacy(track: 'stable' | 'canary', revision: string): V1Deployment {
+  const built = deployment(track, { revision, replicas: 2 });
+  return { ...built, metadata: { ...built.metadata, name: `payment-service-${track}`, labels: { 'switchboard.dev/rollout': 'payment-service', 'switchboard.dev/track': track } } };
+}
+const foreign: V1Deployment = { metadata: { name: `payment-service-${REV_B}`, uid: 'someone' }, spec: { selector: {}, template: {} } };
+
+const names = (deployments: (V1Deployment | undefined)[]) => deployments.map((d) => d?.metadata?.name);
+
+describe('assignRoles', () => {
+  it.each<[string, V1Deployment[], RolloutStatus, string, [string | undefined, string | undefined, (string | undefined)[]]]>([
+    ['first deploy: the template\'s revision is stable', [A], {}, REV_A, [A.metadata?.name, undefined, []]],
+    ['steady: status names stable, the rest is retired', [A, C], { stableRevision: REV_A }, REV_A, [A.metadata?.name, undefined, [C.metadata?.name]]],
+    ['mid-rollout: status names both', [A, B, C], { stableRevision: REV_A, canaryRevision: REV_B }, REV_B, [A.metadata?.name, B.metadata?.name, [C.metadata?.name]]],
+    ['re-pointed at promotion: one Deployment holds both roles', [A, B], { stableRevision: REV_B, canaryRevision: REV_B }, REV_B, [B.metadata?.name, B.metadata?.name, [A.metadata?.name]]],
+    ['the earlier layout: by revision and track', [legacy('stable', REV_A), legacy('canary', REV_B)], { stableRevision: REV_A, canaryRevision: REV_B }, REV_B,
+      ['payment-service-stable', 'payment-service-canary', []]],
+    ['after an old-style promotion both ran the revision: stable is the stable track\'s', [legacy('canary', REV_A), legacy('stable', REV_A)], { stableRevision: REV_A }, REV_A,
+      ['payment-service-stable', undefined, ['payment-service-canary']]],
+    ['migrating: the current layout\'s Deployment takes the role, the old one is retired', [legacy('stable', REV_A), A], { stableRevision: REV_A }, REV_A,
+      [A.metadata?.name, undefined, ['payment-service-stable']]],
+    ['someone else\'s Deployment under the name is found (and never retired)', [A, foreign], { stableRevision: REV_A, canaryRevision: REV_B }, REV_B,
+      [A.metadata?.name, `payment-service-${REV_B}`, []]],
+  ])('%s', (_name, deployments, status, revision, [stable, canary, retired]) => {
+    const roles = assignRoles(rollout({ status }), deployments, status, revision);
+    expect(roles.stable?.metadata?.name).toBe(stable);
+    expect(roles.canary?.metadata?.name).toBe(canary);
+    expect(names(roles.retired)).toEqual(retired);
+  });
+});
