@@ -32,6 +32,30 @@ async function annotate(namespace: string, annotation: string): Promise<void> {
 /** steps: 20%, wait for promote, 50%, pause 5s: the rollout holds at step 2 until promoted. */
 const HELD_STEPS = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '5s' } }];
 
+/**
+ * Samples, every 100 ms until stopped, whether the DestinationRule's stable subset selects a ready
+ * pod: the held-out check of a change of layout or of a takeover.
+ */
+function sampleStableSubset(namespace: string): { stop(): Promise<{ samples: number; violations: string[] }> } {
+  const violations: string[] = [];
+  let samples = 0;
+  let sampling = true;
+  const done = (async () => {
+    while (sampling) {
+      const [current, pods] = await Promise.all([readDestinationRule(namespace), cluster.core.listNamespacedPod({ namespace })]);
+      const labels = current.spec.subsets.find((s) => s.name === 'stable')?.labels ?? {};
+      const ready = pods.items.filter((pod) =>
+        Object.entries(labels).every(([k, v]) => pod.metadata?.labels?.[k] === v) &&
+        pod.metadata?.deletionTimestamp === undefined &&
+        (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+      samples += 1;
+      if (ready.length === 0) violations.push(`stable subset ${JSON.stringify(labels)} selects no ready pod`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return { stop: async () => { sampling = false; await done; return { samples, violations }; } };
+}
+
 describe('rollouts where real clusters differ from the happy path', () => {
   it('steps cut mid-rollout restart from step 1 at the held weight, and still need analysis to promote', async () => {
     const { namespace } = await scenario('steps-edit', { withCanarySubset: true });
@@ -294,30 +318,14 @@ describe('rollouts where real clusters differ from the happy path', () => {
     const dr = await readDestinationRule(namespace);
     expect(dr.spec.subsets.find((s) => s.name === 'stable')?.labels).toEqual({ app: 'payments', 'switchboard.dev/track': 'stable' });
 
-    const violations: string[] = [];
-    let samples = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const [current, pods] = await Promise.all([readDestinationRule(namespace), cluster.core.listNamespacedPod({ namespace })]);
-        const labels = current.spec.subsets.find((s) => s.name === 'stable')?.labels ?? {};
-        const ready = pods.items.filter((pod) =>
-          Object.entries(labels).every(([k, v]) => pod.metadata?.labels?.[k] === v) &&
-          pod.metadata?.deletionTimestamp === undefined &&
-          (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
-        samples += 1;
-        if (ready.length === 0) violations.push(`stable subset ${JSON.stringify(labels)} selects no ready pod`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const sampler = sampleStableSubset(namespace);
     const controller = startController(prometheus().url, 'migrate');
-    cleanups.push(async () => { sampling = false; await sampler; await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
+    cleanups.push(async () => { await sampler.stop(); await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
 
     const gone = (name: string) => cluster.apps.readNamespacedDeployment({ namespace, name }).then(() => false, () => true);
     await eventually('the old layout\'s Deployments deleted', async () => (await gone('payments-stable')) && (await gone('payments-canary')), 120_000);
     await eventually('their pods gone', async () => (await cluster.core.listNamespacedPod({ namespace, labelSelector: 'switchboard.dev/track' })).items.length === 0, 60_000);
-    sampling = false;
-    await sampler;
+    const { samples, violations } = await sampler.stop();
     expect(samples).toBeGreaterThan(10);
     expect(violations).toEqual([]);
     const subsets = (await readDestinationRule(namespace)).spec.subsets;
@@ -351,24 +359,9 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await cluster.custom.replaceNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name: 'payments-destination', body: dr });
     await eventually('live pods ready', async () => (await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-v1' })).status?.availableReplicas === 2);
 
-    const violations: string[] = [];
-    let samples = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const [current, pods] = await Promise.all([readDestinationRule(namespace), cluster.core.listNamespacedPod({ namespace })]);
-        const labels = current.spec.subsets.find((s) => s.name === 'stable')?.labels ?? {};
-        const ready = pods.items.filter((pod) =>
-          Object.entries(labels).every(([k, v]) => pod.metadata?.labels?.[k] === v) &&
-          pod.metadata?.deletionTimestamp === undefined &&
-          (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
-        samples += 1;
-        if (ready.length === 0) violations.push(`stable subset ${JSON.stringify(labels)} selects no ready pod`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const sampler = sampleStableSubset(namespace);
     const controller = startController(prometheus().url, 'takeover');
-    cleanups.push(async () => { sampling = false; await sampler; await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
+    cleanups.push(async () => { await sampler.stop(); await controller.kill('SIGKILL'); await deleteNamespace(cluster, namespace); });
 
     const body = paymentsRollout(namespace, 'unused') as { spec: Record<string, unknown> };
     delete body.spec.template;
@@ -377,8 +370,7 @@ describe('rollouts where real clusters differ from the happy path', () => {
     await cluster.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace, body });
     await eventually('the live Deployment scaled down after takeover', async () => (await cluster.apps.readNamespacedDeployment({ namespace, name: 'payments-v1' })).spec?.replicas === 0, 90_000);
     await eventually('its pods gone', async () => (await cluster.core.listNamespacedPod({ namespace, labelSelector: 'version=v1,!switchboard.dev/revision' })).items.length === 0, 60_000);
-    sampling = false;
-    await sampler;
+    const { samples, violations } = await sampler.stop();
     expect(samples).toBeGreaterThan(10);
     expect(violations).toEqual([]);
     const subsets = (await readDestinationRule(namespace)).spec.subsets;
