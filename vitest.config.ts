@@ -6,8 +6,8 @@ import { defineConfig } from 'vitest/config';
 // - cluster-wide: they change what every namespace depends on (webhook configurations that fail
 //   closed, the install's ClusterRoles, CRDs and namespace): one at a time, after the others;
 // - two controller lanes, `integration` (every file not listed elsewhere) and `integration-b`,
-//   each one file at a time: a lane's controllers reconcile only the Rollouts labelled with its
-//   lane (test/integration/support/lane.ts), so the two lanes run side by side;
+//   each one file at a time, one lane after the other: a lane's controllers reconcile only the
+//   Rollouts labelled with its lane (test/integration/support/lane.ts);
 // - without controllers: they start no controller (their Rollouts, unlabelled, are left alone by
 //   the lanes' controllers), beside the others.
 const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
