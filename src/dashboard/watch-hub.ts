@@ -7,7 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { describeApiFailure } from '../cli/rollout-errors.ts';
-import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, TRACK_LABEL, type Rollout, type VirtualService } from '../rollout/types.ts';
+import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, REVISION_LABEL, type Rollout, type VirtualService } from '../rollout/types.ts';
 import { EMPTY_HISTORY, recordHistory, type RolloutHistory } from './views.ts';
 
 /** Every namespace (one watch per kind), or these namespaces (one watch per kind in each). */
@@ -39,8 +39,9 @@ function customKind<T extends KubernetesObject>(name: string, group: string, ver
   };
 }
 
-// Only what the pages show: the track Deployments and their pods (by the labels the controller
-// sets), and the Events about Rollouts.
+// Only what the pages show: the Rollouts' Deployments and their pods (by the labels the controller
+// sets: one Deployment per revision, its pods labelled with the revision), and the Events about
+// Rollouts.
 const KINDS = {
   rollouts: customKind<Rollout & KubernetesObject>('rollouts.switchboard.dev', ROLLOUT_GROUP, ROLLOUT_VERSION, ROLLOUT_PLURAL),
   virtualServices: customKind<VirtualService & KubernetesObject>('virtualservices.networking.istio.io', 'networking.istio.io', 'v1', 'virtualservices'),
@@ -56,10 +57,10 @@ const KINDS = {
   pods: {
     name: 'pods',
     path: (namespace) => namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${namespace}/pods`,
-    labelSelector: TRACK_LABEL,
+    labelSelector: REVISION_LABEL,
     list: (kubeConfig, namespace) => {
       const api = kubeConfig.makeApiClient(CoreV1Api);
-      return namespace === undefined ? api.listPodForAllNamespaces({ labelSelector: TRACK_LABEL }) : api.listNamespacedPod({ namespace, labelSelector: TRACK_LABEL });
+      return namespace === undefined ? api.listPodForAllNamespaces({ labelSelector: REVISION_LABEL }) : api.listNamespacedPod({ namespace, labelSelector: REVISION_LABEL });
     },
   } satisfies KindDefinition<V1Pod>,
   events: {
