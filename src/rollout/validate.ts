@@ -5,7 +5,7 @@ import { AnalysisConfigError, BUILTIN_METRICS, buildAnalysisPlan } from '../anal
 import { MIN_ANALYSIS_INTERVAL_MS, type ResolvedSpec } from './defaults.ts';
 import { deploymentName } from './deployments/deployments.ts';
 import { parseDuration } from './durations.ts';
-import { TRACK_LABEL, type Rollout, type RolloutStep, type SetCanaryScale, type StringMatch } from './types.ts';
+import { REVISION_LABEL, TRACK_LABEL, type Rollout, type RolloutStep, type SetCanaryScale, type StringMatch } from './types.ts';
 
 const STEP_KINDS = ['setWeight', 'pause', 'setHeaderRoute', 'setMirrorRoute', 'setCanaryScale'] as const;
 
@@ -131,8 +131,9 @@ function selectorProblems(spec: ResolvedSpec): string[] {
       problems.push(`spec.selector.matchLabels ${key}=${value} is not among spec.template.metadata.labels: add it there`);
     }
   }
-  if (TRACK_LABEL in labels || TRACK_LABEL in selector) {
-    problems.push(`label ${TRACK_LABEL} is set by the controller: remove it from spec.selector and spec.template`);
+  // The controller labels every pod with its revision (and, in the earlier layout, its track).
+  for (const label of [REVISION_LABEL, TRACK_LABEL]) {
+    if (label in labels || label in selector) problems.push(`label ${label} is set by the controller: remove it from spec.selector and spec.template`);
   }
   return problems;
 }
