@@ -4,6 +4,7 @@
 // history seen since the dashboard started, pods, Events and the VirtualService's routes.
 import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { rfc3339, rolloutStatusView, type RolloutStatusView } from '../cli/rollouts/rollout-view.ts';
+import { resolveTrafficRouting, virtualServiceNamespace } from '../rollout/defaults.ts';
 import { deploymentRevision } from '../rollout/deployments/deployments.ts';
 import { roleDeployments } from '../rollout/deployments/roles.ts';
 import { readClaims, routeClaimKey } from '../rollout/routing/claims.ts';
@@ -149,8 +150,9 @@ export interface VirtualServiceView {
 export function virtualServiceRefs(rollout: Rollout): { name: string; namespace: string }[] {
   const routing = rollout.spec.trafficRouting;
   if (routing === undefined) return [];
-  const refs = routing.virtualServices !== undefined && routing.virtualServices.length > 0 ? routing.virtualServices : [routing.virtualService];
-  return refs.filter((ref) => ref !== undefined).map((ref) => ({ name: ref.name, namespace: ref.namespace ?? rollout.metadata.namespace }));
+  return resolveTrafficRouting(routing).virtualServices
+    .filter((ref) => ref.name !== '')
+    .map((ref) => ({ name: ref.name, namespace: virtualServiceNamespace(ref, rollout.metadata.namespace) }));
 }
 
 export function virtualServiceView(rollout: Rollout, ref: { name: string; namespace: string }, virtualService: VirtualService | undefined): VirtualServiceView {

@@ -40,14 +40,14 @@ export function withGateEntry(status: RolloutStatus, entry: GateStatus): Rollout
   return { ...status, gates: next };
 }
 
-function label(gate: GateSpec): string {
+export function gateLabel(gate: GateSpec): string {
   return `gate "${gate.name}" (${gate.point})`;
 }
 
 function holdingMessage(ctx: RoutedContext, gate: GateSpec, passage: GatePassage, state: GateState, answer: string, attempts: number, next: Date): string {
   const name = ctx.rollout.metadata.name;
   const said = state === 'Refused' ? `refused ${passage.what}: ${answer}` : `could not be asked about ${passage.what}: ${answer}`;
-  return `${label(gate)} ${said}; ${attempts} ${attempts === 1 ? 'answer' : 'answers'} so far, asked again at ${next.toISOString()}; ` +
+  return `${gateLabel(gate)} ${said}; ${attempts} ${attempts === 1 ? 'answer' : 'answers'} so far, asked again at ${next.toISOString()}; ` +
     `\`switchboard promote ${name}\` lets the rollout past it`;
 }
 
@@ -67,7 +67,7 @@ function credit(ctx: RoutedContext, gate: GateSpec, entry: GateStatus, answer: G
   const attempts = entry.attempts + 1;
   const base = { name: gate.name, point: gate.point, key: passage.key, answer: answer.message, attempts, lastAttemptAt: answer.at };
   if (answer.outcome === 'allowed') {
-    const message = `${label(gate)} allowed ${passage.what}: ${answer.message}`;
+    const message = `${gateLabel(gate)} allowed ${passage.what}: ${answer.message}`;
     const condition = { type: CONDITION.progressing, status: 'True' as const, reason: 'GateOpened', message };
     const view: HoldView = { phase: 'Progressing', message, conditions: [...baseConditions(ctx), condition] };
     const status = viewStatus({ ...ctx, status: withGateEntry(ctx.status, { ...base, state: 'Open', message }) }, view);
@@ -104,7 +104,7 @@ function callAction(ctx: RoutedContext, gate: GateSpec, passage: GatePassage, en
     key: passage.key,
     payload: gatePayload(rollout, gate, passage.payload),
   };
-  const message = entry.attempts === 0 ? `asking ${label(gate)} about ${passage.what}` : `asking ${label(gate)} again about ${passage.what}`;
+  const message = entry.attempts === 0 ? `asking ${gateLabel(gate)} about ${passage.what}` : `asking ${gateLabel(gate)} again about ${passage.what}`;
   return { kind: 'callGate', reason: 'GateAsked', message, call };
 }
 
@@ -124,7 +124,7 @@ export function gateHold(ctx: RoutedContext, passage: GatePassage): Action | und
     const entry = entryFor(ctx.status, gate, passage.key);
     if (entry !== undefined && PASSED.has(entry.state)) continue;
     if (entry === undefined) {
-      const message = `asking ${label(gate)} about ${passage.what}`;
+      const message = `asking ${gateLabel(gate)} about ${passage.what}`;
       const waiting: GateStatus = { name: gate.name, point: gate.point, key: passage.key, state: 'Waiting', message, attempts: 0 };
       return updateStatus('WaitingForGate', message, shown(ctx, waiting));
     }

@@ -9,7 +9,7 @@ import { timestamp, type RoutedContext } from '../state.ts';
 import { rollbackStatus, updateStatus } from '../transitions.ts';
 import type { GateSpec, GateStatus } from '../types.ts';
 import { DEFAULT_GATE_RETRY_INTERVAL_SECONDS, gatePayload, retryDelayMs, type GateAnswer } from './call.ts';
-import { gatesAt, withGateEntry } from './gates.ts';
+import { gatesAt, gateLabel, withGateEntry } from './gates.ts';
 
 export interface RollbackCheck {
   /** Record, ask or roll back now. */
@@ -20,10 +20,6 @@ export interface RollbackCheck {
 
 function keyOf(revision: string): string {
   return `${revision}/rollback-check`;
-}
-
-function label(gate: GateSpec): string {
-  return `gate "${gate.name}" (RollbackCheck)`;
 }
 
 /** An answer sent after the last one credited and during this rollout's current step. */
@@ -38,7 +34,7 @@ function credit(ctx: RoutedContext, gate: GateSpec, entry: GateStatus, answer: G
   const attempts = entry.attempts + 1;
   const base = { name: gate.name, point: gate.point, key: entry.key, answer: answer.message, attempts, lastAttemptAt: answer.at };
   if (answer.outcome === 'allowed') {
-    const message = `${label(gate)} asked for a rollback of revision ${revision}: ${answer.message}; all traffic goes back to stable`;
+    const message = `${gateLabel(gate)} asked for a rollback of revision ${revision}: ${answer.message}; all traffic goes back to stable`;
     const status = withGateEntry(rollbackStatus(ctx, 'GateRequestedRollback', message), { ...base, state: 'Open', message });
     return { ...updateStatus('GateRequestedRollback', message, status), warning: true };
   }
@@ -48,8 +44,8 @@ function credit(ctx: RoutedContext, gate: GateSpec, entry: GateStatus, answer: G
   const waitMs = unreachable ? retryDelayMs(gate, unreachableInARow) : (gate.retryIntervalSeconds ?? DEFAULT_GATE_RETRY_INTERVAL_SECONDS) * 1000;
   const next = addMilliseconds(new Date(Date.parse(answer.at)), waitMs).toISOString();
   const message = unreachable
-    ? `${label(gate)} could not be asked about revision ${revision}: ${answer.message}; the rollout goes on, asked again at ${next}`
-    : `${label(gate)} did not ask for a rollback of revision ${revision} (${answer.message}); asked again at ${next}`;
+    ? `${gateLabel(gate)} could not be asked about revision ${revision}: ${answer.message}; the rollout goes on, asked again at ${next}`
+    : `${gateLabel(gate)} did not ask for a rollback of revision ${revision} (${answer.message}); asked again at ${next}`;
   const updated: GateStatus = { ...base, state: unreachable ? 'Unreachable' : 'Open', message, nextAttemptAt: next };
   const first = entry.state !== updated.state || entry.answer !== answer.message;
   const action = updateStatus(unreachable ? 'GateUnreachable' : 'RollbackNotRequested', message, withGateEntry(ctx.status, updated));
@@ -74,7 +70,7 @@ export function rollbackCheck(ctx: RoutedContext, revision: string): RollbackChe
   for (const [index, gate] of gates.entries()) {
     const entry = entries[index];
     if (entry === undefined) {
-      const message = `asking ${label(gate)} whether revision ${revision} should be rolled back`;
+      const message = `asking ${gateLabel(gate)} whether revision ${revision} should be rolled back`;
       const waiting: GateStatus = { name: gate.name, point: gate.point, key, state: 'Waiting', message, attempts: 0 };
       return { action: { ...updateStatus('RollbackCheckStarted', message, withGateEntry(ctx.status, waiting)), silent: true } };
     }
@@ -82,7 +78,7 @@ export function rollbackCheck(ctx: RoutedContext, revision: string): RollbackChe
     if (ctx.now.getTime() >= due) {
       const { rollout } = ctx;
       const call = { namespace: rollout.metadata.namespace, rollout: rollout.metadata.name, gate, key, payload: gatePayload(rollout, gate) };
-      return { action: { kind: 'callGate', reason: 'GateAsked', message: `asking ${label(gate)} whether revision ${revision} should be rolled back`, call } };
+      return { action: { kind: 'callGate', reason: 'GateAsked', message: `asking ${gateLabel(gate)} whether revision ${revision} should be rolled back`, call } };
     }
     if (dueAt === undefined || due < dueAt.getTime()) dueAt = new Date(due);
   }
