@@ -5,17 +5,20 @@ import { defineConfig } from 'vitest/config';
 // time, cluster-wide ones last):
 // - cluster-wide: they change what every namespace depends on (webhook configurations that fail
 //   closed, the install's ClusterRoles, CRDs and namespace): one at a time, after the others;
-// - two controller lanes, `integration` (every file not listed elsewhere) and `integration-b`,
-//   each one file at a time, one lane after the other: a lane's controllers reconcile only the
-//   Rollouts labelled with its lane (test/integration/support/lane.ts);
-// - without controllers: they start no controller (their Rollouts, unlabelled, are left alone by
-//   the lanes' controllers), beside the others.
+// - lanes `integration` (every file not listed elsewhere) and `integration-b`, one after the
+//   other, whose controllers follow istiod's pushes: beside each other their proxies would see
+//   each other's changes and fall behind;
+// - lane `integration-c` beside those two: the files that start no controller, and controller
+//   files whose data plane is the simulator, not istiod's.
+// Each lane's controllers reconcile only the Rollouts labelled with its lane
+// (test/integration/support/lane.ts), so files of two lanes never touch each other's Rollouts.
 const CLUSTER_WIDE = ['test/integration/install*.test.ts', 'test/integration/rbac.test.ts'];
-const WITHOUT_CONTROLLERS = [
+const LANE_C = [
   'test/integration/analysis-client-failures.test.ts', 'test/integration/control-plane.test.ts',
   'test/integration/injector*.test.ts', 'test/integration/istio-crds.test.ts',
   'test/integration/istiod.test.ts', 'test/integration/leader-election.test.ts',
   'test/integration/analyze.test.ts', 'test/integration/cli.test.ts',
+  'test/integration/rollout-safety.test.ts',
 ];
 /** The second controller lane: about half of the controller files' time. */
 const CONTROLLERS_B = [
@@ -48,7 +51,7 @@ export default defineConfig({
           ...integration,
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: [...CLUSTER_WIDE, ...WITHOUT_CONTROLLERS, ...CONTROLLERS_B],
+          exclude: [...CLUSTER_WIDE, ...LANE_C, ...CONTROLLERS_B],
           sequence: { groupOrder: 1 },
         },
       },
@@ -56,7 +59,7 @@ export default defineConfig({
         test: { ...integration, name: 'integration-b', include: CONTROLLERS_B, sequence: { groupOrder: 1 } },
       },
       {
-        test: { ...integration, name: 'integration-without-controllers', include: WITHOUT_CONTROLLERS, sequence: { groupOrder: 1 } },
+        test: { ...integration, name: 'integration-c', include: LANE_C, sequence: { groupOrder: 1 } },
       },
       {
         test: { ...integration, name: 'integration-cluster-wide', include: CLUSTER_WIDE, sequence: { groupOrder: 2 } },

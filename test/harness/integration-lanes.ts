@@ -1,12 +1,11 @@
 // `make integration`: the integration projects of vitest.config.ts on one local control plane, in
 // lanes, each a vitest process (vitest runs the projects of one process one file at a time). The
-// two controller lanes run one after the other, beside the files without controllers; the
-// cluster-wide files run alone, last. Each controller lane's controllers reconcile only the
-// Rollouts labelled with it (SWITCHBOARD_TEST_LANE, test/integration/support/lane.ts), which would
-// let the two run side by side; they do not yet, because their proxies would see each other's
-// routes and endpoints (istiod pushes every namespace's changes to every proxy, and the slow
-// proxies of data-plane-sync then never catch up). Arguments are passed to each vitest (file
-// filters, -t).
+// two lanes whose controllers follow istiod run one after the other, beside the third; the
+// cluster-wide files run alone, last. Each lane's controllers reconcile only the Rollouts labelled
+// with it (SWITCHBOARD_TEST_LANE, test/integration/support/lane.ts). The first two do not run side
+// by side because their proxies would see each other's routes and endpoints (istiod pushes every
+// namespace's changes to every proxy, and the slow proxies of data-plane-sync then never catch up).
+// Arguments are passed to each vitest (file filters, -t).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './binaries.ts';
@@ -22,12 +21,28 @@ function runLane(project: string, live: boolean, lane?: string): Promise<Lane> {
   const args = ['node_modules/vitest/vitest.mjs', 'run', '--project', project, '--passWithNoTests', ...process.argv.slice(2)];
   const attach = local ? { SWITCHBOARD_TEST_CLUSTER_ATTACH: '1', SWITCHBOARD_TEST_CLUSTER_DIR: stateDir, SWITCHBOARD_PID_REGISTRY: registry } : {};
   const env = { ...process.env, ...attach, ...(lane === undefined ? {} : { SWITCHBOARD_TEST_LANE: lane }) };
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  // Printed whole once the lane ends, so that two lanes' lines do not interleave.
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  // A lane that is not live is printed whole once it ends, so that two lanes' lines do not
+  // interleave; every lane's output is kept for the summary of failures at the end.
+  const keep = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
+    output += chunk.toString();
+    if (live) to.write(chunk);
+  };
+  child.stdout.on('data', keep(process.stdout));
+  child.stderr.on('data', keep(process.stderr));
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ project, code: code ?? (signal ? 1 : 0), output })));
+}
+
+/**
+ * The failed tests of a lane and the first line of each one's error, from vitest's report: a lane
+ * runs for minutes, and whoever reads only the end of a log should still see what failed.
+ */
+function failureLines(output: string, max = 24): string[] {
+  // eslint-disable-next-line no-control-regex
+  const lines = output.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
+  const picked = lines.filter((line) => /^\s*(FAIL\s|(AssertionError|TypeError|Error)\b)/.test(line)).map((line) => line.trim());
+  return [...new Set(picked)].slice(0, max);
 }
 
 // On another cluster (USE_EXISTING_CLUSTER, k3s) each vitest process finds its own in global-setup.ts.
@@ -42,7 +57,7 @@ async function main(): Promise<number> {
   }
   const lanes: Lane[] = [];
   try {
-    const side = runLane('integration-without-controllers', false);
+    const side = runLane('integration-c', false, 'c');
     lanes.push(await runLane('integration', true, 'a'));
     lanes.push(await runLane('integration-b', true, 'b'));
     const finished = await side;
@@ -56,7 +71,10 @@ async function main(): Promise<number> {
     }
   }
   const failed = lanes.filter((lane) => lane.code !== 0);
-  for (const lane of failed) console.error(`integration lane ${lane.project} failed (exit code ${lane.code})`);
+  for (const lane of failed) {
+    console.error(`integration lane ${lane.project} failed (exit code ${lane.code})`);
+    for (const line of failureLines(lane.output)) console.error(`  ${line}`);
+  }
   return failed.length === 0 ? 0 : 1;
 }
 
