@@ -99,6 +99,11 @@ export class RolloutClient {
     return versionOf(await this.apps.patchNamespacedDeployment({ namespace, name, body: patch, fieldManager }, jsonPatch));
   }
 
+  /** Labels and annotations by role on a pod (rollout/deployments/role-metadata.ts). */
+  async patchPod(namespace: string, name: string, patch: Operation[]): Promise<void> {
+    await this.core.patchNamespacedPod({ namespace, name, body: patch, fieldManager }, jsonPatch);
+  }
+
   async patchVirtualService(namespace: string, name: string, patch: Operation[]): Promise<WrittenObject> {
     return (await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name, body: patch, fieldManager }, jsonPatch)) as WrittenObject;
   }

@@ -1,7 +1,7 @@
 // The rollout controller's reconcile loop: informers turn cluster changes into Rollout keys, the
 // work queue hands one key to one worker at a time, and each reconcile is observe → decide → act.
 import type { AnalysisTemplate, ObservedTemplates } from '../analysis/templates.ts';
-import { type KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, type V1Deployment, type V1ObjectMeta } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { runAnalysis } from '../analysis/run.ts';
@@ -30,6 +30,7 @@ import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
 import { FIELD_MANAGER, RolloutClient, type WrittenObject } from './rollout-client.ts';
 import type { ShardSelector } from './shard-selector.ts';
 import { patchChangesNothing, patchTarget } from './no-op-writes.ts';
+import { PodMetadataSync } from './pod-metadata-sync.ts';
 import { objectId, VersionFloors } from './version-floors.ts';
 import { WorkQueue } from './work-queue.ts';
 import { otherWriter, WriteLoopDetector, writeSignature, type ManagedFieldsEntry } from './write-loops.ts';
@@ -85,6 +86,7 @@ export class RolloutController {
   private readonly writeLoops = new Map<string, WriteLoop>();
   private readonly claims = new ClaimIndex();
   private readonly dataPlane: DataPlaneFollower | undefined;
+  private readonly podMetadata: PodMetadataSync;
   private readonly options: RolloutControllerOptions;
   private readonly clock: () => Date;
   private running = false;
@@ -112,6 +114,7 @@ export class RolloutController {
         throw error;
       }),
     });
+    this.podMetadata = new PodMetadataSync({ kubeConfig: options.kubeConfig, client: this.client, logger: options.logger, onPod: (pod) => this.enqueuePodOwner(pod) });
     this.dataPlane = options.istiod === undefined ? undefined : new DataPlaneFollower(options.istiod, options.logger, options.metrics, (key) => {
       const [namespace, name] = key.split('/');
       this.enqueue(namespace, name);
@@ -197,6 +200,7 @@ export class RolloutController {
     await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.dataPlane?.stop();
+    await this.podMetadata.stop();
     await this.client.close();
   }
 
@@ -213,6 +217,17 @@ export class RolloutController {
     const name = deployment.metadata?.labels?.[ROLLOUT_LABEL];
     if (this.options.shardSelector !== undefined && (name === undefined || rollouts.cache.get(name, namespace) === undefined)) return;
     this.enqueue(namespace, name);
+  }
+
+  /** The Rollout whose revision a pod runs, when the pod lacks its role's metadata (pod → ReplicaSet → Deployment). */
+  private enqueuePodOwner(pod: V1ObjectMeta): void {
+    const replicaSet = pod.ownerReferences?.find((reference) => reference.kind === 'ReplicaSet')?.name;
+    const namespace = pod.namespace;
+    if (replicaSet === undefined || namespace === undefined) return;
+    const deployment = this.deploymentCache?.get(replicaSet.slice(0, replicaSet.lastIndexOf('-')), namespace);
+    const name = deployment?.metadata?.labels?.[ROLLOUT_LABEL];
+    const rollout = name === undefined ? undefined : this.informers[0]?.cache.get(name, namespace) as unknown as Rollout | undefined;
+    if (rollout !== undefined && this.podMetadata.needsSync(rollout, pod)) this.enqueue(namespace, name);
   }
 
   private enqueueReferencing(rollouts: ResilientInformer<KubernetesObject>, plural: 'virtualservices' | 'destinationrules', object: KubernetesObject): void {
@@ -301,6 +316,7 @@ export class RolloutController {
     }
     const phase = observed.rollout.status?.phase;
     if (phase !== undefined) this.options.metrics.rollouts.setPhase(namespace, name, phase);
+    await this.podMetadata.sync(observed.rollout);
     const where = `the rollout is ${phase ?? 'elsewhere'} at step ${(observed.rollout.status?.currentStepIndex ?? 0) + 1}`;
     this.analysisRunner.cancelUnless(key, (plan) => roundMayCount(observed.rollout.status, plan), where);
     const now = this.clock();

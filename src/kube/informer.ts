@@ -19,6 +19,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   list: ListPromise<T>;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Cut each object down to what its readers need as it arrives, before it is cached. */
+  trim?: (object: T) => void;
   /** Freeze each object as it arrives (deep-freeze.ts), for callers that read cached objects without copying. */
   freezeObjects?: boolean;
   onEvent?: (event: InformerEvent, object: T) => void;
@@ -34,6 +36,10 @@ export function startInformer<T extends KubernetesObject>(options: InformerOptio
   let stopped = false;
   let retryTimer: NodeJS.Timeout | undefined;
   // First, before anyone sees the object: the cache keeps the very object it hands to handlers.
+  if (options.trim !== undefined) {
+    informer.on('add', options.trim);
+    informer.on('update', options.trim);
+  }
   informer.on('add', stripManagedFields);
   informer.on('update', stripManagedFields);
   if (options.freezeObjects) {

@@ -31,6 +31,12 @@ export const REVISION_ANNOTATION = 'switchboard.dev/revision';
  * server's pod defaults make the Deployment's own template hash to another).
  */
 export const TEMPLATE_ANNOTATION = 'switchboard.dev/template';
+/**
+ * Pod annotation: the label and annotation keys spec.canaryMetadata or spec.stableMetadata put on
+ * the pod (deployments/role-metadata.ts), as JSON, so that a key the metadata drops is removed
+ * and none of the pod's other keys is.
+ */
+export const ROLE_METADATA_ANNOTATION = 'switchboard.dev/role-metadata';
 /** Pod template annotation set by `switchboard restart`: a new value rolls the pods, the revision stays. */
 export const RESTARTED_AT_ANNOTATION = 'switchboard.dev/restartedAt';
 
@@ -272,6 +278,12 @@ export interface AntiAffinitySpec {
   preferredDuringSchedulingIgnoredDuringExecution?: { weight: number };
 }
 
+/** Labels and annotations the pods of one role carry while they have it (spec.canaryMetadata, stableMetadata). */
+export interface PodMetadataSpec {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
 /** A blue-green release instead of steps (strategies/blue-green.ts turns it into steps). */
 export interface BlueGreenSpec {
   /** Pods of the new version before the switch; default spec.replicas. */
@@ -308,6 +320,9 @@ export interface RolloutSpec {
   antiAffinity?: AntiAffinitySpec;
   /** Stable's pods follow its share of the traffic during a rollout (deployments/stable-scale.ts). */
   dynamicStableScale?: boolean;
+  /** Labels and annotations on the canary's pods, and on stable's (blue-green: preview and active). */
+  canaryMetadata?: PodMetadataSpec;
+  stableMetadata?: PodMetadataSpec;
   /**
    * After the last step, the new version alone takes all traffic for this long under analysis,
    * while the old one keeps every pod: a failure switches straight back (canary steps only).

@@ -138,6 +138,33 @@ function selectorProblems(spec: ResolvedSpec): string[] {
   return problems;
 }
 
+// Kubernetes' own syntax for label keys (an optional DNS-subdomain prefix) and values.
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** spec.canaryMetadata and stableMetadata: keys the pods may take and lose again without changing selection. */
+function roleMetadataProblems(spec: ResolvedSpec): string[] {
+  const problems: string[] = [];
+  const selector = spec.selector?.matchLabels ?? {};
+  const templateLabels = spec.template?.metadata?.labels ?? {};
+  for (const field of ['canaryMetadata', 'stableMetadata'] as const) {
+    const metadata = spec[field];
+    for (const [key, value] of Object.entries(metadata?.labels ?? {})) {
+      if (!LABEL_KEY.test(key) || key.split('/').at(-1)!.length > 63) problems.push(`spec.${field}.labels: "${key}" is not a valid label key`);
+      else if (!LABEL_VALUE.test(value)) problems.push(`spec.${field}.labels.${key}: "${value}" is not a valid label value`);
+      if (key in selector || key in templateLabels) {
+        problems.push(`spec.${field}.labels.${key} is set by spec.selector or spec.template: a role's label must be its own (the pods would leave the selector, or lose the template's value)`);
+      }
+    }
+    for (const kind of ['labels', 'annotations'] as const) {
+      for (const key of Object.keys(metadata?.[kind] ?? {})) {
+        if (key.startsWith('switchboard.dev/')) problems.push(`spec.${field}.${kind}: ${key} is the controller's; use another key`);
+      }
+    }
+  }
+  return problems;
+}
+
 function analysisProblems(rollout: Rollout, spec: ResolvedSpec): string[] {
   const { analysis } = spec;
   if (analysis === undefined) return [];
@@ -227,5 +254,5 @@ export function validateRollout(rollout: Rollout, spec: ResolvedSpec): string[] 
       problems.push(`spec.antiAffinity.preferredDuringSchedulingIgnoredDuringExecution.weight ${preferred.weight} must be a whole number from 1 to 100`);
     }
   }
-  return [...problems, ...analysisProblems(rollout, spec)];
+  return [...problems, ...roleMetadataProblems(spec), ...analysisProblems(rollout, spec)];
 }

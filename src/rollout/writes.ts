@@ -4,6 +4,7 @@ import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Action, CreateDeploymentAction, DeleteDeploymentAction, SetWeightsAction, UpdateDeploymentAction, VirtualServicePatch } from './actions.ts';
 import { scaleDownDelay } from './deployments/scale-down.ts';
 import { buildDeployment, desiredReplicas, podSelector, replicasPatch } from './deployments/deployments.ts';
+import { bornWith, roleMetadata, templateRoleMetadataPatch } from './deployments/role-metadata.ts';
 import type { DecideContext, RoutedContext } from './state.ts';
 import type { Track } from './types.ts';
 import { claimGuard } from './routing/claims.ts';
@@ -43,8 +44,10 @@ export function createDeployment(
 ): CreateDeploymentAction {
   const stable = ctx.observed.stableDeployment;
   const awayFrom = track === 'canary' && stable !== undefined ? podSelector(stable) : undefined;
+  const podMetadata = bornWith(roleMetadata(ctx.spec, track));
   const deployment = buildDeployment(ctx.rollout, ctx.spec, revision, replicas, {
     ...(template === undefined ? {} : { template }), ...(awayFrom === undefined ? {} : { awayFrom }),
+    ...(podMetadata === undefined ? {} : { podMetadata }),
   });
   return {
     kind: 'createDeployment',
@@ -55,8 +58,12 @@ export function createDeployment(
   };
 }
 
-export function scaleDeployment(_ctx: DecideContext, deployment: V1Deployment, track: Track, replicas: number, reason: string): UpdateDeploymentAction {
+export function scaleDeployment(ctx: DecideContext, deployment: V1Deployment, track: Track, replicas: number, reason: string): UpdateDeploymentAction {
   const name = deployment.metadata?.name ?? '';
+  // A kept revision brought back from zero: its pods are born with the role it comes back in.
+  const metadata = desiredReplicas(deployment) === 0 && replicas > 0
+    ? templateRoleMetadataPatch(deployment.spec?.template?.metadata ?? {}, roleMetadata(ctx.spec, track))
+    : [];
   return {
     kind: 'updateDeployment',
     reason,
@@ -64,7 +71,7 @@ export function scaleDeployment(_ctx: DecideContext, deployment: V1Deployment, t
     track,
     name,
     replicas,
-    patch: replicasPatch(deployment, replicas),
+    patch: [...replicasPatch(deployment, replicas), ...metadata],
   };
 }
 

@@ -7,6 +7,8 @@ import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, eventually, kubectl, testCluster } from './support/cluster.ts';
 import { deployPaymentsRouting, paymentsRollout, startController } from './support/rollout-env.ts';
 import { ROLLOUTS, canaryWeightOf, rolloutSuite } from './support/rollout-scenario.ts';
+import { RolloutApi } from '../../src/cli/rollouts/rollout-api.ts';
+import { readUndo, undoRollout } from '../../src/cli/rollouts/rollout-undo.ts';
 import { templateRevision } from '../../src/rollout/revision.ts';
 import type { PodTemplate } from '../../src/rollout/types.ts';
 
@@ -189,6 +191,44 @@ describe('rollouts where real clusters differ from the happy path', () => {
     expect(after.metadata?.generation).toBe((before.metadata?.generation ?? 0) + 1);
     expect(after.metadata?.annotations?.['switchboard.dev/revision']).toBe(revision);
     expect((await readRollout(namespace)).status?.stableRevision).toBe(revision);
+  });
+
+  it('labels pods by role, moving the canary\'s to stable\'s in place at promotion; a plain undo brings the previous revision back as canary', async () => {
+    const { namespace } = await scenario('role-metadata', { withCanarySubset: true });
+    const stableMetadata = { labels: { role: 'stable' }, annotations: { 'example.com/serving': 'yes' } };
+    await settleFirstDeploy(namespace, { canaryMetadata: { labels: { role: 'canary' } }, stableMetadata, steps: [{ setWeight: 50 }, { pause: {} }] });
+    const podsOf = async (revision: string) => (await cluster.core.listNamespacedPod({ namespace, labelSelector: `switchboard.dev/revision=${revision}` }))
+      .items.filter((pod) => pod.metadata?.deletionTimestamp === undefined);
+    const roles = async (revision: string) => (await podsOf(revision)).map((pod) => `${pod.metadata?.labels?.role}/${pod.metadata?.annotations?.['example.com/serving'] ?? '-'}`);
+    const first = (await readRollout(namespace)).status!.stableRevision!;
+    await eventually('the first revision\'s pods carry stable\'s metadata', async () => (await roles(first)).join() === 'stable/yes,stable/yes', 30_000);
+
+    await changeImage(namespace, 'payments:1.1');
+    const paused = await waitForPhase(namespace, 'Paused', 90_000);
+    const second = paused.status!.canaryRevision!;
+    // Born with the canary's: the Deployment was created for that role.
+    expect(await roles(second)).toEqual(['canary/-']);
+    const judged = (await podsOf(second)).map((pod) => pod.metadata?.uid);
+    await annotate(namespace, 'switchboard.dev/promote');
+    await eventually('promoted, and the judged pod relabelled stable in place', async () => {
+      const status = (await readRollout(namespace)).status;
+      const pods = await podsOf(second);
+      return status?.phase === 'Healthy' && status.stableRevision === second && pods.length === 2 &&
+        judged.every((uid) => pods.some((pod) => pod.metadata?.uid === uid)) && (await roles(second)).join() === 'stable/yes,stable/yes';
+    }, 90_000);
+    const kept = await cluster.apps.readNamespacedDeployment({ namespace, name: `payments-${first}` });
+
+    // --to-revision takes a prefix of a kept revision; a plain undo with no rollout in progress goes to the previous one.
+    const api = new RolloutApi(cluster.kubeConfig, namespace);
+    expect((await readUndo(api, 'payments', first.slice(0, 6))).plan).toMatchObject({ revision: first, exact: true });
+    expect(await undoRollout(api, 'payments')).toMatch(new RegExp(`it is revision ${first}, whose Deployment was kept`));
+    const back = await waitForPhase(namespace, 'Paused', 90_000);
+    expect(back.status?.canaryRevision).toBe(first);
+    const reused = await cluster.apps.readNamespacedDeployment({ namespace, name: `payments-${first}` });
+    expect(reused.metadata?.uid).toBe(kept.metadata?.uid);
+    // Scaled up from zero with its template moved to the canary's metadata: its new pod is born a canary.
+    expect(await roles(first)).toEqual(['canary/-']);
+    expect(reused.spec?.template.metadata?.labels?.role).toBe('canary');
   });
 
   it('refuses a Rollout whose name cannot be a label value', async () => {

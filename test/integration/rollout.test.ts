@@ -245,6 +245,9 @@ describe('canary rollouts', () => {
       [{
         trafficRouting: { host: 'payments', virtualServices: [{ name: 'vs', routes: ['primary'] }], destinationRule: { name: 'dr' }, managedRoutes: [{ name: 'primary' }] },
       }, /virtualServices\[0\]\.routes; a weighted route cannot be a header or mirror route/],
+      // Role metadata: never a label that selects the pods, never the controller's keys.
+      [{ canaryMetadata: { labels: { app: 'payments-canary' } } }, /a label of spec.canaryMetadata must not be one spec.selector or spec.template sets/],
+      [{ stableMetadata: { annotations: { 'switchboard.dev/role': 'stable' } } }, /annotations under switchboard.dev\/ are the controller's/],
     ];
     for (const [overrides, message] of cases) {
       await expect(cluster.custom.createNamespacedCustomObject({ ...group, namespace, body: paymentsRollout(namespace, 'payments:1.0', overrides) }))

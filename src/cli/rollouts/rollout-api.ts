@@ -34,6 +34,8 @@ export type WatchEnd = 'closed' | 'expired';
 export interface TrackDeployments {
   stable: V1Deployment | undefined;
   canary: V1Deployment | undefined;
+  /** The kept earlier revision created last (roles.ts roleDeployments). */
+  previous?: V1Deployment | undefined;
 }
 
 const ROLLOUT_RESOURCE = `${ROLLOUT_PLURAL}.${ROLLOUT_GROUP}`;

@@ -133,7 +133,7 @@ export function registerRolloutCommands(program: Command, output: CliOutput = pr
   }
 
   withTarget(program.command('undo <rollout>'))
-    .description('set spec.template back to what the stable Deployment (or a kept earlier revision) runs, which rolls back to it')
+    .description('set spec.template back to what the stable Deployment runs (with no rollout in progress, the previous kept revision), which rolls back to it')
     .option('--to-revision <revision>', 'an earlier revision whose Deployment is kept (its hash, or a prefix of it): it is scaled back up through the steps')
     .option('--print-kubectl', 'print the equivalent kubectl command (it reads the cluster, changes nothing)')
     .action(async (name: string, options: ActionOptions & { toRevision?: string }) => {

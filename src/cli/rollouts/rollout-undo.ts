@@ -1,5 +1,5 @@
-// `switchboard undo [--to-revision R]`: put back in spec.template what the stable Deployment (or
-// the kept Deployment of revision R) runs. Changing the template is the one way to start (or end) a
+// `switchboard undo [--to-revision R]`: put back in spec.template what the stable Deployment runs
+// (with no rollout in progress, the previous kept revision's), or the kept Deployment of revision R. Changing the template is the one way to start (or end) a
 // rollout, so undo is a template change like any other, and the controller handles it with its
 // usual safety (steps, analysis, deadlines). The template is the one the Deployment recorded
 // (TEMPLATE_ANNOTATION), which hashes to its revision: the controller finds that revision's
@@ -7,6 +7,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { deploymentName, deploymentRevision } from '../../rollout/deployments/deployments.ts';
+import { withoutRoleMetadata } from '../../rollout/deployments/role-metadata.ts';
 import { canonicalJson, templateRevision } from '../../rollout/revision.ts';
 import { REVISION_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type PodTemplate, type Rollout } from '../../rollout/types.ts';
 import type { RolloutApi } from './rollout-api.ts';
@@ -27,15 +28,16 @@ export interface UndoPlan {
 }
 
 /**
- * The template a stable Deployment runs, as a Rollout's spec.template: without the track label
- * (the controller adds it, and the CRD refuses it in a template), and with only the metadata the
- * CRD keeps (labels and annotations; anything else would be pruned on write anyway).
+ * The template a stable Deployment runs, as a Rollout's spec.template: without the labels the
+ * controller adds (the CRD refuses them in a template), and with only the metadata the CRD keeps
+ * (labels and annotations; anything else would be pruned on write anyway).
  */
 export function stableTemplate(deployment: V1Deployment): PodTemplate | undefined {
   const template = deployment.spec?.template;
   if (template?.spec === undefined) return undefined;
-  const { [TRACK_LABEL]: _track, [REVISION_LABEL]: _revision, ...labels } = template.metadata?.labels ?? {};
-  const annotations = template.metadata?.annotations;
+  // The role's labels and annotations were added to the template too (spec.canaryMetadata, stableMetadata).
+  const { labels: kept, annotations } = withoutRoleMetadata(template.metadata ?? {});
+  const { [TRACK_LABEL]: _track, [REVISION_LABEL]: _revision, ...labels } = kept;
   return {
     metadata: { labels, ...(annotations === undefined ? {} : { annotations }) },
     spec: template.spec,
@@ -149,8 +151,23 @@ export async function readUndo(
   api: Pick<RolloutApi, 'readRollout' | 'readDeployments' | 'readRevisionDeployment'>, name: string, toRevision?: string,
 ): Promise<{ rollout: Rollout; plan: UndoPlan }> {
   const rollout = await api.readRollout(name);
-  const target = toRevision === undefined ? (await api.readDeployments(rollout)).stable : await api.readRevisionDeployment(rollout, toRevision);
-  return { rollout, plan: planUndo(rollout, target, toRevision) };
+  if (toRevision !== undefined) return { rollout, plan: planUndo(rollout, await api.readRevisionDeployment(rollout, toRevision), toRevision) };
+  const { stable, previous } = await api.readDeployments(rollout);
+  return { rollout, plan: planPlainUndo(rollout, stable, previous) };
+}
+
+/**
+ * A plain `undo`: mid-rollout, back to what stable runs; with no rollout in progress (the template
+ * is stable's), to the kept revision created last, like `undo --to-revision` naming it.
+ */
+export function planPlainUndo(rollout: Rollout, stable: V1Deployment | undefined, previous: V1Deployment | undefined): UndoPlan {
+  try {
+    return planUndo(rollout, stable);
+  } catch (error) {
+    const revision = deploymentRevision(previous);
+    if (!(error instanceof CliError) || error.code !== CLI_ERROR.nothingToUndo || revision === undefined) throw error;
+    return planUndo(rollout, previous, revision);
+  }
 }
 
 /** `switchboard undo` without --print-kubectl: read, plan, patch; returns the line to print. */

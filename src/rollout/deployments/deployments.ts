@@ -9,7 +9,7 @@ import type { V1Deployment, V1OwnerReference, V1PodAffinityTerm, V1PodAntiAffini
 import type { Operation } from 'rfc6902';
 import type { ResolvedSpec } from '../defaults.ts';
 import { canonicalJson } from '../revision.ts';
-import { REVISION_ANNOTATION, REVISION_LABEL, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type AntiAffinitySpec, type Rollout } from '../types.ts';
+import { REVISION_ANNOTATION, REVISION_LABEL, ROLLOUT_API_VERSION, ROLLOUT_KIND, ROLLOUT_LABEL, TEMPLATE_ANNOTATION, TRACK_LABEL, type AntiAffinitySpec, type PodMetadataSpec, type Rollout } from '../types.ts';
 
 export function deploymentName(rolloutName: string, revision: string): string {
   return `${rolloutName}-${revision}`;
@@ -41,6 +41,16 @@ export function podSelector(deployment: V1Deployment): Record<string, string> {
   return deployment.spec?.selector?.matchLabels ?? {};
 }
 
+/**
+ * For sort(): the Deployment created last first (a revision's Deployment is created when the
+ * revision first runs). A timestamp is a Date from client-node's typed reads and a string from a
+ * watch: both are compared as times.
+ */
+export function newestFirst(a: V1Deployment, b: V1Deployment): number {
+  const created = (deployment: V1Deployment) => new Date(deployment.metadata?.creationTimestamp ?? 0).getTime() || 0;
+  return created(b) - created(a);
+}
+
 export function deploymentRevision(deployment: V1Deployment | undefined): string | undefined {
   return deployment?.metadata?.annotations?.[REVISION_ANNOTATION];
 }
@@ -65,6 +75,11 @@ function revisionTemplate(spec: ResolvedSpec, template: V1PodTemplateSpec, revis
   return { ...labelled, spec: withAntiAffinity(template.spec, spec.antiAffinity, awayFrom) };
 }
 
+function withPodMetadata(template: V1PodTemplateSpec, extra: PodMetadataSpec): V1PodTemplateSpec {
+  const own = template.metadata ?? {};
+  return { ...template, metadata: { ...own, labels: { ...own.labels, ...extra.labels }, annotations: { ...own.annotations, ...extra.annotations } } };
+}
+
 /** The pod spec with one more anti-affinity term against the stable pods, the template's own terms kept. */
 export function withAntiAffinity(pod: V1PodSpec, antiAffinity: AntiAffinitySpec, stableLabels: Record<string, string>): V1PodSpec {
   const term: V1PodAffinityTerm = { labelSelector: { matchLabels: stableLabels }, topologyKey: 'kubernetes.io/hostname' };
@@ -83,12 +98,14 @@ export function withAntiAffinity(pod: V1PodSpec, antiAffinity: AntiAffinitySpec,
 
 /**
  * The Deployment of a revision. `template`: the pods it runs (spec.template unless a Deployment of
- * the earlier layout is copied); `awayFrom`: the stable pods a canary keeps off the nodes of.
+ * the earlier layout is copied); `awayFrom`: the stable pods a canary keeps off the nodes of;
+ * `podMetadata`: labels and annotations added to the template's (role-metadata.ts).
  */
 export function buildDeployment(
   rollout: Rollout, spec: ResolvedSpec, revision: string, replicas: number,
-  options: { template?: V1PodTemplateSpec; awayFrom?: Record<string, string> } = {},
+  options: { template?: V1PodTemplateSpec; awayFrom?: Record<string, string>; podMetadata?: PodMetadataSpec } = {},
 ): V1Deployment {
+  const template = revisionTemplate(spec, options.template ?? spec.template, revision, options.awayFrom);
   const { name, namespace } = rollout.metadata;
   return {
     apiVersion: 'apps/v1',
@@ -104,7 +121,7 @@ export function buildDeployment(
     spec: {
       replicas,
       selector: { matchLabels: revisionLabels(spec, revision) },
-      template: revisionTemplate(spec, options.template ?? spec.template, revision, options.awayFrom),
+      template: options.podMetadata === undefined ? template : withPodMetadata(template, options.podMetadata),
     },
   };
 }

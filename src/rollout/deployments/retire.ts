@@ -7,7 +7,7 @@
 // Deployments of the earlier layout are deleted.
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Action, WaitAction } from '../actions.ts';
-import { deploymentRevision, desiredReplicas, isLegacy } from './deployments.ts';
+import { deploymentRevision, desiredReplicas, isLegacy, newestFirst } from './deployments.ts';
 import { scaleDownDelay } from './scale-down.ts';
 import { selects } from '../routing/subsets.ts';
 import type { DecideContext } from '../state.ts';
@@ -28,10 +28,6 @@ export function selectedBySubset(ctx: DecideContext, deployment: V1Deployment): 
   return (ctx.observed.destinationRule?.spec?.subsets ?? []).some(
     (subset) => (subset.name === stableSubset || subset.name === canarySubset) && Object.keys(subset.labels ?? {}).length > 0 && selects(subset, podLabels),
   );
-}
-
-function newestFirst(a: V1Deployment, b: V1Deployment): number {
-  return String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? ''));
 }
 
 export function retireDeployments(ctx: DecideContext): Retirement {

@@ -4,7 +4,7 @@
 // (fast undo) or, for the layout before one Deployment per revision, deleted once no subset
 // selects its pods.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { deploymentName, deploymentRevision, isLegacy } from './deployments.ts';
+import { deploymentName, deploymentRevision, isLegacy, newestFirst } from './deployments.ts';
 import { NO_TEMPLATE } from '../defaults.ts';
 import { templateRevision } from '../revision.ts';
 import type { Rollout, RolloutStatus, Track } from '../types.ts';
@@ -49,9 +49,12 @@ export function assignRoles(rollout: Rollout, deployments: readonly V1Deployment
 
 /**
  * The stable and canary Deployments a person is shown, from the Rollout's labelled Deployments:
- * outside a rollout there is no canary (its subset selects stable's pods).
+ * outside a rollout there is no canary (its subset selects stable's pods). `previous`: the kept
+ * revision created last, where a plain `undo` goes when no rollout is in progress (as
+ * `kubectl rollout undo` goes to the revision before the current one).
  */
-export function roleDeployments(rollout: Rollout, deployments: readonly V1Deployment[]): { stable: V1Deployment | undefined; canary: V1Deployment | undefined } {
+export function roleDeployments(rollout: Rollout, deployments: readonly V1Deployment[]): { stable: V1Deployment | undefined; canary: V1Deployment | undefined; previous: V1Deployment | undefined } {
   const roles = assignRoles(rollout, deployments, rollout.status ?? {}, templateRevision(rollout.spec.template ?? NO_TEMPLATE));
-  return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary };
+  const previous = roles.retired.filter((deployment) => !isLegacy(deployment)).sort(newestFirst)[0];
+  return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary, previous };
 }

@@ -1,7 +1,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { CLI_ERROR, CliError } from '../../../src/cli/rollout-errors.ts';
-import { applyUndo, planUndo, stableTemplate, undoLine } from '../../../src/cli/rollouts/rollout-undo.ts';
+import { applyUndo, planPlainUndo, planUndo, stableTemplate, undoLine } from '../../../src/cli/rollouts/rollout-undo.ts';
+import { bornWith } from '../../../src/rollout/deployments/role-metadata.ts';
 import { canonicalJson, templateRevision } from '../../../src/rollout/revision.ts';
 import type { PodTemplate, Rollout } from '../../../src/rollout/types.ts';
 import { REV_A, REV_B, rollout, TEMPLATE_A, TEMPLATE_B, TEMPLATE_C } from '../rollout/fixtures.ts';
@@ -28,6 +29,12 @@ describe('stableTemplate', () => {
       metadata: { labels: TEMPLATE_A.metadata.labels, annotations: { team: 'payments' } },
       spec: deployment.spec?.template.spec,
     });
+  });
+
+  it('drops the labels and annotations a role added (spec.stableMetadata), which a template may not hold', () => {
+    const role = bornWith({ labels: { role: 'stable' }, annotations: { 'example.com/serving': 'yes' } })!;
+    const metadata = { labels: { ...TEMPLATE_A.metadata.labels, ...role.labels }, annotations: { team: 'payments', ...role.annotations } };
+    expect(stableTemplate(stableDeployment({ ...TEMPLATE_A, metadata }, REV_A))?.metadata).toEqual({ labels: TEMPLATE_A.metadata.labels, annotations: { team: 'payments' } });
   });
 
   it('is undefined for a Deployment without a pod template', () => {
@@ -119,5 +126,31 @@ describe('undo to a kept revision', () => {
 
   it('refuses a revision no kept Deployment runs, saying where to look', () => {
     expect(() => planUndo(rollout(), undefined, 'abc')).toThrow(/keeps no Deployment of revision "abc".*kubectl get deployments/);
+  });
+});
+
+describe('a plain undo', () => {
+  const keptOf = (template: PodTemplate, createdAt: string): V1Deployment => {
+    const revision = templateRevision(template);
+    const built = stableDeployment(template, revision);
+    return { ...built, metadata: { name: `payment-service-${revision}`, creationTimestamp: new Date(createdAt), annotations: { 'switchboard.dev/revision': revision, 'switchboard.dev/template': canonicalJson(template) } } };
+  };
+
+  it('mid-rollout goes back to what stable runs', () => {
+    const plan = planPlainUndo(rollout({ spec: { template: TEMPLATE_B }, status: { stableRevision: REV_A } }), keptOf(TEMPLATE_A, '2026-01-02T00:00:00Z'), keptOf(TEMPLATE_C, '2026-01-01T00:00:00Z'));
+    expect(plan.revision).toBe(REV_A);
+    expect(plan.toRevision).toBeUndefined();
+  });
+
+  it('with no rollout in progress goes to the previous kept revision, scaled back up, not rolled anew', () => {
+    const steady = rollout({ spec: { template: TEMPLATE_B }, status: { stableRevision: REV_B } });
+    const plan = planPlainUndo(steady, keptOf(TEMPLATE_B, '2026-01-02T00:00:00Z'), keptOf(TEMPLATE_A, '2026-01-01T00:00:00Z'));
+    expect(plan).toMatchObject({ revision: REV_A, toRevision: REV_A, exact: true });
+    expect(undoLine(steady, plan)).toMatch(/it is revision .*, whose Deployment was kept/);
+  });
+
+  it('with no rollout in progress and no earlier revision kept, has nothing to undo', () => {
+    const steady = rollout({ spec: { template: TEMPLATE_B }, status: { stableRevision: REV_B } });
+    expect(() => planPlainUndo(steady, keptOf(TEMPLATE_B, '2026-01-02T00:00:00Z'), undefined)).toThrow(CLI_ERROR.nothingToUndo);
   });
 });

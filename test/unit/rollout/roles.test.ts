@@ -1,7 +1,8 @@
 // Which Deployment plays which role: status names the revisions, the Deployments carry them.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { assignRoles } from '../../../src/rollout/deployments/roles.ts';
+import { newestFirst } from '../../../src/rollout/deployments/deployments.ts';
+import { assignRoles, roleDeployments } from '../../../src/rollout/deployments/roles.ts';
 import type { RolloutStatus } from '../../../src/rollout/types.ts';
 import { REV_A, REV_B, REV_C, deployment, revisionDeployment, rollout } from './fixtures.ts';
 
@@ -36,5 +37,27 @@ describe('assignRoles', () => {
     expect(roles.stable?.metadata?.name).toBe(stable);
     expect(roles.canary?.metadata?.name).toBe(canary);
     expect(names(roles.retired)).toEqual(retired);
+  });
+});
+
+describe('roleDeployments.previous', () => {
+  const at = (deployment: V1Deployment, createdAt: string): V1Deployment => ({ ...deployment, metadata: { ...deployment.metadata, creationTimestamp: new Date(createdAt) } });
+
+  it('is the kept revision created last, never stable, canary or a Deployment of the earlier layout', () => {
+    const older = at(C, '2026-01-01T00:00:00Z');
+    const newer = at(revisionDeployment(REV_A, { replicas: 0 }), '2026-01-03T00:00:00Z');
+    const stable = at(B, '2026-01-02T00:00:00Z');
+    const steady = rollout({ status: { stableRevision: REV_B } });
+    expect(roleDeployments(steady, [older, stable, newer, legacy('canary', REV_C)]).previous?.metadata?.name).toBe(newer.metadata?.name);
+    expect(roleDeployments(steady, [stable]).previous).toBeUndefined();
+  });
+});
+
+describe('newestFirst', () => {
+  it('orders by time whether the timestamp is a Date (typed reads) or a string (watch events)', () => {
+    const made = (name: string, createdAt: Date | string): V1Deployment => ({ metadata: { name, creationTimestamp: createdAt as Date } });
+    // As strings, "Fri Jan 02" sorts after "Sat Jan 03": a sort on String(Date) would prune the wrong revision.
+    const list = [made('a', new Date('2026-01-02T00:00:00Z')), made('b', '2026-01-03T00:00:00Z'), made('c', new Date('2026-01-01T00:00:00Z'))];
+    expect(list.sort(newestFirst).map((d) => d.metadata?.name)).toEqual(['b', 'a', 'c']);
   });
 });

@@ -22,3 +22,23 @@ describe('the labels the controller sets', () => {
     expect(validateRollout(built, resolveSpec(built)).join('\n')).not.toMatch(/is set by the controller/);
   });
 });
+
+describe('spec.canaryMetadata and stableMetadata', () => {
+  const withMetadata = (field: 'canaryMetadata' | 'stableMetadata', metadata: object) => {
+    const built = rollout({ spec: { template: TEMPLATE_A, [field]: metadata } });
+    return validateRollout(built, resolveSpec(built));
+  };
+
+  it.each<[string, 'canaryMetadata' | 'stableMetadata', object, RegExp]>([
+    ['a label the selector sets', 'canaryMetadata', { labels: { app: 'x' } }, /spec.canaryMetadata.labels.app is set by spec.selector or spec.template/],
+    ['a key of the controller', 'stableMetadata', { annotations: { 'switchboard.dev/role': 'x' } }, /spec.stableMetadata.annotations: switchboard.dev\/role is the controller's/],
+    ['a label key Kubernetes would refuse', 'stableMetadata', { labels: { 'bad key': 'x' } }, /"bad key" is not a valid label key/],
+    ['a label value Kubernetes would refuse', 'canaryMetadata', { labels: { role: 'not ok!' } }, /"not ok!" is not a valid label value/],
+  ])('refuses %s', (_name, field, metadata, message) => {
+    expect(withMetadata(field, metadata).join('\n')).toMatch(message);
+  });
+
+  it('takes labels and annotations of their own', () => {
+    expect(withMetadata('stableMetadata', { labels: { role: 'stable', 'example.com/tier': 'a' }, annotations: { note: 'any text at all' } })).toEqual([]);
+  });
+});
