@@ -216,6 +216,8 @@ describe('rollouts where real clusters differ from the happy path', () => {
       return status?.phase === 'Healthy' && status.stableRevision === second && pods.length === 2 &&
         judged.every((uid) => pods.some((pod) => pod.metadata?.uid === uid)) && (await roles(second)).join() === 'stable/yes,stable/yes';
     }, 90_000);
+    await eventually('the previous revision kept at zero pods', async () =>
+      (await cluster.apps.readNamespacedDeployment({ namespace, name: `payments-${first}` })).spec?.replicas === 0, 60_000);
     const kept = await cluster.apps.readNamespacedDeployment({ namespace, name: `payments-${first}` });
 
     // --to-revision takes a prefix of a kept revision; a plain undo with no rollout in progress goes to the previous one.
