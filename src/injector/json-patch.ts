@@ -36,7 +36,8 @@ function diffRecords(before: Record<string, unknown>, after: Record<string, unkn
     if (value === undefined) continue;
     const previous = ownValue(before, key);
     if (previous === undefined) operations.push({ op: 'add', path: `${path}/${pointerToken(key)}`, value });
-    else diffValue(previous, value, `${path}/${pointerToken(key)}`, operations);
+    // The same value (most of a large pod's annotations): no path to build.
+    else if (previous !== value) diffValue(previous, value, `${path}/${pointerToken(key)}`, operations);
   }
 }
 

@@ -15,23 +15,33 @@ type ScrapeKey = 'scrape' | 'path' | 'port';
 
 // Prometheus' service discovery sanitizes annotation names, so prometheus.io/scrape, prometheus.io.scrape
 // and prometheus-io/scrape mean the same; Istio matches all of them.
+// Sanitizing keeps letters and the length (one code unit for one), so a key that does not start with
+// "prometheus", or is not as long as one of the three, is none of them: most of a large pod's keys
+// are dismissed without a regular expression.
 function scrapeKeyOf(annotation: string): ScrapeKey | undefined {
+  if ((annotation.length !== 18 && annotation.length !== 20) || !annotation.startsWith('prometheus')) return undefined;
   const match = /^prometheus_io_(scrape|path|port)$/.exec(annotation.replace(/[^a-zA-Z0-9_]/g, '_'));
   return match?.[1] as ScrapeKey | undefined;
+}
+
+function isScrapeTargetsKey(annotation: string): boolean {
+  return annotation.length === 34 && annotation.startsWith('prometheus') && annotation.replace(/[^a-zA-Z0-9_]/g, '_') === 'prometheus_istio_io_scrape_targets';
 }
 
 /** agentStatusPort: the mesh config's defaultConfig.statusPort, where the agent serves the merged metrics. */
 export function mergePrometheusAnnotations(annotations: Record<string, string>, agentStatusPort: number = statusPort): PrometheusMergeResult {
   const declared: Partial<Record<ScrapeKey, string>> = {};
-  for (const [key, value] of Object.entries(annotations)) {
+  // Keys, not entries, here and below: a large pod has hundreds of annotations.
+  for (const key of Object.keys(annotations)) {
     const scrapeKey = scrapeKeyOf(key);
-    if (scrapeKey) declared[scrapeKey] = value;
+    if (scrapeKey) declared[scrapeKey] = annotations[key];
   }
   // A pod that says it must not be scraped keeps its annotations; so does one already pointing at the agent.
   if (declared.scrape !== undefined && parseGoBoolean(declared.scrape) === false) return { annotations };
   if (declared.port === String(agentStatusPort)) return { annotations };
 
-  const merged = Object.fromEntries(Object.entries(annotations).filter(([key]) => scrapeKeyOf(key) === undefined));
+  const merged: Record<string, string> = {};
+  for (const key of Object.keys(annotations)) if (scrapeKeyOf(key) === undefined) merged[key] = annotations[key]!;
   merged['prometheus.io/port'] = String(agentStatusPort);
   merged['prometheus.io/path'] = '/stats/prometheus';
   merged['prometheus.io/scrape'] = 'true';
@@ -65,14 +75,15 @@ export function prometheusPortProblem(
 ): { key: string; value: string; expected: string } | undefined {
   let key: string | undefined;
   let scrape: string | undefined;
-  for (const [annotation, value] of Object.entries(annotations)) {
+  for (const annotation of Object.keys(annotations)) {
     const scrapeKey = scrapeKeyOf(annotation);
     if (scrapeKey === 'port') key = annotation;
+    const value = annotations[annotation]!;
     if (scrapeKey === 'scrape' && parseGoBoolean(value) !== undefined) scrape = value;
   }
   if (key === undefined || (scrape !== undefined && parseGoBoolean(scrape) === false)) return undefined;
   // Targets given with prometheus.istio.io/scrape-targets are judged by their own rules.
-  if (Object.keys(annotations).some((annotation) => annotation.replace(/[^a-zA-Z0-9_]/g, '_') === 'prometheus_istio_io_scrape_targets')) return undefined;
+  if (Object.keys(annotations).some(isScrapeTargetsKey)) return undefined;
   const value = annotations[key] ?? '';
   const agent = String(agentStatusPort);
   if (value === agent) return undefined;
