@@ -5,7 +5,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
 import { orUndefinedIfNotFound } from '../kube/api-errors.ts';
-import { makeControllerApiClient, type TokenBucket } from './api-rate-limiter.ts';
+import { makeControllerApiClient, TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
 import { PooledKubeConfigAuth } from './pooled-connections.ts';
 import { ROLLOUT_GROUP, ROLLOUT_LABEL, ROLLOUT_PLURAL, ROLLOUT_VERSION, type DestinationRule, type Rollout, type RolloutStatus, type VirtualService } from '../rollout/types.ts';
 
@@ -21,7 +21,10 @@ export const FIELD_MANAGER = 'switchboard';
 const fieldManager = FIELD_MANAGER;
 
 export class RolloutClient {
+  /** Rollouts and analysis templates. */
   readonly custom: CustomObjectsApi;
+  /** Istio's VirtualServices and DestinationRules. */
+  readonly istio: CustomObjectsApi;
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
   /** The Jobs of job metrics (analysis/providers/job.ts). */
@@ -29,13 +32,21 @@ export class RolloutClient {
 
   private readonly connections: PooledKubeConfigAuth;
 
-  /** With a bucket, every request (reads, writes, events, informer lists) takes a token first. */
-  constructor(kubeConfig: KubeConfig, bucket?: TokenBucket) {
+  /**
+   * With a limit, every request (reads, writes, events, informer lists) takes a token first, from
+   * one bucket per API as client-go gives each clientset its own (Argo Rollouts and Flagger have
+   * one for Kubernetes' own APIs, one for their CRDs and one for Istio's): Kubernetes' APIs
+   * (Deployments, pods, Events, Jobs), Rollouts, and Istio's.
+   */
+  constructor(kubeConfig: KubeConfig, limit?: ApiRateLimit) {
     this.connections = new PooledKubeConfigAuth(kubeConfig);
-    this.custom = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket);
-    this.apps = makeControllerApiClient(kubeConfig, AppsV1Api, this.connections, bucket);
-    this.core = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, bucket);
-    this.batch = makeControllerApiClient(kubeConfig, BatchV1Api, this.connections, bucket);
+    const bucket = () => (limit === undefined ? undefined : new TokenBucket(limit));
+    const kube = bucket();
+    this.custom = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket());
+    this.istio = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket());
+    this.apps = makeControllerApiClient(kubeConfig, AppsV1Api, this.connections, kube);
+    this.core = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, kube);
+    this.batch = makeControllerApiClient(kubeConfig, BatchV1Api, this.connections, kube);
   }
 
   /** Closes the connections the clients share. */
@@ -62,11 +73,11 @@ export class RolloutClient {
   }
 
   readVirtualService(namespace: string, name: string): Promise<VirtualService | undefined> {
-    return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name }) as Promise<VirtualService>);
+    return orUndefinedIfNotFound(this.istio.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name }) as Promise<VirtualService>);
   }
 
   readDestinationRule(namespace: string, name: string): Promise<DestinationRule | undefined> {
-    return orUndefinedIfNotFound(this.custom.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
+    return orUndefinedIfNotFound(this.istio.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'destinationrules', name }) as Promise<DestinationRule>);
   }
 
   // Writes resolve with the resourceVersion the object has after them, for the cache guard.
@@ -105,11 +116,11 @@ export class RolloutClient {
   }
 
   async patchVirtualService(namespace: string, name: string, patch: Operation[]): Promise<WrittenObject> {
-    return (await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name, body: patch, fieldManager }, jsonPatch)) as WrittenObject;
+    return (await this.istio.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: 'virtualservices', name, body: patch, fieldManager }, jsonPatch)) as WrittenObject;
   }
 
   async patchIstio(plural: 'virtualservices' | 'destinationrules', namespace: string, name: string, patch: Operation[]): Promise<string | undefined> {
-    return versionOf(await this.custom.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch, fieldManager }, jsonPatch));
+    return versionOf(await this.istio.patchNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural, name, body: patch, fieldManager }, jsonPatch));
   }
 }
 

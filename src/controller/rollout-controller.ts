@@ -23,7 +23,7 @@ import type { IstiodAccess } from '../mesh/istiod-client.ts';
 import { AnalysisRunner } from './analysis-runner.ts';
 import { ClaimIndex } from './claim-index.ts';
 import { DataPlaneFollower } from './data-plane-follower.ts';
-import { TokenBucket, type ApiRateLimit } from './api-rate-limiter.ts';
+import type { ApiRateLimit } from './api-rate-limiter.ts';
 import { EventRecorder } from './events.ts';
 import { GateRunner } from './gate-runner.ts';
 import { reconcileErrorReason, type ControllerMetrics } from './metrics.ts';
@@ -103,7 +103,7 @@ export class RolloutController {
   constructor(options: RolloutControllerOptions) {
     this.options = options;
     const limited = options.apiRateLimit !== undefined && options.apiRateLimit.qps > 0;
-    this.client = new RolloutClient(options.kubeConfig, limited ? new TokenBucket(options.apiRateLimit!) : undefined);
+    this.client = new RolloutClient(options.kubeConfig, limited ? options.apiRateLimit : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
     this.events = new EventRecorder(this.client.core, options.logger);
@@ -150,7 +150,7 @@ export class RolloutController {
     for (const plural of ['virtualservices', 'destinationrules'] as const) {
       const informer = startInformer<KubernetesObject>({
         kubeConfig, freezeObjects: true, path: `/apis/networking.istio.io/v1/${plural}`,
-        list: () => this.client.custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
+        list: () => this.client.istio.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }) as never,
         // Someone else edited the routing of a Rollout (or removed it): look at those Rollouts again,
         // and at those its claims name (which may have to let go of it).
         onEvent: (event, object) => {

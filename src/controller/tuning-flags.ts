@@ -15,8 +15,8 @@ export interface ControllerTuningCliOptions {
 export function addControllerTuningOptions(command: Command): Command {
   return command
     .option('--workers <n>', 'Rollouts reconciled at once', '4')
-    .option('--kube-api-qps <n>', "sustained API requests per second of the rollout controller's client (0: no limit)", '40')
-    .option('--kube-api-burst <n>', 'API requests the rollout controller may send at once above --kube-api-qps', '80')
+    .option('--kube-api-qps <n>', "sustained API requests per second of each of the rollout controller's clients: Kubernetes' APIs, Rollouts, Istio's (0: no limit)", '40')
+    .option('--kube-api-burst <n>', 'API requests each of the rollout controller\'s clients may send at once above --kube-api-qps', '80')
     .option('--observe-from <cache|live>', 'decide from informer caches (guarded against lagging our own writes) or from live reads', 'cache')
     .option('--shard-selector <selector>', 'reconcile only the Rollouts whose labels match (e.g. "switchboard.dev/shard=a", or "!switchboard.dev/shard" for the default shard); each shard elects its own leader');
 }

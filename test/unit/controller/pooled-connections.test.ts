@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeControllerApiClient, TokenBucket } from '../../../src/controller/api-rate-limiter.ts';
 import { PooledKubeConfigAuth } from '../../../src/controller/pooled-connections.ts';
+import { RolloutClient } from '../../../src/controller/rollout-client.ts';
 import { createCertificateAuthority, issueCertificate } from '../../harness/certs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-pooled-connections-'));
@@ -68,5 +69,22 @@ describe('pooled connections', () => {
     expect(connections).toBeLessThan(20);
     expect(clientNames).toEqual(new Set(['switchboard-controller']));
     await auth.close();
+  });
+});
+
+describe('the rollout controller\'s rate limits', () => {
+  it('are one per API, as a clientset each: Kubernetes\' APIs used up do not hold a read of Istio\'s or of a Rollout', async () => {
+    const client = new RolloutClient(kubeConfig, { qps: 1, burst: 2 });
+    // The Kubernetes bucket's two tokens, then a third request that waits a second for the next.
+    await client.core.readNamespace({ name: 'default' });
+    await client.core.readNamespace({ name: 'default' });
+    const waiting = client.core.readNamespace({ name: 'default' });
+    const started = performance.now();
+    await client.readVirtualService('default', 'payments');
+    await client.readRollout('default', 'payments');
+    expect(performance.now() - started).toBeLessThan(500);
+    await waiting;
+    expect(performance.now() - started).toBeGreaterThan(500);
+    await client.close();
   });
 });

@@ -22,7 +22,7 @@ describe('the metrics merge', () => {
     fc.assert(fc.property(fc.dictionary(key, fc.constantFrom('true', 'false', '8080', '/metrics')), (annotations) => {
       const declared = declaredByRule(annotations);
       const { scrapeEnv } = mergePrometheusAnnotations(annotations);
-      const merged = scrapeEnv === undefined ? undefined : (JSON.parse(scrapeEnv.value) as Record<string, string>);
+      const merged = scrapeEnv === undefined ? undefined : (JSON.parse(scrapeEnv.value ?? '{}') as Record<string, string>);
       if (merged !== undefined) expect(merged).toEqual({ scrape: declared.scrape ?? '', path: declared.path ?? '', port: declared.port ?? '' });
       else expect(Object.keys(declared).length === 0 || declared.scrape === 'false' || declared.port === '15020').toBe(true);
     }), { numRuns: 500 });
