@@ -15,8 +15,11 @@ export interface ManagerProcess {
 /** Starts `switchboard run ARGS` on the project's Node, logging to `logFile`. */
 export function startManagerProcess(args: string[], logFile: string): ManagerProcess {
   const fd = openSync(logFile, 'a');
-  // The V8 flag the image's entrypoint sets, so that tests and benchmarks run it as shipped.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], { stdio: ['ignore', fd, fd] });
+  // What config/manager's entrypoint sets under its 512Mi limit (old space half of it, 2 MiB
+  // semi-spaces, two malloc arenas), so that tests and benchmarks run it as shipped.
+  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=2', join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], {
+    stdio: ['ignore', fd, fd], env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
   closeSync(fd);
   rememberProcess(child.pid);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
