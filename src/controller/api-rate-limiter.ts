@@ -13,10 +13,16 @@ export interface ApiRateLimit {
   burst: number;
 }
 
+/**
+ * `low`: requests that may wait behind every other (Events): when requests queue, they go last, so
+ * a backlog of Events never holds up the writes that move a rollout on.
+ */
+export type RequestPriority = 'high' | 'low';
+
 export class TokenBucket {
   private tokens: number;
   private refilledAt: number;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: Record<RequestPriority, (() => void)[]> = { high: [], low: [] };
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly limit: ApiRateLimit;
@@ -29,18 +35,22 @@ export class TokenBucket {
     this.refilledAt = now();
   }
 
-  /** Resolves when the caller may send one request. */
-  take(): Promise<void> {
+  /** Resolves when the caller may send one request: in arrival order within a priority, high first. */
+  take(priority: RequestPriority = 'high'): Promise<void> {
     if (this.limit.qps <= 0) return Promise.resolve();
     this.refill();
-    if (this.waiters.length === 0 && this.tokens >= 1) {
+    if (this.waiting() === 0 && this.tokens >= 1) {
       this.tokens -= 1;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      this.waiters.push(resolve);
+      this.waiters[priority].push(resolve);
       this.schedule();
     });
+  }
+
+  private waiting(): number {
+    return this.waiters.high.length + this.waiters.low.length;
   }
 
   private refill(): void {
@@ -55,11 +65,11 @@ export class TokenBucket {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.refill();
-      while (this.waiters.length > 0 && this.tokens >= 1) {
+      while (this.waiting() > 0 && this.tokens >= 1) {
         this.tokens -= 1;
-        this.waiters.shift()!();
+        (this.waiters.high.shift() ?? this.waiters.low.shift())!();
       }
-      if (this.waiters.length > 0) this.schedule();
+      if (this.waiting() > 0) this.schedule();
     }, Math.ceil(waitMs));
   }
 }
@@ -68,9 +78,11 @@ type ApiConstructor<T extends ApiType> = new (configuration: Configuration) => T
 
 /**
  * An API client of `kubeConfig` over the shared connection pool of `auth`, whose every request
- * first takes a token from `bucket` (when there is one).
+ * first takes a token from `bucket` (when there is one), at `priority`.
  */
-export function makeControllerApiClient<T extends ApiType>(kubeConfig: KubeConfig, api: ApiConstructor<T>, auth: PooledKubeConfigAuth, bucket: TokenBucket | undefined): T {
+export function makeControllerApiClient<T extends ApiType>(
+  kubeConfig: KubeConfig, api: ApiConstructor<T>, auth: PooledKubeConfigAuth, bucket: TokenBucket | undefined, priority: RequestPriority = 'high',
+): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
   return new api(createConfiguration({
@@ -78,7 +90,7 @@ export function makeControllerApiClient<T extends ApiType>(kubeConfig: KubeConfi
     authMethods: { default: auth },
     ...(bucket === undefined ? {} : {
       promiseMiddleware: [{
-        pre: async (context: RequestContext) => { await bucket.take(); return context; },
+        pre: async (context: RequestContext) => { await bucket.take(priority); return context; },
         post: async (context: ResponseContext) => context,
       }],
     }),

@@ -27,6 +27,8 @@ export class RolloutClient {
   readonly istio: CustomObjectsApi;
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
+  /** Events, sent after every other request of Kubernetes' APIs when they queue. */
+  readonly events: CoreV1Api;
   /** The Jobs of job metrics (analysis/providers/job.ts). */
   readonly batch: BatchV1Api;
 
@@ -46,6 +48,7 @@ export class RolloutClient {
     this.istio = makeControllerApiClient(kubeConfig, CustomObjectsApi, this.connections, bucket());
     this.apps = makeControllerApiClient(kubeConfig, AppsV1Api, this.connections, kube);
     this.core = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, kube);
+    this.events = makeControllerApiClient(kubeConfig, CoreV1Api, this.connections, kube, 'low');
     this.batch = makeControllerApiClient(kubeConfig, BatchV1Api, this.connections, kube);
   }
 

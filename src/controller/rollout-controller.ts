@@ -106,7 +106,7 @@ export class RolloutController {
     this.client = new RolloutClient(options.kubeConfig, limited ? options.apiRateLimit : undefined);
     this.clock = options.clock ?? (() => new Date());
     this.analysisRunner = new AnalysisRunner(options.analysisConcurrency ?? 8);
-    this.events = new EventRecorder(this.client.core, options.logger);
+    this.events = new EventRecorder(this.client.events, options.logger);
     this.gates = new GateRunner({
       now: this.clock,
       readSecret: (namespace, name) => this.client.core.readNamespacedSecret({ namespace, name }).catch((error: unknown) => {

@@ -30,6 +30,19 @@ describe('TokenBucket', () => {
     expect(order).toEqual([0, 1, 2, 3]);
   });
 
+  it('serves waiting high-priority requests before low ones (Events), in arrival order within each', async () => {
+    const b = bucket(10, 1);
+    const order: string[] = [];
+    void b.take().then(() => order.push('first'));
+    for (const [name, priority] of [['event-1', 'low'], ['write-1', 'high'], ['event-2', 'low'], ['write-2', 'high']] as const) {
+      void b.take(priority).then(() => order.push(name));
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(['first']);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(order).toEqual(['first', 'write-1', 'write-2', 'event-1', 'event-2']);
+  });
+
   it('refills up to the burst after a quiet spell, not beyond', async () => {
     const b = bucket(10, 2);
     await granted(b, 2);
