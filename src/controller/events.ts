@@ -15,7 +15,11 @@ export interface EventRecorderOptions {
   windowMs?: number;
   /** Events remembered for counting up; the oldest is forgotten first (client-go: 4,096). */
   maxRemembered?: number;
-  /** Sends under way at once; past that an Event is dropped and logged, as client-go's full queue does. */
+  /**
+   * Sends under way at once; past that an Event is dropped and logged, as client-go's full queue
+   * does. Ten times client-go's 1,000: Events wait behind the controller's other requests for the
+   * client-side limit (rollout-client.ts), and 500 Rollouts changed at once queue about 3,000.
+   */
   maxInFlight?: number;
 }
 
@@ -53,7 +57,7 @@ export class EventRecorder {
     this.logger = logger;
     this.windowMs = options.windowMs ?? 10 * 60_000;
     this.maxRemembered = options.maxRemembered ?? 4_096;
-    this.maxInFlight = options.maxInFlight ?? 1_000;
+    this.maxInFlight = options.maxInFlight ?? 10_000;
   }
 
   /** Sends the Event in the background; a failure is logged, never thrown. */
