@@ -18,6 +18,7 @@ import { mtlsRule } from './rules/mtls.ts';
 import { proxyIdentityRule } from './rules/proxy-identity.ts';
 import { retryRule } from './rules/retries.ts';
 import { rolloutJobRule } from './rules/rollout-jobs.ts';
+import { rolloutMetadataRule } from './rules/rollout-metadata.ts';
 import { rolloutRule } from './rules/rollouts.ts';
 import { schemaRule } from './rules/schema.ts';
 import { schemaWarningRule } from './rules/schema-warnings.ts';
@@ -31,7 +32,7 @@ import { weightRule } from './rules/weights.ts';
 import { workloadSelectorRule } from './rules/workload-selectors.ts';
 
 export const RULES: readonly Rule[] = [
-  subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, rolloutJobRule, liveRule,
+  subsetRule, weightRule, schemaRule, trafficPolicyRule, retryRule, mtlsRule, proxyIdentityRule, injectionSettingsRule, authorizationRule, rolloutRule, rolloutJobRule, rolloutMetadataRule, liveRule,
   virtualServiceRule, gatewayRule, destinationTlsRule, sidecarRule, injectionIstioRule, envoyFilterRule, serviceRule,
   workloadSelectorRule, deploymentRule, injectorValuesRule, webhookRule, jwksRule, schemaWarningRule, conditionRule, deprecationRule,
 ];

@@ -67,6 +67,10 @@ const families: Family[] = [
     positive: ['SB0810 Rollout shop/billing', 'SB0810 Rollout shop/ratings', 'SB0811 Rollout qa/ledger'],
   },
   {
+    name: 'rollout-metadata', codes: ['SB0813'],
+    positive: ['SB0813 Rollout shop/orders', 'SB0813 Rollout shop/payments'],
+  },
+  {
     name: 'deprecated', codes: ['SB1007'],
     positive: [
       'SB1007 CustomResourceDefinition serviceroles.rbac.istio.io',
