@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { httpStatusOf } from '../kube/api-errors.ts';
 import { startInformer, type ResilientInformer } from '../kube/informer.ts';
 import { roleMetadataWrites, usesRoleMetadata } from '../rollout/deployments/role-metadata.ts';
-import { templateRevision } from '../rollout/revision.ts';
+import { roleRevisions } from '../rollout/deployments/roles.ts';
 import { REVISION_LABEL, type Rollout } from '../rollout/types.ts';
 import type { RolloutClient } from './rollout-client.ts';
 
@@ -21,13 +21,6 @@ export interface PodMetadataSyncOptions {
   logger: Logger;
   /** A pod appeared or changed: the shell finds its Rollout and asks needsSync. */
   onPod: (pod: V1ObjectMeta) => void;
-}
-
-/** The revisions in each role, as roles.ts reads them: before status names stable, the template's. */
-export function roleRevisions(rollout: Rollout): { stable: string | undefined; canary: string | undefined } {
-  const status = rollout.status ?? {};
-  const stable = status.stableRevision ?? (rollout.spec.template === undefined ? undefined : templateRevision(rollout.spec.template));
-  return { stable, canary: status.canaryRevision };
 }
 
 export class PodMetadataSync {

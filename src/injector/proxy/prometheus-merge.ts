@@ -15,17 +15,21 @@ type ScrapeKey = 'scrape' | 'path' | 'port';
 
 // Prometheus' service discovery sanitizes annotation names, so prometheus.io/scrape, prometheus.io.scrape
 // and prometheus-io/scrape mean the same; Istio matches all of them.
+function sanitized(annotation: string): string {
+  return annotation.replace(/[^a-zA-Z0-9_]/g, '_');
+}
+
 // Sanitizing keeps letters and the length (one code unit for one), so a key that does not start with
 // "prometheus", or is not as long as one of the three, is none of them: most of a large pod's keys
 // are dismissed without a regular expression.
 function scrapeKeyOf(annotation: string): ScrapeKey | undefined {
   if ((annotation.length !== 18 && annotation.length !== 20) || !annotation.startsWith('prometheus')) return undefined;
-  const match = /^prometheus_io_(scrape|path|port)$/.exec(annotation.replace(/[^a-zA-Z0-9_]/g, '_'));
+  const match = /^prometheus_io_(scrape|path|port)$/.exec(sanitized(annotation));
   return match?.[1] as ScrapeKey | undefined;
 }
 
 function isScrapeTargetsKey(annotation: string): boolean {
-  return annotation.length === 34 && annotation.startsWith('prometheus') && annotation.replace(/[^a-zA-Z0-9_]/g, '_') === 'prometheus_istio_io_scrape_targets';
+  return annotation.length === 34 && annotation.startsWith('prometheus') && sanitized(annotation) === 'prometheus_istio_io_scrape_targets';
 }
 
 /** agentStatusPort: the mesh config's defaultConfig.statusPort, where the agent serves the merged metrics. */

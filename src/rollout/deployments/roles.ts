@@ -58,3 +58,10 @@ export function roleDeployments(rollout: Rollout, deployments: readonly V1Deploy
   const previous = roles.retired.filter((deployment) => !isLegacy(deployment)).sort(newestFirst)[0];
   return { stable: roles.stable, canary: roles.canary === roles.stable ? undefined : roles.canary, previous };
 }
+
+/** The revision in each role, read as assignRoles reads them: before status names stable, the template's. */
+export function roleRevisions(rollout: Rollout): { stable: string | undefined; canary: string | undefined } {
+  const status = rollout.status ?? {};
+  const stable = status.stableRevision ?? (rollout.spec.template === undefined ? undefined : templateRevision(rollout.spec.template));
+  return { stable, canary: status.canaryRevision };
+}
