@@ -76,6 +76,8 @@ describe('rollouts where real clusters differ from the happy path', () => {
     expect(restarted.status?.currentStepIndex).toBeLessThanOrEqual(1);
     await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 120_000);
     await eventually('promoted: all traffic on the new stable', async () => (await readRollout(namespace)).status?.phase === 'Healthy' && canaryWeightOf((await readVirtualService(namespace)).spec.http[1]) === 0, 60_000);
+    // The sampler reads on its own schedule: it may not have seen the last write yet.
+    await eventually('the sampler saw the promotion', async () => weights.seen.at(-1) === 0);
     weights.stop();
     // 20% was kept through the new first step (a pause), then 50%, then promotion (the stable
     // subset re-pointed to the canary's pods, then all traffic on stable): never straight to 0.

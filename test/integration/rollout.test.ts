@@ -39,6 +39,7 @@ describe('canary rollouts', () => {
       rollout = await waitForPhase(namespace, 'Healthy', 60_000);
       return rollout;
     });
+    await eventually('the sampler saw the promotion', async () => weights.seen.at(-1) === 0);
     weights.stop();
     // Promotion re-points the stable subset to the canary's pods: no shift to 100% canary first.
     expect(weights.seen).toEqual([0, 20, 50, 0]);
@@ -161,6 +162,7 @@ describe('canary rollouts', () => {
     controllers.push(startController(prometheus().url, 'restart-second'));
     await eventually('stable runs payments:1.1', async () => (await roleImage(namespace, 'stable')).image === 'payments:1.1', 120_000);
     const done = await waitForPhase(namespace, 'Healthy', 60_000);
+    await eventually('the sampler saw the promotion', async () => weights.seen.at(-1) === 0);
     weights.stop();
     expect(weights.seen).toEqual([0, 20, 50, 0]);
     const events = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.kind=Rollout' });

@@ -55,16 +55,22 @@ export function rolloutScenarios(cluster: TestCluster, prometheus: () => Running
   const readDestinationRule = async (namespace: string) =>
     cluster.custom.getNamespacedCustomObject({ group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', namespace, name: 'payments-destination' }) as Promise<{ metadata: { resourceVersion: string }; spec: { subsets: { name: string; labels: Record<string, string> }[] } }>;
 
-  /** Records every distinct canary weight of the split route, in order, until stopped. */
+  /**
+   * Records every distinct canary weight of the split route, in order, until stopped. One read at a
+   * time: overlapping reads may answer out of order and record a weight twice.
+   */
   function watchWeights(namespace: string): { seen: number[]; stop: () => void } {
     const seen: number[] = [];
-    const timer = setInterval(() => {
-      void readVirtualService(namespace).then((vs) => {
-        const weight = canaryWeightOf(vs.spec.http[1]);
-        if (seen.at(-1) !== weight) seen.push(weight);
-      }, () => undefined);
-    }, 100);
-    return { seen, stop: () => clearInterval(timer) };
+    let stopped = false;
+    void (async () => {
+      while (!stopped) {
+        const vs = await readVirtualService(namespace).catch(() => undefined);
+        const weight = vs === undefined ? undefined : canaryWeightOf(vs.spec.http[1]);
+        if (!stopped && weight !== undefined && seen.at(-1) !== weight) seen.push(weight);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    return { seen, stop: () => { stopped = true; } };
   }
 
   async function scenario(prefix: string, options: {
