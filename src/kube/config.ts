@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { noClusterError, UnknownContextError } from './kubeconfig-errors.ts';
 
 /**
  * Loads a kubeconfig from a path, or the usual places (KUBECONFIG, ~/.kube/config, in-cluster),
@@ -9,22 +10,14 @@ export function loadKubeConfig(path?: string, context?: string): KubeConfig {
   if (path) kubeConfig.loadFromFile(path);
   else kubeConfig.loadFromDefault();
   if (context !== undefined && context !== '') selectContext(kubeConfig, context);
-  // client-node falls back to an empty configuration, whose every request then fails far from here.
-  if (kubeConfig.getCurrentCluster() === null) {
-    throw new Error(`no cluster to talk to: ${path ?? 'KUBECONFIG, ~/.kube/config and the in-cluster service account'} name${path ? 's' : ''} none; pass --kubeconfig, or set the current context`);
-  }
+  if (kubeConfig.getCurrentCluster() === null) throw noClusterError(path);
   return kubeConfig;
-}
-
-/** A --context the kubeconfig does not have: the kubeconfig itself loaded fine. */
-export class UnknownContextError extends Error {
-  override readonly name = 'UnknownContextError';
 }
 
 export function selectContext(kubeConfig: KubeConfig, context: string): void {
   const names = kubeConfig.getContexts().map((known) => known.name);
   if (!names.includes(context)) {
-    throw new UnknownContextError(`context "${context}" is not in the kubeconfig; its contexts are: ${names.join(', ') || '(none)'}`);
+    throw new UnknownContextError(context, names);
   }
   kubeConfig.setCurrentContext(context);
 }

@@ -3,6 +3,7 @@
 // controller or the webhook's namespace cache never goes silently stale.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject, type ListPromise, type ObjectCache } from '@kubernetes/client-node';
 import { deepFreeze } from './deep-freeze.ts';
+import { stripManagedFields } from './managed-fields.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -80,12 +81,4 @@ export function startInformer<T extends KubernetesObject>(options: InformerOptio
       await informer.stop();
     },
   };
-}
-
-/**
- * Server-side apply's field ownership is often the largest part of an object and nothing here
- * reads it: dropping it from cached objects bounds the caches' memory by the fields we use.
- */
-export function stripManagedFields(object: KubernetesObject): void {
-  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
 }

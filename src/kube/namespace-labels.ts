@@ -1,5 +1,6 @@
-import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
-import { startInformer, type ResilientInformer } from './informer.ts';
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { KubeClient } from './lite/client.ts';
+import { startListWatch } from './lite/list-watch.ts';
 
 /** Where the injector learns a namespace's labels; the API server only sends the pod. */
 export interface NamespaceLabelSource {
@@ -7,11 +8,16 @@ export interface NamespaceLabelSource {
   stop(): Promise<void>;
 }
 
-/** Namespaces watched into memory: no API call on the admission path. */
-export function watchNamespaceLabels(kubeConfig: KubeConfig, onError?: (error: unknown) => void): NamespaceLabelSource & { synced: Promise<void> } {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const informer: ResilientInformer<V1Namespace> = startInformer({
-    kubeConfig, path: '/api/v1/namespaces', list: () => core.listNamespace(), onError,
+/** Namespaces watched into memory, their labels alone: no API call on the admission path. */
+export function watchNamespaceLabels(client: KubeClient, onError?: (error: unknown) => void): NamespaceLabelSource & { synced: Promise<void> } {
+  const informer = startListWatch<V1Namespace>({
+    client, path: '/api/v1/namespaces', ...(onError ? { onError } : {}),
+    trim: (namespace) => {
+      const { name, resourceVersion, labels } = namespace.metadata ?? {};
+      namespace.metadata = { name, resourceVersion, labels };
+      delete namespace.spec;
+      delete namespace.status;
+    },
   });
   return {
     synced: informer.synced,
@@ -19,7 +25,7 @@ export function watchNamespaceLabels(kubeConfig: KubeConfig, onError?: (error: u
       const cached = informer.cache.get(namespace);
       if (cached) return cached.metadata?.labels ?? {};
       // A namespace created a moment ago may not have reached the watch yet.
-      const fresh = await core.readNamespace({ name: namespace }).catch(() => undefined);
+      const fresh = await client.json<V1Namespace>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`).catch(() => undefined);
       return fresh ? fresh.metadata?.labels ?? {} : undefined;
     },
     stop: () => informer.stop(),

@@ -2,10 +2,11 @@
 // istio-sidecar-injector ConfigMap and the mesh config of the istio ConfigMap (with the revision's
 // suffix, as istiod names them), watched in the Istio namespace and applied over the injector config.
 // A bad update is reported and the last good configuration stays in force, as istiod keeps its own.
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { InjectorConfig } from '../injector/config.ts';
 import { applyIstioConfiguration, parseIstioValues, parseMeshConfig } from '../injector/istio/istio-values.ts';
-import { startInformer } from '../kube/informer.ts';
+import type { KubeClient } from '../kube/lite/client.ts';
+import { startListWatch } from '../kube/lite/list-watch.ts';
 
 export interface IstioConfigurationNames {
   namespace: string;
@@ -38,7 +39,7 @@ export interface IstioConfigurationSource {
 }
 
 export interface WatchIstioConfigurationOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   names: IstioConfigurationNames;
   base: InjectorConfig;
   /** A ConfigMap that cannot be used; the previous configuration stays. */
@@ -49,7 +50,6 @@ export interface WatchIstioConfigurationOptions {
 
 export function watchIstioConfiguration(options: WatchIstioConfigurationOptions): IstioConfigurationSource {
   const { names, base } = options;
-  const core = options.kubeConfig.makeApiClient(CoreV1Api);
   let current = base;
   // Parsing happens once per ConfigMap change, never per admission review.
   const recompute = () => {
@@ -62,12 +62,18 @@ export function watchIstioConfiguration(options: WatchIstioConfigurationOptions)
       options.onInvalid?.(error);
     }
   };
-  const informer = startInformer<V1ConfigMap>({
-    kubeConfig: options.kubeConfig,
-    path: `/api/v1/namespaces/${names.namespace}/configmaps`,
-    list: () => core.listNamespacedConfigMap({ namespace: names.namespace }),
+  const ours = (configMap: V1ConfigMap) => [names.injectorConfigMap, names.meshConfigMap].includes(configMap.metadata?.name ?? '');
+  const informer = startListWatch<V1ConfigMap>({
+    client: options.client,
+    path: `/api/v1/namespaces/${encodeURIComponent(names.namespace)}/configmaps`,
+    // The namespace's other ConfigMaps (istiod's CA root among them) are kept by name only.
+    trim: (configMap) => {
+      if (ours(configMap)) return;
+      delete configMap.data;
+      delete configMap.binaryData;
+    },
     onEvent: (_event, configMap) => {
-      if ([names.injectorConfigMap, names.meshConfigMap].includes(configMap.metadata?.name ?? '')) recompute();
+      if (ours(configMap)) recompute();
     },
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -1,8 +1,9 @@
 // Which kubelet versions the cluster runs, watched into memory, so that nativeSidecars: auto costs no
 // API call per review. Istio's webhook keeps a node informer for the same decision.
-import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { clusterSupportsNativeSidecars } from '../injector/native-sidecars.ts';
-import { startInformer } from '../kube/informer.ts';
+import type { KubeClient } from '../kube/lite/client.ts';
+import { startListWatch } from '../kube/lite/list-watch.ts';
 
 export interface NativeSidecarSupportSource {
   /** Whether the pod's node (or, unscheduled, every node) runs native sidecars. */
@@ -10,9 +11,17 @@ export interface NativeSidecarSupportSource {
   stop(): Promise<void>;
 }
 
-export function watchNativeSidecarSupport(kubeConfig: KubeConfig, onError?: (error: unknown) => void): NativeSidecarSupportSource & { synced: Promise<void> } {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const informer = startInformer<V1Node>({ kubeConfig, path: '/api/v1/nodes', list: () => core.listNode(), onError });
+export function watchNativeSidecarSupport(client: KubeClient, onError?: (error: unknown) => void): NativeSidecarSupportSource & { synced: Promise<void> } {
+  // A node's status is most of its size (images, conditions); only its kubelet's version is read.
+  const informer = startListWatch<V1Node>({
+    client, path: '/api/v1/nodes', ...(onError ? { onError } : {}),
+    trim: (node) => {
+      const kubeletVersion = node.status?.nodeInfo?.kubeletVersion ?? '';
+      node.metadata = { name: node.metadata?.name, resourceVersion: node.metadata?.resourceVersion };
+      delete node.spec;
+      node.status = { nodeInfo: { kubeletVersion } as NonNullable<V1Node['status']>['nodeInfo'] };
+    },
+  });
   return {
     synced: informer.synced,
     supports: (podNodeName) => clusterSupportsNativeSidecars(kubeletVersions(informer.cache.list()), podNodeName),

@@ -5,7 +5,8 @@
 // (kubectl get events -n NS --field-selector involvedObject.kind=Namespace).
 // Only the validating endpoint records: it is called once per request, after every mutation, where
 // the mutating one may be called again (reinvocationPolicy IfNeeded). Never on a dry run.
-import type { CoreV1Api, CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/lite/client.ts';
 import type { Logger } from 'pino';
 import { formatAllowance, type ProxyIdentityAllowance } from '../injector/policy.ts';
 
@@ -41,7 +42,18 @@ export function proxyIdentityEvent(namespace: string, pod: V1Pod, allowances: re
   };
 }
 
-export function proxyIdentityEvents(core: Pick<CoreV1Api, 'createNamespacedEvent'>, logger: Logger, maxInFlight = 1_000): ProxyIdentityAudit {
+/** Where Events go: client-node's CoreV1Api has this shape, and so has eventsThrough(client). */
+export interface EventCreator {
+  createNamespacedEvent(request: { namespace: string; body: CoreV1Event }): Promise<unknown>;
+}
+
+export function eventsThrough(client: KubeClient): EventCreator {
+  return {
+    createNamespacedEvent: ({ namespace, body }) => client.json('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body),
+  };
+}
+
+export function proxyIdentityEvents(core: EventCreator, logger: Logger, maxInFlight = 1_000): ProxyIdentityAudit {
   const inFlight = new Set<Promise<unknown>>();
   return {
     record(namespace, pod, allowances) {

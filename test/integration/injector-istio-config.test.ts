@@ -19,7 +19,7 @@ beforeAll(async () => {
   istioNamespace = await createNamespace(cluster, 'istio-system');
   await cluster.core.createNamespacedConfigMap({ namespace: istioNamespace, body: configMap('istio-sidecar-injector-canary', { values: JSON.stringify({ global: { hub: 'mirror.example/istio', tag: '1.28.0' } }) }) });
   source = watchIstioConfiguration({
-    kubeConfig: cluster.kubeConfig,
+    client: cluster.webhookClient,
     names: istioConfigurationNames(istioNamespace, 'canary'),
     base: { ...defaultInjectorConfig(), revision: 'canary' },
     onInvalid: (error) => invalid.push((error as Error).message),

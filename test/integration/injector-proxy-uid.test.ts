@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultInjectorConfig } from '../../src/injector/config.ts';
 import { watchNamespaceLabels } from '../../src/kube/namespace-labels.ts';
 import { createWebhookMetrics } from '../../src/observability/metrics.ts';
-import { proxyIdentityEventReason, proxyIdentityEvents, type ProxyIdentityAudit } from '../../src/webhook/proxy-identity-events.ts';
+import { eventsThrough, proxyIdentityEventReason, proxyIdentityEvents, type ProxyIdentityAudit } from '../../src/webhook/proxy-identity-events.ts';
 import { createWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { createCertificateAuthority, issueCertificate } from '../harness/certs.ts';
 import { webhookConfigurations } from '../harness/webhook-registration.ts';
@@ -35,10 +35,9 @@ beforeAll(async () => {
   copyFileSync(serving.keyFile, join(certDir, 'tls.key'));
   optedIn = await createNamespace(cluster, 'uid-opted', { 'istio-injection': 'enabled', [runLabel]: 'yes' });
   notListed = await createNamespace(cluster, 'uid-plain', { 'istio-injection': 'enabled', [runLabel]: 'yes' });
-  namespaces = watchNamespaceLabels(cluster.kubeConfig);
+  namespaces = watchNamespaceLabels(cluster.webhookClient);
   await namespaces.synced;
-  const { CoreV1Api } = await import('@kubernetes/client-node');
-  audit = proxyIdentityEvents(cluster.kubeConfig.makeApiClient(CoreV1Api), pino({ level: 'warn' }));
+  audit = proxyIdentityEvents(eventsThrough(cluster.webhookClient), pino({ level: 'warn' }));
   server = createWebhookServer({
     config: { ...defaultInjectorConfig(), cniEnabled: true, nativeSidecars: false, proxyUidInitContainerNamespaces: [optedIn] },
     namespaces, metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }), proxyIdentityAudit: audit,

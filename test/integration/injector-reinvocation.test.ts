@@ -44,7 +44,7 @@ beforeAll(async () => {
   for (const policy of ['IfNeeded', 'Never'] as const) {
     namespaceOf[policy] = await createNamespace(cluster, `reinvoke-${policy.toLowerCase()}`, { 'istio-injection': 'enabled', [runLabel]: policy });
   }
-  namespaces = watchNamespaceLabels(cluster.kubeConfig);
+  namespaces = watchNamespaceLabels(cluster.webhookClient);
   await namespaces.synced;
   server = createWebhookServer({
     config: { ...defaultInjectorConfig(), nativeSidecars: false }, namespaces, metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }),

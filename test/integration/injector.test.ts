@@ -32,7 +32,7 @@ beforeAll(async () => {
   const serving = issueCertificate(ca, 'serving-1', { commonName: 'switchboard-webhook', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
   copyFileSync(serving.certFile, join(certDir, 'tls.crt'));
   copyFileSync(serving.keyFile, join(certDir, 'tls.key'));
-  namespaces = watchNamespaceLabels(cluster.kubeConfig);
+  namespaces = watchNamespaceLabels(cluster.webhookClient);
   await namespaces.synced;
   server = createWebhookServer({
     config: defaultInjectorConfig(), namespaces, metrics: createWebhookMetrics(), logger: pino({ level: 'warn' }),

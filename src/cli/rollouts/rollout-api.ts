@@ -6,7 +6,8 @@ import {
   AuthenticationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Deployment,
 } from '@kubernetes/client-node';
 import type { Operation } from 'rfc6902';
-import { loadKubeConfig, UnknownContextError } from '../../kube/config.ts';
+import { loadKubeConfig } from '../../kube/config.ts';
+import { UnknownContextError } from '../../kube/kubeconfig-errors.ts';
 import type { RolloutMergePatch } from '../../rollout/commands.ts';
 import { deploymentRevision } from '../../rollout/deployments/deployments.ts';
 import { roleDeployments } from '../../rollout/deployments/roles.ts';

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../../kube/lite/connection.ts';
 import type { Logger } from 'pino';
 import { Option, type Command } from 'commander';
 import type { LeaderElector } from '../../controller/leader-election.ts';
@@ -94,17 +95,25 @@ export function defineRunCommand(command: Command): void {
  * runs here, its informers have synced; losing the lease stops only the controller's workers.
  */
 export async function startManager(options: RunOptions, logger: Logger): Promise<() => Promise<void>> {
-  const [{ checkLeaderElectionTiming, defaultRequestTimeoutMs }, { loadKubeConfig }] = await Promise.all([
-    import('../../controller/leader-election.ts'), import('../../kube/config.ts'),
-  ]);
-  if (options.controller && options.leaderElect) {
-    // Before anything starts: a bad combination of flags is the operator's to fix, not a crash later.
-    checkLeaderElectionTiming({
-      leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline,
-      retryPeriodMs: options.leaderElectRetryPeriod, requestTimeoutMs: defaultRequestTimeoutMs(options.leaderElectRenewDeadline),
-    });
+  // Each side loads its own client: a webhook-only process never loads client-node, whose
+  // generated API is most of its memory (kube/lite/connection.ts).
+  let kubeConfig: KubeConfig | undefined;
+  if (options.controller) {
+    const [{ checkLeaderElectionTiming, defaultRequestTimeoutMs }, { loadKubeConfig }] = await Promise.all([
+      import('../../controller/leader-election.ts'), import('../../kube/config.ts'),
+    ]);
+    if (options.leaderElect) {
+      // Before anything starts: a bad combination of flags is the operator's to fix, not a crash later.
+      checkLeaderElectionTiming({
+        leaseDurationMs: options.leaderElectLeaseDuration, renewDeadlineMs: options.leaderElectRenewDeadline,
+        retryPeriodMs: options.leaderElectRetryPeriod, requestTimeoutMs: defaultRequestTimeoutMs(options.leaderElectRenewDeadline),
+      });
+    }
+    kubeConfig = loadKubeConfig(options.kubeconfig, options.context);
   }
-  const kubeConfig = loadKubeConfig(options.kubeconfig, options.context);
+  const connection = options.webhook
+    ? (await import('../../kube/lite/connection.ts')).loadKubeConnection(options.kubeconfig, options.context)
+    : undefined;
   const prometheus = buildPrometheusProviders(options); // before anything starts: bad flags fail here
   const tuning = controllerTuning(options);
   const stops: (() => Promise<void>)[] = [];
@@ -119,7 +128,7 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
   });
   stops.push(() => closeServer(health));
   try {
-    await startParts(options, logger, { kubeConfig, prometheus, tuning, stops, readinessChecks });
+    await startParts(options, logger, { kubeConfig, connection, prometheus, tuning, stops, readinessChecks });
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     throw error;
@@ -131,21 +140,24 @@ export async function startManager(options: RunOptions, logger: Logger): Promise
 }
 
 interface Wiring {
-  kubeConfig: KubeConfig;
+  /** client-node's, for the controller; undefined when it does not run. */
+  kubeConfig: KubeConfig | undefined;
+  /** The webhook's; undefined when it does not run. */
+  connection: KubeConnection | undefined;
   prometheus: ReturnType<typeof buildPrometheusProviders>;
   tuning: ReturnType<typeof controllerTuning>;
   stops: (() => Promise<void>)[];
   readinessChecks: (() => string | undefined)[];
 }
 
-async function startParts(options: RunOptions, logger: Logger, { kubeConfig, prometheus, tuning, stops, readinessChecks }: Wiring): Promise<void> {
-  if (options.webhook) {
+async function startParts(options: RunOptions, logger: Logger, { kubeConfig, connection, prometheus, tuning, stops, readinessChecks }: Wiring): Promise<void> {
+  if (connection) {
     // Each side is imported only when it runs: a webhook-only process carries no controller, and
     // a controller-only one no fastify or injector (docs/webhooks.md, "Memory and work per review").
     const { startWebhook } = await import('../../webhook/start.ts');
     const { host, port } = splitAddress(options.webhookBindAddress);
     const webhook = startWebhook({
-      kubeConfig, istioNamespace: options.istioNamespace ?? 'istio-system', host, port, logger,
+      connection, istioNamespace: options.istioNamespace ?? 'istio-system', host, port, logger,
       tls: { certFile: options.tlsCertFile, keyFile: options.tlsPrivateKeyFile },
       ...(options.injectorConfig ? { injectorConfigFile: options.injectorConfig } : {}),
       ...(process.env.POD_NAMESPACE ? { webhookNamespace: process.env.POD_NAMESPACE } : {}),
@@ -156,7 +168,7 @@ async function startParts(options: RunOptions, logger: Logger, { kubeConfig, pro
     stops.push(() => webhook.stop());
   }
 
-  if (options.controller) {
+  if (kubeConfig) {
     let informersSynced = false;
     readinessChecks.push(() => (informersSynced ? undefined : 'controller informers not synced yet'));
     const [{ createControllerMetrics }, { RolloutController }, { withProcessMetrics }, { Registry }, { shardLeaseName, startLeaderElection }] = await Promise.all([

@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { inject } from 'vitest';
 import { loadKubeConfig } from '../../../src/kube/config.ts';
+import { kubeClient, type KubeClient } from '../../../src/kube/lite/client.ts';
+import { loadKubeConnection } from '../../../src/kube/lite/connection.ts';
 import { waitFor } from '../../harness/processes.ts';
 
 export interface TestCluster {
@@ -17,6 +19,8 @@ export interface TestCluster {
   custom: CustomObjectsApi;
   objects: KubernetesObjectApi;
   apiextensions: ApiextensionsV1Api;
+  /** The webhook's own client (kube/lite), on the same kubeconfig. */
+  webhookClient: KubeClient;
   logDir: string;
 }
 
@@ -29,6 +33,7 @@ export function testCluster(): TestCluster {
     custom: kubeConfig.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(kubeConfig),
     apiextensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
+    webhookClient: kubeClient(loadKubeConnection(inject('kubeconfig'))),
     logDir: inject('clusterLogDir'),
   };
 }
