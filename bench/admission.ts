@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../test/harness/binaries.ts';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { startControlPlane, type RunningControlPlane } from '../test/harness/control-plane.ts';
 import { startManagerProcess, type ManagerProcess } from '../test/harness/manager-process.ts';
+import { compiledEntries } from './compiled.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { waitFor } from '../test/harness/processes.ts';
 import { webhookConfigurations } from '../test/harness/webhook-registration.ts';
@@ -137,7 +138,7 @@ async function startWebhook(controlPlane: RunningControlPlane, logDir: string, w
     '--no-controller', `--kubeconfig=${controlPlane.kubeconfigPath}`, `--webhook-bind-address=127.0.0.1:${port}`,
     `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, '--istio-namespace=',
     '--metrics-bind-address=0', `--health-probe-bind-address=127.0.0.1:${healthPort}`, '--log-level=info',
-  ], join(logDir, 'switchboard-webhook.log'));
+  ], join(logDir, 'switchboard-webhook.log'), compiledEntries().main);
   if (manager.child.pid === undefined) throw new Error('switchboard run did not start');
   await waitFor('switchboard run --no-controller ready', async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, logs: logDir });
   return { process: manager, pid: manager.child.pid, url: `https://127.0.0.1:${port}`, caFile: authority.certFile, readyRssBytes: currentRssBytes(manager.child.pid) };

@@ -9,6 +9,7 @@ import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHe
 import { PROJECT_ROOT } from '../test/harness/binaries.ts';
 import { istioCrdManifest } from '../test/harness/istio-api.ts';
 import { startManagerProcess } from '../test/harness/manager-process.ts';
+import { compiledEntries } from './compiled.ts';
 import { ISTIOD_SETTLE } from '../test/harness/istiod.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { sleep, startProcess, stopProcess, waitFor } from '../test/harness/processes.ts';
@@ -197,7 +198,7 @@ async function startController(
     const manager = startManagerProcess([
       '--no-webhook', `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=info',
       ...switchboardArgs,
-    ], join(logDir, 'switchboard.log'));
+    ], join(logDir, 'switchboard.log'), compiledEntries().main);
     cleanups.push(() => manager.kill());
     if (manager.child.pid === undefined) throw new Error('switchboard run did not start');
     return manager.child.pid;

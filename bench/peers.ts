@@ -12,6 +12,7 @@ import { createCertificateAuthority, issueCertificate } from '../test/harness/ce
 import { istioReferenceBinaries, renderedIstioConfiguration } from '../test/harness/istio-reference.ts';
 import { assertInjects } from './admission-check.ts';
 import { nodeAsShipped, startChildServer, type ChildServer } from './child-servers.ts';
+import { compiledEntries } from './compiled.ts';
 import { closedLoop } from './closed-loop.ts';
 import { memoryRows, throughputRows, type BodyRun, type ServerRuns } from './peers-report.ts';
 import { admissionReview, largePod, manyEnvPod, typicalPod } from './pods.ts';
@@ -89,7 +90,7 @@ export async function runPeersBench(argv = process.argv.slice(2)): Promise<void>
         // Istio's default, auto, needs a node informer this server lacks; both run with native sidecars off.
         { ...process.env, ENABLE_NATIVE_SIDECARS: 'false' }),
       switchboard: () => {
-        const node = nodeAsShipped(join(import.meta.dirname, 'servers.ts'), ['webhook', tls.certFile, tls.keyFile, rendered.values, rendered.mesh]);
+        const node = nodeAsShipped(compiledEntries().servers, ['webhook', tls.certFile, tls.keyFile, rendered.values, rendered.mesh]);
         return startChildServer(SWITCHBOARD, node.command, node.args, node.env);
       },
     };

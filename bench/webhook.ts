@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../test/harness/certs.ts';
 import { assertInjects } from './admission-check.ts';
 import { nodeAsShipped, startChildServer, type ChildServer } from './child-servers.ts';
+import { compiledEntries } from './compiled.ts';
 import { closedLoop } from './closed-loop.ts';
 import { runOpenLoop, type OpenLoopSummary } from './open-loop.ts';
 import { admissionReview, typicalPod } from './pods.ts';
@@ -22,7 +23,7 @@ const FIXED_RATE = Number(process.env.BENCH_RATE ?? 1000);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 
 function startServer(kind: 'webhook' | 'echo' | 'sized-echo', certFile: string, keyFile: string): Promise<ChildServer> {
-  const node = nodeAsShipped(join(import.meta.dirname, 'servers.ts'), [kind, certFile, keyFile]);
+  const node = nodeAsShipped(compiledEntries().servers, [kind, certFile, keyFile]);
   return startChildServer(`${kind} server`, node.command, node.args, node.env);
 }
 

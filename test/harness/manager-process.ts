@@ -12,12 +12,15 @@ export interface ManagerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `switchboard run ARGS` on the project's Node, logging to `logFile`. */
-export function startManagerProcess(args: string[], logFile: string): ManagerProcess {
+/**
+ * Starts `switchboard run ARGS` on the project's Node, logging to `logFile`; from the sources
+ * unless `main` names a compiled entry point (benchmarks: bench/compiled.ts).
+ */
+export function startManagerProcess(args: string[], logFile: string, main = join(PROJECT_ROOT, 'src', 'cli', 'main.ts')): ManagerProcess {
   const fd = openSync(logFile, 'a');
   // What config/manager's entrypoint sets under its 512Mi limit (old space half of it, 2 MiB
   // semi-spaces, two malloc arenas), so that tests and benchmarks run it as shipped.
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=2', join(PROJECT_ROOT, 'src', 'cli', 'main.ts'), 'run', ...args], {
+  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=2', main, 'run', ...args], {
     stdio: ['ignore', fd, fd], env: { ...process.env, MALLOC_ARENA_MAX: '2' },
   });
   closeSync(fd);
