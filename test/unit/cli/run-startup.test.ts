@@ -58,6 +58,10 @@ describe('switchboard run: a bad start exits with one line', () => {
     { name: 'a kubeconfig without a cluster', args: () => ['--no-webhook', `--kubeconfig=${file('empty-kubeconfig', 'apiVersion: v1\nkind: Config\n')}`], message: /no cluster to talk to/ },
     { name: 'a kubeconfig that does not exist', args: () => ['--no-webhook', `--kubeconfig=${join(dir, 'nope')}`], message: /nope/ },
     { name: 'a --context the kubeconfig does not have', args: () => ['--no-webhook', `--kubeconfig=${kubeconfig}`, '--context=staging'], message: /context "staging" is not in the kubeconfig; its contexts are: nowhere$/ },
+    // The webhook alone reads the kubeconfig with its own loader (kube/lite): the same one line.
+    { name: 'webhook only: a kubeconfig without a cluster', args: () => ['--no-controller', `--kubeconfig=${file('empty-kubeconfig', 'apiVersion: v1\nkind: Config\n')}`], message: /no cluster to talk to/ },
+    { name: 'webhook only: a kubeconfig that does not exist', args: () => ['--no-controller', `--kubeconfig=${join(dir, 'nope')}`], message: /nope/ },
+    { name: 'webhook only: a --context the kubeconfig does not have', args: () => ['--no-controller', `--kubeconfig=${kubeconfig}`, '--context=staging'], message: /context "staging" is not in the kubeconfig; its contexts are: nowhere$/ },
   ];
   it.each(cases)('$name', async ({ args, message }) => {
     const port = await freePort();
