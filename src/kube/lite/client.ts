@@ -21,10 +21,10 @@ export class KubeApiError extends Error {
 
 export interface KubeClient {
   /** A JSON request; resolves with the parsed answer, rejects with KubeApiError on any other than 2xx. */
-  json<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<T>;
+  json<T>(method: 'GET' | 'POST', path: string, body?: unknown, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T>;
   /**
-   * A watch: calls onLine with each line of the stream until it ends (resolves) or fails (rejects).
-   * `onOpen` runs once the API server answered 200. The signal ends it early.
+   * A watch: calls onLine with each line of the stream until it ends (resolves) or fails (rejects);
+   * onLine may throw to end it. `onOpen` runs once the API server answered 200. The signal ends it early.
    */
   stream(path: string, onLine: (line: string) => void, options: { signal: AbortSignal; idleMs: number; onOpen?: () => void }): Promise<void>;
   /** Closes idle sockets. */
@@ -54,8 +54,9 @@ export function kubeClient(connection: KubeConnection): KubeClient {
   };
 
   return {
-    async json<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
-      const signal = AbortSignal.timeout(timeoutMs);
+    async json<T>(method: 'GET' | 'POST', path: string, body?: unknown, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+      const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
       const text = body === undefined ? undefined : JSON.stringify(body);
       const response = await open(method, path, text, signal);
       const answer = await readAll(response);
@@ -69,10 +70,16 @@ export function kubeClient(connection: KubeConnection): KubeClient {
       if (response.statusCode !== 200) throw apiError(response.statusCode ?? 0, await readAll(response), 'GET', path);
       onOpen?.();
       // A watch the server stopped feeding without closing (a half-open socket) must not hang forever.
-      response.socket.setTimeout(idleMs, () => response.destroy(new Error(`watch ${path}: nothing for ${idleMs / 1000} s`)));
-      const lines = createInterface({ input: response, crlfDelay: Infinity });
-      for await (const line of lines) if (line !== '') onLine(line);
-      if (!response.complete) throw new Error(`watch ${path}: the stream broke off`);
+      // On the response, not its pooled socket, so that the listener goes with it.
+      response.setTimeout(idleMs, () => response.destroy(new Error(`watch ${path}: nothing for ${idleMs / 1000} s`)));
+      try {
+        const lines = createInterface({ input: response, crlfDelay: Infinity });
+        for await (const line of lines) if (line !== '') onLine(line);
+        if (!response.complete) throw new Error(`watch ${path}: the stream broke off`);
+      } finally {
+        // onLine threw (a line that is not JSON, an ERROR event): the connection is not reusable.
+        if (!response.complete) response.destroy();
+      }
     },
     close: () => agent.destroy(),
   };

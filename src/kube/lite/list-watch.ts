@@ -4,7 +4,7 @@
 // whose differences from the cache are reported as events; any other failure is retried with
 // backoff and a new list, so the cache never goes silently stale.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubernetesObject, KubernetesListObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { stripManagedFields } from '../managed-fields.ts';
 import type { KubeClient } from './client.ts';
 
@@ -42,7 +42,16 @@ interface WatchEvent<T> {
   object: T & { code?: number; message?: string };
 }
 
+/** A list as the API server sends it: client-node's types name `continue` `_continue`. */
+interface RawList<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
 class Expired extends Error {}
+
+/** client-go's reflector counts a watch that ends this soon, with no event, as a failure. */
+const SHORT_WATCH_MS = 1_000;
 
 export function startListWatch<T extends KubernetesObject>(options: ListWatchOptions<T>): ListWatch<T> {
   const { client, path } = options;
@@ -50,7 +59,9 @@ export function startListWatch<T extends KubernetesObject>(options: ListWatchOpt
   let objects = new Map<string, T>();
   const aborter = new AbortController();
   let stopped = false;
-  let backoffMs = 500;
+  // Never longer than the bound, even the first time.
+  const initialBackoffMs = Math.min(500, maxBackoffMs);
+  let backoffMs = initialBackoffMs;
   let markSynced!: () => void;
   const synced = new Promise<void>((resolve) => { markSynced = resolve; });
 
@@ -71,10 +82,10 @@ export function startListWatch<T extends KubernetesObject>(options: ListWatchOpt
     let next: string | undefined;
     let version = '';
     do {
-      const page: KubernetesListObject<T> = await client.json('GET', query({ limit: String(options.pageSize ?? 500), ...(next ? { continue: next } : {}) }));
+      const page = await client.json<RawList<T>>('GET', query({ limit: String(options.pageSize ?? 500), ...(next ? { continue: next } : {}) }), undefined, { signal: aborter.signal });
       for (const item of page.items) listed.set(keyOf(item), prepare(item));
       version = page.metadata?.resourceVersion ?? version;
-      next = page.metadata?._continue || undefined;
+      next = page.metadata?.continue || undefined;
     } while (next !== undefined);
     const previous = objects;
     objects = listed;
@@ -89,15 +100,15 @@ export function startListWatch<T extends KubernetesObject>(options: ListWatchOpt
 
   const watchFrom = async (from: string): Promise<string> => {
     let version = from;
-    let failure: Error | undefined;
+    let events = 0;
+    const started = Date.now();
     // client-go picks 5 to 10 minutes, so that a fleet of watchers does not reconnect in step.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     await client.stream(query({ watch: '1', resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }), (line) => {
-      if (failure) return;
       const event = JSON.parse(line) as WatchEvent<T>;
+      events++;
       if (event.type === 'ERROR') {
-        failure = event.object.code === 410 ? new Expired() : new Error(`watch ${path}: ${event.object.message ?? 'error'}`);
-        return;
+        throw event.object.code === 410 ? new Expired() : new Error(`watch ${path}: ${event.object.message ?? 'error'}`);
       }
       version = event.object.metadata?.resourceVersion ?? version;
       if (event.type === 'BOOKMARK') return;
@@ -111,8 +122,9 @@ export function startListWatch<T extends KubernetesObject>(options: ListWatchOpt
       const known = objects.has(key);
       objects.set(key, object);
       options.onEvent?.(known ? 'update' : 'add', object);
-    }, { signal: aborter.signal, idleMs: (timeoutSeconds + 30) * 1000, onOpen: () => { backoffMs = 500; } });
-    if (failure) throw failure;
+    }, { signal: aborter.signal, idleMs: (timeoutSeconds + 30) * 1000, onOpen: () => { backoffMs = initialBackoffMs; } });
+    // Something between us and the API server that answers and hangs up at once: back off.
+    if (events === 0 && Date.now() - started < SHORT_WATCH_MS) throw new Error(`watch ${path}: closed at once, with no event`);
     return version;
   };
 
