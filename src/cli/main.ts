@@ -7,10 +7,17 @@ if (problem !== undefined) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
-const { buildProgram, prepareFor } = await import('./program.ts');
-const program = buildProgram();
-prepareFor(program, process.argv.slice(2))
-  .then(() => program.parseAsync(process.argv))
+const words = process.argv.slice(2);
+// The manager builds its one command only (run/run-program.ts says why).
+const ready = words[0] === 'run'
+  ? import('./run/run-program.ts').then(({ buildRunProgram }) => buildRunProgram())
+  : import('./program.ts').then(async ({ buildProgram, prepareFor }) => {
+    const program = buildProgram();
+    await prepareFor(program, words);
+    return program;
+  });
+ready
+  .then((program) => program.parseAsync(process.argv))
   .catch((error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message}\n`);

@@ -3,7 +3,9 @@ import { registerAnalyzeCommand } from './analyze/analyze-command.ts';
 import { registerCompletion, type RolloutNameLister } from './completion/completion.ts';
 import { registerInjectCommand } from './inject/inject-command.ts';
 import { processOutput, registerRolloutCommands, type CliOutput } from './rollouts/rollout-commands.ts';
-import { packageVersion, registerVersionCommand } from './version-command.ts';
+import { packageVersion } from './package-version.ts';
+import { RUN_DESCRIPTION } from './run/run-program.ts';
+import { registerVersionCommand } from './version-command.ts';
 
 /**
  * Commands whose module is heavy are registered by name and description only, and filled in when
@@ -12,7 +14,7 @@ import { packageVersion, registerVersionCommand } from './version-command.ts';
  */
 const LAZY_COMMANDS: Record<string, { description: string; load: () => Promise<(command: Command) => void> }> = {
   run: {
-    description: 'run the injector webhook and the rollout controller',
+    description: RUN_DESCRIPTION,
     load: async () => (await import('./run/run-command.ts')).defineRunCommand,
   },
   // fastify and the Kubernetes client, for the web UI only.

@@ -2,9 +2,9 @@
 // then the API server's (its /version) unless --client. As kubectl does, an API server that cannot be
 // reached still leaves the client version printed, and the command exits 1 saying why.
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:process';
 import { outputFormat, outputOption } from './output-option.ts';
+import { packageVersion } from './package-version.ts';
 import type { TargetOptions } from './rollouts/rollout-api.ts';
 import type { CliOutput } from './rollouts/rollout-commands.ts';
 import { CLI_ERROR, CliError, describeApiFailure } from './rollout-errors.ts';
@@ -12,11 +12,6 @@ import { printObject } from './rollouts/rollout-get.ts';
 
 const VERSION_FORMATS = ['json', 'yaml'] as const;
 const CLIENT_ONLY = 'pass --client to print only the client version';
-
-export function packageVersion(): string {
-  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return packageJson.version;
-}
 
 export interface ClientVersion {
   major: string;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram, prepareFor } from '../../../src/cli/program.ts';
+import { buildRunProgram } from '../../../src/cli/run/run-program.ts';
 import { clientVersion, formatVersion } from '../../../src/cli/version-command.ts';
 
 async function program(words: string[] = []): Promise<Command> {
@@ -22,6 +23,17 @@ const flags = (found: Command, visible = true) => found.options.filter((option) 
 describe('the command tree', () => {
   it.each(['run', 'inject', 'version', 'analyze', 'get', 'status', 'promote', 'undo'])('%s takes --kubeconfig and --context, as kubectl does', async (name) => {
     expect(flags(command(await program([name]), name))).toEqual(expect.arrayContaining(['--kubeconfig', '--context']));
+  });
+
+  it('gives the manager, started with run first, the very run command of the whole program', async () => {
+    const whole = command(await program(['run']), 'run');
+    const alone = command(await buildRunProgram(), 'run');
+    const shape = (found: Command) => ({
+      description: found.description(),
+      options: found.options.map((option) => [option.flags, option.description, option.defaultValue, option.hidden]),
+    });
+    expect(shape(alone)).toEqual(shape(whole));
+    expect(alone.options.length).toBeGreaterThan(20);
   });
 
   it('names the injector config --injector-config on run and inject; inject keeps --config, hidden', async () => {
