@@ -16,12 +16,12 @@ import {
 } from '@kubernetes/client-node/dist/config_types.js';
 import { noClusterError, UnknownContextError } from '../kubeconfig-errors.ts';
 
-export const SERVICE_ACCOUNT_ROOT = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_ROOT = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** client-go and client-node read a token file again after this long: bound tokens rotate. */
 const TOKEN_FILE_REREAD_MS = 60_000;
 
 /** The parts of a kubeconfig client-node would use: its clusters, users and contexts. */
-export interface KubeconfigParts {
+interface KubeconfigParts {
   clusters: Cluster[];
   users: User[];
   contexts: Context[];
@@ -46,7 +46,7 @@ export function loadKubeConnection(path?: string, context?: string, serviceAccou
   return connectionFor(parts, context, path);
 }
 
-export function connectionFor(parts: KubeconfigParts, context: string | undefined, path?: string): KubeConnection {
+function connectionFor(parts: KubeconfigParts, context: string | undefined, path?: string): KubeConnection {
   if (context !== undefined && context !== '') {
     const names = parts.contexts.map((known) => known.name);
     if (!names.includes(context)) throw new UnknownContextError(context, names);
@@ -134,7 +134,7 @@ function fileOrData(file: string | undefined, data: string | undefined): Buffer 
 }
 
 /** client-node's loadFromFile: relative certificate paths are relative to the kubeconfig. */
-export function fromFile(file: string): KubeconfigParts {
+function fromFile(file: string): KubeconfigParts {
   const parsed = (load(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
   const root = dirname(file);
   const absolute = (p: string | undefined) => (p && !isAbsolute(p) ? join(root, p) : p);
@@ -166,19 +166,22 @@ function merged([first, ...rest]: KubeconfigParts[]): KubeconfigParts {
   const all = { ...first!, clusters: [...first!.clusters], users: [...first!.users], contexts: [...first!.contexts] };
   for (const parts of rest) {
     if (parts.currentContext) all.currentContext = parts.currentContext;
-    for (const [kind, list] of [['cluster', parts.clusters], ['user', parts.users], ['context', parts.contexts]] as const) {
-      const into: { name: string }[] = kind === 'cluster' ? all.clusters : kind === 'user' ? all.users : all.contexts;
-      for (const entry of list) {
-        if (into.some((known) => known.name === entry.name)) throw new Error(`Duplicate ${kind}: ${entry.name}`);
-        into.push(entry);
-      }
-    }
+    appendUnique('cluster', all.clusters, parts.clusters);
+    appendUnique('user', all.users, parts.users);
+    appendUnique('context', all.contexts, parts.contexts);
   }
   return all;
 }
 
+function appendUnique<T extends { name: string }>(kind: string, into: T[], entries: readonly T[]): void {
+  for (const entry of entries) {
+    if (into.some((known) => known.name === entry.name)) throw new Error(`Duplicate ${kind}: ${entry.name}`);
+    into.push(entry);
+  }
+}
+
 /** client-node's loadFromCluster: the service host and port from the environment, the token re-read. */
-export function inCluster(serviceAccountRoot = SERVICE_ACCOUNT_ROOT): KubeconfigParts {
+function inCluster(serviceAccountRoot = SERVICE_ACCOUNT_ROOT): KubeconfigParts {
   const host = process.env.KUBERNETES_SERVICE_HOST ?? '';
   const port = process.env.KUBERNETES_SERVICE_PORT ?? '';
   const scheme = ['80', '8080', '8001'].includes(port) ? 'http' : 'https';

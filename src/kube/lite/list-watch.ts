@@ -10,7 +10,7 @@ import type { KubeClient } from './client.ts';
 
 export type WatchEventKind = 'add' | 'update' | 'delete';
 
-export interface ListWatchCache<T> {
+interface ListWatchCache<T> {
   get(name: string, namespace?: string): T | undefined;
   list(): T[];
 }

@@ -373,13 +373,19 @@ describe('startListWatch', () => {
     expect(names(watch.cache.list())).toEqual(['a']);
   }, 10_000);
 
-  it('stop() ends an open watch promptly and makes no more requests', async () => {
-    const watch = start();
-    await until(() => expect(fake.watches).toHaveLength(1));
+  /** Stops the watch, checks that it stopped at once, and gives the requests made until then. */
+  async function stopPromptly(watch: { stop(): Promise<void> }): Promise<number> {
     const requests = fake.requests.length;
     const before = performance.now();
     await watch.stop();
     expect(performance.now() - before).toBeLessThan(300);
+    return requests;
+  }
+
+  it('stop() ends an open watch promptly and makes no more requests', async () => {
+    const watch = start();
+    await until(() => expect(fake.watches).toHaveLength(1));
+    const requests = await stopPromptly(watch);
     await until(() => expect(fake.watches[0]?.closed).toBe(true));
     // Nothing to wait for: a request after stop() would come at once, as the resumed watch would.
     await sleep(100);
@@ -390,10 +396,7 @@ describe('startListWatch', () => {
     fake.listFailures.push({ status: 500, body: statusBody(500, 'InternalError', 'etcd is down') });
     const watch = start();
     await until(() => expect(watch.errors).toHaveLength(1));
-    const requests = fake.requests.length;
-    const before = performance.now();
-    await watch.stop();
-    expect(performance.now() - before).toBeLessThan(300);
+    const requests = await stopPromptly(watch);
     // Past the end of the backoff it was in: the relist it would have made must not come.
     await sleep((watch.errors[0]?.[1] ?? 0) + 100);
     expect(fake.requests).toHaveLength(requests);
